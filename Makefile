@@ -1,0 +1,125 @@
+# EQMS: build, test, run, bench and deps. See docs/development.md.
+#
+#   make            release build of libeqms, every service and tool (build/release)
+#   make test       deps, debug+ASan/UBSan build (build/debug), unit + system tests
+#   make run        deps, release build, local stack under ./var (make stop ends it)
+#   make bench      every benchmark; make bench-<name> runs one
+#   make deps       installs the Debian packages the project needs (idempotent)
+
+V ?= release
+BUILD := build/$(V)
+
+# Debian packages: build, run, test. `make deps` installs the missing ones.
+DEB_PACKAGES := build-essential pkg-config \
+	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
+	libmicrohttpd-dev libicu-dev libcmocka-dev \
+	postgresql postgresql-contrib redis-server \
+	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
+	docker-compose procps iproute2 curl
+
+PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
+
+CC ?= cc
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS := -D_GNU_SOURCE -Icommon/include -I$(BUILD)/gen
+ifeq ($(V),debug)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+else
+OPT := -O2 -g
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS := $(WARN) $(OPT)
+LDFLAGS := $(OPT)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+# --- libeqms ---------------------------------------------------------------
+COMMON_SRC := $(wildcard common/src/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+MIGRATIONS := $(sort $(wildcard common/sql/[0-9][0-9][0-9][0-9]_*.sql))
+LIBEQMS := $(BUILD)/libeqms.a
+
+# --- services: services/<name>/*.c -> bin/eqms-<name>; all but main.o also
+# go into a per-service archive that unit tests link to run it in-process.
+SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
+BINS := $(SERVICES:%=$(BUILD)/bin/eqms-%)
+
+define service_rules
+$(1)_SRC := $$(wildcard services/$(1)/*.c)
+$(1)_LIBOBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out services/$(1)/main.c,$$($(1)_SRC)))
+$(BUILD)/services/lib$(1).a: $$($(1)_LIBOBJ)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(BUILD)/bin/eqms-$(1): $(BUILD)/services/$(1)/main.o $(BUILD)/services/lib$(1).a $(LIBEQMS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+SERVICE_LIBS := $(SERVICES:%=$(BUILD)/services/lib%.a)
+
+# --- tests and benchmarks --------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test unit run stop bench clean firmware
+.DEFAULT_GOAL := all
+
+all: $(LIBEQMS) $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) common/gen_migrations.sh
+	@mkdir -p $(@D)
+	sh common/gen_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBEQMS): $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBEQMS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIBS) $(LIBEQMS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS)
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all $(words $(DEB_PACKAGES)) packages present"; fi
+
+test: deps
+	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%)
+	/usr/bin/python3 tests/run.py --build build/debug
+
+run: deps all
+	sh docker/local/run.sh $(BUILD)
+
+stop:
+	sh docker/local/stop.sh
+
+bench: all $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do n=$${b##*/bench_}; $(MAKE) --no-print-directory bench-$$n || exit 1; done
+
+bench-%: all $(BUILD)/bench/bench_%
+	$(BUILD)/bench/bench_$* --bin $(BUILD)/bin
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,63 @@
+/*  bus: a service's connection to its site's forwarder (services/bus).
+ *
+ *  PUB connects to the forwarder's XSUB side, SUB to its XPUB side. ZeroMQ
+ *  reconnects by itself with backoff and re-sends subscriptions, so a forwarder
+ *  restart is transparent; heartbeats detect a dead peer. A message is two
+ *  frames: topic "<type>.<org-path>", then the envelope.
+ *
+ *  The bus is for low latency, not for truth: PUB drops on overflow and a
+ *  subscriber misses what was sent while it was away (architecture.md).
+ *  A bus_t is used by one thread.
+ */
+#ifndef EQMS_BUS_H
+#define EQMS_BUS_H
+
+#include <czmq.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "eqms/envelope.h"
+
+typedef struct bus_t bus_t;
+
+typedef struct {
+    uint64_t published;   /* envelopes sent */
+    uint64_t received;    /* envelopes decoded and handed out */
+    uint64_t rejected;    /* messages dropped as malformed (logged) */
+} bus_stats_t;
+
+/* Connects to the forwarder. Either endpoint may be NULL for a publish-only
+ * or subscribe-only client. `src` is this producer's id in envelopes.
+ * Returns NULL on a malformed endpoint or src. */
+bus_t *bus_new(const char *pub_endpoint, const char *sub_endpoint,
+               const char *src);
+void bus_destroy(bus_t **self_p);
+
+/* Subscribes to topics starting with `prefix` ("" = everything). 0 / -1. */
+int bus_subscribe(bus_t *self, const char *prefix);
+int bus_unsubscribe(bus_t *self, const char *prefix);
+
+/* Publishes `data` as a new envelope of `type` on topic type.org_path, with
+ * this client's next sequence number. Takes *data_p (set to NULL, also on
+ * failure). If `id_out` is not NULL the envelope id is copied there.
+ * Returns 0, or -1 if the type, path or data is malformed. */
+int bus_publish(bus_t *self, const char *type, const char *org_path,
+                json_t **data_p, char id_out[ID_SIZE]);
+
+/* Publishes an existing envelope (a replay keeps its id and seq). 0 / -1. */
+int bus_publish_envelope(bus_t *self, const char *org_path,
+                         const envelope_t *envelope);
+
+/* Waits up to timeout_ms (-1 = forever) for the next well-formed message.
+ * Malformed ones are logged with their reason, counted and skipped.
+ * Returns 1 with *topic_p (malloc'd string) and *envelope_p (owned by the
+ * caller), 0 on timeout, -1 if interrupted or not subscribed. */
+int bus_recv(bus_t *self, int timeout_ms, char **topic_p,
+             envelope_t **envelope_p);
+
+/* The SUB socket, to poll it together with other sockets. */
+zsock_t *bus_sub_socket(bus_t *self);
+
+bus_stats_t bus_stats(const bus_t *self);
+
+#endif

@@ -1,0 +1,84 @@
+/*  pgstore: PostgreSQL through libpq, parameterised queries only.
+ *
+ *  The connection is made lazily and remade after a loss, with exponential
+ *  backoff (100 ms doubling to 5 s): while the server is down a call fails
+ *  at once instead of blocking, so a caller can keep buffering. A statement
+ *  that fails because the connection dropped is not retried here: the caller
+ *  decides (EQMS writes are idempotent on their event ids, so a retry is safe).
+ *  A pgstore_t is used by one thread.
+ */
+#ifndef EQMS_PGSTORE_H
+#define EQMS_PGSTORE_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct pgstore_t pgstore_t;
+typedef struct pgstore_copy_t pgstore_copy_t;
+
+/* A migration compiled into the binaries from common/sql (see migrations.h). */
+typedef struct {
+    int version;            /* the file's number: 0001_org.sql -> 1 */
+    const char *name;       /* "0001_org" */
+    const char *sql;        /* the file's text */
+} pgstore_migration_t;
+
+/* Returns NULL only if conninfo cannot be parsed. Does not connect yet. */
+pgstore_t *pgstore_new(const char *conninfo);
+void pgstore_destroy(pgstore_t **self_p);
+
+/* Connects (or checks the connection), retrying with backoff for up to
+ * wait_ms. Returns 0 when connected, -1 otherwise (reason logged). */
+int pgstore_connect(pgstore_t *self, int wait_ms);
+
+/* True if the last call found the server reachable. */
+bool pgstore_connected(const pgstore_t *self);
+
+/* The underlying connection, or NULL while disconnected. */
+PGconn *pgstore_conn(pgstore_t *self);
+
+/* Runs one statement with text parameters ($1..$n; NULL = SQL NULL).
+ * Returns the result (caller PQclear's it) when it is TUPLES_OK or
+ * COMMAND_OK, NULL otherwise with the server's message logged. */
+PGresult *pgstore_query(pgstore_t *self, const char *sql, int nparams,
+                        const char *const *params);
+
+/* pgstore_query for statements with no rows wanted. Returns 0 or -1. */
+int pgstore_exec(pgstore_t *self, const char *sql, int nparams,
+                 const char *const *params);
+
+/* The SQLSTATE of the last failed statement ("" if none or a lost
+ * connection), e.g. "23505" for a unique violation. */
+const char *pgstore_last_sqlstate(const pgstore_t *self);
+
+int pgstore_begin(pgstore_t *self);
+int pgstore_commit(pgstore_t *self);
+int pgstore_rollback(pgstore_t *self);
+
+/* COPY <table> (<columns>) FROM STDIN in text format; `table` and `columns`
+ * are identifiers written by the program, never input. Values are escaped
+ * here; NULL is SQL NULL. Rows are streamed in 64 KiB chunks. Returns NULL
+ * on failure. pgstore_copy_end commits the COPY (returns rows copied, or -1
+ * and aborts the COPY if any row failed). */
+pgstore_copy_t *pgstore_copy_begin(pgstore_t *self, const char *table,
+                                   const char *columns);
+int pgstore_copy_row(pgstore_copy_t *copy, int nvalues,
+                     const char *const *values);
+long pgstore_copy_end(pgstore_copy_t **copy_p);
+
+/* Applies the migrations newer than the database's version, each in its own
+ * transaction, under an advisory lock so that concurrent runners are safe.
+ * An applied migration whose text changed is an error (checksums are kept in
+ * schema_migrations). Returns the number applied, or -1. */
+int pgstore_migrate(pgstore_t *self, const pgstore_migration_t *migrations,
+                    size_t count);
+
+/* The database's schema version (0 for an empty database), or -1. */
+int pgstore_schema_version(pgstore_t *self);
+
+/* Returns 0 if the database is at exactly `expected`; otherwise logs a clear
+ * message (run eqms-migrate, or upgrade the service) and returns -1. */
+int pgstore_check_schema(pgstore_t *self, int expected);
+
+#endif

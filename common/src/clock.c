@@ -148,7 +148,8 @@ clock_zone_t *clock_zone_new(const char *iana_name)
      * the gap, which is when that day begins. */
     ucal_setAttribute(self->cal, UCAL_SKIPPED_WALL_TIME, UCAL_WALLTIME_NEXT_VALID);
     ucal_setAttribute(self->cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
-    ucal_setAttribute(self->cal, UCAL_LENIENT, 0);
+    /* Lenient stays on: strict mode refuses a skipped midnight outright.
+     * Dates are validated before they reach ICU instead. */
     snprintf(self->name, sizeof self->name, "%s", iana_name);
     return self;
 err:

@@ -25,11 +25,14 @@ bool redisstore_connected(const redisstore_t *self);
 
 /* Runs one command given as arguments (binary safe; argvlen may be NULL for
  * NUL-terminated strings). Returns the reply (caller freeReplyObject's it),
- * NULL on a connection failure or an error reply (logged). */
+ * NULL on a connection failure or an error reply (logged), or while a
+ * pipeline is being queued. */
 redisReply *redisstore_command(redisstore_t *self, int argc,
                                const char **argv, const size_t *argvlen);
 
-/* Queues a command for the next redisstore_pipeline_exec. 0 / -1. */
+/* Queues a command for the next redisstore_pipeline_exec. 0 / -1; after a
+ * failure the whole pipeline fails at exec, so none of it half-applies
+ * unnoticed. */
 int redisstore_pipeline_add(redisstore_t *self, int argc, const char **argv,
                             const size_t *argvlen);
 

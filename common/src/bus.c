@@ -1,0 +1,250 @@
+/*  bus: a service's PUB/SUB connection to the site forwarder (bus.h). */
+#include "eqms/bus.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/log.h"
+
+struct bus_t {
+    zsock_t *pub;            /* to the forwarder's XSUB side, or NULL */
+    zsock_t *sub;            /* from the forwarder's XPUB side, or NULL */
+    char src[ENVELOPE_SRC_MAX + 1];
+    int64_t next_seq;
+    int subscriptions;
+    bus_stats_t stats;
+};
+
+/* Socket options every bus socket gets: fast reconnect with backoff,
+ * heartbeats to notice a dead forwarder, bounded linger on close. */
+static void s_tune(zsock_t *sock)
+{
+    zsock_set_linger(sock, 500);
+    zsock_set_reconnect_ivl(sock, 100);
+    zsock_set_reconnect_ivl_max(sock, 5000);
+    zsock_set_heartbeat_ivl(sock, 5000);
+    zsock_set_heartbeat_timeout(sock, 15000);
+    zsock_set_sndhwm(sock, 100000);
+    zsock_set_rcvhwm(sock, 100000);
+}
+
+static zsock_t *s_connect(int type, const char *endpoint)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    s_tune(sock);
+    if (zsock_connect(sock, "%s", endpoint) != 0) {
+        log_error("bus_connect_failed", "endpoint=%s error=\"%s\"", endpoint,
+                  zmq_strerror(zmq_errno()));
+        zsock_destroy(&sock);
+    }
+    return sock;
+}
+
+bus_t *bus_new(const char *pub_endpoint, const char *sub_endpoint,
+               const char *src)
+{
+    /* czmq must not install its own SIGINT/SIGTERM handler: mains sigwait. */
+    zsys_handler_set(NULL);
+    bus_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (!src || strlen(src) > ENVELOPE_SRC_MAX)
+        goto err;
+    strcpy(self->src, src);
+    if (pub_endpoint && !(self->pub = s_connect(ZMQ_PUB, pub_endpoint)))
+        goto err;
+    if (sub_endpoint && !(self->sub = s_connect(ZMQ_SUB, sub_endpoint)))
+        goto err;
+    /* Sequence numbers start from the clock, so a restarted producer never
+     * reuses numbers of its previous run. */
+    self->next_seq = clock_now_ms() * 1000;
+    return self;
+err:
+    bus_destroy(&self);
+    return NULL;
+}
+
+void bus_destroy(bus_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    bus_t *self = *self_p;
+    zsock_destroy(&self->pub);
+    zsock_destroy(&self->sub);
+    free(self);
+    *self_p = NULL;
+}
+
+int bus_subscribe(bus_t *self, const char *prefix)
+{
+    if (!self->sub || !prefix)
+        return -1;
+    zsock_set_subscribe(self->sub, prefix);
+    self->subscriptions++;
+    return 0;
+}
+
+int bus_unsubscribe(bus_t *self, const char *prefix)
+{
+    if (!self->sub || !prefix || self->subscriptions == 0)
+        return -1;
+    zsock_set_unsubscribe(self->sub, prefix);
+    self->subscriptions--;
+    return 0;
+}
+
+static int s_send(bus_t *self, const char *topic, size_t topic_len,
+                  const char *text, size_t len)
+{
+    void *sock = zsock_resolve(self->pub);
+    if (zmq_send(sock, topic, topic_len, ZMQ_SNDMORE) < 0
+        || zmq_send(sock, text, len, 0) < 0) {
+        log_warn("bus_send_failed", "topic=%.*s error=\"%s\"", (int) topic_len,
+                 topic, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    self->stats.published++;
+    return 0;
+}
+
+int bus_publish_envelope(bus_t *self, const char *org_path,
+                         const envelope_t *envelope)
+{
+    char topic[ENVELOPE_TOPIC_MAX + 2];
+    char reason[ENVELOPE_REASON_SIZE];
+    if (!self->pub || !org_path)
+        return -1;
+    int n = snprintf(topic, sizeof topic, "%s.%s", envelope->type, org_path);
+    if (n < 0 || envelope_topic_check(topic, (size_t) n, envelope->type, reason) != 0) {
+        log_error("bus_publish_refused", "type=%s reason=\"%s\"", envelope->type,
+                  n > 0 ? reason : "bad topic");
+        return -1;
+    }
+    size_t len;
+    char *text = envelope_encode(envelope, &len);
+    if (!text) {
+        log_error("bus_publish_refused", "type=%s reason=\"envelope over %d bytes\"",
+                  envelope->type, ENVELOPE_MAX_BYTES);
+        return -1;
+    }
+    int rc = s_send(self, topic, (size_t) n, text, len);
+    free(text);
+    return rc;
+}
+
+int bus_publish(bus_t *self, const char *type, const char *org_path,
+                json_t **data_p, char id_out[ID_SIZE])
+{
+    envelope_t *envelope = envelope_new(type, self->src, self->next_seq, data_p);
+    if (!envelope) {
+        log_error("bus_publish_refused", "type=\"%s\" reason=\"malformed type or data\"",
+                  type ? type : "-");
+        return -1;
+    }
+    int rc = bus_publish_envelope(self, org_path, envelope);
+    if (rc == 0) {
+        self->next_seq++;
+        if (id_out)
+            memcpy(id_out, envelope->id, ID_SIZE);
+    }
+    envelope_destroy(&envelope);
+    return rc;
+}
+
+/* Reads one whole message (all frames) from the SUB socket. Returns the
+ * number of frames, with the first two in topic/body, or -1. */
+static int s_read_message(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    int frames = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *msg = frames == 0 ? topic : frames == 1 ? body : &scratch;
+        zmq_msg_init(msg);
+        if (zmq_msg_recv(msg, sock, frames == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(msg);
+            return frames ? frames : -1;
+        }
+        more = zmq_msg_more(msg);
+        if (msg == &scratch)
+            zmq_msg_close(msg);
+        frames++;
+    }
+    return frames;
+}
+
+/* Decodes a received message; NULL with a reason if it is malformed. */
+static envelope_t *s_decode(zmq_msg_t *topic, zmq_msg_t *body, int frames,
+                            char reason[ENVELOPE_REASON_SIZE])
+{
+    if (frames != 2) {
+        snprintf(reason, ENVELOPE_REASON_SIZE,
+                 "message has %d frames, expected topic and envelope", frames);
+        return NULL;
+    }
+    envelope_t *envelope = envelope_decode(zmq_msg_data(body), zmq_msg_size(body),
+                                           reason);
+    if (envelope && envelope_topic_check(zmq_msg_data(topic), zmq_msg_size(topic),
+                                         envelope->type, reason) != 0)
+        envelope_destroy(&envelope);
+    return envelope;
+}
+
+int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_p)
+{
+    if (!self->sub || self->subscriptions == 0)
+        return -1;
+    void *sock = zsock_resolve(self->sub);
+    int64_t deadline = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
+    for (;;) {
+        zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
+        long wait = deadline < 0 ? -1 : deadline - clock_mono_ms();
+        if (deadline >= 0 && wait < 0)
+            wait = 0;
+        int rc = zmq_poll(&item, 1, wait);
+        if (rc < 0)
+            return -1;   /* interrupted (EINTR) or the context ended */
+        if (rc == 0)
+            return 0;
+        zmq_msg_t topic, body;
+        int frames = s_read_message(sock, &topic, &body);
+        if (frames < 0)
+            continue;
+        char reason[ENVELOPE_REASON_SIZE];
+        envelope_t *envelope = s_decode(&topic, &body, frames, reason);
+        if (envelope) {
+            *topic_p = strndup(zmq_msg_data(&topic), zmq_msg_size(&topic));
+            *envelope_p = envelope;
+        } else {
+            self->stats.rejected++;
+            log_warn("bus_message_rejected", "topic=\"%.*s\" reason=\"%s\"",
+                     (int) (zmq_msg_size(&topic) > 120 ? 120 : zmq_msg_size(&topic)),
+                     (const char *) zmq_msg_data(&topic), reason);
+        }
+        zmq_msg_close(&topic);
+        if (frames >= 2)
+            zmq_msg_close(&body);
+        if (envelope) {
+            if (!*topic_p) {
+                envelope_destroy(envelope_p);
+                return -1;
+            }
+            self->stats.received++;
+            return 1;
+        }
+    }
+}
+
+zsock_t *bus_sub_socket(bus_t *self)
+{
+    return self->sub;
+}
+
+bus_stats_t bus_stats(const bus_t *self)
+{
+    return self->stats;
+}

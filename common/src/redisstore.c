@@ -1,0 +1,241 @@
+/*  redisstore: Redis through hiredis with reconnect and pipelines (redisstore.h). */
+#include "eqms/redisstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "eqms/clock.h"
+#include "eqms/log.h"
+
+#define S_BACKOFF_MIN_MS 100
+#define S_BACKOFF_MAX_MS 5000
+
+struct redisstore_t {
+    char host[256];          /* host name, or the socket path if unix */
+    int port;                /* 0 for a unix socket */
+    int db;
+    int timeout_ms;
+    redisContext *ctx;
+    int backoff_ms;
+    int64_t retry_at;
+    int down_logged;
+    int queued;              /* commands appended for the pipeline */
+    int broken;              /* the connection dropped while queueing */
+};
+
+/* Parses redis://host:port[/db] or unix:///path[?db=N]. */
+static int s_parse_url(redisstore_t *self, const char *url)
+{
+    char *end;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *path = url + 7;
+        const char *query = strchr(path, '?');
+        size_t len = query ? (size_t) (query - path) : strlen(path);
+        if (len == 0 || len >= sizeof self->host || path[0] != '/')
+            return -1;
+        memcpy(self->host, path, len);
+        self->host[len] = '\0';
+        if (query) {
+            if (strncmp(query, "?db=", 4) != 0)
+                return -1;
+            self->db = (int) strtol(query + 4, &end, 10);
+            if (end == query + 4 || *end || self->db < 0 || self->db > 15)
+                return -1;
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return -1;
+    const char *host = url + 8;
+    const char *colon = strchr(host, ':');
+    if (!colon || colon == host || (size_t) (colon - host) >= sizeof self->host)
+        return -1;
+    memcpy(self->host, host, (size_t) (colon - host));
+    self->host[colon - host] = '\0';
+    long port = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || port < 1 || port > 65535)
+        return -1;
+    self->port = (int) port;
+    if (*end == '/') {
+        const char *db = end + 1;
+        self->db = (int) strtol(db, &end, 10);
+        if (end == db || self->db < 0 || self->db > 15)
+            return -1;
+    }
+    return *end ? -1 : 0;
+}
+
+redisstore_t *redisstore_new(const char *url, int timeout_ms)
+{
+    redisstore_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (!url || s_parse_url(self, url) != 0) {
+        log_error("redis_url_invalid", "url=\"%s\" reason=\"expected redis://host:port[/db] "
+                  "or unix:///path[?db=N]\"", url ? url : "");
+        free(self);
+        return NULL;
+    }
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    self->backoff_ms = S_BACKOFF_MIN_MS;
+    return self;
+}
+
+void redisstore_destroy(redisstore_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    if ((*self_p)->ctx)
+        redisFree((*self_p)->ctx);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void s_disconnect(redisstore_t *self, const char *why)
+{
+    if (!self->ctx)
+        return;
+    if (!self->down_logged)
+        log_warn("redis_connection_lost", "reason=\"%s\"", why);
+    redisFree(self->ctx);
+    self->ctx = NULL;
+    self->broken = self->queued > 0;
+    self->queued = 0;
+    self->retry_at = 0;
+    self->backoff_ms = S_BACKOFF_MIN_MS;
+}
+
+static int s_ensure(redisstore_t *self)
+{
+    if (self->ctx && !self->ctx->err)
+        return 0;
+    if (self->ctx)
+        s_disconnect(self, self->ctx->errstr);
+    int64_t now = clock_mono_ms();
+    if (now < self->retry_at)
+        return -1;
+    struct timeval tv = { self->timeout_ms / 1000, self->timeout_ms % 1000 * 1000 };
+    redisContext *ctx = self->port ? redisConnectWithTimeout(self->host, self->port, tv)
+                                   : redisConnectUnixWithTimeout(self->host, tv);
+    char reason[128] = "out of memory";
+    if (ctx && !ctx->err && redisSetTimeout(ctx, tv) == REDIS_OK) {
+        redisReply *reply = NULL;
+        if (self->db)
+            reply = redisCommand(ctx, "SELECT %d", self->db);
+        if (!self->db || (reply && reply->type == REDIS_REPLY_STATUS)) {
+            freeReplyObject(reply);
+            self->ctx = ctx;
+            self->backoff_ms = S_BACKOFF_MIN_MS;
+            if (self->down_logged)
+                log_info("redis_connection_restored", NULL);
+            self->down_logged = 0;
+            return 0;
+        }
+        snprintf(reason, sizeof reason, "SELECT %d failed", self->db);
+        freeReplyObject(reply);
+    } else if (ctx)
+        snprintf(reason, sizeof reason, "%s", ctx->errstr);
+    if (ctx)
+        redisFree(ctx);
+    if (!self->down_logged)
+        log_warn("redis_unavailable", "retry_ms=%d reason=\"%s\"", self->backoff_ms, reason);
+    self->down_logged = 1;
+    self->retry_at = now + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS
+                                                               : self->backoff_ms * 2;
+    return -1;
+}
+
+int redisstore_connect(redisstore_t *self, int wait_ms)
+{
+    int64_t deadline = clock_mono_ms() + wait_ms;
+    for (;;) {
+        if (s_ensure(self) == 0)
+            return 0;
+        int64_t now = clock_mono_ms();
+        if (now >= deadline)
+            return -1;
+        int64_t wake = self->retry_at < deadline ? self->retry_at : deadline;
+        if (wake > now) {
+            struct timespec ts = { (wake - now) / 1000, (wake - now) % 1000 * 1000000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+bool redisstore_connected(const redisstore_t *self)
+{
+    return self->ctx && !self->ctx->err;
+}
+
+redisReply *redisstore_command(redisstore_t *self, int argc, const char **argv,
+                               const size_t *argvlen)
+{
+    if (argc < 1 || self->queued || s_ensure(self) != 0)
+        return NULL;
+    redisReply *reply = redisCommandArgv(self->ctx, argc, argv, argvlen);
+    if (!reply) {
+        s_disconnect(self, self->ctx->errstr);
+        return NULL;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_warn("redis_command_failed", "command=%s reason=\"%s\"", argv[0], reply->str);
+        freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+int redisstore_pipeline_add(redisstore_t *self, int argc, const char **argv,
+                            const size_t *argvlen)
+{
+    if (argc < 1 || self->broken || s_ensure(self) != 0)
+        return -1;
+    if (redisAppendCommandArgv(self->ctx, argc, argv, argvlen) != REDIS_OK) {
+        s_disconnect(self, self->ctx->errstr);
+        return -1;
+    }
+    self->queued++;
+    return 0;
+}
+
+void redisstore_replies_free(redisReply ***replies_p, int count)
+{
+    if (!replies_p || !*replies_p)
+        return;
+    for (int i = 0; i < count; i++)
+        freeReplyObject((*replies_p)[i]);
+    free(*replies_p);
+    *replies_p = NULL;
+}
+
+int redisstore_pipeline_exec(redisstore_t *self, redisReply ***replies_p)
+{
+    int count = self->queued;
+    *replies_p = NULL;
+    if (self->broken || !self->ctx) {
+        /* Some queued commands were lost with the connection: fail them all. */
+        self->broken = 0;
+        self->queued = 0;
+        return -1;
+    }
+    redisReply **replies = calloc((size_t) (count ? count : 1), sizeof *replies);
+    if (!replies) {
+        s_disconnect(self, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK) {
+            s_disconnect(self, self->ctx->errstr);
+            redisstore_replies_free(&replies, i);
+            return -1;
+        }
+        replies[i] = reply;
+    }
+    self->queued = 0;
+    *replies_p = replies;
+    return count;
+}

@@ -1,0 +1,63 @@
+/*  service: configuration, log and signal handling shared by mains (service.h). */
+#include "eqms/service.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/log.h"
+
+typedef struct {
+    int level;
+} s_common_t;
+
+static const config_var_t s_common_vars[] = {
+    { "EQMS_LOG_LEVEL", CONFIG_ENUM, "info", offsetof(s_common_t, level), 0, 0, 0,
+      "debug|info|warn|error", "lowest level of log lines written to stderr" },
+};
+
+void service_init(const char *name, int argc, char **argv, const config_var_t *vars,
+                  size_t count, void *config)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_print_help(stdout, name, s_common_vars, 1);
+            config_print_help(stdout, name, vars, count);
+            exit(0);
+        }
+    }
+    s_common_t common;
+    char err[256];
+    log_init(name, LOG_LEVEL_INFO);
+    if (config_load(s_common_vars, 1, &common, err, sizeof err) != 0
+        || config_load(vars, count, config, err, sizeof err) != 0) {
+        log_error("config_invalid", "reason=\"%s\"", err);
+        fprintf(stderr, "eqms-%s: %s\n", name, err);
+        exit(SERVICE_EXIT_CONFIG);
+    }
+    log_init(name, (log_level_t) common.level);
+}
+
+static void s_signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+void service_block_signals(void)
+{
+    sigset_t set;
+    s_signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int service_wait_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+    s_signal_set(&set);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}

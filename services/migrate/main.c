@@ -1,0 +1,60 @@
+/*  eqms-migrate: brings a database to the schema of this build.
+ *
+ *  eqms-migrate           applies the missing migrations (idempotent)
+ *  eqms-migrate --check   exits 0 if the database is current, 1 if not
+ *  eqms-migrate --list    prints the migrations this build carries
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "eqms/log.h"
+#include "eqms/migrations.h"
+#include "eqms/pgstore.h"
+#include "eqms/service.h"
+
+typedef struct {
+    char pg_conninfo[512];
+    long pg_wait_s;
+} migrate_config_t;
+
+static const config_var_t s_vars[] = {
+    { "EQMS_PG_CONNINFO", CONFIG_STRING, "postgresql://eqms@127.0.0.1:5432/eqms",
+      offsetof(migrate_config_t, pg_conninfo), sizeof ((migrate_config_t *) 0)->pg_conninfo,
+      0, 0, NULL, "libpq connection string or URI of the region database" },
+    { "EQMS_PG_WAIT_S", CONFIG_INT, "30", offsetof(migrate_config_t, pg_wait_s), 0, 0, 3600,
+      NULL, "how long to wait for the database to accept connections" },
+};
+
+int main(int argc, char **argv)
+{
+    migrate_config_t cfg;
+    service_init("migrate", argc, argv, s_vars, sizeof s_vars / sizeof s_vars[0], &cfg);
+    int check = argc > 1 && strcmp(argv[1], "--check") == 0;
+    if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+        for (size_t i = 0; i < migrations_count; i++)
+            printf("%04d %s\n", migrations[i].version, migrations[i].name);
+        return 0;
+    }
+    if (argc > 1 && !check) {
+        fprintf(stderr, "usage: eqms-migrate [--check | --list | --help]\n");
+        return SERVICE_EXIT_CONFIG;
+    }
+    pgstore_t *pg = pgstore_new(cfg.pg_conninfo);
+    if (!pg || pgstore_connect(pg, (int) cfg.pg_wait_s * 1000) != 0) {
+        log_error("migrate_failed", "reason=\"database unreachable\"");
+        pgstore_destroy(&pg);
+        return 1;
+    }
+    int rc;
+    int expected = migrations_schema_version();
+    if (check)
+        rc = pgstore_check_schema(pg, expected) == 0 ? 0 : 1;
+    else {
+        int applied = pgstore_migrate(pg, migrations, migrations_count);
+        rc = applied < 0 ? 1 : 0;
+        if (applied >= 0)
+            log_info("migrate_done", "applied=%d version=%d", applied, expected);
+    }
+    pgstore_destroy(&pg);
+    return rc;
+}

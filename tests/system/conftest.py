@@ -1,0 +1,157 @@
+"""Fixtures for the system tests: real servers and real EQMS binaries.
+
+servers   one PostgreSQL and one Redis for the whole session (servers.py)
+fresh_db  conninfo of a new, empty database
+db        psycopg2 connection (autocommit) to a new database with every
+          migration applied by the real eqms-migrate
+demo_db   like db, with docker/local/demo.sql loaded as `make run` loads it
+bus       a running eqms-bus on free ports: .xsub, .xpub, .http_port
+run_bin   runs an EQMS binary to completion: run_bin("migrate", env={...})
+start_bin starts a long-running EQMS binary; stopped with SIGTERM at teardown
+"""
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg2
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import servers as srvmod  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("EQMS_BUILD", os.path.join(ROOT, "build", "debug"))
+_db_counter = itertools.count(1)
+
+
+def bin_path(name):
+    path = os.path.join(BUILD, "bin", f"eqms-{name}")
+    if not os.path.exists(path):
+        raise RuntimeError(f"{path} is not built (make V=debug all)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def servers():
+    s = srvmod.Servers().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def fresh_db(servers):
+    return servers.pg.create_database(f"t{os.getpid()}_{next(_db_counter)}")
+
+
+def _run(name, args=(), env=None, timeout=60):
+    full_env = dict(os.environ, EQMS_LOG_LEVEL="info", **(env or {}))
+    return subprocess.run([bin_path(name), *args], env=full_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, text=True)
+
+
+@pytest.fixture
+def run_bin():
+    return _run
+
+
+def _connect(conninfo):
+    conn = psycopg2.connect(conninfo)
+    conn.autocommit = True
+    return conn
+
+
+def _migrated(conninfo):
+    res = _run("migrate", env={"EQMS_PG_CONNINFO": conninfo})
+    assert res.returncode == 0, res.stderr
+    return _connect(conninfo)
+
+
+@pytest.fixture
+def db(fresh_db):
+    conn = _migrated(fresh_db)
+    conn.conninfo = fresh_db
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def demo_db(fresh_db):
+    conn = _migrated(fresh_db)
+    conn.conninfo = fresh_db
+    with open(os.path.join(ROOT, "docker", "local", "demo.sql"), encoding="utf-8") as f:
+        with conn.cursor() as cur:
+            cur.execute(f.read())
+    yield conn
+    conn.close()
+
+
+class Proc:
+    """A long-running binary with its stderr kept in a file for assertions."""
+
+    def __init__(self, name, env, log_path):
+        self.name = name
+        self.log_path = log_path
+        self.proc = subprocess.Popen([bin_path(name)], env=env, stdout=subprocess.DEVNULL,
+                                     stderr=open(log_path, "w"))
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_bin(tmp_path):
+    procs = []
+
+    def start(name, env):
+        full_env = dict(os.environ, EQMS_LOG_LEVEL="debug", **env)
+        p = Proc(name, full_env, str(tmp_path / f"{name}-{len(procs)}.log"))
+        procs.append(p)
+        return p
+
+    yield start
+    for p in reversed(procs):
+        p.stop()
+
+
+class Bus:
+    def __init__(self, proc, xsub_port, xpub_port, http_port):
+        self.proc = proc
+        self.xsub = f"tcp://127.0.0.1:{xsub_port}"
+        self.xpub = f"tcp://127.0.0.1:{xpub_port}"
+        self.http_port = http_port
+
+
+@pytest.fixture
+def bus(start_bin):
+    ports = [srvmod.free_port() for _ in range(3)]
+    proc = start_bin("bus", {"EQMS_BUS_XSUB_BIND": f"tcp://127.0.0.1:{ports[0]}",
+                             "EQMS_BUS_XPUB_BIND": f"tcp://127.0.0.1:{ports[1]}",
+                             "EQMS_HTTP_ADDRESS": "127.0.0.1",
+                             "EQMS_HTTP_PORT": str(ports[2])})
+    srvmod.wait_port(ports[2], proc=proc.proc)
+    return Bus(proc, *ports)
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Polls predicate until it returns a true value; returns it or fails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

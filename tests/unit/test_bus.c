@@ -1,0 +1,181 @@
+/*  Unit tests: bus client, through an in-process XSUB/XPUB proxy (czmq
+ *  zproxy) on loopback TCP. The real forwarder is tested in
+ *  tests/unit/test_forwarder.c and tests/system. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/bus.h"
+
+static zactor_t *s_proxy;
+static char s_xsub[64], s_xpub[64];
+
+static int setup(void **state)
+{
+    (void) state;
+    zsys_handler_set(NULL);
+    zsock_t *probe = zsock_new(ZMQ_PUB);
+    int p1 = zsock_bind(probe, "tcp://127.0.0.1:*");
+    int p2 = zsock_bind(probe, "tcp://127.0.0.1:*");
+    zsock_destroy(&probe);
+    snprintf(s_xsub, sizeof s_xsub, "tcp://127.0.0.1:%d", p1);
+    snprintf(s_xpub, sizeof s_xpub, "tcp://127.0.0.1:%d", p2);
+    s_proxy = zactor_new(zproxy, NULL);
+    zstr_sendx(s_proxy, "FRONTEND", "XSUB", s_xsub, NULL);
+    zsock_wait(s_proxy);
+    zstr_sendx(s_proxy, "BACKEND", "XPUB", s_xpub, NULL);
+    zsock_wait(s_proxy);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void) state;
+    zactor_destroy(&s_proxy);
+    return 0;
+}
+
+/* Publishes `type` on `path` until the subscriber receives something or
+ * 5 s pass (PUB/SUB joins are asynchronous). Returns what arrived or NULL. */
+static envelope_t *publish_until_received(bus_t *pub, bus_t *sub, const char *type,
+                                          const char *path, char **topic)
+{
+    for (int i = 0; i < 50; i++) {
+        json_t *data = json_pack("{s:i}", "n", i);
+        assert_int_equal(bus_publish(pub, type, path, &data, NULL), 0);
+        envelope_t *e = NULL;
+        if (bus_recv(sub, 100, topic, &e) == 1)
+            return e;
+    }
+    return NULL;
+}
+
+static void test_prefix_subscriber_receives(void **state)
+{
+    (void) state;
+    bus_t *pub = bus_new(s_xsub, NULL, "unit-pub");
+    bus_t *sub = bus_new(NULL, s_xpub, "unit-sub");
+    assert_non_null(pub);
+    assert_non_null(sub);
+    assert_int_equal(bus_subscribe(sub, "rating.submitted.hq.r01"), 0);
+    char *topic = NULL;
+    envelope_t *e = publish_until_received(pub, sub, "rating.submitted", "hq.r01.b0001",
+                                           &topic);
+    assert_non_null(e);
+    assert_string_equal(topic, "rating.submitted.hq.r01.b0001");
+    assert_string_equal(e->type, "rating.submitted");
+    assert_string_equal(e->src, "unit-pub");
+    assert_true(json_is_integer(json_object_get(e->data, "n")));
+    free(topic);
+    envelope_destroy(&e);
+
+    /* Sequence numbers increase by one per published envelope. */
+    json_t *d1 = json_object(), *d2 = json_object();
+    char id1[ID_SIZE], id2[ID_SIZE];
+    assert_int_equal(bus_publish(pub, "rating.submitted", "hq.r01.b0002", &d1, id1), 0);
+    assert_int_equal(bus_publish(pub, "rating.submitted", "hq.r02.b0003", &d2, id2), 0);
+    /* Another branch of the tree is not delivered. */
+    json_t *d3 = json_object();
+    assert_int_equal(bus_publish(pub, "rating.submitted", "hq.r01.b0004", &d3, NULL), 0);
+    envelope_t *a = NULL, *b = NULL;
+    assert_int_equal(bus_recv(sub, 2000, &topic, &a), 1);
+    free(topic);
+    assert_string_equal(a->id, id1);
+    assert_int_equal(bus_recv(sub, 2000, &topic, &b), 1);
+    free(topic);
+    assert_string_not_equal(b->id, id2);
+    assert_int_equal(b->seq, a->seq + 2);
+    envelope_destroy(&a);
+    envelope_destroy(&b);
+    assert_int_equal(bus_recv(sub, 100, &topic, &a), 0);
+    bus_stats_t st = bus_stats(sub);
+    assert_true(st.received >= 3);
+    bus_destroy(&pub);
+    bus_destroy(&sub);
+    assert_null(pub);
+}
+
+static void test_malformed_messages_are_rejected_and_skipped(void **state)
+{
+    (void) state;
+    bus_t *sub = bus_new(NULL, s_xpub, "unit-sub");
+    bus_subscribe(sub, "");
+    zsock_t *raw = zsock_new(ZMQ_PUB);
+    assert_int_equal(zsock_connect(raw, "%s", s_xsub), 0);
+    bus_t *pub = bus_new(s_xsub, NULL, "unit-pub");
+    char *topic = NULL;
+    envelope_t *e = publish_until_received(pub, sub, "probe.ready", "hq", &topic);
+    assert_non_null(e);
+    free(topic);
+    envelope_destroy(&e);
+    while (bus_recv(sub, 50, &topic, &e) == 1) {   /* drain the other probes */
+        free(topic);
+        envelope_destroy(&e);
+    }
+    /* Wait until the raw publisher is connected too. */
+    for (int i = 0; i < 50; i++) {
+        zstr_sendx(raw, "probe.raw.hq", "x", NULL);
+        if (zsock_events(bus_sub_socket(sub)) & ZMQ_POLLIN)
+            break;
+        zclock_sleep(50);
+    }
+    while (bus_recv(sub, 50, &topic, &e) == 1) {
+        free(topic);
+        envelope_destroy(&e);
+    }
+    uint64_t before = bus_stats(sub).rejected;
+    zstr_sendx(raw, "rating.submitted.hq", "{not json", NULL);
+    zstr_sendx(raw, "rating.submitted.hq", NULL);   /* one frame only */
+    zstr_sendx(raw, "a.hq", "b", "c", NULL);        /* three frames */
+    zstr_sendx(raw, "other.type.hq", "{\"v\":1,\"id\":\"0193a2b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b\","
+               "\"type\":\"rating.submitted\",\"ts\":\"2026-11-22T13:09:00.123Z\","
+               "\"src\":\"x\",\"seq\":1,\"data\":{}}", NULL);   /* topic/type mismatch */
+    json_t *data = json_object();
+    bus_publish(pub, "rating.submitted", "hq.r01", &data, NULL);
+    /* The good one still arrives after the bad ones. */
+    assert_int_equal(bus_recv(sub, 2000, &topic, &e), 1);
+    assert_string_equal(topic, "rating.submitted.hq.r01");
+    assert_int_equal(bus_stats(sub).rejected - before, 4);
+    free(topic);
+    envelope_destroy(&e);
+    zsock_destroy(&raw);
+    bus_destroy(&pub);
+    bus_destroy(&sub);
+}
+
+static void test_refuses_bad_arguments(void **state)
+{
+    (void) state;
+    assert_null(bus_new("nonsense", NULL, "x"));
+    assert_null(bus_new(NULL, NULL, NULL));
+    bus_t *pub = bus_new(s_xsub, NULL, "unit-pub");
+    json_t *data = json_object();
+    assert_int_equal(bus_publish(pub, "Bad Type", "hq", &data, NULL), -1);
+    assert_null(data);
+    data = json_object();
+    assert_int_equal(bus_publish(pub, "rating.submitted", "HQ..x", &data, NULL), -1);
+    data = json_array();
+    assert_int_equal(bus_publish(pub, "rating.submitted", "hq", &data, NULL), -1);
+    char *topic;
+    envelope_t *e;
+    assert_int_equal(bus_recv(pub, 0, &topic, &e), -1);   /* no SUB side */
+    assert_int_equal(bus_subscribe(pub, "x"), -1);
+    bus_destroy(&pub);
+    bus_t *sub = bus_new(NULL, s_xpub, "unit-sub");
+    assert_int_equal(bus_recv(sub, 0, &topic, &e), -1);   /* nothing subscribed */
+    assert_int_equal(bus_unsubscribe(sub, "x"), -1);
+    bus_destroy(&sub);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefix_subscriber_receives),
+        cmocka_unit_test(test_malformed_messages_are_rejected_and_skipped),
+        cmocka_unit_test(test_refuses_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,160 @@
+/*  Unit tests: clock (RFC 3339, IANA zones, local days around DST). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+
+static int64_t at(const char *text)
+{
+    int64_t ms = 0;
+    assert_int_equal(clock_parse_rfc3339(text, &ms), 0);
+    return ms;
+}
+
+static void test_rfc3339_round_trip(void **state)
+{
+    (void) state;
+    const char *samples[] = { "1970-01-01T00:00:00.000Z", "2026-11-22T13:09:00.123Z",
+                              "2024-02-29T23:59:59.999Z", "1969-12-31T23:59:59.999Z",
+                              "9999-12-31T23:59:59.999Z", "2000-03-01T00:00:00.001Z" };
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        char buf[CLOCK_RFC3339_SIZE];
+        assert_int_equal(clock_format_rfc3339(at(samples[i]), buf), 0);
+        assert_string_equal(buf, samples[i]);
+    }
+    assert_int_equal(at("1970-01-01T00:00:01.500Z"), 1500);
+    assert_int_equal(at("1969-12-31T23:59:59.999Z"), -1);
+}
+
+static void test_rfc3339_rejects_malformed(void **state)
+{
+    (void) state;
+    const char *bad[] = { "", "2026-11-22", "2026-11-22T13:09:00Z",
+                          "2026-11-22T13:09:00.123+08:00", "2026-11-22T13:09:00.123z",
+                          "2026-11-22 13:09:00.123Z", "2026-02-29T00:00:00.000Z",
+                          "2026-13-01T00:00:00.000Z", "2026-00-01T00:00:00.000Z",
+                          "2026-11-31T00:00:00.000Z", "2026-11-22T24:00:00.000Z",
+                          "2026-11-22T23:60:00.000Z", "2026-11-22T23:59:60.000Z",
+                          "2026-11-22T13:09:00.123Z ", "+026-11-22T13:09:00.123Z",
+                          "2026-11-22T13:09:00.1234Z", "2100-02-29T00:00:00.000Z" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t ms;
+        assert_int_equal(clock_parse_rfc3339(bad[i], &ms), -1);
+    }
+    int64_t ms;
+    assert_int_equal(clock_parse_rfc3339(NULL, &ms), -1);
+    char buf[CLOCK_RFC3339_SIZE];
+    assert_int_equal(clock_format_rfc3339(at("9999-12-31T23:59:59.999Z") + 1, buf), -1);
+}
+
+static void test_unknown_zone_refused(void **state)
+{
+    (void) state;
+    assert_null(clock_zone_new("Mars/Olympus_Mons"));
+    assert_null(clock_zone_new(""));
+    assert_null(clock_zone_new(NULL));
+    assert_null(clock_zone_new("GMT+8:00"));
+    clock_zone_t *zone = clock_zone_new("Asia/Shanghai");
+    assert_non_null(zone);
+    assert_string_equal(clock_zone_name(zone), "Asia/Shanghai");
+    clock_zone_destroy(&zone);
+    assert_null(zone);
+    clock_zone_destroy(&zone);
+}
+
+static void test_shanghai_day(void **state)
+{
+    (void) state;
+    clock_zone_t *zone = clock_zone_new("Asia/Shanghai");
+    clock_date_t date;
+    assert_int_equal(clock_local_date(zone, at("2026-11-21T16:00:00.000Z"), &date), 0);
+    assert_int_equal(date.year, 2026);
+    assert_int_equal(date.month, 11);
+    assert_int_equal(date.day, 22);
+    assert_int_equal(clock_local_date(zone, at("2026-11-21T15:59:59.999Z"), &date), 0);
+    assert_int_equal(date.day, 21);
+    int64_t start, end;
+    assert_int_equal(clock_day_of(zone, at("2026-11-22T13:09:00.000Z"), &start, &end), 0);
+    assert_int_equal(start, at("2026-11-21T16:00:00.000Z"));
+    assert_int_equal(end, at("2026-11-22T16:00:00.000Z"));
+    /* New year across the day boundary */
+    clock_date_t last = { 2026, 12, 31 };
+    assert_int_equal(clock_day_bounds(zone, last, &start, &end), 0);
+    assert_int_equal(end, at("2026-12-31T16:00:00.000Z"));
+    clock_zone_destroy(&zone);
+}
+
+static void test_dst_days_are_23_and_25_hours(void **state)
+{
+    (void) state;
+    clock_zone_t *zone = clock_zone_new("America/New_York");
+    int64_t start, end;
+    clock_date_t spring = { 2026, 3, 8 }, autumn = { 2026, 11, 1 };
+    assert_int_equal(clock_day_bounds(zone, spring, &start, &end), 0);
+    assert_int_equal(start, at("2026-03-08T05:00:00.000Z"));
+    assert_int_equal(end - start, 23 * 3600 * 1000LL);
+    assert_int_equal(clock_day_bounds(zone, autumn, &start, &end), 0);
+    assert_int_equal(start, at("2026-11-01T04:00:00.000Z"));
+    assert_int_equal(end - start, 25 * 3600 * 1000LL);
+    clock_zone_destroy(&zone);
+}
+
+static void test_skipped_midnight_starts_after_gap(void **state)
+{
+    (void) state;
+    /* Chile moves 00:00 -> 01:00 on 2026-09-06: that day has no midnight. */
+    clock_zone_t *zone = clock_zone_new("America/Santiago");
+    int64_t start, end, prev_start, prev_end;
+    clock_date_t day = { 2026, 9, 6 }, before = { 2026, 9, 5 };
+    assert_int_equal(clock_day_bounds(zone, day, &start, &end), 0);
+    assert_int_equal(start, at("2026-09-06T04:00:00.000Z"));
+    assert_int_equal(end - start, 23 * 3600 * 1000LL);
+    assert_int_equal(clock_day_bounds(zone, before, &prev_start, &prev_end), 0);
+    assert_int_equal(prev_end, start);
+    clock_zone_destroy(&zone);
+}
+
+static void test_invalid_dates_refused(void **state)
+{
+    (void) state;
+    clock_zone_t *zone = clock_zone_new("UTC");
+    assert_non_null(zone);
+    int64_t start, end;
+    clock_date_t bad[] = { { 2026, 2, 29 }, { 2026, 13, 1 }, { 2026, 0, 1 }, { 2026, 4, 31 },
+                           { 0, 1, 1 }, { 10000, 1, 1 } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(clock_day_bounds(zone, bad[i], &start, &end), -1);
+    clock_date_t leap = { 2024, 2, 29 };
+    assert_int_equal(clock_day_bounds(zone, leap, &start, &end), 0);
+    assert_int_equal(start, at("2024-02-29T00:00:00.000Z"));
+    clock_zone_destroy(&zone);
+}
+
+static void test_fake_clock(void **state)
+{
+    (void) state;
+    clock_set_fake(at("2026-11-22T23:59:59.999Z"));
+    assert_int_equal(clock_now_ms(), at("2026-11-22T23:59:59.999Z"));
+    clock_set_fake(0);
+    assert_true(clock_now_ms() > at("2026-01-01T00:00:00.000Z"));
+    int64_t a = clock_mono_ms(), b = clock_mono_ms();
+    assert_true(b >= a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339_round_trip),
+        cmocka_unit_test(test_rfc3339_rejects_malformed),
+        cmocka_unit_test(test_unknown_zone_refused),
+        cmocka_unit_test(test_shanghai_day),
+        cmocka_unit_test(test_dst_days_are_23_and_25_hours),
+        cmocka_unit_test(test_skipped_midnight_starts_after_gap),
+        cmocka_unit_test(test_invalid_dates_refused),
+        cmocka_unit_test(test_fake_clock),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,246 @@
+/*  Unit tests: pgstore against a real PostgreSQL (EQMS_TEST_PG_CONNINFO,
+ *  started by tests/run.py). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eqms/clock.h"
+#include "eqms/pgstore.h"
+
+static char s_conninfo[512];
+
+/* Creates a database of its own for this run and points s_conninfo at it. */
+static int setup_db(void **state)
+{
+    (void) state;
+    const char *admin = getenv("EQMS_TEST_PG_CONNINFO");
+    if (!admin) {
+        fprintf(stderr, "EQMS_TEST_PG_CONNINFO is not set: run through tests/run.py\n");
+        return -1;
+    }
+    pgstore_t *pg = pgstore_new(admin);
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE unit_pgstore_%d", (int) getpid());
+    int rc = pg && pgstore_exec(pg, sql, 0, NULL) == 0 ? 0 : -1;
+    pgstore_destroy(&pg);
+    const char *slash = strrchr(admin, '/');
+    snprintf(s_conninfo, sizeof s_conninfo, "%.*s/unit_pgstore_%d",
+             (int) (slash - admin), admin, (int) getpid());
+    return rc;
+}
+
+static pgstore_t *connected(void)
+{
+    pgstore_t *pg = pgstore_new(s_conninfo);
+    assert_non_null(pg);
+    assert_int_equal(pgstore_connect(pg, 5000), 0);
+    return pg;
+}
+
+static void test_bad_conninfo(void **state)
+{
+    (void) state;
+    assert_null(pgstore_new("nonsense_key=1"));
+    assert_null(pgstore_new("postgresql://[::1"));
+    assert_null(pgstore_new(NULL));
+    pgstore_destroy(NULL);
+}
+
+static void test_unreachable_server_fails_fast(void **state)
+{
+    (void) state;
+    pgstore_t *pg = pgstore_new("postgresql://postgres@127.0.0.1:1/x");
+    assert_non_null(pg);
+    int64_t t0 = clock_mono_ms();
+    assert_int_equal(pgstore_connect(pg, 300), -1);
+    assert_true(clock_mono_ms() - t0 < 3000);
+    assert_false(pgstore_connected(pg));
+    assert_null(pgstore_query(pg, "SELECT 1", 0, NULL));   /* in backoff */
+    pgstore_destroy(&pg);
+}
+
+static void test_parameters_are_never_sql(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE p (t text)", 0, NULL), 0);
+    const char *hostile[] = { "x'); DROP TABLE p; --" };
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO p VALUES ($1)", 1, hostile), 0);
+    const char *chinese[] = { "请A012号到3号窗口" };
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO p VALUES ($1)", 1, chinese), 0);
+    PGresult *res = pgstore_query(pg, "SELECT t FROM p ORDER BY t", 0, NULL);
+    assert_non_null(res);
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 0, 0), hostile[0]);
+    assert_string_equal(PQgetvalue(res, 1, 0), chinese[0]);
+    PQclear(res);
+    pgstore_destroy(&pg);
+}
+
+static void test_errors_keep_connection_and_sqlstate(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE u (k int PRIMARY KEY)", 0, NULL), 0);
+    const char *one[] = { "1" };
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, one), 0);
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, one), -1);
+    assert_string_equal(pgstore_last_sqlstate(pg), "23505");
+    const char *bad[] = { "not a number" };
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, bad), -1);
+    assert_string_equal(pgstore_last_sqlstate(pg), "22P02");
+    assert_null(pgstore_query(pg, "SELEC 1", 0, NULL));
+    assert_true(pgstore_connected(pg));
+    assert_int_equal(pgstore_exec(pg, "SELECT 1", 0, NULL), 0);
+    assert_string_equal(pgstore_last_sqlstate(pg), "");
+    pgstore_destroy(&pg);
+}
+
+static long count(pgstore_t *pg, const char *sql)
+{
+    PGresult *res = pgstore_query(pg, sql, 0, NULL);
+    assert_non_null(res);
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+static void test_transactions(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE tx (k int)", 0, NULL), 0);
+    assert_int_equal(pgstore_begin(pg), 0);
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO tx VALUES (1)", 0, NULL), 0);
+    assert_int_equal(pgstore_rollback(pg), 0);
+    assert_int_equal(count(pg, "SELECT count(*) FROM tx"), 0);
+    assert_int_equal(pgstore_begin(pg), 0);
+    assert_int_equal(pgstore_exec(pg, "INSERT INTO tx VALUES (1)", 0, NULL), 0);
+    assert_int_equal(pgstore_commit(pg), 0);
+    assert_int_equal(count(pg, "SELECT count(*) FROM tx"), 1);
+    pgstore_destroy(&pg);
+}
+
+static void test_copy_escapes_and_nulls(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE c (n int, t text)", 0, NULL), 0);
+    pgstore_copy_t *copy = pgstore_copy_begin(pg, "c", "n, t");
+    assert_non_null(copy);
+    const char *tricky = "tab\there\nnew line\\back\rslash 满意";
+    char num[16];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(num, sizeof num, "%d", i);
+        const char *row[] = { num, i % 3 == 0 ? NULL : tricky };
+        assert_int_equal(pgstore_copy_row(copy, 2, row), 0);
+    }
+    assert_int_equal(pgstore_copy_end(&copy), 20000);
+    assert_null(copy);
+    assert_int_equal(count(pg, "SELECT count(*) FROM c WHERE t IS NULL"), 6667);
+    const char *p[] = { tricky };
+    PGresult *res = pgstore_query(pg, "SELECT count(*) FROM c WHERE t = $1", 1, p);
+    assert_string_equal(PQgetvalue(res, 0, 0), "13333");
+    PQclear(res);
+    pgstore_destroy(&pg);
+}
+
+static void test_copy_bad_row_fails_whole_copy(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE cb (n int)", 0, NULL), 0);
+    pgstore_copy_t *copy = pgstore_copy_begin(pg, "cb", "n");
+    const char *good[] = { "1" }, *bad[] = { "x" };
+    pgstore_copy_row(copy, 1, good);
+    pgstore_copy_row(copy, 1, bad);
+    assert_int_equal(pgstore_copy_end(&copy), -1);
+    assert_string_equal(pgstore_last_sqlstate(pg), "22P02");
+    assert_int_equal(count(pg, "SELECT count(*) FROM cb"), 0);
+    assert_null(pgstore_copy_begin(pg, "no_such_table", "n"));
+    assert_int_equal(pgstore_exec(pg, "SELECT 1", 0, NULL), 0);   /* still usable */
+    pgstore_destroy(&pg);
+}
+
+static const pgstore_migration_t s_migrations[] = {
+    { 1, "0001_a", "CREATE TABLE m1 (k int);\nINSERT INTO m1 VALUES (1);\n" },
+    { 2, "0002_b", "CREATE TABLE m2 (k int);" },
+};
+
+static void test_migrations_apply_once(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_schema_version(pg), 0);
+    assert_int_equal(pgstore_check_schema(pg, 2), -1);
+    assert_int_equal(pgstore_migrate(pg, s_migrations, 1), 1);
+    assert_int_equal(pgstore_schema_version(pg), 1);
+    assert_int_equal(pgstore_migrate(pg, s_migrations, 2), 1);
+    assert_int_equal(pgstore_migrate(pg, s_migrations, 2), 0);
+    assert_int_equal(count(pg, "SELECT count(*) FROM m1"), 1);
+    assert_int_equal(pgstore_check_schema(pg, 2), 0);
+    assert_int_equal(pgstore_check_schema(pg, 1), -1);   /* database newer */
+    assert_int_equal(pgstore_check_schema(pg, 3), -1);   /* database older */
+    /* A build that knows fewer migrations than the database has refuses. */
+    assert_int_equal(pgstore_migrate(pg, s_migrations, 1), -1);
+    pgstore_destroy(&pg);
+}
+
+static void test_migration_changed_or_broken_is_refused(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    const pgstore_migration_t changed[] = {
+        { 1, "0001_a", "CREATE TABLE m1 (k bigint);" },
+        { 2, "0002_b", "CREATE TABLE m2 (k int);" },
+    };
+    assert_int_equal(pgstore_migrate(pg, changed, 2), -1);
+    const pgstore_migration_t broken[] = {
+        s_migrations[0], s_migrations[1],
+        { 3, "0003_c", "CREATE TABLE m3 (k int);\nTHIS IS NOT SQL;" },
+    };
+    assert_int_equal(pgstore_migrate(pg, broken, 3), -1);
+    assert_int_equal(pgstore_schema_version(pg), 2);
+    assert_int_equal(count(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'm3'"), 0);
+    pgstore_destroy(&pg);
+}
+
+static void test_reconnects_after_connection_loss(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    pgstore_t *killer = connected();
+    PGresult *res = pgstore_query(pg, "SELECT pg_backend_pid()::text", 0, NULL);
+    const char *pid[] = { PQgetvalue(res, 0, 0) };
+    assert_int_equal(pgstore_exec(killer, "SELECT pg_terminate_backend($1::int)", 1, pid), 0);
+    PQclear(res);
+    usleep(100 * 1000);
+    assert_int_equal(pgstore_exec(pg, "SELECT 1", 0, NULL), -1);   /* the lost one */
+    assert_false(pgstore_connected(pg));
+    assert_int_equal(pgstore_exec(pg, "SELECT 1", 0, NULL), 0);    /* reconnected */
+    assert_true(pgstore_connected(pg));
+    pgstore_destroy(&pg);
+    pgstore_destroy(&killer);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_conninfo),
+        cmocka_unit_test(test_unreachable_server_fails_fast),
+        cmocka_unit_test(test_parameters_are_never_sql),
+        cmocka_unit_test(test_errors_keep_connection_and_sqlstate),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_copy_escapes_and_nulls),
+        cmocka_unit_test(test_copy_bad_row_fails_whole_copy),
+        cmocka_unit_test(test_migrations_apply_once),
+        cmocka_unit_test(test_migration_changed_or_broken_is_refused),
+        cmocka_unit_test(test_reconnects_after_connection_loss),
+    };
+    return cmocka_run_group_tests(tests, setup_db, NULL);
+}

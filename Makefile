@@ -8,6 +8,8 @@
 
 V ?= release
 BUILD := build/$(V)
+# `make Q=` shows the full compiler lines
+Q ?= @
 
 # Debian packages: build, run, test. `make deps` installs the missing ones.
 DEB_PACKAGES := build-essential pkg-config \
@@ -62,6 +64,8 @@ SERVICE_LIBS := $(SERVICES:%=$(BUILD)/services/lib%.a)
 # --- tests and benchmarks --------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+# Binaries only the system tests use: tests/system/<name>/main.c -> testbin/eqms-<name>
+TESTBINS := $(patsubst tests/system/%/main.c,$(BUILD)/testbin/eqms-%,$(wildcard tests/system/*/main.c))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -72,14 +76,16 @@ all: $(LIBEQMS) $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) common/gen_migrations.sh
 	@mkdir -p $(@D)
 	sh common/gen_migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBEQMS): $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -87,6 +93,10 @@ $(LIBEQMS): $(COMMON_OBJ)
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBEQMS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIBS) $(LIBEQMS)
 	@mkdir -p $(@D)
@@ -104,7 +114,8 @@ deps:
 	else echo "deps: all $(words $(DEB_PACKAGES)) packages present"; fi
 
 test: deps
-	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%)
+	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%) \
+		$(TESTBINS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
 
 run: deps all

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eqms/log.h"
+#include "eqms/migrations.h"
 
 typedef struct {
     int level;
@@ -36,6 +37,24 @@ void service_init(const char *name, int argc, char **argv, const config_var_t *v
         exit(SERVICE_EXIT_CONFIG);
     }
     log_init(name, (log_level_t) common.level);
+}
+
+pgstore_t *service_open_database(const char *conninfo, int wait_ms)
+{
+    pgstore_t *pg = pgstore_new(conninfo);
+    if (!pg)
+        exit(SERVICE_EXIT_CONFIG);
+    if (pgstore_connect(pg, wait_ms) != 0) {
+        log_error("service_refused", "reason=\"database unreachable after %d ms\"", wait_ms);
+        pgstore_destroy(&pg);
+        exit(SERVICE_EXIT_DEPEND);
+    }
+    if (pgstore_check_schema(pg, migrations_schema_version()) != 0) {
+        log_error("service_refused", "reason=\"schema version mismatch\"");
+        pgstore_destroy(&pg);
+        exit(SERVICE_EXIT_SCHEMA);
+    }
+    return pg;
 }
 
 static void s_signal_set(sigset_t *set)

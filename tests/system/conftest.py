@@ -28,10 +28,12 @@ _db_counter = itertools.count(1)
 
 
 def bin_path(name):
-    path = os.path.join(BUILD, "bin", f"eqms-{name}")
-    if not os.path.exists(path):
-        raise RuntimeError(f"{path} is not built (make V=debug all)")
-    return path
+    """A service from <build>/bin, or a test-only binary from <build>/testbin."""
+    for sub in ("bin", "testbin"):
+        path = os.path.join(BUILD, sub, f"eqms-{name}")
+        if os.path.exists(path):
+            return path
+    raise RuntimeError(f"eqms-{name} is not built in {BUILD} (make test builds it)")
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +49,8 @@ def fresh_db(servers):
 
 
 def _run(name, args=(), env=None, timeout=60):
-    full_env = dict(os.environ, EQMS_LOG_LEVEL="info", **(env or {}))
+    full_env = dict(os.environ, EQMS_LOG_LEVEL="info")
+    full_env.update(env or {})
     return subprocess.run([bin_path(name), *args], env=full_env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=timeout, text=True)
 
@@ -57,8 +60,17 @@ def run_bin():
     return _run
 
 
+class Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that also tells its conninfo, for starting binaries."""
+
+    @property
+    def conninfo(self):
+        return self._eqms_conninfo
+
+
 def _connect(conninfo):
-    conn = psycopg2.connect(conninfo)
+    conn = psycopg2.connect(conninfo, connection_factory=Connection)
+    conn._eqms_conninfo = conninfo
     conn.autocommit = True
     return conn
 
@@ -72,7 +84,6 @@ def _migrated(conninfo):
 @pytest.fixture
 def db(fresh_db):
     conn = _migrated(fresh_db)
-    conn.conninfo = fresh_db
     yield conn
     conn.close()
 
@@ -80,7 +91,6 @@ def db(fresh_db):
 @pytest.fixture
 def demo_db(fresh_db):
     conn = _migrated(fresh_db)
-    conn.conninfo = fresh_db
     with open(os.path.join(ROOT, "docker", "local", "demo.sql"), encoding="utf-8") as f:
         with conn.cursor() as cur:
             cur.execute(f.read())
@@ -117,7 +127,8 @@ def start_bin(tmp_path):
     procs = []
 
     def start(name, env):
-        full_env = dict(os.environ, EQMS_LOG_LEVEL="debug", **env)
+        full_env = dict(os.environ, EQMS_LOG_LEVEL="debug")
+        full_env.update(env)
         p = Proc(name, full_env, str(tmp_path / f"{name}-{len(procs)}.log"))
         procs.append(p)
         return p

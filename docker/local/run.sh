@@ -1,0 +1,129 @@
+#!/bin/sh
+# `make run`: the whole EQMS stack on this machine, without Docker, under ./var.
+# PostgreSQL and Redis on their own ports, migrations, demo organisation, then
+# every service that is built, each waited for on its health port. Running it
+# again starts only what is not running. `make stop` ends it all.
+set -eu
+
+BUILD=${1:-build/release}
+TOP=$(pwd)
+VAR=$TOP/var
+PG_PORT=${EQMS_LOCAL_PG_PORT:-55432}
+REDIS_PORT=${EQMS_LOCAL_REDIS_PORT:-56379}
+PG_BIN=/usr/lib/postgresql/15/bin
+DB=eqms
+CONNINFO="postgresql://postgres@127.0.0.1:$PG_PORT/$DB"
+
+say() { printf 'run: %s\n' "$*"; }
+die() { printf 'run: %s\n' "$*" >&2; exit 1; }
+
+mkdir -p "$VAR/log" "$VAR/run"
+
+# --- PostgreSQL ---------------------------------------------------------------
+# initdb refuses root; as root the cluster belongs to Debian's `postgres` user,
+# which must be able to reach ./var. If it cannot (a checkout under /root),
+# the cluster lives in /var/lib/eqms-local and ./var/pg points to it.
+as_pg=""
+if [ "$(id -u)" = 0 ]; then
+    as_pg="runuser -u postgres --"
+    if [ ! -e "$VAR/pg" ]; then
+        mkdir -p "$VAR/pg"
+        chown postgres:postgres "$VAR/pg"
+        if ! $as_pg test -w "$VAR/pg"; then
+            rmdir "$VAR/pg"
+            alt=/var/lib/eqms-local/$(printf '%s' "$TOP" | md5sum | cut -c1-12)
+            mkdir -p "$alt"
+            chown postgres:postgres "$alt"
+            ln -s "$alt" "$VAR/pg"
+            say "postgres cannot reach $VAR; cluster kept in $alt (linked as var/pg)"
+        fi
+    fi
+fi
+PGDIR=$VAR/pg
+mkdir -p "$PGDIR"
+if [ ! -f "$PGDIR/data/PG_VERSION" ]; then
+    say "creating PostgreSQL cluster in var/pg"
+    $as_pg "$PG_BIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 \
+        --locale=C.UTF-8 >"$VAR/log/initdb.log" 2>&1 || die "initdb failed: see var/log/initdb.log"
+fi
+if $as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/data" status >/dev/null 2>&1; then
+    say "PostgreSQL already running"
+else
+    $as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/data" -w -t 60 -l "$PGDIR/postgresql.log" \
+        -o "-p $PG_PORT -k $PGDIR -c listen_addresses=127.0.0.1" start >/dev/null \
+        || die "PostgreSQL did not start: see var/pg/postgresql.log"
+fi
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@127.0.0.1:$PG_PORT/postgres" "$@"; }
+if [ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
+    psql_admin -c "CREATE DATABASE $DB"
+fi
+
+# --- Redis --------------------------------------------------------------------
+mkdir -p "$VAR/redis"
+if [ -f "$VAR/run/redis.pid" ] && kill -0 "$(cat "$VAR/run/redis.pid")" 2>/dev/null; then
+    say "Redis already running"
+else
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR/redis" \
+        --daemonize yes --pidfile "$VAR/run/redis.pid" --logfile "$VAR/log/redis.log" \
+        --save 60 1000 --appendonly yes
+    for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || die "Redis did not start: see var/log/redis.log"
+fi
+
+# --- schema and demo organisation ----------------------------------------------
+EQMS_PG_CONNINFO=$CONNINFO "$BUILD/bin/eqms-migrate" 2>>"$VAR/log/migrate.log" \
+    || die "migrations failed: see var/log/migrate.log"
+psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" -f docker/local/demo.sql >/dev/null \
+    || die "loading the demo organisation failed"
+
+# --- services -----------------------------------------------------------------
+# Every service reads the same environment; each gets its own health port.
+export EQMS_PG_CONNINFO="$CONNINFO"
+export EQMS_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export EQMS_BUS_PUB="tcp://127.0.0.1:5550"
+export EQMS_BUS_SUB="tcp://127.0.0.1:5551"
+export EQMS_BUS_XSUB_BIND="tcp://127.0.0.1:5550"
+export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
+export EQMS_HTTP_ADDRESS=127.0.0.1
+
+# name http-port, in start order (the forwarder first: everyone meets there)
+SERVICES="bus 9550"
+
+start_service() {
+    name=$1 port=$2
+    pidfile=$VAR/run/$name.pid
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        say "$name already running"
+        return
+    fi
+    [ -x "$BUILD/bin/eqms-$name" ] || { say "$name is not built; skipped"; return; }
+    EQMS_HTTP_PORT=$port nohup "$BUILD/bin/eqms-$name" >>"$VAR/log/$name.log" 2>&1 &
+    echo $! >"$pidfile"
+    for _ in $(seq 100); do
+        curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return
+        kill -0 "$(cat "$pidfile")" 2>/dev/null || die "$name exited: see var/log/$name.log"
+        sleep 0.1
+    done
+    die "$name is not healthy after 10 s: see var/log/$name.log"
+}
+
+set -- $SERVICES
+while [ $# -ge 2 ]; do
+    start_service "$1" "$2"
+    shift 2
+done
+
+# --- what runs where ------------------------------------------------------------
+nodes=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM org_node")
+windows=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM window")
+staff=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM staff")
+version=$(psql -X -tA "$CONNINFO" -c "SELECT max(version) FROM schema_migrations")
+cat <<EOT
+
+EQMS is running (logs in var/log, stop with: make stop)
+  PostgreSQL   $CONNINFO   (schema v$version)
+  Redis        redis://127.0.0.1:$REDIS_PORT/0
+  bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
+               health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
+  demo         $nodes organisation nodes, $windows windows, $staff staff
+EOT

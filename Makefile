@@ -118,7 +118,9 @@ test: deps
 		$(TESTBINS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
 
-run: deps all
+# Sub-makes, so that pkg-config runs after `deps` installed the libraries.
+run: deps
+	$(MAKE) all
 	sh docker/local/run.sh $(BUILD)
 
 stop:

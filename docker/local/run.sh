@@ -115,7 +115,7 @@ done
 
 # --- what runs where ------------------------------------------------------------
 nodes=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM org_node")
-windows=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM window")
+windows=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM service_window")
 staff=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM staff")
 version=$(psql -X -tA "$CONNINFO" -c "SELECT max(version) FROM schema_migrations")
 cat <<EOT

@@ -159,7 +159,8 @@ int config_load(const config_var_t *vars, size_t count, void *target, char *err,
 void config_print_help(FILE *out, const char *service, const config_var_t *vars,
                        size_t count)
 {
-    fprintf(out, "eqms-%s is configured by environment variables:\n\n", service);
+    if (service)
+        fprintf(out, "eqms-%s is configured by environment variables:\n\n", service);
     for (size_t i = 0; i < count; i++) {
         const config_var_t *var = &vars[i];
         fprintf(out, "  %-24s %s\n", var->name, var->help);

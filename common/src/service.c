@@ -23,7 +23,7 @@ void service_init(const char *name, int argc, char **argv, const config_var_t *v
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             config_print_help(stdout, name, s_common_vars, 1);
-            config_print_help(stdout, name, vars, count);
+            config_print_help(stdout, NULL, vars, count);
             exit(0);
         }
     }

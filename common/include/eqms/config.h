@@ -38,7 +38,8 @@ typedef struct {
 int config_load(const config_var_t *vars, size_t count, void *target, char *err,
                 size_t errsize);
 
-/* Prints "NAME  default  help" for every variable. */
+/* Prints "NAME  help / allowed / default" for every variable, after a
+ * heading naming the service unless `service` is NULL. */
 void config_print_help(FILE *out, const char *service, const config_var_t *vars,
                        size_t count);
 

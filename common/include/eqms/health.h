@@ -20,7 +20,8 @@ typedef int (health_check_fn)(void *ctx, char *reason, size_t size);
 
 /* Listens on `address`:`port` (address "0.0.0.0" or "127.0.0.1"; port 0 =
  * no HTTP port at all, which returns a valid, inert health_t). `metrics` and
- * `ctx` are borrowed and must outlive the server. NULL if it cannot listen. */
+ * `ctx` are borrowed and must outlive the server; NULL metrics makes
+ * /metrics 404, a NULL check means always healthy. NULL if it cannot listen. */
 health_t *health_new(const char *service, const char *address, int port,
                      metrics_t *metrics, health_check_fn *check, void *ctx);
 void health_destroy(health_t **self_p);

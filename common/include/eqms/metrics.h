@@ -19,12 +19,14 @@ typedef struct {
     _Atomic int64_t value;
 } metrics_gauge_t;
 
-/* `service` prefixes every name: eqms_<service>_<name>. NULL on failure. */
+/* `service` prefixes every name: eqms_<service>_<name>, with '-' in the
+ * service name written as '_'. NULL on failure. */
 metrics_t *metrics_new(const char *service);
 void metrics_destroy(metrics_t **self_p);
 
 /* Registers a metric; the returned pointer lives as long as `self`. `name`
- * is [a-z_]+, `help` one line. Returns NULL on a bad or duplicate name. */
+ * is [a-z_][a-z0-9_]* ("up" is taken), `help` one line. Returns NULL on a
+ * bad or duplicate name. */
 metrics_counter_t *metrics_counter(metrics_t *self, const char *name,
                                    const char *help);
 metrics_gauge_t *metrics_gauge(metrics_t *self, const char *name,

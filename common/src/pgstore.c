@@ -3,9 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "eqms/clock.h"
+#include "eqms/backoff.h"
 #include "eqms/log.h"
 
 #define S_BACKOFF_MIN_MS 100
@@ -17,8 +16,7 @@
 struct pgstore_t {
     char *conninfo;
     PGconn *conn;
-    int backoff_ms;          /* next wait after a failed attempt */
-    int64_t retry_at;        /* monotonic ms before which we do not retry */
+    backoff_t backoff;       /* when to try connecting again */
     int down_logged;         /* one log line per outage, not one per call */
     char sqlstate[6];
 };
@@ -46,8 +44,7 @@ static void s_disconnect(pgstore_t *self, const char *why)
         PQfinish(self->conn);
         self->conn = NULL;
         /* First retry at once: most drops are a server restart. */
-        self->retry_at = 0;
-        self->backoff_ms = S_BACKOFF_MIN_MS;
+        backoff_reset(&self->backoff);
     }
 }
 
@@ -58,16 +55,14 @@ static int s_ensure(pgstore_t *self)
         return 0;
     if (self->conn)
         s_disconnect(self, PQerrorMessage(self->conn));
-    int64_t now = clock_mono_ms();
-    if (now < self->retry_at)
+    if (!backoff_due(&self->backoff))
         return -1;
     const char *keys[] = { "dbname", "connect_timeout", NULL };
     const char *values[] = { self->conninfo, "5", NULL };
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn && PQstatus(conn) == CONNECTION_OK) {
         self->conn = conn;
-        self->backoff_ms = S_BACKOFF_MIN_MS;
-        self->retry_at = 0;
+        backoff_reset(&self->backoff);
         if (self->down_logged)
             log_info("pg_connection_restored", NULL);
         self->down_logged = 0;
@@ -77,12 +72,10 @@ static int s_ensure(pgstore_t *self)
     snprintf(reason, sizeof reason, "%s", conn ? PQerrorMessage(conn) : "out of memory");
     s_trim(reason);
     PQfinish(conn);
+    int wait = backoff_failed(&self->backoff);
     if (!self->down_logged)
-        log_warn("pg_unavailable", "retry_ms=%d reason=\"%s\"", self->backoff_ms, reason);
+        log_warn("pg_unavailable", "retry_ms=%d reason=\"%s\"", wait, reason);
     self->down_logged = 1;
-    self->retry_at = now + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS
-                                                               : self->backoff_ms * 2;
     return -1;
 }
 
@@ -103,7 +96,7 @@ pgstore_t *pgstore_new(const char *conninfo)
         free(self);
         return NULL;
     }
-    self->backoff_ms = S_BACKOFF_MIN_MS;
+    backoff_init(&self->backoff, S_BACKOFF_MIN_MS, S_BACKOFF_MAX_MS);
     return self;
 }
 
@@ -118,21 +111,14 @@ void pgstore_destroy(pgstore_t **self_p)
     *self_p = NULL;
 }
 
+static int s_attempt(void *self)
+{
+    return s_ensure(self);
+}
+
 int pgstore_connect(pgstore_t *self, int wait_ms)
 {
-    int64_t deadline = clock_mono_ms() + wait_ms;
-    for (;;) {
-        if (s_ensure(self) == 0)
-            return 0;
-        int64_t now = clock_mono_ms();
-        if (now >= deadline)
-            return -1;
-        int64_t wake = self->retry_at < deadline ? self->retry_at : deadline;
-        if (wake > now) {
-            struct timespec ts = { (wake - now) / 1000, (wake - now) % 1000 * 1000000 };
-            nanosleep(&ts, NULL);
-        }
-    }
+    return backoff_retry(&self->backoff, wait_ms, s_attempt, self);
 }
 
 bool pgstore_connected(const pgstore_t *self)

@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "eqms/clock.h"
+#include "eqms/backoff.h"
 #include "eqms/log.h"
 
 #define S_BACKOFF_MIN_MS 100
@@ -18,8 +17,7 @@ struct redisstore_t {
     int db;
     int timeout_ms;
     redisContext *ctx;
-    int backoff_ms;
-    int64_t retry_at;
+    backoff_t backoff;       /* when to try connecting again */
     int down_logged;
     int queued;              /* commands appended for the pipeline */
     int broken;              /* the connection dropped while queueing */
@@ -79,7 +77,7 @@ redisstore_t *redisstore_new(const char *url, int timeout_ms)
         return NULL;
     }
     self->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
-    self->backoff_ms = S_BACKOFF_MIN_MS;
+    backoff_init(&self->backoff, S_BACKOFF_MIN_MS, S_BACKOFF_MAX_MS);
     return self;
 }
 
@@ -103,8 +101,7 @@ static void s_disconnect(redisstore_t *self, const char *why)
     self->ctx = NULL;
     self->broken = self->queued > 0;
     self->queued = 0;
-    self->retry_at = 0;
-    self->backoff_ms = S_BACKOFF_MIN_MS;
+    backoff_reset(&self->backoff);
 }
 
 static int s_ensure(redisstore_t *self)
@@ -113,8 +110,7 @@ static int s_ensure(redisstore_t *self)
         return 0;
     if (self->ctx)
         s_disconnect(self, self->ctx->errstr);
-    int64_t now = clock_mono_ms();
-    if (now < self->retry_at)
+    if (!backoff_due(&self->backoff))
         return -1;
     struct timeval tv = { self->timeout_ms / 1000, self->timeout_ms % 1000 * 1000 };
     redisContext *ctx = self->port ? redisConnectWithTimeout(self->host, self->port, tv)
@@ -127,7 +123,7 @@ static int s_ensure(redisstore_t *self)
         if (!self->db || (reply && reply->type == REDIS_REPLY_STATUS)) {
             freeReplyObject(reply);
             self->ctx = ctx;
-            self->backoff_ms = S_BACKOFF_MIN_MS;
+            backoff_reset(&self->backoff);
             if (self->down_logged)
                 log_info("redis_connection_restored", NULL);
             self->down_logged = 0;
@@ -139,30 +135,21 @@ static int s_ensure(redisstore_t *self)
         snprintf(reason, sizeof reason, "%s", ctx->errstr);
     if (ctx)
         redisFree(ctx);
+    int wait = backoff_failed(&self->backoff);
     if (!self->down_logged)
-        log_warn("redis_unavailable", "retry_ms=%d reason=\"%s\"", self->backoff_ms, reason);
+        log_warn("redis_unavailable", "retry_ms=%d reason=\"%s\"", wait, reason);
     self->down_logged = 1;
-    self->retry_at = now + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > S_BACKOFF_MAX_MS ? S_BACKOFF_MAX_MS
-                                                               : self->backoff_ms * 2;
     return -1;
+}
+
+static int s_attempt(void *self)
+{
+    return s_ensure(self);
 }
 
 int redisstore_connect(redisstore_t *self, int wait_ms)
 {
-    int64_t deadline = clock_mono_ms() + wait_ms;
-    for (;;) {
-        if (s_ensure(self) == 0)
-            return 0;
-        int64_t now = clock_mono_ms();
-        if (now >= deadline)
-            return -1;
-        int64_t wake = self->retry_at < deadline ? self->retry_at : deadline;
-        if (wake > now) {
-            struct timespec ts = { (wake - now) / 1000, (wake - now) % 1000 * 1000000 };
-            nanosleep(&ts, NULL);
-        }
-    }
+    return backoff_retry(&self->backoff, wait_ms, s_attempt, self);
 }
 
 bool redisstore_connected(const redisstore_t *self)

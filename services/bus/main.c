@@ -31,12 +31,8 @@ static const config_var_t s_vars[] = {
       "messages queued per peer and direction before the bus drops (0 = no limit)" },
     { "EQMS_BUS_IO_THREADS", CONFIG_INT, "1", offsetof(s_config_t, io_threads),
       0, 1, 16, NULL, "libzmq I/O threads" },
-    { "EQMS_HTTP_ADDRESS", CONFIG_STRING, "0.0.0.0",
-      offsetof(s_config_t, http_address),
-      sizeof ((s_config_t *) 0)->http_address, 0, 0, NULL,
-      "address of the health and metrics port" },
-    { "EQMS_HTTP_PORT", CONFIG_INT, "9550", offsetof(s_config_t, http_port), 0,
-      0, 65535, NULL, "health and metrics port (0 = none)" },
+    SERVICE_VAR_HTTP_ADDRESS(s_config_t, http_address),
+    SERVICE_VAR_HTTP_PORT(s_config_t, http_port, "9550"),
 };
 
 int main(int argc, char **argv)

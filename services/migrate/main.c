@@ -18,9 +18,7 @@ typedef struct {
 } migrate_config_t;
 
 static const config_var_t s_vars[] = {
-    { "EQMS_PG_CONNINFO", CONFIG_STRING, "postgresql://eqms@127.0.0.1:5432/eqms",
-      offsetof(migrate_config_t, pg_conninfo), sizeof ((migrate_config_t *) 0)->pg_conninfo,
-      0, 0, NULL, "libpq connection string or URI of the region database" },
+    SERVICE_VAR_PG_CONNINFO(migrate_config_t, pg_conninfo),
     { "EQMS_PG_WAIT_S", CONFIG_INT, "30", offsetof(migrate_config_t, pg_wait_s), 0, 0, 3600,
       NULL, "how long to wait for the database to accept connections" },
 };

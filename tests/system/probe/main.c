@@ -14,11 +14,8 @@ typedef struct {
 } probe_config_t;
 
 static const config_var_t s_vars[] = {
-    { "EQMS_PG_CONNINFO", CONFIG_STRING, "postgresql://eqms@127.0.0.1:5432/eqms",
-      offsetof(probe_config_t, pg_conninfo), sizeof ((probe_config_t *) 0)->pg_conninfo,
-      0, 0, NULL, "libpq connection string or URI of the region database" },
-    { "EQMS_HTTP_PORT", CONFIG_INT, "0", offsetof(probe_config_t, http_port), 0, 0, 65535,
-      NULL, "health and metrics port (0 = none)" },
+    SERVICE_VAR_PG_CONNINFO(probe_config_t, pg_conninfo),
+    SERVICE_VAR_HTTP_PORT(probe_config_t, http_port, "0"),
 };
 
 int main(int argc, char **argv)

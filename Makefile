@@ -17,9 +17,11 @@ DEB_PACKAGES := build-essential pkg-config \
 	libmicrohttpd-dev libicu-dev libcmocka-dev \
 	postgresql postgresql-contrib redis-server \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
-	docker-compose procps iproute2 curl
+	docker-compose procps iproute2 curl \
+	libusb-1.0-0-dev umockdev libumockdev-dev \
+	gcc-arm-none-eabi libnewlib-arm-none-eabi
 
-PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
+PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc libusb-1.0
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -42,6 +44,15 @@ COMMON_SRC := $(wildcard common/src/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
 MIGRATIONS := $(sort $(wildcard common/sql/[0-9][0-9][0-9][0-9]_*.sql))
 LIBEQMS := $(BUILD)/libeqms.a
+
+# --- firmware core, built for the host: unit tests and the USB emulator link it
+DEVCORE_SRC := $(wildcard firmware/core/*.c)
+DEVCORE_OBJ := $(DEVCORE_SRC:%.c=$(BUILD)/%.o)
+LIBDEVCORE := $(BUILD)/libdevcore.a
+$(BUILD)/firmware/core/%.o: CPPFLAGS += -Ifirmware/core
+
+$(LIBDEVCORE): $(DEVCORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
 
 # --- services: services/<name>/*.c -> bin/eqms-<name>; all but main.o also
 # go into a per-service archive that unit tests link to run it in-process.
@@ -69,10 +80,14 @@ TESTBINS := $(patsubst tests/system/%/main.c,$(BUILD)/testbin/eqms-%,$(wildcard 
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
+# Board ports: each may add binaries to EXTRA_BINS (the host emulator) and
+# define `firmware` (the STM32 image).
+-include $(wildcard firmware/port/*/port.mk)
+
 .PHONY: all deps test unit run stop bench clean firmware
 .DEFAULT_GOAL := all
 
-all: $(LIBEQMS) $(BINS)
+all: $(LIBEQMS) $(LIBDEVCORE) $(BINS) $(EXTRA_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -90,9 +105,10 @@ $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 $(LIBEQMS): $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBEQMS)
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Ifirmware/core
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 	@mkdir -p $(@D)

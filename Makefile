@@ -21,7 +21,10 @@ DEB_PACKAGES := build-essential pkg-config \
 	libusb-1.0-0-dev umockdev libumockdev-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi
 
-PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc libusb-1.0
+PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
+# Libraries only one service needs, by service (pkg-config names); unit tests,
+# which link every service, get all of them.
+SVC_PKGS_device-gateway := libusb-1.0
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -61,13 +64,14 @@ BINS := $(SERVICES:%=$(BUILD)/bin/eqms-%)
 
 define service_rules
 $(1)_SRC := $$(wildcard services/$(1)/*.c)
+$(BUILD)/services/$(1)/%.o: CFLAGS += $$(if $$(SVC_PKGS_$(1)),$$(shell pkg-config --cflags $$(SVC_PKGS_$(1))))
 $(1)_LIBOBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out services/$(1)/main.c,$$($(1)_SRC)))
 $(BUILD)/services/lib$(1).a: $$($(1)_LIBOBJ)
 	@mkdir -p $$(@D)
 	rm -f $$@ && ar rcs $$@ $$^
 $(BUILD)/bin/eqms-$(1): $(BUILD)/services/$(1)/main.o $(BUILD)/services/lib$(1).a $(LIBEQMS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(if $$(SVC_PKGS_$(1)),$$(shell pkg-config --libs $$(SVC_PKGS_$(1))))
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 SERVICE_LIBS := $(SERVICES:%=$(BUILD)/services/lib%.a)
@@ -105,10 +109,13 @@ $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 $(LIBEQMS): $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+ALL_SVC_PKGS = $(sort $(foreach s,$(SERVICES),$(SVC_PKGS_$(s))))
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -Ifirmware/core
+$(BUILD)/tests/unit/%.o: CFLAGS += $(if $(ALL_SVC_PKGS),$(shell pkg-config --cflags $(ALL_SVC_PKGS)))
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS) $(LDLIBS) \
+		$(if $(ALL_SVC_PKGS),$(shell pkg-config --libs $(ALL_SVC_PKGS))) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 	@mkdir -p $(@D)
@@ -116,7 +123,8 @@ $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIBS) $(LIBEQMS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBEQMS) $(LDLIBS) \
+		$(if $(ALL_SVC_PKGS),$(shell pkg-config --libs $(ALL_SVC_PKGS)))
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \

@@ -87,7 +87,7 @@ export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
 
 # name http-port, in start order (the forwarder first: everyone meets there)
-SERVICES="bus 9550"
+SERVICES="bus 9550 web-api 9560"
 
 start_service() {
     name=$1 port=$2
@@ -125,5 +125,6 @@ EQMS is running (logs in var/log, stop with: make stop)
   Redis        redis://127.0.0.1:$REDIS_PORT/0
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
+  web-api      health http://127.0.0.1:9560/health   (device registry for the gateways)
   demo         $nodes organisation nodes, $windows windows, $staff staff
 EOT

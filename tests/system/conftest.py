@@ -166,3 +166,62 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def make_envelope(type_, data, src="system-test", seq=1):
+    """A valid bus envelope (docs/protocol.md) as bytes, with a UUIDv7 id."""
+    import datetime
+    import json
+    import secrets
+    import uuid
+    ms = int(time.time() * 1000)
+    value = (ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64) | (0b10 << 62) \
+        | secrets.randbits(62)
+    ts = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    return json.dumps({"v": 1, "id": str(uuid.UUID(int=value)), "type": type_,
+                       "ts": ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
+                       "src": src, "seq": seq, "data": data},
+                      ensure_ascii=False).encode()
+
+
+class BusClient:
+    """A PUB and a SUB connected to a running forwarder, for system tests."""
+
+    def __init__(self, bus, *prefixes):
+        import zmq
+        ctx = zmq.Context.instance()
+        self.pub = ctx.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.connect(bus.xsub)
+        self.sub = ctx.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.connect(bus.xpub)
+        for p in prefixes:
+            self.sub.setsockopt(zmq.SUBSCRIBE, p.encode())
+        self.seq = 0
+
+    def publish(self, type_, org_path, data):
+        self.seq += 1
+        self.pub.send_multipart([f"{type_}.{org_path}".encode(),
+                                 make_envelope(type_, data, seq=self.seq)])
+
+    def receive(self, timeout=5.0):
+        """The next (topic, envelope dict), or None after timeout seconds."""
+        import json
+        if not self.sub.poll(int(timeout * 1000)):
+            return None
+        topic, body = self.sub.recv_multipart()
+        return topic.decode(), json.loads(body)
+
+    def request(self, type_, org_path, data, expect_prefix, timeout=10.0):
+        """Publishes until something under expect_prefix arrives (joins are
+        asynchronous); returns (topic, envelope)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.publish(type_, org_path, data)
+            got = self.receive(0.3)
+            while got is not None:
+                if got[0].startswith(expect_prefix):
+                    return got
+                got = self.receive(0.1)
+        raise AssertionError(f"no {expect_prefix} within {timeout}s")

@@ -1,0 +1,55 @@
+/*  registry: device registry snapshots of a branch from PostgreSQL (registry.h). */
+#include "registry.h"
+
+#include <string.h>
+
+#include "eqms/envelope.h"
+#include "eqms/log.h"
+
+/* One statement builds the whole snapshot, so it is one consistent view. */
+static const char *s_snapshot_sql =
+    "SELECT json_build_object("
+    "  'branch', b.path::text,"
+    "  'time_zone', b.time_zone,"
+    "  'settings', json_build_object("
+    "      'rating_timeout_s', s.rating_timeout_s,"
+    "      'repeat_press_s', s.repeat_press_s,"
+    "      'idle_text', s.idle_text),"
+    "  'scale', (SELECT json_build_object("
+    "      'code', rs.code, 'key_count', rs.key_count,"
+    "      'options', (SELECT json_agg(json_build_object("
+    "          'code', o.code, 'label', o.label, 'satisfied', o.satisfied,"
+    "          'unsatisfied', o.unsatisfied, 'score', o.score) ORDER BY o.position)"
+    "        FROM rating_option o WHERE o.scale_id = rs.id))"
+    "    FROM rating_scale rs WHERE rs.id = s.rating_scale_id),"
+    "  'devices', coalesce((SELECT json_agg(json_build_object("
+    "      'serial', d.serial, 'window_id', w.id, 'window_number', w.number,"
+    "      'window_code', w.code, 'org_path', (b.path || text2ltree(w.code))::text)"
+    "      ORDER BY d.serial)"
+    "    FROM device d JOIN service_window w ON w.id = d.window_id"
+    "    WHERE w.node_id = b.id AND w.active), '[]'::json),"
+    "  'staff', coalesce((SELECT json_agg(json_build_object("
+    "      'employee_no', st.employee_no, 'name', st.name) ORDER BY st.employee_no)"
+    "    FROM staff st JOIN org_node h ON h.id = st.node_id"
+    "    WHERE st.active AND h.path <@ b.path), '[]'::json))::text "
+    "FROM org_node b, LATERAL effective_settings(b.id) s "
+    "WHERE b.path = $1::ltree AND b.kind = 'branch'";
+
+json_t *registry_snapshot(pgstore_t *pg, const char *branch_path)
+{
+    if (!branch_path || !envelope_org_path_valid(branch_path, strlen(branch_path)))
+        return NULL;
+    const char *params[] = { branch_path };
+    PGresult *res = pgstore_query(pg, s_snapshot_sql, 1, params);
+    if (!res)
+        return NULL;
+    json_t *snapshot = NULL;
+    if (PQntuples(res) == 1) {
+        json_error_t error;
+        snapshot = json_loads(PQgetvalue(res, 0, 0), 0, &error);
+        if (!snapshot)
+            log_error("registry_json", "branch=%s reason=\"%s\"", branch_path, error.text);
+    }
+    PQclear(res);
+    return snapshot;
+}

@@ -1,0 +1,134 @@
+/*  webapi_server: answers registry requests on the bus (webapi_server.h). */
+#include "webapi_server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/bus.h"
+#include "eqms/clock.h"
+#include "eqms/log.h"
+#include "registry.h"
+
+#define S_REQUEST_TYPE  "registry.request"
+#define S_SNAPSHOT_TYPE "registry.snapshot"
+
+struct webapi_server_t {
+    pgstore_t *pg;
+    bus_t *bus;
+    pthread_t thread;
+    _Atomic int stop;
+    _Atomic int64_t heartbeat;     /* monotonic ms of the loop's last pass */
+    _Atomic int db_ok;
+    metrics_counter_t *requests;
+    metrics_counter_t *snapshots;
+    metrics_counter_t *refused;
+};
+
+/* Answers one request; the branch is the topic's org path. */
+static void s_answer(webapi_server_t *self, const char *topic, envelope_t *request)
+{
+    const char *branch = topic + strlen(S_REQUEST_TYPE) + 1;
+    const char *gateway = NULL;
+    json_error_t error;
+    metrics_add(self->requests, 1);
+    if (json_unpack_ex(request->data, &error, JSON_STRICT, "{s?s}", "gateway", &gateway)
+        != 0) {
+        metrics_add(self->refused, 1);
+        log_warn("registry_request_rejected", "src=%s reason=\"%s\"", request->src,
+                 error.text);
+        return;
+    }
+    json_t *snapshot = registry_snapshot(self->pg, branch);
+    atomic_store(&self->db_ok, pgstore_connected(self->pg));
+    if (!snapshot) {
+        metrics_add(self->refused, 1);
+        log_warn("registry_request_refused", "branch=%s src=%s reason=\"no such branch "
+                 "or database unavailable\"", branch, request->src);
+        return;
+    }
+    if (bus_publish(self->bus, S_SNAPSHOT_TYPE, branch, &snapshot, NULL) == 0) {
+        metrics_add(self->snapshots, 1);
+        log_info("registry_snapshot_sent", "branch=%s gateway=%s", branch,
+                 gateway ? gateway : request->src);
+    }
+}
+
+static void *s_loop(void *arg)
+{
+    webapi_server_t *self = arg;
+    while (!atomic_load(&self->stop)) {
+        atomic_store(&self->heartbeat, clock_mono_ms());
+        char *topic = NULL;
+        envelope_t *envelope = NULL;
+        if (bus_recv(self->bus, 500, &topic, &envelope) == 1) {
+            s_answer(self, topic, envelope);
+            free(topic);
+            envelope_destroy(&envelope);
+        }
+    }
+    return NULL;
+}
+
+webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
+                                   const char *bus_sub, metrics_t *metrics)
+{
+    webapi_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        pgstore_destroy(pg_p);
+        return NULL;
+    }
+    self->pg = *pg_p;
+    *pg_p = NULL;
+    self->requests = metrics_counter(metrics, "registry_requests_total",
+                                     "Registry requests received from gateways.");
+    self->snapshots = metrics_counter(metrics, "registry_snapshots_total",
+                                      "Registry snapshots published.");
+    self->refused = metrics_counter(metrics, "registry_refused_total",
+                                    "Registry requests refused (malformed, unknown branch, "
+                                    "database down).");
+    self->bus = bus_new(bus_pub, bus_sub, "web-api");
+    if (!self->requests || !self->snapshots || !self->refused || !self->bus
+        || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
+        goto err;
+    atomic_store(&self->db_ok, 1);
+    atomic_store(&self->heartbeat, clock_mono_ms());
+    if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
+        goto err;
+    return self;
+err:
+    log_error("webapi_start_failed", "reason=\"bus or metrics could not be set up\"");
+    bus_destroy(&self->bus);
+    pgstore_destroy(&self->pg);
+    free(self);
+    return NULL;
+}
+
+void webapi_server_destroy(webapi_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    webapi_server_t *self = *self_p;
+    atomic_store(&self->stop, 1);
+    pthread_join(self->thread, NULL);
+    bus_destroy(&self->bus);
+    pgstore_destroy(&self->pg);
+    free(self);
+    *self_p = NULL;
+}
+
+int webapi_server_health(void *ctx, char *reason, size_t size)
+{
+    webapi_server_t *self = ctx;
+    if (clock_mono_ms() - atomic_load(&self->heartbeat) > 5000) {
+        snprintf(reason, size, "bus loop stalled");
+        return -1;
+    }
+    if (!atomic_load(&self->db_ok)) {
+        snprintf(reason, size, "database unavailable");
+        return -1;
+    }
+    return 0;
+}

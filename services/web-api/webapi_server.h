@@ -1,0 +1,27 @@
+/*  webapi_server: web-api's bus side, run in its own thread.
+ *
+ *  Answers `registry.request.<branch-path>` with
+ *  `registry.snapshot.<branch-path>` (docs/protocol.md). Counters:
+ *  eqms_web_api_registry_requests_total, _registry_snapshots_total,
+ *  _registry_refused_total.
+ */
+#ifndef EQMS_WEBAPI_SERVER_H
+#define EQMS_WEBAPI_SERVER_H
+
+#include <stddef.h>
+
+#include "eqms/metrics.h"
+#include "eqms/pgstore.h"
+
+typedef struct webapi_server_t webapi_server_t;
+
+/* Takes *pg_p (set to NULL) and starts the thread; `metrics` is borrowed.
+ * Returns NULL (logged) if the bus endpoints are bad or the thread fails. */
+webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
+                                   const char *bus_sub, metrics_t *metrics);
+void webapi_server_destroy(webapi_server_t **self_p);
+
+/* health_check_fn: healthy while the thread runs and the database answers. */
+int webapi_server_health(void *ctx, char *reason, size_t size);
+
+#endif

@@ -1,9 +1,10 @@
 /*  registry: the device registry of one branch, as the device gateways need it.
  *
  *  A snapshot (docs/protocol.md, "registry.snapshot") lists the branch's
- *  assigned devices with their windows, the branch's effective rating
- *  settings and scale, and its active staff (for login replies). It is read
- *  from PostgreSQL in one statement, so it is consistent.
+ *  assigned devices, each with its window and the rating settings and scale
+ *  in force there, and the staff of the branch's subtree (for login
+ *  replies). It is read from PostgreSQL in one statement, so it is
+ *  consistent.
  */
 #ifndef EQMS_REGISTRY_H
 #define EQMS_REGISTRY_H

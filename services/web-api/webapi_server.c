@@ -27,18 +27,22 @@ struct webapi_server_t {
     metrics_counter_t *refused;
 };
 
-/* Answers one request; the branch is the topic's org path. */
+/* Answers one request: {"gateway": id, "branch": path, "cached": bool?},
+ * where the branch must be the topic's org path. */
 static void s_answer(webapi_server_t *self, const char *topic, envelope_t *request)
 {
     const char *branch = topic + strlen(S_REQUEST_TYPE) + 1;
-    const char *gateway = NULL;
+    const char *gateway = NULL, *asked = NULL;
+    int cached = 0;
     json_error_t error;
     metrics_add(self->requests, 1);
-    if (json_unpack_ex(request->data, &error, JSON_STRICT, "{s?s}", "gateway", &gateway)
-        != 0) {
+    if (json_unpack_ex(request->data, &error, JSON_STRICT, "{s:s, s:s, s?b}", "gateway",
+                       &gateway, "branch", &asked, "cached", &cached) != 0
+        || strcmp(asked, branch) != 0) {
         metrics_add(self->refused, 1);
         log_warn("registry_request_rejected", "src=%s reason=\"%s\"", request->src,
-                 error.text);
+                 asked && strcmp(asked, branch) != 0 ? "branch differs from the topic"
+                                                     : error.text);
         return;
     }
     json_t *snapshot = registry_snapshot(self->pg, branch);
@@ -51,8 +55,8 @@ static void s_answer(webapi_server_t *self, const char *topic, envelope_t *reque
     }
     if (bus_publish(self->bus, S_SNAPSHOT_TYPE, branch, &snapshot, NULL) == 0) {
         metrics_add(self->snapshots, 1);
-        log_info("registry_snapshot_sent", "branch=%s gateway=%s", branch,
-                 gateway ? gateway : request->src);
+        log_info("registry_snapshot_sent", "branch=%s gateway=%s cached=%d", branch,
+                 gateway, cached);
     }
 }
 

@@ -17,7 +17,9 @@ def start_web_api(start_bin, demo_db, bus):
 def test_registry_snapshot_of_a_branch(demo_db, bus, start_bin):
     proc, _ = start_web_api(start_bin, demo_db, bus)
     client = BusClient(bus, "registry.snapshot.")
-    topic, env = client.request("registry.request", "hq.r01.b0001", {"gateway": "gw-test"},
+    topic, env = client.request("registry.request", "hq.r01.b0001",
+                                {"gateway": "gw-test", "branch": "hq.r01.b0001",
+                                 "cached": False},
                                 "registry.snapshot.hq.r01.b0001")
     assert topic == "registry.snapshot.hq.r01.b0001"
     assert env["type"] == "registry.snapshot" and env["src"] == "web-api"
@@ -34,23 +36,27 @@ def test_registry_snapshot_of_a_branch(demo_db, bus, start_bin):
                                                 WHERE path = 'hq.r01.b0001'))""")
         timeout_s, repeat_s, scale = cur.fetchone()
     assert expected, "the demo branch has devices"
-    assert [(d["serial"], d["window_number"], d["org_path"]) for d in snap["devices"]] \
-        == expected
-    assert snap["settings"]["rating_timeout_s"] == timeout_s
-    assert snap["settings"]["repeat_press_s"] == repeat_s
-    assert snap["scale"]["code"] == scale
-    assert len(snap["scale"]["options"]) == snap["scale"]["key_count"]
-    assert all(s["employee_no"].isdigit() for s in snap["staff"]) and snap["staff"]
+    assert snap["branch"] == "hq.r01.b0001"
+    assert [(d["serial"], d["window"]["number"], d["window"]["path"])
+            for d in snap["devices"]] == expected
+    for d in snap["devices"]:
+        assert d["rating_timeout_s"] == timeout_s and d["repeat_press_s"] == repeat_s
+        assert d["scale"]["code"] == scale
+        assert [o["code"] for o in d["scale"]["options"]] == \
+            list(range(1, len(d["scale"]["options"]) + 1))
+    assert snap["staff"] and all(s["employee_no"].isdigit() for s in snap["staff"])
 
 
 def test_unknown_branch_and_malformed_requests_are_refused(demo_db, bus, start_bin):
     proc, port = start_web_api(start_bin, demo_db, bus)
     client = BusClient(bus, "registry.snapshot.")
     # make sure the responder is subscribed, then send what it must refuse
-    client.request("registry.request", "hq.r01.b0001", {}, "registry.snapshot.")
-    client.publish("registry.request", "hq.r09.b9999", {"gateway": "gw-x"})
-    client.publish("registry.request", "hq.r01.b0001", {"gateway": 7})
-    client.publish("registry.request", "hq.r01.b0001", {"unexpected": "member"})
+    ok = {"gateway": "gw-x", "branch": "hq.r01.b0001"}
+    client.request("registry.request", "hq.r01.b0001", ok, "registry.snapshot.")
+    client.publish("registry.request", "hq.r09.b9999", dict(ok, branch="hq.r09.b9999"))
+    client.publish("registry.request", "hq.r01.b0001", dict(ok, gateway=7))
+    client.publish("registry.request", "hq.r01.b0001", dict(ok, unexpected="member"))
+    client.publish("registry.request", "hq.r01.b0001", dict(ok, branch="hq.r01.b0002"))
     got = client.receive(1.5)
     while got is not None:
         assert got[0] != "registry.snapshot.hq.r09.b9999"
@@ -62,7 +68,8 @@ def test_unknown_branch_and_malformed_requests_are_refused(demo_db, bus, start_b
                 if line.startswith("eqms_web_api_registry_refused_total "):
                     return float(line.split()[1])
         return 0.0
-    wait_for(lambda: refused() == 3)
+    wait_for(lambda: refused() == 4)
     log = proc.log()
     assert "registry_request_refused branch=hq.r09.b9999" in log
-    assert log.count("event=registry_request_rejected") == 2
+    assert log.count("event=registry_request_rejected") == 3
+    assert "branch differs from the topic" in log

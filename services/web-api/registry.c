@@ -6,7 +6,9 @@
 #include "eqms/envelope.h"
 #include "eqms/log.h"
 
-/* One statement builds the whole snapshot, so it is one consistent view. */
+/* One statement builds the whole snapshot, so it is one consistent view.
+ * The idle text goes out as LCD lines of at most 8 characters (one line of
+ * the device holds 8 GB2312 characters). */
 static const char *s_snapshot_sql =
     "SELECT json_build_object("
     "  'branch', b.path::text,"
@@ -24,7 +26,9 @@ static const char *s_snapshot_sql =
     "                FROM rating_scale rs WHERE rs.id = s.rating_scale_id),"
     "      'rating_timeout_s', s.rating_timeout_s,"
     "      'repeat_press_s', s.repeat_press_s,"
-    "      'idle_text', s.idle_text) ORDER BY d.serial)"
+    "      'idle_text', coalesce((SELECT json_agg(line[1])"
+    "                             FROM regexp_matches(s.idle_text, '.{1,8}', 'g') AS line),"
+    "                            '[]'::json)) ORDER BY d.serial)"
     "    FROM device d JOIN service_window w ON w.id = d.window_id"
     "    WHERE w.node_id = b.id AND w.active), '[]'::json),"
     "  'staff', coalesce((SELECT json_agg(json_build_object("

@@ -42,6 +42,7 @@ def test_registry_snapshot_of_a_branch(demo_db, bus, start_bin):
     for d in snap["devices"]:
         assert d["rating_timeout_s"] == timeout_s and d["repeat_press_s"] == repeat_s
         assert d["scale"]["code"] == scale
+        assert 1 <= len(d["idle_text"]) <= 4 and all(len(x) <= 8 for x in d["idle_text"])
         assert [o["code"] for o in d["scale"]["options"]] == \
             list(range(1, len(d["scale"]["options"]) + 1))
     assert snap["staff"] and all(s["employee_no"].isdigit() for s in snap["staff"])

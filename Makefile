@@ -83,6 +83,11 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 TESTBINS := $(patsubst tests/system/%/main.c,$(BUILD)/testbin/eqms-%,$(wildcard tests/system/*/main.c))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# Benchmarks that drive several real processes are Python scripts (Debian's
+# /usr/bin/python3 with python3-zmq); what they measure is C.
+BENCH_SCRIPTS := $(wildcard tests/bench/bench_*.py)
+BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRC)) \
+	$(patsubst tests/bench/bench_%.py,%,$(BENCH_SCRIPTS)))
 
 # Board ports: each may add binaries to EXTRA_BINS (the host emulator) and
 # define `firmware` (the STM32 image).
@@ -150,11 +155,16 @@ run: deps
 stop:
 	sh docker/local/stop.sh
 
-bench: all $(BENCH_BINS)
-	@for b in $(BENCH_BINS); do n=$${b##*/bench_}; $(MAKE) --no-print-directory bench-$$n || exit 1; done
+bench: all
+	@for n in $(BENCH_NAMES); do $(MAKE) --no-print-directory bench-$$n || exit 1; done
 
-bench-%: all $(BUILD)/bench/bench_%
-	$(BUILD)/bench/bench_$* --bin $(BUILD)/bin
+bench-%: all
+	@if [ -f tests/bench/bench_$*.py ]; then \
+		/usr/bin/python3 tests/bench/bench_$*.py --bin $(BUILD)/bin; \
+	else \
+		$(MAKE) --no-print-directory $(BUILD)/bench/bench_$* && \
+		$(BUILD)/bench/bench_$* --bin $(BUILD)/bin; \
+	fi
 
 clean:
 	rm -rf build

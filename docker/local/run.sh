@@ -89,15 +89,19 @@ export EQMS_HTTP_ADDRESS=127.0.0.1
 # name http-port, in start order (the forwarder first: everyone meets there)
 SERVICES="bus 9550 web-api 9560"
 
+# start_service NAME HTTP-PORT [VAR=value ...]: the extra variables are for
+# this service only.
 start_service() {
     name=$1 port=$2
+    shift 2
     pidfile=$VAR/run/$name.pid
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
         say "$name already running"
         return
     fi
     [ -x "$BUILD/bin/eqms-$name" ] || { say "$name is not built; skipped"; return; }
-    EQMS_HTTP_PORT=$port nohup "$BUILD/bin/eqms-$name" >>"$VAR/log/$name.log" 2>&1 &
+    nohup env EQMS_HTTP_PORT="$port" "$@" "$BUILD/bin/eqms-$name" \
+        >>"$VAR/log/$name.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 100); do
         curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return
@@ -113,6 +117,36 @@ while [ $# -ge 2 ]; do
     shift 2
 done
 
+# --- emulated rating devices and their gateway (demo branch) ----------------------
+# eqms-devsim runs the real firmware core behind emulated USB devices (umockdev)
+# with tellers and customers simulated; the gateway reaches them through its
+# real libusb code under libumockdev-preload, as it would real hardware.
+DEMO_BRANCH=hq.r01.b0001
+serials=$(psql -X -tA "$CONNINFO" -c "SELECT string_agg(d.serial, ',' ORDER BY w.number)
+    FROM device d JOIN service_window w ON w.id = d.window_id
+    JOIN org_node n ON n.id = w.node_id WHERE n.path = '$DEMO_BRANCH'")
+employees=$(psql -X -tA "$CONNINFO" -c "SELECT string_agg(s.employee_no, ',' ORDER BY s.employee_no)
+    FROM staff s JOIN org_node n ON n.id = s.node_id WHERE n.path = '$DEMO_BRANCH' AND s.active")
+count=$(printf '%s' "$serials" | tr ',' '\n' | grep -c .)
+if [ -f "$VAR/run/devsim.pid" ] && kill -0 "$(cat "$VAR/run/devsim.pid")" 2>/dev/null; then
+    say "devsim already running"
+elif [ -x "$BUILD/bin/eqms-devsim" ] && [ "$count" -gt 0 ]; then
+    rm -f "$VAR/run/devsim.dir"
+    EQMS_DEVSIM_COUNT=$count EQMS_DEVSIM_SERIALS=$serials EQMS_DEVSIM_EMPLOYEES=$employees \
+    EQMS_DEVSIM_MODE=simulate EQMS_DEVSIM_ARRIVALS_PER_HOUR=120 EQMS_DEVSIM_SERVICE_S=20 \
+    EQMS_DEVSIM_CONTROL=tcp://127.0.0.1:5599 EQMS_DEVSIM_DIR_FILE="$VAR/run/devsim.dir" \
+        nohup "$BUILD/bin/eqms-devsim" >>"$VAR/log/devsim.log" 2>&1 &
+    echo $! >"$VAR/run/devsim.pid"
+    for _ in $(seq 100); do [ -s "$VAR/run/devsim.dir" ] && break; sleep 0.1; done
+    [ -s "$VAR/run/devsim.dir" ] || die "eqms-devsim did not start: see var/log/devsim.log"
+fi
+if [ -s "$VAR/run/devsim.dir" ]; then
+    mkdir -p "$VAR/gateway"
+    start_service device-gateway 9551 EQMS_GATEWAY_ID=device-gateway.b0001 \
+        EQMS_GATEWAY_BRANCH=$DEMO_BRANCH EQMS_GATEWAY_STATE_DIR="$VAR/gateway" \
+        LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$(cat "$VAR/run/devsim.dir")"
+fi
+
 # --- what runs where ------------------------------------------------------------
 nodes=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM org_node")
 windows=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM service_window")
@@ -126,5 +160,9 @@ EQMS is running (logs in var/log, stop with: make stop)
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
   web-api      health http://127.0.0.1:9560/health   (device registry for the gateways)
+  devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control
+               tcp://127.0.0.1:5599), tellers and customers simulated
+  gateway      health http://127.0.0.1:9551/health   metrics http://127.0.0.1:9551/metrics
+               events on the bus: subscribe to rating., staff., service., device.
   demo         $nodes organisation nodes, $windows windows, $staff staff
 EOT

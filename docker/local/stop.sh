@@ -20,11 +20,17 @@ stop_pid() {
     rm -f "$pidfile"
 }
 
+# Reverse start order: the gateway still reaches the bus to say its devices
+# went offline; then anything else started under var/run; Redis last.
+for name in device-gateway devsim web-api; do
+    stop_pid "$name"
+done
 for pidfile in "$VAR"/run/*.pid; do
     [ -e "$pidfile" ] || continue
     name=$(basename "$pidfile" .pid)
-    [ "$name" = redis ] || stop_pid "$name"
+    [ "$name" = redis ] || [ "$name" = bus ] || stop_pid "$name"
 done
+stop_pid bus
 stop_pid redis
 if [ -f "$VAR/pg/data/postmaster.pid" ]; then
     as_pg=""

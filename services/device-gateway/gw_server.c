@@ -1,0 +1,918 @@
+/*  gw_server: the device gateway's loop: USB reports -> outbox -> bus, and back. */
+#include "gw_server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eqms/backoff.h"
+#include "eqms/bus.h"
+#include "eqms/clock.h"
+#include "eqms/devcodec.h"
+#include "eqms/log.h"
+#include "gw_command.h"
+#include "gw_event.h"
+#include "gw_gb2312.h"
+#include "gw_outbox.h"
+#include "gw_registry.h"
+#include "gw_usb.h"
+
+#define S_POLL_MAX 64
+#define S_REPLAY_BATCH 1000
+#define S_USB_RETRY_MS 10000
+#define S_CONNECT_MS 300
+
+/* What the gateway knows of one serial, kept across unplug and replug. */
+typedef struct {
+    char serial[DEVPROTO_SERIAL_MAX + 1];
+    gw_usb_dev_t *usb;              /* NULL while offline */
+    bool boot_known;
+    uint32_t boot;
+    int64_t boot_wall_ms;           /* UTC ms at uptime 0 of this boot */
+    uint32_t last_uptime;
+    char employee[DEVPROTO_EMPLOYEE_MAX + 1];   /* logged in, "" = none */
+    int64_t service_start_uptime;   /* -1 = no service running */
+    bool online_published;          /* device.online sent for this connection */
+    bool has_hello;
+    devproto_hello_t hello;
+    bool has_reg;                   /* reg holds the registry entry in force */
+    gw_registry_device_t reg;
+    bool ack_due;
+    uint32_t ack_boot, ack_upto;
+    bool hold;                      /* storing hold_seq failed: nothing later */
+    uint32_t hold_boot, hold_seq;   /* of that boot is stored or acked */
+    bool saved;                     /* session restored from sessions.json */
+    uint32_t saved_boot;            /* ... valid only for this power-up */
+} s_dev_t;
+
+struct gw_server_t {
+    gw_server_config_t cfg;
+    char gateway_id[ENVELOPE_SRC_MAX + 1];
+    char ctl_src[ENVELOPE_SRC_MAX + 1];
+    char branch[GW_REGISTRY_PATH_MAX + 1];
+    char state_dir[1024];
+    bus_t *bus;
+    gw_outbox_t *outbox;
+    gw_registry_t *registry;
+    gw_gb2312_t *gb;
+    gw_usb_t *usb;
+    int64_t usb_retry_at;
+    s_dev_t **devs;
+    size_t dev_count, dev_cap;
+    bool unsynced;
+    bool sessions_dirty;            /* sessions.json needs writing */
+    int64_t flushed_seq;            /* entries up to here were published */
+    uint32_t out_seq;               /* host sequence of OUT reports */
+    int64_t ctl_seq;
+    backoff_t replay;
+    backoff_t registry_backoff;
+    bool registry_answered;
+    int64_t registry_next;
+    pthread_t thread;
+    bool started;
+    atomic_int stop;
+    atomic_int outbox_failed;
+    metrics_gauge_t *m_online, *m_depth;
+    metrics_counter_t *m_reports, *m_rejected, *m_published, *m_replayed,
+        *m_duplicates, *m_acks, *m_cmds, *m_cmds_rejected;
+};
+
+static void s_count(metrics_counter_t *c, uint64_t n)
+{
+    if (c)
+        metrics_add(c, n);
+}
+
+static void s_gauge(metrics_gauge_t *g, int64_t v)
+{
+    if (g)
+        metrics_set(g, v);
+}
+
+/* --- device table --------------------------------------------------------- */
+static s_dev_t *s_dev(gw_server_t *self, const char *serial, bool create)
+{
+    for (size_t i = 0; i < self->dev_count; i++)
+        if (strcmp(self->devs[i]->serial, serial) == 0)
+            return self->devs[i];
+    if (!create)
+        return NULL;
+    if (self->dev_count == self->dev_cap) {
+        size_t cap = self->dev_cap ? self->dev_cap * 2 : 16;
+        s_dev_t **n = realloc(self->devs, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        self->devs = n;
+        self->dev_cap = cap;
+    }
+    s_dev_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    snprintf(d->serial, sizeof d->serial, "%s", serial);
+    d->service_start_uptime = -1;
+    self->devs[self->dev_count++] = d;
+    return d;
+}
+
+static int s_online_count(const gw_server_t *self)
+{
+    int n = 0;
+    for (size_t i = 0; i < self->dev_count; i++)
+        n += self->devs[i]->usb != NULL;
+    return n;
+}
+
+static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t now,
+                  uint32_t uptime)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->serial = d->serial;
+    ctx->branch = self->branch;
+    ctx->reg = d->has_reg ? &d->reg : NULL;
+    ctx->employee_no = d->employee;
+    ctx->received_ms = now;
+    ctx->event_ms = d->boot_known ? d->boot_wall_ms + uptime : now;
+    ctx->duration_ms = -1;
+}
+
+/* Appends to the outbox; published after the next sync (s_flush). */
+static int s_store(gw_server_t *self, const char *type, const char *path,
+                   json_t **data_p, const char *serial, uint32_t boot, uint32_t dseq)
+{
+    const gw_outbox_entry_t *e =
+        gw_outbox_add(self->outbox, type, path, data_p, serial, boot, dseq);
+    if (!e) {
+        atomic_store(&self->outbox_failed, 1);
+        log_error("event_not_stored", "type=%s serial=%s device_seq=%u", type,
+                  serial ? serial : "-", dseq);
+        return -1;
+    }
+    self->unsynced = true;
+    log_debug("event_stored", "type=%s topic=%s.%s seq=%lld serial=%s device_seq=%u",
+              type, type, path, (long long) e->seq, serial ? serial : "-", dseq);
+    return 0;
+}
+
+static void s_store_device(gw_server_t *self, s_dev_t *d, const char *type,
+                           const char *reason)
+{
+    gw_event_ctx_t ctx;
+    int64_t now = clock_now_ms();
+    s_ctx(self, d, &ctx, now, d->last_uptime);
+    ctx.event_ms = now;
+    char path[GW_REGISTRY_PATH_MAX + 1];
+    json_t *data = NULL;
+    if (gw_event_device(&ctx, type, d->boot, d->last_uptime,
+                        d->has_hello ? &d->hello : NULL, reason, path, &data) < 0) {
+        log_error("event_build_failed", "type=%s serial=%s", type, d->serial);
+        return;
+    }
+    s_store(self, type, path, &data, NULL, 0, 0);
+}
+
+/* --- OUT reports ---------------------------------------------------------- */
+static int s_send(gw_server_t *self, s_dev_t *d, devcodec_cmd_t *cmd)
+{
+    uint8_t buf[DEVPROTO_REPORT_SIZE];
+    cmd->seq = ++self->out_seq;
+    cmd->boot = d->boot_known ? d->boot : 0;
+    devcodec_err_t e = devcodec_encode_cmd(cmd, buf);
+    if (e != DEVCODEC_OK) {
+        log_error("command_encode_failed", "serial=%s type=0x%02x error=\"%s\"",
+                  d->serial, cmd->type, devcodec_strerror(e));
+        return -1;
+    }
+    if (!d->usb)
+        return -1;
+    int rc = cmd->type == DEVPROTO_CMD_ACK ? gw_usb_send_ack(d->usb, buf)
+                                           : gw_usb_send(d->usb, buf);
+    if (rc < 0)
+        log_warn("command_dropped", "serial=%s type=0x%02x reason=\"queue full or "
+                 "device closing\"", d->serial, cmd->type);
+    return rc;
+}
+
+/* SET_CONFIG, the idle text and the time, after a hello or a registry change. */
+static void s_push_config(gw_server_t *self, s_dev_t *d)
+{
+    devcodec_cmd_t cmd;
+    if (d->has_reg) {
+        const gw_registry_device_t *r = &d->reg;
+        memset(&cmd, 0, sizeof cmd);
+        cmd.type = DEVPROTO_CMD_SET_CONFIG;
+        cmd.u.config.rating_timeout_s = (uint16_t) r->rating_timeout_s;
+        cmd.u.config.repeat_press_s = (uint16_t) r->repeat_press_s;
+        int keys = r->option_count;
+        if (d->has_hello && d->hello.key_count < keys) {
+            log_warn("scale_too_large", "serial=%s scale=%s options=%d keys=%u",
+                     d->serial, r->scale_code, keys, d->hello.key_count);
+            keys = d->hello.key_count;
+        }
+        cmd.u.config.key_count = (uint8_t) keys;
+        for (int i = 0; i < keys; i++)
+            cmd.u.config.key_codes[i] = r->options[i].code;
+        s_send(self, d, &cmd);
+        for (int line = 0; line < DEVPROTO_LINES; line++) {
+            memset(&cmd, 0, sizeof cmd);
+            cmd.type = DEVPROTO_CMD_SET_TEXT;
+            cmd.u.text.target = 1;
+            cmd.u.text.line = (uint8_t) line;
+            if (line < r->idle_lines) {
+                size_t len;
+                int marked, cut;
+                char why[GW_GB2312_REASON_SIZE];
+                if (gw_gb2312_convert(self->gb, r->idle_text[line], cmd.u.text.text,
+                                      DEVPROTO_LINE_BYTES, &len, &marked, 1, &cut,
+                                      why) < 0) {
+                    log_warn("idle_text_bad", "serial=%s line=%d reason=\"%s\"",
+                             d->serial, line, why);
+                    len = 0;
+                }
+                if (marked || cut)
+                    log_warn("idle_text_marked", "serial=%s line=%d marked=%d cut=%d",
+                             d->serial, line, marked, cut);
+                cmd.u.text.length = (uint8_t) len;
+            }
+            s_send(self, d, &cmd);
+        }
+    }
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = DEVPROTO_CMD_SET_TIME;
+    cmd.u.time_ms = (uint64_t) clock_now_ms();
+    s_send(self, d, &cmd);
+}
+
+static void s_login_reply(gw_server_t *self, s_dev_t *d, const char *employee)
+{
+    if (!gw_registry_has_staff(self->registry) || !d->usb)
+        return;
+    const gw_registry_staff_t *st = gw_registry_staff(self->registry, employee);
+    int accepted = st && st->active;
+    int reason = !st ? DEVPROTO_REFUSED_UNKNOWN_STAFF
+                     : !st->active ? DEVPROTO_REFUSED_INACTIVE : DEVPROTO_REFUSED_NONE;
+    devcodec_cmd_t cmd;
+    int marked = 0;
+    if (gw_command_login_reply(self->gb, accepted, st ? st->name : NULL, reason, &cmd,
+                               &marked) < 0) {
+        log_error("login_reply_failed", "serial=%s employee_no=%s", d->serial, employee);
+        return;
+    }
+    if (marked)
+        log_warn("text_marked", "serial=%s what=staff_name marked=%d", d->serial, marked);
+    log_info("login_reply", "serial=%s employee_no=%s accepted=%d reason=%d", d->serial,
+             employee, accepted, reason);
+    s_send(self, d, &cmd);
+}
+
+/* --- USB handler ---------------------------------------------------------- */
+static void s_usb_attached(void *arg, gw_usb_dev_t *usb, const char *serial)
+{
+    gw_server_t *self = arg;
+    s_dev_t *d = s_dev(self, serial, true);
+    if (!d) {
+        log_error("device_table_full", "serial=%s", serial);
+        return;
+    }
+    if (d->usb) {
+        log_warn("device_serial_twice", "serial=%s reason=\"a second device has this "
+                 "serial; ignoring it\"", serial);
+        return;
+    }
+    d->usb = usb;
+    d->online_published = false;
+    d->has_hello = false;
+    gw_usb_set_user(usb, d);
+    const gw_registry_device_t *r = gw_registry_find(self->registry, serial);
+    d->has_reg = r != NULL;
+    if (r)
+        d->reg = *r;
+    s_gauge(self->m_online, s_online_count(self));
+}
+
+static void s_publish_online(gw_server_t *self, s_dev_t *d)
+{
+    d->online_published = true;
+    s_store_device(self, d, "device.online", NULL);
+    if (!d->has_reg) {
+        log_warn("device_unassigned", "serial=%s branch=%s", d->serial, self->branch);
+        s_store_device(self, d, "device.unassigned", NULL);
+    }
+}
+
+static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
+{
+    gw_server_t *self = arg;
+    s_dev_t *d = gw_usb_user(usb);
+    if (!d)
+        return;
+    if (d->online_published || d->boot_known)
+        s_store_device(self, d, "device.offline", reason);
+    d->usb = NULL;
+    d->online_published = false;
+    d->ack_due = false;
+    s_gauge(self->m_online, s_online_count(self));
+}
+
+static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_t len)
+{
+    gw_server_t *self = arg;
+    s_dev_t *d = gw_usb_user(usb);
+    if (!d)
+        return;
+    s_count(self->m_reports, 1);
+    devcodec_event_t ev;
+    devcodec_err_t err = devcodec_decode_event(buf, len, &ev);
+    if (err != DEVCODEC_OK) {
+        s_count(self->m_rejected, 1);
+        log_warn("report_rejected", "serial=%s len=%zu type=0x%02x error=\"%s\"",
+                 d->serial, len, len > 1 ? buf[1] : 0, devcodec_strerror(err));
+        return;
+    }
+    int64_t now = clock_now_ms();
+    if (!d->boot_known || ev.boot != d->boot) {
+        bool restored = !d->boot_known && d->saved && d->saved_boot == ev.boot;
+        if (d->boot_known)
+            log_info("device_rebooted", "serial=%s boot=%u", d->serial, ev.boot);
+        if (restored) {
+            log_info("device_session_restored", "serial=%s boot=%u employee_no=%s",
+                     d->serial, ev.boot, d->employee[0] ? d->employee : "-");
+        } else if (d->employee[0] || d->service_start_uptime >= 0) {
+            d->employee[0] = 0;          /* a power-up ends the session */
+            d->service_start_uptime = -1;
+            self->sessions_dirty = true;
+        }
+        d->saved = false;
+        d->hold = false;
+        d->boot_known = true;
+        d->boot = ev.boot;
+        d->boot_wall_ms = now - ev.uptime_ms;
+    } else if (now - (int64_t) ev.uptime_ms < d->boot_wall_ms && ev.seq == 0) {
+        /* only live (transient) reports refine the clock: stored ones may be resent */
+        d->boot_wall_ms = now - ev.uptime_ms;
+    }
+    d->last_uptime = ev.uptime_ms;
+    if (ev.type == DEVPROTO_EV_HELLO) {
+        d->hello = ev.u.hello;
+        d->has_hello = true;
+        d->boot_wall_ms = now - ev.uptime_ms;
+        log_info("device_hello", "serial=%s boot=%u fw=%u.%u.%u keys=%u ring_used=%u "
+                 "refused=%u", d->serial, ev.boot, ev.u.hello.fw_major,
+                 ev.u.hello.fw_minor, ev.u.hello.fw_patch, ev.u.hello.key_count,
+                 ev.u.hello.ring_used, ev.u.hello.refused);
+        if (!d->online_published)
+            s_publish_online(self, d);
+        s_push_config(self, d);
+        return;
+    }
+    if (!d->online_published)
+        s_publish_online(self, d);
+    if (!devcodec_event_is_stored(ev.type)) {
+        if (ev.type == DEVPROTO_EV_BUFFER_WARNING)
+            log_warn("device_buffer_warning", "serial=%s ring_used=%u ring_capacity=%u",
+                     d->serial, ev.u.status.ring_used, ev.u.status.ring_capacity);
+        return;
+    }
+    if (d->hold && ev.boot == d->hold_boot && ev.seq > d->hold_seq) {
+        /* keep the order: the device re-sends from hold_seq after its ack
+         * timeout, and the dedup watermark assumes in-order storage */
+        log_debug("event_held", "serial=%s device_seq=%u hold_seq=%u", d->serial,
+                  ev.seq, d->hold_seq);
+        return;
+    }
+    if (gw_outbox_seen(self->outbox, d->serial, ev.boot, ev.seq)) {
+        s_count(self->m_duplicates, 1);
+        log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
+                  ev.boot, ev.seq);
+    } else {
+        gw_event_ctx_t ctx;
+        s_ctx(self, d, &ctx, now, ev.uptime_ms);
+        if (ev.type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0
+            && ev.uptime_ms >= d->service_start_uptime)
+            ctx.duration_ms = ev.uptime_ms - d->service_start_uptime;
+        char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
+        json_t *data = NULL;
+        int rc = gw_event_build(&ctx, &ev, type, path, &data);
+        if (rc != 0)
+            log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, ev.type);
+        if (rc != 0 || s_store(self, type, path, &data, d->serial, ev.boot, ev.seq) < 0) {
+            /* not acked: the device sends it again after its ack timeout */
+            d->hold = true;
+            d->hold_boot = ev.boot;
+            d->hold_seq = ev.seq;
+            return;
+        }
+        d->hold = false;
+        if (ev.type == DEVPROTO_EV_STAFF_LOGIN || ev.type == DEVPROTO_EV_STAFF_LOGOUT
+            || ev.type == DEVPROTO_EV_SERVICE_START || ev.type == DEVPROTO_EV_SERVICE_END)
+            self->sessions_dirty = true;
+        switch (ev.type) {
+        case DEVPROTO_EV_STAFF_LOGIN:
+            snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev.u.staff.length,
+                     ev.u.staff.employee_no);
+            s_login_reply(self, d, d->employee);
+            break;
+        case DEVPROTO_EV_STAFF_LOGOUT:
+            d->employee[0] = 0;
+            break;
+        case DEVPROTO_EV_SERVICE_START:
+            d->service_start_uptime = ev.uptime_ms;
+            break;
+        case DEVPROTO_EV_SERVICE_END:
+            d->service_start_uptime = -1;
+            break;
+        default:
+            break;
+        }
+    }
+    if (!d->ack_due || d->ack_boot != ev.boot || ev.seq > d->ack_upto) {
+        d->ack_due = true;
+        d->ack_boot = ev.boot;
+        d->ack_upto = ev.seq;
+    }
+}
+
+/* --- sessions.json: who is logged in where, across a gateway restart ------
+ * {"<serial>": {"boot": n, "employee_no": "1001"|null,
+ *               "service_start_uptime": n|null}, ...}
+ * Soft state, written by rename without fsync (a crash of the process keeps
+ * it; a power loss may lose the last change, as the device's own session is
+ * lost with its power anyway). Restored only for the same power-up (boot). */
+static void s_sessions_save(gw_server_t *self)
+{
+    char path[1100], tmp[1110];
+    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    json_t *all = json_object();
+    for (size_t i = 0; all && i < self->dev_count; i++) {
+        s_dev_t *d = self->devs[i];
+        if (!d->boot_known && !d->saved)
+            continue;
+        json_object_set_new(all, d->serial, json_pack(
+            "{s:I, s:o, s:o}", "boot", (json_int_t) (d->boot_known ? d->boot : d->saved_boot),
+            "employee_no", d->employee[0] ? json_string(d->employee) : json_null(),
+            "service_start_uptime", d->service_start_uptime >= 0
+                ? json_integer(d->service_start_uptime) : json_null()));
+    }
+    if (!all || json_dump_file(all, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
+        log_warn("sessions_save_failed", "path=%s error=\"%s\"", path, strerror(errno));
+    json_decref(all);
+}
+
+static void s_sessions_load(gw_server_t *self)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
+    json_error_t err;
+    json_t *all = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!all) {
+        if (access(path, F_OK) == 0)
+            log_warn("sessions_bad", "path=%s reason=\"%s\"", path, err.text);
+        return;
+    }
+    const char *serial;
+    json_t *v;
+    json_object_foreach(all, serial, v) {
+        json_int_t boot;
+        json_t *emp, *start;
+        if (strlen(serial) > DEVPROTO_SERIAL_MAX
+            || json_unpack_ex(v, &err, JSON_STRICT, "{s:I, s:o, s:o}", "boot", &boot,
+                              "employee_no", &emp, "service_start_uptime", &start) < 0
+            || boot < 0 || boot > UINT32_MAX
+            || !(json_is_null(emp) || (json_is_string(emp)
+                                       && json_string_length(emp) <= DEVPROTO_EMPLOYEE_MAX))
+            || !(json_is_null(start) || json_is_integer(start))) {
+            log_warn("sessions_bad", "path=%s serial=%.32s", path, serial);
+            continue;
+        }
+        s_dev_t *d = s_dev(self, serial, true);
+        if (!d)
+            break;
+        d->saved = true;
+        d->saved_boot = (uint32_t) boot;
+        snprintf(d->employee, sizeof d->employee, "%s",
+                 json_is_string(emp) ? json_string_value(emp) : "");
+        d->service_start_uptime = json_is_integer(start) ? json_integer_value(start) : -1;
+    }
+    json_decref(all);
+}
+
+/* --- outbox -> bus -------------------------------------------------------- */
+static int s_publish(gw_server_t *self, size_t i)
+{
+    const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
+    char reason[ENVELOPE_REASON_SIZE];
+    envelope_t *env = envelope_decode(e->envelope, e->len, reason);
+    if (!env) {
+        log_error("outbox_entry_bad", "seq=%lld reason=\"%s\"", (long long) e->seq,
+                  reason);
+        return -1;
+    }
+    int rc = bus_publish_envelope(self->bus, e->org_path, env);
+    envelope_destroy(&env);
+    if (rc == 0)
+        gw_outbox_mark_published(self->outbox, i);
+    return rc;
+}
+
+/* Index of the first entry with seq > seq (entries are in seq order). */
+static size_t s_first_after(gw_server_t *self, int64_t seq)
+{
+    size_t lo = 0, hi = gw_outbox_stats(self->outbox).depth;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (gw_outbox_entry(self->outbox, mid)->seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Group commit: one fsync, then publish what it made durable, then ack the
+ * devices. */
+static void s_flush(gw_server_t *self)
+{
+    if (self->sessions_dirty) {
+        s_sessions_save(self);
+        self->sessions_dirty = false;
+    }
+    if (self->unsynced) {
+        if (gw_outbox_sync(self->outbox) < 0) {
+            atomic_store(&self->outbox_failed, 1);
+            return;   /* nothing acked: the devices keep their events */
+        }
+        atomic_store(&self->outbox_failed, 0);
+        self->unsynced = false;
+        gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
+        for (size_t i = s_first_after(self, self->flushed_seq); i < st.depth; i++)
+            if (s_publish(self, i) == 0)
+                s_count(self->m_published, 1);
+        self->flushed_seq = st.last_seq;
+    }
+    for (size_t i = 0; i < self->dev_count; i++) {
+        s_dev_t *d = self->devs[i];
+        if (!d->ack_due || !d->usb)
+            continue;
+        devcodec_cmd_t cmd;
+        memset(&cmd, 0, sizeof cmd);
+        cmd.type = DEVPROTO_CMD_ACK;
+        cmd.u.ack.boot = d->ack_boot;
+        cmd.u.ack.upto = d->ack_upto;
+        if (s_send(self, d, &cmd) == 0)
+            d->ack_due = false;
+    }
+    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
+}
+
+static void s_replay(gw_server_t *self)
+{
+    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
+    if (st.depth == 0 || !backoff_due(&self->replay))
+        return;
+    int64_t old = clock_mono_ms() - self->cfg.replay_min_ms;
+    size_t n = 0;
+    for (size_t i = 0; i < st.depth && n < S_REPLAY_BATCH; i++) {
+        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
+        if (e->seq > self->flushed_seq || e->published_ms > old)
+            continue;
+        if (s_publish(self, i) == 0)
+            n++;
+    }
+    if (n) {
+        s_count(self->m_replayed, n);
+        log_info("outbox_replayed", "events=%zu depth=%zu first_seq=%lld", n, st.depth,
+                 (long long) gw_outbox_entry(self->outbox, 0)->seq);
+    }
+    backoff_failed(&self->replay);
+}
+
+/* --- bus messages --------------------------------------------------------- */
+static void s_registry_request(gw_server_t *self)
+{
+    json_t *data = json_pack("{s:s, s:s, s:b}", "gateway", self->gateway_id, "branch",
+                             self->branch, "cached", gw_registry_loaded(self->registry));
+    envelope_t *env = data ? envelope_new("registry.request", self->ctl_src,
+                                          ++self->ctl_seq, &data)
+                           : NULL;
+    if (!env || bus_publish_envelope(self->bus, self->branch, env) < 0)
+        log_warn("registry_request_failed", "branch=%s", self->branch);
+    else
+        log_debug("registry_requested", "branch=%s", self->branch);
+    envelope_destroy(&env);
+}
+
+static void s_on_ack(gw_server_t *self, const envelope_t *env)
+{
+    json_error_t err;
+    const char *gateway;
+    json_int_t upto;
+    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I}", "gateway", &gateway,
+                       "upto", &upto) < 0) {
+        log_warn("ack_rejected", "id=%s reason=\"%s\"", env->id, err.text);
+        return;
+    }
+    if (strcmp(gateway, self->gateway_id) != 0)
+        return;   /* another gateway of this branch */
+    int n = gw_outbox_ack(self->outbox, upto);
+    if (n > 0) {
+        s_count(self->m_acks, 1);
+        backoff_reset(&self->replay);
+        backoff_failed(&self->replay);   /* next replay after replay_min_ms */
+        log_debug("outbox_acked", "upto=%lld removed=%d depth=%zu", (long long) upto,
+                  n, gw_outbox_stats(self->outbox).depth);
+        if (gw_outbox_maybe_compact(self->outbox) < 0)
+            atomic_store(&self->outbox_failed, 1);
+    }
+    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
+}
+
+static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
+{
+    char reason[ENVELOPE_REASON_SIZE];
+    if (gw_registry_apply(self->registry, env->data, reason) < 0) {
+        log_warn("registry_snapshot_rejected", "id=%s reason=\"%s\"", env->id, reason);
+        return;
+    }
+    self->registry_answered = true;
+    self->registry_next = clock_mono_ms() + self->cfg.registry_refresh_ms;
+    log_info("registry_updated", "devices=%zu staff=%s",
+             gw_registry_count(self->registry),
+             gw_registry_has_staff(self->registry) ? "yes" : "no");
+    for (size_t i = 0; i < self->dev_count; i++) {
+        s_dev_t *d = self->devs[i];
+        const gw_registry_device_t *r = gw_registry_find(self->registry, d->serial);
+        if (gw_registry_device_same(d->has_reg ? &d->reg : NULL, r))
+            continue;
+        bool was = d->has_reg;
+        d->has_reg = r != NULL;
+        if (r)
+            d->reg = *r;
+        log_info("device_assignment_changed", "serial=%s window=%s", d->serial,
+                 r ? r->window_path : "none");
+        if (!d->usb)
+            continue;
+        if (r)
+            s_push_config(self, d);
+        else if (was)
+            s_store_device(self, d, "device.unassigned", NULL);
+    }
+}
+
+static void s_on_command(gw_server_t *self, const envelope_t *env)
+{
+    gw_command_t cmd;
+    char reason[ENVELOPE_REASON_SIZE];
+    if (gw_command_decode(env->data, self->gb, &cmd, reason) < 0) {
+        s_count(self->m_cmds_rejected, 1);
+        log_warn("command_rejected", "id=%s reason=\"%s\"", env->id, reason);
+        return;
+    }
+    s_dev_t *d = s_dev(self, cmd.serial, false);
+    if (!d || !d->usb) {
+        s_count(self->m_cmds_rejected, 1);
+        log_warn("command_rejected", "id=%s serial=%s command=%s reason=\"%s\"",
+                 env->id, cmd.serial, cmd.command,
+                 d ? "device is offline" : "no such device on this gateway");
+        return;
+    }
+    if (cmd.marked)
+        log_warn("text_marked", "serial=%s command=%s marked=%d reason=\"characters "
+                 "without a GB2312 form shown as a marker\"", cmd.serial, cmd.command,
+                 cmd.marked);
+    for (int i = 0; i < cmd.count; i++)
+        if (s_send(self, d, &cmd.cmds[i]) < 0) {
+            s_count(self->m_cmds_rejected, 1);
+            return;
+        }
+    s_count(self->m_cmds, 1);
+    log_debug("command_queued", "serial=%s command=%s reports=%d", cmd.serial,
+              cmd.command, cmd.count);
+}
+
+/* True if topic path `path` is the branch itself or below it. */
+static bool s_in_branch(const gw_server_t *self, const char *path, bool below)
+{
+    size_t n = strlen(self->branch);
+    if (strncmp(path, self->branch, n) != 0)
+        return false;
+    return path[n] == 0 || (below && path[n] == '.');
+}
+
+static void s_on_message(gw_server_t *self, const char *topic, const envelope_t *env)
+{
+    size_t tl = strlen(env->type);
+    const char *path = topic + tl + 1;   /* bus_recv checked type "." path */
+    if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false))
+        s_on_ack(self, env);
+    else if (strcmp(env->type, "registry.snapshot") == 0 && s_in_branch(self, path, false))
+        s_on_snapshot(self, env);
+    else if (strcmp(env->type, "cmd.device") == 0 && s_in_branch(self, path, true))
+        s_on_command(self, env);
+}
+
+/* --- the loop ------------------------------------------------------------- */
+static void s_usb_start(gw_server_t *self)
+{
+    static const gw_usb_handler_t handler = {
+        .attached = s_usb_attached,
+        .report = s_usb_report,
+        .detached = s_usb_detached,
+    };
+    if (!self->cfg.usb || self->usb || clock_mono_ms() < self->usb_retry_at)
+        return;
+    /* usb_retry_at starts a little after gw_server_new: the bus connects
+     * first, so the first device.online is not published into the void */
+    self->usb = gw_usb_new(&handler, self, self->cfg.rescan_ms);
+    if (!self->usb)
+        self->usb_retry_at = clock_mono_ms() + S_USB_RETRY_MS;
+}
+
+static void *s_run(void *arg)
+{
+    gw_server_t *self = arg;
+    zsock_t *sub = bus_sub_socket(self->bus);
+    while (!atomic_load(&self->stop)) {
+        s_usb_start(self);
+        zmq_pollitem_t items[S_POLL_MAX];
+        int n = 0;
+        items[n].socket = zsock_resolve(sub);
+        items[n].fd = 0;
+        items[n].events = ZMQ_POLLIN;
+        items[n].revents = 0;
+        n++;
+        int timeout = 200;
+        if (self->usb) {
+            n += gw_usb_pollitems(self->usb, items + n, S_POLL_MAX - n);
+            int t = gw_usb_timeout_ms(self->usb);
+            if (t < timeout)
+                timeout = t;
+        }
+        if (zmq_poll(items, n, timeout) < 0 && zmq_errno() != EINTR) {
+            log_error("poll_failed", "error=\"%s\"", zmq_strerror(zmq_errno()));
+            zclock_sleep(100);
+        }
+        if (self->usb)
+            gw_usb_handle(self->usb);
+        s_flush(self);
+        for (int k = 0; k < 1000; k++) {
+            char *topic = NULL;
+            envelope_t *env = NULL;
+            if (bus_recv(self->bus, 0, &topic, &env) != 1)
+                break;
+            s_on_message(self, topic, env);
+            free(topic);
+            envelope_destroy(&env);
+        }
+        s_flush(self);   /* commands and config queued by messages go out now */
+        s_replay(self);
+        if (clock_mono_ms() >= self->registry_next) {
+            s_registry_request(self);
+            if (self->registry_answered)
+                self->registry_next = clock_mono_ms() + self->cfg.registry_refresh_ms;
+            else
+                self->registry_next = clock_mono_ms()
+                                      + backoff_failed(&self->registry_backoff);
+        }
+    }
+    /* orderly stop: every open device goes offline ("shutdown") */
+    gw_usb_destroy(&self->usb);
+    s_flush(self);
+    return NULL;
+}
+
+gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
+{
+    gw_server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *cfg;
+    if (!cfg->gateway_id || !cfg->branch || !cfg->state_dir
+        || strlen(cfg->gateway_id) + 4 > ENVELOPE_SRC_MAX
+        || strlen(cfg->branch) >= sizeof self->branch
+        || strlen(cfg->state_dir) >= sizeof self->state_dir) {
+        log_error("config_bad", "reason=\"gateway id, branch or state dir missing or "
+                  "too long\"");
+        goto err;
+    }
+    snprintf(self->gateway_id, sizeof self->gateway_id, "%s", cfg->gateway_id);
+    snprintf(self->ctl_src, sizeof self->ctl_src, "%s.ctl", cfg->gateway_id);
+    snprintf(self->branch, sizeof self->branch, "%s", cfg->branch);
+    snprintf(self->state_dir, sizeof self->state_dir, "%s", cfg->state_dir);
+    self->cfg.gateway_id = self->gateway_id;
+    self->cfg.branch = self->branch;
+    self->cfg.state_dir = self->state_dir;
+    if (self->cfg.replay_min_ms <= 0)
+        self->cfg.replay_min_ms = 5000;
+    if (self->cfg.replay_max_ms < self->cfg.replay_min_ms)
+        self->cfg.replay_max_ms = 300000;
+    if (self->cfg.registry_retry_ms <= 0)
+        self->cfg.registry_retry_ms = 15000;
+    if (self->cfg.registry_refresh_ms <= 0)
+        self->cfg.registry_refresh_ms = 600000;
+    if (!envelope_org_path_valid(self->branch, strlen(self->branch))) {
+        log_error("config_bad", "branch=%s reason=\"not an org path\"", self->branch);
+        goto err;
+    }
+    /* the sequence of the non-durable control messages starts clock-derived */
+    self->ctl_seq = clock_now_ms();
+    self->outbox = gw_outbox_new(self->state_dir, self->gateway_id);
+    self->registry = gw_registry_new(self->branch, self->state_dir);
+    self->gb = gw_gb2312_new();
+    self->bus = bus_new(cfg->bus_pub, cfg->bus_sub, self->gateway_id);
+    if (!self->outbox || !self->registry || !self->gb || !self->bus)
+        goto err;
+    s_sessions_load(self);
+    char prefix[ENVELOPE_TOPIC_MAX + 64];
+    const char *types[] = { "ack.ingest", "registry.snapshot", "cmd.device" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(prefix, sizeof prefix, "%s.%s", types[i], self->branch);
+        if (bus_subscribe(self->bus, prefix) < 0)
+            goto err;
+    }
+    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
+    /* what the journal holds was durable before: replay it soon */
+    self->flushed_seq = st.last_seq;
+    backoff_init(&self->replay, self->cfg.replay_min_ms, self->cfg.replay_max_ms);
+    backoff_init(&self->registry_backoff, 1000, self->cfg.registry_retry_ms);
+    /* ZeroMQ connects in the background and a PUB drops what it sends before
+     * that: registry request, USB and the first replay wait a moment */
+    self->registry_next = clock_mono_ms() + S_CONNECT_MS;
+    self->usb_retry_at = clock_mono_ms() + S_CONNECT_MS;
+    self->replay.retry_at = clock_mono_ms() + S_CONNECT_MS;
+    if (metrics) {
+        self->m_online = metrics_gauge(metrics, "devices_online", "devices open now");
+        self->m_depth = metrics_gauge(metrics, "outbox_depth",
+                                      "events not yet acknowledged by rating-ingest");
+        self->m_reports = metrics_counter(metrics, "reports_in_total",
+                                          "IN reports received");
+        self->m_rejected = metrics_counter(metrics, "reports_rejected_total",
+                                           "IN reports rejected as malformed");
+        self->m_published = metrics_counter(metrics, "events_published_total",
+                                            "events published for the first time");
+        self->m_replayed = metrics_counter(metrics, "events_replayed_total",
+                                           "unacknowledged events published again");
+        self->m_duplicates = metrics_counter(metrics, "events_duplicate_total",
+                                             "device events received again and "
+                                             "acknowledged without storing");
+        self->m_acks = metrics_counter(metrics, "acks_total",
+                                       "ingest acknowledgements that freed events");
+        self->m_cmds = metrics_counter(metrics, "commands_total",
+                                       "bus commands queued to devices");
+        self->m_cmds_rejected = metrics_counter(metrics, "commands_rejected_total",
+                                                "bus commands rejected");
+        s_gauge(self->m_depth, (int64_t) st.depth);
+    }
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        log_error("thread_failed", NULL);
+        goto err;
+    }
+    self->started = true;
+    log_info("gateway_started", "gateway=%s branch=%s state_dir=%s outbox_depth=%zu "
+             "last_seq=%lld registry_devices=%zu", self->gateway_id, self->branch,
+             self->state_dir, st.depth, (long long) st.last_seq,
+             gw_registry_count(self->registry));
+    return self;
+err:
+    gw_server_destroy(&self);
+    return NULL;
+}
+
+void gw_server_destroy(gw_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gw_server_t *self = *self_p;
+    if (self->started) {
+        atomic_store(&self->stop, 1);
+        pthread_join(self->thread, NULL);
+    }
+    gw_usb_destroy(&self->usb);
+    bus_destroy(&self->bus);
+    gw_outbox_destroy(&self->outbox);
+    gw_registry_destroy(&self->registry);
+    gw_gb2312_destroy(&self->gb);
+    for (size_t i = 0; i < self->dev_count; i++)
+        free(self->devs[i]);
+    free(self->devs);
+    free(self);
+    *self_p = NULL;
+}
+
+int gw_server_health_check(void *ctx, char *reason, size_t size)
+{
+    gw_server_t *self = ctx;
+    if (access(self->state_dir, W_OK) != 0) {
+        snprintf(reason, size, "state dir %s is not writable: %s", self->state_dir,
+                 strerror(errno));
+        return -1;
+    }
+    if (atomic_load(&self->outbox_failed)) {
+        snprintf(reason, size, "the outbox could not be written");
+        return -1;
+    }
+    return 0;
+}

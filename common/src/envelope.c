@@ -8,15 +8,13 @@
 
 #include "eqms/clock.h"
 
-static void s_reason(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void s_reason(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
+int envelope_reject(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(reason, ENVELOPE_REASON_SIZE, fmt, ap);
     va_end(ap);
+    return -1;
 }
 
 /* True if s[0..len) is 1..maxsegs dot-separated segments of 1..maxseg chars
@@ -71,15 +69,15 @@ int envelope_topic_check(const char *topic, size_t len, const char *type,
 {
     size_t tlen = strlen(type);
     if (len > ENVELOPE_TOPIC_MAX) {
-        s_reason(reason, "topic is %zu bytes, limit %d", len, ENVELOPE_TOPIC_MAX);
+        envelope_reject(reason, "topic is %zu bytes, limit %d", len, ENVELOPE_TOPIC_MAX);
         return -1;
     }
     if (len <= tlen + 1 || memcmp(topic, type, tlen) != 0 || topic[tlen] != '.') {
-        s_reason(reason, "topic does not start with the envelope type '%s.'", type);
+        envelope_reject(reason, "topic does not start with the envelope type '%s.'", type);
         return -1;
     }
     if (!envelope_org_path_valid(topic + tlen + 1, len - tlen - 1)) {
-        s_reason(reason, "topic has a malformed org path");
+        envelope_reject(reason, "topic has a malformed org path");
         return -1;
     }
     return 0;
@@ -120,62 +118,62 @@ envelope_t *envelope_decode(const void *buf, size_t len,
     json_t *data;
 
     if (len > ENVELOPE_MAX_BYTES) {
-        s_reason(reason, "envelope is %zu bytes, limit %d", len, ENVELOPE_MAX_BYTES);
+        envelope_reject(reason, "envelope is %zu bytes, limit %d", len, ENVELOPE_MAX_BYTES);
         goto err;
     }
     root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
     if (!root) {
-        s_reason(reason, "not valid JSON: %s at byte %d", error.text, error.position);
+        envelope_reject(reason, "not valid JSON: %s at byte %d", error.text, error.position);
         goto err;
     }
     if (!json_is_object(root)) {
-        s_reason(reason, "envelope is not a JSON object");
+        envelope_reject(reason, "envelope is not a JSON object");
         goto err;
     }
     /* The version first, so that a newer producer gets a clear answer. */
     json_t *v = json_object_get(root, "v");
     if (!json_is_integer(v)) {
-        s_reason(reason, "member 'v' is missing or not an integer");
+        envelope_reject(reason, "member 'v' is missing or not an integer");
         goto err;
     }
     if (json_integer_value(v) != ENVELOPE_VERSION) {
-        s_reason(reason, "unsupported envelope version %" JSON_INTEGER_FORMAT,
+        envelope_reject(reason, "unsupported envelope version %" JSON_INTEGER_FORMAT,
                  json_integer_value(v));
         goto err;
     }
     if (json_unpack_ex(root, &error, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I, s:o}",
                        "v", &version, "id", &id, "type", &type, "ts", &ts,
                        "src", &src, "seq", &seq, "data", &data) != 0) {
-        s_reason(reason, "bad envelope: %s", error.text);
+        envelope_reject(reason, "bad envelope: %s", error.text);
         goto err;
     }
     if (!id_valid(id)) {
-        s_reason(reason, "member 'id' is not a lowercase UUID");
+        envelope_reject(reason, "member 'id' is not a lowercase UUID");
         goto err;
     }
     if (!envelope_type_valid(type)) {
-        s_reason(reason, "member 'type' is malformed");
+        envelope_reject(reason, "member 'type' is malformed");
         goto err;
     }
     if (!s_src_valid(src)) {
-        s_reason(reason, "member 'src' is malformed");
+        envelope_reject(reason, "member 'src' is malformed");
         goto err;
     }
     if (seq < 0) {
-        s_reason(reason, "member 'seq' is negative");
+        envelope_reject(reason, "member 'seq' is negative");
         goto err;
     }
     if (!json_is_object(data)) {
-        s_reason(reason, "member 'data' is not an object");
+        envelope_reject(reason, "member 'data' is not an object");
         goto err;
     }
     self = calloc(1, sizeof *self);
     if (!self) {
-        s_reason(reason, "out of memory");
+        envelope_reject(reason, "out of memory");
         goto err;
     }
     if (clock_parse_rfc3339(ts, &self->ts_ms) != 0) {
-        s_reason(reason, "member 'ts' is not an RFC 3339 UTC time with milliseconds");
+        envelope_reject(reason, "member 'ts' is not an RFC 3339 UTC time with milliseconds");
         goto err;
     }
     strcpy(self->id, id);

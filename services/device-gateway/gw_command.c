@@ -1,23 +1,10 @@
 /*  gw_command: strict decoding of bus device commands into devproto reports. */
 #include "gw_command.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "eqms/clock.h"
-
-static int s_fail(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int s_fail(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, ENVELOPE_REASON_SIZE, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static const char *s_prompts[] = { NULL, "welcome", "please_rate", "thanks", "error" };
 static const char *s_refusals[] = { "none", "unknown_staff", "inactive",
@@ -62,22 +49,22 @@ static int s_text(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
     if (json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:s, s:o}",
                        "serial", &serial, "command", &command, "target", &target,
                        "lines", &lines) < 0)
-        return s_fail(reason, "text: %s", err.text);
+        return envelope_reject(reason, "text: %s", err.text);
     int tgt;
     if (strcmp(target, "now") == 0)
         tgt = 0;
     else if (strcmp(target, "idle") == 0)
         tgt = 1;
     else
-        return s_fail(reason, "text: target must be \"now\" or \"idle\"");
+        return envelope_reject(reason, "text: target must be \"now\" or \"idle\"");
     if (!json_is_array(lines) || json_array_size(lines) < 1
         || json_array_size(lines) > DEVPROTO_LINES)
-        return s_fail(reason, "text: lines must be an array of 1..4 strings");
+        return envelope_reject(reason, "text: lines must be an array of 1..4 strings");
     for (size_t i = 0; i < json_array_size(lines); i++) {
         json_t *l = json_array_get(lines, i);
         const char *s = json_string_value(l);
         if (!s || strlen(s) != json_string_length(l))
-            return s_fail(reason, "text: lines[%zu] is not a string", i);
+            return envelope_reject(reason, "text: lines[%zu] is not a string", i);
         devcodec_cmd_t *c = &out->cmds[i];
         c->type = DEVPROTO_CMD_SET_TEXT;
         c->u.text.target = (uint8_t) tgt;
@@ -87,7 +74,7 @@ static int s_text(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         char why[GW_GB2312_REASON_SIZE];
         if (gw_gb2312_convert(gb, s, c->u.text.text, DEVPROTO_LINE_BYTES, &len,
                               &marked, 0, NULL, why) < 0)
-            return s_fail(reason, "text: lines[%zu]: %s", i, why);
+            return envelope_reject(reason, "text: lines[%zu]: %s", i, why);
         c->u.text.length = (uint8_t) len;
         out->marked += marked;
     }
@@ -106,14 +93,14 @@ static int s_config(const json_t *data, gw_command_t *out,
                        "{s:s, s:s, s:i, s:i, s:o}", "serial", &serial, "command",
                        &command, "rating_timeout_s", &timeout, "repeat_press_s",
                        &repeat, "key_codes", &codes) < 0)
-        return s_fail(reason, "config: %s", err.text);
+        return envelope_reject(reason, "config: %s", err.text);
     if (timeout < 5 || timeout > 300)
-        return s_fail(reason, "config: rating_timeout_s must be 5..300");
+        return envelope_reject(reason, "config: rating_timeout_s must be 5..300");
     if (repeat < 0 || repeat > 600)
-        return s_fail(reason, "config: repeat_press_s must be 0..600");
+        return envelope_reject(reason, "config: repeat_press_s must be 0..600");
     if (!json_is_array(codes) || json_array_size(codes) < 2
         || json_array_size(codes) > DEVPROTO_KEYS_MAX)
-        return s_fail(reason, "config: key_codes must be an array of 2..6");
+        return envelope_reject(reason, "config: key_codes must be an array of 2..6");
     devcodec_cmd_t *c = &out->cmds[0];
     c->type = DEVPROTO_CMD_SET_CONFIG;
     c->u.config.rating_timeout_s = (uint16_t) timeout;
@@ -124,7 +111,7 @@ static int s_config(const json_t *data, gw_command_t *out,
         json_t *k = json_array_get(codes, i);
         json_int_t v = json_is_integer(k) ? json_integer_value(k) : -1;
         if (v < 1 || v > 6 || (seen & (1u << v)))
-            return s_fail(reason, "config: key_codes[%zu] must be a distinct 1..6", i);
+            return envelope_reject(reason, "config: key_codes[%zu] must be a distinct 1..6", i);
         seen |= 1u << v;
         c->u.config.key_codes[i] = (uint8_t) v;
     }
@@ -139,22 +126,22 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
     const char *serial, *command;
     memset(out, 0, sizeof *out);
     if (!json_is_object(data))
-        return s_fail(reason, "command is not an object");
+        return envelope_reject(reason, "command is not an object");
     if (json_unpack_ex((json_t *) data, &err, 0, "{s:s, s:s}", "serial", &serial,
                        "command", &command) < 0)
-        return s_fail(reason, "%s", err.text);
+        return envelope_reject(reason, "%s", err.text);
     size_t sl = strlen(serial);
     if (sl < 1 || sl > DEVPROTO_SERIAL_MAX)
-        return s_fail(reason, "serial must be 1..32 characters");
+        return envelope_reject(reason, "serial must be 1..32 characters");
     for (size_t i = 0; i < sl; i++) {
         char ch = serial[i];
         if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
               || (ch >= '0' && ch <= '9') || ch == '-'))
-            return s_fail(reason, "serial must be of [A-Za-z0-9-]");
+            return envelope_reject(reason, "serial must be of [A-Za-z0-9-]");
     }
     snprintf(out->serial, sizeof out->serial, "%s", serial);
     if (strlen(command) >= sizeof out->command)
-        return s_fail(reason, "unknown command");
+        return envelope_reject(reason, "unknown command");
     snprintf(out->command, sizeof out->command, "%s", command);
     devcodec_cmd_t *c = &out->cmds[0];
     int rc;
@@ -167,9 +154,9 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         rc = json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:i}",
                             "serial", &serial, "command", &command, "stars", &stars);
         if (rc < 0)
-            return s_fail(reason, "stars: %s", err.text);
+            return envelope_reject(reason, "stars: %s", err.text);
         if (stars < 0 || stars > 5)
-            return s_fail(reason, "stars: stars must be 0..5");
+            return envelope_reject(reason, "stars: stars must be 0..5");
         c->type = DEVPROTO_CMD_SET_STARS;
         c->u.stars = (uint8_t) stars;
         out->count = 1;
@@ -178,13 +165,13 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         rc = json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:s}",
                             "serial", &serial, "command", &command, "prompt", &prompt);
         if (rc < 0)
-            return s_fail(reason, "prompt: %s", err.text);
+            return envelope_reject(reason, "prompt: %s", err.text);
         c->type = DEVPROTO_CMD_PLAY_PROMPT;
         for (int i = 1; i <= DEVPROTO_PROMPT_MAX; i++)
             if (strcmp(prompt, s_prompts[i]) == 0)
                 c->u.prompt = (uint8_t) i;
         if (!c->u.prompt)
-            return s_fail(reason, "prompt: prompt must be welcome, please_rate, "
+            return envelope_reject(reason, "prompt: prompt must be welcome, please_rate, "
                           "thanks or error");
         out->count = 1;
     } else if (strcmp(command, "ticket") == 0) {
@@ -194,11 +181,11 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
                             "{s:s, s:s, s:s, s:i}", "serial", &serial, "command",
                             &command, "ticket", &ticket, "window_number", &number);
         if (rc < 0)
-            return s_fail(reason, "ticket: %s", err.text);
+            return envelope_reject(reason, "ticket: %s", err.text);
         if (!s_ticket_ok(ticket))
-            return s_fail(reason, "ticket: ticket must be 0..8 of [A-Z0-9]");
+            return envelope_reject(reason, "ticket: ticket must be 0..8 of [A-Z0-9]");
         if (number < 0 || number > 255)
-            return s_fail(reason, "ticket: window_number must be 0..255");
+            return envelope_reject(reason, "ticket: window_number must be 0..255");
         c->type = DEVPROTO_CMD_SHOW_TICKET;
         c->u.show_ticket.ticket_length = (uint8_t) strlen(ticket);
         memcpy(c->u.show_ticket.ticket, ticket, strlen(ticket));
@@ -212,13 +199,13 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
                             "command", &command, "accepted", &accepted, "name",
                             &name, "reason", &why);
         if (rc < 0)
-            return s_fail(reason, "login_reply: %s", err.text);
+            return envelope_reject(reason, "login_reply: %s", err.text);
         int code = -1;
         for (int i = 0; i < 4; i++)
             if (strcmp(why, s_refusals[i]) == 0)
                 code = i;
         if (code < 0 || (accepted != 0) != (code == 0))
-            return s_fail(reason, "login_reply: reason must be \"none\" when accepted, "
+            return envelope_reject(reason, "login_reply: reason must be \"none\" when accepted, "
                           "else unknown_staff, inactive or logged_in_elsewhere");
         size_t len;
         char gwhy[GW_GB2312_REASON_SIZE];
@@ -228,7 +215,7 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         int marked;
         if (gw_gb2312_convert(gb, name, c->u.login_reply.name, DEVPROTO_NAME_BYTES,
                               &len, &marked, 0, NULL, gwhy) < 0)
-            return s_fail(reason, "login_reply: name: %s", gwhy);
+            return envelope_reject(reason, "login_reply: name: %s", gwhy);
         c->u.login_reply.name_length = (uint8_t) len;
         out->marked += marked;
         out->count = 1;
@@ -238,14 +225,14 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         rc = json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:s}",
                             "serial", &serial, "command", &command, "time", &ts);
         if (rc < 0)
-            return s_fail(reason, "time: %s", err.text);
+            return envelope_reject(reason, "time: %s", err.text);
         if (clock_parse_rfc3339(ts, &ms) < 0 || ms < 0)
-            return s_fail(reason, "time: time must be RFC 3339 UTC with ms");
+            return envelope_reject(reason, "time: time must be RFC 3339 UTC with ms");
         c->type = DEVPROTO_CMD_SET_TIME;
         c->u.time_ms = (uint64_t) ms;
         out->count = 1;
     } else {
-        return s_fail(reason, "unknown command \"%.32s\"", command);
+        return envelope_reject(reason, "unknown command \"%.32s\"", command);
     }
     if (rc < 0)
         return -1;
@@ -253,7 +240,7 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         uint8_t buf[DEVPROTO_REPORT_SIZE];
         devcodec_err_t e = devcodec_encode_cmd(&out->cmds[i], buf);
         if (e != DEVCODEC_OK)
-            return s_fail(reason, "%s: %s", command, devcodec_strerror(e));
+            return envelope_reject(reason, "%s: %s", command, devcodec_strerror(e));
     }
     return 0;
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +23,6 @@ struct gw_registry_t {
     gw_registry_staff_t *staff;
     size_t staff_count;
 };
-
-static int s_fail(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int s_fail(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, ENVELOPE_REASON_SIZE, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static bool s_serial_valid(const char *s)
 {
@@ -100,9 +87,9 @@ static int s_decode_device(const gw_registry_t *self, const json_t *j, size_t id
                        "serial", &serial, "window", &window, "scale", &scale,
                        "rating_timeout_s", &timeout, "repeat_press_s", &repeat,
                        "idle_text", &idle) < 0)
-        return s_fail(reason, "devices[%zu]: %s", idx, err.text);
+        return envelope_reject(reason, "devices[%zu]: %s", idx, err.text);
     if (!s_serial_valid(serial))
-        return s_fail(reason, "devices[%zu]: serial is not 4..32 of [A-Za-z0-9-]", idx);
+        return envelope_reject(reason, "devices[%zu]: serial is not 4..32 of [A-Za-z0-9-]", idx);
     snprintf(d->serial, sizeof d->serial, "%s", serial);
     if (!json_is_null(window)) {
         json_int_t id;
@@ -110,18 +97,18 @@ static int s_decode_device(const gw_registry_t *self, const json_t *j, size_t id
         const char *code, *path;
         if (json_unpack_ex(window, &err, JSON_STRICT, "{s:I, s:i, s:s, s:s}", "id",
                            &id, "number", &number, "code", &code, "path", &path) < 0)
-            return s_fail(reason, "devices[%zu].window: %s", idx, err.text);
+            return envelope_reject(reason, "devices[%zu].window: %s", idx, err.text);
         if (id < 1)
-            return s_fail(reason, "devices[%zu].window.id must be >= 1", idx);
+            return envelope_reject(reason, "devices[%zu].window.id must be >= 1", idx);
         if (number < 1 || number > 999)
-            return s_fail(reason, "devices[%zu].window.number must be 1..999", idx);
+            return envelope_reject(reason, "devices[%zu].window.number must be 1..999", idx);
         if (!s_code_valid(code))
-            return s_fail(reason, "devices[%zu].window.code is malformed", idx);
+            return envelope_reject(reason, "devices[%zu].window.code is malformed", idx);
         char want[GW_REGISTRY_PATH_MAX + 2];
         int n = snprintf(want, sizeof want, "%s.%s", self->branch, code);
         if (n < 0 || (size_t) n > GW_REGISTRY_PATH_MAX || strcmp(path, want) != 0
             || !envelope_org_path_valid(path, strlen(path)))
-            return s_fail(reason, "devices[%zu].window.path must be the branch path "
+            return envelope_reject(reason, "devices[%zu].window.path must be the branch path "
                           "followed by the window code", idx);
         d->assigned = true;
         d->window_id = id;
@@ -133,13 +120,13 @@ static int s_decode_device(const gw_registry_t *self, const json_t *j, size_t id
     json_t *options;
     if (json_unpack_ex(scale, &err, JSON_STRICT, "{s:s, s:o}", "code", &scode,
                        "options", &options) < 0)
-        return s_fail(reason, "devices[%zu].scale: %s", idx, err.text);
+        return envelope_reject(reason, "devices[%zu].scale: %s", idx, err.text);
     if (!s_code_valid(scode))
-        return s_fail(reason, "devices[%zu].scale.code is malformed", idx);
+        return envelope_reject(reason, "devices[%zu].scale.code is malformed", idx);
     snprintf(d->scale_code, sizeof d->scale_code, "%s", scode);
     if (!json_is_array(options) || json_array_size(options) < 2
         || json_array_size(options) > DEVPROTO_KEYS_MAX)
-        return s_fail(reason, "devices[%zu].scale.options must be an array of 2..6",
+        return envelope_reject(reason, "devices[%zu].scale.options must be an array of 2..6",
                       idx);
     unsigned seen = 0;
     for (size_t i = 0; i < json_array_size(options); i++) {
@@ -148,17 +135,17 @@ static int s_decode_device(const gw_registry_t *self, const json_t *j, size_t id
         double score;
         if (json_unpack_ex(o, &err, JSON_STRICT, "{s:i, s:o, s:F}", "code", &code,
                            "label", &label, "score", &score) < 0)
-            return s_fail(reason, "devices[%zu].scale.options[%zu]: %s", idx, i,
+            return envelope_reject(reason, "devices[%zu].scale.options[%zu]: %s", idx, i,
                           err.text);
         if (code < 1 || code > 6 || (seen & (1u << code)))
-            return s_fail(reason, "devices[%zu].scale.options[%zu].code must be a "
+            return envelope_reject(reason, "devices[%zu].scale.options[%zu].code must be a "
                           "distinct 1..6", idx, i);
         seen |= 1u << code;
         if (!s_text_ok(label, 1, GW_REGISTRY_LABEL_MAX))
-            return s_fail(reason, "devices[%zu].scale.options[%zu].label must be "
+            return envelope_reject(reason, "devices[%zu].scale.options[%zu].label must be "
                           "1..%d bytes of text", idx, i, GW_REGISTRY_LABEL_MAX);
         if (!(score >= 0 && score <= 5))
-            return s_fail(reason, "devices[%zu].scale.options[%zu].score must be "
+            return envelope_reject(reason, "devices[%zu].scale.options[%zu].score must be "
                           "0..5", idx, i);
         d->options[i].code = (uint8_t) code;
         snprintf(d->options[i].label, sizeof d->options[i].label, "%s",
@@ -167,18 +154,18 @@ static int s_decode_device(const gw_registry_t *self, const json_t *j, size_t id
     }
     d->option_count = (int) json_array_size(options);
     if (timeout < 5 || timeout > 300)
-        return s_fail(reason, "devices[%zu].rating_timeout_s must be 5..300", idx);
+        return envelope_reject(reason, "devices[%zu].rating_timeout_s must be 5..300", idx);
     if (repeat < 0 || repeat > 600)
-        return s_fail(reason, "devices[%zu].repeat_press_s must be 0..600", idx);
+        return envelope_reject(reason, "devices[%zu].repeat_press_s must be 0..600", idx);
     d->rating_timeout_s = timeout;
     d->repeat_press_s = repeat;
     if (!json_is_array(idle) || json_array_size(idle) > DEVPROTO_LINES)
-        return s_fail(reason, "devices[%zu].idle_text must be an array of 0..4 "
+        return envelope_reject(reason, "devices[%zu].idle_text must be an array of 0..4 "
                       "strings", idx);
     for (size_t i = 0; i < json_array_size(idle); i++) {
         json_t *line = json_array_get(idle, i);
         if (!json_is_string(line) || !s_text_ok(line, 0, GW_REGISTRY_TEXT_MAX))
-            return s_fail(reason, "devices[%zu].idle_text[%zu] must be 0..%d bytes "
+            return envelope_reject(reason, "devices[%zu].idle_text[%zu] must be 0..%d bytes "
                           "of text", idx, i, GW_REGISTRY_TEXT_MAX);
         snprintf(d->idle_text[i], sizeof d->idle_text[i], "%s",
                  json_string_value(line));
@@ -200,34 +187,34 @@ static int s_decode(const gw_registry_t *self, const json_t *data,
     gw_registry_staff_t *sv = NULL;
     int64_t ms;
     if (!json_is_object(data))
-        return s_fail(reason, "snapshot is not an object");
+        return envelope_reject(reason, "snapshot is not an object");
     if (json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:o, s?o}",
                        "branch", &branch, "generated", &generated, "devices",
                        &devices, "staff", &staff) < 0)
-        return s_fail(reason, "snapshot: %s", err.text);
+        return envelope_reject(reason, "snapshot: %s", err.text);
     if (strcmp(branch, self->branch) != 0)
-        return s_fail(reason, "snapshot is for branch '%.64s', not this gateway's",
+        return envelope_reject(reason, "snapshot is for branch '%.64s', not this gateway's",
                       branch);
     if (clock_parse_rfc3339(generated, &ms) < 0)
-        return s_fail(reason, "snapshot.generated is not an RFC 3339 UTC time");
+        return envelope_reject(reason, "snapshot.generated is not an RFC 3339 UTC time");
     if (!json_is_array(devices) || json_array_size(devices) > GW_REGISTRY_DEVICES_MAX)
-        return s_fail(reason, "snapshot.devices must be an array of at most %d",
+        return envelope_reject(reason, "snapshot.devices must be an array of at most %d",
                       GW_REGISTRY_DEVICES_MAX);
     size_t nd = json_array_size(devices);
     dv = calloc(nd ? nd : 1, sizeof *dv);
     if (!dv)
-        return s_fail(reason, "out of memory");
+        return envelope_reject(reason, "out of memory");
     for (size_t i = 0; i < nd; i++) {
         if (s_decode_device(self, json_array_get(devices, i), i, &dv[i], reason) < 0)
             goto err;
         for (size_t k = 0; k < i; k++) {
             if (strcmp(dv[k].serial, dv[i].serial) == 0) {
-                s_fail(reason, "devices[%zu]: serial %s is listed twice", i,
+                envelope_reject(reason, "devices[%zu]: serial %s is listed twice", i,
                        dv[i].serial);
                 goto err;
             }
             if (dv[i].assigned && dv[k].assigned && dv[k].window_id == dv[i].window_id) {
-                s_fail(reason, "devices[%zu]: window %lld has two devices", i,
+                envelope_reject(reason, "devices[%zu]: window %lld has two devices", i,
                        (long long) dv[i].window_id);
                 goto err;
             }
@@ -236,14 +223,14 @@ static int s_decode(const gw_registry_t *self, const json_t *data,
     size_t ns = 0;
     if (staff) {
         if (!json_is_array(staff) || json_array_size(staff) > GW_REGISTRY_STAFF_MAX) {
-            s_fail(reason, "snapshot.staff must be an array of at most %d",
+            envelope_reject(reason, "snapshot.staff must be an array of at most %d",
                    GW_REGISTRY_STAFF_MAX);
             goto err;
         }
         ns = json_array_size(staff);
         sv = calloc(ns ? ns : 1, sizeof *sv);
         if (!sv) {
-            s_fail(reason, "out of memory");
+            envelope_reject(reason, "out of memory");
             goto err;
         }
         for (size_t i = 0; i < ns; i++) {
@@ -253,15 +240,15 @@ static int s_decode(const gw_registry_t *self, const json_t *data,
             if (json_unpack_ex(json_array_get(staff, i), &err, JSON_STRICT,
                                "{s:s, s:o, s:b}", "employee_no", &no, "name", &name,
                                "active", &active) < 0) {
-                s_fail(reason, "staff[%zu]: %s", i, err.text);
+                envelope_reject(reason, "staff[%zu]: %s", i, err.text);
                 goto err;
             }
             if (!s_digits(no, DEVPROTO_EMPLOYEE_MAX)) {
-                s_fail(reason, "staff[%zu].employee_no must be 1..16 digits", i);
+                envelope_reject(reason, "staff[%zu].employee_no must be 1..16 digits", i);
                 goto err;
             }
             if (!s_text_ok(name, 1, GW_REGISTRY_NAME_MAX)) {
-                s_fail(reason, "staff[%zu].name must be 1..%d bytes of text", i,
+                envelope_reject(reason, "staff[%zu].name must be 1..%d bytes of text", i,
                        GW_REGISTRY_NAME_MAX);
                 goto err;
             }

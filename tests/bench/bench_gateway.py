@@ -18,8 +18,6 @@ import argparse
 import datetime
 import json
 import os
-import re
-import secrets
 import shutil
 import signal
 import socket
@@ -28,11 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 
 import zmq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from conftest import make_envelope  # noqa: E402  (the system tests' envelope builder)
 BRANCH = "hq.r01.b0001"
 GATEWAY = "device-gateway.b0001"
 EVENT_PREFIXES = ("device.", "staff.", "service.", "call.", "rating.")
@@ -42,17 +41,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def envelope(type_, data, seq):
-    ms = int(time.time() * 1000)
-    value = (ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64) | (0b10 << 62) \
-        | secrets.randbits(62)
-    ts = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
-    return json.dumps({"v": 1, "id": str(uuid.UUID(int=value)), "type": type_,
-                       "ts": ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z",
-                       "src": "bench-centre", "seq": seq, "data": data},
-                      ensure_ascii=False).encode()
 
 
 def snapshot(devices):
@@ -96,7 +84,8 @@ class Centre(threading.Thread):
 
     def send(self, type_, data):
         self.seq += 1
-        self.pub.send_multipart([f"{type_}.{BRANCH}".encode(), envelope(type_, data, self.seq)])
+        self.pub.send_multipart([f"{type_}.{BRANCH}".encode(),
+                                 make_envelope(type_, data, src="bench-centre", seq=self.seq)])
 
     def run(self):
         last_ack = 0.0

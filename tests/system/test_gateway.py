@@ -9,12 +9,11 @@ import signal
 import threading
 import time
 import urllib.request
-import uuid
 
 import pytest
 import zmq
 
-from conftest import wait_for
+from conftest import make_envelope, wait_for
 from servers import free_port
 
 BRANCH = "hq.r01.b0001"
@@ -70,9 +69,8 @@ class Listener:
 
     def publish(self, type_, path, data):
         self.seq += 1
-        env = {"v": 1, "id": str(uuid.uuid4()), "type": type_, "ts": now_rfc3339(),
-               "src": "system-test", "seq": self.seq, "data": data}
-        self.pub.send_multipart([f"{type_}.{path}".encode(), json.dumps(env).encode()])
+        self.pub.send_multipart([f"{type_}.{path}".encode(),
+                                 make_envelope(type_, data, seq=self.seq)])
 
 
 class Devsim:
@@ -221,7 +219,8 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(rig):
     assign(rig)
     rig.sim(op="login", device=0, employee="1001")
     rig.listener.wait("staff.login", serial="EQ-B0001-W01")
-    def ratings():
+
+    def rating_ids():
         return {e["id"] for _, e in rig.listener.of("rating.submitted", serial="EQ-B0001-W01")}
     for round_ in range(3):
         wait_for(lambda: rig.sim(op="state", device=0)["state"] == "idle", timeout=20)
@@ -230,7 +229,7 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(rig):
         rig.gw.proc.send_signal(signal.SIGKILL)
         rig.gw.proc.wait()
         rig.gw = rig.start_gateway()
-        wait_for(lambda: len(ratings()) >= round_ + 1, timeout=20)
+        wait_for(lambda: len(rating_ids()) >= round_ + 1, timeout=20)
     wait_for(lambda: rig.sim(op="state", device=0)["ring_used"] == 0, timeout=20)
 
     def contiguous():

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "eqms/devcodec.h"
 #include "eqms/log.h"
 #include "../../services/device-gateway/gw_event.h"
@@ -209,8 +210,8 @@ static void test_device_events(void **state)
 static void test_event_to_envelope(void **state)
 {
     (void) state;
-    char dir[] = "/tmp/test_gw_event.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char *dir = tmpdir_new("test_gw_event");
+    assert_non_null(dir);
     gw_outbox_t *ob = gw_outbox_new(dir, "device-gateway.b0001");
     gw_event_ctx_t c = ctx_for(&s_reg);
     devcodec_event_t ev = rating(1);
@@ -233,9 +234,7 @@ static void test_event_to_envelope(void **state)
     assert_string_equal(json_string_value(json_object_get(env->data, "label")), "满意");
     envelope_destroy(&env);
     gw_outbox_destroy(&ob);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tmpdir_remove(&dir), 0);
 }
 
 int main(void)

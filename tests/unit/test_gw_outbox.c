@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "eqms/envelope.h"
 #include "eqms/log.h"
 #include "../../services/device-gateway/gw_outbox.h"
@@ -22,21 +23,14 @@
 
 static int setup(void **state)
 {
-    char *dir = strdup("/tmp/test_gw_outbox.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    *state = dir;
     log_init("test", LOG_LEVEL_ERROR);
-    return 0;
+    *state = tmpdir_new("test_gw_outbox");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char *dir = *state, cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    int rc = system(cmd);
-    free(dir);
-    return rc == 0 ? 0 : -1;
+    return tmpdir_remove((char **) state);
 }
 
 static const gw_outbox_entry_t *add(gw_outbox_t *ob, const char *serial,

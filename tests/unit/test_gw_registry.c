@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "eqms/log.h"
 #include "../../services/device-gateway/gw_registry.h"
 
@@ -34,21 +35,14 @@ static const char *s_good =
 
 static int setup(void **state)
 {
-    char *dir = strdup("/tmp/test_gw_registry.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    *state = dir;
     log_init("test", LOG_LEVEL_ERROR);
-    return 0;
+    *state = tmpdir_new("test_gw_registry");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-    char *dir = *state, cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    int rc = system(cmd);
-    free(dir);
-    return rc == 0 ? 0 : -1;
+    return tmpdir_remove((char **) state);
 }
 
 static json_t *parse(const char *text)

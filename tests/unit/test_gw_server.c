@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tmpdir.h"
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
@@ -24,7 +25,7 @@
 #define BRANCH "hq.r01.b0001"
 
 typedef struct {
-    char dir[64];
+    char *dir;
     forwarder_t *fwd;
 } fixture_t;
 
@@ -32,8 +33,7 @@ static int setup(void **state)
 {
     log_init("test", LOG_LEVEL_ERROR);
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_gw_server.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f || !(f->dir = tmpdir_new("test_gw_server")))
         return -1;
     forwarder_config_t fc = { "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 0, 1 };
     f->fwd = forwarder_new(&fc, NULL);
@@ -45,11 +45,9 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     forwarder_destroy(&f->fwd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = tmpdir_remove(&f->dir);
     free(f);
-    return rc == 0 ? 0 : -1;
+    return rc;
 }
 
 static gw_server_t *start(fixture_t *f, metrics_t *m)

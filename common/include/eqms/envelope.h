@@ -48,6 +48,11 @@ char *envelope_encode(const envelope_t *self, size_t *len);
 
 void envelope_destroy(envelope_t **self_p);
 
+/* Writes a rejection reason (printf-style, cut to fit) and returns -1: the
+ * one way decoders of bus data report why they refused something. */
+int envelope_reject(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Type grammar: 1..4 dot-separated segments of [a-z][a-z0-9_]*. */
 int envelope_type_valid(const char *type);
 

@@ -312,18 +312,25 @@ devcodec_err_t devcodec_decode_event(const uint8_t *buf, size_t len,
     return DEVCODEC_OK;
 }
 
+/* Clears the report and writes its header (the length comes later). */
+static void s_put_header(uint8_t out[DEVPROTO_REPORT_SIZE], uint8_t type, uint32_t seq,
+                         uint32_t boot, uint32_t uptime_ms)
+{
+    memset(out, 0, DEVPROTO_REPORT_SIZE);
+    out[0] = DEVPROTO_VERSION;
+    out[1] = type;
+    s_put32(out + 2, seq);
+    s_put32(out + 6, boot);
+    s_put32(out + 10, uptime_ms);
+}
+
 devcodec_err_t devcodec_encode_event(const devcodec_event_t *event,
                                      uint8_t out[DEVPROTO_REPORT_SIZE])
 {
     uint8_t *p = out + DEVPROTO_HEADER_SIZE;
     int plen = s_event_len(event->type);
 
-    memset(out, 0, DEVPROTO_REPORT_SIZE);
-    out[0] = DEVPROTO_VERSION;
-    out[1] = event->type;
-    s_put32(out + 2, event->seq);
-    s_put32(out + 6, event->boot);
-    s_put32(out + 10, event->uptime_ms);
+    s_put_header(out, event->type, event->seq, event->boot, event->uptime_ms);
 
     switch (event->type) {
     case DEVPROTO_EV_HELLO: {
@@ -492,11 +499,7 @@ devcodec_err_t devcodec_encode_cmd(const devcodec_cmd_t *cmd,
     uint8_t *p = out + DEVPROTO_HEADER_SIZE;
     int plen = s_cmd_len(cmd->type);
 
-    memset(out, 0, DEVPROTO_REPORT_SIZE);
-    out[0] = DEVPROTO_VERSION;
-    out[1] = cmd->type;
-    s_put32(out + 2, cmd->seq);
-    s_put32(out + 6, cmd->boot);
+    s_put_header(out, cmd->type, cmd->seq, cmd->boot, 0);
 
     switch (cmd->type) {
     case DEVPROTO_CMD_ACK:

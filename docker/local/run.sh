@@ -87,7 +87,7 @@ export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
 
 # name http-port, in start order (the forwarder first: everyone meets there)
-SERVICES="bus 9550 web-api 9560"
+SERVICES="bus 9550 web-api 9560 rating-ingest 9552"
 
 # start_service NAME HTTP-PORT [VAR=value ...]: the extra variables are for
 # this service only.
@@ -160,6 +160,8 @@ EQMS is running (logs in var/log, stop with: make stop)
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
   web-api      health http://127.0.0.1:9560/health   (device registry for the gateways)
+  rating-ingest health http://127.0.0.1:9552/health   metrics http://127.0.0.1:9552/metrics
+               (ratings and staff sessions into PostgreSQL, live counters into Redis)
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control
                tcp://127.0.0.1:5599), tellers and customers simulated
   gateway      health http://127.0.0.1:9551/health   metrics http://127.0.0.1:9551/metrics

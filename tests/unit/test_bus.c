@@ -1,6 +1,5 @@
-/*  Unit tests: bus client, through an in-process XSUB/XPUB proxy (czmq
- *  zproxy) on loopback TCP. The real forwarder is tested in
- *  tests/unit/test_forwarder.c and tests/system. */
+/*  Unit tests: bus client, through the real forwarder run in-process on
+ *  loopback TCP ports the system chooses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,32 +8,27 @@
 #include <string.h>
 
 #include "eqms/bus.h"
+#include "../../services/bus/forwarder.h"
 
-static zactor_t *s_proxy;
-static char s_xsub[64], s_xpub[64];
+static forwarder_t *s_forwarder;
+static char s_xsub[128], s_xpub[128];
 
 static int setup(void **state)
 {
     (void) state;
-    zsys_handler_set(NULL);
-    zsock_t *probe = zsock_new(ZMQ_PUB);
-    int p1 = zsock_bind(probe, "tcp://127.0.0.1:*");
-    int p2 = zsock_bind(probe, "tcp://127.0.0.1:*");
-    zsock_destroy(&probe);
-    snprintf(s_xsub, sizeof s_xsub, "tcp://127.0.0.1:%d", p1);
-    snprintf(s_xpub, sizeof s_xpub, "tcp://127.0.0.1:%d", p2);
-    s_proxy = zactor_new(zproxy, NULL);
-    zstr_sendx(s_proxy, "FRONTEND", "XSUB", s_xsub, NULL);
-    zsock_wait(s_proxy);
-    zstr_sendx(s_proxy, "BACKEND", "XPUB", s_xpub, NULL);
-    zsock_wait(s_proxy);
+    forwarder_config_t cfg = { "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 0, 1 };
+    s_forwarder = forwarder_new(&cfg, NULL);
+    if (!s_forwarder)
+        return -1;
+    snprintf(s_xsub, sizeof s_xsub, "%s", forwarder_xsub_endpoint(s_forwarder));
+    snprintf(s_xpub, sizeof s_xpub, "%s", forwarder_xpub_endpoint(s_forwarder));
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void) state;
-    zactor_destroy(&s_proxy);
+    forwarder_destroy(&s_forwarder);
     return 0;
 }
 

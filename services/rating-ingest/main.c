@@ -1,0 +1,85 @@
+/*  eqms-rating-ingest: gateway events in, ratings, staff sessions and service
+ *  records into PostgreSQL, acks and rating.stored out (ri_server.h). */
+#include <string.h>
+
+#include "eqms/health.h"
+#include "eqms/log.h"
+#include "eqms/metrics.h"
+#include "eqms/service.h"
+#include "ri_server.h"
+
+typedef struct {
+    char pg_conninfo[512];
+    char redis_url[256];
+    char bus_pub[256];
+    char bus_sub[256];
+    char http_address[64];
+    long http_port;
+    char prefixes[1024];
+    char src[65];
+    long batch_max;
+    long batch_delay_ms;
+    long max_skew_s;
+} s_config_t;
+
+static const config_var_t s_vars[] = {
+    SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
+    SERVICE_VAR_REDIS_URL(s_config_t, redis_url),
+    SERVICE_VAR_BUS_PUB(s_config_t, bus_pub),
+    SERVICE_VAR_BUS_SUB(s_config_t, bus_sub),
+    SERVICE_VAR_HTTP_ADDRESS(s_config_t, http_address),
+    SERVICE_VAR_HTTP_PORT(s_config_t, http_port, "9552"),
+    { "EQMS_INGEST_PREFIXES", CONFIG_STRING, "", offsetof(s_config_t, prefixes),
+      sizeof ((s_config_t *) 0)->prefixes, 0, 0, NULL,
+      "comma-separated org-path prefixes this worker takes (\"\" = all), e.g. "
+      "hq.r01,hq.r02.b0003" },
+    { "EQMS_INGEST_ID", CONFIG_STRING, "rating-ingest.1", offsetof(s_config_t, src),
+      sizeof ((s_config_t *) 0)->src, 0, 0, NULL,
+      "producer id (src) of this worker's acks and rating.stored events" },
+    { "EQMS_INGEST_BATCH_MAX", CONFIG_INT, "2000", offsetof(s_config_t, batch_max), 0, 1,
+      100000, NULL, "events committed in one transaction at most" },
+    { "EQMS_INGEST_BATCH_DELAY_MS", CONFIG_INT, "20", offsetof(s_config_t, batch_delay_ms),
+      0, 0, 10000, NULL, "longest wait (ms) before a partial batch is committed" },
+    { "EQMS_INGEST_MAX_SKEW_S", CONFIG_INT, "300", offsetof(s_config_t, max_skew_s), 0, 1,
+      86400, NULL, "largest accepted difference (s) between event_time and received" },
+};
+
+int main(int argc, char **argv)
+{
+    s_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    service_init("rating-ingest", argc, argv, s_vars, sizeof s_vars / sizeof s_vars[0],
+                 &cfg);
+    service_block_signals();
+    pgstore_t *pg = service_open_database(cfg.pg_conninfo, 30000);
+    int rc = 1;
+    metrics_t *metrics = metrics_new("rating-ingest");
+    ri_server_t *server = NULL;
+    health_t *health = NULL;
+    if (!metrics)
+        goto done;
+    ri_server_config_t scfg = {
+        .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub, .src = cfg.src,
+        .redis_url = cfg.redis_url,
+        .prefixes = cfg.prefixes, .batch_max = (int) cfg.batch_max,
+        .batch_delay_ms = (int) cfg.batch_delay_ms, .max_skew_s = (int) cfg.max_skew_s,
+    };
+    server = ri_server_new(&pg, &scfg, metrics);
+    if (!server)
+        goto done;
+    health = health_new("rating-ingest", cfg.http_address, (int) cfg.http_port, metrics,
+                        ri_server_health, server);
+    if (!health)
+        goto done;
+    log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld", cfg.bus_pub, cfg.bus_sub,
+             cfg.http_address, cfg.http_port);
+    int sig = service_wait_signal();
+    log_info("stopping", "signal=%d", sig);
+    rc = 0;
+done:
+    health_destroy(&health);
+    ri_server_destroy(&server);
+    metrics_destroy(&metrics);
+    pgstore_destroy(&pg);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/*  ri_server: rating-ingest's bus loop, run in its own thread.
+ *
+ *  Subscribes to the gateway event types (docs/protocol.md, "Device gateway
+ *  messages") under the configured org-path prefixes, decides each event
+ *  (fact or rejected_event, with the teller bound from the staff sessions it
+ *  keeps per window in memory), collects a batch (at most batch_max events
+ *  or batch_delay_ms), commits it in one transaction with the gateway
+ *  cursors (ri_store), and only then publishes `ack.ingest.<branch>`
+ *  {"gateway","upto"} per gateway and `rating.stored.<window path>` per new
+ *  rating (docs/protocol.md, "rating-ingest messages"), after updating
+ *  today's counters in Redis (ri_counters.h) whose figures for the teller
+ *  go into rating.stored.
+ *
+ *  Exactly once: an event at or below its gateway's committed cursor, or
+ *  already in the batch, is a duplicate and only re-acknowledged; the rest is
+ *  written idempotently (envelope id, gateway and seq).
+ *  PostgreSQL down: the pending batch is kept and retried with backoff
+ *  (100 ms .. 5 s); events arriving meanwhile are dropped unacknowledged
+ *  (the gateways re-publish until acknowledged), so memory stays bounded by
+ *  one batch and nothing acknowledged is ever lost. A batch that fails while
+ *  the database is reachable is retried event by event and an event that
+ *  still fails is rejected with the SQL state, so a poison message never
+ *  blocks the stream.
+ */
+#ifndef EQMS_RI_SERVER_H
+#define EQMS_RI_SERVER_H
+
+#include <stddef.h>
+
+#include "eqms/metrics.h"
+#include "eqms/pgstore.h"
+
+typedef struct ri_server_t ri_server_t;
+
+typedef struct {
+    const char *bus_pub;
+    const char *bus_sub;
+    const char *src;          /* producer id of acks and rating.stored */
+    const char *redis_url;    /* live counters (ri_counters.h); "" = off */
+    const char *prefixes;     /* comma-separated org-path prefixes; "" = all */
+    int batch_max;            /* events per commit, >= 1 */
+    int batch_delay_ms;       /* longest wait before a partial batch commits */
+    int max_skew_s;           /* event_time vs received */
+} ri_server_config_t;
+
+/* Takes *pg_p (set to NULL, also on failure), loads cursors and open sessions
+ * (waiting for the database if needed: it retries in the loop), subscribes
+ * and starts the thread; `metrics` is borrowed. NULL (logged) on a bad
+ * endpoint or prefix or if the thread cannot start. */
+ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
+                           metrics_t *metrics);
+void ri_server_destroy(ri_server_t **self_p);
+
+/* health_check_fn: healthy while the loop runs and the database answers. */
+int ri_server_health(void *ctx, char *reason, size_t size);
+
+#endif

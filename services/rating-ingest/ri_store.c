@@ -1,0 +1,542 @@
+/*  ri_store: rating-ingest's tables, look-up caches and batch commits (ri_store.h). */
+#include "ri_store.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/log.h"
+
+typedef struct {
+    int found;               /* 1 known, 0 unknown */
+    const char *why;         /* when unknown */
+    int64_t loaded_ms;       /* monotonic */
+    ri_window_t window;
+} s_window_entry_t;
+
+/* Look-ups are forgotten this often (staff deactivated, settings changed) and
+ * when the window cache grows past S_WINDOWS_MAX entries (bogus serials). */
+#define S_STAFF_TTL_MS  (10 * 60 * 1000)
+#define S_WINDOWS_MAX   100000
+
+struct ri_store_t {
+    int64_t staff_loaded;    /* monotonic ms of the staff cache's start */
+    pgstore_t *pg;
+    zhash_t *windows;        /* "serial|window_id" -> s_window_entry_t */
+    zhash_t *staff;          /* employee_no -> int64_t staff id (known ones only) */
+};
+
+static const char *s_window_sql =
+    "SELECT (SELECT count(*) FROM device WHERE serial = $1), w.id, "
+    "       n.path::text, n.path::text || '.' || w.code, "
+    "       e.rating_timeout_s, e.repeat_press_s, n.time_zone, "
+    "       (SELECT string_agg(o.code || ':' || o.score || ':' || o.satisfied::int || ':' "
+    "                          || o.unsatisfied::int, ',' ORDER BY o.code) "
+    "          FROM rating_option o WHERE o.scale_id = e.rating_scale_id) "
+    "FROM service_window w JOIN org_node n ON n.id = w.node_id "
+    "CROSS JOIN LATERAL effective_settings(w.node_id) e WHERE w.id = $2";
+
+static const char *s_rating_sql =
+    "INSERT INTO rating (id, event_time, gateway, gateway_seq, window_id, staff_id, "
+    "  branch_path, device_serial, device_boot, device_seq, option_code, score, "
+    "  satisfied, unsatisfied, ticket, service_ms, received_at) "
+    "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.s, r.w, r.st, r.b::ltree, r.ds, "
+    "  r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.sm, to_timestamp(r.rc / 1000.0) "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, s bigint, "
+    "  w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
+    "  sc numeric, sa boolean, un boolean, tk text, sm integer, rc bigint) "
+    "ON CONFLICT DO NOTHING RETURNING id::text";
+
+static const char *s_login_close_sql =
+    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "  closed_by = CASE WHEN window_id = $3 THEN 'window_taken' ELSE 'login_elsewhere' END "
+    "WHERE logout_at IS NULL AND (window_id = $3 OR staff_id = $2) "
+    "  AND NOT EXISTS (SELECT 1 FROM staff_session WHERE id = $1)";
+
+static const char *s_login_sql =
+    "INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway, gateway_seq) "
+    "VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6) ON CONFLICT DO NOTHING";
+
+static const char *s_logout_sql =
+    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "  logout_id = $1, closed_by = 'logout' "
+    "WHERE logout_at IS NULL AND staff_id = $2 AND window_id = $3";
+
+static const char *s_service_sql =
+    "INSERT INTO service_record (id, ended_at, started_at, duration_ms, gateway, "
+    "  gateway_seq, window_id, staff_id, ticket) "
+    "VALUES ($1, to_timestamp($2 / 1000.0), to_timestamp(($2 - $3) / 1000.0), "
+    "  $3::integer, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
+
+static const char *s_reject_sql =
+    "INSERT INTO rejected_event (id, gateway, gateway_seq, type, topic, reason, data) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING";
+
+static const char *s_cursor_sql =
+    "INSERT INTO gateway_cursor (gateway, branch, upto) VALUES ($1, $2, $3) "
+    "ON CONFLICT (gateway) DO UPDATE SET upto = greatest(gateway_cursor.upto, "
+    "  EXCLUDED.upto), branch = EXCLUDED.branch, updated_at = now()";
+
+ri_store_t *ri_store_new(pgstore_t **pg_p)
+{
+    ri_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto err;
+    self->pg = *pg_p;
+    *pg_p = NULL;
+    self->windows = zhash_new();
+    self->staff = zhash_new();
+    self->staff_loaded = clock_mono_ms();
+    if (!self->windows || !self->staff)
+        goto err;
+    return self;
+err:
+    if (self) {
+        zhash_destroy(&self->windows);
+        zhash_destroy(&self->staff);
+        pgstore_destroy(&self->pg);
+        free(self);
+    } else {
+        pgstore_destroy(pg_p);
+    }
+    return NULL;
+}
+
+void ri_store_destroy(ri_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ri_store_t *self = *self_p;
+    zhash_destroy(&self->windows);
+    zhash_destroy(&self->staff);
+    pgstore_destroy(&self->pg);
+    free(self);
+    *self_p = NULL;
+}
+
+bool ri_store_connected(ri_store_t *self)
+{
+    return pgstore_connected(self->pg);
+}
+
+int ri_store_ensure_partitions(ri_store_t *self, int months_ahead)
+{
+    char arg[16];
+    snprintf(arg, sizeof arg, "%d", months_ahead);
+    const char *params[] = { arg };
+    return pgstore_exec(self->pg, "SELECT eqms_ensure_partitions($1::int)", 1, params);
+}
+
+/* Parses "code:score:sat:unsat,..." into the window's options. */
+static void s_parse_options(const char *text, ri_window_t *window)
+{
+    window->option_count = 0;
+    while (text && *text && window->option_count < RI_MAX_OPTIONS) {
+        ri_option_t *o = &window->options[window->option_count];
+        int sat = 0, unsat = 0;
+        if (sscanf(text, "%d:%lf:%d:%d", &o->code, &o->score, &sat, &unsat) != 4)
+            break;
+        o->satisfied = sat != 0;
+        o->unsatisfied = unsat != 0;
+        window->option_count++;
+        text = strchr(text, ',');
+        if (text)
+            text++;
+    }
+}
+
+int ri_store_window(ri_store_t *self, const char *serial, int64_t window_id,
+                    int64_t ttl_ms, ri_window_t *window, const char **why)
+{
+    char key[RI_SERIAL_MAX + 32];
+    snprintf(key, sizeof key, "%s|%" PRId64, serial, window_id);
+    int64_t now = clock_mono_ms();
+    if (zhash_size(self->windows) >= S_WINDOWS_MAX) {
+        zhash_destroy(&self->windows);
+        if (!(self->windows = zhash_new()))
+            return -1;
+    }
+    s_window_entry_t *entry = zhash_lookup(self->windows, key);
+    if (!entry || now - entry->loaded_ms > ttl_ms) {
+        char id[24];
+        snprintf(id, sizeof id, "%" PRId64, window_id);
+        const char *params[] = { serial, id };
+        PGresult *res = pgstore_query(self->pg, s_window_sql, 2, params);
+        if (!res)
+            return -1;
+        s_window_entry_t fresh;
+        memset(&fresh, 0, sizeof fresh);
+        fresh.loaded_ms = now;
+        if (PQntuples(res) == 0) {
+            fresh.why = "unknown window";
+        } else if (atoll(PQgetvalue(res, 0, 0)) == 0) {
+            fresh.why = "unknown device";
+        } else {
+            fresh.found = 1;
+            fresh.window.window_id = atoll(PQgetvalue(res, 0, 1));
+            snprintf(fresh.window.branch, sizeof fresh.window.branch, "%s",
+                     PQgetvalue(res, 0, 2));
+            snprintf(fresh.window.path, sizeof fresh.window.path, "%s",
+                     PQgetvalue(res, 0, 3));
+            fresh.window.rating_timeout_s = atoi(PQgetvalue(res, 0, 4));
+            fresh.window.repeat_press_s = atoi(PQgetvalue(res, 0, 5));
+            snprintf(fresh.window.time_zone, sizeof fresh.window.time_zone, "%s",
+                     PQgetvalue(res, 0, 6));
+            s_parse_options(PQgetvalue(res, 0, 7), &fresh.window);
+        }
+        PQclear(res);
+        if (!entry) {
+            entry = malloc(sizeof *entry);
+            if (!entry || zhash_insert(self->windows, key, entry) != 0) {
+                free(entry);
+                return -1;
+            }
+            zhash_freefn(self->windows, key, free);
+        }
+        *entry = fresh;
+    }
+    *why = entry->why;
+    if (entry->found)
+        *window = entry->window;
+    return entry->found;
+}
+
+int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no)
+{
+    if (clock_mono_ms() - self->staff_loaded > S_STAFF_TTL_MS) {
+        zhash_destroy(&self->staff);
+        if (!(self->staff = zhash_new()))
+            return -1;
+        self->staff_loaded = clock_mono_ms();
+    }
+    int64_t *cached = zhash_lookup(self->staff, employee_no);
+    if (cached)
+        return *cached;
+    const char *params[] = { employee_no };
+    PGresult *res = pgstore_query(self->pg, "SELECT id FROM staff WHERE employee_no = $1 "
+                                            "AND active", 1, params);
+    if (!res)
+        return -1;
+    int64_t id = PQntuples(res) ? atoll(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    if (id > 0) {
+        int64_t *value = malloc(sizeof *value);
+        if (value) {
+            *value = id;
+            if (zhash_insert(self->staff, employee_no, value) == 0)
+                zhash_freefn(self->staff, employee_no, free);
+            else
+                free(value);
+        }
+    }
+    return id;
+}
+
+int ri_store_open_sessions(ri_store_t *self,
+                           void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
+                                      const char *employee_no),
+                           void *ctx)
+{
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT s.window_id, s.staff_id, st.employee_no "
+                                  "FROM staff_session s JOIN staff st ON st.id = s.staff_id "
+                                  "WHERE s.logout_at IS NULL", 0, NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        fn(ctx, atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
+           PQgetvalue(res, i, 2));
+    PQclear(res);
+    return 0;
+}
+
+int ri_store_cursors(ri_store_t *self,
+                     void (*fn)(void *ctx, const char *gateway, const char *branch,
+                                int64_t upto),
+                     void *ctx)
+{
+    PGresult *res = pgstore_query(self->pg, "SELECT gateway, branch, upto FROM gateway_cursor",
+                                  0, NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        fn(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
+    PQclear(res);
+    return 0;
+}
+
+static const char *s_today_sql =
+    "WITH r AS ("
+    "  SELECT to_char(r.event_time AT TIME ZONE n.time_zone, 'YYYY-MM-DD') AS day, "
+    "         r.staff_id, r.window_id, r.branch_path::text AS branch, r.option_code, "
+    "         r.satisfied, r.unsatisfied "
+    "  FROM rating r JOIN org_node n ON n.path = r.branch_path "
+    "  WHERE r.event_time > now() - interval '2 days' "
+    "    AND (r.event_time AT TIME ZONE n.time_zone)::date "
+    "        = (now() AT TIME ZONE n.time_zone)::date "
+    "    AND (cardinality($1::ltree[]) = 0 OR r.branch_path <@ ANY ($1::ltree[]))"
+    "), k AS ("
+    "  SELECT 'eqms:today:' || day || ':staff:' || staff_id AS key, option_code, "
+    "         satisfied, unsatisfied FROM r "
+    "  UNION ALL SELECT 'eqms:today:' || day || ':window:' || window_id, option_code, "
+    "         satisfied, unsatisfied FROM r "
+    "  UNION ALL SELECT 'eqms:today:' || day || ':branch:' || branch, option_code, "
+    "         satisfied, unsatisfied FROM r"
+    ") "
+    "SELECT key, 'total', count(*) FROM k GROUP BY key "
+    "UNION ALL SELECT key, 'satisfied', count(*) FILTER (WHERE satisfied) FROM k GROUP BY key "
+    "UNION ALL SELECT key, 'unsatisfied', count(*) FILTER (WHERE unsatisfied) "
+    "  FROM k GROUP BY key "
+    "UNION ALL SELECT key, 'opt:' || option_code, count(*) FROM k GROUP BY key, option_code "
+    "ORDER BY 1";
+
+PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes)
+{
+    const char *params[] = { prefixes };
+    return pgstore_query(self->pg, s_today_sql, 1, params);
+}
+
+/* Runs a statement inside the open transaction: refuses if the connection was
+ * lost (and possibly remade outside the transaction) since BEGIN. */
+static PGresult *s_in_tx(ri_store_t *self, PGconn *conn, const char *sql, int n,
+                         const char *const *params)
+{
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS)
+        return NULL;
+    return pgstore_query(self->pg, sql, n, params);
+}
+
+static int s_exec_in_tx(ri_store_t *self, PGconn *conn, const char *sql, int n,
+                        const char *const *params)
+{
+    PGresult *res = s_in_tx(self, conn, sql, n, params);
+    PQclear(res);
+    return res ? 0 : -1;
+}
+
+/* ROLLBACK TO SAVEPOINT in a transaction that a failed statement aborted. */
+static int s_exec_in_tx_aborted(ri_store_t *self, PGconn *conn, const char *sql)
+{
+    if (pgstore_conn(self->pg) != conn)
+        return -1;
+    PGTransactionStatusType st = PQtransactionStatus(conn);
+    if (st != PQTRANS_INERROR && st != PQTRANS_INTRANS)
+        return -1;
+    return pgstore_exec(self->pg, sql, 0, NULL);
+}
+
+/* Adds one rating as an object of the jsonb_to_recordset array. */
+static int s_rating_json(json_t *array, const ri_item_t *item)
+{
+    const ri_event_t *e = &item->event;
+    json_t *row = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, s:f, "
+                            "s:b, s:b, s:o, s:o, s:I}",
+                            "id", e->id, "t", (json_int_t) e->event_ms, "g", e->gateway,
+                            "s", (json_int_t) e->seq, "w", (json_int_t) e->window_id,
+                            "st", (json_int_t) item->staff_id, "b", e->branch,
+                            "ds", e->serial, "db", (json_int_t) e->boot,
+                            "dq", (json_int_t) e->device_seq, "o", e->option_code,
+                            "sc", item->option.score, "sa", item->option.satisfied,
+                            "un", item->option.unsatisfied,
+                            "tk", e->ticket[0] ? json_string(e->ticket) : json_null(),
+                            "sm", e->service_ms >= 0 ? json_integer(e->service_ms)
+                                                     : json_null(),
+                            "rc", (json_int_t) e->received_ms);
+    return row ? json_array_append_new(array, row) : -1;
+}
+
+/* Marks the ratings the INSERT returned as stored. */
+static void s_mark_stored(PGresult *res, ri_item_t *items, size_t count)
+{
+    zhash_t *ids = zhash_new();
+    if (!ids)
+        return;
+    for (int i = 0; i < PQntuples(res); i++)
+        zhash_insert(ids, PQgetvalue(res, i, 0), (void *) 1);
+    for (size_t i = 0; i < count; i++)
+        if (items[i].action == RI_ACTION_RATING && zhash_lookup(ids, items[i].event.id))
+            items[i].stored = true;
+    zhash_destroy(&ids);
+}
+
+static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
+{
+    const ri_event_t *e = &item->event;
+    char seq[24], staff[24], window[24], t[24], dur[24];
+    snprintf(seq, sizeof seq, "%" PRId64, e->seq);
+    snprintf(staff, sizeof staff, "%" PRId64, item->staff_id);
+    snprintf(window, sizeof window, "%" PRId64, e->window_id);
+    snprintf(t, sizeof t, "%" PRId64, e->event_ms);
+    snprintf(dur, sizeof dur, "%" PRId64, e->duration_ms);
+    switch (item->action) {
+    case RI_ACTION_LOGIN: {
+        const char *close[] = { e->id, staff, window, t };
+        const char *open[] = { e->id, staff, window, t, e->gateway, seq };
+        if (s_exec_in_tx(self, conn, s_login_close_sql, 4, close) != 0)
+            return -1;
+        return s_exec_in_tx(self, conn, s_login_sql, 6, open);
+    }
+    case RI_ACTION_LOGOUT: {
+        const char *params[] = { e->id, staff, window, t };
+        return s_exec_in_tx(self, conn, s_logout_sql, 4, params);
+    }
+    case RI_ACTION_SERVICE_END: {
+        const char *params[] = { e->id, t, e->duration_ms >= 0 ? dur : NULL, e->gateway,
+                                 seq, window, item->staff_id > 0 ? staff : NULL,
+                                 e->ticket[0] ? e->ticket : NULL };
+        return s_exec_in_tx(self, conn, s_service_sql, 8, params);
+    }
+    case RI_ACTION_REJECT: {
+        const char *params[] = { e->id, e->gateway, seq, e->type,
+                                 item->topic[0] ? item->topic : NULL, item->reason,
+                                 item->raw ? item->raw : "{}" };
+        return s_exec_in_tx(self, conn, s_reject_sql, 7, params);
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The fast path: COPY the ratings straight into `rating` under a savepoint.
+ * Duplicates are filtered in memory by the cursors, so a unique violation
+ * is rare (a replay after a restart): then the savepoint is rolled back and
+ * the caller uses INSERT ... ON CONFLICT DO NOTHING. Returns 1 when copied
+ * (every rating new), 0 to fall back, -1 if the connection failed. */
+static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
+{
+    if (s_exec_in_tx(self, conn, "SAVEPOINT ri_copy", 0, NULL) != 0)
+        return -1;
+    pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "rating",
+                                              "id, event_time, gateway, gateway_seq, "
+                                              "window_id, staff_id, branch_path, "
+                                              "device_serial, device_boot, device_seq, "
+                                              "option_code, score, satisfied, unsatisfied, "
+                                              "ticket, service_ms, received_at");
+    long want = 0, rows = -1;
+    for (size_t i = 0; copy && i < count; i++) {
+        const ri_item_t *item = &items[i];
+        if (item->action != RI_ACTION_RATING)
+            continue;
+        const ri_event_t *e = &item->event;
+        char t[CLOCK_RFC3339_SIZE], rc[CLOCK_RFC3339_SIZE], seq[24], w[24], st[24], db[24],
+            dq[24], o[8], sc[16], sm[24];
+        clock_format_rfc3339(e->event_ms, t);
+        clock_format_rfc3339(e->received_ms, rc);
+        snprintf(seq, sizeof seq, "%" PRId64, e->seq);
+        snprintf(w, sizeof w, "%" PRId64, e->window_id);
+        snprintf(st, sizeof st, "%" PRId64, item->staff_id);
+        snprintf(db, sizeof db, "%" PRId64, e->boot);
+        snprintf(dq, sizeof dq, "%" PRId64, e->device_seq);
+        snprintf(o, sizeof o, "%d", e->option_code);
+        snprintf(sc, sizeof sc, "%.1f", item->option.score);
+        snprintf(sm, sizeof sm, "%" PRId64, e->service_ms);
+        const char *values[] = { e->id, t, e->gateway, seq, w, st, e->branch, e->serial, db,
+                                 dq, o, sc, item->option.satisfied ? "t" : "f",
+                                 item->option.unsatisfied ? "t" : "f",
+                                 e->ticket[0] ? e->ticket : NULL,
+                                 e->service_ms >= 0 ? sm : NULL, rc };
+        pgstore_copy_row(copy, 17, values);
+        want++;
+    }
+    if (copy)
+        rows = pgstore_copy_end(&copy);
+    if (rows == want) {
+        if (s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_copy", 0, NULL) != 0)
+            return -1;
+        for (size_t i = 0; i < count; i++)
+            if (items[i].action == RI_ACTION_RATING)
+                items[i].stored = true;
+        return 1;
+    }
+    if (pgstore_conn(self->pg) != conn)
+        return -1;
+    log_info("ingest_copy_fallback", "ratings=%ld sqlstate=%s reason=\"duplicate or bad "
+             "row: INSERT ... ON CONFLICT instead\"", want, pgstore_last_sqlstate(self->pg));
+    if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_copy") != 0)
+        return -1;
+    return 0;
+}
+
+/* The ratings of a batch as a JSON array for jsonb_to_recordset, or NULL
+ * (out of memory). The caller frees it. */
+static char *s_ratings_text(const ri_item_t *items, size_t count)
+{
+    json_t *ratings = json_array();
+    char *text = NULL;
+    if (!ratings)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        if (items[i].action == RI_ACTION_RATING && s_rating_json(ratings, &items[i]) != 0)
+            goto done;
+    text = json_dumps(ratings, JSON_COMPACT);
+done:
+    json_decref(ratings);
+    return text;
+}
+
+int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
+                    const ri_cursor_t *cursors, size_t ncursors)
+{
+    size_t nratings = 0;
+    for (size_t i = 0; i < count; i++) {
+        items[i].stored = false;
+        if (items[i].action == RI_ACTION_RATING)
+            nratings++;
+    }
+    if (pgstore_begin(self->pg) != 0)
+        return -1;
+    PGconn *conn = pgstore_conn(self->pg);
+    if (!conn)
+        goto err;
+    /* Sessions first, in stream order, then the ratings (bound in memory
+     * already), then the rest, then the cursors. */
+    for (size_t i = 0; i < count; i++)
+        if ((items[i].action == RI_ACTION_LOGIN || items[i].action == RI_ACTION_LOGOUT)
+            && s_write_item(self, conn, &items[i]) != 0)
+            goto err;
+    if (nratings > 0) {
+        int copied = s_copy_ratings(self, conn, items, count);
+        if (copied < 0)
+            goto err;
+        if (copied == 0) {
+            char *text = s_ratings_text(items, count);
+            if (!text) {
+                log_error("ingest_batch_failed", "reason=\"out of memory\" events=%zu",
+                          count);
+                goto err;
+            }
+            const char *params[] = { text };
+            PGresult *res = s_in_tx(self, conn, s_rating_sql, 1, params);
+            free(text);
+            if (!res)
+                goto err;
+            s_mark_stored(res, items, count);
+            PQclear(res);
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT)
+            && s_write_item(self, conn, &items[i]) != 0)
+            goto err;
+    for (size_t i = 0; i < ncursors; i++) {
+        char upto[24];
+        snprintf(upto, sizeof upto, "%" PRId64, cursors[i].upto);
+        const char *params[] = { cursors[i].gateway, cursors[i].branch, upto };
+        if (s_exec_in_tx(self, conn, s_cursor_sql, 3, params) != 0)
+            goto err;
+    }
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS
+        || pgstore_commit(self->pg) != 0)
+        goto err;
+    return 0;
+err:
+    log_warn("ingest_batch_failed", "events=%zu sqlstate=%s", count,
+             pgstore_last_sqlstate(self->pg));
+    pgstore_rollback(self->pg);
+    for (size_t i = 0; i < count; i++)
+        items[i].stored = false;
+    return -1;
+}

@@ -1,0 +1,104 @@
+/*  ri_store: rating-ingest's PostgreSQL side (tables of 0002_rating_ingest.sql).
+ *
+ *  Look-ups (window context, staff ids) are cached in memory (windows for
+ *  ttl_ms, staff for 10 min); ri_store_commit writes one batch of decided
+ *  events in ONE transaction: the ratings by COPY straight into `rating`
+ *  under a savepoint (the caller filters duplicates by cursor, so this is the
+ *  normal path); if the COPY hits a duplicate (a replay after a restart) the
+ *  savepoint is rolled back and the ratings go in by one INSERT ... SELECT
+ *  FROM jsonb_to_recordset(...) ON CONFLICT DO NOTHING RETURNING id. Sessions,
+ *  service records and rejected events are written idempotently on their
+ *  envelope ids and (gateway, seq), and the gateway cursors advanced (never
+ *  moved back). Either all of a batch is committed or nothing is, so the
+ *  caller can retry the same batch after a failure. A statement is never run
+ *  on a connection remade after BEGIN (it would run outside the transaction).
+ *  An ri_store_t is used by one thread.
+ */
+#ifndef EQMS_RI_STORE_H
+#define EQMS_RI_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eqms/pgstore.h"
+#include "ri_validate.h"
+
+typedef struct ri_store_t ri_store_t;
+
+typedef enum {
+    RI_ACTION_NONE = 0,   /* acknowledged only (device.*, call.*, not_rated, start) */
+    RI_ACTION_RATING,
+    RI_ACTION_LOGIN,
+    RI_ACTION_LOGOUT,
+    RI_ACTION_SERVICE_END,
+    RI_ACTION_REJECT
+} ri_action_t;
+
+/* One decided event of a batch. */
+typedef struct {
+    ri_event_t event;
+    ri_action_t action;
+    int64_t staff_id;                       /* rating, login, logout, service end */
+    char window_path[RI_PATH_MAX + 1];      /* rating: for rating.stored */
+    char time_zone[64];                     /* rating: the branch's IANA zone */
+    ri_option_t option;                     /* rating */
+    char reason[ENVELOPE_REASON_SIZE];      /* reject */
+    char *raw;                              /* reject: data as JSON text (owned) */
+    char topic[ENVELOPE_TOPIC_MAX + 1];     /* reject */
+    bool stored;                            /* set by ri_store_commit for a new rating */
+} ri_item_t;
+
+/* A gateway cursor to write with a batch. */
+typedef struct {
+    char gateway[ENVELOPE_SRC_MAX + 1];
+    char branch[RI_PATH_MAX + 1];
+    int64_t upto;
+} ri_cursor_t;
+
+/* Takes *pg_p (set to NULL). NULL on allocation failure. */
+ri_store_t *ri_store_new(pgstore_t **pg_p);
+void ri_store_destroy(ri_store_t **self_p);
+
+/* True if the last statement found the database reachable. */
+bool ri_store_connected(ri_store_t *self);
+
+/* Runs eqms_ensure_partitions(months_ahead). 0 / -1. */
+int ri_store_ensure_partitions(ri_store_t *self, int months_ahead);
+
+/* The window `window_id` as seen by device `serial` (cached for ttl_ms).
+ * Returns 1 with *window filled, 0 if the device or the window is unknown
+ * (*why says which), -1 if the database is unavailable. */
+int ri_store_window(ri_store_t *self, const char *serial, int64_t window_id,
+                    int64_t ttl_ms, ri_window_t *window, const char **why);
+
+/* The staff id of an active employee number (cached). Returns the id, 0 if
+ * unknown, -1 if the database is unavailable. */
+int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no);
+
+/* Calls fn for each open staff session (logout_at NULL). 0 / -1. */
+int ri_store_open_sessions(ri_store_t *self,
+                           void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
+                                      const char *employee_no),
+                           void *ctx);
+
+/* Calls fn for each gateway cursor. 0 / -1. */
+int ri_store_cursors(ri_store_t *self,
+                     void (*fn)(void *ctx, const char *gateway, const char *branch,
+                                int64_t upto),
+                     void *ctx);
+
+/* Today's counters (ri_counters.h) recomputed from `rating` for the branches
+ * under `prefixes` (a PostgreSQL ltree[] literal such as {hq.r01}; "{}" =
+ * all), each branch on its own local day: rows (key, field, value) ordered
+ * by key. Returns the result (caller PQclear's it) or NULL. */
+PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes);
+
+/* Commits `items` and `cursors` in one transaction; sets items[i].stored for
+ * ratings that were new. Returns 0, or -1 after a rollback (nothing written;
+ * reason logged). */
+int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
+                    const ri_cursor_t *cursors, size_t ncursors);
+
+#endif

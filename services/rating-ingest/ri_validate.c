@@ -1,0 +1,206 @@
+/*  ri_validate: gateway event decoding and validation rules (ri_validate.h). */
+#include "ri_validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+
+static const struct {
+    const char *type;
+    ri_kind_t kind;
+} s_kinds[] = {
+    {"rating.submitted", RI_KIND_RATING},
+    {"rating.not_rated", RI_KIND_NOT_RATED},
+    {"staff.login", RI_KIND_LOGIN},
+    {"staff.logout", RI_KIND_LOGOUT},
+    {"service.start", RI_KIND_SERVICE_START},
+    {"service.end", RI_KIND_SERVICE_END},
+};
+
+/* Copies a JSON string or null member into buf; -1 if too long or not text. */
+static int s_opt_string(const json_t *value, char *buf, size_t size, bool *present)
+{
+    *present = false;
+    buf[0] = '\0';
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_string(value) || json_string_length(value) >= size)
+        return -1;
+    memcpy(buf, json_string_value(value), json_string_length(value) + 1);
+    *present = true;
+    return 0;
+}
+
+/* An optional non-negative integer member (null = -1). */
+static int s_opt_int(const json_t *value, int64_t *out)
+{
+    *out = -1;
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_integer(value) || json_integer_value(value) < 0)
+        return -1;
+    *out = json_integer_value(value);
+    return 0;
+}
+
+int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
+                    char reason[ENVELOPE_REASON_SIZE])
+{
+    memset(event, 0, sizeof *event);
+    snprintf(event->id, sizeof event->id, "%s", envelope->id);
+    snprintf(event->gateway, sizeof event->gateway, "%s", envelope->src);
+    snprintf(event->type, sizeof event->type, "%s", envelope->type);
+    event->seq = envelope->seq;
+    event->kind = RI_KIND_OTHER;
+    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
+        if (strcmp(envelope->type, s_kinds[i].type) == 0)
+            event->kind = s_kinds[i].kind;
+    event->service_ms = -1;
+    event->duration_ms = -1;
+
+    const char *serial = NULL, *received = NULL, *event_time = NULL, *branch = NULL;
+    json_t *window = NULL, *employee = NULL, *ticket = NULL;
+    json_int_t boot = 0, device_seq = 0;
+    json_error_t error;
+    if (json_unpack_ex(envelope->data, &error, 0,
+                       "{s:s, s:I, s:I, s:s, s:s, s:o, s:s, s?o, s?o}", "serial", &serial,
+                       "boot", &boot, "device_seq", &device_seq, "received", &received,
+                       "event_time", &event_time, "window", &window, "branch", &branch,
+                       "employee_no", &employee, "ticket", &ticket) != 0)
+        return envelope_reject(reason, "malformed: %s", error.text);
+    if (strlen(serial) == 0 || strlen(serial) > RI_SERIAL_MAX)
+        return envelope_reject(reason, "malformed: serial length");
+    snprintf(event->serial, sizeof event->serial, "%s", serial);
+    if (boot < 0 || device_seq < 0)
+        return envelope_reject(reason, "malformed: negative boot or device_seq");
+    event->boot = boot;
+    event->device_seq = device_seq;
+    if (clock_parse_rfc3339(received, &event->received_ms) != 0
+        || clock_parse_rfc3339(event_time, &event->event_ms) != 0)
+        return envelope_reject(reason, "malformed: received or event_time is not RFC 3339");
+    if (!envelope_org_path_valid(branch, strlen(branch)))
+        return envelope_reject(reason, "malformed: branch is not an org path");
+    snprintf(event->branch, sizeof event->branch, "%s", branch);
+    if (json_is_object(window)) {
+        json_t *id = json_object_get(window, "id");
+        if (!json_is_integer(id) || json_integer_value(id) < 1)
+            return envelope_reject(reason, "malformed: window.id");
+        event->window_id = json_integer_value(id);
+    } else if (!json_is_null(window)) {
+        return envelope_reject(reason, "malformed: window is neither object nor null");
+    }
+    bool present;
+    if (s_opt_string(employee, event->employee_no, sizeof event->employee_no, &present) != 0)
+        return envelope_reject(reason, "malformed: employee_no");
+    if (s_opt_string(ticket, event->ticket, sizeof event->ticket, &present) != 0)
+        return envelope_reject(reason, "malformed: ticket");
+
+    json_t *data = envelope->data;
+    switch (event->kind) {
+    case RI_KIND_RATING: {
+        json_t *code = json_object_get(data, "option_code");
+        if (!json_is_integer(code) || json_integer_value(code) < 1
+            || json_integer_value(code) > 6)
+            return envelope_reject(reason, "malformed: option_code must be 1..6");
+        event->option_code = (int) json_integer_value(code);
+    }
+        /* fall through */
+    case RI_KIND_NOT_RATED:
+        if (s_opt_int(json_object_get(data, "service_ms"), &event->service_ms) != 0)
+            return envelope_reject(reason, "malformed: service_ms");
+        break;
+    case RI_KIND_SERVICE_END:
+        if (s_opt_int(json_object_get(data, "duration_ms"), &event->duration_ms) != 0)
+            return envelope_reject(reason, "malformed: duration_ms");
+        break;
+    case RI_KIND_LOGIN:
+    case RI_KIND_LOGOUT:
+        if (event->employee_no[0] == '\0')
+            return envelope_reject(reason, "malformed: %s without employee_no", event->type);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+const ri_option_t *ri_window_option(const ri_window_t *window, int code)
+{
+    for (int i = 0; i < window->option_count; i++)
+        if (window->options[i].code == code)
+            return &window->options[i];
+    return NULL;
+}
+
+int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+                      char reason[ENVELOPE_REASON_SIZE])
+{
+    int64_t skew = event->event_ms - event->received_ms;
+    if (skew < 0)
+        skew = -skew;
+    if (skew > (int64_t) max_skew_s * 1000)
+        return envelope_reject(reason, "clock skew: event_time is %lld ms from received "
+                               "(limit %d s)", (long long) skew, max_skew_s);
+    return 0;
+}
+
+int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
+                       const ri_window_state_t *state, const ri_option_t **option_p,
+                       char reason[ENVELOPE_REASON_SIZE])
+{
+    *option_p = NULL;
+    if (event->window_id == 0)
+        return envelope_reject(reason, "unassigned device: %s has no window", event->serial);
+    if (!window)
+        return envelope_reject(reason, "unknown device or window: %s at window %lld",
+                               event->serial, (long long) event->window_id);
+    const ri_option_t *option = ri_window_option(window, event->option_code);
+    if (!option)
+        return envelope_reject(reason, "option %d not in the window's scale",
+                               event->option_code);
+    if (!state || state->staff_id == 0)
+        return envelope_reject(reason, "nobody logged in at window %lld",
+                               (long long) event->window_id);
+    if (state->last_service_end_ms > state->last_rating_ms && window->rating_timeout_s > 0
+        && event->event_ms - state->last_service_end_ms
+               > (int64_t) window->rating_timeout_s * 1000)
+        return envelope_reject(reason, "outside the rating window: %lld ms after the "
+                               "service end (limit %d s)",
+                               (long long) (event->event_ms - state->last_service_end_ms),
+                               window->rating_timeout_s);
+    if (state->last_rating_ms > 0 && window->repeat_press_s > 0
+        && event->event_ms >= state->last_rating_ms
+        && event->event_ms - state->last_rating_ms < (int64_t) window->repeat_press_s * 1000)
+        return envelope_reject(reason, "repeat press: %lld ms after the previous rating "
+                               "(interval %d s)",
+                               (long long) (event->event_ms - state->last_rating_ms),
+                               window->repeat_press_s);
+    *option_p = option;
+    return 0;
+}
+
+void ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
+                           int64_t staff_id)
+{
+    switch (event->kind) {
+    case RI_KIND_LOGIN:
+        state->staff_id = staff_id;
+        snprintf(state->employee_no, sizeof state->employee_no, "%s", event->employee_no);
+        break;
+    case RI_KIND_LOGOUT:
+        if (strcmp(state->employee_no, event->employee_no) == 0) {
+            state->staff_id = 0;
+            state->employee_no[0] = '\0';
+        }
+        break;
+    case RI_KIND_SERVICE_END:
+        state->last_service_end_ms = event->event_ms;
+        break;
+    case RI_KIND_RATING:
+        state->last_rating_ms = event->event_ms;
+        break;
+    default:
+        break;
+    }
+}

@@ -1,0 +1,109 @@
+/*  ri_validate: decoding and validation rules of rating-ingest, pure functions.
+ *
+ *  ri_event_decode turns a gateway envelope (docs/protocol.md, "Device gateway
+ *  messages") into an ri_event_t; the ri_validate_* rules decide whether an
+ *  event becomes a fact. Every refusal comes with a reason, which rating-ingest
+ *  stores in rejected_event. Nothing here touches the network or a database.
+ */
+#ifndef EQMS_RI_VALIDATE_H
+#define EQMS_RI_VALIDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "eqms/envelope.h"
+
+#define RI_SERIAL_MAX   32
+#define RI_EMPLOYEE_MAX 16
+#define RI_TICKET_MAX   8
+#define RI_PATH_MAX     ENVELOPE_TOPIC_MAX
+#define RI_MAX_OPTIONS  6
+
+typedef enum {
+    RI_KIND_OTHER = 0,       /* device.*, call.*: acknowledged, not stored */
+    RI_KIND_RATING,          /* rating.submitted */
+    RI_KIND_NOT_RATED,       /* rating.not_rated: acknowledged, not stored */
+    RI_KIND_LOGIN,           /* staff.login */
+    RI_KIND_LOGOUT,          /* staff.logout */
+    RI_KIND_SERVICE_START,   /* service.start */
+    RI_KIND_SERVICE_END      /* service.end */
+} ri_kind_t;
+
+/* One decoded gateway event. Fields a type does not carry are 0 / "". */
+typedef struct {
+    char id[ID_SIZE];                    /* envelope id */
+    char gateway[ENVELOPE_SRC_MAX + 1];  /* envelope src */
+    int64_t seq;                         /* envelope seq */
+    char type[ENVELOPE_TYPE_MAX + 1];
+    ri_kind_t kind;
+    char serial[RI_SERIAL_MAX + 1];
+    int64_t boot;
+    int64_t device_seq;
+    int64_t event_ms;                    /* event_time */
+    int64_t received_ms;                 /* received */
+    int64_t window_id;                   /* 0 = unassigned */
+    char branch[RI_PATH_MAX + 1];
+    char employee_no[RI_EMPLOYEE_MAX + 1];   /* "" = none */
+    char ticket[RI_TICKET_MAX + 1];          /* "" = none */
+    int option_code;                     /* rating: 1..6 */
+    int64_t service_ms;                  /* -1 = unknown */
+    int64_t duration_ms;                 /* service.end: -1 = unknown */
+} ri_event_t;
+
+/* One option of a rating scale. */
+typedef struct {
+    int code;
+    double score;
+    bool satisfied;
+    bool unsatisfied;
+} ri_option_t;
+
+/* What rating-ingest knows about a window (from the database). */
+typedef struct {
+    int64_t window_id;
+    char path[RI_PATH_MAX + 1];          /* window org path */
+    char branch[RI_PATH_MAX + 1];        /* its branch's org path */
+    char time_zone[64];                  /* its branch's IANA zone */
+    int rating_timeout_s;
+    int repeat_press_s;
+    int option_count;
+    ri_option_t options[RI_MAX_OPTIONS];
+} ri_window_t;
+
+/* The per-window state kept in memory while events stream through. */
+typedef struct {
+    int64_t staff_id;                    /* 0 = nobody logged in */
+    char employee_no[RI_EMPLOYEE_MAX + 1];
+    int64_t last_rating_ms;              /* 0 = none yet */
+    int64_t last_service_end_ms;         /* 0 = unknown */
+} ri_window_state_t;
+
+/* Decodes the data of a gateway envelope. Returns 0, or -1 with a reason
+ * (the event is then rejected as malformed). */
+int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
+                    char reason[ENVELOPE_REASON_SIZE]);
+
+/* The option with `code` in the window's scale, or NULL. */
+const ri_option_t *ri_window_option(const ri_window_t *window, int code);
+
+/* Rules common to every stored event: the event time may differ from the
+ * gateway's receive time by at most max_skew_s (either way). 0 or -1. */
+int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+                      char reason[ENVELOPE_REASON_SIZE]);
+
+/* Rules for a rating at `window` (NULL = the device or window is not
+ * known): the device is assigned, the option is in the window's scale, a
+ * teller is logged in, the press is within rating_timeout_s of the last
+ * service end (when one is known and not yet rated) and not within repeat_press_s of the
+ * previous stored rating at that window. On success *option_p is the
+ * option. Returns 0, or -1 with a reason. */
+int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
+                       const ri_window_state_t *state, const ri_option_t **option_p,
+                       char reason[ENVELOPE_REASON_SIZE]);
+
+/* Applies a stored event to the window's state (login, logout, service end,
+ * rating). `staff_id` is the teller of a login (ignored otherwise). */
+void ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
+                           int64_t staff_id);
+
+#endif

@@ -1,0 +1,281 @@
+"""bench_ingest: committed ratings per second through eqms-rating-ingest, the
+bare COPY rate of the same rows into the same table, publish-to-commit latency
+at a steady rate, and the service's peak RSS.
+
+Real parts: a throwaway PostgreSQL and Redis (tests/system/servers.py), the
+real eqms-migrate, eqms-bus and eqms-rating-ingest, the demo data (repeat-press
+guard set to 0 so every press counts). Simulated gateways (one process per
+branch) publish rating.submitted envelopes as the device gateway does, as fast
+as they can; the committed rate is the growth of the `rating` table over the
+measured window (a gateway re-publishes what the bus dropped, so under
+saturation the committed rate is what counts). Latency: one gateway publishes
+at a steady rate and the time from publish to the rating.stored message
+(published right after the commit) is taken per rating.
+
+Usage: /usr/bin/python3 tests/bench/bench_ingest.py --bin build/release/bin
+       [--seconds 60] [--rate 5000] [--latency-seconds 10] [--copy-rows 200000]
+"""
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg2
+import zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+import servers as srvmod  # noqa: E402
+from conftest import make_envelope  # noqa: E402
+
+BRANCHES = ["hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003", "hq.r02.b0004"]
+
+
+def rfc3339(ms):
+    t = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def windows_of(conn, branch):
+    with conn.cursor() as cur:
+        cur.execute("""SELECT w.id, w.number, w.code FROM service_window w
+                       JOIN org_node n ON n.id = w.node_id
+                       WHERE n.path = %s::ltree AND w.active AND w.number <= 11
+                       ORDER BY w.number""", (branch,))
+        return cur.fetchall()
+
+
+def event(type_, branch, window, employee_no, seq, dseq, src, **extra):
+    wid, number, code = window
+    ms = int(time.time() * 1000)
+    data = {"serial": f"EQ-{branch.split('.')[-1].upper()}-{code.upper()}", "boot": 7,
+            "device_seq": dseq, "uptime_ms": dseq, "received": rfc3339(ms),
+            "event_time": rfc3339(ms), "window": {"id": wid, "number": number, "code": code},
+            "branch": branch, "employee_no": employee_no, "ticket": None}
+    data.update(extra)
+    return [f"{type_}.{branch}.{code}".encode(), make_envelope(type_, data, src=src, seq=seq)]
+
+
+def publisher(xsub, xpub, branch, windows, first_seq, seconds, rate, out):
+    """A gateway: publishes ratings from `first_seq` on (rate 0 = as fast as
+    acks allow) with at most WINDOW unacknowledged, re-publishing from the
+    acknowledged seq when no ack advanced for a second (as the outbox does).
+    Puts (id, publish time) of every first publication in `out` if given."""
+    window = 4000
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.connect(xsub)
+    sub = ctx.socket(zmq.SUB)
+    sub.connect(xpub)
+    sub.setsockopt(zmq.SUBSCRIBE, f"ack.ingest.{branch}".encode())
+    time.sleep(0.5)
+    src = f"device-gateway.{branch.split('.')[-1]}"
+    seq, acked, sent, kept = first_seq, first_seq - 1, [], {}
+    start = last_progress = time.monotonic()
+    while time.monotonic() - start < seconds:
+        while sub.poll(0):
+            d = json.loads(sub.recv_multipart()[1])["data"]
+            if d["gateway"] == src and d["upto"] > acked:
+                for s in range(acked + 1, d["upto"] + 1):
+                    kept.pop(s, None)
+                acked, last_progress = d["upto"], time.monotonic()
+        if seq - acked > window:
+            if time.monotonic() - last_progress > 1.0:
+                for s in range(acked + 1, min(acked + 1001, seq)):
+                    pub.send_multipart(kept[s])
+                last_progress = time.monotonic()
+            sub.poll(5)
+            continue
+        burst = 50 if rate == 0 else max(1, rate // 1000)
+        for _ in range(burst):
+            w = windows[seq % len(windows)]
+            msg = event("rating.submitted", branch, w, None, seq, seq, src,
+                        option_code=1 + seq % 4, service_ms=1000, label="x", score=1.0)
+            kept[seq] = msg
+            pub.send_multipart(msg)
+            if out is not None:
+                sent.append((json.loads(msg[1])["id"], time.monotonic()))
+            seq += 1
+        if rate:
+            target = start + (seq - first_seq) / rate
+            delay = target - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    if out is not None:
+        out.put(sent)
+    pub.close()
+    sub.close()
+    ctx.term()
+
+
+def copy_rate(conn, rows):
+    """Bare COPY of `rows` rating rows into a copy of the rating table."""
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE rating_copy_bench (LIKE rating INCLUDING ALL) "
+                    "PARTITION BY RANGE (event_time)")
+        cur.execute("CREATE TABLE rating_copy_bench_d PARTITION OF rating_copy_bench DEFAULT")
+        lines = []
+        now = time.time()
+        for i in range(rows):
+            ms = int(now * 1000) + i
+            uid = uuid.UUID(int=(ms << 80) | (0x7 << 76) | (i & 0xfff) << 64 | (0b10 << 62) | i)
+            lines.append(f"{uid}\t{rfc3339(ms)}\tdevice-gateway.b0001\t{i + 1}\t{1 + i % 11}\t"
+                         f"{1 + i % 11}\thq.r01.b0001\tEQ-B0001-W01\t7\t{i + 1}\t{1 + i % 4}\t"
+                         f"4.0\tt\tf\t\\N\t1000\t{rfc3339(ms)}\n")
+        import io
+        buf = io.StringIO("".join(lines))
+        t0 = time.monotonic()
+        cur.copy_expert("COPY rating_copy_bench (id, event_time, gateway, gateway_seq, "
+                        "window_id, staff_id, branch_path, device_serial, device_boot, "
+                        "device_seq, option_code, score, satisfied, unsatisfied, ticket, "
+                        "service_ms, received_at) FROM STDIN", buf)
+        took = time.monotonic() - t0
+        cur.execute("DROP TABLE rating_copy_bench")
+    return rows / took
+
+
+def count(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM rating")
+        return cur.fetchone()[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "bin"))
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--latency-seconds", type=int, default=10)
+    ap.add_argument("--copy-rows", type=int, default=200000)
+    args = ap.parse_args()
+    servers = srvmod.Servers().start()
+    procs = []
+    try:
+        conninfo = servers.pg.create_database("bench_ingest")
+        env = dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn")
+        subprocess.run([os.path.join(args.bin, "eqms-migrate")], env=env, check=True)
+        conn = psycopg2.connect(conninfo)
+        conn.autocommit = True
+        with conn.cursor() as cur, open(os.path.join(ROOT, "docker", "local", "demo.sql"),
+                                        encoding="utf-8") as f:
+            cur.execute(f.read())
+            cur.execute("UPDATE node_settings SET repeat_press_s = 0")
+        ports = [srvmod.free_port() for _ in range(4)]
+        xsub, xpub = f"tcp://127.0.0.1:{ports[0]}", f"tcp://127.0.0.1:{ports[1]}"
+        procs.append(subprocess.Popen(
+            [os.path.join(args.bin, "eqms-bus")],
+            env=dict(env, EQMS_BUS_XSUB_BIND=xsub, EQMS_BUS_XPUB_BIND=xpub,
+                     EQMS_HTTP_ADDRESS="127.0.0.1", EQMS_HTTP_PORT=str(ports[2]))))
+        srvmod.wait_port(ports[2])
+        ingest = subprocess.Popen(
+            [os.path.join(args.bin, "eqms-rating-ingest")],
+            env=dict(env, EQMS_BUS_PUB=xsub, EQMS_BUS_SUB=xpub,
+                     EQMS_REDIS_URL=servers.redis.url(0), EQMS_HTTP_ADDRESS="127.0.0.1",
+                     EQMS_HTTP_PORT=str(ports[3])))
+        procs.append(ingest)
+        srvmod.wait_port(ports[3])
+
+        ctx = zmq.Context()
+        pub = ctx.socket(zmq.PUB)
+        pub.connect(xsub)
+        sub = ctx.socket(zmq.SUB)
+        sub.connect(xpub)
+        sub.setsockopt(zmq.SUBSCRIBE, b"ack.ingest.")
+        time.sleep(0.5)
+        # Log a teller in at each window of every branch (seq 1..n), re-sent
+        # until acknowledged.
+        plan = {}
+        for b in BRANCHES:
+            ws = windows_of(conn, b)
+            plan[b] = ws
+        acked = {}
+        deadline = time.monotonic() + 30
+        def gw(b):
+            return f"device-gateway.{b.split('.')[-1]}"
+        while any(acked.get(gw(b), 0) < len(plan[b]) for b in BRANCHES):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench_ingest: logins were not acknowledged: {acked}")
+            for i, b in enumerate(BRANCHES):
+                for n, w in enumerate(plan[b], start=1):
+                    emp = f"1{i + 1:03d}{w[1]:02d}"
+                    pub.send_multipart(event("staff.login", b, w, emp, n, n,
+                                             f"device-gateway.{b.split('.')[-1]}"))
+            t = time.monotonic()
+            while time.monotonic() - t < 1 and sub.poll(100):
+                _, body = sub.recv_multipart()
+                d = json.loads(body)["data"]
+                acked[d["gateway"]] = max(acked.get(d["gateway"], 0), d["upto"])
+
+        # Saturation: every gateway publishes as fast as it can.
+        workers = [multiprocessing.Process(target=publisher,
+                                           args=(xsub, xpub, b, plan[b], len(plan[b]) + 1,
+                                                 args.seconds + 2, 0,
+                                                 None)) for b in BRANCHES]
+        for w in workers:
+            w.start()
+        time.sleep(2)
+        c0, t0 = count(conn), time.monotonic()
+        time.sleep(args.seconds)
+        c1, t1 = count(conn), time.monotonic()
+        for w in workers:
+            w.join()
+        ratings_per_s = (c1 - c0) / (t1 - t0)
+        time.sleep(3)
+
+        # Latency at a steady rate: a fresh gateway id so seqs start at 1.
+        lat_sub = ctx.socket(zmq.SUB)
+        lat_sub.setsockopt(zmq.RCVHWM, 0)
+        lat_sub.connect(xpub)
+        lat_sub.setsockopt(zmq.SUBSCRIBE, b"rating.stored.hq.r01.b0002")
+        time.sleep(0.5)
+        q = multiprocessing.Queue()
+        with conn.cursor() as cur:
+            cur.execute("SELECT upto FROM gateway_cursor WHERE gateway = "
+                        "'device-gateway.b0002'")
+            upto = cur.fetchone()[0]
+        lat = multiprocessing.Process(target=publisher,
+                                      args=(xsub, xpub, "hq.r01.b0002", plan["hq.r01.b0002"],
+                                            upto + 1, args.latency_seconds, args.rate, q))
+        lat.start()
+        stored = {}
+        end = time.monotonic() + args.latency_seconds + 3
+        while time.monotonic() < end:
+            if lat_sub.poll(100):
+                _, body = lat_sub.recv_multipart()
+                stored[json.loads(body)["data"]["id"]] = time.monotonic()
+        sent = q.get()
+        lat.join()
+        lats = sorted((stored[i] - t) * 1000 for i, t in sent if i in stored)
+        p50 = lats[len(lats) // 2] if lats else float("nan")
+        p99 = lats[int(len(lats) * 0.99)] if lats else float("nan")
+
+        with open(f"/proc/{ingest.pid}/status") as f:
+            rss_mb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+        copy_rows_per_s = copy_rate(conn, args.copy_rows)
+        conn.close()
+        print(f"ingest: {c1 - c0} ratings committed in {t1 - t0:.1f} s under saturation "
+              f"from {len(BRANCHES)} gateways")
+        print(f"latency at {args.rate}/s: {len(lats)}/{len(sent)} stored, p50 {p50:.1f} ms, "
+              f"p99 {p99:.1f} ms")
+        print(f"BENCH ingest ratings_per_s={ratings_per_s:.0f} "
+              f"copy_rows_per_s={copy_rows_per_s:.0f} "
+              f"ratio={ratings_per_s / copy_rows_per_s:.2f} p99_ms_at_5k={p99:.1f} "
+              f"rss_mb={rss_mb:.1f}")
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        servers.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,478 @@
+"""rating-ingest: gateway events in, facts in PostgreSQL exactly once, acks out.
+
+The tests publish gateway-shaped events (docs/protocol.md, "Device gateway
+messages") with a fixed gateway src and durable-looking seqs, and re-publish
+the same envelope bytes the way a gateway replays its outbox.
+"""
+import datetime
+import json
+import time
+
+from conftest import BusClient, make_envelope, wait_for
+from servers import free_port, wait_port
+
+BRANCH = "hq.r01.b0001"
+GATEWAY = "device-gateway.b0001"
+
+
+def start_ingest(start_bin, db, bus, **extra):
+    port = free_port()
+    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,
+           "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_ADDRESS": "127.0.0.1",
+           "EQMS_HTTP_PORT": str(port), "EQMS_REDIS_URL": ""}
+    env.update(extra)
+    proc = start_bin("rating-ingest", env)
+    wait_port(port, proc=proc.proc)
+    return proc
+
+
+def q(db, sql, *args):
+    with db.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def rfc3339(ms):
+    t = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+class Window:
+    def __init__(self, db, code, branch=BRANCH):
+        (self.id, self.number), = q(db, """SELECT w.id, w.number FROM service_window w
+                                           JOIN org_node n ON n.id = w.node_id
+                                           WHERE n.path = %s::ltree AND w.code = %s""",
+                                    branch, code)
+        self.code = code
+        self.path = f"{branch}.{code}"
+        self.serial = f"EQ-{branch.split('.')[-1].upper()}-{code.upper()}"
+
+
+class Gateway:
+    """Publishes events as device-gateway.b0001 would: one seq per event, and
+    replays keep the envelope byte for byte."""
+
+    def __init__(self, bus, src=GATEWAY, branch=BRANCH):
+        self.client = BusClient(bus, "ack.ingest.", "rating.stored.")
+        self.src = src
+        self.branch = branch
+        self.seq = 0
+        self.sent = {}          # seq -> (topic, bytes)
+        self.device_seq = 0
+
+    def event(self, type_, window, employee_no=None, ms=None, serial=None, publish=True,
+              **extra):
+        self.seq += 1
+        self.device_seq += 1
+        ms = ms if ms is not None else int(time.time() * 1000)
+        data = {"serial": serial or window.serial, "boot": 12345,
+                "device_seq": self.device_seq, "uptime_ms": 1000 + self.device_seq,
+                "received": rfc3339(ms), "event_time": rfc3339(ms),
+                "window": {"id": window.id, "number": window.number, "code": window.code},
+                "branch": self.branch, "employee_no": employee_no, "ticket": None}
+        data.update(extra)
+        topic = f"{type_}.{window.path}"
+        body = make_envelope(type_, data, src=self.src, seq=self.seq)
+        self.sent[self.seq] = (topic, body)
+        if publish:
+            self.replay(self.seq)
+        return json.loads(body)
+
+    def replay(self, seq):
+        topic, body = self.sent[seq]
+        self.client.pub.send_multipart([topic.encode(), body])
+
+    def wait_ack(self, upto, timeout=15.0, resend=None, on_ack=None):
+        """Waits for ack.ingest.<branch> with upto >= `upto`, re-publishing the
+        unacknowledged seqs now and then (as the gateway's outbox does)."""
+        deadline = time.monotonic() + timeout
+        last_resend = time.monotonic()
+        while time.monotonic() < deadline:
+            got = self.client.receive(0.2)
+            if got and got[0] == f"ack.ingest.{self.branch}":
+                data = got[1]["data"]
+                assert set(data) == {"gateway", "upto"}
+                if data["gateway"] == self.src:
+                    if on_ack:
+                        on_ack(data["upto"])
+                    if data["upto"] >= upto:
+                        return data["upto"]
+            elif got and got[0].startswith("rating.stored.") and self.stored is not None:
+                self.stored.append(got)
+            if resend and time.monotonic() - last_resend > 1.0:
+                last_resend = time.monotonic()
+                for s in resend:
+                    self.replay(s)
+        raise AssertionError(f"no ack up to {upto} within {timeout}s")
+
+    stored = None
+
+    def start(self, window, employee_no):
+        """A staff.login as the first event, re-sent until acknowledged (the
+        ingest's subscriptions join asynchronously)."""
+        self.stored = []
+        self.event("staff.login", window, employee_no)
+        self.wait_ack(self.seq, resend=[self.seq])
+
+
+def employee(db, branch_no, n):
+    return f"1{branch_no:03d}{n:02d}"
+
+
+def test_rating_stored_once_and_acked_after_commit(demo_db, bus, start_bin):
+    start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    gw = Gateway(bus)
+    gw.start(w1, employee(demo_db, 1, 1))
+    env = gw.event("rating.submitted", w1, employee(demo_db, 1, 1), option_code=4,
+                   service_ms=500, label="不满意", score=1.0)
+    seq = gw.seq
+    gw.replay(seq)
+    gw.replay(seq)
+
+    rows_at_ack = []
+
+    def at_ack(upto):
+        if upto >= seq:
+            rows_at_ack.append(q(demo_db, "SELECT count(*) FROM rating WHERE id = %s",
+                                 env["id"])[0][0])
+
+    gw.wait_ack(seq, on_ack=at_ack)
+    assert rows_at_ack and rows_at_ack[0] == 1, "the ack came before the commit"
+    time.sleep(0.5)
+    (staff_id,), = q(demo_db, "SELECT id FROM staff WHERE employee_no = %s",
+                     employee(demo_db, 1, 1))
+    rows = q(demo_db, """SELECT gateway, gateway_seq, window_id, staff_id, option_code,
+                                score::float, satisfied, unsatisfied, device_serial,
+                                branch_path::text, service_ms, ticket
+                         FROM rating""")
+    assert rows == [(GATEWAY, seq, w1.id, staff_id, 4, 1.0, False, True, w1.serial,
+                     BRANCH, 500, None)]
+    assert q(demo_db, "SELECT upto FROM gateway_cursor WHERE gateway = %s", GATEWAY) \
+        == [(seq,)]
+
+    # rating.stored: published once, for the window, with the unsatisfied flag
+    stored = list(gw.stored)
+    while True:
+        got = gw.client.receive(0.5)
+        if got is None:
+            break
+        if got[0].startswith("rating.stored."):
+            stored.append(got)
+    ours = [(t, e) for t, e in stored if e["data"]["id"] == env["id"]]
+    assert len(ours) == 1
+    assert ours[0][0] == f"rating.stored.{w1.path}"
+    ours = [e for t, e in ours]
+    assert ours[0]["type"] == "rating.stored"
+    d = ours[0]["data"]
+    assert d["unsatisfied"] is True and d["satisfied"] is False
+    assert d["staff_id"] == staff_id and d["employee_no"] == employee(demo_db, 1, 1)
+    assert d["window_id"] == w1.id and d["option_code"] == 4
+
+
+def test_teller_moving_keeps_ratings(demo_db, bus, start_bin):
+    start_ingest(start_bin, demo_db, bus)
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    teller = employee(demo_db, 1, 3)
+    (staff_id,), = q(demo_db, "SELECT id FROM staff WHERE employee_no = %s", teller)
+    gw = Gateway(bus)
+    now = int(time.time() * 1000)
+    gw.start(w1, teller)
+    gw.event("rating.submitted", w1, teller, ms=now + 100, option_code=1)
+    gw.event("staff.login", w2, teller, ms=now + 200)      # moves without logout
+    gw.event("rating.submitted", w2, teller, ms=now + 300, option_code=2)
+    gw.event("rating.submitted", w1, teller, ms=now + 20000, option_code=1)
+    gw.event("staff.logout", w2, teller, ms=now + 21000)
+    gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+
+    rows = q(demo_db, "SELECT window_id, staff_id, option_code FROM rating "
+                      "ORDER BY event_time")
+    assert rows == [(w1.id, staff_id, 1), (w2.id, staff_id, 2)]
+    reasons = q(demo_db, "SELECT gateway_seq, reason FROM rejected_event")
+    assert len(reasons) == 1 and reasons[0][0] == 5 and "nobody logged in" in reasons[0][1]
+    sessions = q(demo_db, "SELECT window_id, staff_id, logout_at IS NOT NULL, closed_by "
+                          "FROM staff_session ORDER BY login_at")
+    assert sessions == [(w1.id, staff_id, True, "login_elsewhere"),
+                        (w2.id, staff_id, True, "logout")]
+
+
+def test_rejected_event_reasons(demo_db, bus, start_bin):
+    start_ingest(start_bin, demo_db, bus)
+    w1, w3 = Window(demo_db, "w01"), Window(demo_db, "w03")
+    teller = employee(demo_db, 1, 2)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    now = int(time.time() * 1000)
+    expect = {}
+    gw.event("rating.submitted", w1, teller, serial="EQ-NOPE-0001", option_code=1)
+    expect[gw.seq] = "unknown device"
+    gw.event("rating.submitted", w1, teller, option_code=6)
+    expect[gw.seq] = "option 6 not in the window's scale"
+    gw.event("rating.submitted", w3, None, option_code=1)
+    expect[gw.seq] = "nobody logged in"
+    gw.event("rating.submitted", w1, teller, option_code="five")
+    expect[gw.seq] = "malformed"
+    gw.event("staff.login", w3, "999999")
+    expect[gw.seq] = "unknown or inactive staff"
+    gw.event("rating.submitted", w1, teller, ms=now - 3600 * 1000, option_code=1,
+             received=rfc3339(now))
+    expect[gw.seq] = "clock skew"
+    gw.event("rating.submitted", w1, teller, option_code=2)   # still stored
+    gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+
+    rows = dict(q(demo_db, "SELECT gateway_seq, reason FROM rejected_event"))
+    assert set(rows) == set(expect)
+    for seq, part in expect.items():
+        assert part in rows[seq], (seq, rows[seq])
+    (data,), = q(demo_db, "SELECT data FROM rejected_event WHERE gateway_seq = %s",
+                 min(expect))
+    assert data["serial"] == "EQ-NOPE-0001"
+    assert q(demo_db, "SELECT gateway_seq FROM rating") == [(gw.seq,)]
+
+
+def test_restart_and_replay_no_doubles(demo_db, bus, start_bin):
+    proc = start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 4)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    now = int(time.time() * 1000)
+    for i in range(3):
+        gw.event("rating.submitted", w1, teller, ms=now + i * 15000, option_code=1 + i)
+    gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+    assert q(demo_db, "SELECT count(*) FROM rating")[0][0] == 3
+    assert proc.stop() == 0
+
+    start_ingest(start_bin, demo_db, bus)
+    # The gateway did not see the last ack: it replays everything, then goes on.
+    gw.event("rating.submitted", w1, teller, ms=now + 60000, option_code=2)
+    upto = gw.wait_ack(gw.seq, resend=list(range(1, gw.seq + 1)))
+    assert upto == gw.seq
+    time.sleep(0.5)
+    assert q(demo_db, "SELECT count(*), count(DISTINCT id) FROM rating") == [(4, 4)]
+    assert q(demo_db, "SELECT count(*) FROM staff_session") == [(1,)]
+    assert q(demo_db, "SELECT count(*) FROM rejected_event") == [(0,)]
+    wait_for(lambda: q(demo_db, "SELECT upto FROM gateway_cursor") == [(gw.seq,)])
+
+
+def test_two_workers_on_a_split_tree(demo_db, bus, start_bin):
+    """b0001 and b0002 taken by different workers: the same facts as one worker,
+    each gateway acked by its worker, nothing stored twice."""
+    start_ingest(start_bin, demo_db, bus, EQMS_INGEST_PREFIXES="hq.r01.b0001",
+                 EQMS_INGEST_ID="rating-ingest.a")
+    start_ingest(start_bin, demo_db, bus, EQMS_INGEST_PREFIXES="hq.r01.b0002, hq.r02",
+                 EQMS_INGEST_ID="rating-ingest.b")
+    gateways = []
+    for branch_no, branch in ((1, "hq.r01.b0001"), (2, "hq.r01.b0002")):
+        w = Window(demo_db, "w01", branch)
+        gw = Gateway(bus, src=f"device-gateway.b000{branch_no}", branch=branch)
+        teller = employee(demo_db, branch_no, 1)
+        gw.start(w, teller)
+        now = int(time.time() * 1000)
+        for i in range(5):
+            gw.event("rating.submitted", w, teller, ms=now + i * 11000, option_code=1 + i % 4)
+        gateways.append(gw)
+    for gw in gateways:
+        gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+    rows = q(demo_db, "SELECT branch_path::text, count(*) FROM rating GROUP BY 1 ORDER BY 1")
+    assert rows == [("hq.r01.b0001", 5), ("hq.r01.b0002", 5)]
+    assert q(demo_db, "SELECT gateway, upto FROM gateway_cursor ORDER BY 1") == \
+        [("device-gateway.b0001", 6), ("device-gateway.b0002", 6)]
+
+
+def test_gap_then_restart_and_replay(demo_db, bus, start_bin):
+    """An event above a gap is committed but not acknowledged; after a restart
+    the gateway replays from the gap: the repeat is not stored twice."""
+    proc = start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 5)
+    gw = Gateway(bus)
+    gw.start(w1, teller)                                   # seq 1
+    now = int(time.time() * 1000)
+    # seq 2 is lost on the bus (the gateway keeps it in its outbox)
+    lost = gw.event("rating.submitted", w1, teller, ms=now, option_code=1, publish=False)
+    third = gw.event("rating.submitted", w1, teller, ms=now + 20000, option_code=2)
+    seen = []
+    wait_for(lambda: q(demo_db, "SELECT count(*) FROM rating WHERE id = %s",
+                       third["id"])[0][0] == 1)
+    # the cursor stays below the gap: a repeat of seq 1 is re-acked with upto 1
+    time.sleep(0.3)
+    gw.replay(1)
+    gw.wait_ack(1, on_ack=seen.append)
+    assert max(seen) == 1
+    assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(1,)]
+    assert proc.stop() == 0
+
+    start_ingest(start_bin, demo_db, bus)
+    gw.wait_ack(3, resend=[2, 3])
+    rows = q(demo_db, "SELECT id::text FROM rating ORDER BY event_time")
+    assert rows == [(lost["id"],), (third["id"],)]
+    assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(3,)]
+
+
+class TcpProxy:
+    """A TCP relay to PostgreSQL that the test can cut and restore."""
+
+    def __init__(self, upstream_port):
+        import socket
+        import threading
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self.down = False
+        self.conns = []
+        self.lock = threading.Lock()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self):
+        import socket
+        self.down = True
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns = []
+
+    def restore(self):
+        self.down = False
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def test_database_down_stops_acks_and_loses_nothing(demo_db, bus, start_bin):
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlparse
+    pg = urlparse(demo_db.conninfo)
+    proxy = TcpProxy(pg.port)
+    try:
+        port = free_port()
+        proc = start_bin("rating-ingest", {
+            "EQMS_PG_CONNINFO": demo_db.conninfo.replace(f":{pg.port}/", f":{proxy.port}/"),
+            "EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
+            "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
+            "EQMS_REDIS_URL": ""})
+        wait_port(port, proc=proc.proc)
+        w1 = Window(demo_db, "w01")
+        teller = employee(demo_db, 1, 6)
+        gw = Gateway(bus)
+        gw.start(w1, teller)
+        proxy.cut()
+        now = int(time.time() * 1000)
+        gw.event("rating.submitted", w1, teller, ms=now, option_code=1)
+        gw.event("rating.submitted", w1, teller, ms=now + 15000, option_code=3)
+        acks = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            got = gw.client.receive(0.2)
+            if got and got[0].startswith("ack.ingest."):
+                acks.append(got[1]["data"]["upto"])
+            gw.replay(3)
+        assert all(a <= 1 for a in acks), acks
+        assert q(demo_db, "SELECT count(*) FROM rating") == [(0,)]
+
+        def health():
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/health").status
+            except urllib.error.HTTPError as e:
+                return e.code
+        assert wait_for(lambda: health() == 503)
+
+        proxy.restore()
+        gw.wait_ack(3, timeout=30, resend=[2, 3])
+        assert q(demo_db, "SELECT option_code FROM rating ORDER BY event_time") == [(1,), (3,)]
+        assert wait_for(lambda: health() == 200)
+        assert "ingest_resumed" in proc.log()
+    finally:
+        proxy.close()
+
+
+def test_live_counters_in_redis_and_teller_figures(demo_db, bus, start_bin, servers):
+    import redis
+    r = redis.Redis.from_url(servers.redis.url(11))
+    r.flushdb()
+    start_ingest(start_bin, demo_db, bus, EQMS_REDIS_URL=servers.redis.url(11))
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    teller = employee(demo_db, 1, 7)
+    other = employee(demo_db, 1, 8)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    gw.event("staff.login", w2, other)
+    now = int(time.time() * 1000)
+    codes = [1, 4, 1, 2]
+    for i, code in enumerate(codes):
+        gw.event("rating.submitted", w1, teller, ms=now + i * 11000, option_code=code)
+    gw.event("rating.submitted", w2, other, ms=now, option_code=4)
+    gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+    (staff_id,), = q(demo_db, "SELECT id FROM staff WHERE employee_no = %s", teller)
+    (zone,), = q(demo_db, "SELECT time_zone FROM org_node WHERE path = %s::ltree", BRANCH)
+    day = q(demo_db, "SELECT to_char(to_timestamp(%s / 1000.0) AT TIME ZONE %s, 'YYYY-MM-DD')",
+            now, zone)[0][0]
+    expected = q(demo_db, """SELECT count(*), count(*) FILTER (WHERE satisfied),
+                                    count(*) FILTER (WHERE unsatisfied)
+                             FROM rating WHERE staff_id = %s""", staff_id)[0]
+    assert expected[0] == len(codes)
+
+    def counters(key):
+        h = r.hgetall(key)
+        return tuple(int(h.get(f, 0)) for f in (b"total", b"satisfied", b"unsatisfied"))
+    assert counters(f"eqms:today:{day}:staff:{staff_id}") == expected
+    assert counters(f"eqms:today:{day}:window:{w1.id}") == expected
+    branch = counters(f"eqms:today:{day}:branch:{BRANCH}")
+    assert branch[0] == len(codes) + 1
+    assert int(r.hget(f"eqms:today:{day}:window:{w1.id}", "opt:1")) == codes.count(1)
+    assert 0 < r.ttl(f"eqms:today:{day}:staff:{staff_id}") <= 172800
+
+    # rating.stored carries the teller's running figures after each rating
+    figures = [e["data"]["teller_today"] for t, e in gw.stored
+               if e["data"]["staff_id"] == staff_id]
+    assert [f["total"] for f in figures] == [1, 2, 3, 4]
+    assert figures[-1] == dict(zip(("total", "satisfied", "unsatisfied"), expected))
+
+    # Redis flushed (or restarted empty): the worker notices and rebuilds
+    # today's counters from PostgreSQL
+    before = {k: r.hgetall(k) for k in r.keys("eqms:today:*")}
+    assert len(before) == 5      # 2 staff, 2 windows, 1 branch
+    r.flushdb()
+    wait_for(lambda: r.exists("eqms:counters:ready:rating-ingest.1"), timeout=15)
+    assert {k: r.hgetall(k) for k in r.keys("eqms:today:*")} == before

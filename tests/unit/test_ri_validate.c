@@ -1,0 +1,266 @@
+/*  Unit tests: ri_validate, gateway event decoding and rating-ingest's rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/log.h"
+#include "../../services/rating-ingest/ri_validate.h"
+
+/* 2026-11-28T14:00:00.000Z */
+#define T0 1795874400000LL
+
+static ri_window_t s_window;
+
+static int setup(void **state)
+{
+    (void) state;
+    log_init("test", LOG_LEVEL_ERROR);
+    memset(&s_window, 0, sizeof s_window);
+    s_window.window_id = 12;
+    snprintf(s_window.path, sizeof s_window.path, "hq.r01.b0001.w03");
+    snprintf(s_window.branch, sizeof s_window.branch, "hq.r01.b0001");
+    s_window.rating_timeout_s = 30;
+    s_window.repeat_press_s = 10;
+    s_window.option_count = 3;
+    s_window.options[0] = (ri_option_t) { 1, 5.0, true, false };
+    s_window.options[1] = (ri_option_t) { 2, 4.0, true, false };
+    s_window.options[2] = (ri_option_t) { 4, 1.0, false, true };
+    return 0;
+}
+
+/* A gateway envelope of `type` with the common members and `extra` merged. */
+static envelope_t *gateway_envelope(const char *type, const char *extra_json)
+{
+    char when[CLOCK_RFC3339_SIZE];
+    clock_format_rfc3339(T0, when);
+    json_t *data = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:{s:I, s:i, s:s}, s:s, "
+                             "s:s, s:s}",
+                             "serial", "EQ-B0001-W03", "boot", (json_int_t) 2656808298LL,
+                             "device_seq", (json_int_t) 4, "uptime_ms", (json_int_t) 22640,
+                             "received", when, "event_time", when, "window", "id",
+                             (json_int_t) 12, "number", 3, "code", "w03", "branch",
+                             "hq.r01.b0001", "employee_no", "1001", "ticket", "A012");
+    assert_non_null(data);
+    if (extra_json) {
+        json_t *extra = json_loads(extra_json, 0, NULL);
+        assert_non_null(extra);
+        json_object_update(data, extra);
+        json_decref(extra);
+    }
+    envelope_t *env = envelope_new(type, "device-gateway.b0001", 8, &data);
+    assert_non_null(env);
+    return env;
+}
+
+static void test_decode_rating(void **state)
+{
+    (void) state;
+    envelope_t *env = gateway_envelope("rating.submitted",
+                                       "{\"option_code\": 2, \"service_ms\": 500, "
+                                       "\"label\": \"x\", \"score\": 4.0}");
+    ri_event_t e;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    assert_int_equal(ri_event_decode(env, &e, reason), 0);
+    assert_int_equal(e.kind, RI_KIND_RATING);
+    assert_string_equal(e.id, env->id);
+    assert_string_equal(e.gateway, "device-gateway.b0001");
+    assert_int_equal(e.seq, 8);
+    assert_string_equal(e.serial, "EQ-B0001-W03");
+    assert_int_equal(e.boot, 2656808298LL);
+    assert_int_equal(e.device_seq, 4);
+    assert_int_equal(e.event_ms, T0);
+    assert_int_equal(e.window_id, 12);
+    assert_string_equal(e.branch, "hq.r01.b0001");
+    assert_string_equal(e.employee_no, "1001");
+    assert_string_equal(e.ticket, "A012");
+    assert_int_equal(e.option_code, 2);
+    assert_int_equal(e.service_ms, 500);
+    envelope_destroy(&env);
+}
+
+static void test_decode_kinds_and_nulls(void **state)
+{
+    (void) state;
+    envelope_t *env = gateway_envelope("service.end", "{\"duration_ms\": null, "
+                                       "\"window\": null, \"ticket\": null}");
+    ri_event_t e;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    assert_int_equal(ri_event_decode(env, &e, reason), 0);
+    assert_int_equal(e.kind, RI_KIND_SERVICE_END);
+    assert_int_equal(e.duration_ms, -1);
+    assert_int_equal(e.window_id, 0);
+    assert_string_equal(e.ticket, "");
+    envelope_destroy(&env);
+
+    env = gateway_envelope("call.pause", "{\"reason\": 3}");
+    assert_int_equal(ri_event_decode(env, &e, reason), 0);
+    assert_int_equal(e.kind, RI_KIND_OTHER);
+    envelope_destroy(&env);
+}
+
+static void test_decode_rejects_malformed(void **state)
+{
+    (void) state;
+    const struct {
+        const char *type;
+        const char *extra;
+        const char *reason_part;
+    } cases[] = {
+        {"rating.submitted", "{\"option_code\": 7}", "option_code"},
+        {"rating.submitted", "{}", "option_code"},
+        {"rating.submitted", "{\"option_code\": 1, \"service_ms\": \"x\"}", "service_ms"},
+        {"rating.submitted", "{\"option_code\": 1, \"event_time\": \"yesterday\"}",
+         "RFC 3339"},
+        {"staff.login", "{\"employee_no\": null}", "without employee_no"},
+        {"staff.login", "{\"branch\": \"Not A Path\"}", "branch"},
+        {"staff.login", "{\"window\": 3}", "window"},
+        {"staff.login", "{\"window\": {\"id\": 0}}", "window.id"},
+        {"staff.login", "{\"serial\": 5}", "malformed"},
+        {"staff.login", "{\"ticket\": \"TOO-LONG-TICKET\"}", "ticket"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        envelope_t *env = gateway_envelope(cases[i].type, cases[i].extra);
+        ri_event_t e;
+        char reason[ENVELOPE_REASON_SIZE] = "";
+        assert_int_equal(ri_event_decode(env, &e, reason), -1);
+        if (!strstr(reason, cases[i].reason_part))
+            fail_msg("case %zu: reason \"%s\" lacks \"%s\"", i, reason, cases[i].reason_part);
+        envelope_destroy(&env);
+    }
+}
+
+static ri_event_t rating_at(int64_t ms, int code)
+{
+    ri_event_t e;
+    memset(&e, 0, sizeof e);
+    e.kind = RI_KIND_RATING;
+    snprintf(e.serial, sizeof e.serial, "EQ-B0001-W03");
+    e.window_id = 12;
+    e.event_ms = ms;
+    e.received_ms = ms;
+    e.option_code = code;
+    return e;
+}
+
+static void test_rating_rules(void **state)
+{
+    (void) state;
+    ri_window_state_t ws = { .staff_id = 7, .employee_no = "1001" };
+    const ri_option_t *option = NULL;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    ri_event_t e = rating_at(T0, 4);
+
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), 0);
+    assert_non_null(option);
+    assert_true(option->unsatisfied);
+    assert_true(option->score == 1.0);
+
+    e.option_code = 3;   /* not in this scale */
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), -1);
+    assert_null(option);
+    assert_non_null(strstr(reason, "option 3 not in the window's scale"));
+
+    e.option_code = 1;
+    assert_int_equal(ri_validate_rating(&e, NULL, &ws, &option, reason), -1);
+    assert_non_null(strstr(reason, "unknown device or window"));
+
+    e.window_id = 0;
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), -1);
+    assert_non_null(strstr(reason, "unassigned device"));
+    e.window_id = 12;
+
+    ri_window_state_t nobody = { 0 };
+    assert_int_equal(ri_validate_rating(&e, &s_window, &nobody, &option, reason), -1);
+    assert_non_null(strstr(reason, "nobody logged in"));
+}
+
+static void test_repeat_press_and_rating_window(void **state)
+{
+    (void) state;
+    ri_window_state_t ws = { .staff_id = 7, .employee_no = "1001" };
+    const ri_option_t *option = NULL;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    ri_event_t first = rating_at(T0, 1);
+    assert_int_equal(ri_validate_rating(&first, &s_window, &ws, &option, reason), 0);
+    ri_window_state_apply(&ws, &first, 0);
+
+    ri_event_t again = rating_at(T0 + 9999, 2);   /* inside 10 s */
+    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, reason), -1);
+    assert_non_null(strstr(reason, "repeat press"));
+    again.event_ms = T0 + 10000;                   /* interval over */
+    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, reason), 0);
+
+    /* A service ended at T0+60 s: a rating 31 s later is too late, 30 s is not. */
+    ri_event_t end;
+    memset(&end, 0, sizeof end);
+    end.kind = RI_KIND_SERVICE_END;
+    end.event_ms = T0 + 60000;
+    ri_window_state_apply(&ws, &end, 0);
+    ri_event_t late = rating_at(T0 + 91001, 1);
+    assert_int_equal(ri_validate_rating(&late, &s_window, &ws, &option, reason), -1);
+    assert_non_null(strstr(reason, "outside the rating window"));
+    ri_event_t in_time = rating_at(T0 + 90000, 1);
+    assert_int_equal(ri_validate_rating(&in_time, &s_window, &ws, &option, reason), 0);
+    /* Once that service is rated, the rule no longer applies to later presses. */
+    ri_window_state_apply(&ws, &in_time, 0);
+    ri_event_t later = rating_at(T0 + 200000, 1);
+    assert_int_equal(ri_validate_rating(&later, &s_window, &ws, &option, reason), 0);
+}
+
+static void test_clock_skew(void **state)
+{
+    (void) state;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    ri_event_t e = rating_at(T0, 1);
+    e.received_ms = T0 + 300000;
+    assert_int_equal(ri_validate_clock(&e, 300, reason), 0);
+    e.received_ms = T0 + 300001;
+    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+    assert_non_null(strstr(reason, "clock skew"));
+    e.received_ms = T0 - 300001;   /* event in the future */
+    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+}
+
+static void test_binding_follows_sessions(void **state)
+{
+    (void) state;
+    ri_window_state_t ws = { 0 };
+    ri_event_t login;
+    memset(&login, 0, sizeof login);
+    login.kind = RI_KIND_LOGIN;
+    snprintf(login.employee_no, sizeof login.employee_no, "1001");
+    ri_window_state_apply(&ws, &login, 7);
+    assert_int_equal(ws.staff_id, 7);
+    assert_string_equal(ws.employee_no, "1001");
+
+    /* Another teller's logout does not end this session. */
+    ri_event_t logout = login;
+    logout.kind = RI_KIND_LOGOUT;
+    snprintf(logout.employee_no, sizeof logout.employee_no, "1002");
+    ri_window_state_apply(&ws, &logout, 0);
+    assert_int_equal(ws.staff_id, 7);
+
+    snprintf(logout.employee_no, sizeof logout.employee_no, "1001");
+    ri_window_state_apply(&ws, &logout, 0);
+    assert_int_equal(ws.staff_id, 0);
+    assert_string_equal(ws.employee_no, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_rating),
+        cmocka_unit_test(test_decode_kinds_and_nulls),
+        cmocka_unit_test(test_decode_rejects_malformed),
+        cmocka_unit_test(test_rating_rules),
+        cmocka_unit_test(test_repeat_press_and_rating_window),
+        cmocka_unit_test(test_clock_skew),
+        cmocka_unit_test(test_binding_follows_sessions),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

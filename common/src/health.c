@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/clock.h"
 #include "eqms/log.h"
 
 #define HEALTH_REASON_SIZE  200
@@ -215,4 +216,34 @@ void health_destroy(health_t **self_p)
         MHD_stop_daemon(self->daemon);
     free(self);
     *self_p = NULL;
+}
+
+void health_liveness_init(health_liveness_t *self)
+{
+    atomic_store(&self->db_ok, 1);
+    health_liveness_beat(self);
+}
+
+void health_liveness_beat(health_liveness_t *self)
+{
+    atomic_store_explicit(&self->beat_ms, clock_mono_ms(), memory_order_relaxed);
+}
+
+void health_liveness_db(health_liveness_t *self, bool ok)
+{
+    atomic_store_explicit(&self->db_ok, ok ? 1 : 0, memory_order_relaxed);
+}
+
+int health_liveness_check(void *ctx, char *reason, size_t size)
+{
+    health_liveness_t *self = ctx;
+    if (clock_mono_ms() - atomic_load(&self->beat_ms) > HEALTH_STALL_MS) {
+        snprintf(reason, size, "loop stalled");
+        return -1;
+    }
+    if (!atomic_load(&self->db_ok)) {
+        snprintf(reason, size, "database unavailable");
+        return -1;
+    }
+    return 0;
 }

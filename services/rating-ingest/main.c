@@ -68,7 +68,8 @@ int main(int argc, char **argv)
     if (!server)
         goto done;
     health = health_new("rating-ingest", cfg.http_address, (int) cfg.http_port, metrics,
-                        ri_server_health, server);
+                        health_liveness_check,
+                        ri_server_liveness(server));
     if (!health)
         goto done;
     log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld", cfg.bus_pub, cfg.bus_sub,

@@ -10,6 +10,7 @@
 
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
+#include "eqms/health.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "ri_counters.h"
@@ -52,8 +53,7 @@ struct ri_server_t {
     bus_t *bus;
     pthread_t thread;
     _Atomic int stop;
-    _Atomic int64_t heartbeat;
-    _Atomic int db_ok;
+    health_liveness_t liveness;    /* read by the health port */
     zhash_t *gateways;                 /* src -> s_gateway_t */
     zhash_t *windows;                  /* window id -> ri_window_state_t */
     ri_item_t *items;
@@ -288,7 +288,7 @@ static void s_accept(ri_server_t *self, const char *topic, const envelope_t *env
     } else if (s_decide(self, item) != 0) {
         self->db_down = true;
         backoff_failed(&self->backoff);
-        atomic_store(&self->db_ok, 0);
+        health_liveness_db(&self->liveness, 0);
         metrics_add(self->dropped, 1);
         log_warn("ingest_paused", "reason=\"database unavailable\" gateway=%s seq=%" PRId64,
                  envelope->src, envelope->seq);
@@ -450,14 +450,14 @@ static void s_flush(ri_server_t *self)
             log_info("ingest_resumed", "events=%zu", self->count);
         self->db_down = false;
         backoff_reset(&self->backoff);
-        atomic_store(&self->db_ok, 1);
+        health_liveness_db(&self->liveness, 1);
         s_after_commit(self);
     } else {
         metrics_add(self->batch_failures, 1);
         if (!self->db_down)
             log_warn("ingest_paused", "reason=\"commit failed\" events=%zu", self->count);
         self->db_down = true;
-        atomic_store(&self->db_ok, 0);
+        health_liveness_db(&self->liveness, 0);
         backoff_failed(&self->backoff);
     }
 }
@@ -467,7 +467,7 @@ static void *s_loop(void *arg)
     ri_server_t *self = arg;
     while (!atomic_load(&self->stop)) {
         int64_t now = clock_mono_ms();
-        atomic_store(&self->heartbeat, now);
+        health_liveness_beat(&self->liveness);
         int timeout = 200;
         if (self->count > 0 && !self->db_down) {
             int64_t left = self->batch_started + self->cfg.batch_delay_ms - now;
@@ -491,7 +491,7 @@ static void *s_loop(void *arg)
                 log_info("ingest_resumed", "events=0");
                 self->db_down = false;
                 backoff_reset(&self->backoff);
-                atomic_store(&self->db_ok, 1);
+                health_liveness_db(&self->liveness, 1);
             } else {
                 backoff_failed(&self->backoff);
             }
@@ -613,8 +613,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     if (ri_counters_need_rebuild(self->counters))
         ri_counters_rebuild(self->counters, self->store, self->ltree_prefixes);
     self->last_counters_check = clock_mono_ms();
-    atomic_store(&self->db_ok, 1);
-    atomic_store(&self->heartbeat, clock_mono_ms());
+    health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
     log_info("ingest_started", "gateways=%zu windows=%zu prefixes=\"%s\" batch_max=%d "
@@ -660,16 +659,7 @@ void ri_server_destroy(ri_server_t **self_p)
     *self_p = NULL;
 }
 
-int ri_server_health(void *ctx, char *reason, size_t size)
+health_liveness_t *ri_server_liveness(ri_server_t *self)
 {
-    ri_server_t *self = ctx;
-    if (clock_mono_ms() - atomic_load(&self->heartbeat) > 5000) {
-        snprintf(reason, size, "bus loop stalled");
-        return -1;
-    }
-    if (!atomic_load(&self->db_ok)) {
-        snprintf(reason, size, "database unavailable");
-        return -1;
-    }
-    return 0;
+    return &self->liveness;
 }

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 
+#include "eqms/health.h"
 #include "eqms/metrics.h"
 #include "eqms/pgstore.h"
 
@@ -51,7 +52,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
                            metrics_t *metrics);
 void ri_server_destroy(ri_server_t **self_p);
 
-/* health_check_fn: healthy while the loop runs and the database answers. */
-int ri_server_health(void *ctx, char *reason, size_t size);
+/* Its loop's liveness, for health_new with health_liveness_check. */
+health_liveness_t *ri_server_liveness(ri_server_t *self);
 
 #endif

@@ -43,7 +43,8 @@ int main(int argc, char **argv)
     if (!server)
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
-                        webapi_server_health, server);
+                        health_liveness_check,
+                        webapi_server_liveness(server));
     if (!health)
         goto done;
     log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld", cfg.bus_pub, cfg.bus_sub,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "eqms/bus.h"
+#include "eqms/health.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "registry.h"
@@ -20,8 +21,7 @@ struct webapi_server_t {
     bus_t *bus;
     pthread_t thread;
     _Atomic int stop;
-    _Atomic int64_t heartbeat;     /* monotonic ms of the loop's last pass */
-    _Atomic int db_ok;
+    health_liveness_t liveness;    /* read by the health port */
     metrics_counter_t *requests;
     metrics_counter_t *snapshots;
     metrics_counter_t *refused;
@@ -46,7 +46,7 @@ static void s_answer(webapi_server_t *self, const char *topic, envelope_t *reque
         return;
     }
     json_t *snapshot = registry_snapshot(self->pg, branch);
-    atomic_store(&self->db_ok, pgstore_connected(self->pg));
+    health_liveness_db(&self->liveness, pgstore_connected(self->pg));
     if (!snapshot) {
         metrics_add(self->refused, 1);
         log_warn("registry_request_refused", "branch=%s src=%s reason=\"no such branch "
@@ -64,7 +64,7 @@ static void *s_loop(void *arg)
 {
     webapi_server_t *self = arg;
     while (!atomic_load(&self->stop)) {
-        atomic_store(&self->heartbeat, clock_mono_ms());
+        health_liveness_beat(&self->liveness);
         char *topic = NULL;
         envelope_t *envelope = NULL;
         if (bus_recv(self->bus, 500, &topic, &envelope) == 1) {
@@ -97,8 +97,7 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
     if (!self->requests || !self->snapshots || !self->refused || !self->bus
         || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
         goto err;
-    atomic_store(&self->db_ok, 1);
-    atomic_store(&self->heartbeat, clock_mono_ms());
+    health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
     return self;
@@ -123,16 +122,7 @@ void webapi_server_destroy(webapi_server_t **self_p)
     *self_p = NULL;
 }
 
-int webapi_server_health(void *ctx, char *reason, size_t size)
+health_liveness_t *webapi_server_liveness(webapi_server_t *self)
 {
-    webapi_server_t *self = ctx;
-    if (clock_mono_ms() - atomic_load(&self->heartbeat) > 5000) {
-        snprintf(reason, size, "bus loop stalled");
-        return -1;
-    }
-    if (!atomic_load(&self->db_ok)) {
-        snprintf(reason, size, "database unavailable");
-        return -1;
-    }
-    return 0;
+    return &self->liveness;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "eqms/health.h"
 #include "eqms/metrics.h"
 #include "eqms/pgstore.h"
 
@@ -21,7 +22,7 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
                                    const char *bus_sub, metrics_t *metrics);
 void webapi_server_destroy(webapi_server_t **self_p);
 
-/* health_check_fn: healthy while the thread runs and the database answers. */
-int webapi_server_health(void *ctx, char *reason, size_t size);
+/* Its loop's liveness, for health_new with health_liveness_check. */
+health_liveness_t *webapi_server_liveness(webapi_server_t *self);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "eqms/clock.h"
 #include "eqms/health.h"
 #include "eqms/log.h"
 
@@ -185,6 +186,24 @@ static void test_port_zero_is_inert_and_bad_input(void **state)
     assert_null(health_new("bus", NULL, 0, NULL, check, &st));
 }
 
+static void test_liveness_check(void **state)
+{
+    (void) state;
+    health_liveness_t live;
+    char reason[64] = "";
+    health_liveness_init(&live);
+    assert_int_equal(health_liveness_check(&live, reason, sizeof reason), 0);
+    health_liveness_db(&live, false);
+    assert_int_equal(health_liveness_check(&live, reason, sizeof reason), -1);
+    assert_string_equal(reason, "database unavailable");
+    health_liveness_db(&live, true);
+    atomic_store(&live.beat_ms, clock_mono_ms() - HEALTH_STALL_MS - 1);
+    assert_int_equal(health_liveness_check(&live, reason, sizeof reason), -1);
+    assert_string_equal(reason, "loop stalled");
+    health_liveness_beat(&live);
+    assert_int_equal(health_liveness_check(&live, reason, sizeof reason), 0);
+}
+
 static void test_port_in_use_fails(void **state)
 {
     (void) state;
@@ -205,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_not_found_and_method_not_allowed),
         cmocka_unit_test(test_port_zero_is_inert_and_bad_input),
         cmocka_unit_test(test_port_in_use_fails),
+        cmocka_unit_test(test_liveness_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

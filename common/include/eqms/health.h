@@ -8,7 +8,10 @@
 #ifndef EQMS_HEALTH_H
 #define EQMS_HEALTH_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eqms/metrics.h"
 
@@ -25,5 +28,24 @@ typedef int (health_check_fn)(void *ctx, char *reason, size_t size);
 health_t *health_new(const char *service, const char *address, int port,
                      metrics_t *metrics, health_check_fn *check, void *ctx);
 void health_destroy(health_t **self_p);
+
+/* The liveness most services report: their loop thread beats (at least every
+ * few seconds) and the database answered last time. Written by the loop,
+ * read by the HTTP thread; lock-free. */
+typedef struct {
+    _Atomic int64_t beat_ms;       /* monotonic ms of the loop's last pass */
+    _Atomic int db_ok;             /* 1 while the database answers */
+} health_liveness_t;
+
+#define HEALTH_STALL_MS 5000       /* a loop silent this long is unhealthy */
+
+/* Starts healthy, beating now. */
+void health_liveness_init(health_liveness_t *self);
+void health_liveness_beat(health_liveness_t *self);
+void health_liveness_db(health_liveness_t *self, bool ok);
+
+/* A health_check_fn for a health_liveness_t passed as ctx: unhealthy with
+ * "loop stalled" or "database unavailable". */
+int health_liveness_check(void *ctx, char *reason, size_t size);
 
 #endif

@@ -83,6 +83,8 @@ UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 TESTBINS := $(patsubst tests/system/%/main.c,$(BUILD)/testbin/eqms-%,$(wildcard tests/system/*/main.c))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# Programs the benchmark scripts drive (simulated producers): tool_*.c
+BENCH_TOOLS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/tool_*.c))
 # Benchmarks that drive several real processes are Python scripts (Debian's
 # /usr/bin/python3 with python3-zmq); what they measure is C.
 BENCH_SCRIPTS := $(wildcard tests/bench/bench_*.py)
@@ -144,7 +146,7 @@ deps:
 
 test: deps
 	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%) \
-		$(TESTBINS:$(BUILD)/%=build/debug/%)
+		$(TESTBINS:$(BUILD)/%=build/debug/%) $(BENCH_TOOLS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
 
 # Sub-makes, so that pkg-config runs after `deps` installed the libraries.
@@ -158,7 +160,7 @@ stop:
 bench: all
 	@for n in $(BENCH_NAMES); do $(MAKE) --no-print-directory bench-$$n || exit 1; done
 
-bench-%: all
+bench-%: all $(BENCH_TOOLS)
 	@if [ -f tests/bench/bench_$*.py ]; then \
 		/usr/bin/python3 tests/bench/bench_$*.py --bin $(BUILD)/bin; \
 	else \

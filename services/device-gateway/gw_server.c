@@ -78,7 +78,7 @@ struct gw_server_t {
     atomic_int outbox_failed;
     metrics_gauge_t *m_online, *m_depth;
     metrics_counter_t *m_reports, *m_rejected, *m_published, *m_replayed,
-        *m_duplicates, *m_acks, *m_cmds, *m_cmds_rejected;
+        *m_replay_requests, *m_duplicates, *m_acks, *m_cmds, *m_cmds_rejected;
 };
 
 static void s_count(metrics_counter_t *c, uint64_t n)
@@ -630,6 +630,46 @@ static void s_on_ack(gw_server_t *self, const envelope_t *env)
     s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
 }
 
+/* replay.request from rating-ingest: re-publishes the durable entries with
+ * from <= seq <= to at once (at most S_REPLAY_BATCH, oldest first), whatever
+ * the periodic replay's backoff, which it leaves as it is. */
+static void s_on_replay_request(gw_server_t *self, const envelope_t *env)
+{
+    json_error_t err;
+    const char *gateway;
+    json_int_t from, to;
+    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I, s:I}", "gateway",
+                       &gateway, "from", &from, "to", &to) < 0) {
+        log_warn("replay_request_rejected", "id=%s reason=\"%s\"", env->id, err.text);
+        return;
+    }
+    if (from < 1 || to < from) {
+        log_warn("replay_request_rejected", "id=%s from=%lld to=%lld reason=\"need "
+                 "1 <= from <= to\"", env->id, (long long) from, (long long) to);
+        return;
+    }
+    if (strcmp(gateway, self->gateway_id) != 0)
+        return;   /* another gateway of this branch */
+    s_count(self->m_replay_requests, 1);
+    size_t depth = gw_outbox_stats(self->outbox).depth;
+    size_t n = 0;
+    for (size_t i = s_first_after(self, from - 1); i < depth && n < S_REPLAY_BATCH; i++) {
+        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
+        if (e->seq > to || e->seq > self->flushed_seq)
+            break;
+        if (s_publish(self, i) == 0)
+            n++;
+    }
+    s_count(self->m_replayed, n);
+    if (n)
+        log_info("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=%zu",
+                 gateway, (long long) from, (long long) to, n);
+    else   /* already acknowledged (or not yet durable): nothing to send */
+        log_debug("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=0 "
+                  "acked_upto=%lld", gateway, (long long) from, (long long) to,
+                  (long long) gw_outbox_stats(self->outbox).acked_upto);
+}
+
 static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
 {
     char reason[ENVELOPE_REASON_SIZE];
@@ -708,6 +748,8 @@ static void s_on_message(gw_server_t *self, const char *topic, const envelope_t 
     const char *path = topic + tl + 1;   /* bus_recv checked type "." path */
     if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false))
         s_on_ack(self, env);
+    else if (strcmp(env->type, "replay.request") == 0 && s_in_branch(self, path, false))
+        s_on_replay_request(self, env);
     else if (strcmp(env->type, "registry.snapshot") == 0 && s_in_branch(self, path, false))
         s_on_snapshot(self, env);
     else if (strcmp(env->type, "cmd.device") == 0 && s_in_branch(self, path, true))
@@ -827,8 +869,9 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
         goto err;
     s_sessions_load(self);
     char prefix[ENVELOPE_TOPIC_MAX + 64];
-    const char *types[] = { "ack.ingest", "registry.snapshot", "cmd.device" };
-    for (size_t i = 0; i < 3; i++) {
+    const char *types[] = { "ack.ingest", "replay.request", "registry.snapshot",
+                            "cmd.device" };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         snprintf(prefix, sizeof prefix, "%s.%s", types[i], self->branch);
         if (bus_subscribe(self->bus, prefix) < 0)
             goto err;
@@ -855,6 +898,9 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
                                             "events published for the first time");
         self->m_replayed = metrics_counter(metrics, "events_replayed_total",
                                            "unacknowledged events published again");
+        self->m_replay_requests = metrics_counter(metrics, "replay_requests_total",
+                                                  "replay requests for this gateway "
+                                                  "answered");
         self->m_duplicates = metrics_counter(metrics, "events_duplicate_total",
                                              "device events received again and "
                                              "acknowledged without storing");

@@ -9,8 +9,8 @@
  *  and the registry, so none of them needs a lock; the health check only
  *  reads a syscall and an atomic flag.
  *
- *  Bus: subscribes to ack.ingest.<branch>, registry.snapshot.<branch> and
- *  cmd.device.<branch>; publishes the device events of gw_event, the
+ *  Bus: subscribes to ack.ingest.<branch>, replay.request.<branch>,
+ *  registry.snapshot.<branch> and cmd.device.<branch>; publishes the device events of gw_event, the
  *  registry requests and nothing else (docs/protocol-gateway.md).
  */
 #ifndef EQMS_GW_SERVER_H

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     if (!metrics)
         goto done;
     ri_server_config_t scfg = {
-        .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub, .src = cfg.src,
+        .pg_conninfo = cfg.pg_conninfo, .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub, .src = cfg.src,
         .redis_url = cfg.redis_url,
         .prefixes = cfg.prefixes, .batch_max = (int) cfg.batch_max,
         .batch_delay_ms = (int) cfg.batch_delay_ms, .max_skew_s = (int) cfg.max_skew_s,

@@ -77,82 +77,211 @@ static void s_local_date(ri_counters_t *self, const char *zone_name, int64_t ms,
     snprintf(out, 16, "%.10s", utc);
 }
 
-/* Queues the commands for one key; 4 replies (total, satisfied, unsatisfied,
- * option) then one for EXPIRE. */
-static int s_queue(ri_counters_t *self, const char *key, const ri_item_t *item)
+/* One counter hash of a batch: the increments it gets. */
+typedef struct {
+    char key[S_KEY_MAX];
+    long total, satisfied, unsatisfied;
+    long option[RI_MAX_OPTIONS + 1];    /* by option code 1..6 */
+    long final_total, final_satisfied, final_unsatisfied;   /* after the batch */
+} s_sum_t;
+
+/* The batch's sums, indexed by key. */
+typedef struct {
+    s_sum_t *sums;
+    size_t count, cap;
+    zhash_t *index;                     /* key -> s_sum_t (in sums) */
+} s_sums_t;
+
+/* The sum for `key`, added if new. NULL on allocation failure (or a key
+ * longer than S_KEY_MAX, which s_keys cannot make). */
+static s_sum_t *s_sum(s_sums_t *all, const char *key)
 {
-    char opt[16];
-    snprintf(opt, sizeof opt, "opt:%d", item->event.option_code);
-    const char *total[] = { "HINCRBY", key, "total", "1" };
-    const char *sat[] = { "HINCRBY", key, "satisfied", item->option.satisfied ? "1" : "0" };
-    const char *unsat[] = { "HINCRBY", key, "unsatisfied",
-                            item->option.unsatisfied ? "1" : "0" };
-    const char *option[] = { "HINCRBY", key, opt, "1" };
-    const char *expire[] = { "EXPIRE", key, S_EXPIRE_S };
-    return redisstore_pipeline_add(self->redis, 4, total, NULL)
-           | redisstore_pipeline_add(self->redis, 4, sat, NULL)
-           | redisstore_pipeline_add(self->redis, 4, unsat, NULL)
-           | redisstore_pipeline_add(self->redis, 4, option, NULL)
-           | redisstore_pipeline_add(self->redis, 3, expire, NULL);
+    s_sum_t *sum = zhash_lookup(all->index, key);
+    size_t len = strlen(key);
+    if (sum || all->count == all->cap || len >= sizeof sum->key)
+        return sum;
+    sum = &all->sums[all->count];
+    memset(sum, 0, sizeof *sum);
+    memcpy(sum->key, key, len + 1);
+    if (zhash_insert(all->index, sum->key, sum) != 0)
+        return NULL;
+    all->count++;
+    return sum;
 }
 
-#define S_PER_KEY 5
+static void s_count_item(s_sum_t *sum, const ri_item_t *item, long sign)
+{
+    sum->total += sign;
+    sum->satisfied += item->option.satisfied ? sign : 0;
+    sum->unsatisfied += item->option.unsatisfied ? sign : 0;
+    if (item->event.option_code >= 1 && item->event.option_code <= RI_MAX_OPTIONS)
+        sum->option[item->event.option_code] += sign;
+}
+
+/* Queues HINCRBY total/satisfied/unsatisfied (3 replies), one per option
+ * used, then EXPIRE. Returns the number of commands queued, -1 on failure. */
+static int s_queue_sum(ri_counters_t *self, const s_sum_t *sum)
+{
+    char v[3][24];
+    snprintf(v[0], sizeof v[0], "%ld", sum->total);
+    snprintf(v[1], sizeof v[1], "%ld", sum->satisfied);
+    snprintf(v[2], sizeof v[2], "%ld", sum->unsatisfied);
+    const char *total[] = { "HINCRBY", sum->key, "total", v[0] };
+    const char *sat[] = { "HINCRBY", sum->key, "satisfied", v[1] };
+    const char *unsat[] = { "HINCRBY", sum->key, "unsatisfied", v[2] };
+    int failed = redisstore_pipeline_add(self->redis, 4, total, NULL)
+                 | redisstore_pipeline_add(self->redis, 4, sat, NULL)
+                 | redisstore_pipeline_add(self->redis, 4, unsat, NULL);
+    int queued = 3;
+    for (int code = 1; code <= RI_MAX_OPTIONS; code++) {
+        if (!sum->option[code])
+            continue;
+        char field[16], by[24];
+        snprintf(field, sizeof field, "opt:%d", code);
+        snprintf(by, sizeof by, "%ld", sum->option[code]);
+        const char *option[] = { "HINCRBY", sum->key, field, by };
+        failed |= redisstore_pipeline_add(self->redis, 4, option, NULL);
+        queued++;
+    }
+    const char *expire[] = { "EXPIRE", sum->key, S_EXPIRE_S };
+    failed |= redisstore_pipeline_add(self->redis, 3, expire, NULL);
+    return failed ? -1 : queued + 1;
+}
+
+static bool s_counted(const ri_item_t *item)
+{
+    return item->action == RI_ACTION_RATING && item->stored;
+}
+
+/* The staff, window and branch keys of a counted item. */
+static void s_keys(ri_counters_t *self, const ri_item_t *item, char keys[3][S_KEY_MAX])
+{
+    char date[16];
+    s_local_date(self, item->time_zone, item->event.event_ms, date);
+    snprintf(keys[0], S_KEY_MAX, "eqms:today:%s:staff:%" PRId64, date, item->staff_id);
+    snprintf(keys[1], S_KEY_MAX, "eqms:today:%s:window:%" PRId64, date,
+             item->event.window_id);
+    snprintf(keys[2], S_KEY_MAX, "eqms:today:%s:branch:%s", date, item->event.branch);
+}
+
+/* The teller's figures after each item: the staff key's totals after the
+ * batch, walked back item by item. staff[i] is item i's staff sum. */
+static void s_figures(const ri_item_t *items, size_t count, s_sum_t **staff,
+                      ri_figures_t *figures)
+{
+    for (size_t i = count; i-- > 0;) {
+        s_sum_t *sum = staff[i];
+        if (!sum)
+            continue;
+        figures[i].total = sum->final_total;
+        figures[i].satisfied = sum->final_satisfied;
+        figures[i].unsatisfied = sum->final_unsatisfied;
+        figures[i].known = 1;
+        sum->final_total -= 1;
+        sum->final_satisfied -= items[i].option.satisfied ? 1 : 0;
+        sum->final_unsatisfied -= items[i].option.unsatisfied ? 1 : 0;
+    }
+}
+
+/* Adds the counted items to `all` (staff[i] = item i's staff sum). -1 if
+ * memory ran out. */
+static int s_sum_batch(ri_counters_t *self, const ri_item_t *items, size_t count,
+                       s_sums_t *all, s_sum_t **staff)
+{
+    for (size_t i = 0; i < count; i++) {
+        staff[i] = NULL;
+        if (!s_counted(&items[i]))
+            continue;
+        char keys[3][S_KEY_MAX];
+        s_keys(self, &items[i], keys);
+        for (int k = 0; k < 3; k++) {
+            s_sum_t *sum = s_sum(all, keys[k]);
+            if (!sum)
+                return -1;
+            s_count_item(sum, &items[i], 1);
+            if (k == 0)
+                staff[i] = sum;
+        }
+    }
+    return 0;
+}
+
+/* Queues every sum; returns the number of replies to expect, -1 on failure. */
+static int s_queue_all(ri_counters_t *self, const s_sums_t *all)
+{
+    int failed = 0, queued = 0;
+    for (size_t i = 0; i < all->count; i++) {
+        int q = s_queue_sum(self, &all->sums[i]);
+        failed |= q < 0;
+        queued += q < 0 ? 0 : q;
+    }
+    return failed ? -1 : queued;
+}
+
+/* Reads the totals after the batch from the replies, in s_queue_all order. */
+static void s_read_finals(s_sums_t *all, redisReply **replies)
+{
+    int r = 0;
+    for (size_t i = 0; i < all->count; i++) {
+        s_sum_t *sum = &all->sums[i];
+        redisReply **reply = &replies[r];
+        if (reply[0]->type == REDIS_REPLY_INTEGER && reply[1]->type == REDIS_REPLY_INTEGER
+            && reply[2]->type == REDIS_REPLY_INTEGER) {
+            sum->final_total = (long) reply[0]->integer;
+            sum->final_satisfied = (long) reply[1]->integer;
+            sum->final_unsatisfied = (long) reply[2]->integer;
+        }
+        r += 4;   /* total, satisfied, unsatisfied, expire */
+        for (int code = 1; code <= RI_MAX_OPTIONS; code++)
+            r += sum->option[code] ? 1 : 0;
+    }
+}
 
 int ri_counters_add(ri_counters_t *self, const ri_item_t *items, size_t count,
                     ri_figures_t *figures)
 {
-    size_t queued = 0;
     for (size_t i = 0; i < count; i++)
         memset(&figures[i], 0, sizeof figures[i]);
     if (!self->redis)
         return 0;
-    int failed = 0;
-    for (size_t i = 0; i < count; i++) {
-        const ri_item_t *item = &items[i];
-        if (item->action != RI_ACTION_RATING || !item->stored)
-            continue;
-        char date[16], key[S_KEY_MAX];
-        s_local_date(self, item->time_zone, item->event.event_ms, date);
-        snprintf(key, sizeof key, "eqms:today:%s:staff:%" PRId64, date, item->staff_id);
-        failed |= s_queue(self, key, item);
-        snprintf(key, sizeof key, "eqms:today:%s:window:%" PRId64, date,
-                 item->event.window_id);
-        failed |= s_queue(self, key, item);
-        snprintf(key, sizeof key, "eqms:today:%s:branch:%s", date, item->event.branch);
-        failed |= s_queue(self, key, item);
-        queued++;
-    }
-    if (queued == 0)
+    s_sums_t all = { .cap = 0 };
+    for (size_t i = 0; i < count; i++)
+        all.cap += s_counted(&items[i]) ? 3 : 0;
+    if (all.cap == 0)
         return 0;
+    int rc = -1;
+    all.sums = malloc(all.cap * sizeof *all.sums);
+    all.index = zhash_new();
+    s_sum_t **staff = calloc(count, sizeof *staff);
+    if (!all.sums || !all.index || !staff
+        || s_sum_batch(self, items, count, &all, staff) != 0) {
+        log_warn("counters_not_updated", "reason=\"out of memory\"");
+        self->need_rebuild = true;
+        goto done;
+    }
+    int queued = s_queue_all(self, &all);
     redisReply **replies = NULL;
     int n = redisstore_pipeline_exec(self->redis, &replies);
-    if (failed || n != (int) (queued * 3 * S_PER_KEY)) {
+    if (queued < 0 || n != queued) {
         if (!self->down_logged)
-            log_warn("counters_not_updated", "ratings=%zu reason=\"redis unavailable\"",
-                     queued);
+            log_warn("counters_not_updated", "keys=%zu reason=\"redis unavailable\"",
+                     all.count);
         self->down_logged = 1;
         self->need_rebuild = true;
         if (n > 0)
             redisstore_replies_free(&replies, n);
-        return -1;
+        goto done;
     }
     self->down_logged = 0;
-    size_t r = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (items[i].action != RI_ACTION_RATING || !items[i].stored)
-            continue;
-        redisReply **staff = &replies[r];   /* the staff key comes first */
-        if (staff[0]->type == REDIS_REPLY_INTEGER && staff[1]->type == REDIS_REPLY_INTEGER
-            && staff[2]->type == REDIS_REPLY_INTEGER) {
-            figures[i].total = (long) staff[0]->integer;
-            figures[i].satisfied = (long) staff[1]->integer;
-            figures[i].unsatisfied = (long) staff[2]->integer;
-            figures[i].known = 1;
-        }
-        r += 3 * S_PER_KEY;
-    }
+    s_read_finals(&all, replies);
     redisstore_replies_free(&replies, n);
-    return 0;
+    s_figures(items, count, staff, figures);
+    rc = 0;
+done:
+    zhash_destroy(&all.index);
+    free(all.sums);
+    free(staff);
+    return rc;
 }
 
 bool ri_counters_need_rebuild(ri_counters_t *self)

@@ -13,19 +13,23 @@
 #include "eqms/health.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
+#include "ri_committer.h"
 #include "ri_counters.h"
 #include "ri_store.h"
 #include "ri_validate.h"
 
 /* Seqs above a gateway's cursor tracked at once (2 KiB per gateway); further
  * ones are dropped unacknowledged until the cursor catches up (the gateway
- * re-publishes). Receiving pauses during a commit, so normally at most one
- * batch (plus a gap's worth) is above the cursor. */
+ * re-publishes). Normally at most two batches (the one committing and the
+ * one filling) plus a gap's worth are above the cursor. */
 #define S_SEQ_WINDOW     16384
 #define S_REACK_MS       30000
 #define S_PARTITIONS_MS  (24 * 3600 * 1000)
 #define S_WINDOW_TTL_MS  60000
-#define S_COUNTERS_CHECK_MS 5000
+/* A gap in a gateway's seqs open this long is asked to be replayed; the
+ * request is repeated at most this often while the gap stays open. */
+#define S_GAP_MS         200
+#define S_GAP_REPEAT_MS  1000
 
 static const char *s_types[] = {
     "device.online", "device.offline", "device.unassigned", "staff.login",
@@ -37,7 +41,11 @@ typedef struct {
     char gateway[ENVELOPE_SRC_MAX + 1];
     char branch[RI_PATH_MAX + 1];
     int64_t upto;                      /* committed cursor */
-    int64_t pending_upto;              /* cursor the current batch would give */
+    int64_t pending_upto;              /* cursor the batch in flight gives */
+    int64_t contig;                    /* highest seq with all below taken */
+    int64_t max_seen;                  /* highest seq taken */
+    int64_t gap_since;                 /* monotonic ms a gap opened, 0 = none */
+    int64_t gap_requested;             /* monotonic ms of the last replay.request */
     bool ack_due;
     uint8_t bits[S_SEQ_WINDOW / 8];    /* seqs > upto already in a batch */
 } s_gateway_t;
@@ -47,28 +55,27 @@ struct ri_server_t {
     char *prefixes;
     char *prefix[64];                  /* into `prefixes`; none = everything */
     size_t nprefix;
-    ri_store_t *store;
-    ri_counters_t *counters;
-    ri_figures_t *figures;             /* per item, after a commit */
+    ri_store_t *store;                 /* look-ups, partitions (this thread) */
+    ri_committer_t *committer;         /* commits and counters (its thread) */
+    ri_batch_t *buffers[2];            /* owned; the rest are aliases */
+    ri_batch_t *open;                  /* filling */
+    ri_batch_t *spare;                 /* the other buffer, when not in flight */
+    ri_batch_t *retry;                 /* came back uncommitted: submit again */
     bus_t *bus;
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;    /* read by the health port */
     zhash_t *gateways;                 /* src -> s_gateway_t */
     zhash_t *windows;                  /* window id -> ri_window_state_t */
-    ri_item_t *items;
-    size_t count;
-    int64_t batch_started;
     bool db_down;
     bool acks_due;                     /* some gateway has ack_due */
-    int64_t commit_ms;                 /* duration of the last commit */
     backoff_t backoff;
     int64_t last_reack;
-    int64_t last_counters_check;
+    int64_t last_gap_check;
     char *ltree_prefixes;              /* "{a,b}" for ri_counters_rebuild */
     int64_t last_partitions;
     metrics_counter_t *received, *stored, *rejected, *duplicates, *dropped, *batches,
-        *batch_failures;
+        *batch_failures, *replay_requests;
     metrics_gauge_t *pending;
 };
 
@@ -85,6 +92,16 @@ static void s_set_bit(s_gateway_t *g, int64_t seq, bool on)
         g->bits[(seq % S_SEQ_WINDOW) / 8] |= (uint8_t) (1u << (seq % 8));
     else
         g->bits[(seq % S_SEQ_WINDOW) / 8] &= (uint8_t) ~(1u << (seq % 8));
+}
+
+/* Marks `seq` (above the cursor) as taken into a batch. */
+static void s_take_seq(s_gateway_t *g, int64_t seq)
+{
+    s_set_bit(g, seq, true);
+    if (seq > g->max_seen)
+        g->max_seen = seq;
+    while (g->contig - g->upto < S_SEQ_WINDOW && s_bit(g, g->contig + 1))
+        g->contig++;
 }
 
 static s_gateway_t *s_gateway(ri_server_t *self, const char *src, const char *branch)
@@ -109,7 +126,7 @@ static void s_load_cursor(void *ctx, const char *gateway, const char *branch, in
 {
     s_gateway_t *g = s_gateway(ctx, gateway, branch);
     if (g)
-        g->upto = g->pending_upto = upto;
+        g->upto = g->pending_upto = g->contig = g->max_seen = upto;
 }
 
 static ri_window_state_t *s_window_state(ri_server_t *self, int64_t window_id)
@@ -275,12 +292,13 @@ static void s_accept(ri_server_t *self, const char *topic, const envelope_t *env
         self->acks_due = true;
         return;
     }
+    ri_batch_t *batch = self->open;
     if (self->db_down || envelope->seq - g->upto > S_SEQ_WINDOW
-        || self->count >= (size_t) self->cfg.batch_max) {
+        || batch->count >= batch->cap) {
         metrics_add(self->dropped, 1);
         return;
     }
-    ri_item_t *item = &self->items[self->count];
+    ri_item_t *item = &batch->items[batch->count];
     memset(item, 0, sizeof *item);
     char reason[ENVELOPE_REASON_SIZE];
     if (ri_event_decode(envelope, &item->event, reason) != 0) {
@@ -305,27 +323,25 @@ static void s_accept(ri_server_t *self, const char *topic, const envelope_t *env
         log_info("event_rejected", "gateway=%s seq=%" PRId64 " type=%s reason=\"%s\"",
                  envelope->src, envelope->seq, envelope->type, item->reason);
     }
-    s_set_bit(g, envelope->seq, true);
-    if (self->count == 0)
-        self->batch_started = clock_mono_ms();
-    self->count++;
-    metrics_set(self->pending, (int64_t) self->count);
+    s_take_seq(g, envelope->seq);
+    if (batch->count == 0)
+        batch->started_ms = clock_mono_ms();
+    batch->count++;
+    metrics_set(self->pending, (int64_t) batch->count);
 }
 
 /* --- committing ---------------------------------------------------------------- */
 
-/* The cursors the batch gives: for each gateway, the highest contiguous seq. */
-static size_t s_cursors(ri_server_t *self, ri_cursor_t **out)
+/* The cursors the open batch gives: for each gateway, the highest
+ * contiguous seq. -1 if memory ran out. */
+static int s_cursors(ri_server_t *self, ri_batch_t *batch)
 {
     size_t n = 0, cap = zhash_size(self->gateways);
     ri_cursor_t *cursors = calloc(cap ? cap : 1, sizeof *cursors);
-    *out = cursors;
     if (!cursors)
-        return 0;
+        return -1;
     for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
-        int64_t upto = g->upto;
-        while (upto - g->upto < S_SEQ_WINDOW && s_bit(g, upto + 1))
-            upto++;
+        int64_t upto = g->contig;
         g->pending_upto = upto;
         if (upto > g->upto && n < cap) {
             snprintf(cursors[n].gateway, sizeof cursors[n].gateway, "%s", g->gateway);
@@ -334,7 +350,10 @@ static size_t s_cursors(ri_server_t *self, ri_cursor_t **out)
             n++;
         }
     }
-    return n;
+    free(batch->cursors);
+    batch->cursors = cursors;
+    batch->ncursors = n;
+    return 0;
 }
 
 static void s_publish_stored(ri_server_t *self, const ri_item_t *item,
@@ -380,7 +399,45 @@ static void s_send_acks(ri_server_t *self, bool all)
     }
 }
 
-static void s_after_commit(ri_server_t *self)
+/* Asks a gateway to replay the first missing run of its seqs. */
+static void s_request_replay(ri_server_t *self, s_gateway_t *g)
+{
+    int64_t from = g->contig + 1, to = from;
+    while (to + 1 < g->max_seen && !s_bit(g, to + 1))
+        to++;
+    json_t *data = json_pack("{s:s, s:I, s:I}", "gateway", g->gateway, "from",
+                             (json_int_t) from, "to", (json_int_t) to);
+    if (data && bus_publish(self->bus, "replay.request", g->branch, &data, NULL) == 0) {
+        metrics_add(self->replay_requests, 1);
+        log_info("replay_requested", "gateway=%s from=%" PRId64 " to=%" PRId64
+                 " highest_seen=%" PRId64, g->gateway, from, to, g->max_seen);
+    }
+}
+
+/* A gap (a seq missing below one already taken) that stays open S_GAP_MS
+ * is asked to be replayed, again every S_GAP_REPEAT_MS while it stays. A
+ * lost tail (nothing after it) shows no gap: the gateway's own periodic
+ * replay brings it. */
+static void s_check_gaps(ri_server_t *self, int64_t now)
+{
+    if (now - self->last_gap_check < S_GAP_MS / 2 || self->db_down)
+        return;
+    self->last_gap_check = now;
+    for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
+        if (g->max_seen <= g->contig || !g->branch[0]) {
+            g->gap_since = 0;
+            continue;
+        }
+        if (g->gap_since == 0)
+            g->gap_since = now;
+        if (now - g->gap_since >= S_GAP_MS && now - g->gap_requested >= S_GAP_REPEAT_MS) {
+            g->gap_requested = now;
+            s_request_replay(self, g);
+        }
+    }
+}
+
+static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
 {
     for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
         while (g->upto < g->pending_upto) {
@@ -390,76 +447,74 @@ static void s_after_commit(ri_server_t *self)
         }
     }
     uint64_t stored = 0, rejected = 0;
-    ri_counters_add(self->counters, self->items, self->count, self->figures);
-    for (size_t i = 0; i < self->count; i++) {
-        ri_item_t *item = &self->items[i];
+    for (size_t i = 0; i < batch->count; i++) {
+        const ri_item_t *item = &batch->items[i];
         if (item->action == RI_ACTION_RATING && item->stored) {
             stored++;
-            s_publish_stored(self, item, &self->figures[i]);
+            s_publish_stored(self, item, &batch->figures[i]);
         } else if (item->action == RI_ACTION_REJECT) {
             rejected++;
         }
-        free(item->raw);
-        item->raw = NULL;
     }
     metrics_add(self->stored, stored);
     metrics_add(self->rejected, rejected);
     metrics_add(self->batches, 1);
     log_debug("batch_committed", "events=%zu ratings=%" PRIu64 " rejected=%" PRIu64
-              " commit_ms=%" PRId64, self->count, stored, rejected, self->commit_ms);
-    self->count = 0;
-    metrics_set(self->pending, 0);
+              " commit_ms=%" PRId64, batch->count, stored, rejected, batch->commit_ms);
     self->acks_due = true;
     s_send_acks(self, false);
 }
 
-/* A batch failed with the database reachable: one event at a time, and an
- * event that still fails is rejected with its SQL state. */
-static int s_commit_one_by_one(ri_server_t *self, const ri_cursor_t *cursors, size_t n)
+/* Takes back a batch the committer finished, if any. */
+static void s_collect(ri_server_t *self)
 {
-    for (size_t i = 0; i < self->count; i++) {
-        ri_item_t *item = &self->items[i];
-        if (ri_store_commit(self->store, item, 1, NULL, 0) == 0)
-            continue;
-        if (!ri_store_connected(self->store))
-            return -1;
-        s_reject(item, "store failed: the database refused the event (see the "
-                       "rating-ingest log)");
-        if (!item->raw)
-            item->raw = strdup("{}");
-        if (ri_store_commit(self->store, item, 1, NULL, 0) != 0)
-            return -1;
-    }
-    return ri_store_commit(self->store, NULL, 0, cursors, n);
-}
-
-static void s_flush(ri_server_t *self)
-{
-    ri_cursor_t *cursors = NULL;
-    size_t n = s_cursors(self, &cursors);
-    int64_t started = clock_mono_ms();
-    int rc = ri_store_commit(self->store, self->items, self->count, cursors, n);
-    self->commit_ms = clock_mono_ms() - started;
-    if (rc != 0 && ri_store_connected(self->store)) {
-        log_warn("batch_retry_one_by_one", "events=%zu", self->count);
-        rc = s_commit_one_by_one(self, cursors, n);
-    }
-    free(cursors);
-    if (rc == 0) {
+    ri_batch_t *batch = ri_committer_done(self->committer);
+    if (!batch)
+        return;
+    if (batch->rc == 0) {
         if (self->db_down)
-            log_info("ingest_resumed", "events=%zu", self->count);
+            log_info("ingest_resumed", "events=%zu", batch->count);
         self->db_down = false;
         backoff_reset(&self->backoff);
         health_liveness_db(&self->liveness, 1);
-        s_after_commit(self);
+        s_after_commit(self, batch);
+        ri_batch_clear(batch);
+        self->spare = batch;
     } else {
         metrics_add(self->batch_failures, 1);
         if (!self->db_down)
-            log_warn("ingest_paused", "reason=\"commit failed\" events=%zu", self->count);
+            log_warn("ingest_paused", "reason=\"commit failed\" events=%zu", batch->count);
         self->db_down = true;
         health_liveness_db(&self->liveness, 0);
         backoff_failed(&self->backoff);
+        self->retry = batch;
     }
+}
+
+/* Hands the next batch to the committer when it is free: a failed one again
+ * (after the backoff), else the open one once full or late. */
+static void s_submit(ri_server_t *self, int64_t now)
+{
+    if (ri_committer_busy(self->committer))
+        return;
+    if (self->retry) {
+        if (backoff_due(&self->backoff) && ri_committer_submit(self->committer,
+                                                               self->retry) == 0)
+            self->retry = NULL;
+        return;
+    }
+    ri_batch_t *batch = self->open;
+    if (batch->count == 0 || !self->spare)
+        return;
+    bool full = batch->count >= batch->cap;
+    bool late = now - batch->started_ms >= self->cfg.batch_delay_ms;
+    if (self->db_down ? !backoff_due(&self->backoff) : !(full || late))
+        return;
+    if (s_cursors(self, batch) != 0 || ri_committer_submit(self->committer, batch) != 0)
+        return;
+    self->open = self->spare;
+    self->spare = NULL;
+    metrics_set(self->pending, 0);
 }
 
 static void *s_loop(void *arg)
@@ -469,24 +524,30 @@ static void *s_loop(void *arg)
         int64_t now = clock_mono_ms();
         health_liveness_beat(&self->liveness);
         int timeout = 200;
-        if (self->count > 0 && !self->db_down) {
-            int64_t left = self->batch_started + self->cfg.batch_delay_ms - now;
+        if (self->open->count > 0 && !self->db_down) {
+            int64_t left = self->open->started_ms + self->cfg.batch_delay_ms - now;
             timeout = left < 0 ? 0 : (int) left;
         }
+        if (ri_committer_busy(self->committer) && timeout > 1)
+            timeout = 1;   /* look for the result soon */
         char *topic = NULL;
         envelope_t *envelope = NULL;
-        if (bus_recv(self->bus, timeout, &topic, &envelope) == 1) {
+        /* A full batch waits for the committer: the bus queues meanwhile. */
+        bool full = self->open->count >= self->open->cap;
+        if (full)
+            zclock_sleep(1);
+        else if (bus_recv(self->bus, timeout, &topic, &envelope) == 1) {
             s_accept(self, topic, envelope);
             free(topic);
             envelope_destroy(&envelope);
         }
         now = clock_mono_ms();
-        bool full = self->count >= (size_t) self->cfg.batch_max;
-        bool late = self->count > 0 && now - self->batch_started >= self->cfg.batch_delay_ms;
-        if ((full || late || (self->db_down && self->count > 0))
-            && (!self->db_down || backoff_due(&self->backoff)))
-            s_flush(self);
-        if (self->db_down && self->count == 0 && backoff_due(&self->backoff)) {
+        s_collect(self);
+        s_submit(self, now);
+        s_check_gaps(self, now);
+        bool idle = self->open->count == 0 && !self->retry
+                    && !ri_committer_busy(self->committer);
+        if (self->db_down && idle && backoff_due(&self->backoff)) {
             if (ri_store_ensure_partitions(self->store, 3) == 0) {
                 log_info("ingest_resumed", "events=0");
                 self->db_down = false;
@@ -501,16 +562,10 @@ static void *s_loop(void *arg)
             if (ri_store_ensure_partitions(self->store, 3) != 0)
                 log_warn("partitions_not_ensured", "reason=\"database error\"");
         }
-        if (!self->db_down && self->count == 0
-            && now - self->last_counters_check >= S_COUNTERS_CHECK_MS) {
-            self->last_counters_check = now;
-            if (ri_counters_need_rebuild(self->counters))
-                ri_counters_rebuild(self->counters, self->store, self->ltree_prefixes);
-        }
         if (now - self->last_reack >= S_REACK_MS) {
             self->last_reack = now;
             s_send_acks(self, true);
-        } else if (self->count == 0) {
+        } else if (idle) {
             s_send_acks(self, false);
         }
     }
@@ -577,9 +632,12 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     self->prefixes = strdup(config->prefixes ? config->prefixes : "");
     self->gateways = zhash_new();
     self->windows = zhash_new();
-    self->items = calloc((size_t) self->cfg.batch_max, sizeof *self->items);
-    self->figures = calloc((size_t) self->cfg.batch_max, sizeof *self->figures);
-    self->counters = ri_counters_new(config->redis_url, config->src);
+    for (int i = 0; i < 2; i++)
+        self->buffers[i] = ri_batch_new((size_t) self->cfg.batch_max);
+    self->open = self->buffers[0];
+    self->spare = self->buffers[1];
+    ri_counters_t *counters = ri_counters_new(config->redis_url, config->src);
+    pgstore_t *commit_pg = pgstore_new(config->pg_conninfo);
     backoff_init(&self->backoff, 100, 5000);
     self->received = metrics_counter(metrics, "events_received_total",
                                      "Gateway events received from the bus.");
@@ -595,10 +653,13 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     self->batch_failures = metrics_counter(metrics, "batch_failures_total",
                                            "Batch commits that failed (retried).");
     self->pending = metrics_gauge(metrics, "batch_pending", "Events in the open batch.");
-    if (!self->store || !self->prefixes || !self->gateways || !self->windows || !self->items
-        || !self->figures || !self->counters
+    self->replay_requests = metrics_counter(metrics, "replay_requests_total",
+                                            "replay.request messages sent for seq gaps.");
+    if (!self->store || !self->prefixes || !self->gateways || !self->windows
+        || !self->buffers[0] || !self->buffers[1] || !counters || !commit_pg
         || !self->received || !self->stored || !self->rejected || !self->duplicates
-        || !self->dropped || !self->batches || !self->batch_failures || !self->pending)
+        || !self->dropped || !self->batches || !self->batch_failures || !self->pending
+        || !self->replay_requests)
         goto err;
     if (ri_store_ensure_partitions(self->store, 3) != 0
         || ri_store_cursors(self->store, s_load_cursor, self) != 0
@@ -609,10 +670,10 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
     if (!self->bus || s_subscribe(self) != 0)
         goto err;
+    self->committer = ri_committer_new(&commit_pg, &counters, self->ltree_prefixes);
+    if (!self->committer)
+        goto err;
     self->last_partitions = self->last_reack = clock_mono_ms();
-    if (ri_counters_need_rebuild(self->counters))
-        ri_counters_rebuild(self->counters, self->store, self->ltree_prefixes);
-    self->last_counters_check = clock_mono_ms();
     health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
@@ -623,13 +684,15 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     return self;
 err:
     log_error("ingest_start_failed", "reason=\"bus, database or memory\"");
+    ri_committer_destroy(&self->committer);
+    ri_counters_destroy(&counters);
+    pgstore_destroy(&commit_pg);
     bus_destroy(&self->bus);
     ri_store_destroy(&self->store);
-    ri_counters_destroy(&self->counters);
     zhash_destroy(&self->gateways);
     zhash_destroy(&self->windows);
-    free(self->items);
-    free(self->figures);
+    ri_batch_destroy(&self->buffers[0]);
+    ri_batch_destroy(&self->buffers[1]);
     free(self->prefixes);
     free(self->ltree_prefixes);
     free(self);
@@ -643,16 +706,16 @@ void ri_server_destroy(ri_server_t **self_p)
     ri_server_t *self = *self_p;
     atomic_store(&self->stop, 1);
     pthread_join(self->thread, NULL);
-    /* A batch not committed is not acknowledged: the gateways replay it. */
-    for (size_t i = 0; i < self->count; i++)
-        free(self->items[i].raw);
+    /* The batch in flight finishes; its acks are not sent, nor those of the
+     * open batch: the gateways replay them and the replay finds them
+     * committed (or commits them). */
+    ri_committer_destroy(&self->committer);
     bus_destroy(&self->bus);
     ri_store_destroy(&self->store);
-    ri_counters_destroy(&self->counters);
     zhash_destroy(&self->gateways);
     zhash_destroy(&self->windows);
-    free(self->items);
-    free(self->figures);
+    ri_batch_destroy(&self->buffers[0]);
+    ri_batch_destroy(&self->buffers[1]);
     free(self->prefixes);
     free(self->ltree_prefixes);
     free(self);

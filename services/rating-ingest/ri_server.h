@@ -4,8 +4,9 @@
  *  messages") under the configured org-path prefixes, decides each event
  *  (fact or rejected_event, with the teller bound from the staff sessions it
  *  keeps per window in memory), collects a batch (at most batch_max events
- *  or batch_delay_ms), commits it in one transaction with the gateway
- *  cursors (ri_store), and only then publishes `ack.ingest.<branch>`
+ *  or batch_delay_ms) and hands it to the commit thread (ri_committer.h),
+ *  which commits it in one transaction with the gateway cursors while the
+ *  next batch fills; only after the commit does it publish `ack.ingest.<branch>`
  *  {"gateway","upto"} per gateway and `rating.stored.<window path>` per new
  *  rating (docs/protocol.md, "rating-ingest messages"), after updating
  *  today's counters in Redis (ri_counters.h) whose figures for the teller
@@ -14,13 +15,12 @@
  *  Exactly once: an event at or below its gateway's committed cursor, or
  *  already in the batch, is a duplicate and only re-acknowledged; the rest is
  *  written idempotently (envelope id, gateway and seq).
- *  PostgreSQL down: the pending batch is kept and retried with backoff
+ *  PostgreSQL down: the failed batch is kept and retried with backoff
  *  (100 ms .. 5 s); events arriving meanwhile are dropped unacknowledged
  *  (the gateways re-publish until acknowledged), so memory stays bounded by
- *  one batch and nothing acknowledged is ever lost. A batch that fails while
- *  the database is reachable is retried event by event and an event that
- *  still fails is rejected with the SQL state, so a poison message never
- *  blocks the stream.
+ *  two batches and nothing acknowledged is ever lost. A batch that fails
+ *  while the database is reachable is retried event by event, so a poison
+ *  message never blocks the stream.
  */
 #ifndef EQMS_RI_SERVER_H
 #define EQMS_RI_SERVER_H
@@ -34,6 +34,7 @@
 typedef struct ri_server_t ri_server_t;
 
 typedef struct {
+    const char *pg_conninfo;  /* for the commit connection (ri_committer.h) */
     const char *bus_pub;
     const char *bus_sub;
     const char *src;          /* producer id of acks and rating.stored */
@@ -44,7 +45,8 @@ typedef struct {
     int max_skew_s;           /* event_time vs received */
 } ri_server_config_t;
 
-/* Takes *pg_p (set to NULL, also on failure), loads cursors and open sessions
+/* Takes *pg_p (look-ups; set to NULL, also on failure), opens a second
+ * connection for commits, loads cursors and open sessions
  * (waiting for the database if needed: it retries in the loop), subscribes
  * and starts the thread; `metrics` is borrowed. NULL (logged) on a bad
  * endpoint or prefix or if the thread cannot start. */

@@ -18,7 +18,6 @@ Usage: /usr/bin/python3 tests/bench/bench_ingest.py --bin build/release/bin
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -61,57 +60,21 @@ def event(type_, branch, window, employee_no, seq, dseq, src, **extra):
     return [f"{type_}.{branch}.{code}".encode(), make_envelope(type_, data, src=src, seq=seq)]
 
 
-def publisher(xsub, xpub, branch, windows, first_seq, seconds, rate, out):
-    """A gateway: publishes ratings from `first_seq` on (rate 0 = as fast as
-    acks allow) with at most WINDOW unacknowledged, re-publishing from the
-    acknowledged seq when no ack advanced for a second (as the outbox does).
-    Puts (id, publish time) of every first publication in `out` if given."""
-    window = 4000
-    ctx = zmq.Context()
-    pub = ctx.socket(zmq.PUB)
-    pub.setsockopt(zmq.SNDHWM, 0)
-    pub.connect(xsub)
-    sub = ctx.socket(zmq.SUB)
-    sub.connect(xpub)
-    sub.setsockopt(zmq.SUBSCRIBE, f"ack.ingest.{branch}".encode())
-    time.sleep(0.5)
-    src = f"device-gateway.{branch.split('.')[-1]}"
-    seq, acked, sent, kept = first_seq, first_seq - 1, [], {}
-    start = last_progress = time.monotonic()
-    while time.monotonic() - start < seconds:
-        while sub.poll(0):
-            d = json.loads(sub.recv_multipart()[1])["data"]
-            if d["gateway"] == src and d["upto"] > acked:
-                for s in range(acked + 1, d["upto"] + 1):
-                    kept.pop(s, None)
-                acked, last_progress = d["upto"], time.monotonic()
-        if seq - acked > window:
-            if time.monotonic() - last_progress > 1.0:
-                for s in range(acked + 1, min(acked + 1001, seq)):
-                    pub.send_multipart(kept[s])
-                last_progress = time.monotonic()
-            sub.poll(5)
-            continue
-        burst = 50 if rate == 0 else max(1, rate // 1000)
-        for _ in range(burst):
-            w = windows[seq % len(windows)]
-            msg = event("rating.submitted", branch, w, None, seq, seq, src,
-                        option_code=1 + seq % 4, service_ms=1000, label="x", score=1.0)
-            kept[seq] = msg
-            pub.send_multipart(msg)
-            if out is not None:
-                sent.append((json.loads(msg[1])["id"], time.monotonic()))
-            seq += 1
-        if rate:
-            target = start + (seq - first_seq) / rate
-            delay = target - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-    if out is not None:
-        out.put(sent)
-    pub.close()
-    sub.close()
-    ctx.term()
+def gateways(tool, xsub, xpub, branch, windows, first_seq, seconds, rate=0, latency=False):
+    """A simulated gateway (tests/bench/tool_gwpub.c) publishing ratings from
+    `first_seq` on; rate 0 = as fast as acks allow."""
+    cmd = [tool, "--xsub", xsub, "--xpub", xpub, "--branch", branch,
+           "--windows", ",".join(f"{w[0]}:{w[1]}:{w[2]}" for w in windows),
+           "--first-seq", str(first_seq), "--seconds", str(seconds), "--rate", str(rate)]
+    return subprocess.Popen(cmd + (["--latency"] if latency else []),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a live process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def copy_rate(conn, rows):
@@ -213,47 +176,31 @@ def main():
                 acked[d["gateway"]] = max(acked.get(d["gateway"], 0), d["upto"])
 
         # Saturation: every gateway publishes as fast as it can.
-        workers = [multiprocessing.Process(target=publisher,
-                                           args=(xsub, xpub, b, plan[b], len(plan[b]) + 1,
-                                                 args.seconds + 2, 0,
-                                                 None)) for b in BRANCHES]
-        for w in workers:
-            w.start()
+        tool = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "bench", "tool_gwpub")
+        workers = [gateways(tool, xsub, xpub, b, plan[b], len(plan[b]) + 1, args.seconds + 3)
+                   for b in BRANCHES]
         time.sleep(2)
         c0, t0 = count(conn), time.monotonic()
+        cpu0 = {p.pid: cpu_s(p.pid) for p in workers + [ingest]}
         time.sleep(args.seconds)
         c1, t1 = count(conn), time.monotonic()
+        cpu1 = {p.pid: cpu_s(p.pid) for p in workers + [ingest]}
         for w in workers:
-            w.join()
+            w.communicate()
         ratings_per_s = (c1 - c0) / (t1 - t0)
+        pub_cpu = sum(cpu1[p.pid] - cpu0[p.pid] for p in workers) / (t1 - t0)
+        ingest_cpu = (cpu1[ingest.pid] - cpu0[ingest.pid]) / (t1 - t0)
         time.sleep(3)
 
-        # Latency at a steady rate: a fresh gateway id so seqs start at 1.
-        lat_sub = ctx.socket(zmq.SUB)
-        lat_sub.setsockopt(zmq.RCVHWM, 0)
-        lat_sub.connect(xpub)
-        lat_sub.setsockopt(zmq.SUBSCRIBE, b"rating.stored.hq.r01.b0002")
-        time.sleep(0.5)
-        q = multiprocessing.Queue()
+        # Latency at a steady rate, from where that gateway's cursor stands.
         with conn.cursor() as cur:
             cur.execute("SELECT upto FROM gateway_cursor WHERE gateway = "
                         "'device-gateway.b0002'")
             upto = cur.fetchone()[0]
-        lat = multiprocessing.Process(target=publisher,
-                                      args=(xsub, xpub, "hq.r01.b0002", plan["hq.r01.b0002"],
-                                            upto + 1, args.latency_seconds, args.rate, q))
-        lat.start()
-        stored = {}
-        end = time.monotonic() + args.latency_seconds + 3
-        while time.monotonic() < end:
-            if lat_sub.poll(100):
-                _, body = lat_sub.recv_multipart()
-                stored[json.loads(body)["data"]["id"]] = time.monotonic()
-        sent = q.get()
-        lat.join()
-        lats = sorted((stored[i] - t) * 1000 for i, t in sent if i in stored)
-        p50 = lats[len(lats) // 2] if lats else float("nan")
-        p99 = lats[int(len(lats) * 0.99)] if lats else float("nan")
+        lat = gateways(tool, xsub, xpub, "hq.r01.b0002", plan["hq.r01.b0002"], upto + 1,
+                       args.latency_seconds, args.rate, latency=True)
+        result = json.loads(lat.communicate()[0])
+        p50, p99 = result["p50_ms"], result["p99_ms"]
 
         with open(f"/proc/{ingest.pid}/status") as f:
             rss_mb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
@@ -261,8 +208,10 @@ def main():
         conn.close()
         print(f"ingest: {c1 - c0} ratings committed in {t1 - t0:.1f} s under saturation "
               f"from {len(BRANCHES)} gateways")
-        print(f"latency at {args.rate}/s: {len(lats)}/{len(sent)} stored, p50 {p50:.1f} ms, "
-              f"p99 {p99:.1f} ms")
+        print(f"CPU under saturation: publishers {pub_cpu:.2f} cores, rating-ingest "
+              f"{ingest_cpu:.2f} cores (of 2)")
+        print(f"latency at {args.rate}/s: {result['stored']}/{result['sent']} stored, "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         print(f"BENCH ingest ratings_per_s={ratings_per_s:.0f} "
               f"copy_rows_per_s={copy_rows_per_s:.0f} "
               f"ratio={ratings_per_s / copy_rows_per_s:.2f} p99_ms_at_5k={p99:.1f} "

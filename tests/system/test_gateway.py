@@ -359,3 +359,62 @@ def test_hub_of_32_devices_on_one_gateway(bus, start_bin, tmp_path):
         assert gw.stop() == 0
     finally:
         listener.close()
+
+
+def test_replay_request_republishes_the_range_at_once(rig):
+    assign(rig)
+    rig.listener.wait("device.online", serial="EQ-B0001-W02")
+    metrics = lambda: urllib.request.urlopen(  # noqa: E731
+        f"http://127.0.0.1:{rig.http}/metrics", timeout=5).read().decode()
+
+    def counter(name):
+        for line in metrics().splitlines():
+            if line.startswith(f"eqms_device_gateway_{name} "):
+                return int(float(line.split()[1]))
+        raise AssertionError(f"no metric {name}")
+
+    def gw_seqs():
+        with rig.listener.lock:
+            return [e["seq"] for _, e in rig.listener.messages if e.get("src") == GW]
+    # acknowledge what is there: the outbox then holds only the events below,
+    # and the periodic replay cannot send them before 5 s after their publication
+    acked = max(gw_seqs())
+    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "upto": acked})
+    wait_for(lambda: counter("outbox_depth") == 0)
+    mark = len(gw_seqs())
+    first = time.monotonic()   # before the first publication of any of them
+    rig.sim(op="login", device=0, employee="1001")
+    rig.listener.wait("staff.login", serial="EQ-B0001-W01")
+    rig.sim(op="service", device=0, rate=2, service_ms=150, rate_after_ms=100, call=True)
+    rig.listener.wait("rating.submitted", serial="EQ-B0001-W01")
+    new = gw_seqs()[mark:]
+    # login, call, start, end, rating: each published once, in seq order
+    assert len(new) >= 5 and new == list(range(acked + 1, acked + 1 + len(new))), new
+    replayed_before = counter("events_replayed_total")
+    sub = new[1:4]
+    # ignored: another gateway, to < from, an extra member; nothing left to send
+    # for seqs already acknowledged. Sent ahead of the valid request on the same
+    # socket, so the gateway has handled them before it.
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": "device-gateway.b0002", "from": new[0], "to": new[-1]})
+    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": new[-1], "to": new[0]})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "from": new[0], "to": new[-1], "all": True})
+    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": 1, "to": acked})
+    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": sub[0], "to": sub[-1]})
+
+    def again():
+        return sorted(gw_seqs()[mark + len(new):])
+    wait_for(lambda: again() == sub, timeout=2.0)
+    time.sleep(0.5)
+    # well before the periodic replay could have sent any of them (5 s)
+    assert time.monotonic() - first < 4.5
+    assert again() == sub
+    assert counter("events_replayed_total") - replayed_before == len(sub)
+    assert counter("replay_requests_total") == 2
+    log = rig.gw.log()
+    assert log.count("event=replay_request_rejected") == 2
+    assert f"event=outbox_replay_requested gateway={GW} from={sub[0]} to={sub[-1]} " \
+           f"events={len(sub)}" in log
+    health = urllib.request.urlopen(f"http://127.0.0.1:{rig.http}/health", timeout=5)
+    assert health.status == 200

@@ -310,6 +310,34 @@ def test_gap_then_restart_and_replay(demo_db, bus, start_bin):
     assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(3,)]
 
 
+def test_gap_asks_the_gateway_for_a_replay(demo_db, bus, start_bin):
+    """seqs 2-3 lost on the bus, 4 arrives: within a second rating-ingest asks
+    for exactly 2..3 (replay.request); once they come, the cursor and the ack
+    reach 4. No gap, no request."""
+    start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 5)
+    gw = Gateway(bus)
+    requests = BusClient(bus, f"replay.request.{BRANCH}")
+    gw.start(w1, teller)                                   # seq 1
+    now = int(time.time() * 1000)
+    for n in range(3):                                     # seqs 2, 3 lost; 4 sent
+        gw.event("rating.submitted", w1, teller, ms=now + 20000 * n, option_code=1 + n,
+                 publish=n == 2)
+    got = requests.receive(2.0)
+    assert got is not None, "no replay.request within 2 s"
+    topic, envelope = got
+    assert topic == f"replay.request.{BRANCH}"
+    assert envelope["type"] == "replay.request"
+    assert envelope["data"] == {"gateway": GATEWAY, "from": 2, "to": 3}
+    gw.replay(2)
+    gw.replay(3)
+    assert gw.wait_ack(4) == 4
+    assert q(demo_db, "SELECT count(*) FROM rating")[0][0] == 3
+    # the stream is whole again: no further request
+    assert requests.receive(1.5) is None
+
+
 class TcpProxy:
     """A TCP relay to PostgreSQL that the test can cut and restore."""
 

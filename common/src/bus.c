@@ -111,19 +111,30 @@ static int s_send(bus_t *self, const char *topic, size_t topic_len,
     return 0;
 }
 
+/* Writes the topic "<type>.<org_path>" (type already valid) into `topic`.
+ * Returns its length, or -1 (logged) if the path is malformed. */
+static int s_topic(char topic[ENVELOPE_TOPIC_MAX + 2], const char *type,
+                   const char *org_path)
+{
+    char reason[ENVELOPE_REASON_SIZE];
+    int n = snprintf(topic, ENVELOPE_TOPIC_MAX + 2, "%s.%s", type, org_path);
+    if (n < 0 || envelope_topic_check(topic, (size_t) n, type, reason) != 0) {
+        log_error("bus_publish_refused", "type=%s reason=\"%s\"", type,
+                  n > 0 ? reason : "bad topic");
+        return -1;
+    }
+    return n;
+}
+
 int bus_publish_envelope(bus_t *self, const char *org_path,
                          const envelope_t *envelope)
 {
     char topic[ENVELOPE_TOPIC_MAX + 2];
-    char reason[ENVELOPE_REASON_SIZE];
     if (!self->pub || !org_path)
         return -1;
-    int n = snprintf(topic, sizeof topic, "%s.%s", envelope->type, org_path);
-    if (n < 0 || envelope_topic_check(topic, (size_t) n, envelope->type, reason) != 0) {
-        log_error("bus_publish_refused", "type=%s reason=\"%s\"", envelope->type,
-                  n > 0 ? reason : "bad topic");
+    int n = s_topic(topic, envelope->type, org_path);
+    if (n < 0)
         return -1;
-    }
     size_t len;
     char *text = envelope_encode(envelope, &len);
     if (!text) {
@@ -152,6 +163,39 @@ int bus_publish(bus_t *self, const char *type, const char *org_path,
             memcpy(id_out, envelope->id, ID_SIZE);
     }
     envelope_destroy(&envelope);
+    return rc;
+}
+
+int bus_publish_jsonw(bus_t *self, const char *type, const char *org_path,
+                      const jsonw_t *data, char id_out[ID_SIZE])
+{
+    size_t data_len;
+    if (!envelope_type_valid(type) || !data || !jsonw_text(data, &data_len)) {
+        log_error("bus_publish_refused", "type=\"%s\" reason=\"malformed type or data\"",
+                  type ? type : "-");
+        return -1;
+    }
+    char topic[ENVELOPE_TOPIC_MAX + 2];
+    if (!self->pub || !org_path)
+        return -1;
+    int n = s_topic(topic, type, org_path);
+    if (n < 0)
+        return -1;
+    size_t len;
+    char id[ID_SIZE];
+    char *text = envelope_encode_jsonw(type, self->src, self->next_seq, data, &len, id);
+    if (!text) {
+        log_error("bus_publish_refused", "type=%s reason=\"malformed src, envelope over "
+                  "%d bytes or out of memory\"", type, ENVELOPE_MAX_BYTES);
+        return -1;
+    }
+    int rc = s_send(self, topic, (size_t) n, text, len);
+    free(text);
+    if (rc == 0) {
+        self->next_seq++;
+        if (id_out)
+            memcpy(id_out, id, ID_SIZE);
+    }
     return rc;
 }
 

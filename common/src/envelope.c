@@ -212,6 +212,54 @@ char *envelope_encode(const envelope_t *self, size_t *len)
     return text;
 }
 
+char *envelope_encode_jsonw(const char *type, const char *src, int64_t seq,
+                            const jsonw_t *data, size_t *len, char id_out[ID_SIZE])
+{
+    static const char data_key[] = ",\"data\":";
+    size_t data_len;
+    const char *data_text = data ? jsonw_text(data, &data_len) : NULL;
+    if (!data_text || !envelope_type_valid(type) || !src || !s_src_valid(src)
+        || seq < 0)
+        return NULL;
+    char id[ID_SIZE], ts[CLOCK_RFC3339_SIZE];
+    if (id_new(id) != 0 || clock_format_rfc3339(clock_now_ms(), ts) != 0)
+        return NULL;
+    /* The fixed members through a writer on the stack (type and src are
+     * plain ASCII by their grammar, so it cannot fail), then "data". */
+    char head_buf[256];
+    jsonw_t head;
+    jsonw_init(&head, head_buf, sizeof head_buf);
+    jsonw_int(&head, "v", ENVELOPE_VERSION);
+    jsonw_str(&head, "id", id);
+    jsonw_str(&head, "type", type);
+    jsonw_str(&head, "ts", ts);
+    jsonw_str(&head, "src", src);
+    jsonw_int(&head, "seq", seq);
+    size_t head_len;
+    if (jsonw_finish(&head) != 0 || !jsonw_text(&head, &head_len))
+        return NULL;
+    head_len--;   /* drop the closing '}': data follows */
+    size_t total = head_len + sizeof data_key - 1 + data_len + 1;
+    if (total > ENVELOPE_MAX_BYTES)
+        return NULL;
+    char *text = malloc(total + 1);
+    if (!text)
+        return NULL;
+    char *p = text;
+    memcpy(p, head_buf, head_len);
+    p += head_len;
+    memcpy(p, data_key, sizeof data_key - 1);
+    p += sizeof data_key - 1;
+    memcpy(p, data_text, data_len);
+    p += data_len;
+    *p++ = '}';
+    *p = '\0';
+    *len = total;
+    if (id_out)
+        memcpy(id_out, id, ID_SIZE);
+    return text;
+}
+
 void envelope_destroy(envelope_t **self_p)
 {
     if (!self_p || !*self_p)

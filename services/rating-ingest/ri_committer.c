@@ -20,6 +20,7 @@ struct ri_committer_t {
     bool started;
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t done;        /* signalled when a batch is finished */
     bool stop;                  /* guarded by lock */
     ri_batch_t *submitted;      /* guarded by lock: waiting to be committed */
     ri_batch_t *finished;       /* guarded by lock: done, not yet taken */
@@ -134,6 +135,7 @@ static void *s_run(void *arg)
         s_check_counters(self);
         pthread_mutex_lock(&self->lock);
         self->finished = batch;
+        pthread_cond_signal(&self->done);
     }
     pthread_mutex_unlock(&self->lock);
     return NULL;
@@ -160,9 +162,15 @@ ri_committer_t *ri_committer_new(pgstore_t **pg_p, ri_counters_t **counters_p,
         pthread_mutex_destroy(&self->lock);
         goto err;
     }
+    if (pthread_cond_init(&self->done, NULL) != 0) {
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->lock);
+        goto err;
+    }
     /* Counters are checked (and rebuilt if needed) before the first batch. */
     s_check_counters(self);
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
+        pthread_cond_destroy(&self->done);
         pthread_cond_destroy(&self->wake);
         pthread_mutex_destroy(&self->lock);
         goto err;
@@ -185,6 +193,7 @@ void ri_committer_destroy(ri_committer_t **self_p)
     pthread_cond_signal(&self->wake);
     pthread_mutex_unlock(&self->lock);
     pthread_join(self->thread, NULL);
+    pthread_cond_destroy(&self->done);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
     ri_store_destroy(&self->store);
@@ -225,4 +234,18 @@ bool ri_committer_busy(ri_committer_t *self)
     bool busy = self->busy;
     pthread_mutex_unlock(&self->lock);
     return busy;
+}
+
+void ri_committer_wait(ri_committer_t *self, int timeout_ms)
+{
+    pthread_mutex_lock(&self->lock);
+    if (!self->finished) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long) timeout_ms * 1000000;
+        until.tv_sec += until.tv_nsec / 1000000000;
+        until.tv_nsec %= 1000000000;
+        pthread_cond_timedwait(&self->done, &self->lock, &until);
+    }
+    pthread_mutex_unlock(&self->lock);
 }

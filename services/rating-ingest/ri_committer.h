@@ -70,6 +70,11 @@ int ri_committer_submit(ri_committer_t *self, ri_batch_t *batch);
  * caller owns it again. */
 ri_batch_t *ri_committer_done(ri_committer_t *self);
 
+/* Waits up to timeout_ms for the batch in flight to finish; returns at once
+ * if a finished batch waits to be taken (with none in flight it just
+ * waits: a pause while a failed batch waits for its retry). */
+void ri_committer_wait(ri_committer_t *self, int timeout_ms);
+
 /* True while a submitted batch has not been taken back with _done. */
 bool ri_committer_busy(ri_committer_t *self);
 

@@ -11,10 +11,12 @@
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/health.h"
+#include "eqms/jsonw.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "ri_committer.h"
 #include "ri_counters.h"
+#include "ri_inbox.h"
 #include "ri_store.h"
 #include "ri_validate.h"
 
@@ -29,6 +31,9 @@
 /* A gap in a gateway's seqs open this long is asked to be replayed; the
  * request is repeated at most this often while the gap stays open. */
 #define S_GAP_MS         200
+/* Events taken from the inbox per turn of the loop, and the inbox's size. */
+#define S_TAKE_MAX       256
+#define S_INBOX_SIZE     1024
 #define S_GAP_REPEAT_MS  1000
 
 static const char *s_types[] = {
@@ -61,7 +66,9 @@ struct ri_server_t {
     ri_batch_t *open;                  /* filling */
     ri_batch_t *spare;                 /* the other buffer, when not in flight */
     ri_batch_t *retry;                 /* came back uncommitted: submit again */
-    bus_t *bus;
+    bus_t *bus;                        /* publishing only */
+    jsonw_t writer;                    /* rating.stored data (heap buffer) */
+    ri_inbox_t *inbox;                 /* receiving and decoding (its thread) */
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;    /* read by the health port */
@@ -266,9 +273,11 @@ static bool s_taken(const ri_server_t *self, const char *topic, const char *type
     return false;
 }
 
-/* Takes one envelope off the bus into the batch (or drops it). */
-static void s_accept(ri_server_t *self, const char *topic, const envelope_t *envelope)
+/* Takes one received event into the batch (or drops it). */
+static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
 {
+    const char *topic = received->topic;
+    const envelope_t *envelope = received->envelope;
     if (!s_taken(self, topic, envelope->type))
         return;
     metrics_add(self->received, 1);
@@ -300,9 +309,9 @@ static void s_accept(ri_server_t *self, const char *topic, const envelope_t *env
     }
     ri_item_t *item = &batch->items[batch->count];
     memset(item, 0, sizeof *item);
-    char reason[ENVELOPE_REASON_SIZE];
-    if (ri_event_decode(envelope, &item->event, reason) != 0) {
-        s_reject(item, reason);
+    item->event = received->event;
+    if (received->decoded != 0) {
+        s_reject(item, received->reason);
     } else if (s_decide(self, item) != 0) {
         self->db_down = true;
         backoff_failed(&self->backoff);
@@ -356,31 +365,45 @@ static int s_cursors(ri_server_t *self, ri_batch_t *batch)
     return 0;
 }
 
+/* rating.stored for one new rating, written without jansson objects (one
+ * per rating at full rate: docs/benchmarks.md). */
 static void s_publish_stored(ri_server_t *self, const ri_item_t *item,
                              const ri_figures_t *fig)
 {
     const ri_event_t *e = &item->event;
     char when[CLOCK_RFC3339_SIZE];
     clock_format_rfc3339(e->event_ms, when);
-    json_t *data = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:i, s:f, s:b, s:b, s:o}",
-                             "id", e->id, "gateway", e->gateway,
-                             "window_id", (json_int_t) e->window_id,
-                             "staff_id", (json_int_t) item->staff_id,
-                             "employee_no", e->employee_no, "serial", e->serial,
-                             "event_time", when, "option_code", e->option_code,
-                             "score", item->option.score, "satisfied", item->option.satisfied,
-                             "unsatisfied", item->option.unsatisfied,
-                             "ticket", e->ticket[0] ? json_string(e->ticket) : json_null());
-    if (data)
-        json_object_set_new(data, "teller_today",
-                            fig->known ? json_pack("{s:I, s:I, s:I}", "total",
-                                                   (json_int_t) fig->total, "satisfied",
-                                                   (json_int_t) fig->satisfied,
-                                                   "unsatisfied",
-                                                   (json_int_t) fig->unsatisfied)
-                                       : json_null());
-    if (data)
-        bus_publish(self->bus, "rating.stored", item->window_path, &data, NULL);
+    jsonw_t *w = &self->writer;
+    jsonw_reset(w);
+    jsonw_str(w, "id", e->id);
+    jsonw_str(w, "gateway", e->gateway);
+    jsonw_int(w, "window_id", e->window_id);
+    jsonw_int(w, "staff_id", item->staff_id);
+    jsonw_str(w, "employee_no", e->employee_no);
+    jsonw_str(w, "serial", e->serial);
+    jsonw_str(w, "event_time", when);
+    jsonw_int(w, "option_code", e->option_code);
+    jsonw_double(w, "score", item->option.score);
+    jsonw_bool(w, "satisfied", item->option.satisfied);
+    jsonw_bool(w, "unsatisfied", item->option.unsatisfied);
+    if (e->ticket[0])
+        jsonw_str(w, "ticket", e->ticket);
+    else
+        jsonw_null(w, "ticket");
+    if (fig->known) {
+        jsonw_object_begin(w, "teller_today");
+        jsonw_int(w, "total", fig->total);
+        jsonw_int(w, "satisfied", fig->satisfied);
+        jsonw_int(w, "unsatisfied", fig->unsatisfied);
+        jsonw_object_end(w);
+    } else {
+        jsonw_null(w, "teller_today");
+    }
+    if (jsonw_finish(w) == 0)
+        bus_publish_jsonw(self->bus, "rating.stored", item->window_path, w, NULL);
+    else
+        log_warn("rating_stored_not_published", "id=%s reason=\"%s\"", e->id,
+                 "unencodable");
 }
 
 static void s_send_acks(ri_server_t *self, bool all)
@@ -530,16 +553,16 @@ static void *s_loop(void *arg)
         }
         if (ri_committer_busy(self->committer) && timeout > 1)
             timeout = 1;   /* look for the result soon */
-        char *topic = NULL;
-        envelope_t *envelope = NULL;
-        /* A full batch waits for the committer: the bus queues meanwhile. */
-        bool full = self->open->count >= self->open->cap;
-        if (full)
-            zclock_sleep(1);
-        else if (bus_recv(self->bus, timeout, &topic, &envelope) == 1) {
-            s_accept(self, topic, envelope);
-            free(topic);
-            envelope_destroy(&envelope);
+        /* A full batch waits for the committer: the inbox, then the bus,
+         * queue meanwhile. Up to S_TAKE_MAX events per turn. */
+        if (self->open->count >= self->open->cap)
+            ri_committer_wait(self->committer, 100);
+        for (int n = 0; n < S_TAKE_MAX && self->open->count < self->open->cap; n++) {
+            ri_inbox_item_t *item = ri_inbox_take(self->inbox, n == 0 ? timeout : 0);
+            if (!item)
+                break;
+            s_accept(self, item);
+            ri_inbox_release(self->inbox, item);
         }
         now = clock_mono_ms();
         s_collect(self);
@@ -574,7 +597,7 @@ static void *s_loop(void *arg)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
-static int s_subscribe(ri_server_t *self)
+static int s_subscribe(ri_server_t *self, bus_t *sub)
 {
     char *save = NULL;
     char *list = self->prefixes;
@@ -602,7 +625,7 @@ static int s_subscribe(ri_server_t *self)
         for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++) {
             char topic[ENVELOPE_TOPIC_MAX + 2];
             snprintf(topic, sizeof topic, "%s.%s", s_types[i], p);
-            if (bus_subscribe(self->bus, topic) != 0)
+            if (bus_subscribe(sub, topic) != 0)
                 return -1;
         }
         any = true;
@@ -611,7 +634,7 @@ static int s_subscribe(ri_server_t *self)
     for (size_t i = 0; !any && i < sizeof s_types / sizeof s_types[0]; i++) {
         char topic[ENVELOPE_TYPE_MAX + 2];
         snprintf(topic, sizeof topic, "%s.", s_types[i]);
-        if (bus_subscribe(self->bus, topic) != 0)
+        if (bus_subscribe(sub, topic) != 0)
             return -1;
     }
     return 0;
@@ -626,6 +649,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
         return NULL;
     }
     self->cfg = *config;
+    jsonw_init(&self->writer, NULL, 0);
     if (self->cfg.batch_max < 1)
         self->cfg.batch_max = 1;
     self->store = ri_store_new(pg_p);
@@ -667,8 +691,14 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
         log_error("ingest_start_failed", "reason=\"cannot load cursors and sessions\"");
         goto err;
     }
-    self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
-    if (!self->bus || s_subscribe(self) != 0)
+    self->bus = bus_new(config->bus_pub, NULL, config->src);
+    bus_t *sub = bus_new(NULL, config->bus_sub, config->src);
+    if (!self->bus || !sub || s_subscribe(self, sub) != 0) {
+        bus_destroy(&sub);
+        goto err;
+    }
+    self->inbox = ri_inbox_new(&sub, S_INBOX_SIZE);
+    if (!self->inbox)
         goto err;
     self->committer = ri_committer_new(&commit_pg, &counters, self->ltree_prefixes);
     if (!self->committer)
@@ -685,6 +715,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
 err:
     log_error("ingest_start_failed", "reason=\"bus, database or memory\"");
     ri_committer_destroy(&self->committer);
+    ri_inbox_destroy(&self->inbox);
     ri_counters_destroy(&counters);
     pgstore_destroy(&commit_pg);
     bus_destroy(&self->bus);
@@ -693,6 +724,7 @@ err:
     zhash_destroy(&self->windows);
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
+    jsonw_release(&self->writer);
     free(self->prefixes);
     free(self->ltree_prefixes);
     free(self);
@@ -710,12 +742,14 @@ void ri_server_destroy(ri_server_t **self_p)
      * open batch: the gateways replay them and the replay finds them
      * committed (or commits them). */
     ri_committer_destroy(&self->committer);
+    ri_inbox_destroy(&self->inbox);
     bus_destroy(&self->bus);
     ri_store_destroy(&self->store);
     zhash_destroy(&self->gateways);
     zhash_destroy(&self->windows);
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
+    jsonw_release(&self->writer);
     free(self->prefixes);
     free(self->ltree_prefixes);
     free(self);

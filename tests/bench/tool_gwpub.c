@@ -27,6 +27,7 @@
 
 #define S_MAX_WINDOWS 64
 #define S_MSG_MAX     1024
+#define S_RING        65536    /* > any --window: the first-send ms per seq */
 
 typedef struct {
     long id, number;
@@ -131,11 +132,11 @@ static void s_id(int64_t ms, int64_t seq, char out[37])
     snprintf(out, 37, "%08llx-%04llx-7000-8%03x-%012llx", hi, mid, process, low);
 }
 
-/* Formats the topic and envelope of event `seq` into t and m. */
-static void s_format(const s_args_t *a, int64_t seq, char *t, size_t tn, char *m, size_t mn)
+/* Formats the topic and envelope of event `seq` at time ms into t and m. */
+static void s_format(const s_args_t *a, int64_t seq, int64_t ms, char *t, size_t tn, char *m,
+                     size_t mn)
 {
     const s_window_t *w = &a->windows[seq % a->nwindows];
-    int64_t ms = clock_now_ms();
     char when[CLOCK_RFC3339_SIZE], id[37];
     clock_format_rfc3339(ms, when);
     s_id(ms, seq, id);
@@ -152,10 +153,19 @@ static void s_format(const s_args_t *a, int64_t seq, char *t, size_t tn, char *m
              w->code, a->branch, (int) (1 + seq % 4));
 }
 
+/* Publishes event `seq`; a re-publication (replay) is byte for byte the
+ * first one, as from the gateway's outbox. */
 static void s_send(void *pub, const s_args_t *a, int64_t seq)
 {
+    static int64_t first_ms[S_RING];
+    static int64_t first_seq[S_RING];
+    size_t slot = (size_t) seq % S_RING;
+    if (first_seq[slot] != seq) {
+        first_seq[slot] = seq;
+        first_ms[slot] = clock_now_ms();
+    }
     char topic[256], msg[S_MSG_MAX];
-    s_format(a, seq, topic, sizeof topic, msg, sizeof msg);
+    s_format(a, seq, first_ms[slot], topic, sizeof topic, msg, sizeof msg);
     zmq_send(pub, topic, strlen(topic), ZMQ_SNDMORE);
     zmq_send(pub, msg, strlen(msg), 0);
 }
@@ -221,7 +231,7 @@ static int s_cmp(const void *x, const void *y)
 int main(int argc, char **argv)
 {
     s_args_t a;
-    if (s_args(&a, argc, argv) != 0) {
+    if (s_args(&a, argc, argv) != 0 || a.window >= S_RING) {
         fprintf(stderr, "usage: tool_gwpub --xsub EP --xpub EP --branch PATH "
                 "--windows ID:NUM:CODE,... [--first-seq N] [--seconds S] [--rate R] "
                 "[--window W] [--latency]\n");

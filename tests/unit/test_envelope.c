@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/clock.h"
 #include "eqms/envelope.h"
+#include "eqms/jsonw.h"
 
 #define GOOD_ID "0193a2b4-1c2d-7e3f-8a4b-5c6d7e8f9a0b"
 
@@ -233,6 +235,180 @@ static void test_topic_check(void **state)
     assert_false(envelope_org_path_valid(".hq", 3));
 }
 
+/* Writes the same members into a jsonw writer and a jansson object. */
+static void put_str(jsonw_t *w, json_t *j, const char *key, const char *value)
+{
+    jsonw_str(w, key, value);
+    json_object_set_new(j, key, json_string(value));
+}
+
+static void put_int(jsonw_t *w, json_t *j, const char *key, int64_t value)
+{
+    jsonw_int(w, key, value);
+    json_object_set_new(j, key, json_integer(value));
+}
+
+static void put_real(jsonw_t *w, json_t *j, const char *key, double value)
+{
+    jsonw_double(w, key, value);
+    json_object_set_new(j, key, json_real(value));
+}
+
+/* Encodes `w` as an envelope, decodes it strictly and checks every member. */
+static void expect_jsonw_round_trip(const jsonw_t *w, const json_t *want, int64_t seq)
+{
+    size_t len;
+    char id[ID_SIZE] = "";
+    int64_t before = clock_now_ms();
+    char *text = envelope_encode_jsonw("rating.stored", "rating-ingest.hq", seq, w, &len,
+                                       id);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    envelope_t *back = envelope_decode(text, len, reason);
+    if (!back)
+        fail_msg("envelope_decode refused (%s): %s", reason, text);
+    assert_string_equal(back->id, id);
+    assert_string_equal(back->type, "rating.stored");
+    assert_string_equal(back->src, "rating-ingest.hq");
+    assert_int_equal(back->seq, seq);
+    assert_true(back->ts_ms >= before && back->ts_ms <= clock_now_ms());
+    if (!json_equal(back->data, want)) {
+        char *dump = json_dumps(want, JSON_COMPACT);
+        fail_msg("data differs:\n jsonw   %s\n jansson %s", text, dump);
+    }
+    envelope_destroy(&back);
+    free(text);
+}
+
+static void test_encode_jsonw_round_trip(void **state)
+{
+    (void) state;
+    static const char *strings[] = {
+        "", "plain", "非常满意", "\xf0\x9f\x98\x80 emoji", "quote \" and \\ back",
+        "ctl \x01\x02\x1f\x7f", "lines\r\n\ttab\b\f", "/slash/", "\xc2\x80\xef\xbf\xbf",
+        "\xf4\x8f\xbf\xbf", "{\"not\":\"json\"}",
+    };
+    static const double reals[] = { 0.1, 1e300, -0.0, 4.0, -1e-300, 2.5e-310,
+                                    1.7976931348623157e308, 123456.789, 1.0 / 3.0 };
+    static const int64_t ints[] = { 0, -1, 1, INT64_MIN, INT64_MAX, 1732280940123 };
+    jsonw_t w;
+    jsonw_init(&w, NULL, 0);
+    int64_t seq = 0;
+    size_t ns = sizeof strings / sizeof strings[0];
+    for (size_t i = 0; i < ns; i++) {
+        jsonw_reset(&w);
+        json_t *want = json_object();
+        put_str(&w, want, strings[i], strings[(i + 1) % ns]);
+        put_str(&w, want, "k", strings[i]);
+        put_int(&w, want, "i", ints[i % (sizeof ints / sizeof ints[0])]);
+        put_real(&w, want, "d", reals[i % (sizeof reals / sizeof reals[0])]);
+        jsonw_bool(&w, "b", i & 1);
+        json_object_set_new(want, "b", json_boolean(i & 1));
+        jsonw_null(&w, "n");
+        json_object_set_new(want, "n", json_null());
+        jsonw_object_begin(&w, "nested");
+        json_t *nested = json_object();
+        json_object_set_new(want, "nested", nested);
+        put_str(&w, nested, strings[(i + 2) % ns], strings[i]);
+        jsonw_object_begin(&w, "deeper");
+        json_object_set_new(nested, "deeper", json_object());
+        jsonw_object_end(&w);
+        jsonw_object_end(&w);
+        assert_int_equal(jsonw_finish(&w), 0);
+        expect_jsonw_round_trip(&w, want, seq++);
+        json_decref(want);
+    }
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        jsonw_reset(&w);
+        json_t *want = json_object();
+        put_real(&w, want, "d", reals[i]);
+        put_int(&w, want, "i", ints[i % (sizeof ints / sizeof ints[0])]);
+        assert_int_equal(jsonw_finish(&w), 0);
+        expect_jsonw_round_trip(&w, want, INT64_MAX - (int64_t) i);
+        json_decref(want);
+    }
+    jsonw_reset(&w);   /* empty data */
+    assert_int_equal(jsonw_finish(&w), 0);
+    json_t *empty = json_object();
+    expect_jsonw_round_trip(&w, empty, 0);
+    json_decref(empty);
+    jsonw_release(&w);
+}
+
+static void test_encode_jsonw_refuses(void **state)
+{
+    (void) state;
+    char buf[256];
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    jsonw_int(&w, "n", 1);
+    size_t len = 0;
+    char id[ID_SIZE] = "untouched";
+    /* Not finished yet. */
+    assert_null(envelope_encode_jsonw("a.b", "src", 0, &w, &len, id));
+    assert_int_equal(jsonw_finish(&w), 0);
+    char *ok = envelope_encode_jsonw("a.b", "src", 0, &w, &len, NULL);
+    assert_non_null(ok);
+    free(ok);
+    assert_null(envelope_encode_jsonw("Bad.Type", "src", 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a..b", "src", 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw(NULL, "src", 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a.b", "has space", 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a.b", "", 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a.b", NULL, 0, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a.b", "src", -1, &w, &len, id));
+    assert_null(envelope_encode_jsonw("a.b", "src", 0, NULL, &len, id));
+    /* A writer in error. */
+    jsonw_reset(&w);
+    jsonw_str(&w, "bad", "\xff");
+    jsonw_finish(&w);
+    assert_null(envelope_encode_jsonw("a.b", "src", 0, &w, &len, id));
+    assert_string_equal(id, "untouched");
+}
+
+static void test_encode_jsonw_size_limit(void **state)
+{
+    (void) state;
+    /* Find the padding that makes the envelope exactly ENVELOPE_MAX_BYTES:
+     * ids, timestamps and the seq have a fixed length. */
+    char *pad = malloc(ENVELOPE_MAX_BYTES + 1);
+    memset(pad, 'p', ENVELOPE_MAX_BYTES);
+    jsonw_t w;
+    jsonw_init(&w, NULL, 2 * ENVELOPE_MAX_BYTES);
+    pad[0] = '\0';
+    jsonw_str(&w, "pad", pad);
+    assert_int_equal(jsonw_finish(&w), 0);
+    size_t len;
+    char *text = envelope_encode_jsonw("a.b", "src", 1, &w, &len, NULL);
+    assert_non_null(text);
+    free(text);
+    size_t fill = ENVELOPE_MAX_BYTES - len;
+    for (int extra = 0; extra <= 1; extra++) {
+        memset(pad, 'p', ENVELOPE_MAX_BYTES);
+        pad[fill + (size_t) extra] = '\0';
+        jsonw_reset(&w);
+        jsonw_str(&w, "pad", pad);
+        assert_int_equal(jsonw_finish(&w), 0);
+        text = envelope_encode_jsonw("a.b", "src", 1, &w, &len, NULL);
+        if (extra) {
+            assert_null(text);
+            continue;
+        }
+        assert_non_null(text);
+        assert_int_equal(len, ENVELOPE_MAX_BYTES);
+        char reason[ENVELOPE_REASON_SIZE];
+        envelope_t *back = envelope_decode(text, len, reason);
+        assert_non_null(back);
+        assert_int_equal(strlen(json_string_value(json_object_get(back->data, "pad"))),
+                         fill);
+        envelope_destroy(&back);
+        free(text);
+    }
+    jsonw_release(&w);
+    free(pad);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +424,9 @@ int main(void)
         cmocka_unit_test(test_rejects_malformed_values),
         cmocka_unit_test(test_rejects_extra_and_duplicate_members),
         cmocka_unit_test(test_topic_check),
+        cmocka_unit_test(test_encode_jsonw_round_trip),
+        cmocka_unit_test(test_encode_jsonw_refuses),
+        cmocka_unit_test(test_encode_jsonw_size_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

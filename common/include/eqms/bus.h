@@ -44,6 +44,15 @@ int bus_unsubscribe(bus_t *self, const char *prefix);
 int bus_publish(bus_t *self, const char *type, const char *org_path,
                 json_t **data_p, char id_out[ID_SIZE]);
 
+/* Publishes like bus_publish, but with the data written by a jsonw writer
+ * that jsonw_finish closed without error (envelope_encode_jsonw): no jansson
+ * objects, for hot paths. `data` stays the caller's; reset and reuse it.
+ * The sequence number advances only on success; id_out as bus_publish.
+ * Returns 0, or -1 (logged) if the type, path or data is malformed, the
+ * envelope is too big, or sending failed. */
+int bus_publish_jsonw(bus_t *self, const char *type, const char *org_path,
+                      const jsonw_t *data, char id_out[ID_SIZE]);
+
 /* Publishes an existing envelope (a replay keeps its id and seq). 0 / -1. */
 int bus_publish_envelope(bus_t *self, const char *org_path,
                          const envelope_t *envelope);

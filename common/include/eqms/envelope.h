@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "eqms/id.h"
+#include "eqms/jsonw.h"
 
 #define ENVELOPE_VERSION   1
 #define ENVELOPE_MAX_BYTES (64 * 1024)
@@ -45,6 +46,18 @@ envelope_t *envelope_decode(const void *buf, size_t len,
 /* Encodes compactly. Returns a malloc'd NUL-terminated string the caller
  * frees, with its length in *len; NULL if it would exceed ENVELOPE_MAX_BYTES. */
 char *envelope_encode(const envelope_t *self, size_t *len);
+
+/* Encodes a new envelope straight to text, for hot paths: a fresh id, the
+ * current time, and `data`, a writer that jsonw_finish closed without error,
+ * as the data member; no jansson objects are built. Validates type, src and
+ * seq as envelope_new does and the size as envelope_encode does. Returns a
+ * malloc'd NUL-terminated string the caller frees, with its length in *len
+ * and the id copied to id_out if that is not NULL; NULL if an argument is
+ * malformed, `data` is unfinished or in error, the result would exceed
+ * ENVELOPE_MAX_BYTES, or memory or randomness ran out. Members come in
+ * envelope_encode's order; envelope_decode accepts whatever this returns. */
+char *envelope_encode_jsonw(const char *type, const char *src, int64_t seq,
+                            const jsonw_t *data, size_t *len, char id_out[ID_SIZE]);
 
 void envelope_destroy(envelope_t **self_p);
 

@@ -1,0 +1,359 @@
+/*  jsonw: streaming JSON object writer with sticky errors (jsonw.h). */
+#include "eqms/jsonw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSONW_HEAP_DEFAULT (64 * 1024)
+#define JSONW_HEAP_FIRST   512
+
+static void s_fail(jsonw_t *self, jsonw_error_t error)
+{
+    if (self->error == JSONW_OK)
+        self->error = error;
+}
+
+/* Makes room for `n` more bytes plus the trailing NUL. 0, or -1 (error set). */
+static int s_reserve(jsonw_t *self, size_t n)
+{
+    if (self->len + n + 1 <= self->cap)
+        return 0;
+    if (!self->owned || self->len + n + 1 > self->max) {
+        s_fail(self, JSONW_ERR_FULL);
+        return -1;
+    }
+    size_t cap = self->cap ? self->cap : JSONW_HEAP_FIRST;
+    while (cap < self->len + n + 1)
+        cap *= 2;
+    if (cap > self->max)
+        cap = self->max;
+    char *buf = realloc(self->buf, cap);
+    if (!buf) {
+        s_fail(self, JSONW_ERR_FULL);
+        return -1;
+    }
+    self->buf = buf;
+    self->cap = cap;
+    return 0;
+}
+
+/* Appends bytes the caller has reserved room for. */
+static void s_put(jsonw_t *self, const char *bytes, size_t n)
+{
+    memcpy(self->buf + self->len, bytes, n);
+    self->len += n;
+}
+
+static int s_append(jsonw_t *self, const char *bytes, size_t n)
+{
+    if (s_reserve(self, n) != 0)
+        return -1;
+    s_put(self, bytes, n);
+    self->buf[self->len] = '\0';
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence starting at s (s[0] >= 0x80), or 0 if
+ * it is invalid: stray continuation, overlong, surrogate, above U+10FFFF or
+ * cut short (the NUL terminator is never a continuation byte). */
+static size_t s_utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;   /* no overlongs */
+        unsigned char hi = c == 0xed ? 0x9f : 0xbf;   /* no surrogates */
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        unsigned char lo = c == 0xf0 ? 0x90 : 0x80;   /* no overlongs */
+        unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;   /* <= U+10FFFF */
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80
+               && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+    }
+    return 0;
+}
+
+/* Appends `text` quoted and escaped; on success the escaped body (without
+ * quotes) is at *off, *len. 0, or -1 (error set). */
+static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *) text;
+    if (s_append(self, "\"", 1) != 0)
+        return -1;
+    *off = self->len;
+    for (;;) {
+        /* Copy the longest run of bytes that need no attention. */
+        size_t run = 0;
+        while (s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run && s_append(self, (const char *) s, run) != 0)
+            return -1;
+        s += run;
+        unsigned char c = *s;
+        if (c == '\0')
+            break;
+        if (c >= 0x80) {
+            size_t n = s_utf8_len(s);
+            if (n == 0) {
+                s_fail(self, JSONW_ERR_UTF8);
+                return -1;
+            }
+            if (s_append(self, (const char *) s, n) != 0)
+                return -1;
+            s += n;
+            continue;
+        }
+        char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+        size_t n = 2;
+        switch (c) {
+        case '"':  esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            n = 6;
+        }
+        if (s_append(self, esc, n) != 0)
+            return -1;
+        s++;
+    }
+    *len = self->len - *off;
+    return s_append(self, "\"", 1);
+}
+
+/* Writes the separator and `"key":` of a new member of the current object.
+ * 0, or -1 if the writer is (now) in error. */
+static int s_key(jsonw_t *self, const char *key)
+{
+    if (self->error != JSONW_OK)
+        return -1;
+    if (!key || self->finished || self->depth < 1) {
+        s_fail(self, JSONW_ERR_ARG);
+        return -1;
+    }
+    if (self->keys >= JSONW_MAX_KEYS) {
+        s_fail(self, JSONW_ERR_KEYS);
+        return -1;
+    }
+    if (!self->first && s_append(self, ",", 1) != 0)
+        return -1;
+    size_t off, len;
+    if (s_string(self, key, &off, &len) != 0 || s_append(self, ":", 1) != 0)
+        return -1;
+    /* Escaping is one-to-one, so equal escaped text means an equal key. */
+    for (uint16_t i = self->level_keys[self->depth - 1]; i < self->keys; i++) {
+        if (self->key[i].len == len
+            && memcmp(self->buf + self->key[i].off, self->buf + off, len) == 0) {
+            s_fail(self, JSONW_ERR_DUPLICATE);
+            return -1;
+        }
+    }
+    if (off > UINT32_MAX || len > UINT32_MAX) {
+        s_fail(self, JSONW_ERR_FULL);
+        return -1;
+    }
+    self->key[self->keys].off = (uint32_t) off;
+    self->key[self->keys].len = (uint32_t) len;
+    self->keys++;
+    self->first = false;
+    return 0;
+}
+
+static void s_open_root(jsonw_t *self)
+{
+    self->len = 0;
+    self->error = JSONW_OK;
+    self->finished = false;
+    self->depth = 1;
+    self->keys = 0;
+    self->level_keys[0] = 0;
+    self->first = true;
+    s_append(self, "{", 1);
+}
+
+void jsonw_init(jsonw_t *self, char *buf, size_t size)
+{
+    self->buf = buf;
+    self->owned = buf == NULL;
+    self->cap = buf ? size : 0;
+    self->max = buf ? size : size ? size : JSONW_HEAP_DEFAULT;
+    s_open_root(self);
+    if (buf && size < 3)   /* room for "{}" and the NUL, or nothing works */
+        s_fail(self, JSONW_ERR_FULL);
+}
+
+void jsonw_reset(jsonw_t *self)
+{
+    s_open_root(self);
+    if (!self->owned && self->cap < 3)
+        s_fail(self, JSONW_ERR_FULL);
+}
+
+void jsonw_release(jsonw_t *self)
+{
+    if (!self)
+        return;
+    if (self->owned)
+        free(self->buf);
+    self->buf = NULL;
+    self->cap = 0;
+    self->len = 0;
+    self->error = JSONW_ERR_ARG;
+}
+
+void jsonw_str(jsonw_t *self, const char *key, const char *value)
+{
+    if (!value) {
+        s_fail(self, JSONW_ERR_ARG);
+        return;
+    }
+    size_t off, len;
+    if (s_key(self, key) == 0)
+        s_string(self, value, &off, &len);
+}
+
+void jsonw_int(jsonw_t *self, const char *key, int64_t value)
+{
+    if (s_key(self, key) != 0)
+        return;
+    char digits[24];
+    char *p = digits + sizeof digits;
+    /* Through uint64_t, so that INT64_MIN negates without overflow. */
+    uint64_t u = value < 0 ? 0 - (uint64_t) value : (uint64_t) value;
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        *--p = '-';
+    s_append(self, p, (size_t) (digits + sizeof digits - p));
+}
+
+void jsonw_double(jsonw_t *self, const char *key, double value)
+{
+    if (self->error == JSONW_OK && !isfinite(value)) {
+        s_fail(self, JSONW_ERR_NUMBER);
+        return;
+    }
+    if (s_key(self, key) != 0)
+        return;
+    char text[40];
+    int n = 0;
+    /* Integral values (scores, counts) the cheap way: digits and ".0". */
+    if (value >= -9007199254740992.0 && value <= 9007199254740992.0
+        && value == (double) (int64_t) value) {
+        int64_t i = (int64_t) value;
+        char *p = text + sizeof text;
+        uint64_t u = i < 0 ? 0 - (uint64_t) i : (uint64_t) i;
+        *--p = '0';
+        *--p = '.';
+        do {
+            *--p = (char) ('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (signbit(value))
+            *--p = '-';
+        s_append(self, p, (size_t) (text + sizeof text - p));
+        return;
+    }
+    for (int precision = 15; precision <= 17; precision++) {
+        n = snprintf(text, sizeof text, "%.*g", precision, value);
+        if (precision == 17 || strtod(text, NULL) == value)
+            break;
+    }
+    if (n <= 0 || (size_t) n >= sizeof text - 2) {
+        s_fail(self, JSONW_ERR_NUMBER);
+        return;
+    }
+    /* %g follows the locale's decimal point; JSON wants '.'. */
+    char *comma = strchr(text, ',');
+    if (comma)
+        *comma = '.';
+    /* "4" or "-0" would decode as integers: keep them reals. */
+    if (!strpbrk(text, ".eE")) {
+        memcpy(text + n, ".0", 3);
+        n += 2;
+    }
+    s_append(self, text, (size_t) n);
+}
+
+void jsonw_bool(jsonw_t *self, const char *key, bool value)
+{
+    if (s_key(self, key) == 0)
+        s_append(self, value ? "true" : "false", value ? 4 : 5);
+}
+
+void jsonw_null(jsonw_t *self, const char *key)
+{
+    if (s_key(self, key) == 0)
+        s_append(self, "null", 4);
+}
+
+void jsonw_object_begin(jsonw_t *self, const char *key)
+{
+    if (self->error == JSONW_OK && self->depth >= JSONW_MAX_DEPTH) {
+        s_fail(self, JSONW_ERR_DEPTH);
+        return;
+    }
+    if (s_key(self, key) != 0 || s_append(self, "{", 1) != 0)
+        return;
+    self->level_keys[self->depth] = self->keys;
+    self->depth++;
+    self->first = true;
+}
+
+void jsonw_object_end(jsonw_t *self)
+{
+    if (self->error != JSONW_OK)
+        return;
+    if (self->finished || self->depth < 2) {
+        s_fail(self, JSONW_ERR_ARG);
+        return;
+    }
+    if (s_append(self, "}", 1) != 0)
+        return;
+    self->depth--;
+    self->keys = self->level_keys[self->depth];   /* forget the inner keys */
+    self->first = false;   /* the closed object was a member of its parent */
+}
+
+int jsonw_finish(jsonw_t *self)
+{
+    if (self->error != JSONW_OK)
+        return -1;
+    if (self->finished || self->depth != 1) {
+        s_fail(self, JSONW_ERR_ARG);
+        return -1;
+    }
+    if (s_append(self, "}", 1) != 0)
+        return -1;
+    self->depth = 0;
+    self->finished = true;
+    return 0;
+}
+
+const char *jsonw_text(const jsonw_t *self, size_t *len)
+{
+    if (self->error != JSONW_OK || !self->finished)
+        return NULL;
+    *len = self->len;
+    return self->buf;
+}
+
+jsonw_error_t jsonw_error(const jsonw_t *self)
+{
+    return self->error;
+}

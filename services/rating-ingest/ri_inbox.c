@@ -1,0 +1,152 @@
+/*  ri_inbox: rating-ingest's receive thread (ri_inbox.h). */
+#include "ri_inbox.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct ri_inbox_t {
+    bus_t *sub;                  /* the thread's */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full;
+    ri_inbox_item_t *ring;
+    size_t capacity;
+    size_t head, count;          /* guarded by lock: oldest slot, items in ring */
+    bool taken;                  /* guarded by lock: the head is out (take..release) */
+    bool stop;                   /* guarded by lock */
+};
+
+static void s_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long) (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+static void s_clear(ri_inbox_item_t *item)
+{
+    free(item->topic);
+    item->topic = NULL;
+    envelope_destroy(&item->envelope);
+}
+
+static void *s_run(void *arg)
+{
+    ri_inbox_t *self = arg;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        while (!self->stop && self->count == self->capacity) {
+            struct timespec until;
+            s_deadline(&until, 100);
+            pthread_cond_timedwait(&self->not_full, &self->lock, &until);
+        }
+        bool stop = self->stop;
+        size_t tail = (self->head + self->count) % self->capacity;
+        pthread_mutex_unlock(&self->lock);
+        if (stop)
+            break;
+        /* The tail slot is this thread's until count covers it; what it held
+         * before is freed here, off the bus loop's thread. */
+        ri_inbox_item_t *item = &self->ring[tail];
+        s_clear(item);
+        if (bus_recv(self->sub, 100, &item->topic, &item->envelope) != 1)
+            continue;
+        item->decoded = ri_event_decode(item->envelope, &item->event, item->reason);
+        pthread_mutex_lock(&self->lock);
+        self->count++;
+        pthread_cond_signal(&self->not_empty);
+        pthread_mutex_unlock(&self->lock);
+    }
+    return NULL;
+}
+
+ri_inbox_t *ri_inbox_new(bus_t **sub_p, size_t capacity)
+{
+    ri_inbox_t *self = calloc(1, sizeof *self);
+    if (!self || capacity == 0)
+        goto err;
+    self->sub = *sub_p;
+    *sub_p = NULL;
+    self->capacity = capacity;
+    self->ring = calloc(capacity, sizeof *self->ring);
+    if (!self->sub || !self->ring)
+        goto err;
+    if (pthread_mutex_init(&self->lock, NULL) != 0)
+        goto err;
+    if (pthread_cond_init(&self->not_empty, NULL) != 0)
+        goto err_lock;
+    if (pthread_cond_init(&self->not_full, NULL) != 0)
+        goto err_not_empty;
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+        goto err_not_full;
+    return self;
+err_not_full:
+    pthread_cond_destroy(&self->not_full);
+err_not_empty:
+    pthread_cond_destroy(&self->not_empty);
+err_lock:
+    pthread_mutex_destroy(&self->lock);
+err:
+    if (self) {
+        bus_destroy(&self->sub);
+        free(self->ring);
+        free(self);
+    }
+    bus_destroy(sub_p);
+    return NULL;
+}
+
+void ri_inbox_destroy(ri_inbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ri_inbox_t *self = *self_p;
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->not_full);
+    pthread_mutex_unlock(&self->lock);
+    pthread_join(self->thread, NULL);
+    for (size_t i = 0; i < self->capacity; i++)
+        s_clear(&self->ring[i]);
+    pthread_cond_destroy(&self->not_empty);
+    pthread_cond_destroy(&self->not_full);
+    pthread_mutex_destroy(&self->lock);
+    bus_destroy(&self->sub);
+    free(self->ring);
+    free(self);
+    *self_p = NULL;
+}
+
+ri_inbox_item_t *ri_inbox_take(ri_inbox_t *self, int timeout_ms)
+{
+    pthread_mutex_lock(&self->lock);
+    if (self->count == 0 && timeout_ms > 0) {
+        struct timespec until;
+        s_deadline(&until, timeout_ms);
+        pthread_cond_timedwait(&self->not_empty, &self->lock, &until);
+    }
+    ri_inbox_item_t *item = NULL;
+    if (self->count > 0 && !self->taken) {
+        item = &self->ring[self->head];
+        self->taken = true;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return item;
+}
+
+void ri_inbox_release(ri_inbox_t *self, ri_inbox_item_t *item)
+{
+    (void) item;   /* freed by the receive thread when it reuses the slot */
+    pthread_mutex_lock(&self->lock);
+    self->taken = false;
+    self->head = (self->head + 1) % self->capacity;
+    self->count--;
+    pthread_cond_signal(&self->not_full);
+    pthread_mutex_unlock(&self->lock);
+}

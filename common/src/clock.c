@@ -17,6 +17,7 @@ struct clock_zone_t {
 };
 
 static _Atomic int64_t s_fake_ms;
+static _Atomic int64_t s_offset_ms;
 
 int64_t clock_now_ms(void)
 {
@@ -25,7 +26,13 @@ int64_t clock_now_ms(void)
         return fake;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000
+           + atomic_load_explicit(&s_offset_ms, memory_order_relaxed);
+}
+
+void clock_set_offset(int64_t ms)
+{
+    atomic_store_explicit(&s_offset_ms, ms, memory_order_relaxed);
 }
 
 int64_t clock_mono_ms(void)

@@ -87,7 +87,8 @@ export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
 
 # name http-port, in start order (the forwarder first: everyone meets there)
-SERVICES="bus 9550 web-api 9560 rating-ingest 9552"
+SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554"
+export EQMS_QM_ENDPOINT="tcp://127.0.0.1:9553"
 
 # start_service NAME HTTP-PORT [VAR=value ...]: the extra variables are for
 # this service only.
@@ -162,6 +163,8 @@ EQMS is running (logs in var/log, stop with: make stop)
   web-api      health http://127.0.0.1:9560/health   (device registry for the gateways)
   rating-ingest health http://127.0.0.1:9552/health   metrics http://127.0.0.1:9552/metrics
                (ratings and staff sessions into PostgreSQL, live counters into Redis)
+  queue-manager requests tcp://127.0.0.1:9553 (docs/protocol.md)   health http://127.0.0.1:9554/health
+               (tickets, windows, display. and announce. on the bus, live state in Redis)
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control
                tcp://127.0.0.1:5599), tellers and customers simulated
   gateway      health http://127.0.0.1:9551/health   metrics http://127.0.0.1:9551/metrics

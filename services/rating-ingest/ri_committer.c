@@ -1,13 +1,12 @@
 /*  ri_committer: rating-ingest's commit thread (ri_committer.h). */
 #include "ri_committer.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "eqms/clock.h"
 #include "eqms/log.h"
+#include "eqms/worker.h"
 
 /* How often an idle committer checks Redis for a flush. */
 #define S_COUNTERS_CHECK_MS 5000
@@ -16,15 +15,7 @@ struct ri_committer_t {
     ri_store_t *store;
     ri_counters_t *counters;
     const char *prefixes;
-    pthread_t thread;
-    bool started;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    pthread_cond_t done;        /* signalled when a batch is finished */
-    bool stop;                  /* guarded by lock */
-    ri_batch_t *submitted;      /* guarded by lock: waiting to be committed */
-    ri_batch_t *finished;       /* guarded by lock: done, not yet taken */
-    bool busy;                  /* guarded by lock: submitted until taken */
+    worker_t *worker;
     int64_t last_counters_check;
 };
 
@@ -111,34 +102,17 @@ static void s_check_counters(ri_committer_t *self)
         ri_counters_rebuild(self->counters, self->store, self->prefixes);
 }
 
-static void *s_run(void *arg)
+static void s_run(void *ctx, void *job)
 {
-    ri_committer_t *self = arg;
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
-        if (!self->submitted) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += 1;
-            pthread_cond_timedwait(&self->wake, &self->lock, &until);
-            if (!self->submitted && !self->stop) {
-                pthread_mutex_unlock(&self->lock);
-                s_check_counters(self);
-                pthread_mutex_lock(&self->lock);
-            }
-            continue;
-        }
-        ri_batch_t *batch = self->submitted;
-        self->submitted = NULL;
-        pthread_mutex_unlock(&self->lock);
-        s_commit(self, batch);
-        s_check_counters(self);
-        pthread_mutex_lock(&self->lock);
-        self->finished = batch;
-        pthread_cond_signal(&self->done);
-    }
-    pthread_mutex_unlock(&self->lock);
-    return NULL;
+    ri_committer_t *self = ctx;
+    s_commit(self, job);
+    s_check_counters(self);
+}
+
+static void s_idle(void *ctx, void *job)
+{
+    (void) job;
+    s_check_counters(ctx);
 }
 
 ri_committer_t *ri_committer_new(pgstore_t **pg_p, ri_counters_t **counters_p,
@@ -156,25 +130,11 @@ ri_committer_t *ri_committer_new(pgstore_t **pg_p, ri_counters_t **counters_p,
     self->prefixes = prefixes;
     if (!self->store || !self->counters)
         goto err;
-    if (pthread_mutex_init(&self->lock, NULL) != 0)
-        goto err;
-    if (pthread_cond_init(&self->wake, NULL) != 0) {
-        pthread_mutex_destroy(&self->lock);
-        goto err;
-    }
-    if (pthread_cond_init(&self->done, NULL) != 0) {
-        pthread_cond_destroy(&self->wake);
-        pthread_mutex_destroy(&self->lock);
-        goto err;
-    }
     /* Counters are checked (and rebuilt if needed) before the first batch. */
     s_check_counters(self);
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
-        pthread_cond_destroy(&self->done);
-        pthread_cond_destroy(&self->wake);
-        pthread_mutex_destroy(&self->lock);
+    self->worker = worker_new(s_run, s_idle, 1000, self);
+    if (!self->worker)
         goto err;
-    }
     return self;
 err:
     ri_store_destroy(&self->store);
@@ -188,14 +148,7 @@ void ri_committer_destroy(ri_committer_t **self_p)
     if (!self_p || !*self_p)
         return;
     ri_committer_t *self = *self_p;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_signal(&self->wake);
-    pthread_mutex_unlock(&self->lock);
-    pthread_join(self->thread, NULL);
-    pthread_cond_destroy(&self->done);
-    pthread_cond_destroy(&self->wake);
-    pthread_mutex_destroy(&self->lock);
+    worker_destroy(&self->worker);
     ri_store_destroy(&self->store);
     ri_counters_destroy(&self->counters);
     free(self);
@@ -204,48 +157,20 @@ void ri_committer_destroy(ri_committer_t **self_p)
 
 int ri_committer_submit(ri_committer_t *self, ri_batch_t *batch)
 {
-    pthread_mutex_lock(&self->lock);
-    int rc = -1;
-    if (!self->busy) {
-        self->submitted = batch;
-        self->busy = true;
-        pthread_cond_signal(&self->wake);
-        rc = 0;
-    }
-    pthread_mutex_unlock(&self->lock);
-    return rc;
+    return worker_submit(self->worker, batch);
 }
 
 ri_batch_t *ri_committer_done(ri_committer_t *self)
 {
-    pthread_mutex_lock(&self->lock);
-    ri_batch_t *batch = self->finished;
-    if (batch) {
-        self->finished = NULL;
-        self->busy = false;
-    }
-    pthread_mutex_unlock(&self->lock);
-    return batch;
+    return worker_done(self->worker);
 }
 
 bool ri_committer_busy(ri_committer_t *self)
 {
-    pthread_mutex_lock(&self->lock);
-    bool busy = self->busy;
-    pthread_mutex_unlock(&self->lock);
-    return busy;
+    return worker_busy(self->worker);
 }
 
 void ri_committer_wait(ri_committer_t *self, int timeout_ms)
 {
-    pthread_mutex_lock(&self->lock);
-    if (!self->finished) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long) timeout_ms * 1000000;
-        until.tv_sec += until.tv_nsec / 1000000000;
-        until.tv_nsec %= 1000000000;
-        pthread_cond_timedwait(&self->done, &self->lock, &until);
-    }
-    pthread_mutex_unlock(&self->lock);
+    worker_wait(self->worker, timeout_ms);
 }

@@ -30,6 +30,10 @@ int64_t clock_mono_ms(void);
 /* Makes clock_now_ms return `ms` (0 restores the real clock). For tests. */
 void clock_set_fake(int64_t ms);
 
+/* Makes clock_now_ms run `ms` ahead of (or behind) the real clock, still
+ * moving: for system tests and demos that must cross a local midnight. */
+void clock_set_offset(int64_t ms);
+
 /* Writes `ms` as "YYYY-MM-DDTHH:MM:SS.mmmZ". Returns 0, or -1 if the year is
  * outside 0000..9999. */
 int clock_format_rfc3339(int64_t ms, char buf[CLOCK_RFC3339_SIZE]);

@@ -1,0 +1,260 @@
+/*  qm_hall: display list, current tickets and announcement queue (qm_hall.h). */
+#include "qm_hall.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct qm_hall_t {
+    qm_hall_cfg_t cfg;
+    qm_hall_line_t *lines;          /* display list, newest first */
+    size_t line_count;
+    qm_hall_current_t *currents;    /* sorted by window number */
+    size_t current_count, current_cap;
+    qm_announcement_t *queue;       /* ring buffer of pending announcements */
+    size_t head, pending, queue_cap;
+    int64_t next_seq;               /* seq of the next queued announcement */
+    int64_t playing_seq;            /* 0 = none */
+    int64_t busy_until;             /* end of the one playing, 0 = none */
+};
+
+void qm_hall_cfg_default(qm_hall_cfg_t *cfg)
+{
+    cfg->display_size = 6;
+    cfg->repeat = 2;
+    cfg->char_ms = 300;
+    cfg->gap_ms = 1000;
+}
+
+static bool s_cfg_valid(const qm_hall_cfg_t *cfg)
+{
+    return cfg && cfg->display_size >= 1 && cfg->display_size <= 1000 && cfg->repeat >= 1
+           && cfg->repeat <= 10 && cfg->char_ms >= 1 && cfg->char_ms <= 10000
+           && cfg->gap_ms >= 0 && cfg->gap_ms <= 60000;
+}
+
+qm_hall_t *qm_hall_new(const qm_hall_cfg_t *cfg)
+{
+    if (!s_cfg_valid(cfg))
+        return NULL;
+    qm_hall_t *self = calloc(1, sizeof *self);
+    if (!self)
+        goto err;
+    self->cfg = *cfg;
+    self->lines = calloc(cfg->display_size, sizeof *self->lines);
+    if (!self->lines)
+        goto err;
+    self->next_seq = 1;
+    return self;
+err:
+    qm_hall_destroy(&self);
+    return NULL;
+}
+
+void qm_hall_destroy(qm_hall_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    qm_hall_t *self = *self_p;
+    free(self->lines);
+    free(self->currents);
+    free(self->queue);
+    free(self);
+    *self_p = NULL;
+}
+
+int qm_hall_text(const char *number, int window_no, char out[QM_ANNOUNCE_SIZE])
+{
+    if (!number || !*number || strlen(number) >= QM_NUMBER_SIZE || window_no < 0)
+        return -1;
+    int n = snprintf(out, QM_ANNOUNCE_SIZE, "请%s号到%d号窗口", number, window_no);
+    return n > 0 && n < QM_ANNOUNCE_SIZE ? 0 : -1;
+}
+
+int64_t qm_hall_duration_ms(const qm_hall_cfg_t *cfg, const char *text)
+{
+    int64_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *) text; p && *p; p++)
+        if ((*p & 0xC0) != 0x80)    /* count code points, not continuation bytes */
+            chars++;
+    return (int64_t) cfg->repeat * (chars * cfg->char_ms + cfg->gap_ms);
+}
+
+/* The current-ticket slot of a window, created in window order if `create`. */
+static qm_hall_current_t *s_current(qm_hall_t *self, int window_no, bool create)
+{
+    size_t i = 0;
+    while (i < self->current_count && self->currents[i].window_no < window_no)
+        i++;
+    if (i < self->current_count && self->currents[i].window_no == window_no)
+        return &self->currents[i];
+    if (!create)
+        return NULL;
+    if (self->current_count == self->current_cap) {
+        size_t cap = self->current_cap ? self->current_cap * 2 : 16;
+        qm_hall_current_t *grown = realloc(self->currents, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        self->currents = grown;
+        self->current_cap = cap;
+    }
+    memmove(&self->currents[i + 1], &self->currents[i],
+            (self->current_count - i) * sizeof *self->currents);
+    self->current_count++;
+    memset(&self->currents[i], 0, sizeof self->currents[i]);
+    self->currents[i].window_no = window_no;
+    return &self->currents[i];
+}
+
+/* Makes room for one more pending announcement. 0 or -1. */
+static int s_queue_reserve(qm_hall_t *self)
+{
+    if (self->pending < self->queue_cap)
+        return 0;
+    size_t cap = self->queue_cap ? self->queue_cap * 2 : 16;
+    qm_announcement_t *grown = malloc(cap * sizeof *grown);
+    if (!grown)
+        return -1;
+    for (size_t i = 0; i < self->pending; i++)
+        grown[i] = self->queue[(self->head + i) % self->queue_cap];
+    free(self->queue);
+    self->queue = grown;
+    self->queue_cap = cap;
+    self->head = 0;
+    return 0;
+}
+
+int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
+                   int window_no, int64_t at_ms)
+{
+    if (!self || !ticket_id || strlen(ticket_id) >= ID_SIZE)
+        return -1;
+    qm_announcement_t ann;
+    memset(&ann, 0, sizeof ann);
+    if (qm_hall_text(number, window_no, ann.text) != 0)
+        return -1;
+    if (s_queue_reserve(self) != 0)
+        return -1;
+    qm_hall_current_t *current = s_current(self, window_no, true);
+    if (!current)
+        return -1;
+    snprintf(current->number, sizeof current->number, "%s", number);
+
+    /* display: drop the ticket's old line (or the oldest), insert on top */
+    size_t drop = self->line_count;
+    for (size_t i = 0; i < self->line_count; i++)
+        if (strcmp(self->lines[i].ticket_id, ticket_id) == 0)
+            drop = i;
+    if (drop == self->line_count) {
+        if (self->line_count < self->cfg.display_size)
+            self->line_count++;
+        drop = self->line_count - 1;
+    }
+    memmove(&self->lines[1], &self->lines[0], drop * sizeof *self->lines);
+    qm_hall_line_t *line = &self->lines[0];
+    snprintf(line->ticket_id, sizeof line->ticket_id, "%s", ticket_id);
+    snprintf(line->number, sizeof line->number, "%s", number);
+    line->window_no = window_no;
+    line->at_ms = at_ms;
+
+    snprintf(ann.number, sizeof ann.number, "%s", number);
+    ann.window_no = window_no;
+    ann.repeat = self->cfg.repeat;
+    ann.queued_ms = at_ms;
+    ann.duration_ms = qm_hall_duration_ms(&self->cfg, ann.text);
+    ann.seq = self->next_seq++;
+    self->queue[(self->head + self->pending) % self->queue_cap] = ann;
+    self->pending++;
+    return 0;
+}
+
+int qm_hall_set_current(qm_hall_t *self, int window_no, const char *number)
+{
+    if (!self || !number || strlen(number) >= QM_NUMBER_SIZE)
+        return -1;
+    qm_hall_current_t *current = s_current(self, window_no, true);
+    if (!current)
+        return -1;
+    snprintf(current->number, sizeof current->number, "%s", number);
+    return 0;
+}
+
+void qm_hall_clear_current(qm_hall_t *self, int window_no)
+{
+    qm_hall_current_t *current = self ? s_current(self, window_no, false) : NULL;
+    if (current)
+        current->number[0] = '\0';
+}
+
+void qm_hall_flush_announcements(qm_hall_t *self)
+{
+    if (!self)
+        return;
+    self->head = 0;
+    self->pending = 0;
+}
+
+void qm_hall_reset(qm_hall_t *self)
+{
+    if (!self)
+        return;
+    self->line_count = 0;
+    self->current_count = 0;
+    qm_hall_flush_announcements(self);
+    self->playing_seq = 0;
+    self->busy_until = 0;
+}
+
+int qm_hall_next_announcement(qm_hall_t *self, int64_t now_ms, qm_announcement_t *out)
+{
+    if (!self || !out)
+        return -1;
+    if (self->pending == 0)
+        return 0;
+    if (self->playing_seq && now_ms < self->busy_until)
+        return 0;
+    *out = self->queue[self->head];
+    self->head = (self->head + 1) % self->queue_cap;
+    self->pending--;
+    self->playing_seq = out->seq;
+    self->busy_until = now_ms + out->duration_ms;
+    return 1;
+}
+
+void qm_hall_ack(qm_hall_t *self, int64_t seq)
+{
+    if (self && self->playing_seq && seq == self->playing_seq) {
+        self->playing_seq = 0;
+        self->busy_until = 0;
+    }
+}
+
+int64_t qm_hall_busy_until(const qm_hall_t *self)
+{
+    return self && self->playing_seq ? self->busy_until : 0;
+}
+
+size_t qm_hall_pending(const qm_hall_t *self)
+{
+    return self ? self->pending : 0;
+}
+
+size_t qm_hall_line_count(const qm_hall_t *self)
+{
+    return self ? self->line_count : 0;
+}
+
+const qm_hall_line_t *qm_hall_line(const qm_hall_t *self, size_t i)
+{
+    return self && i < self->line_count ? &self->lines[i] : NULL;
+}
+
+size_t qm_hall_current_count(const qm_hall_t *self)
+{
+    return self ? self->current_count : 0;
+}
+
+const qm_hall_current_t *qm_hall_current(const qm_hall_t *self, size_t i)
+{
+    return self && i < self->current_count ? &self->currents[i] : NULL;
+}

@@ -1,0 +1,343 @@
+/*  qm_publish: bus outputs and the Redis mirror of queue-manager (qm_publish.h). */
+#include "qm_publish.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/jsonw.h"
+#include "eqms/log.h"
+#include "eqms/redisstore.h"
+
+#define S_KEY_MAX (ENVELOPE_TOPIC_MAX + 64)
+
+struct qm_publish_t {
+    bus_t *bus;
+    redisstore_t *redis;       /* NULL = no mirror */
+    char marker[128];
+    bool lost;                 /* a write failed: rewrite in full */
+    jsonw_t w;
+};
+
+qm_publish_t *qm_publish_new(bus_t *bus, const char *redis_url, const char *src)
+{
+    qm_publish_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->bus = bus;
+    self->lost = true;
+    snprintf(self->marker, sizeof self->marker, "eqms:qm:ready:%s", src);
+    jsonw_init(&self->w, NULL, 0);
+    if (redis_url && *redis_url && !(self->redis = redisstore_new(redis_url, 1000))) {
+        jsonw_release(&self->w);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void qm_publish_destroy(qm_publish_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    qm_publish_t *self = *self_p;
+    redisstore_destroy(&self->redis);
+    jsonw_release(&self->w);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_time(jsonw_t *w, const char *key, int64_t ms)
+{
+    char text[CLOCK_RFC3339_SIZE];
+    if (ms <= 0) {
+        jsonw_null(w, key);
+        return;
+    }
+    clock_format_rfc3339(ms, text);
+    jsonw_str(w, key, text);
+}
+
+static void s_id(jsonw_t *w, const char *key, int64_t id)
+{
+    if (id > 0)
+        jsonw_int(w, key, id);
+    else
+        jsonw_null(w, key);
+}
+
+void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *e)
+{
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_str(w, "branch", branch_path);
+    jsonw_int(w, "seq", e->seq);
+    s_time(w, "at", e->at_ms);
+    jsonw_int(w, "day", e->day);
+    jsonw_str(w, "actor", e->actor);
+    if (e->ticket_id[0]) {
+        jsonw_str(w, "ticket_id", e->ticket_id);
+        jsonw_str(w, "number", e->number);
+        s_id(w, "service", e->service_id);
+        jsonw_str(w, "class", qm_class_name(e->klass));
+    } else {
+        jsonw_null(w, "ticket_id");
+        jsonw_null(w, "number");
+    }
+    s_id(w, "window", e->window_id);
+    if (e->window_no > 0)
+        jsonw_int(w, "window_no", e->window_no);
+    else
+        jsonw_null(w, "window_no");
+    s_id(w, "staff", e->staff_id);
+    if (e->kind == QM_EV_TRANSFERRED) {
+        jsonw_str(w, "to", qm_target_name(e->target));
+        jsonw_int(w, "target", e->target_id);
+    }
+    if (e->kind == QM_EV_RECALLED)
+        jsonw_int(w, "recall", e->recall);
+    if (e->detail[0] && e->kind != QM_EV_PROFILE_SET)
+        jsonw_str(w, "detail", e->detail);
+    char type[ENVELOPE_TYPE_MAX + 1];
+    snprintf(type, sizeof type, "ticket.%s", qm_event_kind_name(e->kind));
+    if (jsonw_finish(w) != 0 || bus_publish_jsonw(self->bus, type, branch_path, w, NULL) != 0)
+        log_warn("event_not_published", "branch=%s seq=%" PRId64, branch_path, e->seq);
+}
+
+/* The display data: {"called":[{number, window_no, at}], "windows":[...]}. */
+static json_t *s_display(qm_branch_t *branch)
+{
+    qm_hall_t *hall = qm_branch_hall(branch);
+    json_t *called = json_array(), *windows = json_array();
+    for (size_t i = 0; called && i < qm_hall_line_count(hall); i++) {
+        const qm_hall_line_t *line = qm_hall_line(hall, i);
+        char at[CLOCK_RFC3339_SIZE];
+        clock_format_rfc3339(line->at_ms, at);
+        json_array_append_new(called, json_pack("{s:s, s:i, s:s}", "number", line->number,
+                                                "window_no", line->window_no, "at", at));
+    }
+    for (size_t i = 0; windows && i < qm_hall_current_count(hall); i++) {
+        const qm_hall_current_t *c = qm_hall_current(hall, i);
+        json_array_append_new(windows, json_pack("{s:i, s:o}", "window_no", c->window_no,
+                                                 "current", c->number[0]
+                                                     ? json_string(c->number) : json_null()));
+    }
+    if (!called || !windows) {
+        json_decref(called);
+        json_decref(windows);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o}", "called", called, "windows", windows);
+}
+
+void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
+{
+    json_t *data = s_display(branch);
+    if (!data || bus_publish(self->bus, "display", branch_path, &data, NULL) != 0)
+        log_warn("display_not_published", "branch=%s", branch_path);
+}
+
+void qm_publish_announcements(qm_publish_t *self, const char *branch_path,
+                              qm_branch_t *branch, int64_t now_ms)
+{
+    qm_announcement_t a;
+    while (qm_hall_next_announcement(qm_branch_hall(branch), now_ms, &a) == 1) {
+        jsonw_t *w = &self->w;
+        jsonw_reset(w);
+        jsonw_str(w, "text", a.text);
+        jsonw_str(w, "number", a.number);
+        jsonw_int(w, "window_no", a.window_no);
+        jsonw_int(w, "repeat", a.repeat);
+        jsonw_int(w, "seq", a.seq);
+        jsonw_int(w, "duration_ms", a.duration_ms);
+        s_time(w, "called", a.queued_ms);
+        if (jsonw_finish(w) != 0
+            || bus_publish_jsonw(self->bus, "announce", branch_path, w, NULL) != 0)
+            log_warn("announcement_not_published", "branch=%s seq=%" PRId64, branch_path,
+                     a.seq);
+    }
+}
+
+void qm_publish_device_ticket(qm_publish_t *self, const char *branch_path,
+                              const char *window_code, const char *serial,
+                              const char *number, int window_no)
+{
+    char path[ENVELOPE_TOPIC_MAX + 1];
+    snprintf(path, sizeof path, "%s.%s", branch_path, window_code);
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_str(w, "serial", serial);
+    jsonw_str(w, "command", "ticket");
+    jsonw_str(w, "ticket", number);
+    jsonw_int(w, "window_number", window_no > 255 ? 0 : window_no);
+    if (jsonw_finish(w) != 0 || bus_publish_jsonw(self->bus, "cmd.device", path, w, NULL) != 0)
+        log_warn("device_ticket_not_sent", "serial=%s number=%s", serial, number);
+}
+
+/* --- Redis mirror ------------------------------------------------------------- */
+
+static int s_hset(qm_publish_t *self, const char *key, const char *field)
+{
+    size_t len = 0;
+    const char *value = jsonw_text(&self->w, &len);
+    if (!value)
+        return -1;
+    const char *argv[] = { "HSET", key, field, value };
+    size_t argvlen[] = { 4, strlen(key), strlen(field), len };
+    return redisstore_pipeline_add(self->redis, 4, argv, argvlen);
+}
+
+static int s_mirror_ticket(qm_publish_t *self, const char *key, const qm_ticket_info_t *t)
+{
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_str(w, "number", t->number);
+    jsonw_str(w, "state", qm_ticket_state_name(t->state));
+    jsonw_int(w, "service", t->service_id);
+    jsonw_str(w, "class", qm_class_name(t->klass));
+    s_id(w, "window", t->window_id);
+    s_id(w, "staff", t->staff_id);
+    jsonw_int(w, "recall", t->recall);
+    jsonw_finish(w);
+    return s_hset(self, key, t->id);
+}
+
+static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *branch)
+{
+    int failed = 0;
+    for (size_t i = 0; i < qm_window_count(branch); i++) {
+        qm_window_info_t info;
+        if (qm_window_at(branch, i, &info) != 0)
+            continue;
+        qm_ticket_info_t current;
+        bool has = info.current_id[0] && qm_ticket_find(branch, info.current_id, &current) == 0;
+        jsonw_t *w = &self->w;
+        jsonw_reset(w);
+        jsonw_int(w, "number", info.number);
+        jsonw_str(w, "name", info.name);
+        jsonw_str(w, "state", qm_window_state_name(info.state));
+        jsonw_str(w, "pause_reason", info.pause_reason);
+        s_id(w, "staff", info.staff_id);
+        if (has)
+            jsonw_str(w, "current", current.number);
+        else
+            jsonw_null(w, "current");
+        jsonw_finish(w);
+        char field[24];
+        snprintf(field, sizeof field, "%" PRId64, info.id);
+        failed |= s_hset(self, key, field);
+    }
+    return failed;
+}
+
+static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *branch,
+                           const qm_queue_cfg_t *queues, size_t queue_count)
+{
+    int failed = 0;
+    for (size_t i = 0; i < queue_count; i++) {
+        jsonw_t *w = &self->w;
+        jsonw_reset(w);
+        jsonw_str(w, "prefix", queues[i].prefix);
+        jsonw_int(w, "waiting", qm_queue_waiting(branch, queues[i].id));
+        jsonw_int(w, "next", qm_queue_next_number(branch, queues[i].id));
+        jsonw_finish(w);
+        char field[24];
+        snprintf(field, sizeof field, "%" PRId64, queues[i].id);
+        failed |= s_hset(self, key, field);
+    }
+    return failed;
+}
+
+int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *branch,
+                      const qm_queue_cfg_t *queues, size_t queue_count,
+                      const qm_stored_event_t *events, size_t count, bool full)
+{
+    if (!self->redis)
+        return 0;
+    char windows[S_KEY_MAX], queue_key[S_KEY_MAX], tickets[S_KEY_MAX], display[S_KEY_MAX];
+    snprintf(windows, sizeof windows, "eqms:qm:%s:windows", branch_path);
+    snprintf(queue_key, sizeof queue_key, "eqms:qm:%s:queues", branch_path);
+    snprintf(tickets, sizeof tickets, "eqms:qm:%s:tickets", branch_path);
+    snprintf(display, sizeof display, "eqms:qm:%s:display", branch_path);
+    int failed = 0, queued = 0;
+    if (full) {
+        const char *del[] = { "DEL", windows, queue_key, tickets, display };
+        failed |= redisstore_pipeline_add(self->redis, 5, del, NULL);
+        queued++;
+        for (size_t i = 0; i < qm_ticket_count(branch); i++) {
+            qm_ticket_info_t t;
+            if (qm_ticket_at(branch, i, &t) == 0) {
+                failed |= s_mirror_ticket(self, tickets, &t);
+                queued++;
+            }
+        }
+    }
+    for (size_t i = 0; !full && i < count; i++) {
+        qm_ticket_info_t t;
+        if (events[i].event.ticket_id[0]
+            && qm_ticket_find(branch, events[i].event.ticket_id, &t) == 0) {
+            failed |= s_mirror_ticket(self, tickets, &t);
+            queued++;
+        }
+        if (events[i].event.kind == QM_EV_DAY_START) {
+            const char *del[] = { "DEL", tickets };
+            failed |= redisstore_pipeline_add(self->redis, 2, del, NULL);
+            queued++;
+        }
+    }
+    failed |= s_mirror_windows(self, windows, branch);
+    queued += (int) qm_window_count(branch);
+    failed |= s_mirror_queues(self, queue_key, branch, queues, queue_count);
+    queued += (int) queue_count;
+    json_t *data = s_display(branch);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    json_decref(data);
+    if (text) {
+        const char *set[] = { "SET", display, text };
+        failed |= redisstore_pipeline_add(self->redis, 3, set, NULL);
+        queued++;
+        free(text);
+    }
+    redisReply **replies = NULL;
+    int n = redisstore_pipeline_exec(self->redis, &replies);
+    if (n > 0)
+        redisstore_replies_free(&replies, n);
+    if (failed || n != queued) {
+        if (!self->lost)
+            log_warn("mirror_not_updated", "branch=%s reason=\"redis unavailable\"",
+                     branch_path);
+        self->lost = true;
+        return -1;
+    }
+    return 0;
+}
+
+bool qm_publish_mirror_lost(qm_publish_t *self)
+{
+    if (!self->redis)
+        return false;
+    if (self->lost)
+        return redisstore_connected(self->redis) || redisstore_connect(self->redis, 0) == 0;
+    const char *argv[] = { "EXISTS", self->marker };
+    redisReply *reply = redisstore_command(self->redis, 2, argv, NULL);
+    if (!reply)
+        return false;
+    bool missing = reply->type == REDIS_REPLY_INTEGER && reply->integer == 0;
+    freeReplyObject(reply);
+    return missing;
+}
+
+void qm_publish_mirror_ready(qm_publish_t *self)
+{
+    if (!self->redis)
+        return;
+    const char *argv[] = { "SET", self->marker, "1" };
+    redisReply *reply = redisstore_command(self->redis, 3, argv, NULL);
+    self->lost = reply == NULL;
+    if (reply) {
+        freeReplyObject(reply);
+        log_info("mirror_rebuilt", "marker=%s", self->marker);
+    }
+}

@@ -1,0 +1,819 @@
+/*  qm_server: queue-manager's loop, requests and group commits (qm_server.h). */
+#include "qm_server.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/backoff.h"
+#include "eqms/bus.h"
+#include "eqms/clock.h"
+#include "eqms/jsonw.h"
+#include "eqms/log.h"
+#include "eqms/worker.h"
+#include "qm_branches.h"
+#include "qm_publish.h"
+#include "qm_request.h"
+#include "qm_store.h"
+
+#define S_DRAIN_MAX        256     /* messages per socket per turn */
+#define S_TICK_MS          250     /* day check, announcements */
+#define S_MIRROR_CHECK_MS  5000
+#define S_PARTITIONS_MS    (24 * 3600 * 1000)
+#define S_DEVICE_MAX_AGE_MS 60000  /* older device key events are not acted on */
+
+static const char *s_device_types[] = {
+    "call.request", "call.recall", "call.pause", "service.start", "service.end",
+    "staff.login", "staff.logout",
+};
+
+/* A reply held until its batch is committed. */
+typedef struct {
+    zframe_t *identity;
+    bool delimiter;              /* the client is a REQ socket */
+    char id[QM_REQUEST_ID_SIZE]; /* the request's id, "" if unreadable */
+    char *text;                  /* owned */
+    size_t len;
+} s_reply_t;
+
+typedef struct {
+    qm_stored_event_t *events;
+    size_t count, cap;
+    s_reply_t *replies;
+    size_t nreplies, rcap;
+    int rc;
+} s_batch_t;
+
+struct qm_server_t {
+    qm_server_config_t cfg;
+    char *prefixes;
+    char *ltree_prefixes;
+    qm_store_t *store;           /* look-ups and rebuilds (this thread) */
+    qm_store_t *commit_store;    /* the worker's */
+    worker_t *worker;
+    s_batch_t batches[2];
+    s_batch_t *open;
+    qm_branches_t *branches;
+    qm_publish_t *publish;
+    qm_journal_t *journal;
+    jsonw_t reply;               /* the reply being written ... */
+    char *reply_text;            /* ... or this one, made elsewhere (owned) */
+    size_t reply_len;
+    bus_t *bus;
+    zsock_t *router;
+    zhash_t *device_seqs;        /* gateway src -> last seq acted on (int64_t) */
+    pthread_t thread;
+    _Atomic int stop;
+    health_liveness_t liveness;
+    bool db_down;
+    backoff_t backoff;
+    int64_t last_tick, last_mirror_check, last_partitions;
+    metrics_counter_t *requests, *refused, *committed, *commit_failures, *device_actions;
+    metrics_gauge_t *batch_events;
+};
+
+/* --- batches ------------------------------------------------------------------ */
+
+static void s_batch_clear(s_batch_t *batch)
+{
+    for (size_t i = 0; i < batch->nreplies; i++) {
+        zframe_destroy(&batch->replies[i].identity);
+        free(batch->replies[i].text);
+    }
+    batch->nreplies = 0;
+    batch->count = 0;
+    batch->rc = 0;
+}
+
+static void s_batch_free(s_batch_t *batch)
+{
+    s_batch_clear(batch);
+    free(batch->events);
+    free(batch->replies);
+}
+
+static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event)
+{
+    if (batch->count == batch->cap) {
+        size_t cap = batch->cap ? batch->cap * 2 : 256;
+        qm_stored_event_t *events = realloc(batch->events, cap * sizeof *events);
+        if (!events)
+            return -1;
+        batch->events = events;
+        batch->cap = cap;
+    }
+    batch->events[batch->count].branch_id = branch_id;
+    batch->events[batch->count].event = *event;
+    batch->count++;
+    return 0;
+}
+
+/* Queues a reply (text taken) for `identity` (taken). */
+static void s_batch_reply(s_batch_t *batch, zframe_t **identity_p, bool delimiter,
+                          const char *id, char **text_p, size_t len)
+{
+    if (batch->nreplies == batch->rcap) {
+        size_t cap = batch->rcap ? batch->rcap * 2 : 256;
+        s_reply_t *replies = realloc(batch->replies, cap * sizeof *replies);
+        if (!replies) {
+            zframe_destroy(identity_p);
+            free(*text_p);
+            *text_p = NULL;
+            return;
+        }
+        batch->replies = replies;
+        batch->rcap = cap;
+    }
+    s_reply_t *r = &batch->replies[batch->nreplies++];
+    r->identity = *identity_p;
+    *identity_p = NULL;
+    r->delimiter = delimiter;
+    snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+    r->text = *text_p;
+    *text_p = NULL;
+    r->len = len;
+}
+
+/* The reply of the request just handled, as owned text. */
+static char *s_reply_take(qm_server_t *self, size_t *len)
+{
+    if (self->reply_text) {
+        char *text = self->reply_text;
+        *len = self->reply_len;
+        self->reply_text = NULL;
+        return text;
+    }
+    const char *text = jsonw_text(&self->reply, len);
+    char *copy = text ? malloc(*len) : NULL;
+    if (copy)
+        memcpy(copy, text, *len);
+    return copy;
+}
+
+static void s_send_reply(qm_server_t *self, s_reply_t *r)
+{
+    zmsg_t *msg = zmsg_new();
+    zmsg_append(msg, &r->identity);
+    if (r->delimiter)
+        zmsg_addmem(msg, NULL, 0);
+    zmsg_addmem(msg, r->text, r->len);
+    if (zmsg_send(&msg, self->router) != 0)
+        zmsg_destroy(&msg);
+}
+
+/* The commit thread's job. */
+static void s_commit_job(void *ctx, void *job)
+{
+    qm_server_t *self = ctx;
+    s_batch_t *batch = job;
+    batch->rc = qm_store_commit(self->commit_store, batch->events, batch->count);
+}
+
+/* --- deciding -------------------------------------------------------------------- */
+
+/* Moves the journal's events [mark, count) into the open batch, applied to
+ * the branch. Returns how many, or -1 if the model refused its own events
+ * (a defect: the branch is rebuilt). */
+static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
+{
+    size_t n = qm_journal_count(self->journal) - mark;
+    if (qm_journal_apply(slot->model, self->journal, mark) != 0) {
+        log_error("model_refused_own_event", "branch=%s", slot->ref.path);
+        qm_journal_clear(self->journal);
+        qm_branches_rebuild(self->branches, slot);
+        return -1;
+    }
+    for (size_t i = mark; i < qm_journal_count(self->journal); i++)
+        if (s_batch_event(self->open, slot->ref.id, qm_journal_at(self->journal, i)) != 0) {
+            qm_journal_clear(self->journal);
+            return -1;
+        }
+    qm_journal_clear(self->journal);
+    if (n)
+        slot->touched = true;
+    return (long) n;
+}
+
+/* Day end for a branch whose local date moved on. */
+static void s_check_day(qm_server_t *self, qm_slot_t *slot, int64_t now)
+{
+    if (!slot->model)
+        return;
+    int today = qm_branches_day(slot, now);
+    if (today <= qm_branch_day(slot->model))
+        return;
+    char reason[QM_REASON_SIZE];
+    size_t mark = qm_journal_count(self->journal);
+    if (qm_day_end(slot->model, today, "system:day_end", now, self->journal, reason) != QM_OK) {
+        log_error("day_end_refused", "branch=%s day=%d reason=\"%s\"", slot->ref.path, today,
+                  reason);
+        return;
+    }
+    long n = s_take_events(self, slot, mark);
+    log_info("day_ended", "branch=%s day=%d events=%ld", slot->ref.path, today, n);
+}
+
+static int64_t s_service_by_code(const qm_slot_t *slot, const char *code)
+{
+    for (size_t i = 0; i < slot->config.service_count; i++)
+        if (strcmp(slot->config.services[i].code, code) == 0)
+            return slot->config.services[i].id;
+    return 0;
+}
+
+/* Writes the error reply; returns -1 for the caller's convenience. */
+static int s_refuse(qm_server_t *self, const char *id, const char *code, const char *reason)
+{
+    metrics_add(self->refused, 1);
+    qm_reply_error(&self->reply, id, code, reason);
+    return -1;
+}
+
+/* Resolves service_code and employee_no of a request. 0, or -1 with the
+ * error reply written. */
+static int s_resolve(qm_server_t *self, const qm_slot_t *slot, qm_request_t *req)
+{
+    if (req->service_code[0] && !req->service_id) {
+        req->service_id = s_service_by_code(slot, req->service_code);
+        if (!req->service_id)
+            return s_refuse(self, req->id, qm_err_name(QM_ERR_UNKNOWN_SERVICE),
+                            "no active service with that code at this branch");
+    }
+    if (req->employee_no[0] && !req->staff_id) {
+        req->staff_id = qm_store_staff_id(self->store, req->employee_no);
+        if (req->staff_id < 0)
+            return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "database unavailable");
+        if (req->staff_id == 0)
+            return s_refuse(self, req->id, QM_REPLY_UNKNOWN_STAFF,
+                            "no active staff member with that employee number");
+    }
+    return 0;
+}
+
+/* Decides one decoded request on its branch; the reply is left in
+ * self->reply. */
+static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int64_t now)
+{
+    char reason[QM_REASON_SIZE] = "";
+    size_t mark = qm_journal_count(self->journal);
+    qm_err_t err = QM_OK;
+    if (s_resolve(self, slot, req) != 0)
+        return;
+    switch (req->kind) {
+    case QM_OP_TICKET_ISSUE: {
+        s_check_day(self, slot, now);
+        qm_issue_req_t issue;
+        qm_request_issue(req, &issue);
+        err = qm_issue(slot->model, &issue, qm_branch_day(slot->model), now, self->journal,
+                       reason);
+        if (err != QM_OK)
+            break;
+        char ticket[ID_SIZE];
+        snprintf(ticket, sizeof ticket, "%s", qm_journal_at(self->journal, mark)->ticket_id);
+        long n = s_take_events(self, slot, mark);
+        if (n < 0 || qm_reply_ticket_get(&self->reply, req->id, (size_t) n, slot->model,
+                                         ticket, now) != 0)
+            s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
+        return;
+    }
+    case QM_OP_TICKET_GET:
+        if (qm_reply_ticket_get(&self->reply, req->id, 0, slot->model, req->ticket, now) != 0)
+            s_refuse(self, req->id, qm_err_name(QM_ERR_UNKNOWN_TICKET),
+                     "no ticket of today with that id or number");
+        return;
+    case QM_OP_BRANCH_STATE: {
+        size_t len = 0;
+        char *text = qm_reply_branch_state(req->id, slot->model, slot->ref.path,
+                                           slot->config.queues, slot->config.queue_count,
+                                           &len);
+        if (!text) {
+            s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
+            return;
+        }
+        self->reply_text = text;
+        self->reply_len = len;
+        return;
+    }
+    case QM_OP_WINDOW_SET_PROFILE: {
+        qm_window_info_t info;
+        if (qm_window_find(slot->model, req->window_id, &info) != 0) {
+            err = qm_refuse(reason, QM_ERR_UNKNOWN_WINDOW, "no window %" PRId64 " here",
+                            req->window_id);
+            break;
+        }
+        qm_window_cfg_t window = { .id = info.id, .number = info.number,
+                                   .profile = req->profile };
+        snprintf(window.name, sizeof window.name, "%s", info.name);
+        err = qm_window_set(slot->model, &window, req->actor, now, self->journal, reason);
+        break;
+    }
+    case QM_OP_WINDOW_ACTION: {
+        qm_action_t action;
+        qm_request_action(req, &action);
+        err = qm_act(slot->model, &action, now, self->journal, reason);
+        break;
+    }
+    }
+    if (err != QM_OK) {
+        s_refuse(self, req->id, qm_err_name(err), reason);
+        return;
+    }
+    long n = s_take_events(self, slot, mark);
+    if (n < 0 || qm_reply_action(&self->reply, req->id, (size_t) n, slot->model,
+                                 req->window_id) != 0)
+        s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
+}
+
+/* One request from the ROUTER: [identity] [empty, from REQ] [body]. */
+static void s_on_request(qm_server_t *self, int64_t now)
+{
+    zmsg_t *msg = zmsg_recv_nowait(self->router);
+    if (!msg)
+        return;
+    metrics_add(self->requests, 1);
+    zframe_t *identity = zmsg_pop(msg);
+    bool delimiter = zmsg_size(msg) == 2 && zframe_size(zmsg_first(msg)) == 0;
+    if (delimiter) {
+        zframe_t *empty = zmsg_pop(msg);
+        zframe_destroy(&empty);
+    }
+    zframe_t *body = zmsg_pop(msg);
+    qm_request_t req;
+    req.id[0] = '\0';
+    char reason[QM_REASON_SIZE];
+    if (!identity || !body || zmsg_size(msg) != 0) {
+        s_refuse(self, NULL, QM_REPLY_MALFORMED, "a request is one frame of JSON");
+    } else if (qm_request_decode(zframe_data(body), zframe_size(body), &req, reason) != 0) {
+        s_refuse(self, req.id[0] ? req.id : NULL, req.refusal, reason);
+    } else {
+        qm_slot_t *slot = qm_branches_by_path(self->branches, req.branch);
+        if (!slot)
+            s_refuse(self, req.id, QM_REPLY_UNKNOWN_BRANCH,
+                     "this queue-manager does not serve that branch");
+        else if (!slot->model || self->db_down)
+            s_refuse(self, req.id, QM_REPLY_UNAVAILABLE,
+                     "database unavailable: nothing was done, try again");
+        else
+            s_decide(self, slot, &req, now);
+    }
+    size_t len = 0;
+    char *text = s_reply_take(self, &len);
+    if (identity && text)
+        s_batch_reply(self->open, &identity, delimiter, req.id, &text, len);
+    free(text);
+    zframe_destroy(&identity);
+    zframe_destroy(&body);
+    zmsg_destroy(&msg);
+}
+
+/* --- device keys ---------------------------------------------------------------- */
+
+/* True the first time a gateway's event seq is seen (replays are skipped). */
+static bool s_device_new(qm_server_t *self, const envelope_t *env)
+{
+    int64_t *last = zhash_lookup(self->device_seqs, env->src);
+    if (!last) {
+        last = malloc(sizeof *last);
+        if (!last || zhash_insert(self->device_seqs, env->src, last) != 0) {
+            free(last);
+            return true;
+        }
+        zhash_freefn(self->device_seqs, env->src, free);
+        *last = 0;
+    }
+    if (env->seq <= *last)
+        return false;
+    *last = env->seq;
+    return true;
+}
+
+/* Acts on a device key event (docs/protocol.md, "Device gateway messages"). */
+static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
+{
+    json_t *window = json_object_get(env->data, "window");
+    const char *branch = json_string_value(json_object_get(env->data, "branch"));
+    const char *serial = json_string_value(json_object_get(env->data, "serial"));
+    const char *when = json_string_value(json_object_get(env->data, "event_time"));
+    json_int_t window_id = json_integer_value(json_object_get(window, "id"));
+    int64_t at = 0;
+    qm_slot_t *slot = branch ? qm_branches_by_path(self->branches, branch) : NULL;
+    if (!slot || !slot->model || !serial || window_id <= 0 || !when
+        || clock_parse_rfc3339(when, &at) != 0 || now - at > S_DEVICE_MAX_AGE_MS
+        || !s_device_new(self, env) || self->db_down)
+        return;
+    char actor[QM_ACTOR_SIZE];
+    snprintf(actor, sizeof actor, "device:%s", serial);
+    qm_action_t action = { .window_id = window_id, .actor = actor };
+    qm_window_info_t info;
+    if (qm_window_find(slot->model, window_id, &info) != 0)
+        return;
+    if (strcmp(env->type, "call.request") == 0)
+        action.kind = QM_ACT_CALL_NEXT;
+    else if (strcmp(env->type, "call.recall") == 0)
+        action.kind = QM_ACT_RECALL;
+    else if (strcmp(env->type, "call.pause") == 0) {
+        action.kind = info.state == QM_WINDOW_PAUSED ? QM_ACT_RESUME : QM_ACT_PAUSE;
+        action.reason = "paused at the device";
+    } else if (strcmp(env->type, "service.start") == 0)
+        action.kind = QM_ACT_START;
+    else if (strcmp(env->type, "service.end") == 0)
+        action.kind = QM_ACT_FINISH;
+    else if (strcmp(env->type, "staff.logout") == 0)
+        action.kind = QM_ACT_LOGOUT;
+    else {
+        const char *employee_no = json_string_value(json_object_get(env->data, "employee_no"));
+        action.kind = QM_ACT_LOGIN;
+        action.staff_id = employee_no ? qm_store_staff_id(self->store, employee_no) : 0;
+        if (action.staff_id <= 0)
+            return;
+    }
+    char reason[QM_REASON_SIZE];
+    size_t mark = qm_journal_count(self->journal);
+    qm_err_t err = qm_act(slot->model, &action, now, self->journal, reason);
+    if (err == QM_OK && s_take_events(self, slot, mark) >= 0
+        && action.kind == QM_ACT_LOGIN && info.state == QM_WINDOW_CLOSED) {
+        /* Logging in at the device opens its window. */
+        action.kind = QM_ACT_OPEN;
+        mark = qm_journal_count(self->journal);
+        if (qm_act(slot->model, &action, now, self->journal, reason) == QM_OK)
+            s_take_events(self, slot, mark);
+    }
+    metrics_add(self->device_actions, 1);
+    if (err != QM_OK)
+        log_info("device_key_refused", "serial=%s type=%s code=%s reason=\"%s\"", serial,
+                 env->type, qm_err_name(err), reason);
+}
+
+/* --- after a commit --------------------------------------------------------------- */
+
+/* Shows the called ticket on the window's device, or clears it. */
+static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t *e)
+{
+    const qm_window_device_t *d = e->window_id ? qm_branches_device(slot, e->window_id) : NULL;
+    if (!d || !d->serial[0])
+        return;
+    switch (e->kind) {
+    case QM_EV_CALLED:
+    case QM_EV_RECALLED:
+    case QM_EV_WALK_IN:
+        qm_publish_device_ticket(self->publish, slot->ref.path, d->code, d->serial, e->number,
+                                 e->window_no);
+        break;
+    case QM_EV_NO_SHOW:
+    case QM_EV_PARKED:
+    case QM_EV_TRANSFERRED:
+    case QM_EV_RETURNED:
+        qm_publish_device_ticket(self->publish, slot->ref.path, d->code, d->serial, "",
+                                 e->window_no);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Publishes a touched branch: display, announcements, mirror. */
+static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t *batch,
+                             int64_t now)
+{
+    qm_publish_display(self->publish, slot->ref.path, slot->model);
+    qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+    qm_publish_mirror(self->publish, slot->ref.path, slot->model, slot->config.queues,
+                      slot->config.queue_count, batch->events, batch->count, false);
+    slot->touched = false;
+}
+
+static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
+{
+    for (size_t i = 0; i < batch->nreplies; i++)
+        s_send_reply(self, &batch->replies[i]);
+    metrics_add(self->committed, batch->count);
+    qm_slot_t *slot = NULL;
+    for (size_t i = 0; i < batch->count; i++) {
+        const qm_stored_event_t *se = &batch->events[i];
+        if (!slot || slot->ref.id != se->branch_id)
+            slot = qm_branches_by_id(self->branches, se->branch_id);
+        if (!slot)
+            continue;
+        qm_publish_event(self->publish, slot->ref.path, &se->event);
+        s_device_screen(self, slot, &se->event);
+    }
+    /* Branches with events in the open batch are published after it. */
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *s = qm_branches_at(self->branches, i);
+        if (s->touched && s->model)
+            s_publish_branch(self, s, batch, now);
+    }
+}
+
+/* A commit failed: nothing of this batch is stored, and the open batch was
+ * decided on top of it. Both are answered "unavailable", the branches are
+ * rebuilt from what is stored. */
+static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
+{
+    metrics_add(self->commit_failures, 1);
+    log_warn("batch_not_committed", "events=%zu replies=%zu open_replies=%zu", batch->count,
+             batch->nreplies, self->open->nreplies);
+    s_batch_t *both[] = { batch, self->open };
+    for (int b = 0; b < 2; b++) {
+        for (size_t i = 0; i < both[b]->nreplies; i++) {
+            s_reply_t *r = &both[b]->replies[i];
+            qm_reply_error(&self->reply, r->id[0] ? r->id : NULL, QM_REPLY_UNAVAILABLE,
+                           "database unavailable: nothing was done, try again");
+            free(r->text);
+            r->text = s_reply_take(self, &r->len);
+            if (r->text)
+                s_send_reply(self, r);
+        }
+        s_batch_clear(both[b]);
+    }
+    self->db_down = true;
+    health_liveness_db(&self->liveness, 0);
+    backoff_failed(&self->backoff);
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *slot = qm_branches_at(self->branches, i);
+        qm_branch_destroy(&slot->model);     /* rebuilt when the database is back */
+        slot->touched = false;
+    }
+}
+
+/* --- the loop ----------------------------------------------------------------------- */
+
+/* Takes back a committed batch, if any, and hands the open one over. */
+static void s_commit_turn(qm_server_t *self, int64_t now)
+{
+    s_batch_t *done = worker_done(self->worker);
+    if (done) {
+        if (done->rc == 0)
+            s_committed(self, done, now);
+        else
+            s_commit_failed(self, done);
+        s_batch_clear(done);
+    }
+    if (worker_busy(self->worker) || (self->open->count == 0 && self->open->nreplies == 0))
+        return;
+    s_batch_t *batch = self->open;
+    if (worker_submit(self->worker, batch) != 0)
+        return;
+    metrics_set(self->batch_events, (int64_t) batch->count);
+    self->open = batch == &self->batches[0] ? &self->batches[1] : &self->batches[0];
+}
+
+/* Rebuilds every branch without a model (after a failed commit or at start). */
+static void s_rebuild_missing(qm_server_t *self)
+{
+    if (!self->db_down || !backoff_due(&self->backoff) || worker_busy(self->worker))
+        return;
+    bool all = true;
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *slot = qm_branches_at(self->branches, i);
+        if (!slot->model && qm_branches_rebuild(self->branches, slot) != 0)
+            all = false;
+    }
+    if (!all) {
+        backoff_failed(&self->backoff);
+        return;
+    }
+    self->db_down = false;
+    backoff_reset(&self->backoff);
+    health_liveness_db(&self->liveness, 1);
+    self->last_mirror_check = 0;     /* mirror everything again */
+    log_info("branches_rebuilt", "branches=%zu", qm_branches_count(self->branches));
+}
+
+/* Rewrites the Redis mirror of every branch when it was lost. */
+static void s_check_mirror(qm_server_t *self, int64_t now)
+{
+    if (now - self->last_mirror_check < S_MIRROR_CHECK_MS && self->last_mirror_check)
+        return;
+    self->last_mirror_check = now;
+    if (self->db_down || !qm_publish_mirror_lost(self->publish))
+        return;
+    int failed = 0;
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *slot = qm_branches_at(self->branches, i);
+        if (slot->model)
+            failed |= qm_publish_mirror(self->publish, slot->ref.path, slot->model,
+                                        slot->config.queues, slot->config.queue_count, NULL,
+                                        0, true);
+    }
+    if (!failed)
+        qm_publish_mirror_ready(self->publish);
+}
+
+static void s_tick(qm_server_t *self, int64_t now)
+{
+    if (now - self->last_tick < S_TICK_MS)
+        return;
+    self->last_tick = now;
+    s_rebuild_missing(self);
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *slot = qm_branches_at(self->branches, i);
+        if (!slot->model || self->db_down)
+            continue;
+        s_check_day(self, slot, now);
+        if (!slot->touched)
+            qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+    }
+    s_check_mirror(self, now);
+    if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {
+        self->last_partitions = now;
+        if (qm_store_ensure_partitions(self->store, 3) != 0)
+            log_warn("partitions_not_ensured", "reason=\"database error\"");
+    }
+}
+
+static void *s_loop(void *arg)
+{
+    qm_server_t *self = arg;
+    void *router = zsock_resolve(self->router);
+    void *sub = zsock_resolve(bus_sub_socket(self->bus));
+    while (!atomic_load(&self->stop)) {
+        health_liveness_beat(&self->liveness);
+        zmq_pollitem_t items[] = { { router, 0, ZMQ_POLLIN, 0 }, { sub, 0, ZMQ_POLLIN, 0 } };
+        bool pending = worker_busy(self->worker) || self->open->nreplies > 0;
+        int rc = zmq_poll(items, 2, pending ? 1 : S_TICK_MS);
+        int64_t now = clock_now_ms();
+        for (int n = 0; rc > 0 && (items[0].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++) {
+            if (!(zsock_events(self->router) & ZMQ_POLLIN))
+                break;
+            s_on_request(self, now);
+        }
+        for (int n = 0; rc > 0 && (items[1].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++) {
+            char *topic = NULL;
+            envelope_t *env = NULL;
+            if (bus_recv(self->bus, 0, &topic, &env) != 1)
+                break;
+            s_on_device(self, env, now);
+            free(topic);
+            envelope_destroy(&env);
+        }
+        s_commit_turn(self, now);
+        s_tick(self, now);
+    }
+    return NULL;
+}
+
+/* --- lifecycle ------------------------------------------------------------------------ */
+
+/* Subscribes to the device keys under the prefixes and writes the ltree[]
+ * literal of the prefixes. 0 / -1 (logged). */
+static int s_prefixes(qm_server_t *self)
+{
+    self->ltree_prefixes = malloc(strlen(self->prefixes) + 3);
+    if (!self->ltree_prefixes)
+        return -1;
+    strcpy(self->ltree_prefixes, "{");
+    char *save = NULL;
+    const size_t ntypes = sizeof s_device_types / sizeof s_device_types[0];
+    bool any = false;
+    for (char *p = strtok_r(self->prefixes, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            continue;
+        if (!envelope_org_path_valid(p, strlen(p))) {
+            log_error("bad_prefix", "prefix=\"%s\" reason=\"not an org path\"", p);
+            return -1;
+        }
+        if (self->ltree_prefixes[1])
+            strcat(self->ltree_prefixes, ",");
+        strcat(self->ltree_prefixes, p);
+        for (size_t i = 0; i < ntypes; i++) {
+            char topic[ENVELOPE_TOPIC_MAX + 2];
+            snprintf(topic, sizeof topic, "%s.%s", s_device_types[i], p);
+            if (bus_subscribe(self->bus, topic) != 0)
+                return -1;
+        }
+        any = true;
+    }
+    strcat(self->ltree_prefixes, "}");
+    for (size_t i = 0; !any && i < ntypes; i++) {
+        char topic[ENVELOPE_TYPE_MAX + 2];
+        snprintf(topic, sizeof topic, "%s.", s_device_types[i]);
+        if (bus_subscribe(self->bus, topic) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_metrics(qm_server_t *self, metrics_t *metrics)
+{
+    self->requests = metrics_counter(metrics, "requests_total", "Requests received.");
+    self->refused = metrics_counter(metrics, "requests_refused_total",
+                                    "Requests answered with an error.");
+    self->committed = metrics_counter(metrics, "events_committed_total",
+                                      "Ticket events committed.");
+    self->commit_failures = metrics_counter(metrics, "commit_failures_total",
+                                            "Group commits that failed (branches rebuilt).");
+    self->device_actions = metrics_counter(metrics, "device_actions_total",
+                                           "Device key events acted on.");
+    self->batch_events = metrics_gauge(metrics, "batch_events", "Events of the last commit.");
+    return self->requests && self->refused && self->committed && self->commit_failures
+                   && self->device_actions && self->batch_events
+               ? 0 : -1;
+}
+
+qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
+                           metrics_t *metrics)
+{
+    qm_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        pgstore_destroy(pg_p);
+        return NULL;
+    }
+    self->cfg = *config;
+    self->open = &self->batches[0];
+    jsonw_init(&self->reply, NULL, QM_REPLY_MAX_BYTES);
+    backoff_init(&self->backoff, 200, 5000);
+    self->store = qm_store_new(pg_p);
+    pgstore_t *commit_pg = pgstore_new(config->pg_conninfo);
+    self->commit_store = qm_store_new(&commit_pg);
+    self->prefixes = strdup(config->prefixes ? config->prefixes : "");
+    self->journal = qm_journal_new();
+    self->device_seqs = zhash_new();
+    self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
+    if (!self->store || !self->commit_store || !self->prefixes || !self->journal
+        || !self->device_seqs || !self->bus || s_metrics(self, metrics) != 0
+        || s_prefixes(self) != 0)
+        goto err;
+    self->publish = qm_publish_new(self->bus, config->redis_url, config->src);
+    self->router = zsock_new(ZMQ_ROUTER);
+    if (!self->publish || !self->router)
+        goto err;
+    zsock_set_linger(self->router, 500);
+    zsock_set_router_mandatory(self->router, 0);
+    if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
+        log_error("bind_failed", "endpoint=%s error=\"%s\"", config->endpoint,
+                  zmq_strerror(zmq_errno()));
+        goto err;
+    }
+    if (qm_store_ensure_partitions(self->store, 3) != 0
+        || !(self->branches = qm_branches_new(self->store, self->ltree_prefixes)))
+        goto err;
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++)
+        if (qm_branches_rebuild(self->branches, qm_branches_at(self->branches, i)) != 0)
+            goto err;
+    self->worker = worker_new(s_commit_job, NULL, 1000, self);
+    if (!self->worker)
+        goto err;
+    health_liveness_init(&self->liveness);
+    self->last_partitions = clock_now_ms();
+    if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
+        goto err;
+    log_info("queue_manager_started", "branches=%zu prefixes=\"%s\" endpoint=%s",
+             qm_branches_count(self->branches), config->prefixes ? config->prefixes : "",
+             config->endpoint);
+    return self;
+err:
+    log_error("queue_manager_start_failed", "reason=\"endpoint, bus, database or memory\"");
+    worker_destroy(&self->worker);
+    qm_branches_destroy(&self->branches);
+    zsock_destroy(&self->router);
+    qm_publish_destroy(&self->publish);
+    bus_destroy(&self->bus);
+    zhash_destroy(&self->device_seqs);
+    qm_journal_destroy(&self->journal);
+    qm_store_destroy(&self->commit_store);
+    qm_store_destroy(&self->store);
+    jsonw_release(&self->reply);
+    free(self->prefixes);
+    free(self->ltree_prefixes);
+    free(self);
+    return NULL;
+}
+
+void qm_server_destroy(qm_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    qm_server_t *self = *self_p;
+    atomic_store(&self->stop, 1);
+    pthread_join(self->thread, NULL);
+    /* A batch in flight finishes; unanswered requests get no reply (their
+     * clients time out and read the state back). */
+    worker_destroy(&self->worker);
+    s_batch_free(&self->batches[0]);
+    s_batch_free(&self->batches[1]);
+    qm_branches_destroy(&self->branches);
+    zsock_destroy(&self->router);
+    qm_publish_destroy(&self->publish);
+    bus_destroy(&self->bus);
+    zhash_destroy(&self->device_seqs);
+    qm_journal_destroy(&self->journal);
+    qm_store_destroy(&self->commit_store);
+    qm_store_destroy(&self->store);
+    jsonw_release(&self->reply);
+    free(self->reply_text);
+    free(self->prefixes);
+    free(self->ltree_prefixes);
+    free(self);
+    *self_p = NULL;
+}
+
+health_liveness_t *qm_server_liveness(qm_server_t *self)
+{
+    return &self->liveness;
+}

@@ -1,0 +1,476 @@
+/*  qm_store: queue-manager's PostgreSQL side (qm_store.h). */
+#include "qm_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/log.h"
+
+struct qm_store_t {
+    pgstore_t *pg;
+};
+
+/* Names of qm_via_t in ticket_event.via. */
+static const char *s_via_names[] = {
+    "", "green", "transfer", "appointment", "strategy", "explicit", "call_back"
+};
+#define S_VIA_COUNT (sizeof s_via_names / sizeof s_via_names[0])
+
+qm_store_t *qm_store_new(pgstore_t **pg_p)
+{
+    qm_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        pgstore_destroy(pg_p);
+        return NULL;
+    }
+    self->pg = *pg_p;
+    *pg_p = NULL;
+    return self;
+}
+
+void qm_store_destroy(qm_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pgstore_destroy(&(*self_p)->pg);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+bool qm_store_connected(qm_store_t *self)
+{
+    return pgstore_connected(self->pg);
+}
+
+int qm_store_ensure_partitions(qm_store_t *self, int months_ahead)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%d", months_ahead);
+    const char *params[] = { n };
+    return pgstore_exec(self->pg, "SELECT eqms_ensure_partitions($1::int)", 1, params);
+}
+
+int qm_store_branches(qm_store_t *self, const char *prefixes,
+                      void (*fn)(void *ctx, const qm_branch_ref_t *branch), void *ctx)
+{
+    const char *params[] = { prefixes };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT id, path::text, time_zone FROM org_node "
+                                  "WHERE kind = 'branch' AND (cardinality($1::ltree[]) = 0 "
+                                  "OR path <@ $1::ltree[]) ORDER BY path", 1, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        qm_branch_ref_t b;
+        memset(&b, 0, sizeof b);
+        b.id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        snprintf(b.path, sizeof b.path, "%s", PQgetvalue(res, i, 1));
+        snprintf(b.time_zone, sizeof b.time_zone, "%s", PQgetvalue(res, i, 2));
+        fn(ctx, &b);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* --- configuration --------------------------------------------------------- */
+
+static int s_load_queues(qm_store_t *self, const char *branch, qm_config_t *config)
+{
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT q.id, q.prefix, q.number_max FROM queue q "
+                                  "JOIN org_node a ON a.id = q.node_id "
+                                  "JOIN org_node n ON n.id = $1::bigint AND a.path @> n.path "
+                                  "ORDER BY q.prefix", 1, params);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    qm_queue_cfg_t *queues = calloc(rows ? (size_t) rows : 1, sizeof *queues);
+    for (int i = 0; queues && i < rows; i++) {
+        queues[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        snprintf(queues[i].prefix, sizeof queues[i].prefix, "%s", PQgetvalue(res, i, 1));
+        queues[i].number_max = atoi(PQgetvalue(res, i, 2));
+    }
+    PQclear(res);
+    config->queues = queues;
+    config->queue_count = (size_t) rows;
+    return queues ? 0 : -1;
+}
+
+static int s_load_services(qm_store_t *self, const char *branch, qm_config_t *config)
+{
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT s.id, s.code, s.name, s.queue_id FROM service s "
+                                  "JOIN org_node a ON a.id = s.node_id "
+                                  "JOIN org_node n ON n.id = $1::bigint AND a.path @> n.path "
+                                  "WHERE s.active ORDER BY s.id", 1, params);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    qm_service_cfg_t *services = calloc(rows ? (size_t) rows : 1, sizeof *services);
+    for (int i = 0; services && i < rows; i++) {
+        services[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        snprintf(services[i].code, sizeof services[i].code, "%s", PQgetvalue(res, i, 1));
+        snprintf(services[i].name, sizeof services[i].name, "%s", PQgetvalue(res, i, 2));
+        services[i].queue_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+    }
+    PQclear(res);
+    config->services = services;
+    config->service_count = (size_t) rows;
+    return services ? 0 : -1;
+}
+
+/* A window without a work profile serves every service, longest waiting first. */
+static void s_default_profile(const qm_config_t *config, qm_profile_t *profile)
+{
+    qm_profile_init(profile);
+    profile->strategy = QM_STRATEGY_LONGEST_WAIT;
+    for (size_t i = 0; i < config->service_count && i < QM_PROFILE_MAX; i++)
+        profile->services[profile->service_count++] = config->services[i].id;
+}
+
+static int s_load_windows(qm_store_t *self, const char *branch, qm_config_t *config)
+{
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT w.id, w.number, w.name, p.profile "
+                                  "FROM service_window w "
+                                  "LEFT JOIN work_profile p ON p.window_id = w.id "
+                                  "WHERE w.node_id = $1::bigint AND w.active "
+                                  "ORDER BY w.number", 1, params);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res), rc = 0;
+    qm_window_cfg_t *windows = calloc(rows ? (size_t) rows : 1, sizeof *windows);
+    for (int i = 0; windows && i < rows; i++) {
+        qm_window_cfg_t *w = &windows[i];
+        w->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        w->number = atoi(PQgetvalue(res, i, 1));
+        snprintf(w->name, sizeof w->name, "%s", PQgetvalue(res, i, 2));
+        char reason[QM_REASON_SIZE] = "";
+        if (PQgetisnull(res, i, 3))
+            s_default_profile(config, &w->profile);
+        else if (qm_profile_parse(PQgetvalue(res, i, 3), &w->profile, reason) != 0) {
+            log_error("work_profile_invalid", "window=%" PRId64 " reason=\"%s\"", w->id,
+                      reason);
+            rc = -1;
+        }
+    }
+    PQclear(res);
+    config->windows = windows;
+    config->window_count = (size_t) rows;
+    return windows ? rc : -1;
+}
+
+static int s_load_settings(qm_store_t *self, const char *branch, qm_settings_t *settings)
+{
+    qm_settings_default(settings);
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT recall_limit, display_size, announce_repeat, "
+                                  "default_service_s FROM effective_hall_settings($1::bigint)",
+                                  1, params);
+    if (!res)
+        return -1;
+    if (PQntuples(res) == 1) {
+        if (!PQgetisnull(res, 0, 0))
+            settings->recall_limit = atoi(PQgetvalue(res, 0, 0));
+        if (!PQgetisnull(res, 0, 1))
+            settings->hall.display_size = (size_t) atoi(PQgetvalue(res, 0, 1));
+        if (!PQgetisnull(res, 0, 2))
+            settings->hall.repeat = atoi(PQgetvalue(res, 0, 2));
+        if (!PQgetisnull(res, 0, 3))
+            settings->default_service_s = atoi(PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int qm_store_config(qm_store_t *self, int64_t branch_id, qm_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    char branch[24];
+    snprintf(branch, sizeof branch, "%" PRId64, branch_id);
+    if (s_load_queues(self, branch, config) != 0 || s_load_services(self, branch, config) != 0
+        || s_load_windows(self, branch, config) != 0
+        || s_load_settings(self, branch, &config->settings) != 0) {
+        qm_store_config_free(config);
+        return -1;
+    }
+    return 0;
+}
+
+void qm_store_config_free(qm_config_t *config)
+{
+    free((void *) config->queues);
+    free((void *) config->services);
+    free((void *) config->windows);
+    memset(config, 0, sizeof *config);
+}
+
+int qm_store_window_devices(qm_store_t *self, int64_t branch_id,
+                            void (*fn)(void *ctx, int64_t window_id, const char *code,
+                                       const char *serial),
+                            void *ctx)
+{
+    char branch[24];
+    snprintf(branch, sizeof branch, "%" PRId64, branch_id);
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT w.id, w.code, d.serial FROM service_window w "
+                                  "LEFT JOIN device d ON d.window_id = w.id "
+                                  "WHERE w.node_id = $1::bigint AND w.active", 1, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        fn(ctx, strtoll(PQgetvalue(res, i, 0), NULL, 10), PQgetvalue(res, i, 1),
+           PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2));
+    PQclear(res);
+    return 0;
+}
+
+/* --- events back ------------------------------------------------------------- */
+
+static int s_kind(const char *name)
+{
+    for (int k = QM_EV_ISSUED; k <= QM_EV_DAY_START; k++)
+        if (strcmp(qm_event_kind_name((qm_event_kind_t) k), name) == 0)
+            return k;
+    return -1;
+}
+
+static int s_target(const char *name)
+{
+    for (int t = QM_TARGET_NONE; t <= QM_TARGET_STAFF; t++)
+        if (strcmp(qm_target_name((qm_target_t) t), name) == 0)
+            return t;
+    return -1;
+}
+
+static int s_via(const char *name)
+{
+    for (size_t v = 0; v < S_VIA_COUNT; v++)
+        if (strcmp(s_via_names[v], name) == 0)
+            return (int) v;
+    return -1;
+}
+
+#define S_EVENT_COLUMNS \
+    "seq, (extract(epoch FROM at) * 1000)::bigint, day, kind, actor, " \
+    "coalesce(ticket_id::text, ''), coalesce(number, ''), number_seq, " \
+    "coalesce(queue_id, 0), coalesce(service_id, 0), coalesce(class, 'ordinary'), " \
+    "coalesce(window_id, 0), coalesce(window_no, 0), coalesce(staff_id, 0), " \
+    "coalesce((extract(epoch FROM original_at) * 1000)::bigint, 0), " \
+    "coalesce((extract(epoch FROM appointment_at) * 1000)::bigint, 0), " \
+    "coalesce(phone, ''), coalesce(target, 'none'), coalesce(target_id, 0), " \
+    "coalesce(via, ''), recall, avg_ms, detail"
+
+/* Reads row i of an S_EVENT_COLUMNS result. 0, or -1 for an unknown name. */
+static int s_event_row(PGresult *res, int i, qm_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    int c = 0;
+    ev->seq = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->at_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->day = atoi(PQgetvalue(res, i, c++));
+    int kind = s_kind(PQgetvalue(res, i, c++));
+    snprintf(ev->actor, sizeof ev->actor, "%s", PQgetvalue(res, i, c++));
+    snprintf(ev->ticket_id, sizeof ev->ticket_id, "%s", PQgetvalue(res, i, c++));
+    snprintf(ev->number, sizeof ev->number, "%s", PQgetvalue(res, i, c++));
+    ev->number_seq = atoi(PQgetvalue(res, i, c++));
+    ev->queue_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->service_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    int klass = qm_class_parse(PQgetvalue(res, i, c++), &ev->klass);
+    ev->window_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->window_no = atoi(PQgetvalue(res, i, c++));
+    ev->staff_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->original_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    ev->appointment_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    snprintf(ev->phone, sizeof ev->phone, "%s", PQgetvalue(res, i, c++));
+    int target = s_target(PQgetvalue(res, i, c++));
+    ev->target_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    int via = s_via(PQgetvalue(res, i, c++));
+    ev->recall = atoi(PQgetvalue(res, i, c++));
+    ev->avg_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
+    snprintf(ev->detail, sizeof ev->detail, "%s", PQgetvalue(res, i, c++));
+    if (kind < 0 || klass != 0 || target < 0 || via < 0)
+        return -1;
+    ev->kind = (qm_event_kind_t) kind;
+    ev->target = (qm_target_t) target;
+    ev->via = (qm_via_t) via;
+    return 0;
+}
+
+long qm_store_events(qm_store_t *self, int64_t branch_id,
+                     int (*fn)(void *ctx, const qm_event_t *event), void *ctx)
+{
+    char branch[24];
+    snprintf(branch, sizeof branch, "%" PRId64, branch_id);
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT " S_EVENT_COLUMNS " FROM ticket_event "
+                                  "WHERE branch_id = $1::bigint AND seq >= coalesce("
+                                  "(SELECT max(seq) FROM ticket_event WHERE branch_id = "
+                                  "$1::bigint AND kind = 'day_start'), 0) ORDER BY seq",
+                                  1, params);
+    if (!res)
+        return -1;
+    long n = 0;
+    for (int i = 0; i < PQntuples(res); i++, n++) {
+        qm_event_t ev;
+        if (s_event_row(res, i, &ev) != 0) {
+            log_error("ticket_event_unreadable", "branch=%s row=%d", branch, i);
+            n = -1;
+            break;
+        }
+        if (fn(ctx, &ev) != 0)
+            break;
+    }
+    PQclear(res);
+    return n;
+}
+
+int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
+                      void (*fn)(void *ctx, int64_t service_id, int64_t avg_ms),
+                      void *ctx)
+{
+    char branch[24], before[24];
+    snprintf(branch, sizeof branch, "%" PRId64, branch_id);
+    snprintf(before, sizeof before, "%" PRId64, before_seq);
+    const char *params[] = { branch, before };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT DISTINCT ON (service_id) service_id, avg_ms "
+                                  "FROM ticket_event WHERE branch_id = $1::bigint "
+                                  "AND seq < $2::bigint AND kind = 'finished' "
+                                  "AND avg_ms > 0 ORDER BY service_id, seq DESC", 2, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        fn(ctx, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+           strtoll(PQgetvalue(res, i, 1), NULL, 10));
+    PQclear(res);
+    return 0;
+}
+
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no)
+{
+    const char *params[] = { employee_no };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT id FROM staff WHERE employee_no = $1 AND active",
+                                  1, params);
+    if (!res)
+        return -1;
+    int64_t id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return id;
+}
+
+/* --- writing ----------------------------------------------------------------- */
+
+static const char *s_time(int64_t ms, char buf[CLOCK_RFC3339_SIZE])
+{
+    if (ms <= 0)
+        return NULL;
+    clock_format_rfc3339(ms, buf);
+    return buf;
+}
+
+static const char *s_id_or_null(int64_t id, char buf[24])
+{
+    if (id <= 0)
+        return NULL;
+    snprintf(buf, 24, "%" PRId64, id);
+    return buf;
+}
+
+static void s_copy_event(pgstore_copy_t *copy, const qm_stored_event_t *se)
+{
+    const qm_event_t *e = &se->event;
+    char branch[24], seq[24], day[16], nseq[16], queue[24], service[24], window[24], wno[16],
+        staff[24], target_id[24], recall[16], avg[24];
+    char at[CLOCK_RFC3339_SIZE], orig[CLOCK_RFC3339_SIZE], appt[CLOCK_RFC3339_SIZE];
+    snprintf(branch, sizeof branch, "%" PRId64, se->branch_id);
+    snprintf(seq, sizeof seq, "%" PRId64, e->seq);
+    snprintf(day, sizeof day, "%d", e->day);
+    snprintf(nseq, sizeof nseq, "%d", e->number_seq);
+    snprintf(wno, sizeof wno, "%d", e->window_no);
+    snprintf(recall, sizeof recall, "%d", e->recall);
+    snprintf(avg, sizeof avg, "%" PRId64, e->avg_ms);
+    bool has_ticket = e->ticket_id[0] != '\0';
+    const char *values[] = {
+        branch, seq, s_time(e->at_ms, at), day, qm_event_kind_name(e->kind), e->actor,
+        has_ticket ? e->ticket_id : NULL, e->number[0] ? e->number : NULL, nseq,
+        s_id_or_null(e->queue_id, queue), s_id_or_null(e->service_id, service),
+        has_ticket ? qm_class_name(e->klass) : NULL, s_id_or_null(e->window_id, window),
+        e->window_no > 0 ? wno : NULL, s_id_or_null(e->staff_id, staff),
+        s_time(e->original_ms, orig), s_time(e->appointment_ms, appt),
+        e->phone[0] ? e->phone : NULL,
+        e->target != QM_TARGET_NONE ? qm_target_name(e->target) : NULL,
+        s_id_or_null(e->target_id, target_id),
+        (unsigned) e->via < S_VIA_COUNT && e->via ? s_via_names[e->via] : NULL,
+        recall, avg, e->detail
+    };
+    pgstore_copy_row(copy, (int) (sizeof values / sizeof values[0]), values);
+}
+
+static void s_copy_ticket(pgstore_copy_t *copy, const qm_stored_event_t *se)
+{
+    const qm_event_t *e = &se->event;
+    char branch[24], day[16], queue[24], service[24];
+    char at[CLOCK_RFC3339_SIZE], appt[CLOCK_RFC3339_SIZE];
+    snprintf(branch, sizeof branch, "%" PRId64, se->branch_id);
+    snprintf(day, sizeof day, "%d", e->day);
+    snprintf(queue, sizeof queue, "%" PRId64, e->queue_id);
+    snprintf(service, sizeof service, "%" PRId64, e->service_id);
+    const char *values[] = {
+        e->ticket_id, s_time(e->at_ms, at), branch, day, e->number, queue, service,
+        qm_class_name(e->klass), s_time(e->appointment_ms, appt),
+        e->phone[0] ? e->phone : NULL, e->kind == QM_EV_WALK_IN ? "t" : "f", e->actor
+    };
+    pgstore_copy_row(copy, (int) (sizeof values / sizeof values[0]), values);
+}
+
+int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+{
+    if (count == 0)
+        return 0;
+    if (pgstore_begin(self->pg) != 0)
+        return -1;
+    PGconn *conn = pgstore_conn(self->pg);
+    long want = (long) count, tickets = 0;
+    pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "ticket_event",
+                                              "branch_id, seq, at, day, kind, actor, "
+                                              "ticket_id, number, number_seq, queue_id, "
+                                              "service_id, class, window_id, window_no, "
+                                              "staff_id, original_at, appointment_at, phone, "
+                                              "target, target_id, via, recall, avg_ms, detail");
+    for (size_t i = 0; copy && i < count; i++) {
+        s_copy_event(copy, &events[i]);
+        tickets += events[i].event.kind == QM_EV_ISSUED
+                   || events[i].event.kind == QM_EV_WALK_IN;
+    }
+    if (!copy || pgstore_copy_end(&copy) != want)
+        goto err;
+    if (tickets > 0) {
+        copy = pgstore_copy_begin(self->pg, "ticket",
+                                  "id, issued_at, branch_id, day, number, queue_id, "
+                                  "service_id, class, appointment_at, phone, walk_in, actor");
+        for (size_t i = 0; copy && i < count; i++)
+            if (events[i].event.kind == QM_EV_ISSUED || events[i].event.kind == QM_EV_WALK_IN)
+                s_copy_ticket(copy, &events[i]);
+        if (!copy || pgstore_copy_end(&copy) != tickets)
+            goto err;
+    }
+    if (pgstore_conn(self->pg) != conn || pgstore_commit(self->pg) != 0)
+        goto err;
+    return 0;
+err:
+    log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
+             pgstore_last_sqlstate(self->pg));
+    pgstore_rollback(self->pg);
+    return -1;
+}

@@ -1,0 +1,86 @@
+/*  qm_store: queue-manager's PostgreSQL side (0003_queue_manager.sql).
+ *
+ *  Reads the configuration of a branch (queues and services at the branch
+ *  or above it, its active windows with their work profiles, the hall
+ *  settings in force), reads a branch's events back for a rebuild, and
+ *  writes events in group commits: every event of a batch, of any branch,
+ *  goes into ticket_event by one COPY, the tickets they create into ticket
+ *  by another, in one transaction. A qm_store_t is used by one thread.
+ */
+#ifndef EQMS_QM_STORE_H
+#define EQMS_QM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eqms/envelope.h"
+#include "eqms/pgstore.h"
+#include "qm_model.h"
+
+typedef struct qm_store_t qm_store_t;
+
+/* A branch queue-manager serves. */
+typedef struct {
+    int64_t id;
+    char path[ENVELOPE_TOPIC_MAX + 1];
+    char time_zone[64];
+} qm_branch_ref_t;
+
+/* An event of a branch, as committed. */
+typedef struct {
+    int64_t branch_id;
+    qm_event_t event;
+} qm_stored_event_t;
+
+/* Takes *pg_p (set to NULL). NULL on allocation failure. */
+qm_store_t *qm_store_new(pgstore_t **pg_p);
+void qm_store_destroy(qm_store_t **self_p);
+
+bool qm_store_connected(qm_store_t *self);
+
+/* Runs eqms_ensure_partitions(months_ahead). 0 / -1. */
+int qm_store_ensure_partitions(qm_store_t *self, int months_ahead);
+
+/* Calls fn for every branch node (kind 'branch') at or under one of
+ * `prefixes` (an ltree[] literal such as {hq.r01}; "{}" = all), by path.
+ * 0 / -1. */
+int qm_store_branches(qm_store_t *self, const char *prefixes,
+                      void (*fn)(void *ctx, const qm_branch_ref_t *branch), void *ctx);
+
+/* Fills *config for a branch: queues and active services of the branch and
+ * its ancestors, its active windows (profile from work_profile, else every
+ * service, longest waiting first) and the effective hall settings. The
+ * arrays are malloc'd: free with qm_store_config_free. 0, or -1 (database
+ * error or a stored profile that does not parse, logged). */
+int qm_store_config(qm_store_t *self, int64_t branch_id, qm_config_t *config);
+void qm_store_config_free(qm_config_t *config);
+
+/* Calls fn for each active window of the branch with its code and the
+ * serial of its device (NULL if none). 0 / -1. */
+int qm_store_window_devices(qm_store_t *self, int64_t branch_id,
+                            void (*fn)(void *ctx, int64_t window_id, const char *code,
+                                       const char *serial),
+                            void *ctx);
+
+/* Calls fn for each event of the branch from its latest day_start (or from
+ * its first event if it never had one), in seq order; stops if fn returns
+ * non-zero. Returns the number of events, or -1. */
+long qm_store_events(qm_store_t *self, int64_t branch_id,
+                     int (*fn)(void *ctx, const qm_event_t *event), void *ctx);
+
+/* Calls fn with each service's moving average (the avg_ms of its last
+ * finished event) from before event `before_seq` of the branch. 0 / -1. */
+int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
+                      void (*fn)(void *ctx, int64_t service_id, int64_t avg_ms),
+                      void *ctx);
+
+/* The id of an active staff member with that employee number, 0 if none,
+ * -1 if the database is unavailable. */
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
+
+/* Writes the events (and the tickets ISSUED / WALK_IN create) in one
+ * transaction. 0, or -1 after a rollback (nothing written; logged). */
+int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count);
+
+#endif

@@ -40,6 +40,7 @@ static const char *s_types[] = {
     "device.online", "device.offline", "device.unassigned", "staff.login",
     "staff.logout", "call.request", "call.recall", "call.pause", "service.start",
     "service.end", "rating.submitted", "rating.not_rated",
+    "ticket.finished",   /* from queue-manager: binds the rating that follows */
 };
 
 typedef struct {
@@ -162,6 +163,45 @@ static void s_load_session(void *ctx, int64_t window_id, int64_t staff_id,
     }
 }
 
+static void s_set_ticket(ri_window_state_t *state, const char *ticket_id,
+                         const char *number, int64_t finished_ms)
+{
+    snprintf(state->last_ticket_id, sizeof state->last_ticket_id, "%s", ticket_id);
+    snprintf(state->last_ticket, sizeof state->last_ticket, "%s", number);
+    state->last_ticket_ms = finished_ms;
+}
+
+static void s_load_ticket(void *ctx, int64_t window_id, const char *ticket_id,
+                          const char *number, int64_t finished_ms)
+{
+    ri_window_state_t *state = s_window_state(ctx, window_id);
+    if (state)
+        s_set_ticket(state, ticket_id, number, finished_ms);
+}
+
+/* ticket.finished from queue-manager: the ticket a rating at that window
+ * that follows will rate (docs/protocol.md, "queue-manager requests"). */
+static void s_on_ticket_finished(ri_server_t *self, const envelope_t *envelope)
+{
+    const char *ticket_id = NULL, *number = NULL, *at = NULL;
+    json_int_t window_id = 0;
+    int64_t at_ms = 0;
+    json_t *window = json_object_get(envelope->data, "window");
+    ticket_id = json_string_value(json_object_get(envelope->data, "ticket_id"));
+    number = json_string_value(json_object_get(envelope->data, "number"));
+    at = json_string_value(json_object_get(envelope->data, "at"));
+    window_id = json_integer_value(window);
+    if (!ticket_id || !id_valid(ticket_id) || !number || strlen(number) > RI_TICKET_MAX
+        || window_id <= 0 || !at || clock_parse_rfc3339(at, &at_ms) != 0) {
+        log_warn("ticket_finished_ignored", "id=%s reason=\"missing or malformed ticket_id, "
+                 "number, window or at\"", envelope->id);
+        return;
+    }
+    ri_window_state_t *state = s_window_state(self, window_id);
+    if (state && at_ms >= state->last_ticket_ms)
+        s_set_ticket(state, ticket_id, number, at_ms);
+}
+
 /* --- deciding events ---------------------------------------------------------- */
 
 static void s_reject(ri_item_t *item, const char *reason)
@@ -228,6 +268,8 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
         }
         item->action = RI_ACTION_RATING;
         item->option = *option;
+        const char *ticket_id = ri_rating_ticket(e, &window, state);
+        snprintf(item->ticket_id, sizeof item->ticket_id, "%s", ticket_id ? ticket_id : "");
         item->staff_id = state->staff_id;
         snprintf(e->employee_no, sizeof e->employee_no, "%s", state->employee_no);
         snprintf(item->window_path, sizeof item->window_path, "%s", window.path);
@@ -278,6 +320,11 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
 {
     const char *topic = received->topic;
     const envelope_t *envelope = received->envelope;
+    if (strcmp(envelope->type, "ticket.finished") == 0) {
+        if (s_taken(self, topic, envelope->type))
+            s_on_ticket_finished(self, envelope);
+        return;
+    }
     if (!s_taken(self, topic, envelope->type))
         return;
     metrics_add(self->received, 1);
@@ -390,6 +437,10 @@ static void s_publish_stored(ri_server_t *self, const ri_item_t *item,
         jsonw_str(w, "ticket", e->ticket);
     else
         jsonw_null(w, "ticket");
+    if (item->ticket_id[0])
+        jsonw_str(w, "ticket_id", item->ticket_id);
+    else
+        jsonw_null(w, "ticket_id");
     if (fig->known) {
         jsonw_object_begin(w, "teller_today");
         jsonw_int(w, "total", fig->total);
@@ -687,7 +738,8 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
         goto err;
     if (ri_store_ensure_partitions(self->store, 3) != 0
         || ri_store_cursors(self->store, s_load_cursor, self) != 0
-        || ri_store_open_sessions(self->store, s_load_session, self) != 0) {
+        || ri_store_open_sessions(self->store, s_load_session, self) != 0
+        || ri_store_last_tickets(self->store, s_load_ticket, self) != 0) {
         log_error("ingest_start_failed", "reason=\"cannot load cursors and sessions\"");
         goto err;
     }

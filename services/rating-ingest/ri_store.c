@@ -42,12 +42,12 @@ static const char *s_window_sql =
 static const char *s_rating_sql =
     "INSERT INTO rating (id, event_time, gateway, gateway_seq, window_id, staff_id, "
     "  branch_path, device_serial, device_boot, device_seq, option_code, score, "
-    "  satisfied, unsatisfied, ticket, service_ms, received_at) "
+    "  satisfied, unsatisfied, ticket, ticket_id, service_ms, received_at) "
     "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.s, r.w, r.st, r.b::ltree, r.ds, "
-    "  r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.sm, to_timestamp(r.rc / 1000.0) "
+    "  r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.ti, r.sm, to_timestamp(r.rc / 1000.0) "
     "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, s bigint, "
     "  w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
-    "  sc numeric, sa boolean, un boolean, tk text, sm integer, rc bigint) "
+    "  sc numeric, sa boolean, un boolean, tk text, ti uuid, sm integer, rc bigint) "
     "ON CONFLICT DO NOTHING RETURNING id::text";
 
 static const char *s_login_close_sql =
@@ -268,6 +268,26 @@ int ri_store_cursors(ri_store_t *self,
     return 0;
 }
 
+int ri_store_last_tickets(ri_store_t *self,
+                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
+                                     const char *number, int64_t finished_ms),
+                          void *ctx)
+{
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT DISTINCT ON (window_id) window_id, ticket_id::text, "
+                                  "number, (extract(epoch FROM at) * 1000)::bigint "
+                                  "FROM ticket_event WHERE kind = 'finished' "
+                                  "AND at > now() - interval '1 day' AND window_id IS NOT NULL "
+                                  "ORDER BY window_id, at DESC", 0, NULL);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++)
+        fn(ctx, atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+           atoll(PQgetvalue(res, i, 3)));
+    PQclear(res);
+    return 0;
+}
+
 static const char *s_today_sql =
     "WITH r AS ("
     "  SELECT to_char(r.event_time AT TIME ZONE n.time_zone, 'YYYY-MM-DD') AS day, "
@@ -333,7 +353,7 @@ static int s_rating_json(json_t *array, const ri_item_t *item)
 {
     const ri_event_t *e = &item->event;
     json_t *row = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, s:f, "
-                            "s:b, s:b, s:o, s:o, s:I}",
+                            "s:b, s:b, s:o, s:o, s:o, s:I}",
                             "id", e->id, "t", (json_int_t) e->event_ms, "g", e->gateway,
                             "s", (json_int_t) e->seq, "w", (json_int_t) e->window_id,
                             "st", (json_int_t) item->staff_id, "b", e->branch,
@@ -342,6 +362,8 @@ static int s_rating_json(json_t *array, const ri_item_t *item)
                             "sc", item->option.score, "sa", item->option.satisfied,
                             "un", item->option.unsatisfied,
                             "tk", e->ticket[0] ? json_string(e->ticket) : json_null(),
+                            "ti", item->ticket_id[0] ? json_string(item->ticket_id)
+                                                     : json_null(),
                             "sm", e->service_ms >= 0 ? json_integer(e->service_ms)
                                                      : json_null(),
                             "rc", (json_int_t) e->received_ms);
@@ -414,7 +436,7 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
                                               "window_id, staff_id, branch_path, "
                                               "device_serial, device_boot, device_seq, "
                                               "option_code, score, satisfied, unsatisfied, "
-                                              "ticket, service_ms, received_at");
+                                              "ticket, ticket_id, service_ms, received_at");
     long want = 0, rows = -1;
     for (size_t i = 0; copy && i < count; i++) {
         const ri_item_t *item = &items[i];
@@ -437,8 +459,9 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
                                  dq, o, sc, item->option.satisfied ? "t" : "f",
                                  item->option.unsatisfied ? "t" : "f",
                                  e->ticket[0] ? e->ticket : NULL,
+                                 item->ticket_id[0] ? item->ticket_id : NULL,
                                  e->service_ms >= 0 ? sm : NULL, rc };
-        pgstore_copy_row(copy, 17, values);
+        pgstore_copy_row(copy, 18, values);
         want++;
     }
     if (copy)

@@ -44,6 +44,7 @@ typedef struct {
     char window_path[RI_PATH_MAX + 1];      /* rating: for rating.stored */
     char time_zone[64];                     /* rating: the branch's IANA zone */
     ri_option_t option;                     /* rating */
+    char ticket_id[ID_SIZE];                /* rating: the ticket rated, "" = unknown */
     char reason[ENVELOPE_REASON_SIZE];      /* reject */
     char *raw;                              /* reject: data as JSON text (owned) */
     char topic[ENVELOPE_TOPIC_MAX + 1];     /* reject */
@@ -82,6 +83,13 @@ int ri_store_open_sessions(ri_store_t *self,
                            void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
                                       const char *employee_no),
                            void *ctx);
+
+/* Calls fn for each window's last finished ticket of the last day
+ * (queue-manager's ticket_event). 0 / -1. */
+int ri_store_last_tickets(ri_store_t *self,
+                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
+                                     const char *number, int64_t finished_ms),
+                          void *ctx);
 
 /* Calls fn for each gateway cursor. 0 / -1. */
 int ri_store_cursors(ri_store_t *self,

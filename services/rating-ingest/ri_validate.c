@@ -180,6 +180,22 @@ int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
     return 0;
 }
 
+/* How far a rating may precede the finish it rates (device and server clocks). */
+#define S_TICKET_EARLY_MS 5000
+
+const char *ri_rating_ticket(const ri_event_t *rating, const ri_window_t *window,
+                             const ri_window_state_t *state)
+{
+    if (!state->last_ticket_id[0])
+        return NULL;
+    int64_t since = rating->event_ms - state->last_ticket_ms;
+    if (since < -S_TICKET_EARLY_MS || since > (int64_t) window->rating_timeout_s * 1000)
+        return NULL;
+    if (rating->ticket[0] && strcmp(rating->ticket, state->last_ticket) != 0)
+        return NULL;
+    return state->last_ticket_id;
+}
+
 void ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
                            int64_t staff_id)
 {

@@ -76,6 +76,9 @@ typedef struct {
     char employee_no[RI_EMPLOYEE_MAX + 1];
     int64_t last_rating_ms;              /* 0 = none yet */
     int64_t last_service_end_ms;         /* 0 = unknown */
+    char last_ticket_id[ID_SIZE];        /* last ticket finished here ("" = none) */
+    char last_ticket[RI_TICKET_MAX + 1]; /* its number */
+    int64_t last_ticket_ms;              /* when it finished */
 } ri_window_state_t;
 
 /* Decodes the data of a gateway envelope. Returns 0, or -1 with a reason
@@ -100,6 +103,13 @@ int ri_validate_clock(const ri_event_t *event, int max_skew_s,
 int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
                        const ri_window_state_t *state, const ri_option_t **option_p,
                        char reason[ENVELOPE_REASON_SIZE]);
+
+/* The ticket a rating at `window` rates: the one last finished there, at
+ * most rating_timeout_s before the rating (a little after is tolerated:
+ * clocks differ), with the number the device reported if it reported one.
+ * Returns its id, or NULL. */
+const char *ri_rating_ticket(const ri_event_t *rating, const ri_window_t *window,
+                             const ri_window_state_t *state);
 
 /* Applies a stored event to the window's state (login, logout, service end,
  * rating). `staff_id` is the teller of a login (ignored otherwise). */

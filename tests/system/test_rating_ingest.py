@@ -338,6 +338,49 @@ def test_gap_asks_the_gateway_for_a_replay(demo_db, bus, start_bin):
     assert requests.receive(1.5) is None
 
 
+def test_rating_bound_to_the_ticket_finished_at_its_window(demo_db, bus, start_bin):
+    """ticket.finished (queue-manager) at a window, then a rating there with
+    that number: the rating row carries the ticket id; a rating showing
+    another number is stored without one."""
+    import uuid
+    start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 5)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    now = int(time.time() * 1000)
+    ticket_id = str(uuid.uuid4())
+    qm = BusClient(bus)
+    finished = {"branch": BRANCH, "seq": 7, "at": rfc3339(now), "day": 20261122,
+                "actor": "device:x", "ticket_id": ticket_id, "number": "A012", "service": 1,
+                "class": "ordinary", "window": w1.id, "window_no": w1.number, "staff": None}
+    def rated(rating_id):
+        return q(demo_db, "SELECT ticket, ticket_id::text FROM rating WHERE id = %s",
+                 rating_id)
+    # the ticket.finished subscription joins asynchronously: repeat until bound
+    deadline = time.monotonic() + 10
+    bound = None
+    n = 0
+    while time.monotonic() < deadline and not bound:
+        at = now + 20000 * n
+        finished["at"] = rfc3339(at)
+        qm.pub.send_multipart([f"ticket.finished.{BRANCH}".encode(),
+                               make_envelope("ticket.finished", finished, src="queue-manager.1",
+                                             seq=n + 1)])
+        time.sleep(0.2)
+        r = gw.event("rating.submitted", w1, teller, ms=at + 1000, option_code=1,
+                     ticket="A012")
+        gw.wait_ack(gw.seq)
+        n += 1
+        row = rated(r["id"])
+        bound = row and row[0][1]
+    assert row == [("A012", ticket_id)]
+    other = gw.event("rating.submitted", w1, teller, ms=at + 20000, option_code=2,
+                     ticket="A013")
+    gw.wait_ack(gw.seq)
+    assert rated(other["id"]) == [("A013", None)]
+
+
 class TcpProxy:
     """A TCP relay to PostgreSQL that the test can cut and restore."""
 

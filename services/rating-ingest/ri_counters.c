@@ -183,6 +183,91 @@ static void s_figures(const ri_item_t *items, size_t count, s_sum_t **staff,
     }
 }
 
+/* Queues one HSET (argc 4..10) or HDEL; returns 1 (commands queued) or -1. */
+static int s_add(ri_counters_t *self, int argc, const char **argv)
+{
+    return redisstore_pipeline_add(self->redis, argc, argv, NULL) == 0 ? 1 : -1;
+}
+
+/* Queues the last stored rating of each window of the batch (its fields
+ * are not touched by logins, so the order against them does not matter).
+ * Returns the commands queued, -1 on failure. */
+static int s_queue_last_ratings(ri_counters_t *self, const ri_item_t *items, size_t count)
+{
+    zhash_t *seen = zhash_new();
+    if (!seen)
+        return -1;
+    int queued = 0, failed = 0;
+    for (size_t i = count; i-- > 0;) {
+        const ri_item_t *it = &items[i];
+        const ri_event_t *e = &it->event;
+        char wid[24];
+        snprintf(wid, sizeof wid, "%" PRId64, e->window_id);
+        if (!s_counted(it) || zhash_lookup(seen, wid))
+            continue;
+        zhash_insert(seen, wid, (void *) it);
+        char key[S_KEY_MAX], sid[24], code[8], t[CLOCK_RFC3339_SIZE];
+        snprintf(key, sizeof key, "eqms:live:window:%" PRId64, e->window_id);
+        snprintf(sid, sizeof sid, "%" PRId64, it->staff_id);
+        snprintf(code, sizeof code, "%d", e->option_code);
+        clock_format_rfc3339(e->event_ms, t);
+        const char *hset[] = { "HSET", key, "window_id", wid, "last_rating_id", e->id,
+                               "last_rating_code", code, "last_rating_at", t,
+                               "last_rating_staff", sid, "last_rating_unsatisfied",
+                               it->option.unsatisfied ? "1" : "0" };
+        int q = s_add(self, 14, hset);
+        failed |= q < 0;
+        queued += q > 0;
+    }
+    zhash_destroy(&seen);
+    return failed ? -1 : queued;
+}
+
+/* Queues the live state the batch changed, in stream order: the teller at
+ * each window (login, logout, the window a teller left), device status, then
+ * the last rating per window. Returns the commands queued, -1 on failure. */
+static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t count)
+{
+    int queued = 0, failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        const ri_item_t *it = &items[i];
+        const ri_event_t *e = &it->event;
+        char key[S_KEY_MAX], wid[24], sid[24], t[CLOCK_RFC3339_SIZE];
+        snprintf(key, sizeof key, "eqms:live:window:%" PRId64, e->window_id);
+        snprintf(wid, sizeof wid, "%" PRId64, e->window_id);
+        snprintf(sid, sizeof sid, "%" PRId64, it->staff_id);
+        clock_format_rfc3339(e->event_ms, t);
+        int q = 0;
+        if (it->action == RI_ACTION_LOGIN) {
+            if (it->left_window) {
+                char left[S_KEY_MAX];
+                snprintf(left, sizeof left, "eqms:live:window:%" PRId64, it->left_window);
+                const char *hdel[] = { "HDEL", left, "staff_id", "employee_no" };
+                q = s_add(self, 4, hdel);
+                failed |= q < 0;
+                queued += q > 0;
+            }
+            const char *hset[] = { "HSET", key, "window_id", wid, "staff_id", sid,
+                                   "employee_no", e->employee_no };
+            q = s_add(self, 8, hset);
+        } else if (it->action == RI_ACTION_LOGOUT) {
+            const char *hdel[] = { "HDEL", key, "staff_id", "employee_no" };
+            q = s_add(self, 4, hdel);
+        } else if (it->action == RI_ACTION_DEVICE) {
+            char dkey[S_KEY_MAX];
+            snprintf(dkey, sizeof dkey, "eqms:live:device:%s", e->serial);
+            const char *hset[] = { "HSET", dkey, "status", e->type + strlen("device."),
+                                   "window_id", e->window_id > 0 ? wid : "", "gateway",
+                                   e->gateway, "since", t };
+            q = s_add(self, 10, hset);
+        }
+        failed |= q < 0;
+        queued += q > 0;
+    }
+    int q = s_queue_last_ratings(self, items, count);
+    return failed || q < 0 ? -1 : queued + q;
+}
+
 /* Adds the counted items to `all` (staff[i] = item i's staff sum). -1 if
  * memory ran out. */
 static int s_sum_batch(ri_counters_t *self, const ri_item_t *items, size_t count,
@@ -247,10 +332,8 @@ int ri_counters_add(ri_counters_t *self, const ri_item_t *items, size_t count,
     s_sums_t all = { .cap = 0 };
     for (size_t i = 0; i < count; i++)
         all.cap += s_counted(&items[i]) ? 3 : 0;
-    if (all.cap == 0)
-        return 0;
     int rc = -1;
-    all.sums = malloc(all.cap * sizeof *all.sums);
+    all.sums = malloc((all.cap ? all.cap : 1) * sizeof *all.sums);
     all.index = zhash_new();
     s_sum_t **staff = calloc(count, sizeof *staff);
     if (!all.sums || !all.index || !staff
@@ -260,9 +343,14 @@ int ri_counters_add(ri_counters_t *self, const ri_item_t *items, size_t count,
         goto done;
     }
     int queued = s_queue_all(self, &all);
+    int live = s_queue_live(self, items, count);
+    if (queued + (live > 0 ? live : 0) == 0) {
+        rc = 0;
+        goto done;
+    }
     redisReply **replies = NULL;
     int n = redisstore_pipeline_exec(self->redis, &replies);
-    if (queued < 0 || n != queued) {
+    if (queued < 0 || live < 0 || n != queued + live) {
         if (!self->down_logged)
             log_warn("counters_not_updated", "keys=%zu reason=\"redis unavailable\"",
                      all.count);
@@ -310,17 +398,16 @@ int ri_counters_rebuild(ri_counters_t *self, ri_store_t *store, const char *pref
         const char *key = PQgetvalue(res, i, 0);
         if (strcmp(key, last) != 0) {
             const char *del[] = { "DEL", key };
-            const char *expire[] = { "EXPIRE", key, S_EXPIRE_S };
             failed |= redisstore_pipeline_add(self->redis, 2, del, NULL);
-            failed |= redisstore_pipeline_add(self->redis, 3, expire, NULL);
-            queued += 2;
+            queued++;
             keys++;
             last = key;
         }
         const char *hset[] = { "HSET", key, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2) };
         failed |= redisstore_pipeline_add(self->redis, 4, hset, NULL);
         queued++;
-        if (i + 1 == rows || strcmp(PQgetvalue(res, i + 1, 0), key) != 0) {
+        bool today = strncmp(key, "eqms:today:", 11) == 0;
+        if (today && (i + 1 == rows || strcmp(PQgetvalue(res, i + 1, 0), key) != 0)) {
             const char *expire[] = { "EXPIRE", key, S_EXPIRE_S };
             failed |= redisstore_pipeline_add(self->redis, 3, expire, NULL);
             queued++;

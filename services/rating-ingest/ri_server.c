@@ -219,7 +219,8 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
     bool stateful = e->kind == RI_KIND_RATING || e->kind == RI_KIND_LOGIN
                     || e->kind == RI_KIND_LOGOUT || e->kind == RI_KIND_SERVICE_END;
     if (!stateful) {
-        item->action = RI_ACTION_NONE;
+        item->action = strncmp(e->type, "device.", 7) == 0 ? RI_ACTION_DEVICE
+                                                         : RI_ACTION_NONE;
         return 0;
     }
     if (ri_validate_clock(e, self->cfg.max_skew_s, item->reason) != 0) {
@@ -283,6 +284,7 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
             if (s->staff_id == staff_id) {
                 s->staff_id = 0;
                 s->employee_no[0] = '\0';
+                item->left_window = strtoll(zhash_cursor(self->windows), NULL, 10);
             }
         item->action = RI_ACTION_LOGIN;
         item->staff_id = staff_id;

@@ -71,6 +71,14 @@ static const char *s_service_sql =
     "VALUES ($1, to_timestamp($2 / 1000.0), to_timestamp(($2 - $3) / 1000.0), "
     "  $3::integer, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
 
+static const char *s_device_sql =
+    "INSERT INTO device_status (serial, status, window_id, branch_path, gateway, since) "
+    "VALUES ($1, $2, $3, $4::ltree, $5, to_timestamp($6 / 1000.0)) "
+    "ON CONFLICT (serial) DO UPDATE SET status = EXCLUDED.status, "
+    "  window_id = EXCLUDED.window_id, branch_path = EXCLUDED.branch_path, "
+    "  gateway = EXCLUDED.gateway, since = EXCLUDED.since "
+    "WHERE device_status.since <= EXCLUDED.since";
+
 static const char *s_reject_sql =
     "INSERT INTO rejected_event (id, gateway, gateway_seq, type, topic, reason, data) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING";
@@ -306,11 +314,44 @@ static const char *s_today_sql =
     "  UNION ALL SELECT 'eqms:today:' || day || ':branch:' || branch, option_code, "
     "         satisfied, unsatisfied FROM r"
     ") "
-    "SELECT key, 'total', count(*) FROM k GROUP BY key "
-    "UNION ALL SELECT key, 'satisfied', count(*) FILTER (WHERE satisfied) FROM k GROUP BY key "
-    "UNION ALL SELECT key, 'unsatisfied', count(*) FILTER (WHERE unsatisfied) "
+    "SELECT key, 'total', count(*)::text FROM k GROUP BY key "
+    "UNION ALL SELECT key, 'satisfied', (count(*) FILTER (WHERE satisfied))::text "
     "  FROM k GROUP BY key "
-    "UNION ALL SELECT key, 'opt:' || option_code, count(*) FROM k GROUP BY key, option_code "
+    "UNION ALL SELECT key, 'unsatisfied', (count(*) FILTER (WHERE unsatisfied))::text "
+    "  FROM k GROUP BY key "
+    "UNION ALL SELECT key, 'opt:' || option_code, count(*)::text FROM k "
+    "  GROUP BY key, option_code "
+    /* the live state of windows: every window, the teller logged in, the
+     * last rating */
+    "UNION ALL SELECT 'eqms:live:window:' || w.id, 'window_id', w.id::text "
+    "  FROM service_window w JOIN org_node n ON n.id = w.node_id "
+    "  WHERE cardinality($1::ltree[]) = 0 OR n.path <@ ANY ($1::ltree[]) "
+    "UNION ALL SELECT 'eqms:live:window:' || s.window_id, f.field, f.value "
+    "  FROM staff_session s JOIN staff st ON st.id = s.staff_id "
+    "  JOIN service_window w ON w.id = s.window_id JOIN org_node n ON n.id = w.node_id "
+    "  CROSS JOIN LATERAL (VALUES ('staff_id', s.staff_id::text), "
+    "                             ('employee_no', st.employee_no)) f (field, value) "
+    "  WHERE s.logout_at IS NULL "
+    "    AND (cardinality($1::ltree[]) = 0 OR n.path <@ ANY ($1::ltree[])) "
+    "UNION ALL SELECT 'eqms:live:window:' || l.window_id, f.field, f.value FROM ("
+    "  SELECT DISTINCT ON (window_id) * FROM rating r "
+    "  WHERE r.event_time > now() - interval '2 days' "
+    "    AND (cardinality($1::ltree[]) = 0 OR r.branch_path <@ ANY ($1::ltree[])) "
+    "  ORDER BY window_id, event_time DESC) l "
+    "  CROSS JOIN LATERAL (VALUES ('last_rating_id', l.id::text), "
+    "    ('last_rating_code', l.option_code::text), "
+    "    ('last_rating_at', to_char(l.event_time AT TIME ZONE 'UTC', "
+    "                               'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')), "
+    "    ('last_rating_staff', l.staff_id::text), "
+    "    ('last_rating_unsatisfied', CASE WHEN l.unsatisfied THEN '1' ELSE '0' END)) "
+    "    f (field, value) "
+    /* devices */
+    "UNION ALL SELECT 'eqms:live:device:' || d.serial, f.field, f.value "
+    "  FROM device_status d CROSS JOIN LATERAL (VALUES ('status', d.status), "
+    "    ('window_id', coalesce(d.window_id::text, '')), ('gateway', d.gateway), "
+    "    ('since', to_char(d.since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) "
+    "    f (field, value) "
+    "  WHERE cardinality($1::ltree[]) = 0 OR d.branch_path <@ ANY ($1::ltree[]) "
     "ORDER BY 1";
 
 PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes)
@@ -410,6 +451,11 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
                                  seq, window, item->staff_id > 0 ? staff : NULL,
                                  e->ticket[0] ? e->ticket : NULL };
         return s_exec_in_tx(self, conn, s_service_sql, 8, params);
+    }
+    case RI_ACTION_DEVICE: {
+        const char *params[] = { e->serial, e->type + strlen("device."),
+                                 e->window_id > 0 ? window : NULL, e->branch, e->gateway, t };
+        return s_exec_in_tx(self, conn, s_device_sql, 6, params);
     }
     case RI_ACTION_REJECT: {
         const char *params[] = { e->id, e->gateway, seq, e->type,
@@ -541,7 +587,8 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
         }
     }
     for (size_t i = 0; i < count; i++)
-        if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT)
+        if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT
+             || items[i].action == RI_ACTION_DEVICE)
             && s_write_item(self, conn, &items[i]) != 0)
             goto err;
     for (size_t i = 0; i < ncursors; i++) {

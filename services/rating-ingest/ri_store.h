@@ -28,11 +28,12 @@
 typedef struct ri_store_t ri_store_t;
 
 typedef enum {
-    RI_ACTION_NONE = 0,   /* acknowledged only (device.*, call.*, not_rated, start) */
+    RI_ACTION_NONE = 0,   /* acknowledged only (call.*, not_rated, start) */
     RI_ACTION_RATING,
     RI_ACTION_LOGIN,
     RI_ACTION_LOGOUT,
     RI_ACTION_SERVICE_END,
+    RI_ACTION_DEVICE,     /* device.online / offline / unassigned: device_status */
     RI_ACTION_REJECT
 } ri_action_t;
 
@@ -41,6 +42,7 @@ typedef struct {
     ri_event_t event;
     ri_action_t action;
     int64_t staff_id;                       /* rating, login, logout, service end */
+    int64_t left_window;                    /* login: the window the teller left, 0 = none */
     char window_path[RI_PATH_MAX + 1];      /* rating: for rating.stored */
     char time_zone[64];                     /* rating: the branch's IANA zone */
     ri_option_t option;                     /* rating */
@@ -97,10 +99,11 @@ int ri_store_cursors(ri_store_t *self,
                                 int64_t upto),
                      void *ctx);
 
-/* Today's counters (ri_counters.h) recomputed from `rating` for the branches
- * under `prefixes` (a PostgreSQL ltree[] literal such as {hq.r01}; "{}" =
- * all), each branch on its own local day: rows (key, field, value) ordered
- * by key. Returns the result (caller PQclear's it) or NULL. */
+/* Today's counters and the live state (ri_counters.h) recomputed from
+ * `rating`, `staff_session` and `device_status` for the branches under
+ * `prefixes` (a PostgreSQL ltree[] literal such as {hq.r01}; "{}" = all),
+ * each branch on its own local day: rows (key, field, value) ordered by
+ * key. Returns the result (caller PQclear's it) or NULL. */
 PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes);
 
 /* Commits `items` and `cursors` in one transaction; sets items[i].stored for

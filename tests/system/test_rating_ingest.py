@@ -540,10 +540,25 @@ def test_live_counters_in_redis_and_teller_figures(demo_db, bus, start_bin, serv
     assert [f["total"] for f in figures] == [1, 2, 3, 4]
     assert figures[-1] == dict(zip(("total", "satisfied", "unsatisfied"), expected))
 
+    # live state: the teller at each window, the last rating, device status
+    gw.event("device.online", w1, None)
+    gw.wait_ack(gw.seq, resend=[gw.seq])
+    live = r.hgetall(f"eqms:live:window:{w1.id}")
+    last_id = q(demo_db, """SELECT id::text FROM rating WHERE window_id = %s
+                            ORDER BY event_time DESC LIMIT 1""", w1.id)[0][0]
+    assert live[b"staff_id"] == str(staff_id).encode()
+    assert live[b"employee_no"] == teller.encode()
+    assert live[b"last_rating_id"] == last_id.encode()
+    assert live[b"last_rating_code"] == str(codes[-1]).encode()
+    device = r.hgetall(f"eqms:live:device:{w1.serial}")
+    assert device[b"status"] == b"online" and device[b"window_id"] == str(w1.id).encode()
+
     # Redis flushed (or restarted empty): the worker notices and rebuilds
-    # today's counters from PostgreSQL
+    # today's counters and the live state from PostgreSQL
     before = {k: r.hgetall(k) for k in r.keys("eqms:today:*")}
     assert len(before) == 5      # 2 staff, 2 windows, 1 branch
+    live_before = {k: r.hgetall(k) for k in r.keys("eqms:live:*")}
     r.flushdb()
     wait_for(lambda: r.exists("eqms:counters:ready:rating-ingest.1"), timeout=15)
     assert {k: r.hgetall(k) for k in r.keys("eqms:today:*")} == before
+    assert {k: r.hgetall(k) for k in live_before} == live_before

@@ -148,6 +148,15 @@ if [ -s "$VAR/run/devsim.dir" ]; then
         LD_PRELOAD=libumockdev-preload.so.0 UMOCKDEV_DIR="$(cat "$VAR/run/devsim.dir")"
 fi
 
+# --- the demo kiosk: customers take tickets at the demo branch ---------------------
+if [ -f "$VAR/run/kiosk.pid" ] && kill -0 "$(cat "$VAR/run/kiosk.pid")" 2>/dev/null; then
+    say "kiosk already running"
+else
+    nohup /usr/bin/python3 docker/local/kiosk.py "$EQMS_QM_ENDPOINT" "$DEMO_BRANCH" 1200 \
+        >>"$VAR/log/kiosk.log" 2>&1 &
+    echo $! >"$VAR/run/kiosk.pid"
+fi
+
 # --- what runs where ------------------------------------------------------------
 nodes=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM org_node")
 windows=$(psql -X -tA "$CONNINFO" -c "SELECT count(*) FROM service_window")
@@ -165,6 +174,8 @@ EQMS is running (logs in var/log, stop with: make stop)
                (ratings and staff sessions into PostgreSQL, live counters into Redis)
   queue-manager requests tcp://127.0.0.1:9553 (docs/protocol.md)   health http://127.0.0.1:9554/health
                (tickets, windows, display. and announce. on the bus, live state in Redis)
+  kiosk        tickets issued at $DEMO_BRANCH (var/log/kiosk.log); the emulated
+               tellers call, serve and finish them, customers rate the ticket served
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control
                tcp://127.0.0.1:5599), tellers and customers simulated
   gateway      health http://127.0.0.1:9551/health   metrics http://127.0.0.1:9551/metrics

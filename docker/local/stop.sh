@@ -22,7 +22,7 @@ stop_pid() {
 
 # Reverse start order: the gateway still reaches the bus to say its devices
 # went offline; then anything else started under var/run; Redis last.
-for name in device-gateway devsim rating-ingest web-api; do
+for name in kiosk device-gateway devsim queue-manager rating-ingest web-api; do
     stop_pid "$name"
 done
 for pidfile in "$VAR"/run/*.pid; do

@@ -33,7 +33,6 @@ typedef struct {
     clock_zone_t *zone;
     qm_window_device_t *devices;
     size_t device_count;
-    bool touched;               /* events in a batch not yet published */
 } qm_slot_t;
 
 /* Borrows `store`. Loads the list of branches under `prefixes` (an ltree[]

@@ -204,12 +204,28 @@ static int s_mirror_ticket(qm_publish_t *self, const char *key, const qm_ticket_
     return s_hset(self, key, t->id);
 }
 
-static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *branch)
+/* True if one of the events names window `id` (or queue `id`). */
+static bool s_named(const qm_stored_event_t *events, size_t count, int64_t id, bool queue)
 {
-    int failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        const qm_event_t *e = &events[i].event;
+        if ((queue ? e->queue_id : e->window_id) == id || e->kind == QM_EV_DAY_START
+            || (!queue && e->target == QM_TARGET_WINDOW && e->target_id == id))
+            return true;
+    }
+    return false;
+}
+
+/* Writes the windows the events name (all when events is NULL). Returns
+ * the commands queued, -1 on failure. */
+static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *branch,
+                            const qm_stored_event_t *events, size_t count)
+{
+    int failed = 0, queued = 0;
     for (size_t i = 0; i < qm_window_count(branch); i++) {
         qm_window_info_t info;
-        if (qm_window_at(branch, i, &info) != 0)
+        if (qm_window_at(branch, i, &info) != 0
+            || (events && !s_named(events, count, info.id, false)))
             continue;
         qm_ticket_info_t current;
         bool has = info.current_id[0] && qm_ticket_find(branch, info.current_id, &current) == 0;
@@ -228,15 +244,21 @@ static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *br
         char field[24];
         snprintf(field, sizeof field, "%" PRId64, info.id);
         failed |= s_hset(self, key, field);
+        queued++;
     }
-    return failed;
+    return failed ? -1 : queued;
 }
 
+/* Writes the queues the events name (all when events is NULL). Returns the
+ * commands queued, -1 on failure. */
 static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *branch,
-                           const qm_queue_cfg_t *queues, size_t queue_count)
+                           const qm_queue_cfg_t *queues, size_t queue_count,
+                           const qm_stored_event_t *events, size_t count)
 {
-    int failed = 0;
+    int failed = 0, queued = 0;
     for (size_t i = 0; i < queue_count; i++) {
+        if (events && !s_named(events, count, queues[i].id, true))
+            continue;
         jsonw_t *w = &self->w;
         jsonw_reset(w);
         jsonw_str(w, "prefix", queues[i].prefix);
@@ -246,8 +268,9 @@ static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *bra
         char field[24];
         snprintf(field, sizeof field, "%" PRId64, queues[i].id);
         failed |= s_hset(self, key, field);
+        queued++;
     }
-    return failed;
+    return failed ? -1 : queued;
 }
 
 int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *branch,
@@ -287,10 +310,11 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
             queued++;
         }
     }
-    failed |= s_mirror_windows(self, windows, branch);
-    queued += (int) qm_window_count(branch);
-    failed |= s_mirror_queues(self, queue_key, branch, queues, queue_count);
-    queued += (int) queue_count;
+    const qm_stored_event_t *named = full ? NULL : events;
+    int nw = s_mirror_windows(self, windows, branch, named, count);
+    int nq = s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
+    failed |= nw < 0 || nq < 0;
+    queued += (nw > 0 ? nw : 0) + (nq > 0 ? nq : 0);
     json_t *data = s_display(branch);
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);

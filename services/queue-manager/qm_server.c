@@ -192,8 +192,6 @@ static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
             return -1;
         }
     qm_journal_clear(self->journal);
-    if (n)
-        slot->touched = true;
     return (long) n;
 }
 
@@ -474,15 +472,37 @@ static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t
     }
 }
 
-/* Publishes a touched branch: display, announcements, mirror. */
+/* Which of a batch's events concern the hall display. */
+static bool s_shows(qm_event_kind_t kind)
+{
+    switch (kind) {
+    case QM_EV_CALLED: case QM_EV_RECALLED: case QM_EV_FINISHED: case QM_EV_NO_SHOW:
+    case QM_EV_TRANSFERRED: case QM_EV_PARKED: case QM_EV_RETURNED: case QM_EV_WALK_IN:
+    case QM_EV_ABANDONED: case QM_EV_DAY_START:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Publishes a branch the batch changed: display (if it changed),
+ * announcements, mirror. */
 static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t *batch,
                              int64_t now)
 {
-    qm_publish_display(self->publish, slot->ref.path, slot->model);
+    bool changed = false, display = false;
+    for (size_t i = 0; i < batch->count; i++)
+        if (batch->events[i].branch_id == slot->ref.id) {
+            changed = true;
+            display |= s_shows(batch->events[i].event.kind);
+        }
+    if (!changed)
+        return;
+    if (display)
+        qm_publish_display(self->publish, slot->ref.path, slot->model);
     qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
     qm_publish_mirror(self->publish, slot->ref.path, slot->model, slot->config.queues,
                       slot->config.queue_count, batch->events, batch->count, false);
-    slot->touched = false;
 }
 
 static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
@@ -500,10 +520,9 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
         qm_publish_event(self->publish, slot->ref.path, &se->event);
         s_device_screen(self, slot, &se->event);
     }
-    /* Branches with events in the open batch are published after it. */
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
         qm_slot_t *s = qm_branches_at(self->branches, i);
-        if (s->touched && s->model)
+        if (s->model)
             s_publish_branch(self, s, batch, now);
     }
 }
@@ -535,7 +554,6 @@ static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
         qm_slot_t *slot = qm_branches_at(self->branches, i);
         qm_branch_destroy(&slot->model);     /* rebuilt when the database is back */
-        slot->touched = false;
     }
 }
 
@@ -579,7 +597,12 @@ static void s_rebuild_missing(qm_server_t *self)
     self->db_down = false;
     backoff_reset(&self->backoff);
     health_liveness_db(&self->liveness, 1);
-    self->last_mirror_check = 0;     /* mirror everything again */
+    /* What was mirrored may have run ahead of what is stored: rewrite it. */
+    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+        qm_slot_t *slot = qm_branches_at(self->branches, i);
+        qm_publish_mirror(self->publish, slot->ref.path, slot->model, slot->config.queues,
+                          slot->config.queue_count, NULL, 0, true);
+    }
     log_info("branches_rebuilt", "branches=%zu", qm_branches_count(self->branches));
 }
 
@@ -614,8 +637,7 @@ static void s_tick(qm_server_t *self, int64_t now)
         if (!slot->model || self->db_down)
             continue;
         s_check_day(self, slot, now);
-        if (!slot->touched)
-            qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+        qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
     }
     s_check_mirror(self, now);
     if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {

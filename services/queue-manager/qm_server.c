@@ -573,16 +573,26 @@ static void s_commit_turn(qm_server_t *self, int64_t now)
     if (worker_busy(self->worker) || (self->open->count == 0 && self->open->nreplies == 0))
         return;
     s_batch_t *batch = self->open;
+    if (batch->count == 0) {
+        /* Only answers (reads, refusals) and nothing in flight: nothing to
+         * wait for. */
+        for (size_t i = 0; i < batch->nreplies; i++)
+            s_send_reply(self, &batch->replies[i]);
+        s_batch_clear(batch);
+        return;
+    }
     if (worker_submit(self->worker, batch) != 0)
         return;
     metrics_set(self->batch_events, (int64_t) batch->count);
     self->open = batch == &self->batches[0] ? &self->batches[1] : &self->batches[0];
 }
 
-/* Rebuilds every branch without a model (after a failed commit or at start). */
+/* Rebuilds every branch without a model (after a failed commit). While the
+ * database is down no decision is made, so no batch in flight holds events
+ * the rebuild could miss. */
 static void s_rebuild_missing(qm_server_t *self)
 {
-    if (!self->db_down || !backoff_due(&self->backoff) || worker_busy(self->worker))
+    if (!self->db_down || !backoff_due(&self->backoff))
         return;
     bool all = true;
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {

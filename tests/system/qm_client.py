@@ -62,3 +62,35 @@ class Client:
 
     def close(self):
         self.sock.close()
+
+
+
+def pipeline(clients, requests, chunk=400, timeout=60.0):
+    """Sends requests [(op, members), ...] spread over several clients, at most
+    `chunk` in flight per client; returns the replies in request order."""
+    import time
+    import zmq
+    replies = [None] * len(requests)
+    pending = [dict() for _ in clients]        # per client: rid -> index
+    poller = zmq.Poller()
+    for c in clients:
+        poller.register(c.sock, zmq.POLLIN)
+    by_sock = {c.sock: ci for ci, c in enumerate(clients)}
+    nxt = 0
+    last = time.monotonic()
+    while nxt < len(requests) or any(pending):
+        for ci, c in enumerate(clients):
+            while nxt < len(requests) and len(pending[ci]) < chunk:
+                op, members = requests[nxt]
+                pending[ci][c.send(op, **dict(members))] = nxt
+                nxt += 1
+        ready = dict(poller.poll(1000))
+        if not ready and time.monotonic() - last > timeout:
+            raise AssertionError(f"no reply within {timeout}s")
+        for sock in ready:
+            ci = by_sock[sock]
+            while sock.poll(0):
+                reply = json.loads(sock.recv())
+                replies[pending[ci].pop(reply["id"])] = reply
+                last = time.monotonic()
+    return replies

@@ -21,6 +21,7 @@ typedef struct {
     char prefixes[1024];
     char src[65];
     long clock_offset_ms;
+    long refresh_s;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -39,6 +40,8 @@ static const config_var_t s_vars[] = {
     { "EQMS_QM_ID", CONFIG_STRING, "queue-manager.1", offsetof(s_config_t, src),
       sizeof ((s_config_t *) 0)->src, 0, 0, NULL,
       "producer id (src) of this instance's bus messages and Redis marker" },
+    { "EQMS_QM_REFRESH_S", CONFIG_INT, "60", offsetof(s_config_t, refresh_s), 0, 1, 3600,
+      NULL, "how often (s) windows added in the database are looked for and joined" },
     { "EQMS_CLOCK_OFFSET_MS", CONFIG_INT, "0", offsetof(s_config_t, clock_offset_ms), 0,
       -31622400000L, 31622400000L, NULL,
       "for tests and demos only: run the clock this many ms ahead (crossing a midnight)" },
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
     qm_server_config_t scfg = {
         .pg_conninfo = cfg.pg_conninfo, .endpoint = cfg.endpoint, .bus_pub = cfg.bus_pub,
         .bus_sub = cfg.bus_sub, .src = cfg.src, .redis_url = cfg.redis_url,
-        .prefixes = cfg.prefixes,
+        .prefixes = cfg.prefixes, .refresh_ms = (int) cfg.refresh_s * 1000,
     };
     server = qm_server_new(&pg, &scfg, metrics);
     if (!server)

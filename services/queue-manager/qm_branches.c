@@ -134,6 +134,14 @@ static void s_device(void *ctx, int64_t window_id, const char *code, const char 
     snprintf(d->serial, sizeof d->serial, "%s", serial ? serial : "");
 }
 
+int qm_branches_reload_devices(qm_branches_t *self, qm_slot_t *slot)
+{
+    free(slot->devices);
+    slot->devices = NULL;
+    slot->device_count = 0;
+    return qm_store_window_devices(self->store, slot->ref.id, s_device, slot);
+}
+
 /* Replay state: the slot and the store, the model made at the first event. */
 typedef struct {
     qm_branches_t *self;
@@ -178,7 +186,7 @@ int qm_branches_rebuild(qm_branches_t *self, qm_slot_t *slot)
 {
     s_clear(slot);
     if (qm_store_config(self->store, slot->ref.id, &slot->config) != 0
-        || qm_store_window_devices(self->store, slot->ref.id, s_device, slot) != 0)
+        || qm_branches_reload_devices(self, slot) != 0)
         goto err;
     s_replay_t r = { self, slot, 0 };
     long events = qm_store_events(self->store, slot->ref.id, s_replay, &r);

@@ -49,6 +49,9 @@ qm_slot_t *qm_branches_by_id(qm_branches_t *self, int64_t id);
  * model (requests get "unavailable"). 0 / -1 (logged). */
 int qm_branches_rebuild(qm_branches_t *self, qm_slot_t *slot);
 
+/* Reloads the windows' codes and devices of a slot. 0 / -1. */
+int qm_branches_reload_devices(qm_branches_t *self, qm_slot_t *slot);
+
 /* The branch-local date of `ms` as yyyymmdd. */
 int qm_branches_day(const qm_slot_t *slot, int64_t ms);
 

@@ -70,7 +70,7 @@ struct qm_server_t {
     health_liveness_t liveness;
     bool db_down;
     backoff_t backoff;
-    int64_t last_tick, last_mirror_check, last_partitions;
+    int64_t last_tick, last_mirror_check, last_partitions, last_new_windows;
     metrics_counter_t *requests, *refused, *committed, *commit_failures, *device_actions;
     metrics_gauge_t *batch_events;
 };
@@ -636,6 +636,32 @@ static void s_check_mirror(qm_server_t *self, int64_t now)
         qm_publish_mirror_ready(self->publish);
 }
 
+/* Windows added in the database since a branch was built join it (as
+ * window_set / profile_set events); changes of existing windows wait for the
+ * next rebuild, so run-time profile changes are not overwritten. */
+static void s_add_new_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
+{
+    qm_config_t fresh;
+    if (qm_store_config(self->store, slot->ref.id, &fresh) != 0)
+        return;
+    for (size_t i = 0; i < fresh.window_count; i++) {
+        qm_window_info_t info;
+        if (qm_window_find(slot->model, fresh.windows[i].id, &info) == 0)
+            continue;
+        qm_branches_reload_devices(self->branches, slot);
+        char reason[QM_REASON_SIZE];
+        size_t mark = qm_journal_count(self->journal);
+        if (qm_window_set(slot->model, &fresh.windows[i], "system:config", now, self->journal,
+                          reason) == QM_OK && s_take_events(self, slot, mark) >= 0)
+            log_info("window_added", "branch=%s window=%" PRId64 " number=%d", slot->ref.path,
+                     fresh.windows[i].id, fresh.windows[i].number);
+        else
+            log_warn("window_not_added", "branch=%s window=%" PRId64 " reason=\"%s\"",
+                     slot->ref.path, fresh.windows[i].id, reason);
+    }
+    qm_store_config_free(&fresh);
+}
+
 static void s_tick(qm_server_t *self, int64_t now)
 {
     if (now - self->last_tick < S_TICK_MS)
@@ -650,6 +676,14 @@ static void s_tick(qm_server_t *self, int64_t now)
         qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
     }
     s_check_mirror(self, now);
+    if (!self->db_down && now - self->last_new_windows >= self->cfg.refresh_ms) {
+        self->last_new_windows = now;
+        for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
+            qm_slot_t *slot = qm_branches_at(self->branches, i);
+            if (slot->model)
+                s_add_new_windows(self, slot, now);
+        }
+    }
     if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {
         self->last_partitions = now;
         if (qm_store_ensure_partitions(self->store, 3) != 0)
@@ -792,7 +826,7 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     if (!self->worker)
         goto err;
     health_liveness_init(&self->liveness);
-    self->last_partitions = clock_now_ms();
+    self->last_partitions = self->last_new_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
     log_info("queue_manager_started", "branches=%zu prefixes=\"%s\" endpoint=%s",

@@ -35,6 +35,7 @@ typedef struct {
     const char *src;          /* producer id of its bus messages */
     const char *redis_url;    /* mirror (qm_publish.h); "" = off */
     const char *prefixes;     /* comma-separated org-path prefixes; "" = all */
+    int refresh_ms;           /* how often windows added in the database are looked for */
 } qm_server_config_t;
 
 /* Takes *pg_p (look-ups and rebuilds; set to NULL, also on failure), loads

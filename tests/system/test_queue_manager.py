@@ -693,3 +693,28 @@ def test_device_keys_act_on_their_window(demo_db, bus, start_bin, tmp_path):
     finally:
         listener.close()
         c.close()
+
+
+def test_window_added_at_run_time_joins(demo_db, bus, start_bin):
+    """A window an administrator adds while queue-manager runs becomes usable
+    without a restart (a window_set event), serving every service."""
+    proc, endpoint, _ = start_qm(start_bin, demo_db, bus, EQMS_QM_REFRESH_S=1)
+    c = Client(endpoint)
+    try:
+        add_windows_and_tellers(demo_db, 13)
+        new = windows(demo_db)[-1]
+        err(c.call("window.open", window=new), "unknown_window")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            r = c.call("window.open", window=new)
+            if r["ok"]:
+                break
+            time.sleep(0.2)
+        ok(r)
+        ok(c.call("window.login", window=new, staff=staff(demo_db)[-1]))
+        number = ok(c.call("ticket.issue", service=service(demo_db)))["ticket"]["number"]
+        assert ok(c.call("window.call_next", window=new))["ticket"]["number"] == number
+        assert q(demo_db, "SELECT count(*) FROM ticket_event WHERE kind = 'window_set' "
+                 "AND window_id = %s", new)[0][0] == 1
+    finally:
+        c.close()

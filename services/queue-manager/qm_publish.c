@@ -68,38 +68,64 @@ static void s_id(jsonw_t *w, const char *key, int64_t id)
         jsonw_null(w, key);
 }
 
+/* Names of qm_via_t in ticket.called (docs/protocol.md). */
+static const char *s_via(qm_via_t via)
+{
+    static const char *names[] = { NULL, "green", "transfer", "appointment", "strategy",
+                                   "explicit", "call_back" };
+    return (unsigned) via < sizeof names / sizeof names[0] ? names[via] : NULL;
+}
+
 void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *e)
 {
     jsonw_t *w = &self->w;
     jsonw_reset(w);
+    char day[16];
+    snprintf(day, sizeof day, "%04d-%02d-%02d", e->day / 10000, e->day / 100 % 100,
+             e->day % 100);
     jsonw_str(w, "branch", branch_path);
     jsonw_int(w, "seq", e->seq);
     s_time(w, "at", e->at_ms);
-    jsonw_int(w, "day", e->day);
+    jsonw_str(w, "day", day);
     jsonw_str(w, "actor", e->actor);
-    if (e->ticket_id[0]) {
+    bool ticket = e->ticket_id[0] != '\0';
+    if (ticket) {
         jsonw_str(w, "ticket_id", e->ticket_id);
         jsonw_str(w, "number", e->number);
-        s_id(w, "service", e->service_id);
         jsonw_str(w, "class", qm_class_name(e->klass));
     } else {
         jsonw_null(w, "ticket_id");
         jsonw_null(w, "number");
+        jsonw_null(w, "class");
     }
+    s_id(w, "queue", e->queue_id);
+    s_id(w, "service", e->service_id);
     s_id(w, "window", e->window_id);
     if (e->window_no > 0)
         jsonw_int(w, "window_no", e->window_no);
     else
         jsonw_null(w, "window_no");
     s_id(w, "staff", e->staff_id);
+    s_time(w, "original", e->original_ms);
+    s_time(w, "appointment", e->appointment_ms);
     if (e->kind == QM_EV_TRANSFERRED) {
+        jsonw_object_begin(w, "target");
         jsonw_str(w, "to", qm_target_name(e->target));
-        jsonw_int(w, "target", e->target_id);
+        jsonw_int(w, "id", e->target_id);
+        jsonw_object_end(w);
+    } else {
+        jsonw_null(w, "target");
     }
-    if (e->kind == QM_EV_RECALLED)
-        jsonw_int(w, "recall", e->recall);
-    if (e->detail[0] && e->kind != QM_EV_PROFILE_SET)
+    if (s_via(e->via))
+        jsonw_str(w, "via", s_via(e->via));
+    else
+        jsonw_null(w, "via");
+    jsonw_int(w, "recall", e->recall);
+    jsonw_int(w, "avg_ms", e->avg_ms);
+    if (e->detail[0])
         jsonw_str(w, "detail", e->detail);
+    else
+        jsonw_null(w, "detail");
     char type[ENVELOPE_TYPE_MAX + 1];
     snprintf(type, sizeof type, "ticket.%s", qm_event_kind_name(e->kind));
     if (jsonw_finish(w) != 0 || bus_publish_jsonw(self->bus, type, branch_path, w, NULL) != 0)

@@ -2,8 +2,11 @@
 #include "eqms/worker.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 struct worker_t {
     worker_fn *run, *idle;
@@ -17,6 +20,7 @@ struct worker_t {
     void *submitted;            /* guarded by lock: waiting to run */
     void *finished;             /* guarded by lock: run, not collected */
     bool busy;                  /* guarded by lock */
+    int fd;                     /* eventfd: readable while `finished` is set */
 };
 
 static void s_deadline(struct timespec *ts, int ms)
@@ -53,6 +57,10 @@ static void *s_main(void *arg)
         pthread_mutex_lock(&self->lock);
         self->finished = job;
         pthread_cond_signal(&self->done);
+        uint64_t one = 1;
+        if (write(self->fd, &one, sizeof one) < 0) {
+            /* the counter cannot overflow here: it is read back at every done */
+        }
     }
     pthread_mutex_unlock(&self->lock);
     return NULL;
@@ -67,8 +75,11 @@ worker_t *worker_new(worker_fn *run, worker_fn *idle, int idle_ms, void *ctx)
     self->idle = idle;
     self->idle_ms = idle_ms > 0 ? idle_ms : 1000;
     self->ctx = ctx;
-    if (pthread_mutex_init(&self->lock, NULL) != 0)
+    self->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->fd < 0)
         goto err;
+    if (pthread_mutex_init(&self->lock, NULL) != 0)
+        goto err_fd;
     if (pthread_cond_init(&self->wake, NULL) != 0)
         goto err_lock;
     if (pthread_cond_init(&self->done, NULL) != 0)
@@ -82,6 +93,8 @@ err_wake:
     pthread_cond_destroy(&self->wake);
 err_lock:
     pthread_mutex_destroy(&self->lock);
+err_fd:
+    close(self->fd);
 err:
     free(self);
     return NULL;
@@ -100,6 +113,7 @@ void worker_destroy(worker_t **self_p)
     pthread_cond_destroy(&self->done);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
+    close(self->fd);
     free(self);
     *self_p = NULL;
 }
@@ -125,9 +139,18 @@ void *worker_done(worker_t *self)
     if (job) {
         self->finished = NULL;
         self->busy = false;
+        uint64_t count;
+        if (read(self->fd, &count, sizeof count) < 0) {
+            /* nothing to clear */
+        }
     }
     pthread_mutex_unlock(&self->lock);
     return job;
+}
+
+int worker_fd(worker_t *self)
+{
+    return self->fd;
 }
 
 bool worker_busy(worker_t *self)

@@ -2,6 +2,7 @@
 #include "qm_server.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,8 +32,12 @@ static const char *s_device_types[] = {
 };
 
 /* A reply held until its batch is committed. */
+#define S_IDENTITY_MAX 255       /* ZeroMQ routing ids are 1..255 bytes */
+#define S_FRAMES_MAX   4         /* identity, [empty], body, and one too many */
+
 typedef struct {
-    zframe_t *identity;
+    unsigned char identity[S_IDENTITY_MAX];
+    size_t identity_len;
     bool delimiter;              /* the client is a REQ socket */
     char id[QM_REQUEST_ID_SIZE]; /* the request's id, "" if unreadable */
     char *text;                  /* owned */
@@ -80,7 +85,6 @@ struct qm_server_t {
 static void s_batch_clear(s_batch_t *batch)
 {
     for (size_t i = 0; i < batch->nreplies; i++) {
-        zframe_destroy(&batch->replies[i].identity);
         free(batch->replies[i].text);
     }
     batch->nreplies = 0;
@@ -111,15 +115,14 @@ static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *
     return 0;
 }
 
-/* Queues a reply (text taken) for `identity` (taken). */
-static void s_batch_reply(s_batch_t *batch, zframe_t **identity_p, bool delimiter,
+/* Queues a reply (text taken) for the client `identity`. */
+static void s_batch_reply(s_batch_t *batch, const zmq_msg_t *identity, bool delimiter,
                           const char *id, char **text_p, size_t len)
 {
     if (batch->nreplies == batch->rcap) {
         size_t cap = batch->rcap ? batch->rcap * 2 : 256;
         s_reply_t *replies = realloc(batch->replies, cap * sizeof *replies);
         if (!replies) {
-            zframe_destroy(identity_p);
             free(*text_p);
             *text_p = NULL;
             return;
@@ -128,8 +131,8 @@ static void s_batch_reply(s_batch_t *batch, zframe_t **identity_p, bool delimite
         batch->rcap = cap;
     }
     s_reply_t *r = &batch->replies[batch->nreplies++];
-    r->identity = *identity_p;
-    *identity_p = NULL;
+    r->identity_len = zmq_msg_size(identity) <= S_IDENTITY_MAX ? zmq_msg_size(identity) : 0;
+    memcpy(r->identity, zmq_msg_data((zmq_msg_t *) identity), r->identity_len);
     r->delimiter = delimiter;
     snprintf(r->id, sizeof r->id, "%s", id ? id : "");
     r->text = *text_p;
@@ -155,13 +158,12 @@ static char *s_reply_take(qm_server_t *self, size_t *len)
 
 static void s_send_reply(qm_server_t *self, s_reply_t *r)
 {
-    zmsg_t *msg = zmsg_new();
-    zmsg_append(msg, &r->identity);
+    /* A vanished client is dropped by the ROUTER (not mandatory). */
+    void *router = zsock_resolve(self->router);
+    zmq_send(router, r->identity, r->identity_len, ZMQ_SNDMORE);
     if (r->delimiter)
-        zmsg_addmem(msg, NULL, 0);
-    zmsg_addmem(msg, r->text, r->len);
-    if (zmsg_send(&msg, self->router) != 0)
-        zmsg_destroy(&msg);
+        zmq_send(router, NULL, 0, ZMQ_SNDMORE);
+    zmq_send(router, r->text, r->len, 0);
 }
 
 /* The commit thread's job. */
@@ -325,26 +327,44 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
 }
 
-/* One request from the ROUTER: [identity] [empty, from REQ] [body]. */
-static void s_on_request(qm_server_t *self, int64_t now)
+/* Reads one whole message into frames[0..S_FRAMES_MAX) (the rest dropped).
+ * Returns the number of frames, 0 if none waits, -1 on error. */
+static int s_recv_frames(void *socket, zmq_msg_t frames[S_FRAMES_MAX])
 {
-    zmsg_t *msg = zmsg_recv_nowait(self->router);
-    if (!msg)
-        return;
-    metrics_add(self->requests, 1);
-    zframe_t *identity = zmsg_pop(msg);
-    bool delimiter = zmsg_size(msg) == 2 && zframe_size(zmsg_first(msg)) == 0;
-    if (delimiter) {
-        zframe_t *empty = zmsg_pop(msg);
-        zframe_destroy(&empty);
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t scratch;
+        zmq_msg_t *frame = n < S_FRAMES_MAX ? &frames[n] : &scratch;
+        zmq_msg_init(frame);
+        if (zmq_msg_recv(frame, socket, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(frame);
+            return n == 0 && zmq_errno() == EAGAIN ? 0 : (n ? n : -1);
+        }
+        more = zmq_msg_more(frame);
+        if (frame == &scratch)
+            zmq_msg_close(frame);
+        n++;
     }
-    zframe_t *body = zmsg_pop(msg);
+    return n;
+}
+
+/* One request from the ROUTER: [identity] [empty, from REQ] [body].
+ * Returns 1 if one was handled, 0 if none waits. */
+static int s_on_request(qm_server_t *self, void *router, int64_t now)
+{
+    zmq_msg_t frames[S_FRAMES_MAX];
+    int n = s_recv_frames(router, frames);
+    if (n <= 0)
+        return 0;
+    metrics_add(self->requests, 1);
+    bool delimiter = n == 3 && zmq_msg_size(&frames[1]) == 0;
+    zmq_msg_t *body = n == 2 ? &frames[1] : delimiter ? &frames[2] : NULL;
     qm_request_t req;
     req.id[0] = '\0';
     char reason[QM_REASON_SIZE];
-    if (!identity || !body || zmsg_size(msg) != 0) {
+    if (!body) {
         s_refuse(self, NULL, QM_REPLY_MALFORMED, "a request is one frame of JSON");
-    } else if (qm_request_decode(zframe_data(body), zframe_size(body), &req, reason) != 0) {
+    } else if (qm_request_decode(zmq_msg_data(body), zmq_msg_size(body), &req, reason) != 0) {
         s_refuse(self, req.id[0] ? req.id : NULL, req.refusal, reason);
     } else {
         qm_slot_t *slot = qm_branches_by_path(self->branches, req.branch);
@@ -359,12 +379,12 @@ static void s_on_request(qm_server_t *self, int64_t now)
     }
     size_t len = 0;
     char *text = s_reply_take(self, &len);
-    if (identity && text)
-        s_batch_reply(self->open, &identity, delimiter, req.id, &text, len);
+    if (text)
+        s_batch_reply(self->open, &frames[0], delimiter, req.id, &text, len);
     free(text);
-    zframe_destroy(&identity);
-    zframe_destroy(&body);
-    zmsg_destroy(&msg);
+    for (int i = 0; i < n && i < S_FRAMES_MAX; i++)
+        zmq_msg_close(&frames[i]);
+    return 1;
 }
 
 /* --- device keys ---------------------------------------------------------------- */
@@ -505,10 +525,9 @@ static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t
                       slot->config.queue_count, batch->events, batch->count, false);
 }
 
+/* Publishes what a committed batch did (its replies are sent already). */
 static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
 {
-    for (size_t i = 0; i < batch->nreplies; i++)
-        s_send_reply(self, &batch->replies[i]);
     metrics_add(self->committed, batch->count);
     qm_slot_t *slot = NULL;
     for (size_t i = 0; i < batch->count; i++) {
@@ -559,17 +578,31 @@ static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
 
 /* --- the loop ----------------------------------------------------------------------- */
 
-/* Takes back a committed batch, if any, and hands the open one over. */
+static void s_submit(qm_server_t *self);
+
+/* Takes back a committed batch, if any: answers, hands the open batch over,
+ * then publishes. */
 static void s_commit_turn(qm_server_t *self, int64_t now)
 {
     s_batch_t *done = worker_done(self->worker);
-    if (done) {
-        if (done->rc == 0)
-            s_committed(self, done, now);
-        else
-            s_commit_failed(self, done);
+    if (done && done->rc != 0) {
+        s_commit_failed(self, done);
+        s_batch_clear(done);
+        done = NULL;
+    }
+    if (done)   /* the answers first: the clients wait for them */
+        for (size_t i = 0; i < done->nreplies; i++)
+            s_send_reply(self, &done->replies[i]);
+    s_submit(self);
+    if (done) {   /* the rest while the next batch commits */
+        s_committed(self, done, now);
         s_batch_clear(done);
     }
+}
+
+/* Hands the open batch to the commit thread if it is free. */
+static void s_submit(qm_server_t *self)
+{
     if (worker_busy(self->worker) || (self->open->count == 0 && self->open->nreplies == 0))
         return;
     s_batch_t *batch = self->open;
@@ -698,15 +731,15 @@ static void *s_loop(void *arg)
     void *sub = zsock_resolve(bus_sub_socket(self->bus));
     while (!atomic_load(&self->stop)) {
         health_liveness_beat(&self->liveness);
-        zmq_pollitem_t items[] = { { router, 0, ZMQ_POLLIN, 0 }, { sub, 0, ZMQ_POLLIN, 0 } };
-        bool pending = worker_busy(self->worker) || self->open->nreplies > 0;
-        int rc = zmq_poll(items, 2, pending ? 1 : S_TICK_MS);
+        /* Requests, device keys, and the commit thread's "done". */
+        zmq_pollitem_t items[] = { { router, 0, ZMQ_POLLIN, 0 }, { sub, 0, ZMQ_POLLIN, 0 },
+                                   { NULL, worker_fd(self->worker), ZMQ_POLLIN, 0 } };
+        bool pending = self->open->nreplies > 0 && !worker_busy(self->worker);
+        int rc = zmq_poll(items, 3, pending ? 0 : S_TICK_MS);
         int64_t now = clock_now_ms();
-        for (int n = 0; rc > 0 && (items[0].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++) {
-            if (!(zsock_events(self->router) & ZMQ_POLLIN))
+        for (int n = 0; rc > 0 && (items[0].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++)
+            if (!s_on_request(self, router, now))
                 break;
-            s_on_request(self, now);
-        }
         for (int n = 0; rc > 0 && (items[1].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++) {
             char *topic = NULL;
             envelope_t *env = NULL;

@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "eqms/clock.h"
+#include "eqms/jsonw.h"
 #include "eqms/log.h"
 
 struct qm_store_t {
     pgstore_t *pg;
+    jsonw_t w;                  /* one event of a commit */
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -28,6 +30,7 @@ qm_store_t *qm_store_new(pgstore_t **pg_p)
     }
     self->pg = *pg_p;
     *pg_p = NULL;
+    jsonw_init(&self->w, NULL, 0);
     return self;
 }
 
@@ -36,6 +39,7 @@ void qm_store_destroy(qm_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     pgstore_destroy(&(*self_p)->pg);
+    jsonw_release(&(*self_p)->w);
     free(*self_p);
     *self_p = NULL;
 }
@@ -371,106 +375,121 @@ int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no)
 
 /* --- writing ----------------------------------------------------------------- */
 
-static const char *s_time(int64_t ms, char buf[CLOCK_RFC3339_SIZE])
+static void s_time_member(jsonw_t *w, const char *key, int64_t ms)
 {
-    if (ms <= 0)
-        return NULL;
-    clock_format_rfc3339(ms, buf);
-    return buf;
+    char text[CLOCK_RFC3339_SIZE];
+    if (ms > 0 && clock_format_rfc3339(ms, text) == 0)
+        jsonw_str(w, key, text);
+    else
+        jsonw_null(w, key);
 }
 
-static const char *s_id_or_null(int64_t id, char buf[24])
+static void s_id_member(jsonw_t *w, const char *key, int64_t id)
 {
-    if (id <= 0)
-        return NULL;
-    snprintf(buf, 24, "%" PRId64, id);
-    return buf;
+    if (id > 0)
+        jsonw_int(w, key, id);
+    else
+        jsonw_null(w, key);
 }
 
-static void s_copy_event(pgstore_copy_t *copy, const qm_stored_event_t *se)
+static void s_text_member(jsonw_t *w, const char *key, const char *text)
+{
+    if (text && text[0])
+        jsonw_str(w, key, text);
+    else
+        jsonw_null(w, key);
+}
+
+/* One event as a JSON object named like ticket_event's columns. */
+static int s_event_json(jsonw_t *w, const qm_stored_event_t *se)
 {
     const qm_event_t *e = &se->event;
-    char branch[24], seq[24], day[16], nseq[16], queue[24], service[24], window[24], wno[16],
-        staff[24], target_id[24], recall[16], avg[24];
-    char at[CLOCK_RFC3339_SIZE], orig[CLOCK_RFC3339_SIZE], appt[CLOCK_RFC3339_SIZE];
-    snprintf(branch, sizeof branch, "%" PRId64, se->branch_id);
-    snprintf(seq, sizeof seq, "%" PRId64, e->seq);
-    snprintf(day, sizeof day, "%d", e->day);
-    snprintf(nseq, sizeof nseq, "%d", e->number_seq);
-    snprintf(wno, sizeof wno, "%d", e->window_no);
-    snprintf(recall, sizeof recall, "%d", e->recall);
-    snprintf(avg, sizeof avg, "%" PRId64, e->avg_ms);
     bool has_ticket = e->ticket_id[0] != '\0';
-    const char *values[] = {
-        branch, seq, s_time(e->at_ms, at), day, qm_event_kind_name(e->kind), e->actor,
-        has_ticket ? e->ticket_id : NULL, e->number[0] ? e->number : NULL, nseq,
-        s_id_or_null(e->queue_id, queue), s_id_or_null(e->service_id, service),
-        has_ticket ? qm_class_name(e->klass) : NULL, s_id_or_null(e->window_id, window),
-        e->window_no > 0 ? wno : NULL, s_id_or_null(e->staff_id, staff),
-        s_time(e->original_ms, orig), s_time(e->appointment_ms, appt),
-        e->phone[0] ? e->phone : NULL,
-        e->target != QM_TARGET_NONE ? qm_target_name(e->target) : NULL,
-        s_id_or_null(e->target_id, target_id),
-        (unsigned) e->via < S_VIA_COUNT && e->via ? s_via_names[e->via] : NULL,
-        recall, avg, e->detail
-    };
-    pgstore_copy_row(copy, (int) (sizeof values / sizeof values[0]), values);
+    jsonw_reset(w);
+    jsonw_int(w, "branch_id", se->branch_id);
+    jsonw_int(w, "seq", e->seq);
+    s_time_member(w, "at", e->at_ms);
+    jsonw_int(w, "day", e->day);
+    jsonw_str(w, "kind", qm_event_kind_name(e->kind));
+    jsonw_str(w, "actor", e->actor);
+    s_text_member(w, "ticket_id", e->ticket_id);
+    s_text_member(w, "number", e->number);
+    jsonw_int(w, "number_seq", e->number_seq);
+    s_id_member(w, "queue_id", e->queue_id);
+    s_id_member(w, "service_id", e->service_id);
+    s_text_member(w, "class", has_ticket ? qm_class_name(e->klass) : NULL);
+    s_id_member(w, "window_id", e->window_id);
+    s_id_member(w, "window_no", e->window_no);
+    s_id_member(w, "staff_id", e->staff_id);
+    s_time_member(w, "original_at", e->original_ms);
+    s_time_member(w, "appointment_at", e->appointment_ms);
+    s_text_member(w, "phone", e->phone);
+    s_text_member(w, "target", e->target != QM_TARGET_NONE ? qm_target_name(e->target)
+                                                           : NULL);
+    s_id_member(w, "target_id", e->target_id);
+    s_text_member(w, "via", (unsigned) e->via < S_VIA_COUNT ? s_via_names[e->via] : NULL);
+    jsonw_int(w, "recall", e->recall);
+    jsonw_int(w, "avg_ms", e->avg_ms);
+    jsonw_str(w, "detail", e->detail);
+    return jsonw_finish(w);
 }
 
-static void s_copy_ticket(pgstore_copy_t *copy, const qm_stored_event_t *se)
+/* The events as one JSON array (malloc'd), NULL on failure. */
+static char *s_events_json(qm_store_t *self, const qm_stored_event_t *events, size_t count)
 {
-    const qm_event_t *e = &se->event;
-    char branch[24], day[16], queue[24], service[24];
-    char at[CLOCK_RFC3339_SIZE], appt[CLOCK_RFC3339_SIZE];
-    snprintf(branch, sizeof branch, "%" PRId64, se->branch_id);
-    snprintf(day, sizeof day, "%d", e->day);
-    snprintf(queue, sizeof queue, "%" PRId64, e->queue_id);
-    snprintf(service, sizeof service, "%" PRId64, e->service_id);
-    const char *values[] = {
-        e->ticket_id, s_time(e->at_ms, at), branch, day, e->number, queue, service,
-        qm_class_name(e->klass), s_time(e->appointment_ms, appt),
-        e->phone[0] ? e->phone : NULL, e->kind == QM_EV_WALK_IN ? "t" : "f", e->actor
-    };
-    pgstore_copy_row(copy, (int) (sizeof values / sizeof values[0]), values);
+    size_t cap = 512 * count + 2, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        return NULL;
+    text[len++] = '[';
+    for (size_t i = 0; i < count; i++) {
+        size_t n = 0;
+        const char *object = s_event_json(&self->w, &events[i]) == 0
+                                 ? jsonw_text(&self->w, &n) : NULL;
+        if (!object) {
+            log_error("event_not_encodable", "seq=%" PRId64, events[i].event.seq);
+            free(text);
+            return NULL;
+        }
+        if (len + n + 2 >= cap) {
+            cap = (len + n + 2) * 2;
+            char *bigger = realloc(text, cap);
+            if (!bigger) {
+                free(text);
+                return NULL;
+            }
+            text = bigger;
+        }
+        if (i)
+            text[len++] = ',';
+        memcpy(text + len, object, n);
+        len += n;
+    }
+    text[len++] = ']';
+    text[len] = '\0';
+    return text;
 }
 
 int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count)
 {
     if (count == 0)
         return 0;
-    if (pgstore_begin(self->pg) != 0)
+    char *json = s_events_json(self, events, count);
+    if (!json)
         return -1;
-    PGconn *conn = pgstore_conn(self->pg);
-    long want = (long) count, tickets = 0;
-    pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "ticket_event",
-                                              "branch_id, seq, at, day, kind, actor, "
-                                              "ticket_id, number, number_seq, queue_id, "
-                                              "service_id, class, window_id, window_no, "
-                                              "staff_id, original_at, appointment_at, phone, "
-                                              "target, target_id, via, recall, avg_ms, detail");
-    for (size_t i = 0; copy && i < count; i++) {
-        s_copy_event(copy, &events[i]);
-        tickets += events[i].event.kind == QM_EV_ISSUED
-                   || events[i].event.kind == QM_EV_WALK_IN;
+    const char *params[] = { json };
+    /* One statement, one transaction, one round trip. */
+    PGresult *res = pgstore_query(self->pg, "SELECT eqms_ticket_events_insert($1::json)", 1,
+                                  params);
+    free(json);
+    bool ok = res && PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10)
+                                                == (long long) count;
+    if (res)
+        PQclear(res);
+    if (!ok) {
+        log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
+                 pgstore_last_sqlstate(self->pg));
+        return -1;
     }
-    if (!copy || pgstore_copy_end(&copy) != want)
-        goto err;
-    if (tickets > 0) {
-        copy = pgstore_copy_begin(self->pg, "ticket",
-                                  "id, issued_at, branch_id, day, number, queue_id, "
-                                  "service_id, class, appointment_at, phone, walk_in, actor");
-        for (size_t i = 0; copy && i < count; i++)
-            if (events[i].event.kind == QM_EV_ISSUED || events[i].event.kind == QM_EV_WALK_IN)
-                s_copy_ticket(copy, &events[i]);
-        if (!copy || pgstore_copy_end(&copy) != tickets)
-            goto err;
-    }
-    if (pgstore_conn(self->pg) != conn || pgstore_commit(self->pg) != 0)
-        goto err;
     return 0;
-err:
-    log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
-             pgstore_last_sqlstate(self->pg));
-    pgstore_rollback(self->pg);
-    return -1;
 }

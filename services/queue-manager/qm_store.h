@@ -4,8 +4,8 @@
  *  or above it, its active windows with their work profiles, the hall
  *  settings in force), reads a branch's events back for a rebuild, and
  *  writes events in group commits: every event of a batch, of any branch,
- *  goes into ticket_event by one COPY, the tickets they create into ticket
- *  by another, in one transaction. A qm_store_t is used by one thread.
+ *  and the tickets they create, in one statement. A qm_store_t is used by
+ *  one thread.
  */
 #ifndef EQMS_QM_STORE_H
 #define EQMS_QM_STORE_H
@@ -80,7 +80,8 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
 int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
 
 /* Writes the events (and the tickets ISSUED / WALK_IN create) in one
- * transaction. 0, or -1 after a rollback (nothing written; logged). */
+ * statement (eqms_ticket_events_insert: one transaction, one round trip).
+ * 0, or -1 (nothing written; logged). */
 int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count);
 
 #endif

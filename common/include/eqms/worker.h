@@ -32,6 +32,10 @@ int worker_submit(worker_t *self, void *job);
 /* The job handed over, once run, else NULL. The owner has it back. */
 void *worker_done(worker_t *self);
 
+/* A file descriptor that is readable while a run job waits to be collected
+ * (for poll / zmq_poll next to sockets); worker_done clears it. */
+int worker_fd(worker_t *self);
+
 /* True from submit until the job is collected with worker_done. */
 bool worker_busy(worker_t *self);
 

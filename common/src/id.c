@@ -2,27 +2,56 @@
 #include "eqms/id.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "eqms/clock.h"
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t s_once = PTHREAD_ONCE_INIT;
 static int64_t s_last_ms;
 static uint16_t s_counter;   /* 12 bits: orders ids within one ms */
 
-static int s_random(void *buf, size_t len)
+/* Random bytes are drawn from the kernel 4 KiB at a time (one getrandom per
+ * 256 ids instead of one per id); a forked child starts with an empty pool,
+ * so parent and child never share bytes. Guarded by s_lock. */
+#define S_POOL_SIZE 4096
+static uint8_t s_pool[S_POOL_SIZE];
+static size_t s_pool_left;
+
+static void s_forget_pool(void)
 {
-    return getrandom(buf, len, 0) == (ssize_t) len ? 0 : -1;
+    s_pool_left = 0;
+}
+
+static void s_init(void)
+{
+    pthread_atfork(NULL, NULL, s_forget_pool);
+}
+
+/* Takes len (<= S_POOL_SIZE) random bytes. 0, or -1 without randomness. */
+static int s_random(uint8_t *buf, size_t len)
+{
+    if (s_pool_left < len) {
+        if (getrandom(s_pool, sizeof s_pool, 0) != (ssize_t) sizeof s_pool)
+            return -1;
+        s_pool_left = sizeof s_pool;
+    }
+    memcpy(buf, s_pool + sizeof s_pool - s_pool_left, len);
+    s_pool_left -= len;
+    return 0;
 }
 
 int id_new(char out[ID_SIZE])
 {
+    static const char hex[] = "0123456789abcdef";
     uint8_t b[16];
-    if (s_random(b, sizeof b) != 0)
-        return -1;
+    pthread_once(&s_once, s_init);
     pthread_mutex_lock(&s_lock);
+    if (s_random(b, sizeof b) != 0) {
+        pthread_mutex_unlock(&s_lock);
+        return -1;
+    }
     int64_t ms = clock_now_ms();
     if (ms <= s_last_ms) {
         /* Same ms, or the clock stepped back: stay ordered after the last id. */
@@ -44,10 +73,14 @@ int id_new(char out[ID_SIZE])
     b[6] = (uint8_t) (0x70 | (counter >> 8));
     b[7] = (uint8_t) counter;
     b[8] = (uint8_t) (0x80 | (b[8] & 0x3f));
-    snprintf(out, ID_SIZE,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-             b[11], b[12], b[13], b[14], b[15]);
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 0x0f];
+    }
+    *o = '\0';
     return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "eqms/clock.h"
 #include "eqms/id.h"
@@ -53,6 +55,33 @@ static void test_time_is_recoverable(void **state)
     assert_int_equal(id_time_ms(id), 1900000000123LL);
 }
 
+/* The random bytes come from a pool: a forked child must not reuse the
+ * parent's (its ids would collide with the parent's next ones). */
+static void test_forked_child_draws_its_own_random_bytes(void **state)
+{
+    (void) state;
+    char first[ID_SIZE], parent[ID_SIZE], child[ID_SIZE] = "";
+    assert_int_equal(id_new(first), 0);          /* the pool is filled now */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[ID_SIZE];
+        int ok = id_new(id) == 0 && write(fds[1], id, ID_SIZE) == ID_SIZE;
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(id_new(parent), 0);
+    assert_int_equal(read(fds[0], child, ID_SIZE), ID_SIZE);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fds[0]);
+    close(fds[1]);
+    /* the last 12 hex digits are random bits only */
+    assert_string_not_equal(parent + 24, child + 24);
+}
+
 static void test_validation_rejects_malformed(void **state)
 {
     (void) state;
@@ -76,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_ordered_when_clock_stands_still_or_steps_back),
         cmocka_unit_test(test_time_is_recoverable),
         cmocka_unit_test(test_validation_rejects_malformed),
+        cmocka_unit_test(test_forked_child_draws_its_own_random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

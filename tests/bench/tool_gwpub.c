@@ -113,7 +113,9 @@ static int s_args(s_args_t *a, int argc, char **argv)
     snprintf(a->src, sizeof a->src, "device-gateway.%s", leaf);
     for (int i = 0; i < a->nwindows; i++) {
         s_window_t *w = &a->windows[i];
-        snprintf(w->serial, sizeof w->serial, "EQ-%s-%s", leaf, w->code);
+        char serial[sizeof w->serial];
+        snprintf(serial, sizeof serial, "EQ-%s-%s", leaf, w->code);
+        memcpy(w->serial, serial, sizeof serial);
         for (char *c = w->serial; *c; c++)
             if (*c >= 'a' && *c <= 'z')
                 *c = (char) (*c - 'a' + 'A');

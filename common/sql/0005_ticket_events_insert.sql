@@ -1,15 +1,50 @@
--- EQMS schema 5: one statement for a group commit of ticket events.
+-- EQMS schema 5: one statement for a group commit of ticket events, and
+-- commits that may overlap.
 --
 -- queue-manager commits each batch of events (and the tickets they create)
 -- as ONE statement, so a commit costs one round trip to PostgreSQL instead
 -- of BEGIN, two COPYs and COMMIT (six): at 10,000 operations/s with 16
--- windows every reply must come within ~1.6 ms.
+-- windows every reply must come within ~1.6 ms. Integrity is checked by
+-- ticket_branch_head: a batch's events of a branch must continue exactly
+-- where that branch's committed events end (first seq = head + 1), so no
+-- event is ever stored without the ones before it, even if two
+-- queue-managers were wrongly configured to serve the same branch.
+
+CREATE TABLE ticket_branch_head (
+    branch_id bigint PRIMARY KEY,
+    seq       bigint NOT NULL
+);
+
+COMMENT ON TABLE ticket_branch_head IS
+    'Owner: queue-manager. The last committed ticket_event seq of each branch '
+    '(eqms_ticket_events_insert keeps it).';
+
+INSERT INTO ticket_branch_head (branch_id, seq)
+SELECT branch_id, max(seq) FROM ticket_event GROUP BY branch_id;
 
 CREATE FUNCTION eqms_ticket_events_insert(events json) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     n int;
+    b record;
+    inserted boolean;
 BEGIN
+    -- First: each branch's events must follow its committed ones (a batch
+    -- of the same branch committing at the same time holds the row).
+    FOR b IN SELECT r.branch_id, min(r.seq) AS first, max(r.seq) AS last
+             FROM json_to_recordset(events) AS r(branch_id bigint, seq bigint)
+             GROUP BY r.branch_id ORDER BY r.branch_id LOOP
+        INSERT INTO ticket_branch_head AS h (branch_id, seq)
+        VALUES (b.branch_id, b.last)
+        ON CONFLICT (branch_id) DO UPDATE SET seq = EXCLUDED.seq
+            WHERE h.seq = b.first - 1
+        RETURNING (xmax = 0) INTO inserted;
+        IF NOT FOUND OR (inserted AND b.first <> 1) THEN
+            RAISE EXCEPTION 'ticket events of branch % start at seq % and do not follow '
+                            'the committed ones', b.branch_id, b.first
+                USING ERRCODE = '40001';
+        END IF;
+    END LOOP;
     -- plpgsql keeps the statement's plan between calls (a LANGUAGE sql
     -- function would plan it on every commit).
     WITH e AS (
@@ -44,5 +79,6 @@ $$;
 COMMENT ON FUNCTION eqms_ticket_events_insert(json) IS
     'Inserts a batch of ticket events (a JSON array of objects named like '
     'ticket_event''s columns) and the tickets its issued / walk_in events '
-    'create, in the caller''s statement. Returns the number of events. Used '
-    'by queue-manager for its group commits.';
+    'create, in the caller''s statement, after checking that each branch''s '
+    'events follow its committed ones (ticket_branch_head). Returns the number '
+    'of events. Used by queue-manager for its group commits.';

@@ -52,15 +52,30 @@ typedef struct {
     int rc;
 } s_batch_t;
 
+/* Commit lanes: commit threads, each with its own connection, taking
+ * batches in turn and handed back in order. One: with two, a batch can
+ * reach PostgreSQL before its predecessor and fail ticket_branch_head's
+ * order check (schema 5); overlapping commits need one connection in libpq
+ * pipeline mode instead. */
+#define S_LANES 1
+
+typedef struct {
+    worker_t *worker;
+    qm_store_t *store;
+} s_lane_t;
+
 struct qm_server_t {
     qm_server_config_t cfg;
     char *prefixes;
     char *ltree_prefixes;
     qm_store_t *store;           /* look-ups and rebuilds (this thread) */
-    qm_store_t *commit_store;    /* the worker's */
-    worker_t *worker;
-    s_batch_t batches[2];
+    s_lane_t lanes[S_LANES];
+    s_batch_t batches[S_LANES + 1];
     s_batch_t *open;
+    s_batch_t *flight[S_LANES];  /* committing, oldest first */
+    int flight_lane[S_LANES];
+    size_t nflight;
+    bool failing;                /* a commit failed: no decision until rebuilt */
     qm_branches_t *branches;
     qm_publish_t *publish;
     qm_journal_t *journal;
@@ -166,12 +181,19 @@ static void s_send_reply(qm_server_t *self, s_reply_t *r)
     zmq_send(router, r->text, r->len, 0);
 }
 
-/* The commit thread's job. */
+/* A commit thread's job. */
 static void s_commit_job(void *ctx, void *job)
 {
-    qm_server_t *self = ctx;
+    s_lane_t *lane = ctx;
     s_batch_t *batch = job;
-    batch->rc = qm_store_commit(self->commit_store, batch->events, batch->count);
+    batch->rc = qm_store_commit(lane->store, batch->events, batch->count);
+}
+
+/* True while decisions must wait: the database is down or a commit failed
+ * and the batches after it are still coming back. */
+static bool s_frozen(const qm_server_t *self)
+{
+    return self->db_down || self->failing;
 }
 
 /* --- deciding -------------------------------------------------------------------- */
@@ -371,7 +393,7 @@ static int s_on_request(qm_server_t *self, void *router, int64_t now)
         if (!slot)
             s_refuse(self, req.id, QM_REPLY_UNKNOWN_BRANCH,
                      "this queue-manager does not serve that branch");
-        else if (!slot->model || self->db_down)
+        else if (!slot->model || s_frozen(self))
             s_refuse(self, req.id, QM_REPLY_UNAVAILABLE,
                      "database unavailable: nothing was done, try again");
         else
@@ -420,7 +442,7 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     qm_slot_t *slot = branch ? qm_branches_by_path(self->branches, branch) : NULL;
     if (!slot || !slot->model || !serial || window_id <= 0 || !when
         || clock_parse_rfc3339(when, &at) != 0 || now - at > S_DEVICE_MAX_AGE_MS
-        || !s_device_new(self, env) || self->db_down)
+        || !s_device_new(self, env) || s_frozen(self))
         return;
     char actor[QM_ACTOR_SIZE];
     snprintf(actor, sizeof actor, "device:%s", serial);
@@ -546,27 +568,39 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
     }
 }
 
-/* A commit failed: nothing of this batch is stored, and the open batch was
- * decided on top of it. Both are answered "unavailable", the branches are
- * rebuilt from what is stored. */
+/* Answers every request of a batch "unavailable" and empties it. */
+static void s_answer_unavailable(qm_server_t *self, s_batch_t *batch)
+{
+    for (size_t i = 0; i < batch->nreplies; i++) {
+        s_reply_t *r = &batch->replies[i];
+        qm_reply_error(&self->reply, r->id[0] ? r->id : NULL, QM_REPLY_UNAVAILABLE,
+                       "database unavailable: nothing was done, try again");
+        free(r->text);
+        r->text = s_reply_take(self, &r->len);
+        if (r->text)
+            s_send_reply(self, r);
+    }
+    s_batch_clear(batch);
+}
+
+/* A commit failed: nothing of this batch is stored. Batches committing after
+ * it either fail as well (their events follow it) or concern other branches
+ * and stand; they are awaited (s_commit_turn). */
 static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
 {
     metrics_add(self->commit_failures, 1);
-    log_warn("batch_not_committed", "events=%zu replies=%zu open_replies=%zu", batch->count,
-             batch->nreplies, self->open->nreplies);
-    s_batch_t *both[] = { batch, self->open };
-    for (int b = 0; b < 2; b++) {
-        for (size_t i = 0; i < both[b]->nreplies; i++) {
-            s_reply_t *r = &both[b]->replies[i];
-            qm_reply_error(&self->reply, r->id[0] ? r->id : NULL, QM_REPLY_UNAVAILABLE,
-                           "database unavailable: nothing was done, try again");
-            free(r->text);
-            r->text = s_reply_take(self, &r->len);
-            if (r->text)
-                s_send_reply(self, r);
-        }
-        s_batch_clear(both[b]);
-    }
+    log_warn("batch_not_committed", "events=%zu replies=%zu", batch->count, batch->nreplies);
+    s_answer_unavailable(self, batch);
+    self->failing = true;
+}
+
+/* Once nothing is committing after a failure: the open batch was decided on
+ * top of what failed, so it is answered "unavailable", and the branches are
+ * rebuilt from what is stored. */
+static void s_after_failure(qm_server_t *self)
+{
+    s_answer_unavailable(self, self->open);
+    self->failing = false;
     self->db_down = true;
     health_liveness_db(&self->liveness, 0);
     backoff_failed(&self->backoff);
@@ -580,44 +614,74 @@ static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
 
 static void s_submit(qm_server_t *self);
 
-/* Takes back a committed batch, if any: answers, hands the open batch over,
- * then publishes. */
+/* Takes back committed batches in the order they were handed over: answers,
+ * hands the open batch over, then publishes. */
 static void s_commit_turn(qm_server_t *self, int64_t now)
 {
-    s_batch_t *done = worker_done(self->worker);
-    if (done && done->rc != 0) {
-        s_commit_failed(self, done);
-        s_batch_clear(done);
-        done = NULL;
-    }
-    if (done)   /* the answers first: the clients wait for them */
-        for (size_t i = 0; i < done->nreplies; i++)
+    while (self->nflight > 0) {
+        s_batch_t *done = worker_done(self->lanes[self->flight_lane[0]].worker);
+        if (!done)
+            break;   /* the oldest is still committing: later ones wait */
+        self->nflight--;
+        memmove(self->flight, self->flight + 1, self->nflight * sizeof self->flight[0]);
+        memmove(self->flight_lane, self->flight_lane + 1,
+                self->nflight * sizeof self->flight_lane[0]);
+        if (done->rc != 0) {
+            s_commit_failed(self, done);
+            continue;
+        }
+        for (size_t i = 0; i < done->nreplies; i++)   /* the clients wait for these */
             s_send_reply(self, &done->replies[i]);
-    s_submit(self);
-    if (done) {   /* the rest while the next batch commits */
-        s_committed(self, done, now);
+        s_submit(self);
+        s_committed(self, done, now);   /* the rest while the next batch commits */
         s_batch_clear(done);
     }
+    if (self->failing && self->nflight == 0)
+        s_after_failure(self);
+    s_submit(self);
 }
 
-/* Hands the open batch to the commit thread if it is free. */
+/* A batch buffer neither open nor committing. */
+static s_batch_t *s_free_batch(qm_server_t *self)
+{
+    for (size_t b = 0; b < S_LANES + 1; b++) {
+        s_batch_t *batch = &self->batches[b];
+        bool used = batch == self->open;
+        for (size_t i = 0; i < self->nflight; i++)
+            used |= batch == self->flight[i];
+        if (!used)
+            return batch;
+    }
+    return NULL;
+}
+
+/* Hands the open batch to a free commit lane. */
 static void s_submit(qm_server_t *self)
 {
-    if (worker_busy(self->worker) || (self->open->count == 0 && self->open->nreplies == 0))
-        return;
     s_batch_t *batch = self->open;
-    if (batch->count == 0) {
-        /* Only answers (reads, refusals) and nothing in flight: nothing to
+    if (self->failing || (batch->count == 0 && batch->nreplies == 0))
+        return;
+    if (batch->count == 0 && self->nflight == 0) {
+        /* Only answers (reads, refusals) and nothing committing: nothing to
          * wait for. */
         for (size_t i = 0; i < batch->nreplies; i++)
             s_send_reply(self, &batch->replies[i]);
         s_batch_clear(batch);
         return;
     }
-    if (worker_submit(self->worker, batch) != 0)
+    if (self->nflight == S_LANES)
         return;
+    int lane = -1;
+    for (int i = 0; i < S_LANES && lane < 0; i++)
+        if (!worker_busy(self->lanes[i].worker))
+            lane = i;
+    s_batch_t *next = s_free_batch(self);
+    if (lane < 0 || !next || worker_submit(self->lanes[lane].worker, batch) != 0)
+        return;
+    self->flight[self->nflight] = batch;
+    self->flight_lane[self->nflight++] = lane;
     metrics_set(self->batch_events, (int64_t) batch->count);
-    self->open = batch == &self->batches[0] ? &self->batches[1] : &self->batches[0];
+    self->open = next;
 }
 
 /* Rebuilds every branch without a model (after a failed commit). While the
@@ -655,7 +719,7 @@ static void s_check_mirror(qm_server_t *self, int64_t now)
     if (now - self->last_mirror_check < S_MIRROR_CHECK_MS && self->last_mirror_check)
         return;
     self->last_mirror_check = now;
-    if (self->db_down || !qm_publish_mirror_lost(self->publish))
+    if (s_frozen(self) || !qm_publish_mirror_lost(self->publish))
         return;
     int failed = 0;
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
@@ -703,13 +767,13 @@ static void s_tick(qm_server_t *self, int64_t now)
     s_rebuild_missing(self);
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
         qm_slot_t *slot = qm_branches_at(self->branches, i);
-        if (!slot->model || self->db_down)
+        if (!slot->model || s_frozen(self))
             continue;
         s_check_day(self, slot, now);
         qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
     }
     s_check_mirror(self, now);
-    if (!self->db_down && now - self->last_new_windows >= self->cfg.refresh_ms) {
+    if (!s_frozen(self) && now - self->last_new_windows >= self->cfg.refresh_ms) {
         self->last_new_windows = now;
         for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
             qm_slot_t *slot = qm_branches_at(self->branches, i);
@@ -731,11 +795,14 @@ static void *s_loop(void *arg)
     void *sub = zsock_resolve(bus_sub_socket(self->bus));
     while (!atomic_load(&self->stop)) {
         health_liveness_beat(&self->liveness);
-        /* Requests, device keys, and the commit thread's "done". */
-        zmq_pollitem_t items[] = { { router, 0, ZMQ_POLLIN, 0 }, { sub, 0, ZMQ_POLLIN, 0 },
-                                   { NULL, worker_fd(self->worker), ZMQ_POLLIN, 0 } };
-        bool pending = self->open->nreplies > 0 && !worker_busy(self->worker);
-        int rc = zmq_poll(items, 3, pending ? 0 : S_TICK_MS);
+        /* Requests, device keys, and the commit threads' "done". */
+        zmq_pollitem_t items[2 + S_LANES] = { { router, 0, ZMQ_POLLIN, 0 },
+                                              { sub, 0, ZMQ_POLLIN, 0 } };
+        for (int i = 0; i < S_LANES; i++)
+            items[2 + i] = (zmq_pollitem_t) { NULL, worker_fd(self->lanes[i].worker),
+                                              ZMQ_POLLIN, 0 };
+        bool pending = self->open->nreplies > 0 && self->nflight < S_LANES;
+        int rc = zmq_poll(items, 2 + S_LANES, pending ? 0 : S_TICK_MS);
         int64_t now = clock_now_ms();
         for (int n = 0; rc > 0 && (items[0].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++)
             if (!s_on_request(self, router, now))
@@ -798,6 +865,16 @@ static int s_prefixes(qm_server_t *self)
     return 0;
 }
 
+/* Stops the commit threads (after the batch each is committing) and closes
+ * their connections. */
+static void s_lanes_destroy(qm_server_t *self)
+{
+    for (int i = 0; i < S_LANES; i++) {
+        worker_destroy(&self->lanes[i].worker);
+        qm_store_destroy(&self->lanes[i].store);
+    }
+}
+
 static int s_metrics(qm_server_t *self, metrics_t *metrics)
 {
     self->requests = metrics_counter(metrics, "requests_total", "Requests received.");
@@ -828,13 +905,17 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     jsonw_init(&self->reply, NULL, QM_REPLY_MAX_BYTES);
     backoff_init(&self->backoff, 200, 5000);
     self->store = qm_store_new(pg_p);
-    pgstore_t *commit_pg = pgstore_new(config->pg_conninfo);
-    self->commit_store = qm_store_new(&commit_pg);
+    bool lanes = true;
+    for (int i = 0; i < S_LANES; i++) {
+        pgstore_t *pg = pgstore_new(config->pg_conninfo);
+        self->lanes[i].store = qm_store_new(&pg);
+        lanes &= self->lanes[i].store != NULL;
+    }
     self->prefixes = strdup(config->prefixes ? config->prefixes : "");
     self->journal = qm_journal_new();
     self->device_seqs = zhash_new();
     self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
-    if (!self->store || !self->commit_store || !self->prefixes || !self->journal
+    if (!self->store || !lanes || !self->prefixes || !self->journal
         || !self->device_seqs || !self->bus || s_metrics(self, metrics) != 0
         || s_prefixes(self) != 0)
         goto err;
@@ -855,9 +936,9 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     for (size_t i = 0; i < qm_branches_count(self->branches); i++)
         if (qm_branches_rebuild(self->branches, qm_branches_at(self->branches, i)) != 0)
             goto err;
-    self->worker = worker_new(s_commit_job, NULL, 1000, self);
-    if (!self->worker)
-        goto err;
+    for (int i = 0; i < S_LANES; i++)
+        if (!(self->lanes[i].worker = worker_new(s_commit_job, NULL, 1000, &self->lanes[i])))
+            goto err;
     health_liveness_init(&self->liveness);
     self->last_partitions = self->last_new_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
@@ -868,14 +949,13 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     return self;
 err:
     log_error("queue_manager_start_failed", "reason=\"endpoint, bus, database or memory\"");
-    worker_destroy(&self->worker);
+    s_lanes_destroy(self);
     qm_branches_destroy(&self->branches);
     zsock_destroy(&self->router);
     qm_publish_destroy(&self->publish);
     bus_destroy(&self->bus);
     zhash_destroy(&self->device_seqs);
     qm_journal_destroy(&self->journal);
-    qm_store_destroy(&self->commit_store);
     qm_store_destroy(&self->store);
     jsonw_release(&self->reply);
     free(self->prefixes);
@@ -893,16 +973,15 @@ void qm_server_destroy(qm_server_t **self_p)
     pthread_join(self->thread, NULL);
     /* A batch in flight finishes; unanswered requests get no reply (their
      * clients time out and read the state back). */
-    worker_destroy(&self->worker);
-    s_batch_free(&self->batches[0]);
-    s_batch_free(&self->batches[1]);
+    s_lanes_destroy(self);
+    for (size_t b = 0; b < S_LANES + 1; b++)
+        s_batch_free(&self->batches[b]);
     qm_branches_destroy(&self->branches);
     zsock_destroy(&self->router);
     qm_publish_destroy(&self->publish);
     bus_destroy(&self->bus);
     zhash_destroy(&self->device_seqs);
     qm_journal_destroy(&self->journal);
-    qm_store_destroy(&self->commit_store);
     qm_store_destroy(&self->store);
     jsonw_release(&self->reply);
     free(self->reply_text);

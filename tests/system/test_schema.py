@@ -533,3 +533,34 @@ def test_demo_data_repairs_edits_when_loaded_again(demo_db):
     with open(DEMO_SQL, encoding="utf-8") as f:
         q(db, f.read())
     assert table_snapshot(db) == before
+
+
+def _events(branch, seqs, kind="window_opened"):
+    import json
+    return json.dumps([{"branch_id": branch, "seq": s, "at": "2026-11-22T08:00:00.000Z",
+                        "day": 20261122, "kind": kind, "actor": "test", "ticket_id": None,
+                        "number": None, "number_seq": 0, "queue_id": None,
+                        "service_id": None, "class": None, "window_id": 1, "window_no": 1,
+                        "staff_id": None, "original_at": None, "appointment_at": None,
+                        "phone": None, "target": None, "target_id": None, "via": None,
+                        "recall": 0, "avg_ms": 0, "detail": ""} for s in seqs])
+
+
+def test_ticket_events_must_follow_their_branch(db):
+    """eqms_ticket_events_insert stores a branch's events only in sequence:
+    a batch that skips or repeats seqs is refused whole (40001)."""
+    with db.cursor() as cur:
+        cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, [1, 2, 3]),))
+        assert cur.fetchone()[0] == 3
+        db.commit()
+        for bad in ([5, 6], [3, 4], [1]):
+            with pytest.raises(psycopg2.errors.SerializationFailure):
+                cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, bad),))
+            db.rollback()
+        with pytest.raises(psycopg2.errors.SerializationFailure):   # a new branch starts at 1
+            cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(8, [2]),))
+        db.rollback()
+        cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, [4, 5]),))
+        db.commit()
+        cur.execute("SELECT seq FROM ticket_event WHERE branch_id = 7 ORDER BY seq")
+        assert [r[0] for r in cur.fetchall()] == [1, 2, 3, 4, 5]

@@ -18,6 +18,8 @@ struct qm_publish_t {
     redisstore_t *redis;       /* NULL = no mirror */
     char marker[128];
     bool lost;                 /* a write failed: rewrite in full */
+    char *display;             /* the last display published, for the mirror */
+    char display_path[ENVELOPE_TOPIC_MAX + 1];   /* ... and its branch */
     jsonw_t w;
 };
 
@@ -45,6 +47,7 @@ void qm_publish_destroy(qm_publish_t **self_p)
     qm_publish_t *self = *self_p;
     redisstore_destroy(&self->redis);
     jsonw_release(&self->w);
+    free(self->display);
     free(self);
     *self_p = NULL;
 }
@@ -161,8 +164,13 @@ static json_t *s_display(qm_branch_t *branch)
 void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
 {
     json_t *data = s_display(branch);
+    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     if (!data || bus_publish(self->bus, "display", branch_path, &data, NULL) != 0)
         log_warn("display_not_published", "branch=%s", branch_path);
+    /* Kept for the mirror's next write (one encoding per change). */
+    free(self->display);
+    self->display = text;
+    snprintf(self->display_path, sizeof self->display_path, "%s", branch_path);
 }
 
 void qm_publish_announcements(qm_publish_t *self, const char *branch_path,
@@ -341,9 +349,16 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
     int nq = s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
     failed |= nw < 0 || nq < 0;
     queued += (nw > 0 ? nw : 0) + (nq > 0 ? nq : 0);
-    json_t *data = s_display(branch);
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    json_decref(data);
+    /* The display: as just published, or (full) written afresh. */
+    char *text = NULL;
+    if (full) {
+        json_t *data = s_display(branch);
+        text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+        json_decref(data);
+    } else if (self->display && strcmp(self->display_path, branch_path) == 0) {
+        text = self->display;
+        self->display = NULL;
+    }
     if (text) {
         const char *set[] = { "SET", display, text };
         failed |= redisstore_pipeline_add(self->redis, 3, set, NULL);

@@ -38,7 +38,8 @@ void qm_publish_destroy(qm_publish_t **self_p);
 /* ticket.<kind>.<branch path> for one committed event. */
 void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *event);
 
-/* display.<branch path> from the branch's hall. */
+/* display.<branch path> from the branch's hall; the next qm_publish_mirror
+ * of that branch writes the same text to Redis. */
 void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch);
 
 /* announce.<branch path> for each announcement the hall releases now. */
@@ -50,8 +51,8 @@ void qm_publish_device_ticket(qm_publish_t *self, const char *branch_path,
                               const char *window_code, const char *serial,
                               const char *number, int window_no);
 
-/* Mirrors a branch into Redis: the windows, queues and display, and the
- * tickets the events name (all of today's when `full`). `queues` are the
+/* Mirrors a branch into Redis: the windows, queues and tickets the events
+ * name and the display just published (everything of today when `full`). `queues` are the
  * branch's configured queues. 0, or -1 (logged; call again with full). */
 int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *branch,
                       const qm_queue_cfg_t *queues, size_t queue_count,

@@ -439,11 +439,21 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     const char *when = json_string_value(json_object_get(env->data, "event_time"));
     json_int_t window_id = json_integer_value(json_object_get(window, "id"));
     int64_t at = 0;
-    qm_slot_t *slot = branch ? qm_branches_by_path(self->branches, branch) : NULL;
-    if (!slot || !slot->model || !serial || window_id <= 0 || !when
-        || clock_parse_rfc3339(when, &at) != 0 || now - at > S_DEVICE_MAX_AGE_MS
-        || !s_device_new(self, env) || s_frozen(self))
+    if (!branch || !serial || !when || clock_parse_rfc3339(when, &at) != 0) {
+        log_warn("device_event_ignored", "id=%s type=%s reason=\"missing or malformed "
+                 "branch, serial or event_time\"", env->id, env->type);
         return;
+    }
+    if (window_id <= 0)
+        return;   /* an unassigned device: no window to act on */
+    qm_slot_t *slot = qm_branches_by_path(self->branches, branch);
+    if (!slot || !slot->model || s_frozen(self) || !s_device_new(self, env))
+        return;   /* not ours, unavailable, or a replay already acted on */
+    if (now - at > S_DEVICE_MAX_AGE_MS) {
+        log_info("device_event_too_old", "id=%s type=%s serial=%s age_ms=%" PRId64, env->id,
+                 env->type, serial, now - at);
+        return;
+    }
     char actor[QM_ACTOR_SIZE];
     snprintf(actor, sizeof actor, "device:%s", serial);
     qm_action_t action = { .window_id = window_id, .actor = actor };

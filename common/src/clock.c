@@ -30,6 +30,17 @@ int64_t clock_now_ms(void)
            + atomic_load_explicit(&s_offset_ms, memory_order_relaxed);
 }
 
+void clock_deadline(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long) (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
 void clock_set_offset(int64_t ms)
 {
     atomic_store_explicit(&s_offset_ms, ms, memory_order_relaxed);

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eqms/clock.h"
+
 struct worker_t {
     worker_fn *run, *idle;
     int idle_ms;
@@ -23,17 +25,6 @@ struct worker_t {
     int fd;                     /* eventfd: readable while `finished` is set */
 };
 
-static void s_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long) (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 static void *s_main(void *arg)
 {
     worker_t *self = arg;
@@ -41,7 +32,7 @@ static void *s_main(void *arg)
     while (!self->stop) {
         if (!self->submitted) {
             struct timespec until;
-            s_deadline(&until, self->idle_ms);
+            clock_deadline(&until, self->idle_ms);
             int rc = pthread_cond_timedwait(&self->wake, &self->lock, &until);
             if (rc != 0 && !self->submitted && !self->stop && self->idle) {
                 pthread_mutex_unlock(&self->lock);
@@ -166,7 +157,7 @@ void worker_wait(worker_t *self, int timeout_ms)
     pthread_mutex_lock(&self->lock);
     if (!self->finished) {
         struct timespec until;
-        s_deadline(&until, timeout_ms);
+        clock_deadline(&until, timeout_ms);
         pthread_cond_timedwait(&self->done, &self->lock, &until);
     }
     pthread_mutex_unlock(&self->lock);

@@ -370,7 +370,6 @@ int64_t qm_branch_last_seq(const qm_branch_t *self);
 /* The branch's hall: display list and announcements (qm_hall.h). The
  * caller may release / ack / flush announcements; the rest is fed by apply. */
 qm_hall_t *qm_branch_hall(qm_branch_t *self);
-const qm_settings_t *qm_branch_settings(const qm_branch_t *self);
 
 /* Finds a ticket of today by id or by number ("A012": the live ticket with
  * that number, else the last one issued with it). Returns 0, or -1. */

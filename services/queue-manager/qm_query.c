@@ -100,11 +100,6 @@ qm_hall_t *qm_branch_hall(qm_branch_t *self)
     return self ? self->hall : NULL;
 }
 
-const qm_settings_t *qm_branch_settings(const qm_branch_t *self)
-{
-    return self ? &self->settings : NULL;
-}
-
 static void s_ticket_info(const qm_branch_t *b, size_t t, qm_ticket_info_t *info)
 {
     const qm_int_ticket_t *ticket = &b->tickets[t];

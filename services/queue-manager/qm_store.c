@@ -44,11 +44,6 @@ void qm_store_destroy(qm_store_t **self_p)
     *self_p = NULL;
 }
 
-bool qm_store_connected(qm_store_t *self)
-{
-    return pgstore_connected(self->pg);
-}
-
 int qm_store_ensure_partitions(qm_store_t *self, int months_ahead)
 {
     char n[16];

@@ -37,8 +37,6 @@ typedef struct {
 qm_store_t *qm_store_new(pgstore_t **pg_p);
 void qm_store_destroy(qm_store_t **self_p);
 
-bool qm_store_connected(qm_store_t *self);
-
 /* Runs eqms_ensure_partitions(months_ahead). 0 / -1. */
 int qm_store_ensure_partitions(qm_store_t *self, int months_ahead);
 

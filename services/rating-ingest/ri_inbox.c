@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "eqms/clock.h"
+
 struct ri_inbox_t {
     bus_t *sub;                  /* the thread's */
     pthread_t thread;
@@ -17,17 +19,6 @@ struct ri_inbox_t {
     bool taken;                  /* guarded by lock: the head is out (take..release) */
     bool stop;                   /* guarded by lock */
 };
-
-static void s_deadline(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long) (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
 
 static void s_clear(ri_inbox_item_t *item)
 {
@@ -43,7 +34,7 @@ static void *s_run(void *arg)
         pthread_mutex_lock(&self->lock);
         while (!self->stop && self->count == self->capacity) {
             struct timespec until;
-            s_deadline(&until, 100);
+            clock_deadline(&until, 100);
             pthread_cond_timedwait(&self->not_full, &self->lock, &until);
         }
         bool stop = self->stop;
@@ -128,7 +119,7 @@ ri_inbox_item_t *ri_inbox_take(ri_inbox_t *self, int timeout_ms)
     pthread_mutex_lock(&self->lock);
     if (self->count == 0 && timeout_ms > 0) {
         struct timespec until;
-        s_deadline(&until, timeout_ms);
+        clock_deadline(&until, timeout_ms);
         pthread_cond_timedwait(&self->not_empty, &self->lock, &until);
     }
     ri_inbox_item_t *item = NULL;

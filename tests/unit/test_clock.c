@@ -144,6 +144,20 @@ static void test_fake_clock(void **state)
     assert_true(b >= a);
 }
 
+static void test_deadline(void **state)
+{
+    (void) state;
+    struct timespec before, deadline, after;
+    clock_gettime(CLOCK_REALTIME, &before);
+    clock_deadline(&deadline, 1999);
+    clock_gettime(CLOCK_REALTIME, &after);
+    assert_true(deadline.tv_nsec >= 0 && deadline.tv_nsec < 1000000000);
+    int64_t d = (int64_t) deadline.tv_sec * 1000000000 + deadline.tv_nsec;
+    int64_t b = (int64_t) before.tv_sec * 1000000000 + before.tv_nsec;
+    int64_t a = (int64_t) after.tv_sec * 1000000000 + after.tv_nsec;
+    assert_true(d >= b + 1999000000LL && d <= a + 1999000000LL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_skipped_midnight_starts_after_gap),
         cmocka_unit_test(test_invalid_dates_refused),
         cmocka_unit_test(test_fake_clock),
+        cmocka_unit_test(test_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

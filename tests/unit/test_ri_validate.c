@@ -147,6 +147,33 @@ static ri_event_t rating_at(int64_t ms, int code)
     return e;
 }
 
+/* The ticket a rating rates: last finished at the window, within the rating
+ * window (5 s early tolerated), same number when the device reported one. */
+static void test_rating_bound_to_the_ticket_finished(void **state)
+{
+    (void) state;
+    ri_window_state_t ws;
+    memset(&ws, 0, sizeof ws);
+    ri_event_t e = rating_at(1000000, 1);
+    assert_null(ri_rating_ticket(&e, &s_window, &ws));           /* none finished yet */
+    snprintf(ws.last_ticket_id, sizeof ws.last_ticket_id,
+             "019ab2c4-1234-7000-8123-000000001cad");
+    snprintf(ws.last_ticket, sizeof ws.last_ticket, "A012");
+    ws.last_ticket_ms = 1000000 - 29000;
+    assert_string_equal(ri_rating_ticket(&e, &s_window, &ws), ws.last_ticket_id);
+    snprintf(e.ticket, sizeof e.ticket, "A012");
+    assert_string_equal(ri_rating_ticket(&e, &s_window, &ws), ws.last_ticket_id);
+    snprintf(e.ticket, sizeof e.ticket, "A013");                  /* another number */
+    assert_null(ri_rating_ticket(&e, &s_window, &ws));
+    e.ticket[0] = '\0';
+    ws.last_ticket_ms = 1000000 - 31000;                          /* past the window */
+    assert_null(ri_rating_ticket(&e, &s_window, &ws));
+    ws.last_ticket_ms = 1000000 + 4000;                           /* clocks differ */
+    assert_non_null(ri_rating_ticket(&e, &s_window, &ws));
+    ws.last_ticket_ms = 1000000 + 6000;                           /* too far ahead */
+    assert_null(ri_rating_ticket(&e, &s_window, &ws));
+}
+
 static void test_rating_rules(void **state)
 {
     (void) state;
@@ -258,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_decode_kinds_and_nulls),
         cmocka_unit_test(test_decode_rejects_malformed),
         cmocka_unit_test(test_rating_rules),
+        cmocka_unit_test(test_rating_bound_to_the_ticket_finished),
         cmocka_unit_test(test_repeat_press_and_rating_window),
         cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_binding_follows_sessions),

@@ -9,6 +9,7 @@
 #define EQMS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" plus NUL */
 #define CLOCK_RFC3339_SIZE 25
@@ -26,6 +27,10 @@ int64_t clock_now_ms(void);
 
 /* Monotonic ms for measuring intervals; never jumps. */
 int64_t clock_mono_ms(void);
+
+/* Writes into *ts the CLOCK_REALTIME instant `ms` from now: the absolute
+ * deadline pthread_cond_timedwait takes. */
+void clock_deadline(struct timespec *ts, int ms);
 
 /* Makes clock_now_ms return `ms` (0 restores the real clock). For tests. */
 void clock_set_fake(int64_t ms);

@@ -14,6 +14,7 @@ struct qm_branches_t {
     qm_slot_t *slots;
     size_t count, cap;
     zhash_t *by_path;           /* path -> slot (in slots) */
+    zhash_t *by_id;             /* decimal id -> slot */
 };
 
 static void s_add(void *ctx, const qm_branch_ref_t *ref)
@@ -45,12 +46,18 @@ qm_branches_t *qm_branches_new(qm_store_t *store, const char *prefixes)
         return NULL;
     self->store = store;
     self->by_path = zhash_new();
-    if (!self->by_path || qm_store_branches(store, prefixes, s_add, self) != 0)
+    self->by_id = zhash_new();
+    if (!self->by_path || !self->by_id
+        || qm_store_branches(store, prefixes, s_add, self) != 0)
         goto err;
     /* slots no longer move: index them */
-    for (size_t i = 0; i < self->count; i++)
-        if (zhash_insert(self->by_path, self->slots[i].ref.path, &self->slots[i]) != 0)
+    for (size_t i = 0; i < self->count; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "%" PRId64, self->slots[i].ref.id);
+        if (zhash_insert(self->by_path, self->slots[i].ref.path, &self->slots[i]) != 0
+            || zhash_insert(self->by_id, id, &self->slots[i]) != 0)
             goto err;
+    }
     return self;
 err:
     qm_branches_destroy(&self);
@@ -77,6 +84,7 @@ void qm_branches_destroy(qm_branches_t **self_p)
     }
     free(self->slots);
     zhash_destroy(&self->by_path);
+    zhash_destroy(&self->by_id);
     free(self);
     *self_p = NULL;
 }
@@ -98,10 +106,9 @@ qm_slot_t *qm_branches_by_path(qm_branches_t *self, const char *path)
 
 qm_slot_t *qm_branches_by_id(qm_branches_t *self, int64_t id)
 {
-    for (size_t i = 0; i < self->count; i++)
-        if (self->slots[i].ref.id == id)
-            return &self->slots[i];
-    return NULL;
+    char key[24];
+    snprintf(key, sizeof key, "%" PRId64, id);
+    return zhash_lookup(self->by_id, key);
 }
 
 int qm_branches_day(const qm_slot_t *slot, int64_t ms)

@@ -542,14 +542,10 @@ static bool s_shows(qm_event_kind_t kind)
 static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t *batch,
                              int64_t now)
 {
-    bool changed = false, display = false;
+    bool display = false;
     for (size_t i = 0; i < batch->count; i++)
-        if (batch->events[i].branch_id == slot->ref.id) {
-            changed = true;
+        if (batch->events[i].branch_id == slot->ref.id)
             display |= s_shows(batch->events[i].event.kind);
-        }
-    if (!changed)
-        return;
     if (display)
         qm_publish_display(self->publish, slot->ref.path, slot->model);
     qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
@@ -571,9 +567,14 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
         qm_publish_event(self->publish, slot->ref.path, &se->event);
         s_device_screen(self, slot, &se->event);
     }
-    for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
-        qm_slot_t *s = qm_branches_at(self->branches, i);
-        if (s->model)
+    /* Each branch the batch changed, once (at its first event). */
+    for (size_t i = 0; i < batch->count; i++) {
+        int64_t id = batch->events[i].branch_id;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = batch->events[j].branch_id == id;
+        qm_slot_t *s = seen ? NULL : qm_branches_by_id(self->branches, id);
+        if (s && s->model)
             s_publish_branch(self, s, batch, now);
     }
 }

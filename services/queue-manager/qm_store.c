@@ -7,12 +7,13 @@
 #include <string.h>
 
 #include "eqms/clock.h"
-#include "eqms/jsonw.h"
+#include "eqms/pgbin.h"
 #include "eqms/log.h"
 
 struct qm_store_t {
     pgstore_t *pg;
-    jsonw_t w;                  /* one event of a commit */
+    pgbin_t rows;               /* the events of a commit, as ticket_event[] */
+    uint32_t row_type;          /* ticket_event's type OID, 0 = not looked up */
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -30,7 +31,7 @@ qm_store_t *qm_store_new(pgstore_t **pg_p)
     }
     self->pg = *pg_p;
     *pg_p = NULL;
-    jsonw_init(&self->w, NULL, 0);
+    pgbin_init(&self->rows);
     return self;
 }
 
@@ -39,7 +40,7 @@ void qm_store_destroy(qm_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     pgstore_destroy(&(*self_p)->pg);
-    jsonw_release(&(*self_p)->w);
+    pgbin_release(&(*self_p)->rows);
     free(*self_p);
     *self_p = NULL;
 }
@@ -370,113 +371,107 @@ int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no)
 
 /* --- writing ----------------------------------------------------------------- */
 
-static void s_time_member(jsonw_t *w, const char *key, int64_t ms)
+static void s_time(pgbin_t *b, int64_t ms)
 {
-    char text[CLOCK_RFC3339_SIZE];
-    if (ms > 0 && clock_format_rfc3339(ms, text) == 0)
-        jsonw_str(w, key, text);
+    if (ms > 0)
+        pgbin_timestamptz_ms(b, ms);
     else
-        jsonw_null(w, key);
+        pgbin_null(b, PGBIN_TIMESTAMPTZ);
 }
 
-static void s_id_member(jsonw_t *w, const char *key, int64_t id)
+static void s_id8(pgbin_t *b, int64_t id)
 {
     if (id > 0)
-        jsonw_int(w, key, id);
+        pgbin_int8(b, id);
     else
-        jsonw_null(w, key);
+        pgbin_null(b, PGBIN_INT8);
 }
 
-static void s_text_member(jsonw_t *w, const char *key, const char *text)
+static void s_id4(pgbin_t *b, int id)
 {
-    if (text && text[0])
-        jsonw_str(w, key, text);
+    if (id > 0)
+        pgbin_int4(b, id);
     else
-        jsonw_null(w, key);
+        pgbin_null(b, PGBIN_INT4);
 }
 
-/* One event as a JSON object named like ticket_event's columns. */
-static int s_event_json(jsonw_t *w, const qm_stored_event_t *se)
+static void s_text(pgbin_t *b, const char *text)
+{
+    pgbin_text(b, text && text[0] ? text : NULL);
+}
+
+/* One event as a ticket_event row: every column, in the table's order
+ * (schema 3), with its exact type; the server refuses any mismatch. */
+static void s_write_event(pgbin_t *b, const qm_stored_event_t *se)
 {
     const qm_event_t *e = &se->event;
     bool has_ticket = e->ticket_id[0] != '\0';
-    jsonw_reset(w);
-    jsonw_int(w, "branch_id", se->branch_id);
-    jsonw_int(w, "seq", e->seq);
-    s_time_member(w, "at", e->at_ms);
-    jsonw_int(w, "day", e->day);
-    jsonw_str(w, "kind", qm_event_kind_name(e->kind));
-    jsonw_str(w, "actor", e->actor);
-    s_text_member(w, "ticket_id", e->ticket_id);
-    s_text_member(w, "number", e->number);
-    jsonw_int(w, "number_seq", e->number_seq);
-    s_id_member(w, "queue_id", e->queue_id);
-    s_id_member(w, "service_id", e->service_id);
-    s_text_member(w, "class", has_ticket ? qm_class_name(e->klass) : NULL);
-    s_id_member(w, "window_id", e->window_id);
-    s_id_member(w, "window_no", e->window_no);
-    s_id_member(w, "staff_id", e->staff_id);
-    s_time_member(w, "original_at", e->original_ms);
-    s_time_member(w, "appointment_at", e->appointment_ms);
-    s_text_member(w, "phone", e->phone);
-    s_text_member(w, "target", e->target != QM_TARGET_NONE ? qm_target_name(e->target)
-                                                           : NULL);
-    s_id_member(w, "target_id", e->target_id);
-    s_text_member(w, "via", (unsigned) e->via < S_VIA_COUNT ? s_via_names[e->via] : NULL);
-    jsonw_int(w, "recall", e->recall);
-    jsonw_int(w, "avg_ms", e->avg_ms);
-    jsonw_str(w, "detail", e->detail);
-    return jsonw_finish(w);
+    pgbin_record_begin(b);
+    pgbin_int8(b, se->branch_id);
+    pgbin_int8(b, e->seq);
+    pgbin_timestamptz_ms(b, e->at_ms);
+    pgbin_int4(b, e->day);
+    pgbin_text(b, qm_event_kind_name(e->kind));
+    pgbin_text(b, e->actor);
+    if (has_ticket)
+        pgbin_uuid(b, e->ticket_id);
+    else
+        pgbin_null(b, PGBIN_UUID);
+    s_text(b, e->number);
+    pgbin_int4(b, e->number_seq);
+    s_id8(b, e->queue_id);
+    s_id8(b, e->service_id);
+    s_text(b, has_ticket ? qm_class_name(e->klass) : NULL);
+    s_id8(b, e->window_id);
+    s_id4(b, e->window_no);
+    s_id8(b, e->staff_id);
+    s_time(b, e->original_ms);
+    s_time(b, e->appointment_ms);
+    s_text(b, e->phone);
+    s_text(b, e->target != QM_TARGET_NONE ? qm_target_name(e->target) : NULL);
+    s_id8(b, e->target_id);
+    s_text(b, (unsigned) e->via < S_VIA_COUNT ? s_via_names[e->via] : NULL);
+    pgbin_int4(b, e->recall);
+    pgbin_int8(b, e->avg_ms);
+    pgbin_text(b, e->detail);
+    pgbin_record_end(b);
 }
 
-/* The events as one JSON array (malloc'd), NULL on failure. */
-static char *s_events_json(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+/* The row type's OID, which the binary array names (looked up once per
+ * connection: 0 until then). */
+static int s_row_type(qm_store_t *self)
 {
-    size_t cap = 512 * count + 2, len = 0;
-    char *text = malloc(cap);
-    if (!text)
-        return NULL;
-    text[len++] = '[';
-    for (size_t i = 0; i < count; i++) {
-        size_t n = 0;
-        const char *object = s_event_json(&self->w, &events[i]) == 0
-                                 ? jsonw_text(&self->w, &n) : NULL;
-        if (!object) {
-            log_error("event_not_encodable", "seq=%" PRId64, events[i].event.seq);
-            free(text);
-            return NULL;
-        }
-        if (len + n + 2 >= cap) {
-            cap = (len + n + 2) * 2;
-            char *bigger = realloc(text, cap);
-            if (!bigger) {
-                free(text);
-                return NULL;
-            }
-            text = bigger;
-        }
-        if (i)
-            text[len++] = ',';
-        memcpy(text + len, object, n);
-        len += n;
-    }
-    text[len++] = ']';
-    text[len] = '\0';
-    return text;
+    if (self->row_type)
+        return 0;
+    PGresult *res = pgstore_query(self->pg, "SELECT 'ticket_event'::regtype::oid", 0, NULL);
+    if (!res)
+        return -1;
+    self->row_type = (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return self->row_type ? 0 : -1;
 }
 
 int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count)
 {
     if (count == 0)
         return 0;
-    char *json = s_events_json(self, events, count);
-    if (!json)
+    if (s_row_type(self) != 0)
         return -1;
-    const char *params[] = { json };
+    pgbin_reset(&self->rows);
+    pgbin_array_begin(&self->rows, self->row_type);
+    for (size_t i = 0; i < count; i++)
+        s_write_event(&self->rows, &events[i]);
+    pgbin_array_end(&self->rows);
+    const char *data;
+    size_t len;
+    if (pgbin_finish(&self->rows, &data, &len) != 0) {
+        log_error("events_not_encodable", "events=%zu first_seq=%" PRId64, count,
+                  events[0].event.seq);
+        return -1;
+    }
     /* One statement, one transaction, one round trip. */
-    PGresult *res = pgstore_query(self->pg, "SELECT eqms_ticket_events_insert($1::json)", 1,
-                                  params);
-    free(json);
+    PGresult *res = pgstore_query_binary(
+        self->pg, "SELECT eqms_ticket_events_insert($1::ticket_event[])", data, len);
     bool ok = res && PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10)
                                                 == (long long) count;
     if (res)
@@ -484,6 +479,7 @@ int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t co
     if (!ok) {
         log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
                  pgstore_last_sqlstate(self->pg));
+        self->row_type = 0;     /* looked up again: the table may be new */
         return -1;
     }
     return 0;

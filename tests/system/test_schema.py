@@ -546,21 +546,26 @@ def _events(branch, seqs, kind="window_opened"):
                         "recall": 0, "avg_ms": 0, "detail": ""} for s in seqs])
 
 
+# The batch as the ticket_event[] that queue-manager sends in binary.
+INSERT_EVENTS = ("SELECT eqms_ticket_events_insert(ARRAY(SELECT json_populate_recordset("
+                 "NULL::ticket_event, %s::json)))")
+
+
 def test_ticket_events_must_follow_their_branch(db):
     """eqms_ticket_events_insert stores a branch's events only in sequence:
     a batch that skips or repeats seqs is refused whole (40001)."""
     with db.cursor() as cur:
-        cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, [1, 2, 3]),))
+        cur.execute(INSERT_EVENTS, (_events(7, [1, 2, 3]),))
         assert cur.fetchone()[0] == 3
         db.commit()
         for bad in ([5, 6], [3, 4], [1]):
             with pytest.raises(psycopg2.errors.SerializationFailure):
-                cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, bad),))
+                cur.execute(INSERT_EVENTS, (_events(7, bad),))
             db.rollback()
         with pytest.raises(psycopg2.errors.SerializationFailure):   # a new branch starts at 1
-            cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(8, [2]),))
+            cur.execute(INSERT_EVENTS, (_events(8, [2]),))
         db.rollback()
-        cur.execute("SELECT eqms_ticket_events_insert(%s::json)", (_events(7, [4, 5]),))
+        cur.execute(INSERT_EVENTS, (_events(7, [4, 5]),))
         db.commit()
         cur.execute("SELECT seq FROM ticket_event WHERE branch_id = 7 ORDER BY seq")
         assert [r[0] for r in cur.fetchall()] == [1, 2, 3, 4, 5]

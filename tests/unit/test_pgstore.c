@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "eqms/clock.h"
+#include "eqms/pgbin.h"
 #include "eqms/pgstore.h"
 
 static char s_conninfo[512];
@@ -150,6 +152,70 @@ static void test_copy_escapes_and_nulls(void **state)
     pgstore_destroy(&pg);
 }
 
+/* Rows sent as one binary array of a table's row type (pgbin) arrive
+ * exactly; a row that does not match the type is refused whole. */
+static void test_binary_rows(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(pgstore_exec(pg, "CREATE TABLE rows_ (a bigint, b int, t text, "
+                                      "at timestamptz, u uuid)", 0, NULL), 0);
+    PGresult *res = pgstore_query(pg, "SELECT 'rows_'::regtype::oid", 0, NULL);
+    uint32_t oid = (uint32_t) strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    pgbin_t b;
+    pgbin_init(&b);
+    pgbin_array_begin(&b, oid);
+    for (int i = 0; i < 3; i++) {
+        pgbin_record_begin(&b);
+        pgbin_int8(&b, INT64_C(-9000000000) + i);
+        if (i == 1)
+            pgbin_null(&b, PGBIN_INT4);
+        else
+            pgbin_int4(&b, i);
+        pgbin_text(&b, i == 2 ? NULL : "tab\t 满意 \"q\"");
+        pgbin_timestamptz_ms(&b, INT64_C(1795000000123) + i);
+        pgbin_uuid(&b, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+        pgbin_record_end(&b);
+    }
+    pgbin_array_end(&b);
+    const char *data;
+    size_t len;
+    assert_int_equal(pgbin_finish(&b, &data, &len), 0);
+    res = pgstore_query_binary(pg, "INSERT INTO rows_ SELECT * FROM unnest($1::rows_[])",
+                               data, len);
+    assert_non_null(res);
+    assert_string_equal(PQcmdTuples(res), "3");
+    PQclear(res);
+    res = pgstore_query(pg, "SELECT a, b, t, to_char(at AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD HH24:MI:SS.MS'), u FROM rows_ ORDER BY a", 0, NULL);
+    assert_int_equal(PQntuples(res), 3);
+    assert_string_equal(PQgetvalue(res, 0, 0), "-9000000000");
+    assert_string_equal(PQgetvalue(res, 0, 1), "0");
+    assert_true(PQgetisnull(res, 1, 1));
+    assert_string_equal(PQgetvalue(res, 0, 2), "tab\t 满意 \"q\"");
+    assert_true(PQgetisnull(res, 2, 2));
+    assert_string_equal(PQgetvalue(res, 0, 3), "2026-11-18 11:06:40.123");
+    assert_string_equal(PQgetvalue(res, 2, 3), "2026-11-18 11:06:40.125");
+    assert_string_equal(PQgetvalue(res, 1, 4), "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b");
+    PQclear(res);
+
+    /* One column short: refused with the server's reason, nothing stored. */
+    pgbin_reset(&b);
+    pgbin_array_begin(&b, oid);
+    pgbin_record_begin(&b);
+    pgbin_int8(&b, 1);
+    pgbin_record_end(&b);
+    pgbin_array_end(&b);
+    assert_int_equal(pgbin_finish(&b, &data, &len), 0);
+    assert_null(pgstore_query_binary(pg, "INSERT INTO rows_ SELECT * FROM unnest($1::rows_[])",
+                                     data, len));
+    assert_string_equal(pgstore_last_sqlstate(pg), "42804");
+    assert_int_equal(count(pg, "SELECT count(*) FROM rows_"), 3);
+    pgbin_release(&b);
+    pgstore_destroy(&pg);
+}
+
 static void test_copy_bad_row_fails_whole_copy(void **state)
 {
     (void) state;
@@ -238,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_copy_escapes_and_nulls),
         cmocka_unit_test(test_copy_bad_row_fails_whole_copy),
+        cmocka_unit_test(test_binary_rows),
         cmocka_unit_test(test_migrations_apply_once),
         cmocka_unit_test(test_migration_changed_or_broken_is_refused),
         cmocka_unit_test(test_reconnects_after_connection_loss),

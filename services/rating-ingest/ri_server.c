@@ -600,16 +600,25 @@ static void *s_loop(void *arg)
         int64_t now = clock_mono_ms();
         health_liveness_beat(&self->liveness);
         int timeout = 200;
+        bool due = false;
         if (self->open->count > 0 && !self->db_down) {
             int64_t left = self->open->started_ms + self->cfg.batch_delay_ms - now;
             timeout = left < 0 ? 0 : (int) left;
+            due = left <= 0 || self->open->count >= self->open->cap;
         }
-        if (ri_committer_busy(self->committer) && timeout > 1)
-            timeout = 1;   /* look for the result soon */
-        /* A full batch waits for the committer: the inbox, then the bus,
-         * queue meanwhile. Up to S_TAKE_MAX events per turn. */
-        if (self->open->count >= self->open->cap)
-            ri_committer_wait(self->committer, 100);
+        if (ri_committer_busy(self->committer)) {
+            if (due) {
+                /* Nothing can be handed over before the committer is free:
+                 * wait for it rather than spin (the inbox, then the bus,
+                 * queue meanwhile), then take what came. */
+                ri_committer_wait(self->committer,
+                                  self->open->count >= self->open->cap ? 100 : 1);
+                timeout = 0;
+            } else if (timeout > 1) {
+                timeout = 1;   /* look for the result soon */
+            }
+        }
+        /* Up to S_TAKE_MAX events per turn. */
         for (int n = 0; n < S_TAKE_MAX && self->open->count < self->open->cap; n++) {
             ri_inbox_item_t *item = ri_inbox_take(self->inbox, n == 0 ? timeout : 0);
             if (!item)

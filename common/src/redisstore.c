@@ -21,6 +21,8 @@ struct redisstore_t {
     int down_logged;
     int queued;              /* commands appended for the pipeline */
     int broken;              /* the connection dropped while queueing */
+    int sent;                /* sent by pipeline_send, replies not yet read */
+    bool send_failed;        /* one of those failed: pipeline_settle says so */
 };
 
 /* Parses redis://host:port[/db] or unix:///path[?db=N]. */
@@ -99,6 +101,8 @@ static void s_disconnect(redisstore_t *self, const char *why)
         log_warn("redis_connection_lost", "reason=\"%s\"", why);
     redisFree(self->ctx);
     self->ctx = NULL;
+    self->send_failed |= self->sent > 0;
+    self->sent = 0;
     self->broken = self->queued > 0;
     self->queued = 0;
     backoff_reset(&self->backoff);
@@ -157,10 +161,31 @@ bool redisstore_connected(const redisstore_t *self)
     return self->ctx && !self->ctx->err;
 }
 
+/* Reads the replies of what pipeline_send sent, noting any failure. */
+static void s_settle(redisstore_t *self)
+{
+    while (self->sent > 0 && self->ctx) {
+        void *reply = NULL;
+        if (redisGetReply(self->ctx, &reply) != REDIS_OK) {
+            s_disconnect(self, self->ctx->errstr);
+            return;
+        }
+        if (((redisReply *) reply)->type == REDIS_REPLY_ERROR) {
+            log_warn("redis_command_failed", "reason=\"%s\"", ((redisReply *) reply)->str);
+            self->send_failed = true;
+        }
+        freeReplyObject(reply);
+        self->sent--;
+    }
+}
+
 redisReply *redisstore_command(redisstore_t *self, int argc, const char **argv,
                                const size_t *argvlen)
 {
-    if (argc < 1 || self->queued || s_ensure(self) != 0)
+    if (argc < 1 || self->queued)
+        return NULL;
+    s_settle(self);
+    if (s_ensure(self) != 0)
         return NULL;
     redisReply *reply = redisCommandArgv(self->ctx, argc, argv, argvlen);
     if (!reply) {
@@ -198,10 +223,41 @@ void redisstore_replies_free(redisReply ***replies_p, int count)
     *replies_p = NULL;
 }
 
+int redisstore_pipeline_send(redisstore_t *self)
+{
+    if (self->broken || !self->ctx) {
+        self->broken = 0;
+        self->queued = 0;
+        self->send_failed = true;
+        return -1;
+    }
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(self->ctx, &done) != REDIS_OK) {
+            s_disconnect(self, self->ctx->errstr);
+            self->broken = 0;
+            self->send_failed = true;
+            return -1;
+        }
+    }
+    self->sent += self->queued;
+    self->queued = 0;
+    return 0;
+}
+
+int redisstore_pipeline_settle(redisstore_t *self)
+{
+    s_settle(self);
+    bool failed = self->send_failed;
+    self->send_failed = false;
+    return failed ? -1 : 0;
+}
+
 int redisstore_pipeline_exec(redisstore_t *self, redisReply ***replies_p)
 {
-    int count = self->queued;
     *replies_p = NULL;
+    s_settle(self);
+    int count = self->queued;
     if (self->broken || !self->ctx) {
         /* Some queued commands were lost with the connection: fail them all. */
         self->broken = 0;

@@ -250,12 +250,11 @@ static bool s_named(const qm_stored_event_t *events, size_t count, int64_t id, b
     return false;
 }
 
-/* Writes the windows the events name (all when events is NULL). Returns
- * the commands queued, -1 on failure. */
+/* Writes the windows the events name (all when events is NULL). 0 / -1. */
 static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *branch,
                             const qm_stored_event_t *events, size_t count)
 {
-    int failed = 0, queued = 0;
+    int failed = 0;
     for (size_t i = 0; i < qm_window_count(branch); i++) {
         qm_window_info_t info;
         if (qm_window_at(branch, i, &info) != 0
@@ -278,18 +277,16 @@ static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *br
         char field[24];
         snprintf(field, sizeof field, "%" PRId64, info.id);
         failed |= s_hset(self, key, field);
-        queued++;
     }
-    return failed ? -1 : queued;
+    return failed ? -1 : 0;
 }
 
-/* Writes the queues the events name (all when events is NULL). Returns the
- * commands queued, -1 on failure. */
+/* Writes the queues the events name (all when events is NULL). 0 / -1. */
 static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *branch,
                            const qm_queue_cfg_t *queues, size_t queue_count,
                            const qm_stored_event_t *events, size_t count)
 {
-    int failed = 0, queued = 0;
+    int failed = 0;
     for (size_t i = 0; i < queue_count; i++) {
         if (events && !s_named(events, count, queues[i].id, true))
             continue;
@@ -302,9 +299,16 @@ static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *bra
         char field[24];
         snprintf(field, sizeof field, "%" PRId64, queues[i].id);
         failed |= s_hset(self, key, field);
-        queued++;
     }
-    return failed ? -1 : queued;
+    return failed ? -1 : 0;
+}
+
+/* A write failed: the mirror is rewritten in full once Redis is back. */
+static void s_lost(qm_publish_t *self, const char *branch_path)
+{
+    if (!self->lost)
+        log_warn("mirror_not_updated", "branch=%s reason=\"redis unavailable\"", branch_path);
+    self->lost = true;
 }
 
 int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *branch,
@@ -318,37 +322,30 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
     snprintf(queue_key, sizeof queue_key, "eqms:qm:%s:queues", branch_path);
     snprintf(tickets, sizeof tickets, "eqms:qm:%s:tickets", branch_path);
     snprintf(display, sizeof display, "eqms:qm:%s:display", branch_path);
-    int failed = 0, queued = 0;
+    /* What the last write sent must have succeeded, or the mirror is behind. */
+    int failed = redisstore_pipeline_settle(self->redis);
     if (full) {
         const char *del[] = { "DEL", windows, queue_key, tickets, display };
         failed |= redisstore_pipeline_add(self->redis, 5, del, NULL);
-        queued++;
         for (size_t i = 0; i < qm_ticket_count(branch); i++) {
             qm_ticket_info_t t;
-            if (qm_ticket_at(branch, i, &t) == 0) {
+            if (qm_ticket_at(branch, i, &t) == 0)
                 failed |= s_mirror_ticket(self, tickets, &t);
-                queued++;
-            }
         }
     }
     for (size_t i = 0; !full && i < count; i++) {
         qm_ticket_info_t t;
         if (events[i].event.ticket_id[0]
-            && qm_ticket_find(branch, events[i].event.ticket_id, &t) == 0) {
+            && qm_ticket_find(branch, events[i].event.ticket_id, &t) == 0)
             failed |= s_mirror_ticket(self, tickets, &t);
-            queued++;
-        }
         if (events[i].event.kind == QM_EV_DAY_START) {
             const char *del[] = { "DEL", tickets };
             failed |= redisstore_pipeline_add(self->redis, 2, del, NULL);
-            queued++;
         }
     }
     const qm_stored_event_t *named = full ? NULL : events;
-    int nw = s_mirror_windows(self, windows, branch, named, count);
-    int nq = s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
-    failed |= nw < 0 || nq < 0;
-    queued += (nw > 0 ? nw : 0) + (nq > 0 ? nq : 0);
+    failed |= s_mirror_windows(self, windows, branch, named, count);
+    failed |= s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
     /* The display: as just published, or (full) written afresh. */
     char *text = NULL;
     if (full) {
@@ -362,18 +359,16 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
     if (text) {
         const char *set[] = { "SET", display, text };
         failed |= redisstore_pipeline_add(self->redis, 3, set, NULL);
-        queued++;
         free(text);
     }
-    redisReply **replies = NULL;
-    int n = redisstore_pipeline_exec(self->redis, &replies);
-    if (n > 0)
-        redisstore_replies_free(&replies, n);
-    if (failed || n != queued) {
-        if (!self->lost)
-            log_warn("mirror_not_updated", "branch=%s reason=\"redis unavailable\"",
-                     branch_path);
-        self->lost = true;
+    /* Sent without waiting for Redis: the replies are checked at the next
+     * write (or the next check for a lost mirror). A full rewrite is checked
+     * now, since the mirror is declared ready after it. */
+    failed |= redisstore_pipeline_send(self->redis);
+    if (full)
+        failed |= redisstore_pipeline_settle(self->redis);
+    if (failed) {
+        s_lost(self, branch_path);
         return -1;
     }
     return 0;
@@ -383,6 +378,8 @@ bool qm_publish_mirror_lost(qm_publish_t *self)
 {
     if (!self->redis)
         return false;
+    if (redisstore_pipeline_settle(self->redis) != 0)
+        s_lost(self, "*");
     if (self->lost)
         return redisstore_connected(self->redis) || redisstore_connect(self->redis, 0) == 0;
     const char *argv[] = { "EXISTS", self->marker };

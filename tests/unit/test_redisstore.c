@@ -115,6 +115,45 @@ static void test_pipeline(void **state)
     redisstore_destroy(&rs);
 }
 
+/* A pipeline sent without waiting: its replies are checked later, by
+ * settle or implicitly before the next command, and a failure is told
+ * once. */
+static void test_pipeline_send_then_settle(void **state)
+{
+    (void) state;
+    redisstore_t *rs = connected(s_url);
+    freeReplyObject(cmd(rs, "DEL", "unit:sent", NULL));
+    freeReplyObject(cmd(rs, "SET", "unit:str", "x"));
+    for (int i = 0; i < 500; i++) {
+        const char *argv[] = { "INCR", "unit:sent" };
+        assert_int_equal(redisstore_pipeline_add(rs, 2, argv, NULL), 0);
+    }
+    assert_int_equal(redisstore_pipeline_send(rs), 0);
+    assert_int_equal(redisstore_pipeline_settle(rs), 0);
+    redisReply *r = cmd(rs, "GET", "unit:sent", NULL);
+    assert_string_equal(r->str, "500");
+    freeReplyObject(r);
+
+    /* An error reply among the sent ones fails the settle, once. */
+    const char *bad[] = { "INCR", "unit:str" };
+    assert_int_equal(redisstore_pipeline_add(rs, 2, bad, NULL), 0);
+    assert_int_equal(redisstore_pipeline_send(rs), 0);
+    assert_int_equal(redisstore_pipeline_settle(rs), -1);
+    assert_int_equal(redisstore_pipeline_settle(rs), 0);
+
+    /* A command first reads the sent replies, so its own reply is its own;
+     * the failure among them is still told by the next settle. */
+    assert_int_equal(redisstore_pipeline_add(rs, 2, bad, NULL), 0);
+    const char *incr[] = { "INCR", "unit:sent" };
+    assert_int_equal(redisstore_pipeline_add(rs, 2, incr, NULL), 0);
+    assert_int_equal(redisstore_pipeline_send(rs), 0);
+    r = cmd(rs, "GET", "unit:sent", NULL);
+    assert_string_equal(r->str, "501");
+    freeReplyObject(r);
+    assert_int_equal(redisstore_pipeline_settle(rs), -1);
+    redisstore_destroy(&rs);
+}
+
 static void test_database_selection(void **state)
 {
     (void) state;
@@ -185,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_binary_safe_commands),
         cmocka_unit_test(test_error_reply_is_null),
         cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_pipeline_send_then_settle),
         cmocka_unit_test(test_database_selection),
         cmocka_unit_test(test_unreachable_fails_fast),
         cmocka_unit_test(test_reconnects_and_fails_broken_pipeline),

@@ -43,4 +43,16 @@ int redisstore_pipeline_add(redisstore_t *self, int argc, const char **argv,
 int redisstore_pipeline_exec(redisstore_t *self, redisReply ***replies_p);
 void redisstore_replies_free(redisReply ***replies_p, int count);
 
+/* Sends every queued command without waiting for the replies, so that a
+ * thread with other work does not sit out the round trip. The replies are
+ * read by redisstore_pipeline_settle, or implicitly before the next
+ * redisstore_command or redisstore_pipeline_exec. 0, or -1 if the
+ * connection failed (the queue is discarded). */
+int redisstore_pipeline_send(redisstore_t *self);
+
+/* Reads the replies of everything redisstore_pipeline_send sent (waiting
+ * for those not yet in). 0 if all succeeded; -1 if one was an error reply
+ * or the connection failed since the last settle, implicit reads included. */
+int redisstore_pipeline_settle(redisstore_t *self);
+
 #endif

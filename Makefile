@@ -18,13 +18,14 @@ DEB_PACKAGES := build-essential pkg-config \
 	postgresql postgresql-contrib redis-server \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	docker-compose procps iproute2 curl \
-	libusb-1.0-0-dev umockdev libumockdev-dev \
+	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
 # Libraries only one service needs, by service (pkg-config names); unit tests,
 # which link every service, get all of them.
 SVC_PKGS_device-gateway := libusb-1.0
+SVC_PKGS_rating-ingest := yajl
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

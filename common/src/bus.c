@@ -221,13 +221,19 @@ static int s_read_message(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
     return frames;
 }
 
+/* The reason for a message that is not topic and envelope; returns -1. */
+static int s_frames_reject(char reason[ENVELOPE_REASON_SIZE], int frames)
+{
+    return envelope_reject(reason, "message has %d frames, expected topic and envelope",
+                           frames);
+}
+
 /* Decodes a received message; NULL with a reason if it is malformed. */
 static envelope_t *s_decode(zmq_msg_t *topic, zmq_msg_t *body, int frames,
                             char reason[ENVELOPE_REASON_SIZE])
 {
     if (frames != 2) {
-        snprintf(reason, ENVELOPE_REASON_SIZE,
-                 "message has %d frames, expected topic and envelope", frames);
+        s_frames_reject(reason, frames);
         return NULL;
     }
     envelope_t *envelope = envelope_decode(zmq_msg_data(body), zmq_msg_size(body),
@@ -238,12 +244,11 @@ static envelope_t *s_decode(zmq_msg_t *topic, zmq_msg_t *body, int frames,
     return envelope;
 }
 
-int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_p)
+/* Waits until `deadline` (clock_mono_ms; -1 = forever) for the next message.
+ * Returns its number of frames, with the first two in topic/body (the caller
+ * closes them with s_close), 0 on timeout, -1 if interrupted. */
+static int s_next_message(void *sock, int64_t deadline, zmq_msg_t *topic, zmq_msg_t *body)
 {
-    if (!self->sub || self->subscriptions == 0)
-        return -1;
-    void *sock = zsock_resolve(self->sub);
-    int64_t deadline = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
     for (;;) {
         zmq_pollitem_t item = { sock, 0, ZMQ_POLLIN, 0 };
         long wait = deadline < 0 ? -1 : deadline - clock_mono_ms();
@@ -254,29 +259,83 @@ int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_
             return -1;   /* interrupted (EINTR) or the context ended */
         if (rc == 0)
             return 0;
+        int frames = s_read_message(sock, topic, body);
+        if (frames > 0)
+            return frames;
+    }
+}
+
+static void s_close(zmq_msg_t *topic, zmq_msg_t *body, int frames)
+{
+    zmq_msg_close(topic);
+    if (frames >= 2)
+        zmq_msg_close(body);
+}
+
+/* Logs and counts a message dropped as malformed. */
+static void s_rejected(bus_t *self, zmq_msg_t *topic, const char *reason)
+{
+    self->stats.rejected++;
+    log_warn("bus_message_rejected", "topic=\"%.*s\" reason=\"%s\"",
+             (int) (zmq_msg_size(topic) > 120 ? 120 : zmq_msg_size(topic)),
+             (const char *) zmq_msg_data(topic), reason);
+}
+
+static int64_t s_deadline(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
+}
+
+int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_p)
+{
+    if (!self->sub || self->subscriptions == 0)
+        return -1;
+    void *sock = zsock_resolve(self->sub);
+    int64_t deadline = s_deadline(timeout_ms);
+    for (;;) {
         zmq_msg_t topic, body;
-        int frames = s_read_message(sock, &topic, &body);
-        if (frames < 0)
-            continue;
+        int frames = s_next_message(sock, deadline, &topic, &body);
+        if (frames <= 0)
+            return frames;
         char reason[ENVELOPE_REASON_SIZE];
         envelope_t *envelope = s_decode(&topic, &body, frames, reason);
         if (envelope) {
             *topic_p = strndup(zmq_msg_data(&topic), zmq_msg_size(&topic));
             *envelope_p = envelope;
         } else {
-            self->stats.rejected++;
-            log_warn("bus_message_rejected", "topic=\"%.*s\" reason=\"%s\"",
-                     (int) (zmq_msg_size(&topic) > 120 ? 120 : zmq_msg_size(&topic)),
-                     (const char *) zmq_msg_data(&topic), reason);
+            s_rejected(self, &topic, reason);
         }
-        zmq_msg_close(&topic);
-        if (frames >= 2)
-            zmq_msg_close(&body);
+        s_close(&topic, &body, frames);
         if (envelope) {
             if (!*topic_p) {
                 envelope_destroy(envelope_p);
                 return -1;
             }
+            self->stats.received++;
+            return 1;
+        }
+    }
+}
+
+int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg)
+{
+    if (!self->sub || self->subscriptions == 0)
+        return -1;
+    void *sock = zsock_resolve(self->sub);
+    int64_t deadline = s_deadline(timeout_ms);
+    for (;;) {
+        zmq_msg_t topic, body;
+        int frames = s_next_message(sock, deadline, &topic, &body);
+        if (frames <= 0)
+            return frames;
+        char reason[ENVELOPE_REASON_SIZE];
+        int rc = frames != 2 ? s_frames_reject(reason, frames)
+                             : decode(arg, zmq_msg_data(&topic), zmq_msg_size(&topic),
+                                      zmq_msg_data(&body), zmq_msg_size(&body), reason);
+        if (rc != 0)
+            s_rejected(self, &topic, reason);
+        s_close(&topic, &body, frames);
+        if (rc == 0) {
             self->stats.received++;
             return 1;
         }

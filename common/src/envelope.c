@@ -55,7 +55,7 @@ int envelope_org_path_valid(const char *path, size_t len)
 }
 
 /* Producer ids: 1..64 of [A-Za-z0-9._:-], e.g. "device-gateway.b0042". */
-static int s_src_valid(const char *src)
+int envelope_src_valid(const char *src)
 {
     size_t len = strlen(src);
     if (len == 0 || len > ENVELOPE_SRC_MAX)
@@ -90,7 +90,7 @@ envelope_t *envelope_new(const char *type, const char *src, int64_t seq,
     *data_p = NULL;
     envelope_t *self = NULL;
     if (!json_is_object(data) || !envelope_type_valid(type) || !src
-        || !s_src_valid(src) || seq < 0)
+        || !envelope_src_valid(src) || seq < 0)
         goto err;
     self = calloc(1, sizeof *self);
     if (!self || id_new(self->id) != 0)
@@ -155,7 +155,7 @@ envelope_t *envelope_decode(const void *buf, size_t len,
         envelope_reject(reason, "member 'type' is malformed");
         goto err;
     }
-    if (!s_src_valid(src)) {
+    if (!envelope_src_valid(src)) {
         envelope_reject(reason, "member 'src' is malformed");
         goto err;
     }
@@ -218,7 +218,7 @@ char *envelope_encode_jsonw(const char *type, const char *src, int64_t seq,
     static const char data_key[] = ",\"data\":";
     size_t data_len;
     const char *data_text = data ? jsonw_text(data, &data_len) : NULL;
-    if (!data_text || !envelope_type_valid(type) || !src || !s_src_valid(src)
+    if (!data_text || !envelope_type_valid(type) || !src || !envelope_src_valid(src)
         || seq < 0)
         return NULL;
     char id[ID_SIZE], ts[CLOCK_RFC3339_SIZE];

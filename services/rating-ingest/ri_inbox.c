@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "eqms/clock.h"
+#include "ri_wire.h"
 
 struct ri_inbox_t {
     bus_t *sub;                  /* the thread's */
@@ -20,11 +22,65 @@ struct ri_inbox_t {
     bool stop;                   /* guarded by lock */
 };
 
+/* Envelopes up to this size are kept as text for ri_inbox_data and may take
+ * the fast path; bigger ones (unusual) take the strict one, so that the
+ * ring's text buffers stay small. */
+#define S_TEXT_MAX 4096
+
 static void s_clear(ri_inbox_item_t *item)
 {
-    free(item->topic);
-    item->topic = NULL;
-    envelope_destroy(&item->envelope);
+    json_decref(item->envelope.data);
+    item->envelope.data = NULL;
+}
+
+/* Copies the envelope text into the item's buffer; false if it is over
+ * S_TEXT_MAX or memory ran out. */
+static bool s_keep_text(ri_inbox_item_t *item, const void *body, size_t len)
+{
+    if (len > S_TEXT_MAX)
+        return false;
+    if (!item->text) {
+        item->text = malloc(S_TEXT_MAX);
+        if (!item->text)
+            return false;
+    }
+    memcpy(item->text, body, len);
+    item->text_len = len;
+    return true;
+}
+
+/* The strict decode of the envelope into the item; -1 with a reason. */
+static int s_decode_strict(ri_inbox_item_t *item, const void *body, size_t len,
+                           char reason[ENVELOPE_REASON_SIZE])
+{
+    envelope_t *envelope = envelope_decode(body, len, reason);
+    if (!envelope)
+        return -1;
+    item->envelope = *envelope;          /* the item takes the data */
+    envelope->data = NULL;
+    envelope_destroy(&envelope);
+    return 0;
+}
+
+/* bus_decode_fn: decodes a message into the item `arg` (the ring's tail),
+ * with the checks bus_recv makes: the fast path when it can, the strict
+ * decoders (which give the reasons) when it declines. */
+static int s_decode(void *arg, const char *topic, size_t topic_len, const void *body,
+                    size_t len, char reason[ENVELOPE_REASON_SIZE])
+{
+    ri_inbox_item_t *item = arg;
+    bool fast = s_keep_text(item, body, len)
+                && ri_wire_decode(item->text, len, &item->envelope, &item->event) == 0;
+    if (!fast && s_decode_strict(item, body, len, reason) != 0)
+        return -1;
+    if (envelope_topic_check(topic, topic_len, item->envelope.type, reason) != 0) {
+        s_clear(item);
+        return -1;
+    }
+    memcpy(item->topic, topic, topic_len);   /* the check bounds its length */
+    item->topic[topic_len] = '\0';
+    item->decoded = fast ? 0 : ri_event_decode(&item->envelope, &item->event, item->reason);
+    return 0;
 }
 
 static void *s_run(void *arg)
@@ -46,9 +102,8 @@ static void *s_run(void *arg)
          * before is freed here, off the bus loop's thread. */
         ri_inbox_item_t *item = &self->ring[tail];
         s_clear(item);
-        if (bus_recv(self->sub, 100, &item->topic, &item->envelope) != 1)
+        if (bus_recv_raw(self->sub, 100, s_decode, item) != 1)
             continue;
-        item->decoded = ri_event_decode(item->envelope, &item->event, item->reason);
         pthread_mutex_lock(&self->lock);
         self->count++;
         pthread_cond_signal(&self->not_empty);
@@ -103,8 +158,10 @@ void ri_inbox_destroy(ri_inbox_t **self_p)
     pthread_cond_signal(&self->not_full);
     pthread_mutex_unlock(&self->lock);
     pthread_join(self->thread, NULL);
-    for (size_t i = 0; i < self->capacity; i++)
+    for (size_t i = 0; i < self->capacity; i++) {
         s_clear(&self->ring[i]);
+        free(self->ring[i].text);
+    }
     pthread_cond_destroy(&self->not_empty);
     pthread_cond_destroy(&self->not_full);
     pthread_mutex_destroy(&self->lock);
@@ -129,6 +186,20 @@ ri_inbox_item_t *ri_inbox_take(ri_inbox_t *self, int timeout_ms)
     }
     pthread_mutex_unlock(&self->lock);
     return item;
+}
+
+json_t *ri_inbox_data(ri_inbox_item_t *item)
+{
+    if (!item->envelope.data) {
+        char reason[ENVELOPE_REASON_SIZE];
+        envelope_t *envelope = envelope_decode(item->text, item->text_len, reason);
+        if (envelope) {
+            item->envelope.data = envelope->data;
+            envelope->data = NULL;
+            envelope_destroy(&envelope);
+        }
+    }
+    return item->envelope.data;
 }
 
 void ri_inbox_release(ri_inbox_t *self, ri_inbox_item_t *item)

@@ -321,7 +321,7 @@ static bool s_taken(const ri_server_t *self, const char *topic, const char *type
 static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
 {
     const char *topic = received->topic;
-    const envelope_t *envelope = received->envelope;
+    const envelope_t *envelope = &received->envelope;
     if (strcmp(envelope->type, "ticket.finished") == 0) {
         if (s_taken(self, topic, envelope->type))
             s_on_ticket_finished(self, envelope);
@@ -330,8 +330,13 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
     if (!s_taken(self, topic, envelope->type))
         return;
     metrics_add(self->received, 1);
-    json_t *branch_j = json_object_get(envelope->data, "branch");
-    const char *branch = json_is_string(branch_j) ? json_string_value(branch_j) : "";
+    /* Decoded in one pass, the event has the branch (checked, never cut)
+     * and the envelope no data object. */
+    const char *branch = received->event.branch;
+    if (envelope->data) {
+        json_t *branch_j = json_object_get(envelope->data, "branch");
+        branch = json_is_string(branch_j) ? json_string_value(branch_j) : "";
+    }
     if (!envelope_org_path_valid(branch, strlen(branch))) {
         /* Without a branch no ack can reach the gateway: record it anyway. */
         branch = "";
@@ -377,7 +382,7 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
         snprintf(item->event.type, sizeof item->event.type, "%s", envelope->type);
         item->event.seq = envelope->seq;
         snprintf(item->topic, sizeof item->topic, "%s", topic);
-        item->raw = json_dumps(envelope->data, JSON_COMPACT);
+        item->raw = json_dumps(ri_inbox_data(received), JSON_COMPACT);
         log_info("event_rejected", "gateway=%s seq=%" PRId64 " type=%s reason=\"%s\"",
                  envelope->src, envelope->seq, envelope->type, item->reason);
     }

@@ -18,6 +18,14 @@ static const struct {
     {"service.end", RI_KIND_SERVICE_END},
 };
 
+ri_kind_t ri_event_kind(const char *type)
+{
+    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
+        if (strcmp(type, s_kinds[i].type) == 0)
+            return s_kinds[i].kind;
+    return RI_KIND_OTHER;
+}
+
 /* Copies a JSON string or null member into buf; -1 if too long or not text. */
 static int s_opt_string(const json_t *value, char *buf, size_t size, bool *present)
 {
@@ -52,10 +60,7 @@ int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
     snprintf(event->gateway, sizeof event->gateway, "%s", envelope->src);
     snprintf(event->type, sizeof event->type, "%s", envelope->type);
     event->seq = envelope->seq;
-    event->kind = RI_KIND_OTHER;
-    for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)
-        if (strcmp(envelope->type, s_kinds[i].type) == 0)
-            event->kind = s_kinds[i].kind;
+    event->kind = ri_event_kind(envelope->type);
     event->service_ms = -1;
     event->duration_ms = -1;
 

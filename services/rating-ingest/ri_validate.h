@@ -83,6 +83,10 @@ typedef struct {
 
 /* Decodes the data of a gateway envelope. Returns 0, or -1 with a reason
  * (the event is then rejected as malformed). */
+/* The kind of a gateway event type (RI_KIND_OTHER for the ones only
+ * acknowledged). */
+ri_kind_t ri_event_kind(const char *type);
+
 int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
                     char reason[ENVELOPE_REASON_SIZE]);
 

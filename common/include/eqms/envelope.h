@@ -69,6 +69,9 @@ int envelope_reject(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
 /* Type grammar: 1..4 dot-separated segments of [a-z][a-z0-9_]*. */
 int envelope_type_valid(const char *type);
 
+/* Producer id grammar (src): 1..ENVELOPE_SRC_MAX of [A-Za-z0-9._:-]. */
+int envelope_src_valid(const char *src);
+
 /* Org-path grammar: 1..16 dot-separated segments of [a-z0-9_]{1,32}. */
 int envelope_org_path_valid(const char *path, size_t len);
 

@@ -1,7 +1,6 @@
 /*  pgstore: PostgreSQL through libpq with reconnect, COPY and migrations (pgstore.h). */
 #include "eqms/pgstore.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,17 +168,6 @@ PGresult *pgstore_query(pgstore_t *self, const char *sql, int nparams,
     if (s_ensure(self) != 0)
         return NULL;
     PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    return s_check(self, res, sql);
-}
-
-PGresult *pgstore_query_binary(pgstore_t *self, const char *sql, const char *value,
-                               size_t len)
-{
-    self->sqlstate[0] = '\0';
-    if (len > INT_MAX || s_ensure(self) != 0)
-        return NULL;
-    const int lengths[] = { (int) len }, formats[] = { 1 };
-    PGresult *res = PQexecParams(self->conn, sql, 1, NULL, &value, lengths, formats, 0);
     return s_check(self, res, sql);
 }
 

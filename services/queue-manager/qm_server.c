@@ -14,7 +14,6 @@
 #include "eqms/clock.h"
 #include "eqms/jsonw.h"
 #include "eqms/log.h"
-#include "eqms/worker.h"
 #include "qm_branches.h"
 #include "qm_publish.h"
 #include "qm_request.h"
@@ -49,31 +48,25 @@ typedef struct {
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
-    int rc;
+    int outcome;                 /* committing: 1 while on its way, 0 committed, -1 not */
 } s_batch_t;
 
-/* Commit lanes: commit threads, each with its own connection, taking
- * batches in turn and handed back in order. One: with two, a batch can
- * reach PostgreSQL before its predecessor and fail ticket_branch_head's
- * order check (schema 5); overlapping commits need one connection in libpq
- * pipeline mode instead. */
-#define S_LANES 1
-
-typedef struct {
-    worker_t *worker;
-    qm_store_t *store;
-} s_lane_t;
+/* Batches committing at once, sent by this thread on one connection in
+ * libpq pipeline mode (qm_store_send): a batch decided while another
+ * commits goes out at once and waits only for PostgreSQL to finish its
+ * predecessor. One connection runs them in order, as ticket_branch_head
+ * (schema 5) requires, and its results come back in that order. */
+#define S_DEPTH 2
 
 struct qm_server_t {
     qm_server_config_t cfg;
     char *prefixes;
     char *ltree_prefixes;
     qm_store_t *store;           /* look-ups and rebuilds (this thread) */
-    s_lane_t lanes[S_LANES];
-    s_batch_t batches[S_LANES + 1];
+    qm_store_t *commits;         /* the commit connection, in pipeline mode */
+    s_batch_t batches[S_DEPTH + 1];
     s_batch_t *open;
-    s_batch_t *flight[S_LANES];  /* committing, oldest first */
-    int flight_lane[S_LANES];
+    s_batch_t *flight[S_DEPTH];  /* committing, oldest first */
     size_t nflight;
     bool failing;                /* a commit failed: no decision until rebuilt */
     qm_branches_t *branches;
@@ -104,7 +97,6 @@ static void s_batch_clear(s_batch_t *batch)
     }
     batch->nreplies = 0;
     batch->count = 0;
-    batch->rc = 0;
 }
 
 static void s_batch_free(s_batch_t *batch)
@@ -179,14 +171,6 @@ static void s_send_reply(qm_server_t *self, s_reply_t *r)
     if (r->delimiter)
         zmq_send(router, NULL, 0, ZMQ_SNDMORE);
     zmq_send(router, r->text, r->len, 0);
-}
-
-/* A commit thread's job. */
-static void s_commit_job(void *ctx, void *job)
-{
-    s_lane_t *lane = ctx;
-    s_batch_t *batch = job;
-    batch->rc = qm_store_commit(lane->store, batch->events, batch->count);
 }
 
 /* True while decisions must wait: the database is down or a commit failed
@@ -625,19 +609,27 @@ static void s_after_failure(qm_server_t *self)
 
 static void s_submit(qm_server_t *self);
 
+/* Gives the batches on their way the outcomes PostgreSQL sent back, in the
+ * order they were sent. */
+static void s_receive(qm_server_t *self)
+{
+    int rc[QM_STORE_PIPELINE_MAX];
+    int n = qm_store_receive(self->commits, rc);
+    for (size_t i = 0, k = 0; i < self->nflight && k < (size_t) n; i++)
+        if (self->flight[i]->outcome == 1)
+            self->flight[i]->outcome = rc[k++];
+}
+
 /* Takes back committed batches in the order they were handed over: answers,
  * hands the open batch over, then publishes. */
 static void s_commit_turn(qm_server_t *self, int64_t now)
 {
-    while (self->nflight > 0) {
-        s_batch_t *done = worker_done(self->lanes[self->flight_lane[0]].worker);
-        if (!done)
-            break;   /* the oldest is still committing: later ones wait */
+    s_receive(self);
+    while (self->nflight > 0 && self->flight[0]->outcome != 1) {
+        s_batch_t *done = self->flight[0];
         self->nflight--;
         memmove(self->flight, self->flight + 1, self->nflight * sizeof self->flight[0]);
-        memmove(self->flight_lane, self->flight_lane + 1,
-                self->nflight * sizeof self->flight_lane[0]);
-        if (done->rc != 0) {
+        if (done->outcome != 0) {
             s_commit_failed(self, done);
             continue;
         }
@@ -655,7 +647,7 @@ static void s_commit_turn(qm_server_t *self, int64_t now)
 /* A batch buffer neither open nor committing. */
 static s_batch_t *s_free_batch(qm_server_t *self)
 {
-    for (size_t b = 0; b < S_LANES + 1; b++) {
+    for (size_t b = 0; b < S_DEPTH + 1; b++) {
         s_batch_t *batch = &self->batches[b];
         bool used = batch == self->open;
         for (size_t i = 0; i < self->nflight; i++)
@@ -666,7 +658,8 @@ static s_batch_t *s_free_batch(qm_server_t *self)
     return NULL;
 }
 
-/* Hands the open batch to a free commit lane. */
+/* Sends the open batch to PostgreSQL (one that cannot be sent fails, in
+ * its turn). */
 static void s_submit(qm_server_t *self)
 {
     s_batch_t *batch = self->open;
@@ -680,17 +673,11 @@ static void s_submit(qm_server_t *self)
         s_batch_clear(batch);
         return;
     }
-    if (self->nflight == S_LANES)
-        return;
-    int lane = -1;
-    for (int i = 0; i < S_LANES && lane < 0; i++)
-        if (!worker_busy(self->lanes[i].worker))
-            lane = i;
     s_batch_t *next = s_free_batch(self);
-    if (lane < 0 || !next || worker_submit(self->lanes[lane].worker, batch) != 0)
+    if (self->nflight == S_DEPTH || !next)
         return;
-    self->flight[self->nflight] = batch;
-    self->flight_lane[self->nflight++] = lane;
+    batch->outcome = qm_store_send(self->commits, batch->events, batch->count) == 0 ? 1 : -1;
+    self->flight[self->nflight++] = batch;
     metrics_set(self->batch_events, (int64_t) batch->count);
     self->open = next;
 }
@@ -807,13 +794,14 @@ static void *s_loop(void *arg)
     while (!atomic_load(&self->stop)) {
         health_liveness_beat(&self->liveness);
         /* Requests, device keys, and the commit threads' "done". */
-        zmq_pollitem_t items[2 + S_LANES] = { { router, 0, ZMQ_POLLIN, 0 },
-                                              { sub, 0, ZMQ_POLLIN, 0 } };
-        for (int i = 0; i < S_LANES; i++)
-            items[2 + i] = (zmq_pollitem_t) { NULL, worker_fd(self->lanes[i].worker),
-                                              ZMQ_POLLIN, 0 };
-        bool pending = self->open->nreplies > 0 && self->nflight < S_LANES;
-        int rc = zmq_poll(items, 2 + S_LANES, pending ? 0 : S_TICK_MS);
+        /* Requests, device keys, and the commits' results. */
+        int socket = qm_store_socket(self->commits);
+        short out = qm_store_flush(self->commits) == 1 ? ZMQ_POLLOUT : 0;
+        zmq_pollitem_t items[3] = { { router, 0, ZMQ_POLLIN, 0 },
+                                    { sub, 0, ZMQ_POLLIN, 0 },
+                                    { NULL, socket, (short) (ZMQ_POLLIN | out), 0 } };
+        bool pending = self->open->nreplies > 0 && self->nflight < S_DEPTH;
+        int rc = zmq_poll(items, socket >= 0 ? 3 : 2, pending ? 0 : S_TICK_MS);
         int64_t now = clock_now_ms();
         for (int n = 0; rc > 0 && (items[0].revents & ZMQ_POLLIN) && n < S_DRAIN_MAX; n++)
             if (!s_on_request(self, router, now))
@@ -876,16 +864,6 @@ static int s_prefixes(qm_server_t *self)
     return 0;
 }
 
-/* Stops the commit threads (after the batch each is committing) and closes
- * their connections. */
-static void s_lanes_destroy(qm_server_t *self)
-{
-    for (int i = 0; i < S_LANES; i++) {
-        worker_destroy(&self->lanes[i].worker);
-        qm_store_destroy(&self->lanes[i].store);
-    }
-}
-
 static int s_metrics(qm_server_t *self, metrics_t *metrics)
 {
     self->requests = metrics_counter(metrics, "requests_total", "Requests received.");
@@ -916,17 +894,13 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     jsonw_init(&self->reply, NULL, QM_REPLY_MAX_BYTES);
     backoff_init(&self->backoff, 200, 5000);
     self->store = qm_store_new(pg_p);
-    bool lanes = true;
-    for (int i = 0; i < S_LANES; i++) {
-        pgstore_t *pg = pgstore_new(config->pg_conninfo);
-        self->lanes[i].store = qm_store_new(&pg);
-        lanes &= self->lanes[i].store != NULL;
-    }
+    pgstore_t *commit_pg = pgstore_new(config->pg_conninfo);
+    self->commits = qm_store_new(&commit_pg);
     self->prefixes = strdup(config->prefixes ? config->prefixes : "");
     self->journal = qm_journal_new();
     self->device_seqs = zhash_new();
     self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
-    if (!self->store || !lanes || !self->prefixes || !self->journal
+    if (!self->store || !self->commits || !self->prefixes || !self->journal
         || !self->device_seqs || !self->bus || s_metrics(self, metrics) != 0
         || s_prefixes(self) != 0)
         goto err;
@@ -947,9 +921,6 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     for (size_t i = 0; i < qm_branches_count(self->branches); i++)
         if (qm_branches_rebuild(self->branches, qm_branches_at(self->branches, i)) != 0)
             goto err;
-    for (int i = 0; i < S_LANES; i++)
-        if (!(self->lanes[i].worker = worker_new(s_commit_job, NULL, 1000, &self->lanes[i])))
-            goto err;
     health_liveness_init(&self->liveness);
     self->last_partitions = self->last_new_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
@@ -960,7 +931,7 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     return self;
 err:
     log_error("queue_manager_start_failed", "reason=\"endpoint, bus, database or memory\"");
-    s_lanes_destroy(self);
+    qm_store_destroy(&self->commits);
     qm_branches_destroy(&self->branches);
     zsock_destroy(&self->router);
     qm_publish_destroy(&self->publish);
@@ -982,10 +953,11 @@ void qm_server_destroy(qm_server_t **self_p)
     qm_server_t *self = *self_p;
     atomic_store(&self->stop, 1);
     pthread_join(self->thread, NULL);
-    /* A batch in flight finishes; unanswered requests get no reply (their
-     * clients time out and read the state back). */
-    s_lanes_destroy(self);
-    for (size_t b = 0; b < S_LANES + 1; b++)
+    /* Batches on their way are left to PostgreSQL (stored or not as it got
+     * them); their requests get no reply (the clients time out and read the
+     * state back). */
+    qm_store_destroy(&self->commits);
+    for (size_t b = 0; b < S_DEPTH + 1; b++)
         s_batch_free(&self->batches[b]);
     qm_branches_destroy(&self->branches);
     zsock_destroy(&self->router);

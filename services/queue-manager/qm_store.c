@@ -2,6 +2,7 @@
 #include "qm_store.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,18 @@
 #include "eqms/pgbin.h"
 #include "eqms/log.h"
 
+/* A batch sent in pipeline mode, its result not yet all read. */
+typedef struct {
+    size_t count;               /* its events */
+    bool ok;                    /* its statement returned count */
+} s_pending_t;
+
 struct qm_store_t {
     pgstore_t *pg;
     pgbin_t rows;               /* the events of a commit, as ticket_event[] */
     uint32_t row_type;          /* ticket_event's type OID, 0 = not looked up */
+    s_pending_t pending[QM_STORE_PIPELINE_MAX];   /* sent, oldest at first */
+    size_t first, npending;
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -451,36 +460,158 @@ static int s_row_type(qm_store_t *self)
     return self->row_type ? 0 : -1;
 }
 
-int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+/* Encodes the events as one ticket_event[] in binary (into self->rows).
+ * 0, or -1 (logged). */
+static int s_encode(qm_store_t *self, const qm_stored_event_t *events, size_t count,
+                    const char **data, size_t *len)
 {
-    if (count == 0)
-        return 0;
-    if (s_row_type(self) != 0)
-        return -1;
     pgbin_reset(&self->rows);
     pgbin_array_begin(&self->rows, self->row_type);
     for (size_t i = 0; i < count; i++)
         s_write_event(&self->rows, &events[i]);
     pgbin_array_end(&self->rows);
-    const char *data;
-    size_t len;
-    if (pgbin_finish(&self->rows, &data, &len) != 0) {
+    if (pgbin_finish(&self->rows, data, len) != 0) {
         log_error("events_not_encodable", "events=%zu first_seq=%" PRId64, count,
                   events[0].event.seq);
         return -1;
     }
-    /* One statement, one transaction, one round trip. */
-    PGresult *res = pgstore_query_binary(
-        self->pg, "SELECT eqms_ticket_events_insert($1::ticket_event[])", data, len);
-    bool ok = res && PQntuples(res) == 1 && strtoll(PQgetvalue(res, 0, 0), NULL, 10)
-                                                == (long long) count;
-    if (res)
-        PQclear(res);
-    if (!ok) {
-        log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
-                 pgstore_last_sqlstate(self->pg));
-        self->row_type = 0;     /* looked up again: the table may be new */
+    return 0;
+}
+
+static const char *s_insert_sql = "SELECT eqms_ticket_events_insert($1::ticket_event[])";
+
+/* Checks a commit's result: one row holding the number of events. */
+static bool s_committed(PGresult *res, size_t count)
+{
+    return res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+           && strtoll(PQgetvalue(res, 0, 0), NULL, 10) == (long long) count;
+}
+
+static void s_not_committed(qm_store_t *self, size_t count, const char *sqlstate)
+{
+    log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
+             sqlstate && sqlstate[0] ? sqlstate : "-");
+    self->row_type = 0;     /* looked up again: the table may be new */
+}
+
+/* --- commits ------------------------------------------------------------------ */
+
+/* The connection, in pipeline mode and non-blocking, or NULL. */
+static PGconn *s_pipeline(qm_store_t *self)
+{
+    PGconn *conn = pgstore_conn(self->pg);
+    if (!conn && self->npending == 0 && pgstore_connect(self->pg, 0) == 0)
+        conn = pgstore_conn(self->pg);
+    if (!conn)
+        return NULL;
+    if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF) {
+        /* The row type is looked up before: no plain query in the pipeline. */
+        if (s_row_type(self) != 0 || PQenterPipelineMode(conn) != 1
+            || PQsetnonblocking(conn, 1) != 0)
+            return NULL;
+    }
+    return conn;
+}
+
+int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+{
+    if (count == 0 || self->npending == QM_STORE_PIPELINE_MAX)
+        return -1;
+    PGconn *conn = s_pipeline(self);
+    const char *data;
+    size_t len;
+    if (!conn || self->row_type == 0 || s_encode(self, events, count, &data, &len) != 0)
+        return -1;
+    const int lengths[] = { (int) len }, formats[] = { 1 };
+    if (len > INT_MAX
+        || PQsendQueryParams(conn, s_insert_sql, 1, NULL, &data, lengths, formats, 0) != 1
+        || PQpipelineSync(conn) != 1) {
+        log_warn("events_not_sent", "events=%zu reason=\"%s\"", count, PQerrorMessage(conn));
         return -1;
     }
+    self->pending[(self->first + self->npending) % QM_STORE_PIPELINE_MAX] =
+        (s_pending_t) { .count = count, .ok = false };
+    self->npending++;
     return 0;
+}
+
+int qm_store_socket(qm_store_t *self)
+{
+    PGconn *conn = self->npending ? pgstore_conn(self->pg) : NULL;
+    return conn ? PQsocket(conn) : -1;
+}
+
+int qm_store_flush(qm_store_t *self)
+{
+    PGconn *conn = self->npending ? pgstore_conn(self->pg) : NULL;
+    return conn ? PQflush(conn) : -1;
+}
+
+/* The oldest batch is finished: its outcome goes to rc[n]. */
+static int s_finish_oldest(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX], int n)
+{
+    rc[n] = self->pending[self->first].ok ? 0 : -1;
+    self->first = (self->first + 1) % QM_STORE_PIPELINE_MAX;
+    self->npending--;
+    return n + 1;
+}
+
+/* Takes one result of the oldest batch. */
+static void s_result(qm_store_t *self, PGresult *res)
+{
+    s_pending_t *p = &self->pending[self->first];
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        p->ok = s_committed(res, p->count);
+        if (!p->ok)
+            s_not_committed(self, p->count, "-");
+    } else {
+        /* An error, or aborted after one: nothing of the batch is stored. */
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        p->ok = false;
+        if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            char reason[256];
+            snprintf(reason, sizeof reason, "%s", PQresultErrorMessage(res));
+            for (char *c = reason; *c; c++)
+                if (*c == '\n' || *c == '"')
+                    *c = ' ';
+            log_warn("pg_statement_failed", "sqlstate=%s reason=\"%s\"", state ? state : "-",
+                     reason);
+        }
+        s_not_committed(self, p->count, state);
+    }
+}
+
+int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX])
+{
+    int n = 0;
+    PGconn *conn = self->npending ? pgstore_conn(self->pg) : NULL;
+    if (self->npending && (!conn || PQconsumeInput(conn) != 1)) {
+        /* The connection broke: whatever is on its way is lost. */
+        log_warn("pipeline_broken", "batches=%zu reason=\"%s\"", self->npending,
+                 conn ? PQerrorMessage(conn) : "not connected");
+        while (self->npending) {
+            self->pending[self->first].ok = false;
+            n = s_finish_oldest(self, rc, n);
+        }
+        return n;
+    }
+    int ends = 0;
+    while (self->npending && !PQisBusy(conn) && ends < 2) {
+        PGresult *res = PQgetResult(conn);
+        if (!res) {
+            ends++;     /* the end of one statement's results */
+            continue;
+        }
+        ends = 0;
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+            n = s_finish_oldest(self, rc, n);
+        else
+            s_result(self, res);
+        PQclear(res);
+    }
+    /* Idle again: plain queries (look-ups, rebuilds) work between bursts. */
+    if (conn && self->npending == 0 && PQpipelineStatus(conn) == PQ_PIPELINE_ON
+        && PQexitPipelineMode(conn) == 1)
+        PQsetnonblocking(conn, 0);
+    return n;
 }

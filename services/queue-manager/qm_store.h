@@ -77,9 +77,31 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
  * -1 if the database is unavailable. */
 int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
 
-/* Writes the events (and the tickets ISSUED / WALK_IN create) in one
- * statement (eqms_ticket_events_insert: one transaction, one round trip).
- * 0, or -1 (nothing written; logged). */
-int qm_store_commit(qm_store_t *self, const qm_stored_event_t *events, size_t count);
+/* --- commits ------------------------------------------------------------------
+ * A batch of events (and the tickets ISSUED / WALK_IN create) is written by
+ * one statement, eqms_ticket_events_insert (one transaction), sent on the
+ * connection in libpq pipeline mode without waiting for its result, so that
+ * up to QM_STORE_PIPELINE_MAX batches are on their way at once; one
+ * connection keeps them in order. A store used for commits is used for
+ * nothing else. */
+#define QM_STORE_PIPELINE_MAX 8
+
+/* Sends one batch (connecting first if need be). 0, or -1 if it could not
+ * be sent (nothing of it runs; batches sent before it are unaffected). */
+int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t count);
+
+/* The connection's socket while batches are on their way, else -1; poll it
+ * for reading, and for writing as well while qm_store_flush says so. */
+int qm_store_socket(qm_store_t *self);
+
+/* Pushes out what is still buffered. 1 if some remains (wait for the
+ * socket to be writable), 0 when all is sent, -1 if the connection broke. */
+int qm_store_flush(qm_store_t *self);
+
+/* Reads what the server sent and reports the batches finished since, in
+ * the order they were sent: rc[i] is 0 if the i-th committed, -1 if not.
+ * Returns how many (0 if none yet). If the connection broke, every batch
+ * still on its way is reported, failed. */
+int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX]);
 
 #endif

@@ -44,11 +44,6 @@ PGconn *pgstore_conn(pgstore_t *self);
 PGresult *pgstore_query(pgstore_t *self, const char *sql, int nparams,
                         const char *const *params);
 
-/* pgstore_query with one parameter in binary format (`len` bytes, e.g.
- * built with pgbin.h); its type comes from the statement's cast. */
-PGresult *pgstore_query_binary(pgstore_t *self, const char *sql, const char *value,
-                               size_t len);
-
 /* pgstore_query for statements with no rows wanted. Returns 0 or -1. */
 int pgstore_exec(pgstore_t *self, const char *sql, int nparams,
                  const char *const *params);

@@ -676,7 +676,11 @@ static void s_submit(qm_server_t *self)
     s_batch_t *next = s_free_batch(self);
     if (self->nflight == S_DEPTH || !next)
         return;
-    batch->outcome = qm_store_send(self->commits, batch->events, batch->count) == 0 ? 1 : -1;
+    /* Only answers (decided on what is committing): nothing to send, but
+     * they wait for the batches before them. */
+    batch->outcome = batch->count == 0                                               ? 0
+                     : qm_store_send(self->commits, batch->events, batch->count) == 0 ? 1
+                                                                                      : -1;
     self->flight[self->nflight++] = batch;
     metrics_set(self->batch_events, (int64_t) batch->count);
     self->open = next;

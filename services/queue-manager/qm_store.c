@@ -23,6 +23,7 @@ struct qm_store_t {
     uint32_t row_type;          /* ticket_event's type OID, 0 = not looked up */
     s_pending_t pending[QM_STORE_PIPELINE_MAX];   /* sent, oldest at first */
     size_t first, npending;
+    PGconn *prepared_on;        /* the connection S_COMMIT_STATEMENT is prepared on */
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -479,6 +480,7 @@ static int s_encode(qm_store_t *self, const qm_stored_event_t *events, size_t co
 }
 
 static const char *s_insert_sql = "SELECT eqms_ticket_events_insert($1::ticket_event[])";
+#define S_COMMIT_STATEMENT "qm_commit"
 
 /* Checks a commit's result: one row holding the number of events. */
 static bool s_committed(PGresult *res, size_t count)
@@ -491,10 +493,27 @@ static void s_not_committed(qm_store_t *self, size_t count, const char *sqlstate
 {
     log_warn("events_not_committed", "events=%zu sqlstate=%s", count,
              sqlstate && sqlstate[0] ? sqlstate : "-");
-    self->row_type = 0;     /* looked up again: the table may be new */
+    self->row_type = 0;     /* looked up again: the table may be new, */
+    self->prepared_on = NULL;   /* or the connection */
 }
 
 /* --- commits ------------------------------------------------------------------ */
+
+/* Prepares the commit statement on this connection (once: parsing and
+ * planning it for every batch cost more than a small batch's inserts). */
+static int s_prepare(qm_store_t *self, PGconn *conn)
+{
+    if (self->prepared_on == conn)
+        return 0;
+    PGresult *res = PQprepare(conn, S_COMMIT_STATEMENT, s_insert_sql, 1, NULL);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_warn("pg_statement_failed", "sql=\"prepare %s\" reason=\"%s\"",
+                 S_COMMIT_STATEMENT, PQerrorMessage(conn));
+    PQclear(res);
+    self->prepared_on = ok ? conn : NULL;
+    return ok ? 0 : -1;
+}
 
 /* The connection, in pipeline mode and non-blocking, or NULL. */
 static PGconn *s_pipeline(qm_store_t *self)
@@ -505,9 +524,10 @@ static PGconn *s_pipeline(qm_store_t *self)
     if (!conn)
         return NULL;
     if (PQpipelineStatus(conn) == PQ_PIPELINE_OFF) {
-        /* The row type is looked up before: no plain query in the pipeline. */
-        if (s_row_type(self) != 0 || PQenterPipelineMode(conn) != 1
-            || PQsetnonblocking(conn, 1) != 0)
+        /* The row type and the prepared statement come before: no plain
+         * query in the pipeline. */
+        if (s_row_type(self) != 0 || s_prepare(self, conn) != 0
+            || PQenterPipelineMode(conn) != 1 || PQsetnonblocking(conn, 1) != 0)
             return NULL;
     }
     return conn;
@@ -524,7 +544,7 @@ int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t coun
         return -1;
     const int lengths[] = { (int) len }, formats[] = { 1 };
     if (len > INT_MAX
-        || PQsendQueryParams(conn, s_insert_sql, 1, NULL, &data, lengths, formats, 0) != 1
+        || PQsendQueryPrepared(conn, S_COMMIT_STATEMENT, 1, &data, lengths, formats, 0) != 1
         || PQpipelineSync(conn) != 1) {
         log_warn("events_not_sent", "events=%zu reason=\"%s\"", count, PQerrorMessage(conn));
         return -1;

@@ -64,6 +64,23 @@ def test_issue_call_finish_is_stored(qm, demo_db):
     assert q(demo_db, "SELECT number FROM ticket") == [(number,)]
 
 
+def test_reads_while_a_commit_is_on_its_way(qm, demo_db):
+    """A read or a refusal decided while a batch commits has nothing to
+    store: it is answered after that batch, never refused "unavailable"."""
+    import time
+    s = service(demo_db)
+    first = qm.call("ticket.issue", service=s)["ticket"]
+    for _ in range(200):
+        issue = qm.send("ticket.issue", service=s)
+        time.sleep(0.0005)         # the issue's batch is usually sent by now
+        unknown = qm.send("ticket.get", ticket="Z999")
+        known = qm.send("ticket.get", ticket=first["id"])
+        replies = {r["id"]: r for r in (qm.recv(), qm.recv(), qm.recv())}
+        assert replies[issue]["ok"], replies[issue]
+        assert replies[unknown]["error"] == "unknown_ticket", replies[unknown]
+        assert replies[known]["ok"] and replies[known]["ticket"]["number"] == first["number"]
+
+
 def test_malformed_request_gets_a_reason(qm):
     r = qm.raw(b"{not json")
     assert r["ok"] is False and r["error"] == "malformed" and r["id"] is None

@@ -797,7 +797,6 @@ static void *s_loop(void *arg)
     void *sub = zsock_resolve(bus_sub_socket(self->bus));
     while (!atomic_load(&self->stop)) {
         health_liveness_beat(&self->liveness);
-        /* Requests, device keys, and the commit threads' "done". */
         /* Requests, device keys, and the commits' results. */
         int socket = qm_store_socket(self->commits);
         short out = qm_store_flush(self->commits) == 1 ? ZMQ_POLLOUT : 0;

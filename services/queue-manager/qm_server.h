@@ -7,9 +7,11 @@
  *  device keys of the branches' gateways (call, recall, pause, start, end,
  *  login, logout). Every decision is applied to the branch at once (so the
  *  next request sees it: one thread decides, two windows never get the same
- *  ticket) and its events go into the open batch; a commit thread writes
- *  the batch in one transaction while the next one fills (group commit),
- *  and only then are the batch's replies sent and its events published
+ *  ticket) and its events go into the open batch, which is sent to
+ *  PostgreSQL as one statement (one transaction) on a connection in
+ *  pipeline mode while the next one fills (group commit; up to two batches
+ *  on their way, in order), and only then are the batch's replies sent and
+ *  its events published
  *  (qm_publish.h: bus events, display, announcements, device screens, the
  *  Redis mirror). A failed commit answers "unavailable" to every request
  *  not yet answered and rebuilds the branches from PostgreSQL, so the live

@@ -221,29 +221,6 @@ static int s_read_message(void *sock, zmq_msg_t *topic, zmq_msg_t *body)
     return frames;
 }
 
-/* The reason for a message that is not topic and envelope; returns -1. */
-static int s_frames_reject(char reason[ENVELOPE_REASON_SIZE], int frames)
-{
-    return envelope_reject(reason, "message has %d frames, expected topic and envelope",
-                           frames);
-}
-
-/* Decodes a received message; NULL with a reason if it is malformed. */
-static envelope_t *s_decode(zmq_msg_t *topic, zmq_msg_t *body, int frames,
-                            char reason[ENVELOPE_REASON_SIZE])
-{
-    if (frames != 2) {
-        s_frames_reject(reason, frames);
-        return NULL;
-    }
-    envelope_t *envelope = envelope_decode(zmq_msg_data(body), zmq_msg_size(body),
-                                           reason);
-    if (envelope && envelope_topic_check(zmq_msg_data(topic), zmq_msg_size(topic),
-                                         envelope->type, reason) != 0)
-        envelope_destroy(&envelope);
-    return envelope;
-}
-
 /* Waits until `deadline` (clock_mono_ms; -1 = forever) for the next message.
  * Returns its number of frames, with the first two in topic/body (the caller
  * closes them with s_close), 0 on timeout, -1 if interrupted. */
@@ -286,37 +263,6 @@ static int64_t s_deadline(int timeout_ms)
     return timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
 }
 
-int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_p)
-{
-    if (!self->sub || self->subscriptions == 0)
-        return -1;
-    void *sock = zsock_resolve(self->sub);
-    int64_t deadline = s_deadline(timeout_ms);
-    for (;;) {
-        zmq_msg_t topic, body;
-        int frames = s_next_message(sock, deadline, &topic, &body);
-        if (frames <= 0)
-            return frames;
-        char reason[ENVELOPE_REASON_SIZE];
-        envelope_t *envelope = s_decode(&topic, &body, frames, reason);
-        if (envelope) {
-            *topic_p = strndup(zmq_msg_data(&topic), zmq_msg_size(&topic));
-            *envelope_p = envelope;
-        } else {
-            s_rejected(self, &topic, reason);
-        }
-        s_close(&topic, &body, frames);
-        if (envelope) {
-            if (!*topic_p) {
-                envelope_destroy(envelope_p);
-                return -1;
-            }
-            self->stats.received++;
-            return 1;
-        }
-    }
-}
-
 int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg)
 {
     if (!self->sub || self->subscriptions == 0)
@@ -329,7 +275,8 @@ int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg)
         if (frames <= 0)
             return frames;
         char reason[ENVELOPE_REASON_SIZE];
-        int rc = frames != 2 ? s_frames_reject(reason, frames)
+        int rc = frames != 2 ? envelope_reject(reason, "message has %d frames, expected "
+                                                       "topic and envelope", frames)
                              : decode(arg, zmq_msg_data(&topic), zmq_msg_size(&topic),
                                       zmq_msg_data(&body), zmq_msg_size(&body), reason);
         if (rc != 0)
@@ -340,6 +287,40 @@ int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg)
             return 1;
         }
     }
+}
+
+/* Where bus_recv's decoder puts what it took. */
+typedef struct {
+    char **topic_p;
+    envelope_t **envelope_p;
+} s_taken_t;
+
+/* bus_decode_fn of bus_recv: the strict envelope decode and topic check. */
+static int s_decode(void *arg, const char *topic, size_t topic_len, const void *body,
+                    size_t len, char reason[ENVELOPE_REASON_SIZE])
+{
+    s_taken_t *taken = arg;
+    envelope_t *envelope = envelope_decode(body, len, reason);
+    if (!envelope)
+        return -1;
+    if (envelope_topic_check(topic, topic_len, envelope->type, reason) != 0) {
+        envelope_destroy(&envelope);
+        return -1;
+    }
+    char *copy = strndup(topic, topic_len);
+    if (!copy) {
+        envelope_destroy(&envelope);
+        return envelope_reject(reason, "out of memory");
+    }
+    *taken->topic_p = copy;
+    *taken->envelope_p = envelope;
+    return 0;
+}
+
+int bus_recv(bus_t *self, int timeout_ms, char **topic_p, envelope_t **envelope_p)
+{
+    s_taken_t taken = { topic_p, envelope_p };
+    return bus_recv_raw(self, timeout_ms, s_decode, &taken);
 }
 
 zsock_t *bus_sub_socket(bus_t *self)

@@ -606,9 +606,12 @@ int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX])
     int n = 0;
     PGconn *conn = self->npending ? pgstore_conn(self->pg) : NULL;
     if (self->npending && (!conn || PQconsumeInput(conn) != 1)) {
-        /* The connection broke: whatever is on its way is lost. */
+        /* The connection broke: whatever is on its way counts as not
+         * stored (the rebuild after a failure reads what was). The next
+         * connection prepares the statement again. */
         log_warn("pipeline_broken", "batches=%zu reason=\"%s\"", self->npending,
                  conn ? PQerrorMessage(conn) : "not connected");
+        self->prepared_on = NULL;
         while (self->npending) {
             self->pending[self->first].ok = false;
             n = s_finish_oldest(self, rc, n);

@@ -134,15 +134,28 @@ static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
     return s_append(self, "\"", 1);
 }
 
-/* Writes the separator and `"key":` of a new member of the current object.
+/* True if the innermost open level is an array. */
+static bool s_in_array(const jsonw_t *self)
+{
+    return self->depth >= 1 && (self->arrays >> (self->depth - 1) & 1u);
+}
+
+/* Writes the separator and `"key":` of a new member of the current object,
+ * or the separator of a new element of the current array (key NULL).
  * 0, or -1 if the writer is (now) in error. */
 static int s_key(jsonw_t *self, const char *key)
 {
     if (self->error != JSONW_OK)
         return -1;
-    if (!key || self->finished || self->depth < 1) {
+    if (self->finished || self->depth < 1 || !key != s_in_array(self)) {
         s_fail(self, JSONW_ERR_ARG);
         return -1;
+    }
+    if (!key) {
+        if (!self->first && s_append(self, ",", 1) != 0)
+            return -1;
+        self->first = false;
+        return 0;
     }
     if (self->keys >= JSONW_MAX_KEYS) {
         s_fail(self, JSONW_ERR_KEYS);
@@ -178,6 +191,7 @@ static void s_open_root(jsonw_t *self)
     self->error = JSONW_OK;
     self->finished = false;
     self->depth = 1;
+    self->arrays = 0;
     self->keys = 0;
     self->level_keys[0] = 0;
     self->first = true;
@@ -302,32 +316,56 @@ void jsonw_null(jsonw_t *self, const char *key)
         s_append(self, "null", 4);
 }
 
-void jsonw_object_begin(jsonw_t *self, const char *key)
+/* Opens a nested object ("{") or array ("[") as member `key`. */
+static void s_open(jsonw_t *self, const char *key, bool array)
 {
     if (self->error == JSONW_OK && self->depth >= JSONW_MAX_DEPTH) {
         s_fail(self, JSONW_ERR_DEPTH);
         return;
     }
-    if (s_key(self, key) != 0 || s_append(self, "{", 1) != 0)
+    if (s_key(self, key) != 0 || s_append(self, array ? "[" : "{", 1) != 0)
         return;
     self->level_keys[self->depth] = self->keys;
+    self->arrays = (uint16_t) ((self->arrays & ~(1u << self->depth))
+                               | (unsigned) array << self->depth);
     self->depth++;
     self->first = true;
 }
 
-void jsonw_object_end(jsonw_t *self)
+/* Closes the innermost level, which must be an object (or an array). */
+static void s_close(jsonw_t *self, bool array)
 {
     if (self->error != JSONW_OK)
         return;
-    if (self->finished || self->depth < 2) {
+    if (self->finished || self->depth < 2 || s_in_array(self) != array) {
         s_fail(self, JSONW_ERR_ARG);
         return;
     }
-    if (s_append(self, "}", 1) != 0)
+    if (s_append(self, array ? "]" : "}", 1) != 0)
         return;
     self->depth--;
     self->keys = self->level_keys[self->depth];   /* forget the inner keys */
-    self->first = false;   /* the closed object was a member of its parent */
+    self->first = false;   /* the closed level was a member of its parent */
+}
+
+void jsonw_object_begin(jsonw_t *self, const char *key)
+{
+    s_open(self, key, false);
+}
+
+void jsonw_object_end(jsonw_t *self)
+{
+    s_close(self, false);
+}
+
+void jsonw_array_begin(jsonw_t *self, const char *key)
+{
+    s_open(self, key, true);
+}
+
+void jsonw_array_end(jsonw_t *self)
+{
+    s_close(self, true);
 }
 
 int jsonw_finish(jsonw_t *self)

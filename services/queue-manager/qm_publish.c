@@ -135,42 +135,51 @@ void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_even
         log_warn("event_not_published", "branch=%s seq=%" PRId64, branch_path, e->seq);
 }
 
-/* The display data: {"called":[{number, window_no, at}], "windows":[...]}. */
-static json_t *s_display(qm_branch_t *branch)
+/* Writes the display data into self->w: {"called":[{number, window_no,
+ * at}], "windows":[{window_no, current}]}, and keeps its text for the
+ * mirror's next write (one encoding per change). 0 / -1. */
+static int s_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
 {
     qm_hall_t *hall = qm_branch_hall(branch);
-    json_t *called = json_array(), *windows = json_array();
-    for (size_t i = 0; called && i < qm_hall_line_count(hall); i++) {
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_array_begin(w, "called");
+    for (size_t i = 0; i < qm_hall_line_count(hall); i++) {
         const qm_hall_line_t *line = qm_hall_line(hall, i);
-        char at[CLOCK_RFC3339_SIZE];
-        clock_format_rfc3339(line->at_ms, at);
-        json_array_append_new(called, json_pack("{s:s, s:i, s:s}", "number", line->number,
-                                                "window_no", line->window_no, "at", at));
+        jsonw_object_begin(w, NULL);
+        jsonw_str(w, "number", line->number);
+        jsonw_int(w, "window_no", line->window_no);
+        s_time(w, "at", line->at_ms);
+        jsonw_object_end(w);
     }
-    for (size_t i = 0; windows && i < qm_hall_current_count(hall); i++) {
+    jsonw_array_end(w);
+    jsonw_array_begin(w, "windows");
+    for (size_t i = 0; i < qm_hall_current_count(hall); i++) {
         const qm_hall_current_t *c = qm_hall_current(hall, i);
-        json_array_append_new(windows, json_pack("{s:i, s:o}", "window_no", c->window_no,
-                                                 "current", c->number[0]
-                                                     ? json_string(c->number) : json_null()));
+        jsonw_object_begin(w, NULL);
+        jsonw_int(w, "window_no", c->window_no);
+        if (c->number[0])
+            jsonw_str(w, "current", c->number);
+        else
+            jsonw_null(w, "current");
+        jsonw_object_end(w);
     }
-    if (!called || !windows) {
-        json_decref(called);
-        json_decref(windows);
-        return NULL;
-    }
-    return json_pack("{s:o, s:o}", "called", called, "windows", windows);
+    jsonw_array_end(w);
+    free(self->display);
+    self->display = NULL;
+    size_t len;
+    const char *text = jsonw_finish(w) == 0 ? jsonw_text(w, &len) : NULL;
+    if (!text || !(self->display = strdup(text)))
+        return -1;
+    snprintf(self->display_path, sizeof self->display_path, "%s", branch_path);
+    return 0;
 }
 
 void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
 {
-    json_t *data = s_display(branch);
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-    if (!data || bus_publish(self->bus, "display", branch_path, &data, NULL) != 0)
+    if (s_display(self, branch_path, branch) != 0
+        || bus_publish_jsonw(self->bus, "display", branch_path, &self->w, NULL) != 0)
         log_warn("display_not_published", "branch=%s", branch_path);
-    /* Kept for the mirror's next write (one encoding per change). */
-    free(self->display);
-    self->display = text;
-    snprintf(self->display_path, sizeof self->display_path, "%s", branch_path);
 }
 
 void qm_publish_announcements(qm_publish_t *self, const char *branch_path,
@@ -347,12 +356,10 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
     failed |= s_mirror_windows(self, windows, branch, named, count);
     failed |= s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
     /* The display: as just published, or (full) written afresh. */
+    if (full)
+        failed |= s_display(self, branch_path, branch);
     char *text = NULL;
-    if (full) {
-        json_t *data = s_display(branch);
-        text = data ? json_dumps(data, JSON_COMPACT) : NULL;
-        json_decref(data);
-    } else if (self->display && strcmp(self->display_path, branch_path) == 0) {
+    if (self->display && strcmp(self->display_path, branch_path) == 0) {
         text = self->display;
         self->display = NULL;
     }

@@ -334,6 +334,74 @@ static void test_fixed_buffer_overflow(void **state)
     expect_error(&w, JSONW_ERR_FULL);
 }
 
+static void test_arrays(void **state)
+{
+    (void) state;
+    char buf[512];
+    jsonw_t w;
+    jsonw_init(&w, buf, sizeof buf);
+    jsonw_array_begin(&w, "a");
+    jsonw_int(&w, NULL, 1);
+    jsonw_str(&w, NULL, "x");
+    jsonw_null(&w, NULL);
+    jsonw_bool(&w, NULL, true);
+    jsonw_object_begin(&w, NULL);
+    jsonw_int(&w, "k", 1);
+    jsonw_object_end(&w);
+    jsonw_object_begin(&w, NULL);      /* a sibling element may reuse the key */
+    jsonw_int(&w, "k", 2);
+    jsonw_object_end(&w);
+    jsonw_array_begin(&w, NULL);
+    jsonw_double(&w, NULL, 0.5);
+    jsonw_array_end(&w);
+    jsonw_array_end(&w);
+    jsonw_array_begin(&w, "b");
+    jsonw_array_end(&w);
+    jsonw_int(&w, "c", 3);
+    const char *text = finished(&w);
+    assert_string_equal(text,
+                        "{\"a\":[1,\"x\",null,true,{\"k\":1},{\"k\":2},[0.5]],\"b\":[],\"c\":3}");
+    json_t *root = load(text);
+    assert_int_equal(json_array_size(json_object_get(root, "a")), 7);
+    json_decref(root);
+
+    /* A key inside an array, none inside an object, or the wrong end. */
+    jsonw_reset(&w);
+    jsonw_array_begin(&w, "a");
+    jsonw_int(&w, "k", 1);
+    expect_error(&w, JSONW_ERR_ARG);
+    jsonw_reset(&w);
+    jsonw_int(&w, NULL, 1);
+    expect_error(&w, JSONW_ERR_ARG);
+    jsonw_reset(&w);
+    jsonw_array_begin(&w, "a");
+    jsonw_object_end(&w);
+    expect_error(&w, JSONW_ERR_ARG);
+    jsonw_reset(&w);
+    jsonw_object_begin(&w, "o");
+    jsonw_array_end(&w);
+    expect_error(&w, JSONW_ERR_ARG);
+    jsonw_reset(&w);
+    jsonw_array_begin(&w, "a");        /* still open at the end */
+    expect_error(&w, JSONW_ERR_ARG);
+
+    /* Duplicates are still refused within one element, and the depth
+     * limit counts arrays. */
+    jsonw_reset(&w);
+    jsonw_array_begin(&w, "a");
+    jsonw_object_begin(&w, NULL);
+    jsonw_int(&w, "k", 1);
+    jsonw_int(&w, "k", 2);
+    expect_error(&w, JSONW_ERR_DUPLICATE);
+    jsonw_reset(&w);
+    jsonw_array_begin(&w, "a");
+    for (int i = 2; i < JSONW_MAX_DEPTH; i++)
+        jsonw_array_begin(&w, NULL);
+    assert_int_equal(jsonw_error(&w), JSONW_OK);
+    jsonw_array_begin(&w, NULL);
+    expect_error(&w, JSONW_ERR_DEPTH);
+}
+
 static void test_growable_buffer(void **state)
 {
     (void) state;
@@ -544,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_errors_stick),
         cmocka_unit_test(test_fixed_buffer_overflow),
+        cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_growable_buffer),
         cmocka_unit_test(test_random_values_decode_like_jansson),
         cmocka_unit_test(test_rating_payload_equals_json_pack),

@@ -12,7 +12,8 @@
  *
  *  The writer holds exactly one JSON object: jsonw_init and jsonw_reset open
  *  it, jsonw_finish closes it. Commas are written automatically. Values are
- *  strings, int64, doubles, booleans, null and nested objects; there is no way
+ *  strings, int64, doubles, booleans, null, nested objects and arrays (whose
+ *  elements are written with a NULL key); there is no way
  *  to insert raw text, so whatever a finished writer holds is valid JSON that
  *  jansson decodes with JSON_REJECT_DUPLICATES:
  *    - strings and keys must be valid UTF-8 (no overlongs, no surrogates,
@@ -22,7 +23,8 @@
  *      back to the same value, with ".0" added when that looks like an integer
  *      (so they decode as reals); NaN and infinities are refused;
  *    - a key already used in the same object is refused;
- *    - objects nest at most JSONW_MAX_DEPTH deep (the root is depth 1), and
+ *    - objects and arrays nest at most JSONW_MAX_DEPTH deep (the root is
+ *      depth 1), and
  *      the objects open at one time hold at most JSONW_MAX_KEYS keys together.
  *
  *  Errors stick: after the first failure (bad argument, invalid UTF-8, NaN,
@@ -69,7 +71,8 @@ typedef struct {
     bool first;           /* next member is the first of its object */
     bool finished;
     jsonw_error_t error;
-    int depth;            /* open objects, the root included */
+    int depth;            /* open objects and arrays, the root included */
+    uint16_t arrays;      /* bit d set: level d is an array */
     uint16_t keys;        /* entries used in key[] */
     uint16_t level_keys[JSONW_MAX_DEPTH];   /* key[] index where a level starts */
     struct {
@@ -92,8 +95,10 @@ void jsonw_reset(jsonw_t *self);
  * Does nothing for a caller buffer. Accepts NULL. */
 void jsonw_release(jsonw_t *self);
 
-/* Members of the current object. `key` and `value` are NUL-terminated UTF-8.
- * They do nothing once the writer is in error. */
+/* Members of the current object, or (key NULL) elements of the current
+ * array. `key` and `value` are NUL-terminated UTF-8. A key inside an array,
+ * or none inside an object, is an error. They do nothing once the writer
+ * is in error. */
 void jsonw_str(jsonw_t *self, const char *key, const char *value);
 void jsonw_int(jsonw_t *self, const char *key, int64_t value);
 void jsonw_double(jsonw_t *self, const char *key, double value);
@@ -104,6 +109,11 @@ void jsonw_null(jsonw_t *self, const char *key);
  * Closing the root is jsonw_finish's job: object_end there is an error. */
 void jsonw_object_begin(jsonw_t *self, const char *key);
 void jsonw_object_end(jsonw_t *self);
+
+/* Opens an array as member `key` (NULL: as an element of an array);
+ * jsonw_array_end closes it. Arrays and objects nest in any order. */
+void jsonw_array_begin(jsonw_t *self, const char *key);
+void jsonw_array_end(jsonw_t *self);
 
 /* Closes the root object. Returns 0, or -1 if any call failed or nested
  * objects are still open (the writer is then in error). */

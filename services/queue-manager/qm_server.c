@@ -48,7 +48,8 @@ typedef struct {
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
-    int outcome;                 /* committing: 1 while on its way, 0 committed, -1 not */
+    int outcome;                 /* committing: 1 while on its way, 0 committed, -1 not,
+                                  * QM_STORE_IN_DOUBT */
 } s_batch_t;
 
 /* Batches committing at once, sent by this thread on one connection in
@@ -563,13 +564,17 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
     }
 }
 
-/* Answers every request of a batch "unavailable" and empties it. */
-static void s_answer_unavailable(qm_server_t *self, s_batch_t *batch)
+/* The reasons of "unavailable". */
+#define S_NOT_DONE "database unavailable: nothing was done, try again"
+#define S_IN_DOUBT "database connection lost during the commit: it may or may not be " \
+                   "done, read the state back before trying again"
+
+/* Answers every request of a batch "unavailable" with `reason` and empties it. */
+static void s_answer_unavailable(qm_server_t *self, s_batch_t *batch, const char *reason)
 {
     for (size_t i = 0; i < batch->nreplies; i++) {
         s_reply_t *r = &batch->replies[i];
-        qm_reply_error(&self->reply, r->id[0] ? r->id : NULL, QM_REPLY_UNAVAILABLE,
-                       "database unavailable: nothing was done, try again");
+        qm_reply_error(&self->reply, r->id[0] ? r->id : NULL, QM_REPLY_UNAVAILABLE, reason);
         free(r->text);
         r->text = s_reply_take(self, &r->len);
         if (r->text)
@@ -578,14 +583,16 @@ static void s_answer_unavailable(qm_server_t *self, s_batch_t *batch)
     s_batch_clear(batch);
 }
 
-/* A commit failed: nothing of this batch is stored. Batches committing after
- * it either fail as well (their events follow it) or concern other branches
- * and stand; they are awaited (s_commit_turn). */
-static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
+/* A commit failed: nothing of this batch is stored, or (in doubt: the
+ * connection broke with it on its way) nobody knows yet. Batches committing
+ * after it either fail as well (their events follow it) or concern other
+ * branches and stand; they are awaited (s_commit_turn). */
+static void s_commit_failed(qm_server_t *self, s_batch_t *batch, bool in_doubt)
 {
     metrics_add(self->commit_failures, 1);
-    log_warn("batch_not_committed", "events=%zu replies=%zu", batch->count, batch->nreplies);
-    s_answer_unavailable(self, batch);
+    log_warn("batch_not_committed", "events=%zu replies=%zu in_doubt=%s", batch->count,
+             batch->nreplies, in_doubt ? "yes" : "no");
+    s_answer_unavailable(self, batch, in_doubt ? S_IN_DOUBT : S_NOT_DONE);
     self->failing = true;
 }
 
@@ -594,7 +601,7 @@ static void s_commit_failed(qm_server_t *self, s_batch_t *batch)
  * rebuilt from what is stored. */
 static void s_after_failure(qm_server_t *self)
 {
-    s_answer_unavailable(self, self->open);
+    s_answer_unavailable(self, self->open, S_NOT_DONE);
     self->failing = false;
     self->db_down = true;
     health_liveness_db(&self->liveness, 0);
@@ -630,7 +637,7 @@ static void s_commit_turn(qm_server_t *self, int64_t now)
         self->nflight--;
         memmove(self->flight, self->flight + 1, self->nflight * sizeof self->flight[0]);
         if (done->outcome != 0) {
-            s_commit_failed(self, done);
+            s_commit_failed(self, done, done->outcome == QM_STORE_IN_DOUBT);
             continue;
         }
         for (size_t i = 0; i < done->nreplies; i++)   /* the clients wait for these */

@@ -568,9 +568,9 @@ int qm_store_flush(qm_store_t *self)
 }
 
 /* The oldest batch is finished: its outcome goes to rc[n]. */
-static int s_finish_oldest(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX], int n)
+static int s_finish_oldest(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX], int n, int outcome)
 {
-    rc[n] = self->pending[self->first].ok ? 0 : -1;
+    rc[n] = outcome;
     self->first = (self->first + 1) % QM_STORE_PIPELINE_MAX;
     self->npending--;
     return n + 1;
@@ -606,16 +606,14 @@ int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX])
     int n = 0;
     PGconn *conn = self->npending ? pgstore_conn(self->pg) : NULL;
     if (self->npending && (!conn || PQconsumeInput(conn) != 1)) {
-        /* The connection broke: whatever is on its way counts as not
-         * stored (the rebuild after a failure reads what was). The next
-         * connection prepares the statement again. */
+        /* The connection broke: whatever is on its way may or may not have
+         * been committed (the rebuild after a failure reads what was). The
+         * next connection prepares the statement again. */
         log_warn("pipeline_broken", "batches=%zu reason=\"%s\"", self->npending,
                  conn ? PQerrorMessage(conn) : "not connected");
         self->prepared_on = NULL;
-        while (self->npending) {
-            self->pending[self->first].ok = false;
-            n = s_finish_oldest(self, rc, n);
-        }
+        while (self->npending)
+            n = s_finish_oldest(self, rc, n, QM_STORE_IN_DOUBT);
         return n;
     }
     int ends = 0;
@@ -627,7 +625,7 @@ int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX])
         }
         ends = 0;
         if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
-            n = s_finish_oldest(self, rc, n);
+            n = s_finish_oldest(self, rc, n, self->pending[self->first].ok ? 0 : -1);
         else
             s_result(self, res);
         PQclear(res);

@@ -98,10 +98,14 @@ int qm_store_socket(qm_store_t *self);
  * socket to be writable), 0 when all is sent, -1 if the connection broke. */
 int qm_store_flush(qm_store_t *self);
 
+/* Outcome of a batch whose connection broke while it was on its way: it
+ * may or may not be stored. */
+#define QM_STORE_IN_DOUBT (-2)
+
 /* Reads what the server sent and reports the batches finished since, in
- * the order they were sent: rc[i] is 0 if the i-th committed, -1 if not.
- * Returns how many (0 if none yet). If the connection broke, every batch
- * still on its way is reported, failed. */
+ * the order they were sent: rc[i] is 0 if the i-th committed, -1 if not,
+ * QM_STORE_IN_DOUBT if the connection broke with it on its way. Returns how
+ * many (0 if none yet). */
 int qm_store_receive(qm_store_t *self, int rc[QM_STORE_PIPELINE_MAX]);
 
 #endif

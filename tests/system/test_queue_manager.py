@@ -646,6 +646,52 @@ def test_database_down_answers_unavailable_and_recovers(demo_db, bus, start_bin)
         proxy.close()
 
 
+def test_commit_in_doubt_is_not_called_undone(demo_db, bus, start_bin):
+    """The connection breaks after PostgreSQL got a batch but before its
+    result came back: the batch is stored, so the reply must not say that
+    nothing was done; it says the outcome is unknown, and the state read back
+    afterwards shows the ticket."""
+    from urllib.parse import urlparse
+    from test_rating_ingest import TcpProxy
+
+    class ProxiedDb:
+        pass
+    pg = urlparse(demo_db.conninfo)
+    proxy = TcpProxy(pg.port)
+    try:
+        db = ProxiedDb()
+        db.conninfo = demo_db.conninfo.replace(f":{pg.port}/", f":{proxy.port}/")
+        _, endpoint, _ = start_qm(start_bin, db, bus)
+        c = Client(endpoint)
+        cash = service(demo_db, "cash")
+        ok(c.call("ticket.issue", service=cash))
+        assert q(demo_db, "SELECT count(*) FROM ticket") == [(1,)]
+
+        proxy.mute()                   # the commit's result never comes back
+        rid = c.send("ticket.issue", service=cash)
+        deadline = time.monotonic() + 10
+        while q(demo_db, "SELECT count(*) FROM ticket") != [(2,)]:
+            assert time.monotonic() < deadline, "the batch never reached PostgreSQL"
+            time.sleep(0.05)
+        proxy.cut()
+        r = c.recv(20)
+        assert r["id"] == rid
+        err(r, "unavailable")
+        assert "may or may not" in r["reason"], r
+        assert "nothing was done" not in r["reason"], r
+
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while not c.call("branch.state", timeout=20)["ok"]:
+            assert time.monotonic() < deadline, "still unavailable after the database came back"
+            time.sleep(0.2)
+        number = q(demo_db, "SELECT number FROM ticket ORDER BY issued_at DESC LIMIT 1")[0][0]
+        assert ok(c.call("ticket.get", ticket=number))["ticket"]["state"] == "waiting"
+        c.close()
+    finally:
+        proxy.close()
+
+
 # --- 7. device integration (emulated devices, real gateway) ---------------------------
 
 

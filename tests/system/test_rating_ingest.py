@@ -390,6 +390,7 @@ class TcpProxy:
         self.upstream_port = upstream_port
         self.port = free_port()
         self.down = False
+        self.muted = False
         self.conns = []
         self.lock = threading.Lock()
         self.listener = socket.socket()
@@ -412,17 +413,17 @@ class TcpProxy:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             with self.lock:
                 self.conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, reply in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pump, args=(a, b, reply), daemon=True).start()
 
-    @staticmethod
-    def _pump(src, dst):
+    def _pump(self, src, dst, reply):
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
-                dst.sendall(data)
+                if not (reply and self.muted):
+                    dst.sendall(data)
         except OSError:
             pass
         for s in (src, dst):
@@ -430,6 +431,10 @@ class TcpProxy:
                 s.close()
             except OSError:
                 pass
+
+    def mute(self):
+        """From now on the server's answers are dropped (requests still pass)."""
+        self.muted = True
 
     def cut(self):
         import socket
@@ -444,6 +449,7 @@ class TcpProxy:
 
     def restore(self):
         self.down = False
+        self.muted = False
 
     def close(self):
         self.cut()

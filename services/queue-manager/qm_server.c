@@ -48,9 +48,11 @@ typedef struct {
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
-    int outcome;                 /* committing: 1 while on its way, 0 committed, -1 not,
-                                  * QM_STORE_IN_DOUBT */
+    int outcome;                 /* committing: S_ON_ITS_WAY, then 0 committed, -1 not,
+                                  * or QM_STORE_IN_DOUBT */
 } s_batch_t;
+
+#define S_ON_ITS_WAY 1
 
 /* Batches committing at once, sent by this thread on one connection in
  * libpq pipeline mode (qm_store_send): a batch decided while another
@@ -623,7 +625,7 @@ static void s_receive(qm_server_t *self)
     int rc[QM_STORE_PIPELINE_MAX];
     int n = qm_store_receive(self->commits, rc);
     for (size_t i = 0, k = 0; i < self->nflight && k < (size_t) n; i++)
-        if (self->flight[i]->outcome == 1)
+        if (self->flight[i]->outcome == S_ON_ITS_WAY)
             self->flight[i]->outcome = rc[k++];
 }
 
@@ -632,7 +634,7 @@ static void s_receive(qm_server_t *self)
 static void s_commit_turn(qm_server_t *self, int64_t now)
 {
     s_receive(self);
-    while (self->nflight > 0 && self->flight[0]->outcome != 1) {
+    while (self->nflight > 0 && self->flight[0]->outcome != S_ON_ITS_WAY) {
         s_batch_t *done = self->flight[0];
         self->nflight--;
         memmove(self->flight, self->flight + 1, self->nflight * sizeof self->flight[0]);
@@ -685,9 +687,11 @@ static void s_submit(qm_server_t *self)
         return;
     /* Only answers (decided on what is committing): nothing to send, but
      * they wait for the batches before them. */
-    batch->outcome = batch->count == 0                                               ? 0
-                     : qm_store_send(self->commits, batch->events, batch->count) == 0 ? 1
-                                                                                      : -1;
+    if (batch->count == 0)
+        batch->outcome = 0;
+    else
+        batch->outcome = qm_store_send(self->commits, batch->events, batch->count) == 0
+                             ? S_ON_ITS_WAY : -1;
     self->flight[self->nflight++] = batch;
     metrics_set(self->batch_events, (int64_t) batch->count);
     self->open = next;

@@ -895,6 +895,26 @@ static int s_metrics(qm_server_t *self, metrics_t *metrics)
                ? 0 : -1;
 }
 
+/* Frees what the server holds (the loop thread is not running). */
+static void s_free(qm_server_t *self)
+{
+    qm_store_destroy(&self->commits);
+    for (size_t b = 0; b < S_DEPTH + 1; b++)
+        s_batch_free(&self->batches[b]);
+    qm_branches_destroy(&self->branches);
+    zsock_destroy(&self->router);
+    qm_publish_destroy(&self->publish);
+    bus_destroy(&self->bus);
+    zhash_destroy(&self->device_seqs);
+    qm_journal_destroy(&self->journal);
+    qm_store_destroy(&self->store);
+    jsonw_release(&self->reply);
+    free(self->reply_text);
+    free(self->prefixes);
+    free(self->ltree_prefixes);
+    free(self);
+}
+
 qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
                            metrics_t *metrics)
 {
@@ -945,18 +965,7 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     return self;
 err:
     log_error("queue_manager_start_failed", "reason=\"endpoint, bus, database or memory\"");
-    qm_store_destroy(&self->commits);
-    qm_branches_destroy(&self->branches);
-    zsock_destroy(&self->router);
-    qm_publish_destroy(&self->publish);
-    bus_destroy(&self->bus);
-    zhash_destroy(&self->device_seqs);
-    qm_journal_destroy(&self->journal);
-    qm_store_destroy(&self->store);
-    jsonw_release(&self->reply);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
-    free(self);
+    s_free(self);
     return NULL;
 }
 
@@ -970,21 +979,7 @@ void qm_server_destroy(qm_server_t **self_p)
     /* Batches on their way are left to PostgreSQL (stored or not as it got
      * them); their requests get no reply (the clients time out and read the
      * state back). */
-    qm_store_destroy(&self->commits);
-    for (size_t b = 0; b < S_DEPTH + 1; b++)
-        s_batch_free(&self->batches[b]);
-    qm_branches_destroy(&self->branches);
-    zsock_destroy(&self->router);
-    qm_publish_destroy(&self->publish);
-    bus_destroy(&self->bus);
-    zhash_destroy(&self->device_seqs);
-    qm_journal_destroy(&self->journal);
-    qm_store_destroy(&self->store);
-    jsonw_release(&self->reply);
-    free(self->reply_text);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
-    free(self);
+    s_free(self);
     *self_p = NULL;
 }
 

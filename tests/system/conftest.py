@@ -89,6 +89,15 @@ def db(fresh_db):
 
 
 @pytest.fixture
+def pg_proxy(fresh_db):
+    """A TcpProxy (tcpproxy.py) in front of the test's database."""
+    from tcpproxy import TcpProxy
+    proxy = TcpProxy(fresh_db)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
 def demo_db(fresh_db):
     conn = _migrated(fresh_db)
     with open(os.path.join(ROOT, "docker", "local", "demo.sql"), encoding="utf-8") as f:

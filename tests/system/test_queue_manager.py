@@ -6,7 +6,6 @@ import threading
 import time
 from collections import Counter
 
-import psycopg2
 import pytest
 
 from conftest import BusClient, wait_for
@@ -594,102 +593,78 @@ def test_display_and_announcements(demo_db, bus, start_bin):
 # --- 8. database down ------------------------------------------------------------------------
 
 
-def test_database_down_answers_unavailable_and_recovers(demo_db, bus, start_bin):
-    from urllib.parse import urlparse
-    from test_rating_ingest import TcpProxy
+def test_database_down_answers_unavailable_and_recovers(demo_db, pg_proxy, bus, start_bin):
+    proc, endpoint, _ = start_qm(start_bin, pg_proxy, bus)
+    c = Client(endpoint)
+    w, t = windows(demo_db)[0], staff(demo_db)[0]
+    cash = service(demo_db, "cash")
+    open_window(c, w, t)
+    ids = [ok(c.call("ticket.issue", service=cash))["ticket"]["id"] for _ in range(3)]
+    ok(c.call("window.call_next", window=w))
+    before = snapshot_of(c, ids)
+    stored = q(demo_db, "SELECT count(*), max(seq) FROM ticket_event")
 
-    class ProxiedDb:
-        pass
-    pg = urlparse(demo_db.conninfo)
-    proxy = TcpProxy(pg.port)
-    try:
-        db = ProxiedDb()
-        db.conninfo = demo_db.conninfo.replace(f":{pg.port}/", f":{proxy.port}/")
-        proc, endpoint, _ = start_qm(start_bin, db, bus)
-        c = Client(endpoint)
-        w, t = windows(demo_db)[0], staff(demo_db)[0]
-        cash = service(demo_db, "cash")
-        open_window(c, w, t)
-        ids = [ok(c.call("ticket.issue", service=cash))["ticket"]["id"] for _ in range(3)]
-        ok(c.call("window.call_next", window=w))
-        before = snapshot_of(c, ids)
-        stored = q(demo_db, "SELECT count(*), max(seq) FROM ticket_event")
+    pg_proxy.cut()
+    err(c.call("ticket.issue", service=cash, timeout=20), "unavailable")
+    for op, members in (("window.call_next", {"window": w}), ("window.finish", {"window": w}),
+                        ("ticket.issue", {"service": cash})):
+        err(c.call(op, timeout=20, **members), "unavailable")
+    assert q(demo_db, "SELECT count(*), max(seq) FROM ticket_event") == stored
+    assert q(demo_db, "SELECT count(*) FROM ticket") == [(3,)]
 
-        proxy.cut()
-        err(c.call("ticket.issue", service=cash, timeout=20), "unavailable")
-        for op, members in (("window.call_next", {"window": w}), ("window.finish", {"window": w}),
-                            ("ticket.issue", {"service": cash})):
-            err(c.call(op, timeout=20, **members), "unavailable")
-        assert q(demo_db, "SELECT count(*), max(seq) FROM ticket_event") == stored
-        assert q(demo_db, "SELECT count(*) FROM ticket") == [(3,)]
-
-        proxy.restore()
-        # a console retrying every 0.2 s, as consoles and kiosks do, gets served
-        # again once PostgreSQL is back (the rebuild takes well under a second)
-        restored = time.monotonic()
-        while not c.call("branch.state", timeout=20)["ok"]:
-            assert time.monotonic() - restored < 15, \
-                "still 'unavailable' 15 s after PostgreSQL came back"
-            time.sleep(0.2)
-        assert snapshot_of(c, ids) == before
-        r = ok(c.call("window.call_next", window=w))
-        ids.append(ok(c.call("ticket.issue", service=cash))["ticket"]["id"])
-        now = snapshot_of(c, ids)
-        c.close()
-        assert proc.stop() == 0
-        # what it shows is what is stored
-        _, endpoint, _ = start_qm(start_bin, demo_db, bus)
-        c = Client(endpoint)
-        assert snapshot_of(c, ids) == now
-        c.close()
-    finally:
-        proxy.close()
+    pg_proxy.restore()
+    # a console retrying every 0.2 s, as consoles and kiosks do, gets served
+    # again once PostgreSQL is back (the rebuild takes well under a second)
+    restored = time.monotonic()
+    while not c.call("branch.state", timeout=20)["ok"]:
+        assert time.monotonic() - restored < 15, \
+            "still 'unavailable' 15 s after PostgreSQL came back"
+        time.sleep(0.2)
+    assert snapshot_of(c, ids) == before
+    ok(c.call("window.call_next", window=w))
+    ids.append(ok(c.call("ticket.issue", service=cash))["ticket"]["id"])
+    now = snapshot_of(c, ids)
+    c.close()
+    assert proc.stop() == 0
+    # what it shows is what is stored
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    assert snapshot_of(c, ids) == now
+    c.close()
 
 
-def test_commit_in_doubt_is_not_called_undone(demo_db, bus, start_bin):
+def test_commit_in_doubt_is_not_called_undone(demo_db, pg_proxy, bus, start_bin):
     """The connection breaks after PostgreSQL got a batch but before its
     result came back: the batch is stored, so the reply must not say that
     nothing was done; it says the outcome is unknown, and the state read back
     afterwards shows the ticket."""
-    from urllib.parse import urlparse
-    from test_rating_ingest import TcpProxy
+    _, endpoint, _ = start_qm(start_bin, pg_proxy, bus)
+    c = Client(endpoint)
+    cash = service(demo_db, "cash")
+    ok(c.call("ticket.issue", service=cash))
+    assert q(demo_db, "SELECT count(*) FROM ticket") == [(1,)]
 
-    class ProxiedDb:
-        pass
-    pg = urlparse(demo_db.conninfo)
-    proxy = TcpProxy(pg.port)
-    try:
-        db = ProxiedDb()
-        db.conninfo = demo_db.conninfo.replace(f":{pg.port}/", f":{proxy.port}/")
-        _, endpoint, _ = start_qm(start_bin, db, bus)
-        c = Client(endpoint)
-        cash = service(demo_db, "cash")
-        ok(c.call("ticket.issue", service=cash))
-        assert q(demo_db, "SELECT count(*) FROM ticket") == [(1,)]
+    pg_proxy.mute()                   # the commit's result never comes back
+    rid = c.send("ticket.issue", service=cash)
+    deadline = time.monotonic() + 10
+    while q(demo_db, "SELECT count(*) FROM ticket") != [(2,)]:
+        assert time.monotonic() < deadline, "the batch never reached PostgreSQL"
+        time.sleep(0.05)
+    pg_proxy.cut()
+    r = c.recv(20)
+    assert r["id"] == rid
+    err(r, "unavailable")
+    assert "may or may not" in r["reason"], r
+    assert "nothing was done" not in r["reason"], r
 
-        proxy.mute()                   # the commit's result never comes back
-        rid = c.send("ticket.issue", service=cash)
-        deadline = time.monotonic() + 10
-        while q(demo_db, "SELECT count(*) FROM ticket") != [(2,)]:
-            assert time.monotonic() < deadline, "the batch never reached PostgreSQL"
-            time.sleep(0.05)
-        proxy.cut()
-        r = c.recv(20)
-        assert r["id"] == rid
-        err(r, "unavailable")
-        assert "may or may not" in r["reason"], r
-        assert "nothing was done" not in r["reason"], r
-
-        proxy.restore()
-        deadline = time.monotonic() + 15
-        while not c.call("branch.state", timeout=20)["ok"]:
-            assert time.monotonic() < deadline, "still unavailable after the database came back"
-            time.sleep(0.2)
-        number = q(demo_db, "SELECT number FROM ticket ORDER BY issued_at DESC LIMIT 1")[0][0]
-        assert ok(c.call("ticket.get", ticket=number))["ticket"]["state"] == "waiting"
-        c.close()
-    finally:
-        proxy.close()
+    pg_proxy.restore()
+    deadline = time.monotonic() + 15
+    while not c.call("branch.state", timeout=20)["ok"]:
+        assert time.monotonic() < deadline, "still unavailable after the database came back"
+        time.sleep(0.2)
+    number = q(demo_db, "SELECT number FROM ticket ORDER BY issued_at DESC LIMIT 1")[0][0]
+    assert ok(c.call("ticket.get", ticket=number))["ticket"]["state"] == "waiting"
+    c.close()
 
 
 # --- 7. device integration (emulated devices, real gateway) ---------------------------

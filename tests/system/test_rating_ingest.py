@@ -381,127 +381,46 @@ def test_rating_bound_to_the_ticket_finished_at_its_window(demo_db, bus, start_b
     assert rated(other["id"]) == [("A013", None)]
 
 
-class TcpProxy:
-    """A TCP relay to PostgreSQL that the test can cut and restore."""
-
-    def __init__(self, upstream_port):
-        import socket
-        import threading
-        self.upstream_port = upstream_port
-        self.port = free_port()
-        self.down = False
-        self.muted = False
-        self.conns = []
-        self.lock = threading.Lock()
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
-        self.listener.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-        import threading
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.down:
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            with self.lock:
-                self.conns += [client, upstream]
-            for a, b, reply in ((client, upstream, False), (upstream, client, True)):
-                threading.Thread(target=self._pump, args=(a, b, reply), daemon=True).start()
-
-    def _pump(self, src, dst, reply):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if not (reply and self.muted):
-                    dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.close()
-            except OSError:
-                pass
-
-    def mute(self):
-        """From now on the server's answers are dropped (requests still pass)."""
-        self.muted = True
-
-    def cut(self):
-        import socket
-        self.down = True
-        with self.lock:
-            for s in self.conns:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.conns = []
-
-    def restore(self):
-        self.down = False
-        self.muted = False
-
-    def close(self):
-        self.cut()
-        self.listener.close()
-
-
-def test_database_down_stops_acks_and_loses_nothing(demo_db, bus, start_bin):
+def test_database_down_stops_acks_and_loses_nothing(demo_db, pg_proxy, bus, start_bin):
     import urllib.error
     import urllib.request
-    from urllib.parse import urlparse
-    pg = urlparse(demo_db.conninfo)
-    proxy = TcpProxy(pg.port)
-    try:
-        port = free_port()
-        proc = start_bin("rating-ingest", {
-            "EQMS_PG_CONNINFO": demo_db.conninfo.replace(f":{pg.port}/", f":{proxy.port}/"),
-            "EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
-            "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
-            "EQMS_REDIS_URL": ""})
-        wait_port(port, proc=proc.proc)
-        w1 = Window(demo_db, "w01")
-        teller = employee(demo_db, 1, 6)
-        gw = Gateway(bus)
-        gw.start(w1, teller)
-        proxy.cut()
-        now = int(time.time() * 1000)
-        gw.event("rating.submitted", w1, teller, ms=now, option_code=1)
-        gw.event("rating.submitted", w1, teller, ms=now + 15000, option_code=3)
-        acks = []
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            got = gw.client.receive(0.2)
-            if got and got[0].startswith("ack.ingest."):
-                acks.append(got[1]["data"]["upto"])
-            gw.replay(3)
-        assert all(a <= 1 for a in acks), acks
-        assert q(demo_db, "SELECT count(*) FROM rating") == [(0,)]
+    port = free_port()
+    proc = start_bin("rating-ingest", {
+        "EQMS_PG_CONNINFO": pg_proxy.conninfo,
+        "EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
+        "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
+        "EQMS_REDIS_URL": ""})
+    wait_port(port, proc=proc.proc)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 6)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    pg_proxy.cut()
+    now = int(time.time() * 1000)
+    gw.event("rating.submitted", w1, teller, ms=now, option_code=1)
+    gw.event("rating.submitted", w1, teller, ms=now + 15000, option_code=3)
+    acks = []
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        got = gw.client.receive(0.2)
+        if got and got[0].startswith("ack.ingest."):
+            acks.append(got[1]["data"]["upto"])
+        gw.replay(3)
+    assert all(a <= 1 for a in acks), acks
+    assert q(demo_db, "SELECT count(*) FROM rating") == [(0,)]
 
-        def health():
-            try:
-                return urllib.request.urlopen(f"http://127.0.0.1:{port}/health").status
-            except urllib.error.HTTPError as e:
-                return e.code
-        assert wait_for(lambda: health() == 503)
+    def health():
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/health").status
+        except urllib.error.HTTPError as e:
+            return e.code
+    assert wait_for(lambda: health() == 503)
 
-        proxy.restore()
-        gw.wait_ack(3, timeout=30, resend=[2, 3])
-        assert q(demo_db, "SELECT option_code FROM rating ORDER BY event_time") == [(1,), (3,)]
-        assert wait_for(lambda: health() == 200)
-        assert "ingest_resumed" in proc.log()
-    finally:
-        proxy.close()
+    pg_proxy.restore()
+    gw.wait_ack(3, timeout=30, resend=[2, 3])
+    assert q(demo_db, "SELECT option_code FROM rating ORDER BY event_time") == [(1,), (3,)]
+    assert wait_for(lambda: health() == 200)
+    assert "ingest_resumed" in proc.log()
 
 
 def test_live_counters_in_redis_and_teller_figures(demo_db, bus, start_bin, servers):

@@ -12,6 +12,7 @@
 
 #include "eqms/clock.h"
 #include "eqms/envelope.h"
+#include "eqms/grow.h"
 #include "eqms/log.h"
 
 #define S_HEADER 24
@@ -175,14 +176,10 @@ static int s_mark_set(gw_outbox_t *self, const char *serial, uint32_t boot,
         return 0;
     s_mark_t *m = s_mark_find(self, serial);
     if (!m) {
-        if (self->marks_count == self->marks_cap) {
-            size_t cap = self->marks_cap ? self->marks_cap * 2 : 16;
-            s_mark_t *n = realloc(self->marks, cap * sizeof *n);
-            if (!n)
-                return -1;
-            self->marks = n;
-            self->marks_cap = cap;
-        }
+        s_mark_t *n = grow_room(self->marks, self->marks_count, &self->marks_cap, sizeof *n, 16);
+        if (!n)
+            return -1;
+        self->marks = n;
         m = &self->marks[self->marks_count++];
         snprintf(m->serial, sizeof m->serial, "%s", serial);
         m->boot = boot;
@@ -207,14 +204,10 @@ static int s_entry_push(gw_outbox_t *self, int64_t seq, const char *path,
             self->count -= self->head;
             self->head = 0;
         }
-        if (self->count == self->cap) {
-            size_t cap = self->cap ? self->cap * 2 : 64;
-            s_entry_t *n = realloc(self->entries, cap * sizeof *n);
-            if (!n)
-                return -1;
-            self->entries = n;
-            self->cap = cap;
-        }
+        s_entry_t *n = grow_room(self->entries, self->count, &self->cap, sizeof *n, 64);
+        if (!n)
+            return -1;
+        self->entries = n;
     }
     char *text = malloc(path_len + 1 + env_len + 1);
     if (!text)

@@ -13,6 +13,7 @@
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/devcodec.h"
+#include "eqms/grow.h"
 #include "eqms/log.h"
 #include "gw_command.h"
 #include "gw_event.h"
@@ -101,14 +102,10 @@ static s_dev_t *s_dev(gw_server_t *self, const char *serial, bool create)
             return self->devs[i];
     if (!create)
         return NULL;
-    if (self->dev_count == self->dev_cap) {
-        size_t cap = self->dev_cap ? self->dev_cap * 2 : 16;
-        s_dev_t **n = realloc(self->devs, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        self->devs = n;
-        self->dev_cap = cap;
-    }
+    s_dev_t **n = grow_room(self->devs, self->dev_count, &self->dev_cap, sizeof *n, 16);
+    if (!n)
+        return NULL;
+    self->devs = n;
     s_dev_t *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;

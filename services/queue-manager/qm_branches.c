@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/grow.h"
 #include "eqms/log.h"
 
 struct qm_branches_t {
@@ -20,14 +21,10 @@ struct qm_branches_t {
 static void s_add(void *ctx, const qm_branch_ref_t *ref)
 {
     qm_branches_t *self = ctx;
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 16;
-        qm_slot_t *slots = realloc(self->slots, cap * sizeof *slots);
-        if (!slots)
-            return;
-        self->slots = slots;
-        self->cap = cap;
-    }
+    qm_slot_t *slots = grow_room(self->slots, self->count, &self->cap, sizeof *slots, 16);
+    if (!slots)
+        return;
+    self->slots = slots;
     qm_slot_t *slot = &self->slots[self->count];
     memset(slot, 0, sizeof *slot);
     slot->ref = *ref;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/grow.h"
+
 struct qm_hall_t {
     qm_hall_cfg_t cfg;
     qm_hall_line_t *lines;          /* display list, newest first */
@@ -90,14 +92,11 @@ static qm_hall_current_t *s_current(qm_hall_t *self, int window_no, bool create)
         return &self->currents[i];
     if (!create)
         return NULL;
-    if (self->current_count == self->current_cap) {
-        size_t cap = self->current_cap ? self->current_cap * 2 : 16;
-        qm_hall_current_t *grown = realloc(self->currents, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        self->currents = grown;
-        self->current_cap = cap;
-    }
+    qm_hall_current_t *grown = grow_room(self->currents, self->current_count, &self->current_cap,
+                                         sizeof *grown, 16);
+    if (!grown)
+        return NULL;
+    self->currents = grown;
     memmove(&self->currents[i + 1], &self->currents[i],
             (self->current_count - i) * sizeof *self->currents);
     self->current_count++;

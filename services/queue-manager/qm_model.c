@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/grow.h"
+
 /* ---- journal ------------------------------------------------------------ */
 
 qm_journal_t *qm_journal_new(void)
@@ -41,14 +43,10 @@ int qm_journal_push(qm_journal_t *self, const qm_event_t *event)
 {
     if (!self || !event)
         return -1;
-    if (self->count == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 64;
-        qm_event_t *grown = realloc(self->items, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        self->items = grown;
-        self->cap = cap;
-    }
+    qm_event_t *grown = grow_room(self->items, self->count, &self->cap, sizeof *grown, 64);
+    if (!grown)
+        return -1;
+    self->items = grown;
     self->items[self->count++] = *event;
     return 0;
 }
@@ -103,14 +101,10 @@ static void s_heap_down(qm_branch_t *b, qm_int_heap_t *h, size_t pos)
 
 static int s_heap_reserve(qm_int_heap_t *h)
 {
-    if (h->count < h->cap)
-        return 0;
-    size_t cap = h->cap ? h->cap * 2 : 16;
-    size_t *grown = realloc(h->items, cap * sizeof *grown);
+    size_t *grown = grow_room(h->items, h->count, &h->cap, sizeof *grown, 16);
     if (!grown)
         return -1;
     h->items = grown;
-    h->cap = cap;
     return 0;
 }
 
@@ -171,14 +165,11 @@ static void s_map_insert(qm_branch_t *b, size_t t)
 /* Room for one more ticket in the array and the map. 0 or -1. */
 static int s_ticket_reserve(qm_branch_t *b)
 {
-    if (b->ticket_count == b->ticket_cap) {
-        size_t cap = b->ticket_cap ? b->ticket_cap * 2 : 256;
-        qm_int_ticket_t *grown = realloc(b->tickets, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        b->tickets = grown;
-        b->ticket_cap = cap;
-    }
+    qm_int_ticket_t *grown = grow_room(b->tickets, b->ticket_count, &b->ticket_cap, sizeof *grown,
+                                       256);
+    if (!grown)
+        return -1;
+    b->tickets = grown;
     if ((b->ticket_count + 1) * 2 > b->map_cap) {
         size_t cap = b->map_cap ? b->map_cap * 2 : 512;
         size_t *map = calloc(cap, sizeof *map);
@@ -215,14 +206,11 @@ static qm_int_heap_t *s_heap_target(qm_branch_t *b, const qm_int_ticket_t *t)
         qm_int_pool_t *pool = qm_int_pool_find(b, t->target_id);
         if (pool)
             return &pool->heap;
-        if (b->pool_count == b->pool_cap) {
-            size_t cap = b->pool_cap ? b->pool_cap * 2 : 16;
-            qm_int_pool_t **grown = realloc(b->pools, cap * sizeof *grown);
-            if (!grown)
-                return NULL;
-            b->pools = grown;
-            b->pool_cap = cap;
-        }
+        qm_int_pool_t **grown = grow_room(b->pools, b->pool_count, &b->pool_cap, sizeof *grown,
+                                          16);
+        if (!grown)
+            return NULL;
+        b->pools = grown;
         pool = calloc(1, sizeof *pool);
         if (!pool)
             return NULL;
@@ -284,14 +272,11 @@ qm_err_t qm_int_window_check(const qm_branch_t *b, const qm_window_cfg_t *cfg,
 static int s_window_add(qm_branch_t *b, const qm_window_cfg_t *cfg,
                         const size_t services[QM_PROFILE_MAX])
 {
-    if (b->window_count == b->window_cap) {
-        size_t cap = b->window_cap ? b->window_cap * 2 : 16;
-        qm_int_window_t **grown = realloc(b->windows, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        b->windows = grown;
-        b->window_cap = cap;
-    }
+    qm_int_window_t **grown = grow_room(b->windows, b->window_count, &b->window_cap, sizeof *grown,
+                                        16);
+    if (!grown)
+        return -1;
+    b->windows = grown;
     qm_int_window_t *w = calloc(1, sizeof *w);
     if (!w)
         return -1;
@@ -707,14 +692,10 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
     case QM_EV_PARKED:
         if (!on_current)
             return -1;
-        if (w->parked_count == w->parked_cap) {
-            size_t cap = w->parked_cap ? w->parked_cap * 2 : 8;
-            size_t *grown = realloc(w->parked, cap * sizeof *grown);
-            if (!grown)
-                return -1;
-            w->parked = grown;
-            w->parked_cap = cap;
-        }
+        size_t *grown = grow_room(w->parked, w->parked_count, &w->parked_cap, sizeof *grown, 8);
+        if (!grown)
+            return -1;
+        w->parked = grown;
         w->parked[w->parked_count++] = t;
         w->current = NPOS;
         qm_hall_clear_current(b->hall, w->number);

@@ -12,6 +12,7 @@
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/clock.h"
+#include "eqms/grow.h"
 #include "eqms/jsonw.h"
 #include "eqms/log.h"
 #include "qm_branches.h"
@@ -111,14 +112,11 @@ static void s_batch_free(s_batch_t *batch)
 
 static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event)
 {
-    if (batch->count == batch->cap) {
-        size_t cap = batch->cap ? batch->cap * 2 : 256;
-        qm_stored_event_t *events = realloc(batch->events, cap * sizeof *events);
-        if (!events)
-            return -1;
-        batch->events = events;
-        batch->cap = cap;
-    }
+    qm_stored_event_t *events = grow_room(batch->events, batch->count, &batch->cap, sizeof *events,
+                                          256);
+    if (!events)
+        return -1;
+    batch->events = events;
     batch->events[batch->count].branch_id = branch_id;
     batch->events[batch->count].event = *event;
     batch->count++;
@@ -129,17 +127,14 @@ static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *
 static void s_batch_reply(s_batch_t *batch, const zmq_msg_t *identity, bool delimiter,
                           const char *id, char **text_p, size_t len)
 {
-    if (batch->nreplies == batch->rcap) {
-        size_t cap = batch->rcap ? batch->rcap * 2 : 256;
-        s_reply_t *replies = realloc(batch->replies, cap * sizeof *replies);
-        if (!replies) {
-            free(*text_p);
-            *text_p = NULL;
-            return;
-        }
-        batch->replies = replies;
-        batch->rcap = cap;
+    s_reply_t *replies = grow_room(batch->replies, batch->nreplies, &batch->rcap, sizeof *replies,
+                                   256);
+    if (!replies) {
+        free(*text_p);
+        *text_p = NULL;
+        return;
     }
+    batch->replies = replies;
     s_reply_t *r = &batch->replies[batch->nreplies++];
     r->identity_len = zmq_msg_size(identity) <= S_IDENTITY_MAX ? zmq_msg_size(identity) : 0;
     memcpy(r->identity, zmq_msg_data((zmq_msg_t *) identity), r->identity_len);

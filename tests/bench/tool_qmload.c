@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "eqms/grow.h"
+
 #define S_MAX_WINDOWS  256
 #define S_MAX_CODES    16
 #define S_REQ_MAX      512
@@ -72,14 +74,10 @@ static int64_t s_now_ns(void)
 
 static int s_stats_add(s_stats_t *st, int64_t ns)
 {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 65536;
-        float *ms = realloc(st->ms, cap * sizeof *ms);
-        if (!ms)
-            return -1;
-        st->ms = ms;
-        st->cap = cap;
-    }
+    float *ms = grow_room(st->ms, st->n, &st->cap, sizeof *ms, 65536);
+    if (!ms)
+        return -1;
+    st->ms = ms;
     st->ms[st->n++] = (float) ((double) ns / 1e6);
     return 0;
 }

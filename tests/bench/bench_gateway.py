@@ -19,8 +19,6 @@ import datetime
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,15 +30,11 @@ import zmq
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from conftest import make_envelope  # noqa: E402  (the system tests' envelope builder)
+from servers import free_port  # noqa: E402
+from benchproc import cpu_seconds, stop_all  # noqa: E402
 BRANCH = "hq.r01.b0001"
 GATEWAY = "device-gateway.b0001"
 EVENT_PREFIXES = ("device.", "staff.", "service.", "call.", "rating.")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def snapshot(devices):
@@ -107,12 +101,6 @@ class Centre(threading.Thread):
             if now - last_ack > 0.2 and self.upto:
                 self.send("ack.ingest", {"gateway": GATEWAY, "upto": self.upto})
                 last_ack = now
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def firmware_size():
@@ -184,13 +172,7 @@ def main():
         devsim_cpu = cpu_seconds(devsim.pid) - devsim_cpu0
         centre.running = False
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
     seconds = t1 - t0

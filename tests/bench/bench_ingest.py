@@ -30,6 +30,7 @@ import zmq
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import servers as srvmod  # noqa: E402
+from benchproc import cpu_seconds, stop_all  # noqa: E402
 from conftest import make_envelope  # noqa: E402
 
 BRANCHES = ["hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003", "hq.r02.b0004"]
@@ -68,13 +69,6 @@ def gateways(tool, xsub, xpub, branch, windows, first_seq, seconds, rate=0, late
            "--first-seq", str(first_seq), "--seconds", str(seconds), "--rate", str(rate)]
     return subprocess.Popen(cmd + (["--latency"] if latency else []),
                             stdout=subprocess.PIPE, text=True)
-
-
-def cpu_s(pid):
-    """User + system CPU seconds of a live process."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def copy_rate(conn, rows):
@@ -181,10 +175,10 @@ def main():
                    for b in BRANCHES]
         time.sleep(2)
         c0, t0 = count(conn), time.monotonic()
-        cpu0 = {p.pid: cpu_s(p.pid) for p in workers + [ingest]}
+        cpu0 = {p.pid: cpu_seconds(p.pid) for p in workers + [ingest]}
         time.sleep(args.seconds)
         c1, t1 = count(conn), time.monotonic()
-        cpu1 = {p.pid: cpu_s(p.pid) for p in workers + [ingest]}
+        cpu1 = {p.pid: cpu_seconds(p.pid) for p in workers + [ingest]}
         for w in workers:
             w.communicate()
         ratings_per_s = (c1 - c0) / (t1 - t0)
@@ -217,12 +211,7 @@ def main():
               f"ratio={ratings_per_s / copy_rows_per_s:.2f} p99_ms_at_5k={p99:.1f} "
               f"rss_mb={rss_mb:.1f}")
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         servers.stop()
 
 

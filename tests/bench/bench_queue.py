@@ -33,21 +33,12 @@ import psycopg2
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import servers as srvmod  # noqa: E402
+from benchproc import cpu_seconds, stop_all  # noqa: E402
 from qm_client import Client  # noqa: E402
 
 BRANCH = "hq.r01.b0001"
 WINDOWS = 16
 SCRATCH = "qm_bench_event"
-
-
-def cpu_s(pid):
-    """User + system CPU seconds of a live process (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children(ppid):
@@ -78,7 +69,7 @@ class CpuMeter:
         self.groups = groups          # name -> callable returning pids
 
     def _sample(self):
-        return {n: {p: cpu_s(p) for p in f()} for n, f in self.groups.items()}, machine_busy()
+        return {n: {p: cpu_seconds(p) for p in f()} for n, f in self.groups.items()}, machine_busy()
 
     def start(self):
         self.a = self._sample()
@@ -267,12 +258,7 @@ def main():
         print(f"BENCH queue ops_per_s={load['ops_per_s']:.0f} p99_ms={load['p99_ms']:.2f} "
               f"baseline_ops_per_s={base['ops_per_s']:.0f} ratio={ratio:.2f}")
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         servers.stop()
 
 

@@ -624,11 +624,13 @@ static void s_receive(qm_server_t *self)
             self->flight[i]->outcome = rc[k++];
 }
 
-/* Takes back committed batches in the order they were handed over: answers,
- * hands the open batch over, then publishes. */
-static void s_commit_turn(qm_server_t *self, int64_t now)
+/* Takes back committed batches in the order they were handed over (after
+ * reading PostgreSQL's results if `results`): answers, hands the open batch
+ * over, then publishes. */
+static void s_commit_turn(qm_server_t *self, int64_t now, bool results)
 {
-    s_receive(self);
+    if (results)
+        s_receive(self);
     while (self->nflight > 0 && self->flight[0]->outcome != S_ON_ITS_WAY) {
         s_batch_t *done = self->flight[0];
         self->nflight--;
@@ -824,7 +826,10 @@ static void *s_loop(void *arg)
             free(topic);
             envelope_destroy(&env);
         }
-        s_commit_turn(self, now);
+        /* Results are read when the commit socket has something, or when
+         * there is no socket (a broken connection fails what was on its way). */
+        s_commit_turn(self, now,
+                      socket < 0 || (items[2].revents & (ZMQ_POLLIN | ZMQ_POLLERR)));
         s_tick(self, now);
     }
     return NULL;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/utf8.h"
+
 #define JSONW_HEAP_DEFAULT (64 * 1024)
 #define JSONW_HEAP_FIRST   512
 
@@ -55,28 +57,6 @@ static int s_append(jsonw_t *self, const char *bytes, size_t n)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence starting at s (s[0] >= 0x80), or 0 if
- * it is invalid: stray continuation, overlong, surrogate, above U+10FFFF or
- * cut short (the NUL terminator is never a continuation byte). */
-static size_t s_utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        unsigned char lo = c == 0xe0 ? 0xa0 : 0x80;   /* no overlongs */
-        unsigned char hi = c == 0xed ? 0x9f : 0xbf;   /* no surrogates */
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        unsigned char lo = c == 0xf0 ? 0x90 : 0x80;   /* no overlongs */
-        unsigned char hi = c == 0xf4 ? 0x8f : 0xbf;   /* <= U+10FFFF */
-        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80
-               && (s[3] & 0xc0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
 /* Appends `text` quoted and escaped; on success the escaped body (without
  * quotes) is at *off, *len. 0, or -1 (error set). */
 static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
@@ -98,7 +78,7 @@ static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
         if (c == '\0')
             break;
         if (c >= 0x80) {
-            size_t n = s_utf8_len(s);
+            size_t n = utf8_seq_len(s, SIZE_MAX);   /* stops at the NUL */
             if (n == 0) {
                 s_fail(self, JSONW_ERR_UTF8);
                 return -1;

@@ -8,6 +8,7 @@
 
 #include "eqms/clock.h"
 #include "eqms/id.h"
+#include "eqms/utf8.h"
 
 /* The device gateway's event types (docs/protocol.md); any other type is
  * declined. Their kinds come from ri_event_kind, as in ri_event_decode. */
@@ -105,55 +106,6 @@ typedef struct {
 
 /* --- input checks ---------------------------------------------------------------- */
 
-static bool s_ascii(const unsigned char *s, size_t len)
-{
-    uint64_t any = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t word;
-        memcpy(&word, s + i, sizeof word);
-        any |= word;
-    }
-    for (; i < len; i++)
-        any |= s[i];
-    return (any & UINT64_C(0x8080808080808080)) == 0;
-}
-
-/* Strict UTF-8 as jansson checks it: yajl only checks the byte pattern and
- * lets overlong forms, surrogates and code points above U+10FFFF through. */
-static bool s_utf8_valid(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4, cp = c & 0x07, min = 0x10000;
-        else
-            return false;
-        if (len - i < n)
-            return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n;
-    }
-    return true;
-}
-
 /* False for text this decoder leaves to the strict one: escapes (not
  * handled here), \v and \f (whitespace to yajl, not to jansson) and UTF-8
  * that jansson refuses. */
@@ -161,7 +113,9 @@ static bool s_plain(const unsigned char *buf, size_t len)
 {
     if (memchr(buf, '\\', len) || memchr(buf, '\v', len) || memchr(buf, '\f', len))
         return false;
-    return s_ascii(buf, len) || s_utf8_valid(buf, len);
+    /* yajl only checks the byte pattern of UTF-8 and lets overlong forms,
+     * surrogates and code points above U+10FFFF through. */
+    return utf8_valid(buf, len);
 }
 
 /* Classifies a JSON number (yajl checked its grammar) as jansson reads it:

@@ -117,13 +117,20 @@ static int s_topic(char topic[ENVELOPE_TOPIC_MAX + 2], const char *type,
                    const char *org_path)
 {
     char reason[ENVELOPE_REASON_SIZE];
-    int n = snprintf(topic, ENVELOPE_TOPIC_MAX + 2, "%s.%s", type, org_path);
-    if (n < 0 || envelope_topic_check(topic, (size_t) n, type, reason) != 0) {
-        log_error("bus_publish_refused", "type=%s reason=\"%s\"", type,
-                  n > 0 ? reason : "bad topic");
+    size_t t = strlen(type), p = strlen(org_path);
+    if (t + 1 + p > ENVELOPE_TOPIC_MAX) {
+        log_error("bus_publish_refused", "type=%s reason=\"topic over %d bytes\"", type,
+                  ENVELOPE_TOPIC_MAX);
         return -1;
     }
-    return n;
+    memcpy(topic, type, t);
+    topic[t] = '.';
+    memcpy(topic + t + 1, org_path, p + 1);
+    if (envelope_topic_check(topic, t + 1 + p, type, reason) != 0) {
+        log_error("bus_publish_refused", "type=%s reason=\"%s\"", type, reason);
+        return -1;
+    }
+    return (int) (t + 1 + p);
 }
 
 int bus_publish_envelope(bus_t *self, const char *org_path,

@@ -9,6 +9,7 @@
 
 #include "eqms/grow.h"
 #include "eqms/log.h"
+#include "eqms/text.h"
 
 struct qm_branches_t {
     qm_store_t *store;          /* borrowed */
@@ -134,8 +135,8 @@ static void s_device(void *ctx, int64_t window_id, const char *code, const char 
     slot->devices = devices;
     qm_window_device_t *d = &devices[slot->device_count++];
     d->window_id = window_id;
-    snprintf(d->code, sizeof d->code, "%s", code);
-    snprintf(d->serial, sizeof d->serial, "%s", serial ? serial : "");
+    text_copy(d->code, sizeof d->code, code);
+    text_copy(d->serial, sizeof d->serial, serial ? serial : "");
 }
 
 int qm_branches_reload_devices(qm_branches_t *self, qm_slot_t *slot)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eqms/text.h"
+
 /* ---- decisions ------------------------------------------------------------ */
 
 /* The events of one decision being appended. */
@@ -25,8 +27,8 @@ static void s_ev_init(qm_event_t *ev, qm_event_kind_t kind)
 static void s_ev_ticket(qm_event_t *ev, const qm_branch_t *b, size_t t)
 {
     const qm_int_ticket_t *ticket = &b->tickets[t];
-    snprintf(ev->ticket_id, sizeof ev->ticket_id, "%s", ticket->id);
-    snprintf(ev->number, sizeof ev->number, "%s", ticket->number);
+    text_copy(ev->ticket_id, sizeof ev->ticket_id, ticket->id);
+    text_copy(ev->number, sizeof ev->number, ticket->number);
     ev->number_seq = ticket->number_seq;
     ev->queue_id = b->queues[ticket->queue].cfg.id;
     ev->service_id = b->services[ticket->service].cfg.id;
@@ -48,7 +50,7 @@ static void s_emit(s_batch_t *batch, qm_event_t *ev)
     ev->at_ms = batch->now;
     if (!ev->day)
         ev->day = batch->b->day;
-    snprintf(ev->actor, sizeof ev->actor, "%s", batch->actor);
+    text_copy(ev->actor, sizeof ev->actor, batch->actor);
     if (qm_journal_push(batch->j, ev) != 0)
         batch->failed = true;
 }
@@ -79,7 +81,7 @@ static void s_emit_finish(s_batch_t *batch, const qm_int_window_t *w, size_t t, 
     ev.avg_ms = (3 * batch->b->services[ticket->service].avg_ms + sample) / 4;
     if (ev.avg_ms < 1)
         ev.avg_ms = 1;
-    snprintf(ev.detail, sizeof ev.detail, "%s", detail);
+    text_copy(ev.detail, sizeof ev.detail, detail);
     s_emit(batch, &ev);
 }
 
@@ -97,7 +99,7 @@ static void s_emit_release(s_batch_t *batch, const qm_int_window_t *w, const cha
     s_ev_init(&ev, QM_EV_RETURNED);
     s_ev_ticket(&ev, batch->b, w->current);
     s_ev_window(&ev, w);
-    snprintf(ev.detail, sizeof ev.detail, "%s", why);
+    text_copy(ev.detail, sizeof ev.detail, why);
     s_emit(batch, &ev);
 }
 
@@ -239,7 +241,7 @@ qm_err_t qm_issue(const qm_branch_t *self, const qm_issue_req_t *req, int day,
     ev.klass = req->klass;
     ev.original_ms = now_ms;
     ev.appointment_ms = req->appointment_ms;
-    snprintf(ev.phone, sizeof ev.phone, "%s", phone);
+    text_copy(ev.phone, sizeof ev.phone, phone);
     s_batch_t batch = { self, journal, journal->count, now_ms, req->actor, false };
     s_emit(&batch, &ev);
     return s_done(&batch, reason);
@@ -274,7 +276,7 @@ static qm_err_t s_act_login(s_batch_t *batch, const qm_int_window_t *w, int64_t 
         s_emit_release(batch, old, why);
         s_ev_init(&ev, QM_EV_STAFF_LOGOUT);
         s_ev_window(&ev, old);
-        snprintf(ev.detail, sizeof ev.detail, "%s", why);
+        text_copy(ev.detail, sizeof ev.detail, why);
         s_emit(batch, &ev);
     }
     if (w->staff_id) {
@@ -282,7 +284,7 @@ static qm_err_t s_act_login(s_batch_t *batch, const qm_int_window_t *w, int64_t 
         s_emit_release(batch, w, why);
         s_ev_init(&ev, QM_EV_STAFF_LOGOUT);
         s_ev_window(&ev, w);
-        snprintf(ev.detail, sizeof ev.detail, "%s", why);
+        text_copy(ev.detail, sizeof ev.detail, why);
         s_emit(batch, &ev);
     }
     s_ev_init(&ev, QM_EV_STAFF_LOGIN);
@@ -466,7 +468,7 @@ qm_err_t qm_act(const qm_branch_t *self, const qm_action_t *a, int64_t now_ms,
                              "park it first", w->number, ct->number);
         s_emit_release(&batch, w, a->kind == QM_ACT_CLOSE ? "window closed" : "logout");
         ev.kind = a->kind == QM_ACT_CLOSE ? QM_EV_WINDOW_CLOSED : QM_EV_STAFF_LOGOUT;
-        snprintf(ev.detail, sizeof ev.detail, "%s", a->kind == QM_ACT_CLOSE ? "" : "logout");
+        text_copy(ev.detail, sizeof ev.detail, a->kind == QM_ACT_CLOSE ? "" : "logout");
         s_emit(&batch, &ev);
         break;
     case QM_ACT_PAUSE:
@@ -478,7 +480,7 @@ qm_err_t qm_act(const qm_branch_t *self, const qm_action_t *a, int64_t now_ms,
                                                                   : QM_ERR_WINDOW_STATE,
                              "window %d is %s", w->number, qm_window_state_name(w->state));
         ev.kind = QM_EV_WINDOW_PAUSED;
-        snprintf(ev.detail, sizeof ev.detail, "%s", a->reason);
+        text_copy(ev.detail, sizeof ev.detail, a->reason);
         s_emit(&batch, &ev);
         break;
     case QM_ACT_RESUME:
@@ -577,7 +579,7 @@ qm_err_t qm_window_set(const qm_branch_t *self, const qm_window_cfg_t *window,
     s_ev_init(&set, QM_EV_WINDOW_SET);
     set.window_id = window->id;
     set.window_no = window->number;
-    snprintf(set.detail, sizeof set.detail, "%s", window->name);
+    text_copy(set.detail, sizeof set.detail, window->name);
     const qm_int_window_t *w = qm_int_window_find(self, window->id);
     s_batch_t batch = { self, journal, journal->count, now_ms, actor, false };
     char old[QM_DETAIL_SIZE] = "";

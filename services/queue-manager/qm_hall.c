@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eqms/grow.h"
+#include "eqms/text.h"
 
 struct qm_hall_t {
     qm_hall_cfg_t cfg;
@@ -137,7 +138,7 @@ int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
     qm_hall_current_t *current = s_current(self, window_no, true);
     if (!current)
         return -1;
-    snprintf(current->number, sizeof current->number, "%s", number);
+    text_copy(current->number, sizeof current->number, number);
 
     /* display: drop the ticket's old line (or the oldest), insert on top */
     size_t drop = self->line_count;
@@ -151,12 +152,12 @@ int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
     }
     memmove(&self->lines[1], &self->lines[0], drop * sizeof *self->lines);
     qm_hall_line_t *line = &self->lines[0];
-    snprintf(line->ticket_id, sizeof line->ticket_id, "%s", ticket_id);
-    snprintf(line->number, sizeof line->number, "%s", number);
+    text_copy(line->ticket_id, sizeof line->ticket_id, ticket_id);
+    text_copy(line->number, sizeof line->number, number);
     line->window_no = window_no;
     line->at_ms = at_ms;
 
-    snprintf(ann.number, sizeof ann.number, "%s", number);
+    text_copy(ann.number, sizeof ann.number, number);
     ann.window_no = window_no;
     ann.repeat = self->cfg.repeat;
     ann.queued_ms = at_ms;
@@ -174,7 +175,7 @@ int qm_hall_set_current(qm_hall_t *self, int window_no, const char *number)
     qm_hall_current_t *current = s_current(self, window_no, true);
     if (!current)
         return -1;
-    snprintf(current->number, sizeof current->number, "%s", number);
+    text_copy(current->number, sizeof current->number, number);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eqms/grow.h"
+#include "eqms/text.h"
 
 /* ---- journal ------------------------------------------------------------ */
 
@@ -282,7 +283,7 @@ static int s_window_add(qm_branch_t *b, const qm_window_cfg_t *cfg,
         return -1;
     w->id = cfg->id;
     w->number = cfg->number;
-    snprintf(w->name, sizeof w->name, "%s", cfg->name);
+    text_copy(w->name, sizeof w->name, cfg->name);
     w->current = NPOS;
     w->profile = cfg->profile;
     memcpy(w->services, services, sizeof w->services);
@@ -439,9 +440,9 @@ static size_t s_apply_create(qm_branch_t *b, const qm_event_t *ev)
     size_t t = b->ticket_count++;
     qm_int_ticket_t *ticket = &b->tickets[t];
     memset(ticket, 0, sizeof *ticket);
-    snprintf(ticket->id, sizeof ticket->id, "%s", ev->ticket_id);
-    snprintf(ticket->number, sizeof ticket->number, "%s", ev->number);
-    snprintf(ticket->phone, sizeof ticket->phone, "%s", ev->phone);
+    text_copy(ticket->id, sizeof ticket->id, ev->ticket_id);
+    text_copy(ticket->number, sizeof ticket->number, ev->number);
+    text_copy(ticket->phone, sizeof ticket->phone, ev->phone);
     ticket->number_seq = ev->number_seq;
     ticket->queue = b->services[service].queue;
     ticket->service = service;
@@ -526,7 +527,7 @@ static int s_apply_window_set(qm_branch_t *b, const qm_event_t *ev)
         (void) qm_hall_set_current(b->hall, cfg.number, b->tickets[w->current].number);
     }
     w->number = cfg.number;
-    snprintf(w->name, sizeof w->name, "%s", cfg.name);
+    text_copy(w->name, sizeof w->name, cfg.name);
     return 0;
 }
 
@@ -536,7 +537,7 @@ static int s_apply_profile_set(qm_branch_t *b, const qm_event_t *ev, qm_int_wind
     memset(&cfg, 0, sizeof cfg);
     cfg.id = w->id;
     cfg.number = w->number;
-    snprintf(cfg.name, sizeof cfg.name, "%s", w->name);
+    text_copy(cfg.name, sizeof cfg.name, w->name);
     size_t services[QM_PROFILE_MAX];
     if (qm_profile_parse(ev->detail, &cfg.profile, NULL) != 0
         || qm_int_window_check(b, &cfg, services, NULL) != QM_OK)
@@ -728,7 +729,7 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
         if (!w || w->state != QM_WINDOW_OPEN)
             return -1;
         w->state = QM_WINDOW_PAUSED;
-        snprintf(w->pause_reason, sizeof w->pause_reason, "%s", ev->detail);
+        text_copy(w->pause_reason, sizeof w->pause_reason, ev->detail);
         break;
     case QM_EV_WINDOW_RESUMED:
         if (!w || w->state != QM_WINDOW_PAUSED)

@@ -10,6 +10,7 @@
 #include "eqms/jsonw.h"
 #include "eqms/log.h"
 #include "eqms/redisstore.h"
+#include "eqms/text.h"
 
 #define S_KEY_MAX (ENVELOPE_TOPIC_MAX + 64)
 
@@ -79,13 +80,28 @@ static const char *s_via(qm_via_t via)
     return (unsigned) via < sizeof names / sizeof names[0] ? names[via] : NULL;
 }
 
+/* Writes local day yyyymmdd (years 1000..9999) as "yyyy-mm-dd" and a NUL. */
+static void s_day_text(int day, char out[11])
+{
+    int parts[3] = { day / 10000, day / 100 % 100, day % 100 };
+    int widths[3] = { 4, 2, 2 };
+    char *p = out;
+    for (int k = 0; k < 3; k++) {
+        if (k)
+            *p++ = '-';
+        for (int i = widths[k] - 1, v = parts[k]; i >= 0; i--, v /= 10)
+            p[i] = (char) ('0' + v % 10);
+        p += widths[k];
+    }
+    *p = '\0';
+}
+
 void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *e)
 {
     jsonw_t *w = &self->w;
     jsonw_reset(w);
-    char day[16];
-    snprintf(day, sizeof day, "%04d-%02d-%02d", e->day / 10000, e->day / 100 % 100,
-             e->day % 100);
+    char day[11];
+    s_day_text(e->day, day);
     jsonw_str(w, "branch", branch_path);
     jsonw_int(w, "seq", e->seq);
     s_time(w, "at", e->at_ms);
@@ -129,8 +145,8 @@ void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_even
         jsonw_str(w, "detail", e->detail);
     else
         jsonw_null(w, "detail");
-    char type[ENVELOPE_TYPE_MAX + 1];
-    snprintf(type, sizeof type, "ticket.%s", qm_event_kind_name(e->kind));
+    char type[ENVELOPE_TYPE_MAX + 1] = "ticket.";
+    text_copy(type + 7, sizeof type - 7, qm_event_kind_name(e->kind));
     if (jsonw_finish(w) != 0 || bus_publish_jsonw(self->bus, type, branch_path, w, NULL) != 0)
         log_warn("event_not_published", "branch=%s seq=%" PRId64, branch_path, e->seq);
 }
@@ -171,7 +187,7 @@ static int s_display(qm_publish_t *self, const char *branch_path, qm_branch_t *b
     const char *text = jsonw_finish(w) == 0 ? jsonw_text(w, &len) : NULL;
     if (!text || !(self->display = strdup(text)))
         return -1;
-    snprintf(self->display_path, sizeof self->display_path, "%s", branch_path);
+    text_copy(self->display_path, sizeof self->display_path, branch_path);
     return 0;
 }
 
@@ -247,45 +263,84 @@ static int s_mirror_ticket(qm_publish_t *self, const char *key, const qm_ticket_
     return s_hset(self, key, t->id);
 }
 
-/* True if one of the events names window `id` (or queue `id`). */
-static bool s_named(const qm_stored_event_t *events, size_t count, int64_t id, bool queue)
+/* True if one of the events names queue `id`, or starts a day. */
+static bool s_names_queue(const qm_stored_event_t *events, size_t count, int64_t id)
 {
-    for (size_t i = 0; i < count; i++) {
-        const qm_event_t *e = &events[i].event;
-        if ((queue ? e->queue_id : e->window_id) == id || e->kind == QM_EV_DAY_START
-            || (!queue && e->target == QM_TARGET_WINDOW && e->target_id == id))
+    for (size_t i = 0; i < count; i++)
+        if (events[i].event.queue_id == id || events[i].event.kind == QM_EV_DAY_START)
             return true;
+    return false;
+}
+
+/* The windows event `e` names: where it happened and where it was sent. */
+static size_t s_windows_named(const qm_event_t *e, int64_t ids[2])
+{
+    size_t n = 0;
+    if (e->window_id > 0)
+        ids[n++] = e->window_id;
+    if (e->target == QM_TARGET_WINDOW && e->target_id > 0 && e->target_id != e->window_id)
+        ids[n++] = e->target_id;
+    return n;
+}
+
+/* True if an event before events[i] names window `id`. */
+static bool s_named_before(const qm_stored_event_t *events, size_t i, int64_t id)
+{
+    for (size_t j = 0; j < i; j++) {
+        int64_t ids[2];
+        size_t n = s_windows_named(&events[j].event, ids);
+        for (size_t k = 0; k < n; k++)
+            if (ids[k] == id)
+                return true;
     }
     return false;
 }
 
-/* Writes the windows the events name (all when events is NULL). 0 / -1. */
+/* Writes one window's entry. 0 / -1. */
+static int s_mirror_window(qm_publish_t *self, const char *key, qm_branch_t *branch,
+                           const qm_window_info_t *info)
+{
+    qm_ticket_info_t current;
+    bool has = info->current_id[0] && qm_ticket_find(branch, info->current_id, &current) == 0;
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_int(w, "number", info->number);
+    jsonw_str(w, "name", info->name);
+    jsonw_str(w, "state", qm_window_state_name(info->state));
+    jsonw_str(w, "pause_reason", info->pause_reason);
+    s_id(w, "staff", info->staff_id);
+    if (has)
+        jsonw_str(w, "current", current.number);
+    else
+        jsonw_null(w, "current");
+    jsonw_finish(w);
+    char field[TEXT_I64_SIZE];
+    text_i64(field, info->id);
+    return s_hset(self, key, field);
+}
+
+/* Writes the windows the events name, each once (all when events is NULL
+ * or one starts a day). 0 / -1. */
 static int s_mirror_windows(qm_publish_t *self, const char *key, qm_branch_t *branch,
                             const qm_stored_event_t *events, size_t count)
 {
     int failed = 0;
-    for (size_t i = 0; i < qm_window_count(branch); i++) {
-        qm_window_info_t info;
-        if (qm_window_at(branch, i, &info) != 0
-            || (events && !s_named(events, count, info.id, false)))
-            continue;
-        qm_ticket_info_t current;
-        bool has = info.current_id[0] && qm_ticket_find(branch, info.current_id, &current) == 0;
-        jsonw_t *w = &self->w;
-        jsonw_reset(w);
-        jsonw_int(w, "number", info.number);
-        jsonw_str(w, "name", info.name);
-        jsonw_str(w, "state", qm_window_state_name(info.state));
-        jsonw_str(w, "pause_reason", info.pause_reason);
-        s_id(w, "staff", info.staff_id);
-        if (has)
-            jsonw_str(w, "current", current.number);
-        else
-            jsonw_null(w, "current");
-        jsonw_finish(w);
-        char field[24];
-        snprintf(field, sizeof field, "%" PRId64, info.id);
-        failed |= s_hset(self, key, field);
+    bool all = !events;
+    for (size_t i = 0; i < count && !all; i++)
+        all = events[i].event.kind == QM_EV_DAY_START;
+    qm_window_info_t info;
+    if (all) {
+        for (size_t i = 0; i < qm_window_count(branch); i++)
+            if (qm_window_at(branch, i, &info) == 0)
+                failed |= s_mirror_window(self, key, branch, &info);
+        return failed ? -1 : 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        int64_t ids[2];
+        size_t n = s_windows_named(&events[i].event, ids);
+        for (size_t k = 0; k < n; k++)
+            if (!s_named_before(events, i, ids[k]) && qm_window_find(branch, ids[k], &info) == 0)
+                failed |= s_mirror_window(self, key, branch, &info);
     }
     return failed ? -1 : 0;
 }
@@ -297,7 +352,7 @@ static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *bra
 {
     int failed = 0;
     for (size_t i = 0; i < queue_count; i++) {
-        if (events && !s_named(events, count, queues[i].id, true))
+        if (events && !s_names_queue(events, count, queues[i].id))
             continue;
         jsonw_t *w = &self->w;
         jsonw_reset(w);
@@ -305,8 +360,8 @@ static int s_mirror_queues(qm_publish_t *self, const char *key, qm_branch_t *bra
         jsonw_int(w, "waiting", qm_queue_waiting(branch, queues[i].id));
         jsonw_int(w, "next", qm_queue_next_number(branch, queues[i].id));
         jsonw_finish(w);
-        char field[24];
-        snprintf(field, sizeof field, "%" PRId64, queues[i].id);
+        char field[TEXT_I64_SIZE];
+        text_i64(field, queues[i].id);
         failed |= s_hset(self, key, field);
     }
     return failed ? -1 : 0;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "eqms/text.h"
+
 /* ---- lookups ------------------------------------------------------------- */
 
 size_t qm_int_service_find(const qm_branch_t *b, int64_t id)
@@ -104,9 +106,9 @@ static void s_ticket_info(const qm_branch_t *b, size_t t, qm_ticket_info_t *info
 {
     const qm_int_ticket_t *ticket = &b->tickets[t];
     memset(info, 0, sizeof *info);
-    snprintf(info->id, sizeof info->id, "%s", ticket->id);
-    snprintf(info->number, sizeof info->number, "%s", ticket->number);
-    snprintf(info->phone, sizeof info->phone, "%s", ticket->phone);
+    text_copy(info->id, sizeof info->id, ticket->id);
+    text_copy(info->number, sizeof info->number, ticket->number);
+    text_copy(info->phone, sizeof info->phone, ticket->phone);
     info->number_seq = ticket->number_seq;
     info->queue_id = b->queues[ticket->queue].cfg.id;
     info->service_id = b->services[ticket->service].cfg.id;
@@ -256,12 +258,12 @@ static void s_window_info(const qm_branch_t *b, const qm_int_window_t *w, qm_win
     memset(info, 0, sizeof *info);
     info->id = w->id;
     info->number = w->number;
-    snprintf(info->name, sizeof info->name, "%s", w->name);
+    text_copy(info->name, sizeof info->name, w->name);
     info->state = w->state;
-    snprintf(info->pause_reason, sizeof info->pause_reason, "%s", w->pause_reason);
+    text_copy(info->pause_reason, sizeof info->pause_reason, w->pause_reason);
     info->staff_id = w->staff_id;
     if (w->current != NPOS)
-        snprintf(info->current_id, sizeof info->current_id, "%s", b->tickets[w->current].id);
+        text_copy(info->current_id, sizeof info->current_id, b->tickets[w->current].id);
     info->parked = w->parked_count;
     info->transferred = w->targeted.count;
     info->profile = w->profile;

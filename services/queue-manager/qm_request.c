@@ -9,6 +9,7 @@
 
 #include "eqms/clock.h"
 #include "eqms/envelope.h"
+#include "eqms/text.h"
 
 /* ---- members ------------------------------------------------------------ */
 
@@ -405,7 +406,7 @@ static int s_decode(json_t *root, qm_request_t *req, char reason[QM_REASON_SIZE]
     if (o == S_OP_COUNT || len != strlen(text))
         return s_refuse(reason, req, QM_REPLY_UNKNOWN_OP, "unknown op '%s'",
                         s_shown(text, shown));
-    snprintf(req->op, sizeof req->op, "%s", s_ops[o].name);
+    text_copy(req->op, sizeof req->op, s_ops[o].name);
     req->kind = s_ops[o].kind;
     req->action = s_ops[o].action;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/text.h"
+
 qm_err_t qm_refuse(char reason[QM_REASON_SIZE], qm_err_t err, const char *fmt, ...)
 {
     if (reason) {
@@ -53,23 +55,43 @@ int qm_profile_check(const qm_profile_t *profile, char reason[QM_REASON_SIZE])
     return 0;
 }
 
+/* Appends the n bytes at `text` to buf[*used..size) with room for the NUL.
+ * 0, or -1 if they do not fit. */
+static int s_put(char *buf, size_t size, size_t *used, const char *text, size_t n)
+{
+    if (n >= size - *used)
+        return -1;
+    memcpy(buf + *used, text, n);
+    *used += n;
+    buf[*used] = '\0';
+    return 0;
+}
+
+static int s_put_int(char *buf, size_t size, size_t *used, int64_t value)
+{
+    char digits[TEXT_I64_SIZE];
+    return s_put(buf, size, used, digits, text_i64(digits, value));
+}
+
 int qm_profile_format(const qm_profile_t *profile, char *buf, size_t size)
 {
     if (!profile || !buf || size == 0)
         return -1;
-    int n = snprintf(buf, size, "%s;vip=%d;ordinary=%d;services=",
-                     qm_strategy_name(profile->strategy), profile->weights[QM_CLASS_VIP],
-                     profile->weights[QM_CLASS_ORDINARY]);
-    if (n < 0 || (size_t) n >= size)
+    /* Written once per window action reply: without snprintf. */
+    const char *strategy = qm_strategy_name(profile->strategy);
+    size_t used = 0;
+    buf[0] = '\0';
+    if (s_put(buf, size, &used, strategy, strlen(strategy)) != 0
+        || s_put(buf, size, &used, ";vip=", 5) != 0
+        || s_put_int(buf, size, &used, profile->weights[QM_CLASS_VIP]) != 0
+        || s_put(buf, size, &used, ";ordinary=", 10) != 0
+        || s_put_int(buf, size, &used, profile->weights[QM_CLASS_ORDINARY]) != 0
+        || s_put(buf, size, &used, ";services=", 10) != 0)
         return -1;
-    size_t used = (size_t) n;
-    for (size_t i = 0; i < profile->service_count && i < QM_PROFILE_MAX; i++) {
-        n = snprintf(buf + used, size - used, "%s%lld", i ? "," : "",
-                     (long long) profile->services[i]);
-        if (n < 0 || (size_t) n >= size - used)
+    for (size_t i = 0; i < profile->service_count && i < QM_PROFILE_MAX; i++)
+        if ((i && s_put(buf, size, &used, ",", 1) != 0)
+            || s_put_int(buf, size, &used, profile->services[i]) != 0)
             return -1;
-        used += (size_t) n;
-    }
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "eqms/grow.h"
 #include "eqms/jsonw.h"
 #include "eqms/log.h"
+#include "eqms/text.h"
 #include "qm_branches.h"
 #include "qm_publish.h"
 #include "qm_request.h"
@@ -139,7 +140,7 @@ static void s_batch_reply(s_batch_t *batch, const zmq_msg_t *identity, bool deli
     r->identity_len = zmq_msg_size(identity) <= S_IDENTITY_MAX ? zmq_msg_size(identity) : 0;
     memcpy(r->identity, zmq_msg_data((zmq_msg_t *) identity), r->identity_len);
     r->delimiter = delimiter;
-    snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+    text_copy(r->id, sizeof r->id, id ? id : "");
     r->text = *text_p;
     *text_p = NULL;
     r->len = len;
@@ -276,7 +277,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         if (err != QM_OK)
             break;
         char ticket[ID_SIZE];
-        snprintf(ticket, sizeof ticket, "%s", qm_journal_at(self->journal, mark)->ticket_id);
+        text_copy(ticket, sizeof ticket, qm_journal_at(self->journal, mark)->ticket_id);
         long n = s_take_events(self, slot, mark);
         if (n < 0 || qm_reply_ticket_get(&self->reply, req->id, (size_t) n, slot->model,
                                          ticket, now) != 0)
@@ -310,7 +311,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         }
         qm_window_cfg_t window = { .id = info.id, .number = info.number,
                                    .profile = req->profile };
-        snprintf(window.name, sizeof window.name, "%s", info.name);
+        text_copy(window.name, sizeof window.name, info.name);
         err = qm_window_set(slot->model, &window, req->actor, now, self->journal, reason);
         break;
     }

@@ -10,6 +10,7 @@
 #include "eqms/clock.h"
 #include "eqms/pgbin.h"
 #include "eqms/log.h"
+#include "eqms/text.h"
 
 /* A batch sent in pipeline mode, its result not yet all read. */
 typedef struct {
@@ -77,8 +78,8 @@ int qm_store_branches(qm_store_t *self, const char *prefixes,
         qm_branch_ref_t b;
         memset(&b, 0, sizeof b);
         b.id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        snprintf(b.path, sizeof b.path, "%s", PQgetvalue(res, i, 1));
-        snprintf(b.time_zone, sizeof b.time_zone, "%s", PQgetvalue(res, i, 2));
+        text_copy(b.path, sizeof b.path, PQgetvalue(res, i, 1));
+        text_copy(b.time_zone, sizeof b.time_zone, PQgetvalue(res, i, 2));
         fn(ctx, &b);
     }
     PQclear(res);
@@ -101,7 +102,7 @@ static int s_load_queues(qm_store_t *self, const char *branch, qm_config_t *conf
     qm_queue_cfg_t *queues = calloc(rows ? (size_t) rows : 1, sizeof *queues);
     for (int i = 0; queues && i < rows; i++) {
         queues[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        snprintf(queues[i].prefix, sizeof queues[i].prefix, "%s", PQgetvalue(res, i, 1));
+        text_copy(queues[i].prefix, sizeof queues[i].prefix, PQgetvalue(res, i, 1));
         queues[i].number_max = atoi(PQgetvalue(res, i, 2));
     }
     PQclear(res);
@@ -124,8 +125,8 @@ static int s_load_services(qm_store_t *self, const char *branch, qm_config_t *co
     qm_service_cfg_t *services = calloc(rows ? (size_t) rows : 1, sizeof *services);
     for (int i = 0; services && i < rows; i++) {
         services[i].id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        snprintf(services[i].code, sizeof services[i].code, "%s", PQgetvalue(res, i, 1));
-        snprintf(services[i].name, sizeof services[i].name, "%s", PQgetvalue(res, i, 2));
+        text_copy(services[i].code, sizeof services[i].code, PQgetvalue(res, i, 1));
+        text_copy(services[i].name, sizeof services[i].name, PQgetvalue(res, i, 2));
         services[i].queue_id = strtoll(PQgetvalue(res, i, 3), NULL, 10);
     }
     PQclear(res);
@@ -160,7 +161,7 @@ static int s_load_windows(qm_store_t *self, const char *branch, qm_config_t *con
         qm_window_cfg_t *w = &windows[i];
         w->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         w->number = atoi(PQgetvalue(res, i, 1));
-        snprintf(w->name, sizeof w->name, "%s", PQgetvalue(res, i, 2));
+        text_copy(w->name, sizeof w->name, PQgetvalue(res, i, 2));
         char reason[QM_REASON_SIZE] = "";
         if (PQgetisnull(res, i, 3))
             s_default_profile(config, &w->profile);
@@ -288,9 +289,9 @@ static int s_event_row(PGresult *res, int i, qm_event_t *ev)
     ev->at_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
     ev->day = atoi(PQgetvalue(res, i, c++));
     int kind = s_kind(PQgetvalue(res, i, c++));
-    snprintf(ev->actor, sizeof ev->actor, "%s", PQgetvalue(res, i, c++));
-    snprintf(ev->ticket_id, sizeof ev->ticket_id, "%s", PQgetvalue(res, i, c++));
-    snprintf(ev->number, sizeof ev->number, "%s", PQgetvalue(res, i, c++));
+    text_copy(ev->actor, sizeof ev->actor, PQgetvalue(res, i, c++));
+    text_copy(ev->ticket_id, sizeof ev->ticket_id, PQgetvalue(res, i, c++));
+    text_copy(ev->number, sizeof ev->number, PQgetvalue(res, i, c++));
     ev->number_seq = atoi(PQgetvalue(res, i, c++));
     ev->queue_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
     ev->service_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
@@ -300,13 +301,13 @@ static int s_event_row(PGresult *res, int i, qm_event_t *ev)
     ev->staff_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
     ev->original_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
     ev->appointment_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
-    snprintf(ev->phone, sizeof ev->phone, "%s", PQgetvalue(res, i, c++));
+    text_copy(ev->phone, sizeof ev->phone, PQgetvalue(res, i, c++));
     int target = s_target(PQgetvalue(res, i, c++));
     ev->target_id = strtoll(PQgetvalue(res, i, c++), NULL, 10);
     int via = s_via(PQgetvalue(res, i, c++));
     ev->recall = atoi(PQgetvalue(res, i, c++));
     ev->avg_ms = strtoll(PQgetvalue(res, i, c++), NULL, 10);
-    snprintf(ev->detail, sizeof ev->detail, "%s", PQgetvalue(res, i, c++));
+    text_copy(ev->detail, sizeof ev->detail, PQgetvalue(res, i, c++));
     if (kind < 0 || klass != 0 || target < 0 || via < 0)
         return -1;
     ev->kind = (qm_event_kind_t) kind;
@@ -590,7 +591,7 @@ static void s_result(qm_store_t *self, PGresult *res)
         p->ok = false;
         if (PQresultStatus(res) == PGRES_FATAL_ERROR) {
             char reason[256];
-            snprintf(reason, sizeof reason, "%s", PQresultErrorMessage(res));
+            text_copy(reason, sizeof reason, PQresultErrorMessage(res));
             for (char *c = reason; *c; c++)
                 if (*c == '\n' || *c == '"')
                     *c = ' ';

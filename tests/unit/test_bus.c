@@ -147,6 +147,20 @@ static void test_malformed_messages_are_rejected_and_skipped(void **state)
     bus_destroy(&sub);
 }
 
+/* Writes a valid org path of exactly `len` (>= 2) bytes: "hq.aaa...". */
+static void s_long_path(char *out, size_t len)
+{
+    memcpy(out, "hq", 2);
+    size_t i = 2;
+    while (i < len) {
+        if (len - i >= 2)
+            out[i++] = '.';
+        for (int k = 0; k < 31 && i < len; k++)
+            out[i++] = 'a';
+    }
+    out[len] = '\0';
+}
+
 static void test_refuses_bad_arguments(void **state)
 {
     (void) state;
@@ -160,6 +174,16 @@ static void test_refuses_bad_arguments(void **state)
     assert_int_equal(bus_publish(pub, "rating.submitted", "HQ..x", &data, NULL), -1);
     data = json_array();
     assert_int_equal(bus_publish(pub, "rating.submitted", "hq", &data, NULL), -1);
+    /* Topics up to the limit, and not one byte more ("rating.submitted."
+     * is 17 bytes), nor far more. */
+    char path[2 * ENVELOPE_TOPIC_MAX];
+    size_t lens[] = { ENVELOPE_TOPIC_MAX - 17, ENVELOPE_TOPIC_MAX - 16, sizeof path - 1 };
+    for (size_t i = 0; i < 3; i++) {
+        s_long_path(path, lens[i]);
+        data = json_object();
+        assert_int_equal(bus_publish(pub, "rating.submitted", path, &data, NULL),
+                         i == 0 ? 0 : -1);
+    }
     char *topic;
     envelope_t *e;
     assert_int_equal(bus_recv(pub, 0, &topic, &e), -1);   /* no SUB side */

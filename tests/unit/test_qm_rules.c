@@ -29,6 +29,13 @@ static void test_profile_text(void **state)
     assert_int_equal(qm_profile_parse("strict;vip=2;ordinary=1;services=", &q, reason), 0);
     assert_int_equal(q.service_count, 0);
     assert_int_equal(qm_profile_format(&p, text, 10), -1);
+    /* Every size: fits exactly with room for the NUL, or is refused. */
+    size_t whole = strlen("weighted;vip=2;ordinary=1;services=3,1,9000000000");
+    for (size_t size = 1; size <= whole + 1; size++) {
+        char cut[QM_DETAIL_SIZE];
+        assert_int_equal(qm_profile_format(&p, cut, size), size == whole + 1 ? 0 : -1);
+        assert_true(strlen(cut) < size);
+    }
 
     static const char *bad[] = {
         "", "fast;vip=2;ordinary=1;services=1", "strict;vip=0;ordinary=1;services=1",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/text.h"
 #include "eqms/utf8.h"
 
 #define JSONW_HEAP_DEFAULT (64 * 1024)
@@ -41,7 +42,8 @@ static int s_reserve(jsonw_t *self, size_t n)
     return 0;
 }
 
-/* Appends bytes the caller has reserved room for. */
+/* Appends bytes the caller has reserved room for. The NUL after them is
+ * written by jsonw_finish. */
 static void s_put(jsonw_t *self, const char *bytes, size_t n)
 {
     memcpy(self->buf + self->len, bytes, n);
@@ -53,40 +55,78 @@ static int s_append(jsonw_t *self, const char *bytes, size_t n)
     if (s_reserve(self, n) != 0)
         return -1;
     s_put(self, bytes, n);
-    self->buf[self->len] = '\0';
     return 0;
 }
 
+/* One byte: the separators and brackets. */
+static int s_append1(jsonw_t *self, char c)
+{
+    if (s_reserve(self, 1) != 0)
+        return -1;
+    self->buf[self->len++] = c;
+    return 0;
+}
+
+/* Nonzero if one of the 8 bytes in `w` is not printable ASCII, or is '"'
+ * or '\\' (bit tricks that never miss one; a hit is looked at bytewise). */
+static uint64_t s_word_special(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    return (w & high) | ((w - ones * 0x20) & ~w & high) | ((quote - ones) & ~quote & high)
+           | ((slash - ones) & ~slash & high);
+}
+
+/* Length of the longest prefix of the n bytes at s that is copied as is:
+ * printable ASCII but '"' and '\\', and valid multi-byte UTF-8 sequences. */
+static size_t s_clean_run(const unsigned char *s, size_t n)
+{
+    size_t run = 0;
+    while (run < n) {
+        uint64_t word;
+        if (n - run >= sizeof word) {
+            memcpy(&word, s + run, sizeof word);
+            if (!s_word_special(word)) {
+                run += sizeof word;
+                continue;
+            }
+        }
+        unsigned char c = s[run];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            run++;
+        } else if (c >= 0x80) {
+            size_t k = utf8_seq_len(s + run, n - run);
+            if (k == 0)
+                return run;
+            run += k;
+        } else {
+            return run;
+        }
+    }
+    return run;
+}
+
 /* Appends `text` quoted and escaped; on success the escaped body (without
- * quotes) is at *off, *len. 0, or -1 (error set). */
+ * quotes) is at *off, *len. 0, or -1 (error set). Text that needs no
+ * escaping (most of it) is copied at once. */
 static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *) text;
-    if (s_append(self, "\"", 1) != 0)
+    size_t left = strlen(text);
+    size_t run = s_clean_run(s, left);
+    if (s_reserve(self, run + 2) != 0)
         return -1;
+    self->buf[self->len++] = '"';
     *off = self->len;
-    for (;;) {
-        /* Copy the longest run of bytes that need no attention. */
-        size_t run = 0;
-        while (s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-            run++;
-        if (run && s_append(self, (const char *) s, run) != 0)
-            return -1;
-        s += run;
+    s_put(self, text, run);
+    s += run;
+    left -= run;
+    while (left > 0) {
         unsigned char c = *s;
-        if (c == '\0')
-            break;
-        if (c >= 0x80) {
-            size_t n = utf8_seq_len(s, SIZE_MAX);   /* stops at the NUL */
-            if (n == 0) {
-                s_fail(self, JSONW_ERR_UTF8);
-                return -1;
-            }
-            if (s_append(self, (const char *) s, n) != 0)
-                return -1;
-            s += n;
-            continue;
+        if (c >= 0x80) {   /* the run stopped at an invalid sequence */
+            s_fail(self, JSONW_ERR_UTF8);
+            return -1;
         }
         char esc[6] = { '\\', 0, 0, 0, 0, 0 };
         size_t n = 2;
@@ -109,9 +149,24 @@ static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
         if (s_append(self, esc, n) != 0)
             return -1;
         s++;
+        left--;
+        run = s_clean_run(s, left);
+        if (s_append(self, (const char *) s, run) != 0)
+            return -1;
+        s += run;
+        left -= run;
     }
     *len = self->len - *off;
-    return s_append(self, "\"", 1);
+    return s_append1(self, '"');
+}
+
+/* FNV-1a of an escaped key, for the duplicate filter. */
+static uint32_t s_key_hash(const char *key, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char) key[i]) * 16777619u;
+    return h ^ h >> 16;
 }
 
 /* True if the innermost open level is an array. */
@@ -132,7 +187,7 @@ static int s_key(jsonw_t *self, const char *key)
         return -1;
     }
     if (!key) {
-        if (!self->first && s_append(self, ",", 1) != 0)
+        if (!self->first && s_append1(self, ',') != 0)
             return -1;
         self->first = false;
         return 0;
@@ -141,13 +196,19 @@ static int s_key(jsonw_t *self, const char *key)
         s_fail(self, JSONW_ERR_KEYS);
         return -1;
     }
-    if (!self->first && s_append(self, ",", 1) != 0)
+    if (!self->first && s_append1(self, ',') != 0)
         return -1;
     size_t off, len;
-    if (s_string(self, key, &off, &len) != 0 || s_append(self, ":", 1) != 0)
+    if (s_string(self, key, &off, &len) != 0 || s_append1(self, ':') != 0)
         return -1;
-    /* Escaping is one-to-one, so equal escaped text means an equal key. */
-    for (uint16_t i = self->level_keys[self->depth - 1]; i < self->keys; i++) {
+    /* Escaping is one-to-one, so equal escaped text means an equal key.
+     * The level's filter of key hashes spares the comparisons for a key
+     * whose hash bit is not set yet (most). */
+    uint64_t bit = UINT64_C(1) << (s_key_hash(self->buf + off, len) & 63);
+    uint64_t *seen = &self->level_seen[self->depth - 1];
+    bool maybe = *seen & bit;
+    *seen |= bit;
+    for (uint16_t i = self->level_keys[self->depth - 1]; maybe && i < self->keys; i++) {
         if (self->key[i].len == len
             && memcmp(self->buf + self->key[i].off, self->buf + off, len) == 0) {
             s_fail(self, JSONW_ERR_DUPLICATE);
@@ -174,8 +235,9 @@ static void s_open_root(jsonw_t *self)
     self->arrays = 0;
     self->keys = 0;
     self->level_keys[0] = 0;
+    self->level_seen[0] = 0;
     self->first = true;
-    s_append(self, "{", 1);
+    s_append1(self, '{');
 }
 
 void jsonw_init(jsonw_t *self, char *buf, size_t size)
@@ -223,17 +285,8 @@ void jsonw_int(jsonw_t *self, const char *key, int64_t value)
 {
     if (s_key(self, key) != 0)
         return;
-    char digits[24];
-    char *p = digits + sizeof digits;
-    /* Through uint64_t, so that INT64_MIN negates without overflow. */
-    uint64_t u = value < 0 ? 0 - (uint64_t) value : (uint64_t) value;
-    do {
-        *--p = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (value < 0)
-        *--p = '-';
-    s_append(self, p, (size_t) (digits + sizeof digits - p));
+    char digits[TEXT_I64_SIZE];
+    s_append(self, digits, text_i64(digits, value));
 }
 
 void jsonw_double(jsonw_t *self, const char *key, double value)
@@ -303,9 +356,10 @@ static void s_open(jsonw_t *self, const char *key, bool array)
         s_fail(self, JSONW_ERR_DEPTH);
         return;
     }
-    if (s_key(self, key) != 0 || s_append(self, array ? "[" : "{", 1) != 0)
+    if (s_key(self, key) != 0 || s_append1(self, array ? '[' : '{') != 0)
         return;
     self->level_keys[self->depth] = self->keys;
+    self->level_seen[self->depth] = 0;
     self->arrays = (uint16_t) ((self->arrays & ~(1u << self->depth))
                                | (unsigned) array << self->depth);
     self->depth++;
@@ -321,7 +375,7 @@ static void s_close(jsonw_t *self, bool array)
         s_fail(self, JSONW_ERR_ARG);
         return;
     }
-    if (s_append(self, array ? "]" : "}", 1) != 0)
+    if (s_append1(self, array ? ']' : '}') != 0)
         return;
     self->depth--;
     self->keys = self->level_keys[self->depth];   /* forget the inner keys */
@@ -356,8 +410,9 @@ int jsonw_finish(jsonw_t *self)
         s_fail(self, JSONW_ERR_ARG);
         return -1;
     }
-    if (s_append(self, "}", 1) != 0)
+    if (s_append1(self, '}') != 0)
         return -1;
+    self->buf[self->len] = '\0';   /* s_reserve keeps room for it */
     self->depth = 0;
     self->finished = true;
     return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "eqms/jsonw.h"
+#include "eqms/utf8.h"
 
 /* Finishes `w` and returns its text, failing the test if it is in error. */
 static const char *finished(jsonw_t *w)
@@ -135,10 +136,24 @@ static void test_duplicate_keys(void **state)
     jsonw_int(&w, "k\n", 1);
     expect_error(&w, JSONW_ERR_DUPLICATE);
 
+    /* Past the hash filter's 64 bits: 100 distinct keys pass, and a repeat
+     * of each of them is still caught. */
+    char many[4096], key[16];
+    for (int repeat = 0; repeat < 100; repeat++) {
+        jsonw_init(&w, many, sizeof many);
+        for (int i = 0; i < 100; i++) {
+            snprintf(key, sizeof key, "k%d", i);
+            jsonw_int(&w, key, i);
+        }
+        assert_int_equal(jsonw_error(&w), JSONW_OK);
+        snprintf(key, sizeof key, "k%d", repeat);
+        jsonw_int(&w, key, 0);
+        expect_error(&w, JSONW_ERR_DUPLICATE);
+    }
+
     /* JSONW_MAX_KEYS keys open at once, and no more. */
     char big[8192];
     jsonw_init(&w, big, sizeof big);
-    char key[16];
     for (int i = 0; i < JSONW_MAX_KEYS; i++) {
         snprintf(key, sizeof key, "k%d", i);
         jsonw_int(&w, key, i);
@@ -183,6 +198,8 @@ static void test_utf8_validation(void **state)
         "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80",
         "\xf5\x80\x80\x80", "\xf8\x88\x80\x80\x80", "\xe4\xb8", "\xf0\x9f\x98",
         "\xc3", "ok\xe4\xb8" "x",
+        /* after an escape, and after valid sequences */
+        "\n\xff", "a\"\xc3", "\x01\xe4\xb8", "中\xe4\xb8", "中文\xed\xa0\x80x",
     };
     const char *good[] = {
         "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80",
@@ -486,6 +503,47 @@ static double random_double(void)
     }
 }
 
+/* Random byte strings, long enough for the word-at-a-time scan, made of
+ * the bytes each rule turns on: written iff valid UTF-8, and read back by
+ * jansson as the same bytes. */
+static void test_random_bytes_written_iff_valid(void **state)
+{
+    (void) state;
+    static const unsigned char pool[] = {
+        'a', 'Z', ' ', '~', '"', '\\', '/', 0x01, 0x1f, 0x7f, 0x80, 0xbf, 0xc2, 0xc3,
+        0xdf, 0xe0, 0xe4, 0xb8, 0xad, 0xed, 0x9f, 0xa0, 0xf0, 0x9f, 0x98, 0xf4, 0x8f,
+        0x90, 0xf5, 0xff,
+    };
+    srand(1122);
+    char buf[1024];
+    jsonw_t w;
+    size_t written = 0;
+    for (int round = 0; round < 20000; round++) {
+        unsigned char text[48];
+        size_t len = (size_t) (rand() % 40);
+        for (size_t i = 0; i < len; i++)
+            text[i] = rand() % 4 ? 'a' + rand() % 26 : pool[rand() % sizeof pool];
+        text[len] = '\0';
+        jsonw_init(&w, buf, sizeof buf);
+        jsonw_str(&w, "v", (const char *) text);
+        bool valid = utf8_valid(text, len);
+        if ((jsonw_finish(&w) == 0) != valid)
+            fail_msg("round %d: written %d, valid %d", round, !valid, valid);
+        if (!valid) {
+            assert_int_equal(jsonw_error(&w), JSONW_ERR_UTF8);
+            continue;
+        }
+        size_t n;
+        json_t *root = load(jsonw_text(&w, &n));
+        json_t *v = json_object_get(root, "v");
+        assert_int_equal(json_string_length(v), len);
+        assert_memory_equal(json_string_value(v), text, len);
+        json_decref(root);
+        written++;
+    }
+    assert_true(written > 1000 && written < 19000);   /* both sides were tried */
+}
+
 static void test_random_values_decode_like_jansson(void **state)
 {
     (void) state;
@@ -614,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_fixed_buffer_overflow),
         cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_growable_buffer),
+        cmocka_unit_test(test_random_bytes_written_iff_valid),
         cmocka_unit_test(test_random_values_decode_like_jansson),
         cmocka_unit_test(test_rating_payload_equals_json_pack),
     };

@@ -64,7 +64,7 @@ typedef enum {
 
 typedef struct {
     char *buf;
-    size_t len;           /* bytes written, without the NUL kept after them */
+    size_t len;           /* bytes written (room for a NUL is kept after them) */
     size_t cap;           /* bytes allocated or given */
     size_t max;           /* growable: limit of cap; fixed: cap */
     bool owned;           /* buf is ours and grows */
@@ -75,6 +75,7 @@ typedef struct {
     uint16_t arrays;      /* bit d set: level d is an array */
     uint16_t keys;        /* entries used in key[] */
     uint16_t level_keys[JSONW_MAX_DEPTH];   /* key[] index where a level starts */
+    uint64_t level_seen[JSONW_MAX_DEPTH];   /* a level's key hashes, a bit each */
     struct {
         uint32_t off;     /* escaped key text in buf */
         uint32_t len;

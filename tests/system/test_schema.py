@@ -3,6 +3,7 @@
 Each test builds what it needs under its own root node, so the tests hold
 whether a database is shared or not.
 """
+import json
 import os
 import uuid
 
@@ -553,7 +554,8 @@ INSERT_EVENTS = ("SELECT eqms_ticket_events_insert(ARRAY(SELECT json_populate_re
 
 def test_ticket_events_must_follow_their_branch(db):
     """eqms_ticket_events_insert stores a branch's events only in sequence:
-    a batch that skips or repeats seqs is refused whole (40001)."""
+    a batch that skips or repeats seqs, of one branch or several, is refused
+    whole (40001). (The connection commits each statement.)"""
     with db.cursor() as cur:
         cur.execute(INSERT_EVENTS, (_events(7, [1, 2, 3]),))
         assert cur.fetchone()[0] == 3
@@ -569,3 +571,35 @@ def test_ticket_events_must_follow_their_branch(db):
         db.commit()
         cur.execute("SELECT seq FROM ticket_event WHERE branch_id = 7 ORDER BY seq")
         assert [r[0] for r in cur.fetchall()] == [1, 2, 3, 4, 5]
+        # A gap or a repeat inside the batch: refused, with one branch or several.
+        for branch7 in ([6, 8], [6, 6, 8], [6, 6]):
+            for other in ([], [1]):
+                with pytest.raises(psycopg2.errors.SerializationFailure):
+                    cur.execute(INSERT_EVENTS, (json.dumps(
+                        json.loads(_events(7, branch7)) + json.loads(_events(9, other))),))
+                db.rollback()
+        # Several branches at once: each must follow its own; all or nothing.
+        both = json.loads(_events(7, [6, 7])) + json.loads(_events(9, [1, 2]))
+        cur.execute(INSERT_EVENTS, (json.dumps(both),))
+        db.commit()
+        stale = json.loads(_events(7, [8])) + json.loads(_events(9, [2]))
+        with pytest.raises(psycopg2.errors.SerializationFailure):
+            cur.execute(INSERT_EVENTS, (json.dumps(stale),))
+        db.rollback()
+        cur.execute("SELECT branch_id, seq FROM ticket_branch_head ORDER BY 1")
+        assert cur.fetchall() == [(7, 7), (9, 2)]
+
+
+def test_ticket_events_commit_synchronously(db):
+    """A batch's transaction commits synchronously even where the session
+    (and this test cluster) has synchronous_commit off: the tickets it
+    creates are returned to customers only once committed."""
+    with db.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("BEGIN")
+        cur.execute(INSERT_EVENTS, (_events(11, [1]),))
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"
+        cur.execute("COMMIT")
+        cur.execute("SHOW synchronous_commit")   # only for that transaction
+        assert cur.fetchone()[0] == "off"

@@ -26,6 +26,7 @@ PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
 # which link every service, get all of them.
 SVC_PKGS_device-gateway := libusb-1.0
 SVC_PKGS_rating-ingest := yajl
+SVC_PKGS_queue-manager := yajl
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

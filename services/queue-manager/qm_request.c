@@ -10,6 +10,7 @@
 #include "eqms/clock.h"
 #include "eqms/envelope.h"
 #include "eqms/text.h"
+#include "qm_wire.h"
 
 /* ---- members ------------------------------------------------------------ */
 
@@ -189,36 +190,51 @@ static bool s_line_valid(const char *text, size_t len)
 
 /* ---- decoding ----------------------------------------------------------- */
 
-static const char *s_str(json_t *root, const char *name, size_t *len)
+/* The member `name` of the request (NULL if it has none). */
+static const qm_wire_member_t *s_member(const qm_wire_t *root, const char *name)
 {
-    json_t *value = json_object_get(root, name);
-    *len = json_string_length(value);
-    return json_string_value(value);
+    for (size_t i = 0; i < root->count; i++)
+        if (strcmp(root->members[i].key, name) == 0)
+            return &root->members[i];
+    return NULL;
 }
 
-static int64_t s_int(json_t *root, const char *name)
+/* A string member's text and length (NULL and 0 if absent or no string). */
+static const char *s_str(const qm_wire_t *root, const char *name, size_t *len)
 {
-    return json_integer_value(json_object_get(root, name));
+    const qm_wire_member_t *m = s_member(root, name);
+    bool str = m && m->type == QM_WIRE_STR;
+    *len = str ? m->len : 0;
+    return str ? m->str : NULL;
 }
 
-/* Checks the members' names and types; returns the bits present, or -1. */
-static long s_members_check(json_t *root, qm_request_t *req, char reason[QM_REASON_SIZE])
+/* An integer member (0 if absent or no integer). */
+static int64_t s_int(const qm_wire_t *root, const char *name)
+{
+    const qm_wire_member_t *m = s_member(root, name);
+    return m && m->type == QM_WIRE_INT ? m->num : 0;
+}
+
+/* Checks the members' names and types in order; returns the bits present,
+ * or -1. */
+static long s_members_check(const qm_wire_t *root, qm_request_t *req,
+                            char reason[QM_REASON_SIZE])
 {
     unsigned present = 0;
-    const char *key;
-    json_t *value;
     char shown[48];
-    json_object_foreach(root, key, value) {
+    for (size_t i = 0; i < root->count; i++) {
+        const char *key = root->members[i].key;
+        qm_wire_type_t type = root->members[i].type;
         size_t m = 0;
         while (m < S_MEMBER_COUNT && strcmp(s_members[m].name, key) != 0)
             m++;
         if (m == S_MEMBER_COUNT)
             return s_refuse(reason, req, QM_REPLY_MALFORMED, "unknown member '%s'",
                             s_shown(key, shown));
-        if (s_members[m].type == S_INT && !json_is_integer(value))
+        if (s_members[m].type == S_INT && type != QM_WIRE_INT)
             return s_refuse(reason, req, QM_REPLY_MALFORMED,
                             "member '%s' must be an integer", key);
-        if (s_members[m].type == S_STR && !json_is_string(value))
+        if (s_members[m].type == S_STR && type != QM_WIRE_STR)
             return s_refuse(reason, req, QM_REPLY_MALFORMED, "member '%s' must be a string",
                             key);
         present |= s_members[m].bit;
@@ -227,7 +243,7 @@ static long s_members_check(json_t *root, qm_request_t *req, char reason[QM_REAS
 }
 
 /* A positive id member. */
-static int s_positive(json_t *root, const char *name, int64_t *out, qm_request_t *req,
+static int s_positive(const qm_wire_t *root, const char *name, int64_t *out, qm_request_t *req,
                       char reason[QM_REASON_SIZE])
 {
     *out = s_int(root, name);
@@ -238,7 +254,7 @@ static int s_positive(json_t *root, const char *name, int64_t *out, qm_request_t
 }
 
 /* service or service_code (exactly one) and class. */
-static int s_decode_service(json_t *root, unsigned present, qm_request_t *req,
+static int s_decode_service(const qm_wire_t *root, unsigned present, qm_request_t *req,
                             char reason[QM_REASON_SIZE])
 {
     bool by_id = present & M_SERVICE, by_code = present & M_SERVICE_CODE;
@@ -269,7 +285,7 @@ static int s_decode_service(json_t *root, unsigned present, qm_request_t *req,
     return 0;
 }
 
-static int s_decode_ticket_ref(json_t *root, qm_request_t *req, char reason[QM_REASON_SIZE])
+static int s_decode_ticket_ref(const qm_wire_t *root, qm_request_t *req, char reason[QM_REASON_SIZE])
 {
     size_t len;
     const char *text = s_str(root, "ticket", &len);
@@ -283,7 +299,7 @@ static int s_decode_ticket_ref(json_t *root, qm_request_t *req, char reason[QM_R
 }
 
 /* The op-specific members (presence and types already checked). */
-static int s_decode_op(json_t *root, unsigned present, qm_request_t *req,
+static int s_decode_op(const qm_wire_t *root, unsigned present, qm_request_t *req,
                        char reason[QM_REASON_SIZE])
 {
     size_t len;
@@ -372,10 +388,8 @@ static int s_decode_op(json_t *root, unsigned present, qm_request_t *req,
     }
 }
 
-static int s_decode(json_t *root, qm_request_t *req, char reason[QM_REASON_SIZE])
+static int s_decode(const qm_wire_t *root, qm_request_t *req, char reason[QM_REASON_SIZE])
 {
-    if (!json_is_object(root))
-        return s_refuse(reason, req, QM_REPLY_MALFORMED, "request is not a JSON object");
     size_t len;
     const char *text = s_str(root, "id", &len);
     if (text && s_request_id_valid(text, len))
@@ -436,6 +450,43 @@ static int s_decode(json_t *root, qm_request_t *req, char reason[QM_REASON_SIZE]
     return s_decode_op(root, present, req, reason);
 }
 
+/* Reads the request with jansson into `root` (members in order, as
+ * qm_wire_read would). 0, or -1 with the reason it is no JSON object. */
+static int s_read_strict(qm_wire_t *root, const void *buf, size_t len, qm_request_t *req,
+                         char reason[QM_REASON_SIZE])
+{
+    json_error_t error;
+    json_t *json = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
+    char shown[48];
+    if (!json)
+        return s_refuse(reason, req, QM_REPLY_MALFORMED, "not JSON: %s (at byte %d)",
+                        s_shown(error.text, shown), error.position);
+    if (!json_is_object(json)) {
+        json_decref(json);
+        return s_refuse(reason, req, QM_REPLY_MALFORMED, "request is not a JSON object");
+    }
+    root->count = 0;
+    root->used = 0;
+    const char *key;
+    json_t *value;
+    /* Past QM_WIRE_MEMBERS_MAX members (all distinct), an unknown one has
+     * come: the members kept are enough for s_members_check. */
+    json_object_foreach(json, key, value) {
+        if (root->count == QM_WIRE_MEMBERS_MAX)
+            break;
+        qm_wire_member_t *m = &root->members[root->count++];
+        m->key = qm_wire_keep(root, key, strlen(key));
+        m->type = json_is_integer(value) ? QM_WIRE_INT
+                  : json_is_string(value) ? QM_WIRE_STR : QM_WIRE_OTHER;
+        m->num = json_is_integer(value) ? json_integer_value(value) : 0;
+        m->len = json_string_length(value);
+        m->str = m->type == QM_WIRE_STR ? qm_wire_keep(root, json_string_value(value), m->len)
+                                        : NULL;
+    }
+    json_decref(json);
+    return 0;
+}
+
 int qm_request_decode(const void *buf, size_t len, qm_request_t *req,
                       char reason[QM_REASON_SIZE])
 {
@@ -448,15 +499,12 @@ int qm_request_decode(const void *buf, size_t len, qm_request_t *req,
     if (len > QM_REQUEST_MAX_BYTES)
         return s_refuse(reason, req, QM_REPLY_TOO_LARGE, "request is %zu bytes, limit %d",
                         len, QM_REQUEST_MAX_BYTES);
-    json_error_t error;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
-    if (!root) {
-        char shown[48];
-        return s_refuse(reason, req, QM_REPLY_MALFORMED, "not JSON: %s (at byte %d)",
-                        s_shown(error.text, shown), error.position);
-    }
-    int rc = s_decode(root, req, reason);
-    json_decref(root);
+    /* The fast path reads plain requests; jansson the rest, and says what
+     * is wrong with them. */
+    qm_wire_t root;
+    int rc = qm_wire_read(&root, buf, len) == 1 ? 0 : s_read_strict(&root, buf, len, req, reason);
+    if (rc == 0)
+        rc = s_decode(&root, req, reason);
     if (rc == 0)
         req->refusal = NULL;
     return rc;

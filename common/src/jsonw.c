@@ -67,43 +67,35 @@ static int s_append1(jsonw_t *self, char c)
     return 0;
 }
 
-/* Nonzero if one of the 8 bytes in `w` is not printable ASCII, or is '"'
- * or '\\' (bit tricks that never miss one; a hit is looked at bytewise). */
-static uint64_t s_word_special(uint64_t w)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
-    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
-    return (w & high) | ((w - ones * 0x20) & ~w & high) | ((quote - ones) & ~quote & high)
-           | ((slash - ones) & ~slash & high);
-}
+/* Byte classes for strings: 0 copied as is (printable ASCII but '"' and
+ * '\\'), 1 the end or an escape (NUL, control characters, '"', '\\'), 2 the
+ * lead of a multi-byte UTF-8 sequence (or an invalid byte). */
+#define S_ROW(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char s_class[256] = {
+    S_ROW(1), S_ROW(1),                                        /* 0x00 - 0x1f */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,            /* 0x22 '"' */
+    S_ROW(0), S_ROW(0),
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,            /* 0x5c '\\' */
+    S_ROW(0), S_ROW(0),
+    S_ROW(2), S_ROW(2), S_ROW(2), S_ROW(2), S_ROW(2), S_ROW(2), S_ROW(2), S_ROW(2),
+};
+#undef S_ROW
 
-/* Length of the longest prefix of the n bytes at s that is copied as is:
- * printable ASCII but '"' and '\\', and valid multi-byte UTF-8 sequences. */
-static size_t s_clean_run(const unsigned char *s, size_t n)
+/* Length of the longest prefix of the NUL-terminated s that is copied as
+ * is: printable ASCII but '"' and '\\', and valid multi-byte UTF-8. */
+static size_t s_clean_run(const unsigned char *s)
 {
     size_t run = 0;
-    while (run < n) {
-        uint64_t word;
-        if (n - run >= sizeof word) {
-            memcpy(&word, s + run, sizeof word);
-            if (!s_word_special(word)) {
-                run += sizeof word;
-                continue;
-            }
-        }
-        unsigned char c = s[run];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    for (;;) {
+        while (s_class[s[run]] == 0)
             run++;
-        } else if (c >= 0x80) {
-            size_t k = utf8_seq_len(s + run, n - run);
-            if (k == 0)
-                return run;
-            run += k;
-        } else {
+        if (s_class[s[run]] == 1)
             return run;
-        }
+        size_t k = utf8_seq_len(s + run, SIZE_MAX);   /* stops at the NUL */
+        if (k == 0)
+            return run;
+        run += k;
     }
-    return run;
 }
 
 /* Appends `text` quoted and escaped; on success the escaped body (without
@@ -113,16 +105,14 @@ static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *) text;
-    size_t left = strlen(text);
-    size_t run = s_clean_run(s, left);
+    size_t run = s_clean_run(s);
     if (s_reserve(self, run + 2) != 0)
         return -1;
     self->buf[self->len++] = '"';
     *off = self->len;
     s_put(self, text, run);
     s += run;
-    left -= run;
-    while (left > 0) {
+    while (*s) {
         unsigned char c = *s;
         if (c >= 0x80) {   /* the run stopped at an invalid sequence */
             s_fail(self, JSONW_ERR_UTF8);
@@ -149,24 +139,21 @@ static int s_string(jsonw_t *self, const char *text, size_t *off, size_t *len)
         if (s_append(self, esc, n) != 0)
             return -1;
         s++;
-        left--;
-        run = s_clean_run(s, left);
+        run = s_clean_run(s);
         if (s_append(self, (const char *) s, run) != 0)
             return -1;
         s += run;
-        left -= run;
     }
     *len = self->len - *off;
     return s_append1(self, '"');
 }
 
-/* FNV-1a of an escaped key, for the duplicate filter. */
-static uint32_t s_key_hash(const char *key, size_t len)
+/* A key's bit in its level's filter: from its length and end bytes, which
+ * tell most keys of an object apart (a shared bit only costs a compare). */
+static unsigned s_key_bit(const char *key, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char) key[i]) * 16777619u;
-    return h ^ h >> 16;
+    unsigned first = (unsigned char) key[0], last = (unsigned char) key[len ? len - 1 : 0];
+    return (unsigned) (len * 7 + first * 3 + last) & 63;
 }
 
 /* True if the innermost open level is an array. */
@@ -196,15 +183,26 @@ static int s_key(jsonw_t *self, const char *key)
         s_fail(self, JSONW_ERR_KEYS);
         return -1;
     }
-    if (!self->first && s_append1(self, ',') != 0)
+    size_t off, len = s_clean_run((const unsigned char *) key);
+    if (!key[len]) {
+        /* Nothing to escape (nearly every key): one reserve, one copy. */
+        if (s_reserve(self, len + 4) != 0)
+            return -1;
+        if (!self->first)
+            self->buf[self->len++] = ',';
+        self->buf[self->len++] = '"';
+        off = self->len;
+        s_put(self, key, len);
+        self->buf[self->len++] = '"';
+        self->buf[self->len++] = ':';
+    } else if ((!self->first && s_append1(self, ',') != 0)
+               || s_string(self, key, &off, &len) != 0 || s_append1(self, ':') != 0) {
         return -1;
-    size_t off, len;
-    if (s_string(self, key, &off, &len) != 0 || s_append1(self, ':') != 0)
-        return -1;
+    }
     /* Escaping is one-to-one, so equal escaped text means an equal key.
      * The level's filter of key hashes spares the comparisons for a key
      * whose hash bit is not set yet (most). */
-    uint64_t bit = UINT64_C(1) << (s_key_hash(self->buf + off, len) & 63);
+    uint64_t bit = UINT64_C(1) << s_key_bit(self->buf + off, len);
     uint64_t *seen = &self->level_seen[self->depth - 1];
     bool maybe = *seen & bit;
     *seen |= bit;

@@ -7,20 +7,28 @@ real eqms-migrate, eqms-bus and eqms-queue-manager (Redis mirror on), the demo
 data. The demo branch hq.r01.b0001 has 12 windows and 11 active tellers, so
 the bench adds windows 13..16 and tellers 100113..100117 to it in its own
 database before the service starts. Every window is opened and a distinct
-teller logged in. Then tests/bench/tool_qmload.c drives 16 windows, one DEALER
-each, in closed loops of cycles: ticket.issue (service "cash"), then
-window.call_next on its window (finishing the ticket it called before): two
-ticket operations per cycle, each awaiting its reply (a reply comes only once
-the events are committed). Baseline: the same tool with --baseline, 16
-threads each committing one single-row INSERT into a scratch table shaped
-like ticket_event (not partitioned, same columns and indexes) and one Redis
-HSET per operation, with the cluster's synchronous_commit as configured.
+teller logged in. Then tests/bench/tool_qmload.c drives the 16 windows in
+closed loops of cycles: ticket.issue (service "cash"), then window.call_next
+on its window (finishing the ticket it called before): two ticket operations
+per cycle, each awaiting its reply (a reply comes only once the events are
+committed).
+
+The measured load (the BENCH line) carries the 16 windows over --connections
+DEALERs (default 2), as the request clients do: web-api and the other
+services each hold a connection and send many windows' requests over it
+(docs/protocol.md). A second load then gives each window its own connection,
+the case of 16 separate client processes. Baseline: the same tool with
+--baseline, 16 threads each committing one single-row INSERT into a scratch
+table shaped like ticket_event (not partitioned, same columns and indexes),
+synchronously as the service's batches, and one Redis HSET per operation.
 
 CPU of queue-manager, of PostgreSQL (all its processes), Redis and the load
-tool is read from /proc over the measured window of each phase.
+tool is read from /proc over the measured window of each phase, also per
+operation.
 
 Usage: /usr/bin/python3 tests/bench/bench_queue.py --bin build/release/bin
-       [--seconds 20] [--warmup 3] [--perf]
+       [--seconds 20] [--warmup 3] [--connections 2] [--quick] [--wrap CMD]
+       [--perf]
 """
 import argparse
 import json
@@ -145,6 +153,13 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "bin"))
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--connections", type=int, default=2,
+                    help="DEALER connections the 16 windows share in the measured load")
+    ap.add_argument("--quick", action="store_true",
+                    help="only the measured load: no one-connection-per-window load, no "
+                         "baseline, no BENCH line")
+    ap.add_argument("--wrap", default="",
+                    help="command the service runs under, e.g. 'valgrind --tool=callgrind'")
     ap.add_argument("--perf", action="store_true",
                     help="perf record the service for 5 s of the load and print the top")
     args = ap.parse_args()
@@ -172,7 +187,7 @@ def main():
         srvmod.wait_port(ports[2], proc=procs[-1])
         endpoint = f"tcp://127.0.0.1:{ports[3]}"
         qm = subprocess.Popen(
-            [os.path.join(args.bin, "eqms-queue-manager")],
+            args.wrap.split() + [os.path.join(args.bin, "eqms-queue-manager")],
             env=dict(env, EQMS_BUS_PUB=xsub, EQMS_BUS_SUB=xpub,
                      EQMS_REDIS_URL=servers.redis.url(0), EQMS_QM_ENDPOINT=endpoint,
                      EQMS_HTTP_ADDRESS="127.0.0.1", EQMS_HTTP_PORT=str(ports[4])))
@@ -200,12 +215,17 @@ def main():
             perf = subprocess.Popen(["sh", "-c", f"sleep {args.warmup + 2}; exec perf record -g "
                                      f"-o {perf_data} -p {qm.pid} -- sleep 5"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        load = run_tool([tool, "--endpoint", endpoint, "--branch", BRANCH,
-                         "--windows", ",".join(map(str, wins)), "--service-code", "cash",
-                         "--seconds", str(args.seconds), "--warmup", str(args.warmup)], meter)
-        load_cpu, load_busy = meter.report(load["seconds"])
+        def load_phase(connections):
+            result = run_tool([tool, "--endpoint", endpoint, "--branch", BRANCH,
+                               "--windows", ",".join(map(str, wins)), "--service-code", "cash",
+                               "--connections", str(connections), "--seconds", str(args.seconds),
+                               "--warmup", str(args.warmup)], meter)
+            return result, meter.report(result["seconds"])
+
+        load, (load_cpu, load_busy) = load_phase(args.connections)
         if perf:
             perf.wait()
+        per_window = None if args.quick else load_phase(WINDOWS)
         events, xacts = q(conn, """SELECT count(*), count(DISTINCT xmin::text)
                                    FROM ticket_event WHERE kind IN
                                    ('issued', 'called', 'finished')""")[0]
@@ -215,38 +235,52 @@ def main():
                            WHERE kind = 'called' GROUP BY ticket_id HAVING count(*) > 1) t""")[0][0]
 
         # Baseline: bare round trips, the service idle.
-        q(conn, f"CREATE TABLE {SCRATCH} (LIKE ticket_event INCLUDING ALL)")
-        base_meter = CpuMeter({"postgres": pg_pids, "redis": lambda: [servers.redis.proc.pid]})
-        base = run_tool([tool, "--baseline", "--pg", conninfo, "--redis", servers.redis.url(1),
-                         "--table", SCRATCH, "--clients", str(WINDOWS),
-                         "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
-                        base_meter)
-        base_cpu, base_busy = base_meter.report(base["seconds"])
-        q(conn, f"DROP TABLE {SCRATCH}")
+        base = None
+        if not args.quick:
+            q(conn, f"CREATE TABLE {SCRATCH} (LIKE ticket_event INCLUDING ALL)")
+            base_meter = CpuMeter({"postgres": pg_pids,
+                                   "redis": lambda: [servers.redis.proc.pid]})
+            base = run_tool([tool, "--baseline", "--pg", conninfo, "--redis",
+                             servers.redis.url(1), "--table", SCRATCH, "--clients", str(WINDOWS),
+                             "--seconds", str(args.seconds), "--warmup", str(args.warmup)],
+                            base_meter)
+            base_cpu, base_busy = base_meter.report(base["seconds"])
+            q(conn, f"DROP TABLE {SCRATCH}")
         conn.close()
 
+        def cpu_line(what, cpu, busy, ops_per_s):
+            per_op = ", ".join(f"{n} {v:.2f} ({v / max(1, ops_per_s) * 1e6:.0f} us/op)"
+                               for n, v in cpu.items())
+            return (f"CPU during {what} (cores of {os.cpu_count()}): {per_op}; "
+                    f"machine {busy * 100:.0f} % busy")
+
+        def load_lines(what, result, cpu, busy):
+            print(f"{what}: {WINDOWS} windows on {BRANCH} over {result['connections']} "
+                  f"connection(s), {result['ops']} ticket operations in "
+                  f"{result['seconds']:.1f} s, {result['ops_per_s']:.0f}/s: ticket.issue "
+                  f"n={result['issue']['n']} p50 {result['issue']['p50_ms']:.2f} ms p99 "
+                  f"{result['issue']['p99_ms']:.2f} ms; window.call_next "
+                  f"n={result['call_next']['n']} p50 {result['call_next']['p50_ms']:.2f} ms "
+                  f"p99 {result['call_next']['p99_ms']:.2f} ms; p99.9 "
+                  f"{result['p999_ms']:.2f} ms max {result['max_ms']:.2f} ms; errors "
+                  f"{result['errors']} {result['error_codes']}")
+            print(cpu_line(what, cpu, busy, result["ops_per_s"]))
+
         print(f"settings: synchronous_commit={settings['synchronous_commit']} "
-              f"fsync={settings['fsync']} (servers.py's throwaway cluster)")
-        print(f"load: {WINDOWS} windows on {BRANCH}, {load['ops']} ticket operations in "
-              f"{load['seconds']:.1f} s: ticket.issue n={load['issue']['n']} "
-              f"p50 {load['issue']['p50_ms']:.2f} ms p99 {load['issue']['p99_ms']:.2f} ms; "
-              f"window.call_next n={load['call_next']['n']} p50 "
-              f"{load['call_next']['p50_ms']:.2f} ms p99 {load['call_next']['p99_ms']:.2f} ms; "
-              f"p99.9 {load['p999_ms']:.2f} ms max {load['max_ms']:.2f} ms; "
-              f"errors {load['errors']} {load['error_codes']}")
+              f"fsync={settings['fsync']} (servers.py's throwaway cluster; the service's "
+              f"commits are synchronous whatever the setting, schema 7)")
+        load_lines("load", load, load_cpu, load_busy)
+        if per_window:
+            load_lines("one connection per window", per_window[0], *per_window[1])
         print(f"stored: {tickets} tickets; events by kind {kinds}; "
               f"tickets called more than once: {twice}")
-        print(f"group commits: {xacts} transactions stored the load's {events} events, "
+        print(f"group commits: {xacts} transactions stored the loads' {events} events, "
               f"{events / max(1, xacts):.1f} events per transaction")
-        print(f"CPU during load (cores of {os.cpu_count()}): " +
-              ", ".join(f"{n} {v:.2f}" for n, v in load_cpu.items()) +
-              f"; machine {load_busy * 100:.0f} % busy")
-        print(f"baseline: {base['clients']} clients, {base['ops']} INSERT commits + HSET in "
-              f"{base['seconds']:.1f} s, p50 {base['p50_ms']:.2f} ms p99 {base['p99_ms']:.2f} ms, "
-              f"errors {base['errors']} {base['error_codes']}")
-        print(f"CPU during baseline (cores of {os.cpu_count()}): " +
-              ", ".join(f"{n} {v:.2f}" for n, v in base_cpu.items()) +
-              f"; machine {base_busy * 100:.0f} % busy")
+        if base:
+            print(f"baseline: {base['clients']} clients, {base['ops']} INSERT commits + HSET in "
+                  f"{base['seconds']:.1f} s, p50 {base['p50_ms']:.2f} ms p99 "
+                  f"{base['p99_ms']:.2f} ms, errors {base['errors']} {base['error_codes']}")
+            print(cpu_line("baseline", base_cpu, base_busy, base["ops_per_s"]))
         if perf:
             rep = subprocess.run(["perf", "report", "-i", perf_data, "--stdio",
                                   "--no-children", "--sort", "dso,symbol", "-g", "none"],
@@ -254,9 +288,10 @@ def main():
             print("perf of eqms-queue-manager (5 s of the load), flat:")
             print("\n".join([ln for ln in rep.stdout.splitlines()
                              if ln.strip() and not ln.startswith("#")][:40]))
-        ratio = load["ops_per_s"] / base["ops_per_s"] if base["ops_per_s"] else 0
-        print(f"BENCH queue ops_per_s={load['ops_per_s']:.0f} p99_ms={load['p99_ms']:.2f} "
-              f"baseline_ops_per_s={base['ops_per_s']:.0f} ratio={ratio:.2f}")
+        if base:
+            ratio = load["ops_per_s"] / base["ops_per_s"] if base["ops_per_s"] else 0
+            print(f"BENCH queue ops_per_s={load['ops_per_s']:.0f} p99_ms={load['p99_ms']:.2f} "
+                  f"baseline_ops_per_s={base['ops_per_s']:.0f} ratio={ratio:.2f}")
     finally:
         stop_all(procs)
         servers.stop()

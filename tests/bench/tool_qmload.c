@@ -1,7 +1,9 @@
 /*  tool_qmload: load and baseline for bench_queue (tests/bench/bench_queue.py).
  *
- *  Load (default): one DEALER per window on queue-manager's request ROUTER
- *  (docs/protocol.md, "queue-manager requests"), all served by one poll loop.
+ *  Load (default): the windows share --connections DEALERs (round robin;
+ *  default one per window) on queue-manager's request ROUTER (docs/protocol.md,
+ *  "queue-manager requests"), all served by one poll loop; a reply finds its
+ *  window by its request id.
  *  Each window runs a closed loop of cycles: ticket.issue of --service-code,
  *  then window.call_next on its window (which finishes the ticket it called
  *  before), each request sent only when the previous reply came. Every
@@ -10,8 +12,9 @@
  *  Baseline (--baseline): the bare round trips one such operation needs, from
  *  --clients threads, each with its own PostgreSQL and Redis connection: per
  *  operation one transaction inserting one row into --table (shaped like
- *  ticket_event; the session's synchronous_commit as configured), then one
- *  Redis HSET of a ticket-sized value, as the service's mirror writes.
+ *  ticket_event; committed synchronously, as the service's batches are),
+ *  then one Redis HSET of a ticket-sized value, as the service's mirror
+ *  writes.
  *
  *  Both modes run --warmup seconds unmeasured, print "start" when the
  *  measured --seconds begin and "stop" when they end (the driver samples CPU
@@ -20,7 +23,8 @@
  *  counts when its reply (or commit + HSET) completes in the measured window.
  *
  *  Usage: tool_qmload --endpoint EP --branch PATH --windows ID,ID,...
- *                     [--service-code CODE] [--seconds S] [--warmup S]
+ *                     [--connections N] [--service-code CODE] [--seconds S]
+ *                     [--warmup S]
  *         tool_qmload --baseline --pg CONNINFO --redis redis://HOST:PORT/DB
  *                     --table NAME [--clients N] [--seconds S] [--warmup S]
  */
@@ -49,6 +53,7 @@ typedef struct {
     const char *endpoint, *branch, *service_code;
     long windows[S_MAX_WINDOWS];
     int nwindows;
+    int connections;           /* DEALERs the windows share, round robin */
     bool baseline;
     const char *pg, *redis, *table;
     int clients;
@@ -212,6 +217,8 @@ static int s_args(s_args_t *a, int argc, char **argv)
             a->redis = v;
         else if (strcmp(k, "--table") == 0)
             a->table = v;
+        else if (strcmp(k, "--connections") == 0)
+            a->connections = (int) strtol(v, NULL, 10);
         else if (strcmp(k, "--clients") == 0)
             a->clients = (int) strtol(v, NULL, 10);
         else
@@ -221,13 +228,16 @@ static int s_args(s_args_t *a, int argc, char **argv)
         return -1;
     if (a->baseline)
         return a->pg && a->redis && a->table && a->clients >= 1 && a->clients <= 256 ? 0 : -1;
-    return a->endpoint && a->branch && a->nwindows > 0 ? 0 : -1;
+    if (a->connections == 0)
+        a->connections = a->nwindows;
+    return a->endpoint && a->branch && a->nwindows > 0 && a->connections >= 1
+                   && a->connections <= a->nwindows ? 0 : -1;
 }
 
 /* --- load: windows issuing and calling through the ROUTER -------------------- */
 
 typedef struct {
-    void *sock;
+    void *sock;                /* shared with the windows of the same connection */
     long id;
     int index;
     bool calling;              /* the request in flight is call_next */
@@ -275,31 +285,44 @@ static int s_reply_check(const s_window_t *w, const char *reply, char code[32])
     return 0;
 }
 
+/* The window a reply is for, from its request id "w<index>-<seq>"; NULL if
+ * it names none. */
+static s_window_t *s_reply_window(s_window_t *ws, int nwindows, const char *reply)
+{
+    const char *id = strstr(reply, "\"id\":\"w");
+    if (!id)
+        return NULL;
+    long index = strtol(id + 7, NULL, 10);
+    return index >= 1 && index <= nwindows ? &ws[index - 1] : NULL;
+}
+
 static int s_load(const s_args_t *a)
 {
     void *ctx = zmq_ctx_new();
     s_window_t *ws = calloc((size_t) a->nwindows, sizeof *ws);
-    zmq_pollitem_t *items = calloc((size_t) a->nwindows, sizeof *items);
+    zmq_pollitem_t *items = calloc((size_t) a->connections, sizeof *items);
     s_stats_t all = { 0 }, issue = { 0 }, call = { 0 };
     char *reply = malloc(S_REPLY_MAX + 1);
     int rc = 1;
     if (!ctx || !ws || !items || !reply)
         goto done;
-    for (int i = 0; i < a->nwindows; i++) {
+    for (int c = 0; c < a->connections; c++) {
         int zero = 0;
-        ws[i].sock = zmq_socket(ctx, ZMQ_DEALER);
-        if (!ws[i].sock)
+        items[c].socket = zmq_socket(ctx, ZMQ_DEALER);
+        if (!items[c].socket)
             goto done;
-        zmq_setsockopt(ws[i].sock, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_connect(ws[i].sock, a->endpoint) != 0) {
+        items[c].events = ZMQ_POLLIN;
+        zmq_setsockopt(items[c].socket, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_connect(items[c].socket, a->endpoint) != 0) {
             fprintf(stderr, "tool_qmload: connect %s: %s\n", a->endpoint,
                     zmq_strerror(zmq_errno()));
             goto done;
         }
+    }
+    for (int i = 0; i < a->nwindows; i++) {
+        ws[i].sock = items[i % a->connections].socket;
         ws[i].id = a->windows[i];
         ws[i].index = i + 1;
-        items[i].socket = ws[i].sock;
-        items[i].events = ZMQ_POLLIN;
     }
     int64_t start = s_now_ns();
     int64_t t0 = start + (int64_t) (a->warmup * 1e9);
@@ -320,48 +343,47 @@ static int s_load(const s_args_t *a)
             stopped = true;
             s_mark("stop");
         }
-        if (zmq_poll(items, a->nwindows, 100) < 0) {
+        if (zmq_poll(items, a->connections, 100) < 0) {
             fprintf(stderr, "tool_qmload: poll: %s\n", zmq_strerror(zmq_errno()));
             goto done;
         }
         now = s_now_ns();
-        for (int i = 0; i < a->nwindows; i++) {
-            s_window_t *w = &ws[i];
-            if (!(items[i].revents & ZMQ_POLLIN)) {
-                if (w->sent_ns && now - w->sent_ns > S_TIMEOUT_NS) {
-                    fprintf(stderr, "tool_qmload: no reply to %s within 10 s\n", w->req_id);
-                    goto done;
-                }
-                continue;
-            }
-            int n = zmq_recv(w->sock, reply, S_REPLY_MAX, ZMQ_DONTWAIT);
-            if (n < 0)
-                continue;
-            reply[n < S_REPLY_MAX ? n : S_REPLY_MAX] = 0;
-            char code[32];
-            int ok = s_reply_check(w, reply, code);
-            if (ok < 0) {
-                fprintf(stderr, "tool_qmload: unexpected reply on window %ld: %.200s\n",
-                        w->id, reply);
+        for (int i = 0; i < a->nwindows; i++)
+            if (ws[i].sent_ns && now - ws[i].sent_ns > S_TIMEOUT_NS) {
+                fprintf(stderr, "tool_qmload: no reply to %s within 10 s\n", ws[i].req_id);
                 goto done;
             }
-            bool measured = now >= t0 && now < t1;
-            if (measured) {
-                int64_t ns = now - w->sent_ns;
-                if (s_stats_add(&all, ns) != 0
-                    || s_stats_add(w->calling ? &call : &issue, ns) != 0)
+        for (int c = 0; c < a->connections; c++) {
+            if (!(items[c].revents & ZMQ_POLLIN))
+                continue;
+            int n;
+            while ((n = zmq_recv(items[c].socket, reply, S_REPLY_MAX, ZMQ_DONTWAIT)) >= 0) {
+                reply[n < S_REPLY_MAX ? n : S_REPLY_MAX] = 0;
+                s_window_t *w = s_reply_window(ws, a->nwindows, reply);
+                char code[32];
+                int ok = w && w->sent_ns ? s_reply_check(w, reply, code) : -1;
+                if (ok < 0) {
+                    fprintf(stderr, "tool_qmload: unexpected reply: %.200s\n", reply);
                     goto done;
-                if (ok == 0) {
-                    s_stats_error(&all, code);
-                    s_stats_error(w->calling ? &call : &issue, code);
                 }
-            }
-            w->sent_ns = 0;
-            in_flight--;
-            if (now < t1) {
-                w->calling = !w->calling;
-                s_window_send(a, w);
-                in_flight++;
+                bool measured = now >= t0 && now < t1;
+                if (measured) {
+                    int64_t ns = now - w->sent_ns;
+                    if (s_stats_add(&all, ns) != 0
+                        || s_stats_add(w->calling ? &call : &issue, ns) != 0)
+                        goto done;
+                    if (ok == 0) {
+                        s_stats_error(&all, code);
+                        s_stats_error(w->calling ? &call : &issue, code);
+                    }
+                }
+                w->sent_ns = 0;
+                in_flight--;
+                if (now < t1) {
+                    w->calling = !w->calling;
+                    s_window_send(a, w);
+                    in_flight++;
+                }
             }
         }
     }
@@ -375,15 +397,15 @@ static int s_load(const s_args_t *a)
     snprintf(extra, sizeof extra,
              ",\"windows\":%d,\"issue\":{\"n\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
              "\"errors\":%" PRId64 "},\"call_next\":{\"n\":%zu,\"p50_ms\":%.3f,"
-             "\"p99_ms\":%.3f,\"errors\":%" PRId64 "}",
+             "\"p99_ms\":%.3f,\"errors\":%" PRId64 "},\"connections\":%d",
              a->nwindows, issue.n, s_pct(&issue, 0.5), s_pct(&issue, 0.99), issue.errors,
-             call.n, s_pct(&call, 0.5), s_pct(&call, 0.99), call.errors);
+             call.n, s_pct(&call, 0.5), s_pct(&call, 0.99), call.errors, a->connections);
     s_print(&all, a->seconds, extra);
     rc = 0;
 done:
-    for (int i = 0; ws && i < a->nwindows; i++)
-        if (ws[i].sock)
-            zmq_close(ws[i].sock);
+    for (int c = 0; items && c < a->connections; c++)
+        if (items[c].socket)
+            zmq_close(items[c].socket);
     if (ctx)
         zmq_ctx_term(ctx);
     free(ws);
@@ -444,8 +466,12 @@ static void *s_client_run(void *arg)
              "number_seq, queue_id, service_id, class, window_id, window_no, staff_id, via) "
              "VALUES ($1, $2, now(), $3, $4, $5, $6::uuid, $7, $8, $9, $10, $11, $12, $13, "
              "$14, $15)", a->table);
-    PGresult *res = PQprepare(pg, "ins", sql, 0, NULL);
-    bool prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+    /* Committed as the service commits its batches (schema 7): synchronously. */
+    PGresult *res = PQexec(pg, "SET synchronous_commit = on");
+    bool set = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    res = PQprepare(pg, "ins", sql, 0, NULL);
+    bool prepared = set && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!prepared)
         fprintf(stderr, "tool_qmload: prepare: %s", PQerrorMessage(pg));
     PQclear(res);
@@ -572,7 +598,7 @@ int main(int argc, char **argv)
     if (s_args(&a, argc, argv) != 0) {
         fprintf(stderr,
                 "usage: tool_qmload --endpoint EP --branch PATH --windows ID,ID,... "
-                "[--service-code CODE] [--seconds S] [--warmup S]\n"
+                "[--connections N] [--service-code CODE] [--seconds S] [--warmup S]\n"
                 "       tool_qmload --baseline --pg CONNINFO --redis redis://HOST:PORT/DB "
                 "--table NAME [--clients N] [--seconds S] [--warmup S]\n");
         return 2;

@@ -120,6 +120,14 @@ int clock_format_rfc3339(int64_t ms, char buf[CLOCK_RFC3339_SIZE])
     return 0;
 }
 
+void clock_format_date(clock_date_t date, char buf[CLOCK_DATE_SIZE])
+{
+    memcpy(buf, "0000-00-00", CLOCK_DATE_SIZE);
+    s_put_digits(buf, date.year % 10000, 4);
+    s_put_digits(buf + 5, date.month % 100, 2);
+    s_put_digits(buf + 8, date.day % 100, 2);
+}
+
 /* Reads exactly `n` digits. */
 static int s_digits(const char *p, int n, int *out)
 {

@@ -80,28 +80,12 @@ static const char *s_via(qm_via_t via)
     return (unsigned) via < sizeof names / sizeof names[0] ? names[via] : NULL;
 }
 
-/* Writes local day yyyymmdd (years 1000..9999) as "yyyy-mm-dd" and a NUL. */
-static void s_day_text(int day, char out[11])
-{
-    int parts[3] = { day / 10000, day / 100 % 100, day % 100 };
-    int widths[3] = { 4, 2, 2 };
-    char *p = out;
-    for (int k = 0; k < 3; k++) {
-        if (k)
-            *p++ = '-';
-        for (int i = widths[k] - 1, v = parts[k]; i >= 0; i--, v /= 10)
-            p[i] = (char) ('0' + v % 10);
-        p += widths[k];
-    }
-    *p = '\0';
-}
-
 void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *e)
 {
     jsonw_t *w = &self->w;
     jsonw_reset(w);
-    char day[11];
-    s_day_text(e->day, day);
+    char day[CLOCK_DATE_SIZE];
+    clock_format_date((clock_date_t) { e->day / 10000, e->day / 100 % 100, e->day % 100 }, day);
     jsonw_str(w, "branch", branch_path);
     jsonw_int(w, "seq", e->seq);
     s_time(w, "at", e->at_ms);

@@ -807,9 +807,8 @@ char *qm_reply_branch_state(const char *id, qm_branch_t *branch, const char *bra
         return NULL;
     }
     int day = qm_branch_day(branch);
-    char day_text[16];
-    snprintf(day_text, sizeof day_text, "%04d-%02d-%02d", day / 10000 % 10000,
-             day / 100 % 100, day % 100);
+    char day_text[CLOCK_DATE_SIZE];
+    clock_format_date((clock_date_t) { day / 10000, day / 100 % 100, day % 100 }, day_text);
     s_set(root, "v", json_integer(QM_REQUEST_VERSION), &ok);
     s_set(root, "id", json_string(id), &ok);
     s_set(root, "ok", json_true(), &ok);

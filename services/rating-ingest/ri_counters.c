@@ -69,7 +69,7 @@ static void s_local_date(ri_counters_t *self, const char *zone_name, int64_t ms,
     }
     clock_date_t d;
     if (zone && clock_local_date(zone, ms, &d) == 0) {
-        snprintf(out, 16, "%04d-%02d-%02d", d.year, d.month, d.day);
+        clock_format_date(d, out);
         return;
     }
     char utc[CLOCK_RFC3339_SIZE];

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "eqms/clock.h"
@@ -158,9 +159,23 @@ static void test_deadline(void **state)
     assert_true(d >= b + 1999000000LL && d <= a + 1999000000LL);
 }
 
+static void test_format_date_like_snprintf(void **state)
+{
+    (void) state;
+    char got[CLOCK_DATE_SIZE], want[32];
+    for (int year = 0; year <= 9999; year += 7)
+        for (int month = 1; month <= 12; month++) {
+            clock_date_t date = { year, month, 1 + (year + month) % 31 };
+            clock_format_date(date, got);
+            snprintf(want, sizeof want, "%04d-%02d-%02d", date.year, date.month, date.day);
+            assert_string_equal(got, want);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_date_like_snprintf),
         cmocka_unit_test(test_rfc3339_round_trip),
         cmocka_unit_test(test_rfc3339_rejects_malformed),
         cmocka_unit_test(test_unknown_zone_refused),

@@ -43,6 +43,13 @@ void clock_set_offset(int64_t ms);
  * outside 0000..9999. */
 int clock_format_rfc3339(int64_t ms, char buf[CLOCK_RFC3339_SIZE]);
 
+/* "YYYY-MM-DD" plus NUL */
+#define CLOCK_DATE_SIZE 11
+
+/* Writes a date as "YYYY-MM-DD" (the year taken modulo 10000; the month and
+ * day modulo 100). */
+void clock_format_date(clock_date_t date, char buf[CLOCK_DATE_SIZE]);
+
 /* Parses exactly the form clock_format_rfc3339 writes (UTC, 'Z', three
  * fraction digits) and checks that the date exists. Returns 0 or -1. */
 int clock_parse_rfc3339(const char *text, int64_t *ms);

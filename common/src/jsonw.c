@@ -301,17 +301,12 @@ void jsonw_double(jsonw_t *self, const char *key, double value)
     if (value >= -9007199254740992.0 && value <= 9007199254740992.0
         && value == (double) (int64_t) value) {
         int64_t i = (int64_t) value;
-        char *p = text + sizeof text;
-        uint64_t u = i < 0 ? 0 - (uint64_t) i : (uint64_t) i;
-        *--p = '0';
-        *--p = '.';
-        do {
-            *--p = (char) ('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (signbit(value))
-            *--p = '-';
-        s_append(self, p, (size_t) (text + sizeof text - p));
+        size_t len = 0;
+        if (i == 0 && signbit(value))   /* -0.0 */
+            text[len++] = '-';
+        len += text_i64(text + len, i);
+        memcpy(text + len, ".0", 2);
+        s_append(self, text, len + 2);
         return;
     }
     for (int precision = 15; precision <= 17; precision++) {

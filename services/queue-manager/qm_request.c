@@ -482,6 +482,12 @@ static int s_read_strict(qm_wire_t *root, const void *buf, size_t len, qm_reques
         m->len = json_string_length(value);
         m->str = m->type == QM_WIRE_STR ? qm_wire_keep(root, json_string_value(value), m->len)
                                         : NULL;
+        /* Decoded keys and strings are never longer than their JSON text,
+         * which the arena holds; should one not fit, refuse, never crash. */
+        if (!m->key || (m->type == QM_WIRE_STR && !m->str)) {
+            json_decref(json);
+            return s_refuse(reason, req, QM_REPLY_TOO_LARGE, "request members do not fit");
+        }
     }
     json_decref(json);
     return 0;

@@ -12,9 +12,11 @@ for f in "$@"; do
     [ -n "$num" ] || { echo "gen_migrations: $f: number 0 is not allowed" >&2; exit 1; }
     [ "$num" -eq $((last + 1)) ] || { echo "gen_migrations: $f: expected number $((last + 1))" >&2; exit 1; }
     last=$num
+    expand=false
+    grep -qx -- '-- compatibility: expand' "$f" && expand=true
     printf '    {%d, "%s",\n' "$num" "$base"
     sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/        "/' -e 's/$/\\n"/' "$f"
-    printf '    },\n'
+    printf '    , %s},\n' "$expand"
 done
 echo '};'
 echo "const size_t migrations_count = $last;"

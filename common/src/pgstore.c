@@ -318,24 +318,60 @@ int pgstore_schema_version(pgstore_t *self)
     return version;
 }
 
-int pgstore_check_schema(pgstore_t *self, int expected)
+/* The first migration after `built` that is not an expand migration:
+ * 1 with its version and name, 0 if there is none, -1 if unreadable. */
+static int s_first_contract(pgstore_t *self, int built, int *version,
+                            char name[64])
+{
+    char after[16];
+    snprintf(after, sizeof after, "%d", built);
+    const char *params[] = { after };
+    PGresult *res = pgstore_query(self,
+        "SELECT version, name FROM schema_migrations WHERE version > $1::int "
+        "AND NOT expand ORDER BY version LIMIT 1", 1, params);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found) {
+        *version = atoi(PQgetvalue(res, 0, 0));
+        snprintf(name, 64, "%s", PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return found;
+}
+
+int pgstore_check_schema(pgstore_t *self, int built)
 {
     int version = pgstore_schema_version(self);
     if (version < 0) {
-        log_error("schema_unknown", "expected=%d reason=\"cannot read the schema "
-                  "version (is the database reachable?)\"", expected);
+        log_error("schema_unknown", "built=%d reason=\"cannot read the schema "
+                  "version (is the database reachable?)\"", built);
         return -1;
     }
-    if (version == expected)
+    if (version == built)
         return 0;
-    if (version < expected)
-        log_error("schema_mismatch", "database=%d expected=%d reason=\"the database "
+    if (version < built) {
+        log_error("schema_mismatch", "database=%d built=%d reason=\"the database "
                   "schema is older than this service: run eqms-migrate\"",
-                  version, expected);
+                  version, built);
+        return -1;
+    }
+    int contract = 0;
+    char name[64];
+    int found = s_first_contract(self, built, &contract, name);
+    if (found == 0) {
+        log_info("schema_newer_compatible", "database=%d built=%d", version, built);
+        return 0;
+    }
+    if (found < 0)
+        log_error("schema_mismatch", "database=%d built=%d reason=\"the database "
+                  "schema is newer than this service and does not say whether it is "
+                  "compatible: upgrade the service\"", version, built);
     else
-        log_error("schema_mismatch", "database=%d expected=%d reason=\"the database "
-                  "schema is newer than this service: upgrade the service\"",
-                  version, expected);
+        log_error("schema_mismatch", "database=%d built=%d migration=%d name=%s "
+                  "reason=\"the database schema is newer than this service and that "
+                  "migration is not an expand migration: upgrade the service\"",
+                  version, built, contract, name);
     return -1;
 }
 
@@ -375,7 +411,7 @@ static int s_apply(pgstore_t *self, const pgstore_migration_t *m)
 {
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
-    const char *params[] = { version, m->name, m->sql };
+    const char *params[] = { version, m->name, m->sql, m->expand ? "t" : "f" };
     if (pgstore_begin(self) != 0)
         return -1;
     /* The file is program text holding several statements: the simple
@@ -383,8 +419,9 @@ static int s_apply(pgstore_t *self, const pgstore_migration_t *m)
     PGresult *res = s_check(self, PQexec(self->conn, m->sql), m->name);
     PQclear(res);
     if (!res
-        || pgstore_exec(self, "INSERT INTO schema_migrations (version, name, checksum) "
-                        "VALUES ($1, $2, md5($3))", 3, params) != 0
+        || pgstore_exec(self, "INSERT INTO schema_migrations "
+                        "(version, name, checksum, expand) "
+                        "VALUES ($1, $2, md5($3), $4)", 4, params) != 0
         || pgstore_commit(self) != 0) {
         log_error("migration_failed", "version=%d name=%s", m->version, m->name);
         pgstore_rollback(self);
@@ -405,6 +442,10 @@ int pgstore_migrate(pgstore_t *self, const pgstore_migration_t *migrations,
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL) != 0
+        /* Databases migrated before expand/contract had no such column:
+         * their migrations count as contract ones. */
+        || pgstore_exec(self, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS "
+                        "expand boolean NOT NULL DEFAULT false", 0, NULL) != 0
         || s_verify_applied(self, migrations, count) != 0) {
         applied = -1;
         goto done;

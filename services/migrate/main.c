@@ -45,9 +45,18 @@ int main(int argc, char **argv)
     }
     int rc;
     int expected = migrations_schema_version();
-    if (check)
-        rc = pgstore_check_schema(pg, expected) == 0 ? 0 : 1;
-    else {
+    if (check) {
+        int version = pgstore_schema_version(pg);
+        rc = version == expected ? 0 : 1;
+        if (version >= 0 && version < expected)
+            log_warn("migrate_check", "database=%d built=%d reason=\"the database "
+                     "schema is older than this service: run eqms-migrate\"",
+                     version, expected);
+        else if (version > expected)
+            log_warn("migrate_check", "database=%d built=%d reason=\"the database "
+                     "schema is newer than this eqms-migrate: upgrade it\"",
+                     version, expected);
+    } else {
         int applied = pgstore_migrate(pg, migrations, migrations_count);
         rc = applied < 0 ? 1 : 0;
         if (applied >= 0)

@@ -242,8 +242,8 @@ static void test_copy_bad_row_fails_whole_copy(void **state)
 }
 
 static const pgstore_migration_t s_migrations[] = {
-    { 1, "0001_a", "CREATE TABLE m1 (k int);\nINSERT INTO m1 VALUES (1);\n" },
-    { 2, "0002_b", "CREATE TABLE m2 (k int);" },
+    { 1, "0001_a", "CREATE TABLE m1 (k int);\nINSERT INTO m1 VALUES (1);\n", false },
+    { 2, "0002_b", "CREATE TABLE m2 (k int);", false },
 };
 
 static void test_migrations_apply_once(void **state)
@@ -258,10 +258,37 @@ static void test_migrations_apply_once(void **state)
     assert_int_equal(pgstore_migrate(pg, s_migrations, 2), 0);
     assert_int_equal(count(pg, "SELECT count(*) FROM m1"), 1);
     assert_int_equal(pgstore_check_schema(pg, 2), 0);
-    assert_int_equal(pgstore_check_schema(pg, 1), -1);   /* database newer */
+    assert_int_equal(pgstore_check_schema(pg, 1), -1);   /* newer, contract */
     assert_int_equal(pgstore_check_schema(pg, 3), -1);   /* database older */
     /* A build that knows fewer migrations than the database has refuses. */
     assert_int_equal(pgstore_migrate(pg, s_migrations, 1), -1);
+    pgstore_destroy(&pg);
+}
+
+/* Expand/contract: a binary built for schema N runs on N + k when every
+ * migration after N declared itself an expand migration, and the flag is
+ * what the migration runner recorded from the migration itself. */
+static void test_newer_schema_of_expand_migrations_is_accepted(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    const pgstore_migration_t three[] = {
+        s_migrations[0], s_migrations[1],
+        { 3, "0003_c", "-- compatibility: expand\nCREATE TABLE m3 (k int);", true },
+        { 4, "0004_d", "ALTER TABLE m1 DROP COLUMN k;", false },
+        { 5, "0005_e", "CREATE TABLE m5 (k int);", true },
+    };
+    /* test_migrations_apply_once left the database at 2 */
+    assert_int_equal(pgstore_migrate(pg, three, 3), 1);
+    assert_int_equal(pgstore_check_schema(pg, 3), 0);
+    assert_int_equal(pgstore_check_schema(pg, 2), 0);    /* 3 only adds */
+    assert_int_equal(pgstore_check_schema(pg, 1), -1);   /* 2 is a contract */
+    assert_int_equal(pgstore_migrate(pg, three, 5), 2);
+    assert_int_equal(count(pg, "SELECT count(*) FROM schema_migrations WHERE expand"), 2);
+    assert_int_equal(pgstore_check_schema(pg, 5), 0);
+    assert_int_equal(pgstore_check_schema(pg, 4), 0);
+    assert_int_equal(pgstore_check_schema(pg, 3), -1);   /* 4 drops a column */
+    assert_int_equal(pgstore_check_schema(pg, 2), -1);
     pgstore_destroy(&pg);
 }
 
@@ -270,13 +297,13 @@ static void test_migration_changed_or_broken_is_refused(void **state)
     (void) state;
     pgstore_t *pg = connected();
     const pgstore_migration_t changed[] = {
-        { 1, "0001_a", "CREATE TABLE m1 (k bigint);" },
-        { 2, "0002_b", "CREATE TABLE m2 (k int);" },
+        { 1, "0001_a", "CREATE TABLE m1 (k bigint);", false },
+        { 2, "0002_b", "CREATE TABLE m2 (k int);", false },
     };
     assert_int_equal(pgstore_migrate(pg, changed, 2), -1);
     const pgstore_migration_t broken[] = {
         s_migrations[0], s_migrations[1],
-        { 3, "0003_c", "CREATE TABLE m3 (k int);\nTHIS IS NOT SQL;" },
+        { 3, "0003_c", "CREATE TABLE m3 (k int);\nTHIS IS NOT SQL;", false },
     };
     assert_int_equal(pgstore_migrate(pg, broken, 3), -1);
     assert_int_equal(pgstore_schema_version(pg), 2);
@@ -315,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_binary_rows),
         cmocka_unit_test(test_migrations_apply_once),
         cmocka_unit_test(test_migration_changed_or_broken_is_refused),
+        cmocka_unit_test(test_newer_schema_of_expand_migrations_is_accepted),
         cmocka_unit_test(test_reconnects_after_connection_loss),
     };
     return cmocka_run_group_tests(tests, setup_db, NULL);

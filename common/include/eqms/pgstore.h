@@ -22,6 +22,9 @@ typedef struct {
     int version;            /* the file's number: 0001_org.sql -> 1 */
     const char *name;       /* "0001_org" */
     const char *sql;        /* the file's text */
+    bool expand;            /* the file has the line "-- compatibility: expand":
+                               it only adds, so binaries built for the schema
+                               before it keep working on it */
 } pgstore_migration_t;
 
 /* Returns NULL only if conninfo cannot be parsed. Does not connect yet. */
@@ -70,15 +73,20 @@ long pgstore_copy_end(pgstore_copy_t **copy_p);
 /* Applies the migrations newer than the database's version, each in its own
  * transaction, under an advisory lock so that concurrent runners are safe.
  * An applied migration whose text changed is an error (checksums are kept in
- * schema_migrations). Returns the number applied, or -1. */
+ * schema_migrations, with each migration's `expand` flag for the services'
+ * check below). Returns the number applied, or -1. */
 int pgstore_migrate(pgstore_t *self, const pgstore_migration_t *migrations,
                     size_t count);
 
 /* The database's schema version (0 for an empty database), or -1. */
 int pgstore_schema_version(pgstore_t *self);
 
-/* Returns 0 if the database is at exactly `expected`; otherwise logs a clear
- * message (run eqms-migrate, or upgrade the service) and returns -1. */
-int pgstore_check_schema(pgstore_t *self, int expected);
+/* Whether a binary built for schema `built` may run on this database
+ * (expand/contract migrations, docs/development.md): 0 if the database is
+ * at `built`, or newer and every migration after `built` is an expand
+ * migration (logged as schema_newer_compatible); otherwise -1 with a clear
+ * message: older (run eqms-migrate), or newer with a contract migration
+ * (upgrade the service; the log names the migration). */
+int pgstore_check_schema(pgstore_t *self, int built);
 
 #endif

@@ -9,12 +9,20 @@
 
 #define S_BACKOFF_MIN_MS 100
 #define S_BACKOFF_MAX_MS 5000
+/* Connection defaults (pgstore.h): a silent network partition fails a call
+ * within about 25 s instead of TCP's 15 minutes of retransmissions. */
+#define S_CONNECT_TIMEOUT_S   "5"
+#define S_KEEPALIVES_IDLE_S   "10"
+#define S_KEEPALIVES_INTVL_S  "5"
+#define S_KEEPALIVES_COUNT    "3"
+#define S_TCP_USER_TIMEOUT_MS "20000"
 #define S_COPY_CHUNK     (64 * 1024)
 /* pg_advisory_lock key taken by migration runners ("EQMS" in ASCII). */
 #define S_MIGRATE_LOCK   "1162956115"
 
 struct pgstore_t {
     char *conninfo;
+    int statement_timeout_ms;    /* 0 = none */
     PGconn *conn;
     backoff_t backoff;       /* when to try connecting again */
     int down_logged;         /* one log line per outage, not one per call */
@@ -57,8 +65,17 @@ static int s_ensure(pgstore_t *self)
         s_disconnect(self, PQerrorMessage(self->conn));
     if (!backoff_due(&self->backoff))
         return -1;
-    const char *keys[] = { "dbname", "connect_timeout", NULL };
-    const char *values[] = { self->conninfo, "5", NULL };
+    /* The defaults come first and the conninfo last: libpq keeps the last
+     * value of a key, so the operator's conninfo overrides any of them. */
+    char options[64];
+    snprintf(options, sizeof options, "-c statement_timeout=%d",
+             self->statement_timeout_ms);
+    const char *keys[] = {
+        "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "options", "dbname", NULL };
+    const char *values[] = {
+        S_CONNECT_TIMEOUT_S, "1", S_KEEPALIVES_IDLE_S, S_KEEPALIVES_INTVL_S,
+        S_KEEPALIVES_COUNT, S_TCP_USER_TIMEOUT_MS, options, self->conninfo, NULL };
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn && PQstatus(conn) == CONNECTION_OK) {
         self->conn = conn;
@@ -96,8 +113,19 @@ pgstore_t *pgstore_new(const char *conninfo)
         free(self);
         return NULL;
     }
+    self->statement_timeout_ms = PGSTORE_STATEMENT_TIMEOUT_MS;
     backoff_init(&self->backoff, S_BACKOFF_MIN_MS, S_BACKOFF_MAX_MS);
     return self;
+}
+
+void pgstore_set_statement_timeout(pgstore_t *self, int timeout_ms)
+{
+    self->statement_timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+    if (self->conn) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SET statement_timeout = %d", self->statement_timeout_ms);
+        pgstore_exec(self, sql, 0, NULL);
+    }
 }
 
 void pgstore_destroy(pgstore_t **self_p)

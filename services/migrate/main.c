@@ -38,6 +38,8 @@ int main(int argc, char **argv)
         return SERVICE_EXIT_CONFIG;
     }
     pgstore_t *pg = pgstore_new(cfg.pg_conninfo);
+    if (pg)
+        pgstore_set_statement_timeout(pg, 0);   /* a migration may take long */
     if (!pg || pgstore_connect(pg, (int) cfg.pg_wait_s * 1000) != 0) {
         log_error("migrate_failed", "reason=\"database unreachable\"");
         pgstore_destroy(&pg);

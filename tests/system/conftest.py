@@ -6,6 +6,7 @@ db        psycopg2 connection (autocommit) to a new database with every
           migration applied by the real eqms-migrate
 demo_db   like db, with docker/local/demo.sql loaded as `make run` loads it
 bus       a running eqms-bus on free ports: .xsub, .xpub, .http_port
+netns     a network namespace on a veth link whose traffic a test can drop
 run_bin   runs an EQMS binary to completion: run_bin("migrate", env={...})
 start_bin starts a long-running EQMS binary; stopped with SIGTERM at teardown
 """
@@ -98,6 +99,15 @@ def pg_proxy(fresh_db):
 
 
 @pytest.fixture
+def netns():
+    """A network namespace joined to this host by a veth pair (netns.py)."""
+    from netns import NetNs
+    ns = NetNs()
+    yield ns
+    ns.close()
+
+
+@pytest.fixture
 def demo_db(fresh_db):
     conn = _migrated(fresh_db)
     with open(os.path.join(ROOT, "docker", "local", "demo.sql"), encoding="utf-8") as f:
@@ -110,11 +120,11 @@ def demo_db(fresh_db):
 class Proc:
     """A long-running binary with its stderr kept in a file for assertions."""
 
-    def __init__(self, name, env, log_path):
+    def __init__(self, name, env, log_path, wrap=()):
         self.name = name
         self.log_path = log_path
-        self.proc = subprocess.Popen([bin_path(name)], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=open(log_path, "w"))
+        self.proc = subprocess.Popen([*wrap, bin_path(name)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
 
     def log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
@@ -135,10 +145,11 @@ class Proc:
 def start_bin(tmp_path):
     procs = []
 
-    def start(name, env):
+    def start(name, env, wrap=()):
+        """`wrap`: a command prefix, e.g. a netns.NetNs's `prefix`."""
         full_env = dict(os.environ, EQMS_LOG_LEVEL="debug")
         full_env.update(env)
-        p = Proc(name, full_env, str(tmp_path / f"{name}-{len(procs)}.log"))
+        p = Proc(name, full_env, str(tmp_path / f"{name}-{len(procs)}.log"), wrap)
         procs.append(p)
         return p
 

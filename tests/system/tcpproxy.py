@@ -7,20 +7,23 @@ class TcpProxy:
     """A TCP relay to the PostgreSQL of `conninfo` that the test can cut,
     mute and restore; services reach the database through `self.conninfo`."""
 
-    def __init__(self, conninfo):
+    def __init__(self, conninfo, host="127.0.0.1"):
+        """Listens on `host` (an address of this host, e.g. the host side of
+        a netns.NetNs) and relays to the upstream on 127.0.0.1."""
         import socket
         import threading
         from urllib.parse import urlparse
         self.upstream_port = urlparse(conninfo).port
         self.port = free_port()
-        self.conninfo = conninfo.replace(f":{self.upstream_port}/", f":{self.port}/")
+        self.conninfo = conninfo.replace(f"127.0.0.1:{self.upstream_port}/",
+                                         f"{host}:{self.port}/")
         self.down = False
         self.muted = False
         self.conns = []
         self.lock = threading.Lock()
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.bind((host, self.port))
         self.listener.listen(16)
         threading.Thread(target=self._accept, daemon=True).start()
 

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "eqms/clock.h"
@@ -311,6 +314,54 @@ static void test_migration_changed_or_broken_is_refused(void **state)
     pgstore_destroy(&pg);
 }
 
+static int s_sockopt(pgstore_t *pg, int level, int name)
+{
+    int value = -1;
+    socklen_t len = sizeof value;
+    assert_int_equal(getsockopt(PQsocket(pgstore_conn(pg)), level, name, &value, &len), 0);
+    return value;
+}
+
+static void s_assert_setting(pgstore_t *pg, const char *name, const char *expected)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SHOW %s", name);
+    PGresult *res = pgstore_query(pg, sql, 0, NULL);
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 0), expected);
+    PQclear(res);
+}
+
+/* A silent partition must fail a call in seconds: the TCP connection has
+ * keepalives and a user timeout, the session a statement timeout; the
+ * operator's conninfo may override each. */
+static void test_connections_have_timeouts(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    assert_int_equal(s_sockopt(pg, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_KEEPIDLE), 10);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_KEEPINTVL), 5);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_KEEPCNT), 3);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_USER_TIMEOUT), 20000);
+    s_assert_setting(pg, "statement_timeout", "30s");
+    pgstore_set_statement_timeout(pg, 200);
+    s_assert_setting(pg, "statement_timeout", "200ms");
+    assert_int_equal(pgstore_exec(pg, "SELECT pg_sleep(2)", 0, NULL), -1);
+    assert_string_equal(pgstore_last_sqlstate(pg), "57014");   /* query_canceled */
+    pgstore_destroy(&pg);
+
+    char conninfo[600];
+    snprintf(conninfo, sizeof conninfo, "%s?tcp_user_timeout=7000&keepalives_idle=60",
+             s_conninfo);
+    pg = pgstore_new(conninfo);
+    assert_int_equal(pgstore_connect(pg, 5000), 0);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_USER_TIMEOUT), 7000);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_KEEPIDLE), 60);
+    assert_int_equal(s_sockopt(pg, IPPROTO_TCP, TCP_KEEPCNT), 3);
+    pgstore_destroy(&pg);
+}
+
 static void test_reconnects_after_connection_loss(void **state)
 {
     (void) state;
@@ -344,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_migration_changed_or_broken_is_refused),
         cmocka_unit_test(test_newer_schema_of_expand_migrations_is_accepted),
         cmocka_unit_test(test_reconnects_after_connection_loss),
+        cmocka_unit_test(test_connections_have_timeouts),
     };
     return cmocka_run_group_tests(tests, setup_db, NULL);
 }

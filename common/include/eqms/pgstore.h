@@ -6,6 +6,15 @@
  *  that fails because the connection dropped is not retried here: the caller
  *  decides (EQMS writes are idempotent on their event ids, so a retry is safe).
  *  A pgstore_t is used by one thread.
+ *
+ *  Every connection is made with timeouts, so that a silent network
+ *  partition (packets dropped, no reset) fails a call within about 25 s
+ *  instead of hanging the caller's loop for TCP's 15 minutes: connect_timeout
+ *  5 s; TCP keepalives after 10 s idle, every 5 s, 3 probes; tcp_user_timeout
+ *  20 s (data sent and not acknowledged); statement_timeout
+ *  PGSTORE_STATEMENT_TIMEOUT_MS. The conninfo may override any of them
+ *  (its values win, e.g. `?tcp_user_timeout=5000` or
+ *  `options=-c%20statement_timeout=0`).
  */
 #ifndef EQMS_PGSTORE_H
 #define EQMS_PGSTORE_H
@@ -27,9 +36,16 @@ typedef struct {
                                before it keep working on it */
 } pgstore_migration_t;
 
+/* Server-side limit of one statement, unless set otherwise (below). */
+#define PGSTORE_STATEMENT_TIMEOUT_MS 30000
+
 /* Returns NULL only if conninfo cannot be parsed. Does not connect yet. */
 pgstore_t *pgstore_new(const char *conninfo);
 void pgstore_destroy(pgstore_t **self_p);
+
+/* Sets the statement timeout of this and every later connection (0 = none,
+ * e.g. for migrations that build indexes on large tables). */
+void pgstore_set_statement_timeout(pgstore_t *self, int timeout_ms);
 
 /* Connects (or checks the connection), retrying with backoff for up to
  * wait_ms. Returns 0 when connected, -1 otherwise (reason logged). */

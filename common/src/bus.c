@@ -15,7 +15,15 @@ struct bus_t {
     int64_t next_seq;
     int subscriptions;
     bus_stats_t stats;
+    /* The service's counters (bus_attach_metrics), or NULL. */
+    metrics_counter_t *m_published, *m_received, *m_rejected;
 };
+
+static void s_count(metrics_counter_t *counter)
+{
+    if (counter)
+        metrics_add(counter, 1);
+}
 
 /* Socket options every bus socket gets: fast reconnect with backoff,
  * heartbeats to notice a dead forwarder, bounded linger on close. */
@@ -108,6 +116,7 @@ static int s_send(bus_t *self, const char *topic, size_t topic_len,
         return -1;
     }
     self->stats.published++;
+    s_count(self->m_published);
     return 0;
 }
 
@@ -260,6 +269,7 @@ static void s_close(zmq_msg_t *topic, zmq_msg_t *body, int frames)
 static void s_rejected(bus_t *self, zmq_msg_t *topic, const char *reason)
 {
     self->stats.rejected++;
+    s_count(self->m_rejected);
     log_warn("bus_message_rejected", "topic=\"%.*s\" reason=\"%s\"",
              (int) (zmq_msg_size(topic) > 120 ? 120 : zmq_msg_size(topic)),
              (const char *) zmq_msg_data(topic), reason);
@@ -291,6 +301,7 @@ int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg)
         s_close(&topic, &body, frames);
         if (rc == 0) {
             self->stats.received++;
+            s_count(self->m_received);
             return 1;
         }
     }
@@ -338,4 +349,18 @@ zsock_t *bus_sub_socket(bus_t *self)
 bus_stats_t bus_stats(const bus_t *self)
 {
     return self->stats;
+}
+
+int bus_attach_metrics(bus_t *self, metrics_t *metrics)
+{
+    if (!metrics)
+        return 0;
+    self->m_published = metrics_counter_shared(metrics, "bus_published_total",
+                                               "Envelopes published on the bus.");
+    self->m_received = metrics_counter_shared(metrics, "bus_received_total",
+                                              "Bus envelopes decoded and taken.");
+    self->m_rejected = metrics_counter_shared(metrics, "bus_rejected_total",
+                                              "Bus messages dropped as malformed "
+                                              "(each logged with its reason).");
+    return self->m_published && self->m_received && self->m_rejected ? 0 : -1;
 }

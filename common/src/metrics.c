@@ -147,8 +147,10 @@ void metrics_destroy(metrics_t **self_p)
     *self_p = NULL;
 }
 
+/* Registers a new metric; with `share`, an existing one of the same name and
+ * kind is returned instead of refused. */
 static s_entry_t *s_register(metrics_t *self, s_kind_t kind, const char *name,
-                             const char *help)
+                             const char *help, bool share)
 {
     if (!self || !s_name_valid(name) || !s_help_valid(help))
         return NULL;
@@ -170,7 +172,7 @@ static s_entry_t *s_register(metrics_t *self, s_kind_t kind, const char *name,
         if (strcmp(it->name, name) == 0) {
             pthread_mutex_unlock(&self->lock);
             free(entry);
-            return NULL;
+            return share && it->kind == kind ? it : NULL;
         }
     }
     if (self->tail)
@@ -185,14 +187,21 @@ static s_entry_t *s_register(metrics_t *self, s_kind_t kind, const char *name,
 metrics_counter_t *metrics_counter(metrics_t *self, const char *name,
                                    const char *help)
 {
-    s_entry_t *entry = s_register(self, S_COUNTER, name, help);
+    s_entry_t *entry = s_register(self, S_COUNTER, name, help, false);
+    return entry ? &entry->u.counter : NULL;
+}
+
+metrics_counter_t *metrics_counter_shared(metrics_t *self, const char *name,
+                                          const char *help)
+{
+    s_entry_t *entry = s_register(self, S_COUNTER, name, help, true);
     return entry ? &entry->u.counter : NULL;
 }
 
 metrics_gauge_t *metrics_gauge(metrics_t *self, const char *name,
                                const char *help)
 {
-    s_entry_t *entry = s_register(self, S_GAUGE, name, help);
+    s_entry_t *entry = s_register(self, S_GAUGE, name, help, false);
     return entry ? &entry->u.gauge : NULL;
 }
 

@@ -862,7 +862,8 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
     self->registry = gw_registry_new(self->branch, self->state_dir);
     self->gb = gw_gb2312_new();
     self->bus = bus_new(cfg->bus_pub, cfg->bus_sub, self->gateway_id);
-    if (!self->outbox || !self->registry || !self->gb || !self->bus)
+    if (!self->outbox || !self->registry || !self->gb || !self->bus
+        || bus_attach_metrics(self->bus, metrics) != 0)
         goto err;
     s_sessions_load(self);
     char prefix[ENVELOPE_TOPIC_MAX + 64];

@@ -893,6 +893,7 @@ static int s_metrics(qm_server_t *self, metrics_t *metrics)
     self->batch_events = metrics_gauge(metrics, "batch_events", "Events of the last commit.");
     return self->requests && self->refused && self->committed && self->commit_failures
                    && self->device_actions && self->batch_events
+                   && bus_attach_metrics(self->bus, metrics) == 0
                ? 0 : -1;
 }
 

@@ -761,7 +761,8 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     }
     self->bus = bus_new(config->bus_pub, NULL, config->src);
     bus_t *sub = bus_new(NULL, config->bus_sub, config->src);
-    if (!self->bus || !sub || s_subscribe(self, sub) != 0) {
+    if (!self->bus || !sub || bus_attach_metrics(self->bus, metrics) != 0
+        || bus_attach_metrics(sub, metrics) != 0 || s_subscribe(self, sub) != 0) {
         bus_destroy(&sub);
         goto err;
     }

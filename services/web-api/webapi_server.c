@@ -95,6 +95,7 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
                                     "database down).");
     self->bus = bus_new(bus_pub, bus_sub, "web-api");
     if (!self->requests || !self->snapshots || !self->refused || !self->bus
+        || bus_attach_metrics(self->bus, metrics) != 0
         || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
         goto err;
     health_liveness_init(&self->liveness);

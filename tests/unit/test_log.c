@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "eqms/clock.h"
 #include "eqms/log.h"
@@ -31,6 +34,54 @@ static void test_control_characters_escaped(void **state)
     assert_null(strchr(line, '\n'));
     assert_null(strchr(line, '\r'));
     assert_non_null(strstr(line, "reason=\"two\\nlines\\r\\x01\\ttab\""));
+}
+
+/* The context after "event=x ", for the assertions below. */
+#define CONTEXT(line, ...) \
+    (log_format(line, sizeof line, LOG_LEVEL_INFO, "x", __VA_ARGS__), \
+     strstr(line, "event=x ") + 8)
+
+/* A value can never end its field early or forge another key: quotes and
+ * backslashes are escaped inside quotes, and a bare value that holds a space,
+ * a quote, '=' or a backslash (or is empty) is put in quotes. */
+static void test_values_are_escaped_as_logfmt(void **state)
+{
+    (void) state;
+    char line[LOG_LINE_MAX];
+    log_init("t", LOG_LEVEL_DEBUG);
+    assert_string_equal(CONTEXT(line, "reason=\"%s\" n=%d", "bad \"x\" \\ y", 3),
+                        "reason=\"bad \\\"x\\\" \\\\ y\" n=3");
+    assert_string_equal(CONTEXT(line, "serial=%s branch=%s", "EQ 1 level=error", "hq.r01"),
+                        "serial=\"EQ 1 level=error\" branch=hq.r01");
+    assert_string_equal(CONTEXT(line, "a=%s b=%s c=%s", "", "x=y", "q\"q"),
+                        "a=\"\" b=\"x=y\" c=\"q\\\"q\"");
+    assert_string_equal(CONTEXT(line, "serial=%s", "EQ-B0001-W01"), "serial=EQ-B0001-W01");
+    /* a value inside composite text is escaped, not quoted */
+    assert_string_equal(CONTEXT(line, "http=%s:%ld topic=%s.%s", "0.0.0.0", 9550L, "a", "b"),
+                        "http=0.0.0.0:9550 topic=a.b");
+    assert_string_equal(CONTEXT(line, "topic=\"%.*s\" p=%.3s", 4, "abcdefg", "xy\"zw"),
+                        "topic=\"abcd\" p=\"xy\\\"\"");
+}
+
+/* Every other conversion is written as printf writes it. */
+static void test_numbers_as_printf(void **state)
+{
+    (void) state;
+    char line[LOG_LINE_MAX], expected[256];
+    log_init("t", LOG_LEVEL_DEBUG);
+    snprintf(expected, sizeof expected,
+             "a=%d b=%u c=%ld d=%lld e=%zu f=%zd g=%.1f h=%x i=%5d j=%-3d| k=%*d l=%c m=%% "
+             "n=%08.3f o=%hhd p=%jd q=%llu",
+             -7, 4000000000u, -123456789L, -9007199254740993LL, (size_t) 42, (ssize_t) -1,
+             3.25, 255u, 12, 7, 4, 3, 'Z', 3.14159, (signed char) -5, (intmax_t) 1 << 40,
+             18446744073709551615ULL);
+    assert_string_equal(
+        CONTEXT(line, "a=%d b=%u c=%ld d=%lld e=%zu f=%zd g=%.1f h=%x i=%5d j=%-3d| k=%*d "
+                "l=%c m=%% n=%08.3f o=%hhd p=%jd q=%llu",
+                -7, 4000000000u, -123456789L, -9007199254740993LL, (size_t) 42,
+                (ssize_t) -1, 3.25, 255u, 12, 7, 4, 3, 'Z', 3.14159, (signed char) -5,
+                (intmax_t) 1 << 40, 18446744073709551615ULL),
+        expected);
 }
 
 static void test_long_line_is_cut_and_marked(void **state)
@@ -73,6 +124,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_fields),
         cmocka_unit_test(test_control_characters_escaped),
+        cmocka_unit_test(test_values_are_escaped_as_logfmt),
+        cmocka_unit_test(test_numbers_as_printf),
         cmocka_unit_test(test_long_line_is_cut_and_marked),
         cmocka_unit_test(test_level_parse_and_filter),
         cmocka_unit_test(test_null_event_and_format),

@@ -106,6 +106,28 @@ static void test_duplicate_names_rejected(void **state)
     metrics_destroy(&m);
 }
 
+/* Two instances of one module share a counter: they count together, and a
+ * gauge of the name is still refused. */
+static void test_shared_counter(void **state)
+{
+    (void) state;
+    metrics_t *m = metrics_new("rating-ingest");
+    metrics_counter_t *a = metrics_counter_shared(m, "bus_rejected_total", "Rejected.");
+    metrics_counter_t *b = metrics_counter_shared(m, "bus_rejected_total", "Rejected.");
+    assert_non_null(a);
+    assert_ptr_equal(a, b);
+    assert_null(metrics_counter(m, "bus_rejected_total", "Plain register refuses."));
+    assert_non_null(metrics_gauge(m, "depth", "A gauge."));
+    assert_null(metrics_counter_shared(m, "depth", "Not a counter."));
+    assert_null(metrics_counter_shared(m, "Bad-Name", "Refused."));
+    metrics_add(a, 2);
+    metrics_add(b, 3);
+    char *text = metrics_render(m);
+    assert_non_null(strstr(text, "eqms_rating_ingest_bus_rejected_total 5\n"));
+    free(text);
+    metrics_destroy(&m);
+}
+
 static void test_bad_service_and_null_handling(void **state)
 {
     (void) state;
@@ -155,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_help_backslash_escaped),
         cmocka_unit_test(test_bad_names_rejected),
         cmocka_unit_test(test_duplicate_names_rejected),
+        cmocka_unit_test(test_shared_counter),
         cmocka_unit_test(test_bad_service_and_null_handling),
         cmocka_unit_test(test_concurrent_updates_not_lost),
     };

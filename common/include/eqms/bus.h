@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "eqms/envelope.h"
+#include "eqms/metrics.h"
 
 typedef struct bus_t bus_t;
 
@@ -85,5 +86,13 @@ int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg);
 zsock_t *bus_sub_socket(bus_t *self);
 
 bus_stats_t bus_stats(const bus_t *self);
+
+/* Counts this client's traffic in the service's metrics too, from now on:
+ * eqms_<svc>_bus_published_total, _bus_received_total and
+ * _bus_rejected_total (messages dropped as malformed, each logged with its
+ * reason). Several bus_t of one service may attach to one metrics_t: they
+ * count together. NULL metrics: nothing is counted (tests). Returns 0, or -1
+ * if the counters cannot be registered. */
+int bus_attach_metrics(bus_t *self, metrics_t *metrics);
 
 #endif

@@ -2,7 +2,11 @@
  *
  *  ts=2026-11-22T13:09:00.123Z svc=bus level=info event=started xsub=tcp://0.0.0.0:5550
  *
- *  The context is a printf format producing `key=value` pairs. Control
+ *  The context is a printf format producing `key=value` pairs. Each %s value
+ *  is written as logfmt: inside quotes (`reason=\"%s\"`) its `"` and `\` are
+ *  escaped; as a bare value (`serial=%s`, then a space or the end) it is put
+ *  in quotes when it is empty or holds a space, quote, '=' or backslash. So
+ *  no value can end its field early or forge another key. Control
  *  characters in the finished line are escaped, so a line is always one line
  *  whatever the values hold. A line is written with a single write(2), so lines
  *  of concurrent threads never interleave. Libraries log through this module;

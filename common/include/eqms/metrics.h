@@ -32,6 +32,13 @@ metrics_counter_t *metrics_counter(metrics_t *self, const char *name,
 metrics_gauge_t *metrics_gauge(metrics_t *self, const char *name,
                                const char *help);
 
+/* The counter `name`, registered by the first call and returned again by
+ * the next ones: for a module with several instances in one service that
+ * count together (the two bus_t of rating-ingest). NULL on a bad name, or
+ * if `name` is registered as a gauge. */
+metrics_counter_t *metrics_counter_shared(metrics_t *self, const char *name,
+                                          const char *help);
+
 static inline void metrics_add(metrics_counter_t *c, uint64_t n)
 {
     atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);

@@ -2,7 +2,7 @@
  *
  *  Every gateway event carries the same context members (serial, boot,
  *  device_seq, uptime_ms, received, event_time, window, branch, employee_no,
- *  ticket) plus those of its type; docs/protocol-gateway.md lists them. The
+ *  ticket) plus those of its type; docs/protocol.md lists them. The
  *  topic is <type>.<window org path>, or <type>.<branch path> for a device
  *  the registry does not assign (window null): its events are kept.
  */

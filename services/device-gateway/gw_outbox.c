@@ -13,6 +13,7 @@
 #include "eqms/clock.h"
 #include "eqms/envelope.h"
 #include "eqms/grow.h"
+#include "eqms/id.h"
 #include "eqms/log.h"
 
 #define S_HEADER 24
@@ -36,6 +37,7 @@ struct gw_outbox_t {
     char *tmp_path;
     char *dir;
     char src[ENVELOPE_SRC_MAX + 1];
+    char incarnation[ID_SIZE];  /* "" until read or made */
     int fd;
     s_entry_t *entries;         /* entries[head..count) are live, by seq */
     size_t head, count, cap;
@@ -244,10 +246,17 @@ static size_t s_drop_upto(gw_outbox_t *self, int64_t upto)
 
 /* --- load ----------------------------------------------------------------- */
 static int s_apply(gw_outbox_t *self, char kind, int64_t seq, const uint8_t *p,
-                   size_t n, size_t rec_len)
+                   size_t n, size_t rec_len, size_t records)
 {
     char serial[256];
     switch (kind) {
+    case 'I':
+        /* the incarnation opens the journal; anywhere else it is damage */
+        if (records != 0 || seq != 0 || n != ID_SIZE - 1)
+            return -1;
+        memcpy(self->incarnation, p, n);
+        self->incarnation[n] = 0;
+        return id_v7_or_nil(self->incarnation) ? 0 : -1;
     case 'A':
         if (n)
             return -1;
@@ -337,7 +346,7 @@ static int s_load(gw_outbox_t *self)
             break;
         }
         if (s_apply(self, (char) h[4], (int64_t) s_get64(h + 8), h + S_HEADER,
-                    plen, S_HEADER + plen) < 0) {
+                    plen, S_HEADER + plen, records) < 0) {
             why = "bad record";
             break;
         }
@@ -359,9 +368,17 @@ static int s_load(gw_outbox_t *self)
     self->file_bytes = off;
     if (lseek(self->fd, (off_t) off, SEEK_SET) < 0)
         return -1;
+    if (records > 0 && !self->incarnation[0]) {
+        /* written before incarnations existed: its numbering goes on */
+        snprintf(self->incarnation, sizeof self->incarnation, "%s", ID_NIL);
+        log_info("outbox_old_format", "path=%s incarnation=%s reason=\"no incarnation "
+                 "record\"", self->path, self->incarnation);
+    }
     log_info("outbox_loaded", "path=%s records=%zu pending=%zu last_seq=%lld "
-             "acked_upto=%lld", self->path, records, self->count - self->head,
-             (long long) self->last_seq, (long long) self->acked_upto);
+             "acked_upto=%lld incarnation=%s", self->path, records,
+             self->count - self->head, (long long) self->last_seq,
+             (long long) self->acked_upto,
+             self->incarnation[0] ? self->incarnation : "none");
     return 0;
 }
 
@@ -373,6 +390,32 @@ static int s_fsync_dir(const char *dir)
     int rc = fsync(fd);
     close(fd);
     return rc;
+}
+
+static int s_append(gw_outbox_t *self, const uint8_t *rec, size_t len);
+
+/* An empty journal is a new one: it gets a new incarnation, durable before
+ * any event is numbered in it. 0 / -1 (logged). */
+static int s_begin_incarnation(gw_outbox_t *self)
+{
+    if (id_new(self->incarnation) != 0) {
+        log_error("outbox_incarnation_failed", "path=%s reason=\"no randomness\"",
+                  self->path);
+        return -1;
+    }
+    size_t len;
+    uint8_t *rec = s_record('I', 0, (const uint8_t *) self->incarnation, ID_SIZE - 1,
+                            &len);
+    int rc = rec ? s_append(self, rec, len) : -1;
+    free(rec);
+    if (rc < 0 || fdatasync(self->fd) < 0 || s_fsync_dir(self->dir) < 0) {
+        log_error("outbox_incarnation_failed", "path=%s error=\"%s\"", self->path,
+                  strerror(errno));
+        return -1;
+    }
+    log_info("outbox_incarnation_new", "path=%s incarnation=%s", self->path,
+             self->incarnation);
+    return 0;
 }
 
 gw_outbox_t *gw_outbox_new(const char *dir, const char *src)
@@ -401,6 +444,8 @@ gw_outbox_t *gw_outbox_new(const char *dir, const char *src)
         log_error("outbox_load_failed", "path=%s", self->path);
         goto err;
     }
+    if (!self->incarnation[0] && s_begin_incarnation(self) < 0)
+        goto err;
     return self;
 err:
     gw_outbox_destroy(&self);
@@ -448,7 +493,12 @@ const gw_outbox_entry_t *gw_outbox_add(gw_outbox_t *self, const char *type,
     uint8_t *payload = NULL, *rec = NULL;
     char *text = NULL;
     const gw_outbox_entry_t *out = NULL;
-    envelope_t *env = envelope_new(type, self->src, self->last_seq + 1, data_p);
+    envelope_t *env = NULL;
+    /* every event names the journal that numbers it */
+    if (!data_p || !*data_p
+        || json_object_set_new(*data_p, "incarnation", json_string(self->incarnation)) < 0)
+        goto done;
+    env = envelope_new(type, self->src, self->last_seq + 1, data_p);
     if (!env || !org_path || !envelope_org_path_valid(org_path, strlen(org_path)))
         goto done;
     size_t len = 0, plen = 0, rlen = 0;
@@ -540,8 +590,13 @@ int gw_outbox_compact(gw_outbox_t *self)
     }
     uint64_t bytes = 0, live = 0;
     size_t len, plen;
-    uint8_t *rec = s_record('S', self->last_seq, NULL, 0, &len);
+    uint8_t *rec = s_record('I', 0, (const uint8_t *) self->incarnation, ID_SIZE - 1,
+                            &len);
     int ok = rec && s_write_all(fd, rec, len) == 0;
+    bytes += len;
+    free(rec);
+    rec = ok ? s_record('S', self->last_seq, NULL, 0, &len) : NULL;
+    ok = rec && s_write_all(fd, rec, len) == 0;
     bytes += len;
     free(rec);
     if (ok && self->acked_upto > 0) {
@@ -629,4 +684,9 @@ gw_outbox_stats_t gw_outbox_stats(const gw_outbox_t *self)
 const char *gw_outbox_path(const gw_outbox_t *self)
 {
     return self->path;
+}
+
+const char *gw_outbox_incarnation(const gw_outbox_t *self)
+{
+    return self->incarnation;
 }

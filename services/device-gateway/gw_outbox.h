@@ -3,12 +3,16 @@
  *  Every event the gateway stores is appended here as the exact envelope it
  *  publishes (so a replay keeps the envelope id and the gateway seq), and the
  *  device is acknowledged only after gw_outbox_sync. Entries leave when
- *  rating-ingest acknowledges them ("ack.ingest", docs/protocol-gateway.md).
+ *  rating-ingest acknowledges them ("ack.ingest", docs/protocol.md).
  *
  *  File <dir>/outbox.journal, append-only, a sequence of records:
- *    0  magic "EQOB"   4  kind ('E' entry, 'A' ack, 'W' watermark, 'S' seq)
+ *    0  magic "EQOB"   4  kind ('I' incarnation, 'E' entry, 'A' ack,
+ *                              'W' watermark, 'S' seq)
  *    5  3 bytes 0      8  seq (u64 LE)   16 length (u32 LE)
  *    20 crc32 (u32 LE) over bytes 4..19 and the payload   24 payload
+ *  'I' (first record of every journal) seq 0, payload = the incarnation id as
+ *      36 characters. An empty journal gets a new one (a UUIDv7) before any
+ *      entry; a journal without one (older format) has ID_NIL.
  *  'E' seq = gateway seq; payload = boot u32, device seq u32, serial length
  *      u8, serial, org-path length u8, org path, envelope JSON.
  *  'A' seq = every entry with seq <= it is acknowledged; no payload.
@@ -61,7 +65,8 @@ gw_outbox_t *gw_outbox_new(const char *dir, const char *src);
 void gw_outbox_destroy(gw_outbox_t **self_p);
 
 /* Builds a new envelope of `type` with the next gateway seq and appends it
- * (not yet fsync'd). Takes *data_p (set to NULL, also on failure). `serial`
+ * (not yet fsync'd). Takes *data_p (set to NULL, also on failure) and adds
+ * the member "incarnation" to it. `serial`
  * may be NULL for events that come from no device event; otherwise the
  * (serial, boot, dseq) watermark is advanced. Returns the entry (borrowed),
  * or NULL if the envelope is malformed or the write failed (logged). */
@@ -100,5 +105,10 @@ gw_outbox_stats_t gw_outbox_stats(const gw_outbox_t *self);
 
 /* The journal's path (for tests and logs). */
 const char *gw_outbox_path(const gw_outbox_t *self);
+
+/* The journal's incarnation (docs/protocol.md, "Journal incarnation"): a
+ * UUIDv7 made when the journal was created, or ID_NIL for a journal written
+ * before incarnations existed. Borrowed, valid as long as the outbox. */
+const char *gw_outbox_incarnation(const gw_outbox_t *self);
 
 #endif

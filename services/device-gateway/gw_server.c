@@ -602,18 +602,34 @@ static void s_registry_request(gw_server_t *self)
     envelope_destroy(&env);
 }
 
+/* True if an ack or replay request for (gateway, incarnation) is for this
+ * gateway's journal; one for another incarnation (of a journal this gateway
+ * lost, or not yet made) is logged at debug level. */
+static bool s_for_us(gw_server_t *self, const envelope_t *env, const char *gateway,
+                     const char *incarnation)
+{
+    if (strcmp(gateway, self->gateway_id) != 0)
+        return false;   /* another gateway of this branch */
+    if (strcmp(incarnation, gw_outbox_incarnation(self->outbox)) != 0) {
+        log_debug("other_incarnation_ignored", "id=%s type=%s incarnation=%s ours=%s",
+                  env->id, env->type, incarnation, gw_outbox_incarnation(self->outbox));
+        return false;
+    }
+    return true;
+}
+
 static void s_on_ack(gw_server_t *self, const envelope_t *env)
 {
     json_error_t err;
-    const char *gateway;
+    const char *gateway, *incarnation;
     json_int_t upto;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I}", "gateway", &gateway,
-                       "upto", &upto) < 0) {
+    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:s, s:I}", "gateway",
+                       &gateway, "incarnation", &incarnation, "upto", &upto) < 0) {
         log_warn("ack_rejected", "id=%s reason=\"%s\"", env->id, err.text);
         return;
     }
-    if (strcmp(gateway, self->gateway_id) != 0)
-        return;   /* another gateway of this branch */
+    if (!s_for_us(self, env, gateway, incarnation))
+        return;
     int n = gw_outbox_ack(self->outbox, upto);
     if (n > 0) {
         s_count(self->m_acks, 1);
@@ -633,10 +649,11 @@ static void s_on_ack(gw_server_t *self, const envelope_t *env)
 static void s_on_replay_request(gw_server_t *self, const envelope_t *env)
 {
     json_error_t err;
-    const char *gateway;
+    const char *gateway, *incarnation;
     json_int_t from, to;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I, s:I}", "gateway",
-                       &gateway, "from", &from, "to", &to) < 0) {
+    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:s, s:I, s:I}", "gateway",
+                       &gateway, "incarnation", &incarnation, "from", &from, "to",
+                       &to) < 0) {
         log_warn("replay_request_rejected", "id=%s reason=\"%s\"", env->id, err.text);
         return;
     }
@@ -645,8 +662,8 @@ static void s_on_replay_request(gw_server_t *self, const envelope_t *env)
                  "1 <= from <= to\"", env->id, (long long) from, (long long) to);
         return;
     }
-    if (strcmp(gateway, self->gateway_id) != 0)
-        return;   /* another gateway of this branch */
+    if (!s_for_us(self, env, gateway, incarnation))
+        return;
     s_count(self->m_replay_requests, 1);
     size_t depth = gw_outbox_stats(self->outbox).depth;
     size_t n = 0;
@@ -914,10 +931,10 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
         goto err;
     }
     self->started = true;
-    log_info("gateway_started", "gateway=%s branch=%s state_dir=%s outbox_depth=%zu "
-             "last_seq=%lld registry_devices=%zu", self->gateway_id, self->branch,
-             self->state_dir, st.depth, (long long) st.last_seq,
-             gw_registry_count(self->registry));
+    log_info("gateway_started", "gateway=%s branch=%s state_dir=%s incarnation=%s "
+             "outbox_depth=%zu last_seq=%lld registry_devices=%zu", self->gateway_id,
+             self->branch, self->state_dir, gw_outbox_incarnation(self->outbox), st.depth,
+             (long long) st.last_seq, gw_registry_count(self->registry));
     return self;
 err:
     gw_server_destroy(&self);

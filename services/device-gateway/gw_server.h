@@ -11,7 +11,7 @@
  *
  *  Bus: subscribes to ack.ingest.<branch>, replay.request.<branch>,
  *  registry.snapshot.<branch> and cmd.device.<branch>; publishes the device events of gw_event, the
- *  registry requests and nothing else (docs/protocol-gateway.md).
+ *  registry requests and nothing else (docs/protocol.md).
  */
 #ifndef EQMS_GW_SERVER_H
 #define EQMS_GW_SERVER_H

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eqms/clock.h"
+#include "eqms/id.h"
 
 static const struct {
     const char *type;
@@ -68,6 +69,12 @@ int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
     json_t *window = NULL, *employee = NULL, *ticket = NULL;
     json_int_t boot = 0, device_seq = 0;
     json_error_t error;
+    const char *incarnation = json_string_value(json_object_get(envelope->data,
+                                                                "incarnation"));
+    if (!incarnation || !id_v7_or_nil(incarnation))
+        return envelope_reject(reason, "malformed: incarnation missing, or neither a "
+                               "UUIDv7 nor nil");
+    snprintf(event->incarnation, sizeof event->incarnation, "%s", incarnation);
     if (json_unpack_ex(envelope->data, &error, 0,
                        "{s:s, s:I, s:I, s:s, s:s, s:o, s:s, s?o, s?o}", "serial", &serial,
                        "boot", &boot, "device_seq", &device_seq, "received", &received,

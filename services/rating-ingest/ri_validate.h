@@ -33,7 +33,8 @@ typedef enum {
 typedef struct {
     char id[ID_SIZE];                    /* envelope id */
     char gateway[ENVELOPE_SRC_MAX + 1];  /* envelope src */
-    int64_t seq;                         /* envelope seq */
+    char incarnation[ID_SIZE];           /* the gateway journal's (UUIDv7 or nil) */
+    int64_t seq;                         /* envelope seq, within the incarnation */
     char type[ENVELOPE_TYPE_MAX + 1];
     ri_kind_t kind;
     char serial[RI_SERIAL_MAX + 1];

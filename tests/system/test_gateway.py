@@ -74,12 +74,12 @@ class Listener:
 
 
 class Devsim:
-    def __init__(self, start_bin, tmp_path, count, serials=None):
+    def __init__(self, start_bin, tmp_path, count, serials=None, env=None):
         self.port = free_port()
         dir_file = str(tmp_path / f"devsim-{self.port}.dir")
-        env = {"EQMS_DEVSIM_COUNT": str(count),
-               "EQMS_DEVSIM_CONTROL": f"tcp://127.0.0.1:{self.port}",
-               "EQMS_DEVSIM_DIR_FILE": dir_file}
+        env = dict(env or {}, EQMS_DEVSIM_COUNT=str(count),
+                   EQMS_DEVSIM_CONTROL=f"tcp://127.0.0.1:{self.port}",
+                   EQMS_DEVSIM_DIR_FILE=dir_file)
         if serials:
             env["EQMS_DEVSIM_SERIALS"] = ",".join(serials)
         self.proc = start_bin("devsim", env)
@@ -258,6 +258,14 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(rig):
     assert all(len(ids) == 1 for ids in by_seq.values())
 
 
+def incarnation(listener):
+    """The journal incarnation the gateway's events carry (all the same)."""
+    with listener.lock:
+        found = {e["data"]["incarnation"] for _, e in listener.messages if e.get("src") == GW}
+    assert len(found) == 1, found
+    return found.pop()
+
+
 def test_ack_empties_outbox_and_replay_stops(rig):
     assign(rig)
     rig.sim(op="login", device=0, employee="1001")
@@ -266,7 +274,8 @@ def test_ack_empties_outbox_and_replay_stops(rig):
         f"http://127.0.0.1:{rig.http}/metrics", timeout=5).read().decode()
     assert "eqms_device_gateway_outbox_depth 0" not in metrics()
     last = max(e["seq"] for _, e in rig.listener.messages if e.get("src") == GW)
-    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "upto": last})
+    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "incarnation": incarnation(
+        rig.listener), "upto": last})
     wait_for(lambda: "eqms_device_gateway_outbox_depth 0" in metrics())
 
 
@@ -379,7 +388,9 @@ def test_replay_request_republishes_the_range_at_once(rig):
     # acknowledge what is there: the outbox then holds only the events below,
     # and the periodic replay cannot send them before 5 s after their publication
     acked = max(gw_seqs())
-    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "upto": acked})
+    inc = incarnation(rig.listener)
+    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "incarnation": inc,
+                                                "upto": acked})
     wait_for(lambda: counter("outbox_depth") == 0)
     mark = len(gw_seqs())
     first = time.monotonic()   # before the first publication of any of them
@@ -392,16 +403,25 @@ def test_replay_request_republishes_the_range_at_once(rig):
     assert len(new) >= 5 and new == list(range(acked + 1, acked + 1 + len(new))), new
     replayed_before = counter("events_replayed_total")
     sub = new[1:4]
-    # ignored: another gateway, to < from, an extra member; nothing left to send
-    # for seqs already acknowledged. Sent ahead of the valid request on the same
-    # socket, so the gateway has handled them before it.
+    # ignored: another gateway, another incarnation of this one, to < from, an
+    # extra member; nothing left to send for seqs already acknowledged. Sent
+    # ahead of the valid request on the same socket, so the gateway has
+    # handled them before it.
+    other = "01a2038e-0000-7000-8000-000000000001"
     rig.listener.publish("replay.request", BRANCH,
-                         {"gateway": "device-gateway.b0002", "from": new[0], "to": new[-1]})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": new[-1], "to": new[0]})
+                         {"gateway": "device-gateway.b0002", "incarnation": inc,
+                          "from": new[0], "to": new[-1]})
     rig.listener.publish("replay.request", BRANCH,
-                         {"gateway": GW, "from": new[0], "to": new[-1], "all": True})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": 1, "to": acked})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": sub[0], "to": sub[-1]})
+                         {"gateway": GW, "incarnation": other, "from": new[0], "to": new[-1]})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": new[-1], "to": new[0]})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": new[0], "to": new[-1],
+                          "all": True})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": 1, "to": acked})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": sub[0], "to": sub[-1]})
 
     def again():
         return sorted(gw_seqs()[mark + len(new):])

@@ -15,6 +15,7 @@
 
 #include "tmpdir.h"
 #include "eqms/envelope.h"
+#include "eqms/id.h"
 #include "eqms/log.h"
 #include "../../services/device-gateway/gw_outbox.h"
 
@@ -231,6 +232,94 @@ static void test_corrupt_record_ends_journal(void **state)
     gw_outbox_destroy(&ob);
 }
 
+/* The incarnation of an entry's envelope (its data member). */
+static char *entry_incarnation(const gw_outbox_entry_t *e)
+{
+    char reason[ENVELOPE_REASON_SIZE];
+    envelope_t *env = envelope_decode(e->envelope, e->len, reason);
+    assert_non_null(env);
+    const char *inc = json_string_value(json_object_get(env->data, "incarnation"));
+    assert_non_null(inc);
+    char *copy = strdup(inc);
+    envelope_destroy(&env);
+    return copy;
+}
+
+static void test_incarnation_made_kept_and_stamped(void **state)
+{
+    gw_outbox_t *ob = gw_outbox_new(*state, SRC);
+    char first[ID_SIZE];
+    snprintf(first, sizeof first, "%s", gw_outbox_incarnation(ob));
+    assert_true(id_time_ms(first) > 0);           /* a UUIDv7 */
+    char *stamped = entry_incarnation(add(ob, "EQ-1", 7, 1));
+    assert_string_equal(stamped, first);
+    free(stamped);
+    for (uint32_t i = 2; i <= 100; i++)
+        add(ob, "EQ-1", 7, i);
+    assert_int_equal(gw_outbox_ack(ob, 99), 99);
+    assert_int_equal(gw_outbox_compact(ob), 0);
+    gw_outbox_destroy(&ob);
+    /* reopened and compacted: the same journal, the same incarnation */
+    ob = gw_outbox_new(*state, SRC);
+    assert_string_equal(gw_outbox_incarnation(ob), first);
+    assert_int_equal(add(ob, "EQ-1", 7, 101)->seq, 101);
+    char path[512];
+    snprintf(path, sizeof path, "%s", gw_outbox_path(ob));
+    gw_outbox_destroy(&ob);
+
+    /* the state dir is lost: a new journal, a new incarnation, seq 1 again */
+    assert_int_equal(unlink(path), 0);
+    ob = gw_outbox_new(*state, SRC);
+    assert_true(id_time_ms(gw_outbox_incarnation(ob)) > 0);
+    assert_string_not_equal(gw_outbox_incarnation(ob), first);
+    const gw_outbox_entry_t *e = add(ob, "EQ-1", 8, 1);
+    assert_int_equal(e->seq, 1);
+    stamped = entry_incarnation(e);
+    assert_string_equal(stamped, gw_outbox_incarnation(ob));
+    free(stamped);
+    gw_outbox_destroy(&ob);
+}
+
+/* A journal written before incarnations existed (no 'I' record): the nil
+ * incarnation, and its numbering goes on; compaction keeps it so. */
+static void test_old_journal_gets_the_nil_incarnation(void **state)
+{
+    gw_outbox_t *ob = gw_outbox_new(*state, SRC);
+    for (uint32_t i = 1; i <= 3; i++)
+        add(ob, "EQ-1", 7, i);
+    gw_outbox_sync(ob);
+    char path[512];
+    snprintf(path, sizeof path, "%s", gw_outbox_path(ob));
+    gw_outbox_destroy(&ob);
+    /* take the 'I' record (24-byte header, 36-byte id) off the front */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(n > 60);
+    assert_memory_equal(buf, "EQOBI", 5);
+    f = fopen(path, "wb");
+    assert_int_equal(fwrite(buf + 60, 1, n - 60, f), n - 60);
+    fclose(f);
+
+    ob = gw_outbox_new(*state, SRC);
+    assert_non_null(ob);
+    assert_string_equal(gw_outbox_incarnation(ob), ID_NIL);
+    assert_int_equal(gw_outbox_stats(ob).depth, 3);
+    const gw_outbox_entry_t *e = add(ob, "EQ-1", 7, 4);
+    assert_int_equal(e->seq, 4);
+    char *stamped = entry_incarnation(e);
+    assert_string_equal(stamped, ID_NIL);
+    free(stamped);
+    assert_int_equal(gw_outbox_compact(ob), 0);
+    gw_outbox_destroy(&ob);
+    ob = gw_outbox_new(*state, SRC);
+    assert_string_equal(gw_outbox_incarnation(ob), ID_NIL);
+    assert_int_equal(add(ob, "EQ-1", 7, 5)->seq, 5);
+    gw_outbox_destroy(&ob);
+}
+
 static void test_bad_envelope_is_refused(void **state)
 {
     gw_outbox_t *ob = gw_outbox_new(*state, SRC);
@@ -323,6 +412,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_keeps_live_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_last_record_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_record_ends_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incarnation_made_kept_and_stamped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_old_journal_gets_the_nil_incarnation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_envelope_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_at_any_moment, setup, teardown),
     };

@@ -13,9 +13,9 @@
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/devcodec.h"
-#include "eqms/grow.h"
 #include "eqms/log.h"
 #include "gw_command.h"
+#include "gw_device.h"
 #include "gw_event.h"
 #include "gw_gb2312.h"
 #include "gw_outbox.h"
@@ -26,29 +26,6 @@
 #define S_REPLAY_BATCH 1000
 #define S_USB_RETRY_MS 10000
 #define S_CONNECT_MS 300
-
-/* What the gateway knows of one serial, kept across unplug and replug. */
-typedef struct {
-    char serial[DEVPROTO_SERIAL_MAX + 1];
-    gw_usb_dev_t *usb;              /* NULL while offline */
-    bool boot_known;
-    uint32_t boot;
-    int64_t boot_wall_ms;           /* UTC ms at uptime 0 of this boot */
-    uint32_t last_uptime;
-    char employee[DEVPROTO_EMPLOYEE_MAX + 1];   /* logged in, "" = none */
-    int64_t service_start_uptime;   /* -1 = no service running */
-    bool online_published;          /* device.online sent for this connection */
-    bool has_hello;
-    devproto_hello_t hello;
-    bool has_reg;                   /* reg holds the registry entry in force */
-    gw_registry_device_t reg;
-    bool ack_due;
-    uint32_t ack_boot, ack_upto;
-    bool hold;                      /* storing hold_seq failed: nothing later */
-    uint32_t hold_boot, hold_seq;   /* of that boot is stored or acked */
-    bool saved;                     /* session restored from sessions.json */
-    uint32_t saved_boot;            /* ... valid only for this power-up */
-} s_dev_t;
 
 struct gw_server_t {
     gw_server_config_t cfg;
@@ -62,8 +39,7 @@ struct gw_server_t {
     gw_gb2312_t *gb;
     gw_usb_t *usb;
     int64_t usb_retry_at;
-    s_dev_t **devs;
-    size_t dev_count, dev_cap;
+    gw_devices_t *devices;
     bool unsynced;
     bool sessions_dirty;            /* sessions.json needs writing */
     int64_t flushed_seq;            /* entries up to here were published */
@@ -73,6 +49,7 @@ struct gw_server_t {
     backoff_t registry_backoff;
     bool registry_answered;
     int64_t registry_next;
+    int64_t recover_at;             /* monotonic ms of the next restart from the journal */
     pthread_t thread;
     bool started;
     atomic_int stop;
@@ -94,36 +71,7 @@ static void s_gauge(metrics_gauge_t *g, int64_t v)
         metrics_set(g, v);
 }
 
-/* --- device table --------------------------------------------------------- */
-static s_dev_t *s_dev(gw_server_t *self, const char *serial, bool create)
-{
-    for (size_t i = 0; i < self->dev_count; i++)
-        if (strcmp(self->devs[i]->serial, serial) == 0)
-            return self->devs[i];
-    if (!create)
-        return NULL;
-    s_dev_t **n = grow_room(self->devs, self->dev_count, &self->dev_cap, sizeof *n, 16);
-    if (!n)
-        return NULL;
-    self->devs = n;
-    s_dev_t *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    snprintf(d->serial, sizeof d->serial, "%s", serial);
-    d->service_start_uptime = -1;
-    self->devs[self->dev_count++] = d;
-    return d;
-}
-
-static int s_online_count(const gw_server_t *self)
-{
-    int n = 0;
-    for (size_t i = 0; i < self->dev_count; i++)
-        n += self->devs[i]->usb != NULL;
-    return n;
-}
-
-static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t now,
+static void s_ctx(gw_server_t *self, gw_device_t *d, gw_event_ctx_t *ctx, int64_t now,
                   uint32_t uptime)
 {
     memset(ctx, 0, sizeof *ctx);
@@ -140,6 +88,14 @@ static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t no
 static int s_store(gw_server_t *self, const char *type, const char *path,
                    json_t **data_p, const char *serial, uint32_t boot, uint32_t dseq)
 {
+    if (gw_outbox_failed(self->outbox)) {
+        /* restarting from the journal: the device sends it again */
+        json_decref(*data_p);
+        *data_p = NULL;
+        log_debug("event_not_stored", "type=%s serial=%s device_seq=%u reason=\"outbox "
+                  "failed, restarting from the journal\"", type, serial ? serial : "-", dseq);
+        return -1;
+    }
     const gw_outbox_entry_t *e =
         gw_outbox_add(self->outbox, type, path, data_p, serial, boot, dseq);
     if (!e) {
@@ -154,7 +110,7 @@ static int s_store(gw_server_t *self, const char *type, const char *path,
     return 0;
 }
 
-static void s_store_device(gw_server_t *self, s_dev_t *d, const char *type,
+static void s_store_device(gw_server_t *self, gw_device_t *d, const char *type,
                            const char *reason)
 {
     gw_event_ctx_t ctx;
@@ -172,7 +128,7 @@ static void s_store_device(gw_server_t *self, s_dev_t *d, const char *type,
 }
 
 /* --- OUT reports ---------------------------------------------------------- */
-static int s_send(gw_server_t *self, s_dev_t *d, devcodec_cmd_t *cmd)
+static int s_send(gw_server_t *self, gw_device_t *d, devcodec_cmd_t *cmd)
 {
     uint8_t buf[DEVPROTO_REPORT_SIZE];
     cmd->seq = ++self->out_seq;
@@ -194,7 +150,7 @@ static int s_send(gw_server_t *self, s_dev_t *d, devcodec_cmd_t *cmd)
 }
 
 /* SET_CONFIG, the idle text and the time, after a hello or a registry change. */
-static void s_push_config(gw_server_t *self, s_dev_t *d)
+static void s_push_config(gw_server_t *self, gw_device_t *d)
 {
     devcodec_cmd_t cmd;
     if (d->has_reg) {
@@ -243,7 +199,7 @@ static void s_push_config(gw_server_t *self, s_dev_t *d)
     s_send(self, d, &cmd);
 }
 
-static void s_login_reply(gw_server_t *self, s_dev_t *d, const char *employee)
+static void s_login_reply(gw_server_t *self, gw_device_t *d, const char *employee)
 {
     if (!gw_registry_has_staff(self->registry) || !d->usb)
         return;
@@ -269,7 +225,7 @@ static void s_login_reply(gw_server_t *self, s_dev_t *d, const char *employee)
 static void s_usb_attached(void *arg, gw_usb_dev_t *usb, const char *serial)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = s_dev(self, serial, true);
+    gw_device_t *d = gw_devices_get(self->devices, serial, true);
     if (!d) {
         log_error("device_table_full", "serial=%s", serial);
         return;
@@ -282,15 +238,16 @@ static void s_usb_attached(void *arg, gw_usb_dev_t *usb, const char *serial)
     d->usb = usb;
     d->online_published = false;
     d->has_hello = false;
+    gw_device_connected(d);
     gw_usb_set_user(usb, d);
     const gw_registry_device_t *r = gw_registry_find(self->registry, serial);
     d->has_reg = r != NULL;
     if (r)
         d->reg = *r;
-    s_gauge(self->m_online, s_online_count(self));
+    s_gauge(self->m_online, gw_devices_online(self->devices));
 }
 
-static void s_publish_online(gw_server_t *self, s_dev_t *d)
+static void s_publish_online(gw_server_t *self, gw_device_t *d)
 {
     d->online_published = true;
     s_store_device(self, d, "device.online", NULL);
@@ -303,7 +260,7 @@ static void s_publish_online(gw_server_t *self, s_dev_t *d)
 static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = gw_usb_user(usb);
+    gw_device_t *d = gw_usb_user(usb);
     if (!d)
         return;
     if (d->online_published || d->boot_known)
@@ -311,13 +268,13 @@ static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
     d->usb = NULL;
     d->online_published = false;
     d->ack_due = false;
-    s_gauge(self->m_online, s_online_count(self));
+    s_gauge(self->m_online, gw_devices_online(self->devices));
 }
 
 static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_t len)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = gw_usb_user(usb);
+    gw_device_t *d = gw_usb_user(usb);
     if (!d)
         return;
     s_count(self->m_reports, 1);
@@ -343,7 +300,6 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
             self->sessions_dirty = true;
         }
         d->saved = false;
-        d->hold = false;
         d->boot_known = true;
         d->boot = ev.boot;
         d->boot_wall_ms = now - ev.uptime_ms;
@@ -355,6 +311,7 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
     if (ev.type == DEVPROTO_EV_HELLO) {
         d->hello = ev.u.hello;
         d->has_hello = true;
+        gw_device_connected(d);
         d->boot_wall_ms = now - ev.uptime_ms;
         log_info("device_hello", "serial=%s boot=%u fw=%u.%u.%u keys=%u ring_used=%u "
                  "refused=%u", d->serial, ev.boot, ev.u.hello.fw_major,
@@ -373,14 +330,16 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
                      d->serial, ev.u.status.ring_used, ev.u.status.ring_capacity);
         return;
     }
-    if (d->hold && ev.boot == d->hold_boot && ev.seq > d->hold_seq) {
-        /* keep the order: the device re-sends from hold_seq after its ack
-         * timeout, and the dedup watermark assumes in-order storage */
-        log_debug("event_held", "serial=%s device_seq=%u hold_seq=%u", d->serial,
-                  ev.seq, d->hold_seq);
+    gw_device_order_t order = gw_device_order(d, self->outbox, ev.boot, ev.seq);
+    if (order == GW_DEVICE_HOLD) {
+        /* a seq before it is missing (not stored, or stored and lost in a
+         * restart from the journal): the device sends it again, oldest
+         * first, after its ack timeout; never acknowledge past the gap */
+        log_debug("event_held", "serial=%s boot=%u device_seq=%u", d->serial, ev.boot,
+                  ev.seq);
         return;
     }
-    if (gw_outbox_seen(self->outbox, d->serial, ev.boot, ev.seq)) {
+    if (order == GW_DEVICE_REPEAT) {
         s_count(self->m_duplicates, 1);
         log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
                   ev.boot, ev.seq);
@@ -395,14 +354,8 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
         int rc = gw_event_build(&ctx, &ev, type, path, &data);
         if (rc != 0)
             log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, ev.type);
-        if (rc != 0 || s_store(self, type, path, &data, d->serial, ev.boot, ev.seq) < 0) {
-            /* not acked: the device sends it again after its ack timeout */
-            d->hold = true;
-            d->hold_boot = ev.boot;
-            d->hold_seq = ev.seq;
-            return;
-        }
-        d->hold = false;
+        if (rc != 0 || s_store(self, type, path, &data, d->serial, ev.boot, ev.seq) < 0)
+            return;   /* not acked: the device sends it again after its ack timeout */
         if (ev.type == DEVPROTO_EV_STAFF_LOGIN || ev.type == DEVPROTO_EV_STAFF_LOGOUT
             || ev.type == DEVPROTO_EV_SERVICE_START || ev.type == DEVPROTO_EV_SERVICE_END)
             self->sessions_dirty = true;
@@ -425,76 +378,8 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
             break;
         }
     }
-    if (!d->ack_due || d->ack_boot != ev.boot || ev.seq > d->ack_upto) {
-        d->ack_due = true;
-        d->ack_boot = ev.boot;
-        d->ack_upto = ev.seq;
-    }
-}
-
-/* --- sessions.json: who is logged in where, across a gateway restart ------
- * {"<serial>": {"boot": n, "employee_no": "1001"|null,
- *               "service_start_uptime": n|null}, ...}
- * Soft state, written by rename without fsync (a crash of the process keeps
- * it; a power loss may lose the last change, as the device's own session is
- * lost with its power anyway). Restored only for the same power-up (boot). */
-static void s_sessions_save(gw_server_t *self)
-{
-    char path[1100], tmp[1110];
-    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    json_t *all = json_object();
-    for (size_t i = 0; all && i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
-        if (!d->boot_known && !d->saved)
-            continue;
-        json_object_set_new(all, d->serial, json_pack(
-            "{s:I, s:o, s:o}", "boot", (json_int_t) (d->boot_known ? d->boot : d->saved_boot),
-            "employee_no", d->employee[0] ? json_string(d->employee) : json_null(),
-            "service_start_uptime", d->service_start_uptime >= 0
-                ? json_integer(d->service_start_uptime) : json_null()));
-    }
-    if (!all || json_dump_file(all, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
-        log_warn("sessions_save_failed", "path=%s error=\"%s\"", path, strerror(errno));
-    json_decref(all);
-}
-
-static void s_sessions_load(gw_server_t *self)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
-    json_error_t err;
-    json_t *all = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!all) {
-        if (access(path, F_OK) == 0)
-            log_warn("sessions_bad", "path=%s reason=\"%s\"", path, err.text);
-        return;
-    }
-    const char *serial;
-    json_t *v;
-    json_object_foreach(all, serial, v) {
-        json_int_t boot;
-        json_t *emp, *start;
-        if (strlen(serial) > DEVPROTO_SERIAL_MAX
-            || json_unpack_ex(v, &err, JSON_STRICT, "{s:I, s:o, s:o}", "boot", &boot,
-                              "employee_no", &emp, "service_start_uptime", &start) < 0
-            || boot < 0 || boot > UINT32_MAX
-            || !(json_is_null(emp) || (json_is_string(emp)
-                                       && json_string_length(emp) <= DEVPROTO_EMPLOYEE_MAX))
-            || !(json_is_null(start) || json_is_integer(start))) {
-            log_warn("sessions_bad", "path=%s serial=%.32s", path, serial);
-            continue;
-        }
-        s_dev_t *d = s_dev(self, serial, true);
-        if (!d)
-            break;
-        d->saved = true;
-        d->saved_boot = (uint32_t) boot;
-        snprintf(d->employee, sizeof d->employee, "%s",
-                 json_is_string(emp) ? json_string_value(emp) : "");
-        d->service_start_uptime = json_is_integer(start) ? json_integer_value(start) : -1;
-    }
-    json_decref(all);
+    /* sent after the next sync that succeeds, never after a failed one */
+    gw_device_owe_ack(d, ev.boot, ev.seq);
 }
 
 /* --- outbox -> bus -------------------------------------------------------- */
@@ -529,18 +414,48 @@ static size_t s_first_after(gw_server_t *self, int64_t seq)
     return lo;
 }
 
+/* The outbox failed (a write or a sync): no device is acknowledged for
+ * what the failed sync covered; restart from the journal now, then every
+ * second until it works. What the journal holds after it is durable and is
+ * published again; the devices send again what it lost. */
+static void s_recover(gw_server_t *self)
+{
+    gw_devices_drop_acks(self->devices);
+    atomic_store(&self->outbox_failed, 1);
+    if (clock_mono_ms() < self->recover_at)
+        return;
+    if (gw_outbox_recover(self->outbox) < 0) {
+        self->recover_at = clock_mono_ms() + 1000;
+        return;
+    }
+    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
+    self->flushed_seq = st.last_seq;
+    self->unsynced = false;
+    backoff_reset(&self->replay);
+    atomic_store(&self->outbox_failed, 0);
+    /* a device.online lost with the cut bytes is published again at the
+     * device's next report */
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++)
+        gw_devices_at(self->devices, i)->online_published = false;
+    s_gauge(self->m_depth, (int64_t) st.depth);
+}
+
 /* Group commit: one fsync, then publish what it made durable, then ack the
  * devices. */
 static void s_flush(gw_server_t *self)
 {
     if (self->sessions_dirty) {
-        s_sessions_save(self);
+        gw_devices_save_sessions(self->devices, self->state_dir);
         self->sessions_dirty = false;
+    }
+    if (gw_outbox_failed(self->outbox)) {
+        s_recover(self);
+        return;
     }
     if (self->unsynced) {
         if (gw_outbox_sync(self->outbox) < 0) {
-            atomic_store(&self->outbox_failed, 1);
-            return;   /* nothing acked: the devices keep their events */
+            s_recover(self);
+            return;
         }
         atomic_store(&self->outbox_failed, 0);
         self->unsynced = false;
@@ -550,8 +465,8 @@ static void s_flush(gw_server_t *self)
                 s_count(self->m_published, 1);
         self->flushed_seq = st.last_seq;
     }
-    for (size_t i = 0; i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
+        gw_device_t *d = gw_devices_at(self->devices, i);
         if (!d->ack_due || !d->usb)
             continue;
         devcodec_cmd_t cmd;
@@ -696,8 +611,8 @@ static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
     log_info("registry_updated", "devices=%zu staff=%s",
              gw_registry_count(self->registry),
              gw_registry_has_staff(self->registry) ? "yes" : "no");
-    for (size_t i = 0; i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
+        gw_device_t *d = gw_devices_at(self->devices, i);
         const gw_registry_device_t *r = gw_registry_find(self->registry, d->serial);
         if (gw_registry_device_same(d->has_reg ? &d->reg : NULL, r))
             continue;
@@ -725,7 +640,7 @@ static void s_on_command(gw_server_t *self, const envelope_t *env)
         log_warn("command_rejected", "id=%s reason=\"%s\"", env->id, reason);
         return;
     }
-    s_dev_t *d = s_dev(self, cmd.serial, false);
+    gw_device_t *d = gw_devices_get(self->devices, cmd.serial, false);
     if (!d || !d->usb) {
         s_count(self->m_cmds_rejected, 1);
         log_warn("command_rejected", "id=%s serial=%s command=%s reason=\"%s\"",
@@ -878,10 +793,11 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
     self->outbox = gw_outbox_new(self->state_dir, self->gateway_id);
     self->registry = gw_registry_new(self->branch, self->state_dir);
     self->gb = gw_gb2312_new();
+    self->devices = gw_devices_new();
     self->bus = bus_new(cfg->bus_pub, cfg->bus_sub, self->gateway_id);
-    if (!self->outbox || !self->registry || !self->gb || !self->bus)
+    if (!self->outbox || !self->registry || !self->gb || !self->devices || !self->bus)
         goto err;
-    s_sessions_load(self);
+    gw_devices_load_sessions(self->devices, self->state_dir);
     char prefix[ENVELOPE_TOPIC_MAX + 64];
     const char *types[] = { "ack.ingest", "replay.request", "registry.snapshot",
                             "cmd.device" };
@@ -955,9 +871,7 @@ void gw_server_destroy(gw_server_t **self_p)
     gw_outbox_destroy(&self->outbox);
     gw_registry_destroy(&self->registry);
     gw_gb2312_destroy(&self->gb);
-    for (size_t i = 0; i < self->dev_count; i++)
-        free(self->devs[i]);
-    free(self->devs);
+    gw_devices_destroy(&self->devices);
     free(self);
     *self_p = NULL;
 }

@@ -5,6 +5,7 @@ the devsim's UMOCKDEV_DIR; nothing in it is replaced by a test double."""
 import datetime
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -13,7 +14,7 @@ import urllib.request
 import pytest
 import zmq
 
-from conftest import make_envelope, wait_for
+from conftest import BUILD, make_envelope, wait_for
 from servers import free_port
 
 BRANCH = "hq.r01.b0001"
@@ -100,7 +101,7 @@ class Devsim:
         return reply
 
 
-def start_gateway(start_bin, bus, devsim, state_dir, http_port=0):
+def start_gateway(start_bin, bus, devsim, state_dir, http_port=0, env_extra=None):
     asan = os.environ.get("ASAN_OPTIONS", "")
     env = {"EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
            "EQMS_GATEWAY_ID": GW, "EQMS_GATEWAY_BRANCH": BRANCH,
@@ -109,6 +110,7 @@ def start_gateway(start_bin, bus, devsim, state_dir, http_port=0):
            "LD_PRELOAD": "libumockdev-preload.so.0", "UMOCKDEV_DIR": devsim.dir,
            # the preload library comes before the ASan runtime of the debug build
            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+    env.update(env_extra or {})
     return start_bin("device-gateway", env)
 
 
@@ -438,3 +440,64 @@ def test_replay_request_republishes_the_range_at_once(rig):
            f"events={len(sub)}" in log
     health = urllib.request.urlopen(f"http://127.0.0.1:{rig.http}/health", timeout=5)
     assert health.status == 200
+
+
+def test_failed_fsync_is_never_acknowledged_to_the_device(bus, start_bin, tmp_path):
+    """Item 4: one fdatasync of the journal fails (tests/shim/failshim.c, a
+    test-only LD_PRELOAD library, makes it fail as a dying disk would: the
+    kernel drops those pages and a later sync succeeds without them). The
+    device must not be acknowledged for what that sync covered. Then the
+    power is pulled: the journal is what the disk held (the shim's image).
+    Every event the device was acknowledged for (its ring is empty) must be
+    in that journal: the restarted gateway replays all of them."""
+    serial = "EQ-B0001-W01"
+    sim = Devsim(start_bin, tmp_path, 1, [serial])
+    listener = Listener(bus)
+    try:
+        state = tmp_path / "state"
+        state.mkdir()
+        ctl = tmp_path / "failshim.ctl"
+        shim = os.path.join(BUILD, "testlib", "eqms-failshim.so")
+        assert os.path.exists(shim), "make test builds the shim"
+        faulty = {"LD_PRELOAD": "libumockdev-preload.so.0:" + shim,
+                  "EQMS_FAILSHIM_CTL": str(ctl), "EQMS_FAILSHIM_IMAGE": "1"}
+        gw = start_gateway(start_bin, bus, sim, state, env_extra=faulty)
+        listener.wait("registry.request")
+        listener.publish("registry.snapshot", BRANCH, snapshot([serial]))
+        wait_for(lambda: (state / "registry.json").exists())
+        sim(op="login", device=0, employee="1001")
+        listener.wait("staff.login", serial=serial)
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 0)
+
+        # the next sync of the journal fails; two presses follow it
+        ctl.write_text("fdatasync 0 1\n")
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: not ctl.exists())
+        sim(op="press", device=0, key="call")
+        listener.wait("call.request", serial=serial, timeout=20)
+        wait_for(lambda: len({e["data"]["device_seq"] for _, e in
+                              listener.of("call.request", serial=serial)}) == 2, timeout=30)
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 0, timeout=30)
+        assert "event=outbox_sync_failed" in gw.log()
+        stored = {(e["data"]["boot"], e["data"]["device_seq"]) for _, e in listener.messages
+                  if e["src"] == GW and e["data"]["device_seq"] > 0}
+        assert len(stored) == 3       # login and two calls, all acknowledged to the device
+
+        # the power goes: the process dies and the disk keeps what it kept
+        gw.proc.kill()
+        gw.proc.wait()
+        shutil.copyfile(state / "outbox.journal.durable", state / "outbox.journal")
+        mark = len(listener.messages)
+        start_gateway(start_bin, bus, sim, state)
+
+        def replayed():
+            with listener.lock:
+                msgs = listener.messages[mark:]
+            return {(e["data"]["boot"], e["data"]["device_seq"]) for _, e in msgs
+                    if e["src"] == GW and e["data"]["device_seq"] > 0}
+        try:
+            wait_for(lambda: replayed() == stored, timeout=20)
+        except AssertionError:
+            raise AssertionError(f"acknowledged to the device but lost: {stored - replayed()}")
+    finally:
+        listener.close()

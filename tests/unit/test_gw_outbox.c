@@ -320,6 +320,110 @@ static void test_old_journal_gets_the_nil_incarnation(void **state)
     gw_outbox_destroy(&ob);
 }
 
+/* Offsets of the records of a journal file (at most max). */
+static size_t record_offsets(const char *path, long *offs, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = 0;
+    long off = 0;
+    unsigned char h[24];
+    while (n < max && fseek(f, off, SEEK_SET) == 0 && fread(h, 1, 24, f) == 24) {
+        offs[n++] = off;
+        off += 24 + (long) (h[16] | h[17] << 8 | h[18] << 16 | (unsigned) h[19] << 24);
+    }
+    fclose(f);
+    return n;
+}
+
+static char *entry_id(const gw_outbox_entry_t *e)
+{
+    char reason[ENVELOPE_REASON_SIZE];
+    envelope_t *env = envelope_decode(e->envelope, e->len, reason);
+    assert_non_null(env);
+    char *id = strdup(env->id);
+    envelope_destroy(&env);
+    return id;
+}
+
+/* A damaged record in the middle (bit rot, a bad sector): everything
+ * readable after it is kept, the damaged file is set aside, and the journal
+ * starts a new incarnation (a seq may be lost: never reuse one), numbering
+ * the surviving events from 1 with their envelope ids unchanged. */
+static void test_corrupt_record_in_the_middle_keeps_what_follows(void **state)
+{
+    gw_outbox_t *ob = gw_outbox_new(*state, SRC);
+    char *ids[7];
+    for (uint32_t i = 1; i <= 6; i++)
+        ids[i] = entry_id(add(ob, "EQ-1", 7, i));
+    assert_int_equal(gw_outbox_sync(ob), 0);
+    char path[512], old_inc[ID_SIZE];
+    snprintf(path, sizeof path, "%s", gw_outbox_path(ob));
+    snprintf(old_inc, sizeof old_inc, "%s", gw_outbox_incarnation(ob));
+    gw_outbox_destroy(&ob);
+    long offs[16];
+    assert_int_equal(record_offsets(path, offs, 16), 7);   /* I, then E 1..6 */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, offs[3] + 40, SEEK_SET);                      /* inside event 3 */
+    int c = fgetc(f);
+    fseek(f, offs[3] + 40, SEEK_SET);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    off_t damaged_size = file_size(path);
+
+    ob = gw_outbox_new(*state, SRC);
+    assert_non_null(ob);
+    gw_outbox_stats_t st = gw_outbox_stats(ob);
+    assert_int_equal(st.depth, 5);
+    assert_int_equal(st.last_seq, 5);
+    assert_string_not_equal(gw_outbox_incarnation(ob), old_inc);
+    const uint32_t kept[] = { 1, 2, 4, 5, 6 };
+    for (size_t i = 0; i < 5; i++) {
+        const gw_outbox_entry_t *e = gw_outbox_entry(ob, i);
+        assert_int_equal(e->seq, (int64_t) i + 1);
+        char *id = entry_id(e);
+        assert_string_equal(id, ids[kept[i]]);
+        free(id);
+        char *inc = entry_incarnation(e);
+        assert_string_equal(inc, gw_outbox_incarnation(ob));
+        free(inc);
+        char reason[ENVELOPE_REASON_SIZE];
+        envelope_t *env = envelope_decode(e->envelope, e->len, reason);
+        assert_non_null(env);
+        assert_int_equal(env->seq, (int64_t) i + 1);
+        envelope_destroy(&env);
+    }
+    assert_true(gw_outbox_seen(ob, "EQ-1", 7, 6));
+    char inc[ID_SIZE];
+    snprintf(inc, sizeof inc, "%s", gw_outbox_incarnation(ob));
+    gw_outbox_destroy(&ob);
+    /* the damaged file is kept beside, as it was */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '^outbox.journal.damaged-'", (char *) *state);
+    FILE *ls = popen(cmd, "r");
+    int count = 0;
+    assert_int_equal(fscanf(ls, "%d", &count), 1);
+    pclose(ls);
+    assert_int_equal(count, 1);
+    snprintf(cmd, sizeof cmd, "ls %s/outbox.journal.damaged-*", (char *) *state);
+    ls = popen(cmd, "r");
+    char aside[700] = "";
+    assert_non_null(fgets(aside, sizeof aside, ls));
+    pclose(ls);
+    aside[strcspn(aside, "\n")] = 0;
+    assert_int_equal(file_size(aside), damaged_size);
+    /* the new journal is whole: reopened, the same */
+    ob = gw_outbox_new(*state, SRC);
+    assert_int_equal(gw_outbox_stats(ob).depth, 5);
+    assert_int_equal(gw_outbox_stats(ob).torn_bytes, 0);
+    assert_string_equal(gw_outbox_incarnation(ob), inc);
+    assert_int_equal(add(ob, "EQ-1", 7, 7)->seq, 6);
+    gw_outbox_destroy(&ob);
+    for (int i = 1; i <= 6; i++)
+        free(ids[i]);
+}
+
 static void test_bad_envelope_is_refused(void **state)
 {
     gw_outbox_t *ob = gw_outbox_new(*state, SRC);
@@ -412,6 +516,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compaction_keeps_live_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_last_record_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_record_ends_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_record_in_the_middle_keeps_what_follows,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_incarnation_made_kept_and_stamped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_old_journal_gets_the_nil_incarnation, setup,

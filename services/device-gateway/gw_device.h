@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "eqms/devproto.h"
+#include "gw_clock.h"
 #include "gw_outbox.h"
 #include "gw_registry.h"
 #include "gw_usb.h"
@@ -36,7 +37,7 @@ typedef struct {
     bool boot_known;
     uint32_t boot;
     uint32_t last_uptime;           /* as the device last reported it */
-    int64_t boot_wall_ms;           /* UTC ms at uptime 0 of this boot */
+    gw_clock_t clock;               /* event time of this power-up */
     char employee[DEVPROTO_EMPLOYEE_MAX + 1];   /* logged in, "" = none */
     int64_t service_start_uptime;   /* -1 = no service running */
     bool online_published;          /* device.online sent for this connection */

@@ -71,8 +71,9 @@ static void s_gauge(metrics_gauge_t *g, int64_t v)
         metrics_set(g, v);
 }
 
-static void s_ctx(gw_server_t *self, gw_device_t *d, gw_event_ctx_t *ctx, int64_t now,
-                  uint32_t uptime)
+/* The context of an event of `d` received at now; event_ms = now until
+ * the caller knows better. */
+static void s_ctx(gw_server_t *self, gw_device_t *d, gw_event_ctx_t *ctx, int64_t now)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->serial = d->serial;
@@ -80,7 +81,7 @@ static void s_ctx(gw_server_t *self, gw_device_t *d, gw_event_ctx_t *ctx, int64_
     ctx->reg = d->has_reg ? &d->reg : NULL;
     ctx->employee_no = d->employee;
     ctx->received_ms = now;
-    ctx->event_ms = d->boot_known ? d->boot_wall_ms + uptime : now;
+    ctx->event_ms = now;
     ctx->duration_ms = -1;
 }
 
@@ -115,7 +116,7 @@ static void s_store_device(gw_server_t *self, gw_device_t *d, const char *type,
 {
     gw_event_ctx_t ctx;
     int64_t now = clock_now_ms();
-    s_ctx(self, d, &ctx, now, d->last_uptime);
+    s_ctx(self, d, &ctx, now);
     ctx.event_ms = now;
     char path[GW_REGISTRY_PATH_MAX + 1];
     json_t *data = NULL;
@@ -302,17 +303,16 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
         d->saved = false;
         d->boot_known = true;
         d->boot = ev.boot;
-        d->boot_wall_ms = now - ev.uptime_ms;
-    } else if (now - (int64_t) ev.uptime_ms < d->boot_wall_ms && ev.seq == 0) {
-        /* only live (transient) reports refine the clock: stored ones may be resent */
-        d->boot_wall_ms = now - ev.uptime_ms;
+        gw_clock_reset(&d->clock);
     }
-    d->last_uptime = ev.uptime_ms;
+    if (ev.seq == 0)   /* only live (transient) reports: stored ones may be resent */
+        gw_clock_live(&d->clock, ev.uptime_ms, now);
+    /* device.* events carry the latest live uptime (a re-sent event's is old) */
+    d->last_uptime = d->clock.anchored ? d->clock.up : ev.uptime_ms;
     if (ev.type == DEVPROTO_EV_HELLO) {
         d->hello = ev.u.hello;
         d->has_hello = true;
         gw_device_connected(d);
-        d->boot_wall_ms = now - ev.uptime_ms;
         log_info("device_hello", "serial=%s boot=%u fw=%u.%u.%u keys=%u ring_used=%u "
                  "refused=%u", d->serial, ev.boot, ev.u.hello.fw_major,
                  ev.u.hello.fw_minor, ev.u.hello.fw_patch, ev.u.hello.key_count,
@@ -345,10 +345,14 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
                   ev.boot, ev.seq);
     } else {
         gw_event_ctx_t ctx;
-        s_ctx(self, d, &ctx, now, ev.uptime_ms);
-        if (ev.type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0
-            && ev.uptime_ms >= d->service_start_uptime)
-            ctx.duration_ms = ev.uptime_ms - d->service_start_uptime;
+        s_ctx(self, d, &ctx, now);
+        if (!gw_clock_event(&d->clock, ev.uptime_ms, now, &ctx.event_ms))
+            log_info("event_time_unanchored", "serial=%s boot=%u device_seq=%u "
+                     "reason=\"no live report of this power-up seen yet: stamped with "
+                     "the receive time\"", d->serial, ev.boot, ev.seq);
+        if (ev.type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0)
+            /* modulo 2^32: a service across the uptime's wrap */
+            ctx.duration_ms = (uint32_t) (ev.uptime_ms - (uint32_t) d->service_start_uptime);
         char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
         json_t *data = NULL;
         int rc = gw_event_build(&ctx, &ev, type, path, &data);

@@ -501,3 +501,66 @@ def test_failed_fsync_is_never_acknowledged_to_the_device(bus, start_bin, tmp_pa
             raise AssertionError(f"acknowledged to the device but lost: {stored - replayed()}")
     finally:
         listener.close()
+
+
+def ms_of(rfc3339):
+    t = datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def test_event_time_across_the_uptime_wrap(bus, start_bin, tmp_path):
+    """Item 1: the device's 32-bit uptime wraps (eqms-devsim started 15 s
+    before it). Events made live after the wrap, and events the device
+    kept while unplugged across it, get the time they happened, not one
+    49.7 days earlier."""
+    serial = "EQ-B0001-W01"
+    sim = Devsim(start_bin, tmp_path, 1, [serial],
+                 env={"EQMS_DEVSIM_UPTIME_START_MS": str(2**32 - 15000)})
+    listener = Listener(bus)
+    try:
+        state = tmp_path / "state"
+        state.mkdir()
+        start_gateway(start_bin, bus, sim, state)
+        listener.wait("registry.request")
+        listener.publish("registry.snapshot", BRANCH, snapshot([serial]))
+        wait_for(lambda: (state / "registry.json").exists())
+        sim(op="login", device=0, employee="1001")
+        _, login = listener.wait("staff.login", serial=serial)[0]
+        d = login["data"]
+        assert d["uptime_ms"] > 2**32 - 15000          # not wrapped yet
+        assert abs(ms_of(d["event_time"]) - ms_of(d["received"])) < 1000
+        wrap_at = ms_of(d["received"]) + (2**32 - d["uptime_ms"])
+
+        # unplugged before the wrap; one press before it, one after it
+        sim(op="unplug", device=0)
+        listener.wait("device.offline", serial=serial)
+        before = int(time.time() * 1000)
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 1)
+        assert int(time.time() * 1000) < wrap_at - 500, "the test machine is too slow"
+        time.sleep(max(0, wrap_at - time.time() * 1000 + 1000) / 1000)
+        after = int(time.time() * 1000)
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 2)
+        time.sleep(1.0)
+        sim(op="plug", device=0)
+        calls = wait_for(lambda: len(listener.of("call.request", serial=serial)) >= 2
+                         and sorted((e["data"]["device_seq"], e["data"]) for _, e in
+                                    listener.of("call.request", serial=serial)), timeout=20)
+        (_, kept_before), (_, kept_after) = calls[:2]
+        assert kept_after["uptime_ms"] < 60000            # wrapped
+        # kept while unplugged: the time they were made, before the receipt
+        assert before - 100 <= ms_of(kept_before["event_time"]) < wrap_at
+        assert wrap_at <= ms_of(kept_after["event_time"]) <= after + 2000
+        assert ms_of(kept_after["event_time"]) < ms_of(kept_after["received"]) - 500
+
+        # made live after the wrap
+        sim(op="service", device=0, rate=2, service_ms=300, rate_after_ms=100)
+        _, rating = listener.wait("rating.submitted", serial=serial)[0]
+        r = rating["data"]
+        assert r["uptime_ms"] < 120000
+        assert abs(ms_of(r["event_time"]) - ms_of(r["received"])) < 1000, r
+        _, end = listener.wait("service.end", serial=serial)[0]
+        assert 250 <= end["data"]["duration_ms"] < 2000
+    finally:
+        listener.close()

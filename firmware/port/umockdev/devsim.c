@@ -165,9 +165,11 @@ devsim_t *devsim_new(const devsim_config_t *cfg)
         }
         devcore_board_t board = { d, s_lcd_line, s_stars, s_voice, s_usb_send };
         usbemu_lock(self->emu);
+        /* powered up uptime_start_ms ago: its uptime starts there (the
+         * core's timers start at the next tick; nothing runs before USB) */
         devcore_init(&d->core, &board, g_random_int(), cfg->key_count,
                      DEVPROTO_CAP_LCD | DEVPROTO_CAP_VOICE | DEVPROTO_CAP_STARS |
-                     DEVPROTO_CAP_KEYPAD | DEVPROTO_CAP_CLOCK, now);
+                     DEVPROTO_CAP_KEYPAD | DEVPROTO_CAP_CLOCK, now - cfg->uptime_start_ms);
         usbemu_unlock(self->emu);
     }
     if (cfg->plug)

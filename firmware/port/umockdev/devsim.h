@@ -25,6 +25,8 @@ typedef struct {
     uint32_t hold_ms;             /* how long a scripted press holds a key down */
     uint32_t gap_ms;              /* pause after releasing it */
     bool plug;                    /* plug every device in at start */
+    uint32_t uptime_start_ms;     /* every device's uptime at start (0 = just
+                                   * powered up; near 2^32 to test the wrap) */
 } devsim_config_t;
 
 #define DEVSIM_MAX 512

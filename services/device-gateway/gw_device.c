@@ -92,6 +92,7 @@ gw_device_order_t gw_device_order(gw_device_t *dev, const gw_outbox_t *outbox,
 void gw_device_connected(gw_device_t *dev)
 {
     dev->floor_known = false;
+    dev->unreadable = false;
 }
 
 void gw_device_owe_ack(gw_device_t *dev, uint32_t boot, uint32_t dseq)

@@ -49,6 +49,8 @@ typedef struct {
     uint32_t ack_boot, ack_upto;
     bool floor_known;               /* floor: the first stored seq seen of */
     uint32_t floor_boot, floor;     /* floor_boot on this connection */
+    bool unreadable;                /* a report of a version not spoken came on
+                                     * this connection: acknowledge nothing */
     bool saved;                     /* session restored from sessions.json */
     uint32_t saved_boot;            /* ... valid only for this power-up */
 } gw_device_t;
@@ -79,7 +81,8 @@ gw_device_order_t gw_device_order(gw_device_t *dev, const gw_outbox_t *outbox,
                                   uint32_t boot, uint32_t dseq);
 
 /* A new connection (or hello): the first stored event that follows is the
- * oldest the device holds. */
+ * oldest the device holds, and an unreadable report before is forgotten
+ * (the device sends it again if it still holds it). */
 void gw_device_connected(gw_device_t *dev);
 
 /* Owes the device an ACK up to dseq of boot (kept if a higher one of that

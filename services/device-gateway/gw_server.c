@@ -272,6 +272,149 @@ static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
     s_gauge(self->m_online, gw_devices_online(self->devices));
 }
 
+/* A report of another power-up than the one known: the session ends with
+ * it (unless sessions.json kept it for this very power-up). */
+static void s_boot(gw_server_t *self, gw_device_t *d, uint32_t boot)
+{
+    if (d->boot_known && boot == d->boot)
+        return;
+    bool restored = !d->boot_known && d->saved && d->saved_boot == boot;
+    if (d->boot_known)
+        log_info("device_rebooted", "serial=%s boot=%u", d->serial, boot);
+    if (restored) {
+        log_info("device_session_restored", "serial=%s boot=%u employee_no=%s",
+                 d->serial, boot, d->employee[0] ? d->employee : "-");
+    } else if (d->employee[0] || d->service_start_uptime >= 0) {
+        d->employee[0] = 0;          /* a power-up ends the session */
+        d->service_start_uptime = -1;
+        self->sessions_dirty = true;
+    }
+    d->saved = false;
+    d->boot_known = true;
+    d->boot = boot;
+    gw_clock_reset(&d->clock);
+}
+
+/* Session state the device's events change, once stored. */
+static void s_session(gw_server_t *self, gw_device_t *d, const devcodec_event_t *ev)
+{
+    switch (ev->type) {
+    case DEVPROTO_EV_STAFF_LOGIN:
+        snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev->u.staff.length,
+                 ev->u.staff.employee_no);
+        s_login_reply(self, d, d->employee);
+        break;
+    case DEVPROTO_EV_STAFF_LOGOUT:
+        d->employee[0] = 0;
+        break;
+    case DEVPROTO_EV_SERVICE_START:
+        d->service_start_uptime = ev->uptime_ms;
+        break;
+    case DEVPROTO_EV_SERVICE_END:
+        d->service_start_uptime = -1;
+        break;
+    default:
+        return;
+    }
+    self->sessions_dirty = true;
+}
+
+/* A stored event (seq >= 1) of `d`: decoded (`ev`), or one this gateway
+ * cannot decode (`ev` NULL, its header `h`, its bytes `raw`, why `err`).
+ * Stored in the device's seq order and acknowledged after the next sync;
+ * an undecodable one becomes device.report_rejected (docs/protocol.md,
+ * "Version skew"), so the ACK that covers it removes nothing untraced. */
+static void s_stored_event(gw_server_t *self, gw_device_t *d, const devcodec_event_t *ev,
+                           const devcodec_header_t *h, const uint8_t *raw,
+                           devcodec_err_t err, int64_t now)
+{
+    if (d->unreadable) {
+        /* a report it could not read at all came first: nothing of the
+         * device is acknowledged until it connects again */
+        log_debug("event_held", "serial=%s boot=%u device_seq=%u reason=\"unreadable "
+                  "report before it\"", d->serial, h->boot, h->seq);
+        return;
+    }
+    gw_device_order_t order = gw_device_order(d, self->outbox, h->boot, h->seq);
+    if (order == GW_DEVICE_HOLD) {
+        /* a seq before it is missing (not stored, or stored and lost in a
+         * restart from the journal): the device sends it again, oldest
+         * first, after its ack timeout; never acknowledge past the gap */
+        log_debug("event_held", "serial=%s boot=%u device_seq=%u", d->serial, h->boot,
+                  h->seq);
+        return;
+    }
+    if (order == GW_DEVICE_REPEAT) {
+        s_count(self->m_duplicates, 1);
+        log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
+                  h->boot, h->seq);
+    } else {
+        gw_event_ctx_t ctx;
+        s_ctx(self, d, &ctx, now);
+        if (!gw_clock_event(&d->clock, h->uptime_ms, now, &ctx.event_ms))
+            log_info("event_time_unanchored", "serial=%s boot=%u device_seq=%u "
+                     "reason=\"no live report of this power-up seen yet: stamped with "
+                     "the receive time\"", d->serial, h->boot, h->seq);
+        if (ev && ev->type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0)
+            /* modulo 2^32: a service across the uptime's wrap */
+            ctx.duration_ms = (uint32_t) (ev->uptime_ms - (uint32_t) d->service_start_uptime);
+        char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
+        json_t *data = NULL;
+        int rc;
+        if (ev) {
+            rc = gw_event_build(&ctx, ev, type, path, &data);
+        } else {
+            log_warn("report_undecodable", "serial=%s boot=%u device_seq=%u type=0x%02x "
+                     "error=\"%s\" reason=\"kept as device.report_rejected\"", d->serial,
+                     h->boot, h->seq, h->type, devcodec_strerror(err));
+            rc = gw_event_rejected(&ctx, h, raw, devcodec_strerror(err), path, &data);
+            snprintf(type, sizeof type, "device.report_rejected");
+        }
+        if (rc != 0)
+            log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, h->type);
+        if (rc != 0 || s_store(self, type, path, &data, d->serial, h->boot, h->seq) < 0)
+            return;   /* not acked: the device sends it again after its ack timeout */
+        if (ev)
+            s_session(self, d, ev);
+    }
+    /* sent after the next sync that succeeds, never after a failed one */
+    gw_device_owe_ack(d, h->boot, h->seq);
+}
+
+/* A report devcodec_decode_event refused (docs/protocol.md, "Version
+ * skew"): of a version this gateway does not speak, it is not read and
+ * nothing of the device is acknowledged; a stored event with a readable
+ * header is kept as device.report_rejected; anything else is logged. */
+static void s_undecodable(gw_server_t *self, gw_device_t *d, const uint8_t *buf, size_t len,
+                          devcodec_err_t err)
+{
+    devcodec_header_t h;
+    devcodec_err_t herr = devcodec_decode_header(buf, len, &h);
+    if (herr == DEVCODEC_ERR_VERSION) {
+        if (!d->unreadable)
+            log_warn("report_version_unsupported", "serial=%s version=%u speaks=%u "
+                     "reason=\"a report version this gateway does not speak: nothing of "
+                     "the device is acknowledged until a gateway that speaks it reads it "
+                     "(upgrade gateways before firmware)\"", d->serial, buf[0],
+                     DEVPROTO_VERSION);
+        d->unreadable = true;
+        d->ack_due = false;
+        return;
+    }
+    if (herr != DEVCODEC_OK || h.seq == 0 || (d->boot_known && h.boot != d->boot)) {
+        log_warn("report_rejected", "serial=%s len=%zu type=0x%02x error=\"%s\"%s",
+                 d->serial, len, len > 1 ? buf[1] : 0, devcodec_strerror(err),
+                 herr == DEVCODEC_OK && h.seq
+                     ? " reason=\"a stored event of another power-up\"" : "");
+        return;
+    }
+    int64_t now = clock_now_ms();
+    s_boot(self, d, h.boot);
+    if (!d->online_published)
+        s_publish_online(self, d);
+    s_stored_event(self, d, NULL, &h, buf, err, now);
+}
+
 static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_t len)
 {
     gw_server_t *self = arg;
@@ -283,28 +426,11 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
     devcodec_err_t err = devcodec_decode_event(buf, len, &ev);
     if (err != DEVCODEC_OK) {
         s_count(self->m_rejected, 1);
-        log_warn("report_rejected", "serial=%s len=%zu type=0x%02x error=\"%s\"",
-                 d->serial, len, len > 1 ? buf[1] : 0, devcodec_strerror(err));
+        s_undecodable(self, d, buf, len, err);
         return;
     }
     int64_t now = clock_now_ms();
-    if (!d->boot_known || ev.boot != d->boot) {
-        bool restored = !d->boot_known && d->saved && d->saved_boot == ev.boot;
-        if (d->boot_known)
-            log_info("device_rebooted", "serial=%s boot=%u", d->serial, ev.boot);
-        if (restored) {
-            log_info("device_session_restored", "serial=%s boot=%u employee_no=%s",
-                     d->serial, ev.boot, d->employee[0] ? d->employee : "-");
-        } else if (d->employee[0] || d->service_start_uptime >= 0) {
-            d->employee[0] = 0;          /* a power-up ends the session */
-            d->service_start_uptime = -1;
-            self->sessions_dirty = true;
-        }
-        d->saved = false;
-        d->boot_known = true;
-        d->boot = ev.boot;
-        gw_clock_reset(&d->clock);
-    }
+    s_boot(self, d, ev.boot);
     if (ev.seq == 0)   /* only live (transient) reports: stored ones may be resent */
         gw_clock_live(&d->clock, ev.uptime_ms, now);
     /* device.* events carry the latest live uptime (a re-sent event's is old) */
@@ -330,60 +456,8 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
                      d->serial, ev.u.status.ring_used, ev.u.status.ring_capacity);
         return;
     }
-    gw_device_order_t order = gw_device_order(d, self->outbox, ev.boot, ev.seq);
-    if (order == GW_DEVICE_HOLD) {
-        /* a seq before it is missing (not stored, or stored and lost in a
-         * restart from the journal): the device sends it again, oldest
-         * first, after its ack timeout; never acknowledge past the gap */
-        log_debug("event_held", "serial=%s boot=%u device_seq=%u", d->serial, ev.boot,
-                  ev.seq);
-        return;
-    }
-    if (order == GW_DEVICE_REPEAT) {
-        s_count(self->m_duplicates, 1);
-        log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
-                  ev.boot, ev.seq);
-    } else {
-        gw_event_ctx_t ctx;
-        s_ctx(self, d, &ctx, now);
-        if (!gw_clock_event(&d->clock, ev.uptime_ms, now, &ctx.event_ms))
-            log_info("event_time_unanchored", "serial=%s boot=%u device_seq=%u "
-                     "reason=\"no live report of this power-up seen yet: stamped with "
-                     "the receive time\"", d->serial, ev.boot, ev.seq);
-        if (ev.type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0)
-            /* modulo 2^32: a service across the uptime's wrap */
-            ctx.duration_ms = (uint32_t) (ev.uptime_ms - (uint32_t) d->service_start_uptime);
-        char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
-        json_t *data = NULL;
-        int rc = gw_event_build(&ctx, &ev, type, path, &data);
-        if (rc != 0)
-            log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, ev.type);
-        if (rc != 0 || s_store(self, type, path, &data, d->serial, ev.boot, ev.seq) < 0)
-            return;   /* not acked: the device sends it again after its ack timeout */
-        if (ev.type == DEVPROTO_EV_STAFF_LOGIN || ev.type == DEVPROTO_EV_STAFF_LOGOUT
-            || ev.type == DEVPROTO_EV_SERVICE_START || ev.type == DEVPROTO_EV_SERVICE_END)
-            self->sessions_dirty = true;
-        switch (ev.type) {
-        case DEVPROTO_EV_STAFF_LOGIN:
-            snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev.u.staff.length,
-                     ev.u.staff.employee_no);
-            s_login_reply(self, d, d->employee);
-            break;
-        case DEVPROTO_EV_STAFF_LOGOUT:
-            d->employee[0] = 0;
-            break;
-        case DEVPROTO_EV_SERVICE_START:
-            d->service_start_uptime = ev.uptime_ms;
-            break;
-        case DEVPROTO_EV_SERVICE_END:
-            d->service_start_uptime = -1;
-            break;
-        default:
-            break;
-        }
-    }
-    /* sent after the next sync that succeeds, never after a failed one */
-    gw_device_owe_ack(d, ev.boot, ev.seq);
+    devcodec_header_t h = { ev.type, ev.seq, ev.boot, ev.uptime_ms };
+    s_stored_event(self, d, &ev, &h, buf, DEVCODEC_OK, now);
 }
 
 /* --- outbox -> bus -------------------------------------------------------- */
@@ -471,7 +545,7 @@ static void s_flush(gw_server_t *self)
     }
     for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
         gw_device_t *d = gw_devices_at(self->devices, i);
-        if (!d->ack_due || !d->usb)
+        if (!d->ack_due || !d->usb || d->unreadable)
             continue;
         devcodec_cmd_t cmd;
         memset(&cmd, 0, sizeof cmd);

@@ -38,7 +38,8 @@
 #define S_GAP_REPEAT_MS  1000
 
 static const char *s_types[] = {
-    "device.online", "device.offline", "device.unassigned", "staff.login",
+    "device.online", "device.offline", "device.unassigned", "device.report_rejected",
+    "staff.login",
     "staff.logout", "call.request", "call.recall", "call.pause", "service.start",
     "service.end", "rating.submitted", "rating.not_rated",
     "ticket.finished",   /* from queue-manager: binds the rating that follows */
@@ -384,6 +385,13 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
     item->event = received->event;
     if (received->decoded != 0) {
         s_reject(item, received->reason);
+    } else if (strcmp(envelope->type, "device.report_rejected") == 0) {
+        /* a stored event the gateway could not decode: recorded, never a fact */
+        const char *why = json_string_value(json_object_get(ri_inbox_data(received),
+                                                            "reason"));
+        snprintf(item->reason, sizeof item->reason, "undecodable report: %s",
+                 why ? why : "(no reason given)");
+        s_reject(item, item->reason);
     } else if (s_decide(self, item) != 0) {
         self->db_down = true;
         backoff_failed(&self->backoff);

@@ -15,7 +15,7 @@
 static const char *s_types[] = {
     "rating.submitted", "rating.not_rated", "staff.login", "staff.logout",
     "service.start", "service.end", "call.request", "call.recall", "call.pause",
-    "device.online", "device.offline", "device.unassigned",
+    "device.online", "device.offline", "device.unassigned", "device.report_rejected",
 };
 
 /* Every member known here, one bit each in s_ctx_t.seen. */
@@ -29,7 +29,7 @@ typedef enum {
     /* data: what the protocol lists and ri_event_decode ignores (any scalar,
      * or an array of scalars) */
     M_UPTIME_MS, M_LABEL, M_SCORE, M_FIRMWARE, M_KEY_COUNT, M_CAPABILITIES,
-    M_RING_USED, M_RING_CAPACITY, M_REFUSED, M_REASON,
+    M_RING_USED, M_RING_CAPACITY, M_REFUSED, M_REPORT, M_REASON,
     /* data.window: id is read, the others ignored (any scalar) */
     M_WINDOW_ID, M_WINDOW_NUMBER, M_WINDOW_CODE
 } s_member_t;
@@ -66,7 +66,7 @@ static const s_name_t s_data_names[] = {
     S_NAME("duration_ms", M_DURATION_MS), S_NAME("firmware", M_FIRMWARE),
     S_NAME("key_count", M_KEY_COUNT), S_NAME("capabilities", M_CAPABILITIES),
     S_NAME("ring_used", M_RING_USED), S_NAME("ring_capacity", M_RING_CAPACITY),
-    S_NAME("refused", M_REFUSED), S_NAME("reason", M_REASON),
+    S_NAME("refused", M_REFUSED), S_NAME("reason", M_REASON), S_NAME("report", M_REPORT),
     S_NAME("incarnation", M_INCARNATION),
 };
 
@@ -254,6 +254,7 @@ static bool s_value(s_ctx_t *c, const s_value_t *v)
     case M_RING_USED:
     case M_RING_CAPACITY:
     case M_REFUSED:
+    case M_REPORT:
     case M_REASON:
     case M_WINDOW_NUMBER:
     case M_WINDOW_CODE:

@@ -122,3 +122,28 @@ def test_wiped_gateway_state_loses_nothing_buffered(site):
     wait_for(lambda: metric(site.http, "outbox_depth") == 0, timeout=20)
     assert q(site.db, "SELECT count(*) FROM gateway_cursor") == [(2,)]
     assert q(site.db, "SELECT count(*), count(DISTINCT id) FROM rating") == [(3, 3)]
+
+
+def test_undecodable_report_is_kept_and_recorded(site):
+    """Item 2: a stored event the gateway cannot decode (an event type of a
+    newer firmware) is kept as device.report_rejected with its 64 bytes and
+    recorded by rating-ingest in rejected_event; the cumulative ACK that
+    follows removes nothing without a trace, and what follows is stored."""
+    site.start_gateway()
+    site.login()
+    site.sim(op="mutate", device=0, match=0x20, type=0x50)
+    site.sim(op="press", device=0, key="call")
+    site.serve(rate=2)
+    wait_for(lambda: site.ratings() == [(2,)], timeout=20)
+    rows = wait_for(lambda: q(site.db, """SELECT reason, data FROM rejected_event
+                                          WHERE type = 'device.report_rejected'"""))
+    assert len(rows) == 1, rows
+    reason, data = rows[0]
+    assert reason.startswith("undecodable report: "), reason
+    assert data["serial"] == site.serial and data["device_seq"] >= 2
+    report = bytes.fromhex(data["report"])
+    assert len(report) == 64 and report[0] == 1 and report[1] == 0x50
+    assert int.from_bytes(report[2:6], "little") == data["device_seq"]
+    # acknowledged in sequence: the device's ring and the gateway's outbox empty
+    wait_for(lambda: site.sim(op="state", device=0)["ring_used"] == 0, timeout=20)
+    wait_for(lambda: metric(site.http, "outbox_depth") == 0, timeout=20)

@@ -292,7 +292,8 @@ def test_unassigned_device_events_kept(rig):
 def test_garbage_reports_do_not_disturb_others(rig):
     assign(rig)
     rig.listener.wait("device.online", serial="EQ-B0001-W02")
-    rig.sim(op="raw", device=0, hex="ff" * 64)
+    # version 1 but of no power-up of the device; a short report
+    rig.sim(op="raw", device=0, hex="01" + "ff" * 63)
     rig.sim(op="raw", device=0, hex="0110")
     rig.sim(op="login", device=1, employee="1001")
     rig.listener.wait("staff.login", serial="EQ-B0001-W02")
@@ -564,3 +565,46 @@ def test_event_time_across_the_uptime_wrap(bus, start_bin, tmp_path):
         assert 250 <= end["data"]["duration_ms"] < 2000
     finally:
         listener.close()
+
+
+def test_report_of_an_unknown_version_acknowledges_nothing_of_the_device(rig):
+    """Item 2, version skew: a report of a version the gateway does not
+    speak is not read; nothing of that device is acknowledged, so every
+    event stays in its ring, even those the gateway could read after it,
+    until a gateway that speaks the version reads them (here: the emulator
+    sends it as version 1 again). The other devices go on."""
+    assign(rig)
+    rig.listener.wait("device.online", serial="EQ-B0001-W01")
+    rig.sim(op="unplug", device=0)
+    rig.listener.wait("device.offline", serial="EQ-B0001-W01")
+    # standalone: the login and a Start wait in the device's ring
+    rig.sim(op="login", device=0, employee="1001")
+    wait_for(lambda: rig.sim(op="state", device=0)["state"] == "idle")
+    rig.sim(op="press", device=0, key="start")
+    wait_for(lambda: rig.sim(op="state", device=0)["ring_used"] == 2)
+    # a newer firmware's login: report version 2
+    rig.sim(op="mutate", device=0, match=0x10, version=2)
+    rig.sim(op="plug", device=0)
+    # not acknowledged: the device sends it again after its ack timeout
+    try:
+        wait_for(lambda: rig.sim(op="state", device=0)["mutated_sent"] >= 2, timeout=20)
+    except AssertionError:
+        raise AssertionError("the device dropped what it held: %s" % rig.sim(op="state", device=0))
+    assert rig.sim(op="state", device=0)["ring_used"] == 2
+    assert "event=report_version_unsupported" in rig.gw.log()
+    assert not rig.listener.of("service.start", serial="EQ-B0001-W01")
+    assert not rig.listener.of("staff.login", serial="EQ-B0001-W01")
+    # the other device is not held up
+    rig.sim(op="login", device=1, employee="1001")
+    rig.listener.wait("staff.login", serial="EQ-B0001-W02")
+    wait_for(lambda: rig.sim(op="state", device=1)["ring_used"] == 0)
+    # the gateway is upgraded to one that speaks the version (here: the
+    # emulator sends the report as version 1 again): it reads them all
+    rig.sim(op="mutate", device=0, match=0)
+    assert rig.gw.stop() == 0
+    rig.gw = rig.start_gateway()
+    rig.listener.wait("staff.login", serial="EQ-B0001-W01", timeout=30)
+    rig.listener.wait("service.start", serial="EQ-B0001-W01", timeout=30)
+    wait_for(lambda: rig.sim(op="state", device=0)["ring_used"] == 0, timeout=30)
+    seqs = sorted(s for _, s in stored_events(rig.listener, "EQ-B0001-W01"))
+    assert seqs == [1, 2]

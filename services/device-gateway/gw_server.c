@@ -16,14 +16,15 @@
 #include "eqms/log.h"
 #include "gw_command.h"
 #include "gw_device.h"
+#include "gw_downlink.h"
 #include "gw_event.h"
 #include "gw_gb2312.h"
 #include "gw_outbox.h"
 #include "gw_registry.h"
+#include "gw_relay.h"
 #include "gw_usb.h"
 
 #define S_POLL_MAX 64
-#define S_REPLAY_BATCH 1000
 #define S_USB_RETRY_MS 10000
 #define S_CONNECT_MS 300
 
@@ -42,10 +43,9 @@ struct gw_server_t {
     gw_devices_t *devices;
     bool unsynced;
     bool sessions_dirty;            /* sessions.json needs writing */
-    int64_t flushed_seq;            /* entries up to here were published */
-    uint32_t out_seq;               /* host sequence of OUT reports */
+    gw_downlink_t downlink;         /* commands to the devices */
+    gw_relay_t relay;               /* the outbox on the bus */
     int64_t ctl_seq;
-    backoff_t replay;
     backoff_t registry_backoff;
     bool registry_answered;
     int64_t registry_next;
@@ -54,9 +54,8 @@ struct gw_server_t {
     bool started;
     atomic_int stop;
     atomic_int outbox_failed;
-    metrics_gauge_t *m_online, *m_depth;
-    metrics_counter_t *m_reports, *m_rejected, *m_published, *m_replayed,
-        *m_replay_requests, *m_duplicates, *m_acks, *m_cmds, *m_cmds_rejected;
+    metrics_gauge_t *m_online;
+    metrics_counter_t *m_reports, *m_rejected, *m_duplicates, *m_cmds, *m_cmds_rejected;
 };
 
 static void s_count(metrics_counter_t *c, uint64_t n)
@@ -126,100 +125,6 @@ static void s_store_device(gw_server_t *self, gw_device_t *d, const char *type,
         return;
     }
     s_store(self, type, path, &data, NULL, 0, 0);
-}
-
-/* --- OUT reports ---------------------------------------------------------- */
-static int s_send(gw_server_t *self, gw_device_t *d, devcodec_cmd_t *cmd)
-{
-    uint8_t buf[DEVPROTO_REPORT_SIZE];
-    cmd->seq = ++self->out_seq;
-    cmd->boot = d->boot_known ? d->boot : 0;
-    devcodec_err_t e = devcodec_encode_cmd(cmd, buf);
-    if (e != DEVCODEC_OK) {
-        log_error("command_encode_failed", "serial=%s type=0x%02x error=\"%s\"",
-                  d->serial, cmd->type, devcodec_strerror(e));
-        return -1;
-    }
-    if (!d->usb)
-        return -1;
-    int rc = cmd->type == DEVPROTO_CMD_ACK ? gw_usb_send_ack(d->usb, buf)
-                                           : gw_usb_send(d->usb, buf);
-    if (rc < 0)
-        log_warn("command_dropped", "serial=%s type=0x%02x reason=\"queue full or "
-                 "device closing\"", d->serial, cmd->type);
-    return rc;
-}
-
-/* SET_CONFIG, the idle text and the time, after a hello or a registry change. */
-static void s_push_config(gw_server_t *self, gw_device_t *d)
-{
-    devcodec_cmd_t cmd;
-    if (d->has_reg) {
-        const gw_registry_device_t *r = &d->reg;
-        memset(&cmd, 0, sizeof cmd);
-        cmd.type = DEVPROTO_CMD_SET_CONFIG;
-        cmd.u.config.rating_timeout_s = (uint16_t) r->rating_timeout_s;
-        cmd.u.config.repeat_press_s = (uint16_t) r->repeat_press_s;
-        int keys = r->option_count;
-        if (d->has_hello && d->hello.key_count < keys) {
-            log_warn("scale_too_large", "serial=%s scale=%s options=%d keys=%u",
-                     d->serial, r->scale_code, keys, d->hello.key_count);
-            keys = d->hello.key_count;
-        }
-        cmd.u.config.key_count = (uint8_t) keys;
-        for (int i = 0; i < keys; i++)
-            cmd.u.config.key_codes[i] = r->options[i].code;
-        s_send(self, d, &cmd);
-        for (int line = 0; line < DEVPROTO_LINES; line++) {
-            memset(&cmd, 0, sizeof cmd);
-            cmd.type = DEVPROTO_CMD_SET_TEXT;
-            cmd.u.text.target = 1;
-            cmd.u.text.line = (uint8_t) line;
-            if (line < r->idle_lines) {
-                size_t len;
-                int marked, cut;
-                char why[GW_GB2312_REASON_SIZE];
-                if (gw_gb2312_convert(self->gb, r->idle_text[line], cmd.u.text.text,
-                                      DEVPROTO_LINE_BYTES, &len, &marked, 1, &cut,
-                                      why) < 0) {
-                    log_warn("idle_text_bad", "serial=%s line=%d reason=\"%s\"",
-                             d->serial, line, why);
-                    len = 0;
-                }
-                if (marked || cut)
-                    log_warn("idle_text_marked", "serial=%s line=%d marked=%d cut=%d",
-                             d->serial, line, marked, cut);
-                cmd.u.text.length = (uint8_t) len;
-            }
-            s_send(self, d, &cmd);
-        }
-    }
-    memset(&cmd, 0, sizeof cmd);
-    cmd.type = DEVPROTO_CMD_SET_TIME;
-    cmd.u.time_ms = (uint64_t) clock_now_ms();
-    s_send(self, d, &cmd);
-}
-
-static void s_login_reply(gw_server_t *self, gw_device_t *d, const char *employee)
-{
-    if (!gw_registry_has_staff(self->registry) || !d->usb)
-        return;
-    const gw_registry_staff_t *st = gw_registry_staff(self->registry, employee);
-    int accepted = st && st->active;
-    int reason = !st ? DEVPROTO_REFUSED_UNKNOWN_STAFF
-                     : !st->active ? DEVPROTO_REFUSED_INACTIVE : DEVPROTO_REFUSED_NONE;
-    devcodec_cmd_t cmd;
-    int marked = 0;
-    if (gw_command_login_reply(self->gb, accepted, st ? st->name : NULL, reason, &cmd,
-                               &marked) < 0) {
-        log_error("login_reply_failed", "serial=%s employee_no=%s", d->serial, employee);
-        return;
-    }
-    if (marked)
-        log_warn("text_marked", "serial=%s what=staff_name marked=%d", d->serial, marked);
-    log_info("login_reply", "serial=%s employee_no=%s accepted=%d reason=%d", d->serial,
-             employee, accepted, reason);
-    s_send(self, d, &cmd);
 }
 
 /* --- USB handler ---------------------------------------------------------- */
@@ -302,7 +207,7 @@ static void s_session(gw_server_t *self, gw_device_t *d, const devcodec_event_t 
     case DEVPROTO_EV_STAFF_LOGIN:
         snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev->u.staff.length,
                  ev->u.staff.employee_no);
-        s_login_reply(self, d, d->employee);
+        gw_downlink_login_reply(&self->downlink, self->registry, d, d->employee);
         break;
     case DEVPROTO_EV_STAFF_LOGOUT:
         d->employee[0] = 0;
@@ -445,7 +350,7 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
                  ev.u.hello.ring_used, ev.u.hello.refused);
         if (!d->online_published)
             s_publish_online(self, d);
-        s_push_config(self, d);
+        gw_downlink_config(&self->downlink, d);
         return;
     }
     if (!d->online_published)
@@ -461,37 +366,6 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
 }
 
 /* --- outbox -> bus -------------------------------------------------------- */
-static int s_publish(gw_server_t *self, size_t i)
-{
-    const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-    char reason[ENVELOPE_REASON_SIZE];
-    envelope_t *env = envelope_decode(e->envelope, e->len, reason);
-    if (!env) {
-        log_error("outbox_entry_bad", "seq=%lld reason=\"%s\"", (long long) e->seq,
-                  reason);
-        return -1;
-    }
-    int rc = bus_publish_envelope(self->bus, e->org_path, env);
-    envelope_destroy(&env);
-    if (rc == 0)
-        gw_outbox_mark_published(self->outbox, i);
-    return rc;
-}
-
-/* Index of the first entry with seq > seq (entries are in seq order). */
-static size_t s_first_after(gw_server_t *self, int64_t seq)
-{
-    size_t lo = 0, hi = gw_outbox_stats(self->outbox).depth;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (gw_outbox_entry(self->outbox, mid)->seq <= seq)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* The outbox failed (a write or a sync): no device is acknowledged for
  * what the failed sync covered; restart from the journal now, then every
  * second until it works. What the journal holds after it is durable and is
@@ -506,16 +380,13 @@ static void s_recover(gw_server_t *self)
         self->recover_at = clock_mono_ms() + 1000;
         return;
     }
-    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-    self->flushed_seq = st.last_seq;
     self->unsynced = false;
-    backoff_reset(&self->replay);
+    gw_relay_reloaded(&self->relay);
     atomic_store(&self->outbox_failed, 0);
     /* a device.online lost with the cut bytes is published again at the
      * device's next report */
     for (size_t i = 0; i < gw_devices_count(self->devices); i++)
         gw_devices_at(self->devices, i)->online_published = false;
-    s_gauge(self->m_depth, (int64_t) st.depth);
 }
 
 /* Group commit: one fsync, then publish what it made durable, then ack the
@@ -537,11 +408,7 @@ static void s_flush(gw_server_t *self)
         }
         atomic_store(&self->outbox_failed, 0);
         self->unsynced = false;
-        gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-        for (size_t i = s_first_after(self, self->flushed_seq); i < st.depth; i++)
-            if (s_publish(self, i) == 0)
-                s_count(self->m_published, 1);
-        self->flushed_seq = st.last_seq;
+        gw_relay_synced(&self->relay);
     }
     for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
         gw_device_t *d = gw_devices_at(self->devices, i);
@@ -552,32 +419,9 @@ static void s_flush(gw_server_t *self)
         cmd.type = DEVPROTO_CMD_ACK;
         cmd.u.ack.boot = d->ack_boot;
         cmd.u.ack.upto = d->ack_upto;
-        if (s_send(self, d, &cmd) == 0)
+        if (gw_downlink_send(&self->downlink, d, &cmd) == 0)
             d->ack_due = false;
     }
-    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
-}
-
-static void s_replay(gw_server_t *self)
-{
-    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-    if (st.depth == 0 || !backoff_due(&self->replay))
-        return;
-    int64_t old = clock_mono_ms() - self->cfg.replay_min_ms;
-    size_t n = 0;
-    for (size_t i = 0; i < st.depth && n < S_REPLAY_BATCH; i++) {
-        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-        if (e->seq > self->flushed_seq || e->published_ms > old)
-            continue;
-        if (s_publish(self, i) == 0)
-            n++;
-    }
-    if (n) {
-        s_count(self->m_replayed, n);
-        log_info("outbox_replayed", "events=%zu depth=%zu first_seq=%lld", n, st.depth,
-                 (long long) gw_outbox_entry(self->outbox, 0)->seq);
-    }
-    backoff_failed(&self->replay);
 }
 
 /* --- bus messages --------------------------------------------------------- */
@@ -598,85 +442,6 @@ static void s_registry_request(gw_server_t *self)
 /* True if an ack or replay request for (gateway, incarnation) is for this
  * gateway's journal; one for another incarnation (of a journal this gateway
  * lost, or not yet made) is logged at debug level. */
-static bool s_for_us(gw_server_t *self, const envelope_t *env, const char *gateway,
-                     const char *incarnation)
-{
-    if (strcmp(gateway, self->gateway_id) != 0)
-        return false;   /* another gateway of this branch */
-    if (strcmp(incarnation, gw_outbox_incarnation(self->outbox)) != 0) {
-        log_debug("other_incarnation_ignored", "id=%s type=%s incarnation=%s ours=%s",
-                  env->id, env->type, incarnation, gw_outbox_incarnation(self->outbox));
-        return false;
-    }
-    return true;
-}
-
-static void s_on_ack(gw_server_t *self, const envelope_t *env)
-{
-    json_error_t err;
-    const char *gateway, *incarnation;
-    json_int_t upto;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:s, s:I}", "gateway",
-                       &gateway, "incarnation", &incarnation, "upto", &upto) < 0) {
-        log_warn("ack_rejected", "id=%s reason=\"%s\"", env->id, err.text);
-        return;
-    }
-    if (!s_for_us(self, env, gateway, incarnation))
-        return;
-    int n = gw_outbox_ack(self->outbox, upto);
-    if (n > 0) {
-        s_count(self->m_acks, 1);
-        backoff_reset(&self->replay);
-        backoff_failed(&self->replay);   /* next replay after replay_min_ms */
-        log_debug("outbox_acked", "upto=%lld removed=%d depth=%zu", (long long) upto,
-                  n, gw_outbox_stats(self->outbox).depth);
-        if (gw_outbox_maybe_compact(self->outbox) < 0)
-            atomic_store(&self->outbox_failed, 1);
-    }
-    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
-}
-
-/* replay.request from rating-ingest: re-publishes the durable entries with
- * from <= seq <= to at once (at most S_REPLAY_BATCH, oldest first), whatever
- * the periodic replay's backoff, which it leaves as it is. */
-static void s_on_replay_request(gw_server_t *self, const envelope_t *env)
-{
-    json_error_t err;
-    const char *gateway, *incarnation;
-    json_int_t from, to;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:s, s:I, s:I}", "gateway",
-                       &gateway, "incarnation", &incarnation, "from", &from, "to",
-                       &to) < 0) {
-        log_warn("replay_request_rejected", "id=%s reason=\"%s\"", env->id, err.text);
-        return;
-    }
-    if (from < 1 || to < from) {
-        log_warn("replay_request_rejected", "id=%s from=%lld to=%lld reason=\"need "
-                 "1 <= from <= to\"", env->id, (long long) from, (long long) to);
-        return;
-    }
-    if (!s_for_us(self, env, gateway, incarnation))
-        return;
-    s_count(self->m_replay_requests, 1);
-    size_t depth = gw_outbox_stats(self->outbox).depth;
-    size_t n = 0;
-    for (size_t i = s_first_after(self, from - 1); i < depth && n < S_REPLAY_BATCH; i++) {
-        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-        if (e->seq > to || e->seq > self->flushed_seq)
-            break;
-        if (s_publish(self, i) == 0)
-            n++;
-    }
-    s_count(self->m_replayed, n);
-    if (n)
-        log_info("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=%zu",
-                 gateway, (long long) from, (long long) to, n);
-    else   /* already acknowledged (or not yet durable): nothing to send */
-        log_debug("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=0 "
-                  "acked_upto=%lld", gateway, (long long) from, (long long) to,
-                  (long long) gw_outbox_stats(self->outbox).acked_upto);
-}
-
 static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
 {
     char reason[ENVELOPE_REASON_SIZE];
@@ -703,7 +468,7 @@ static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
         if (!d->usb)
             continue;
         if (r)
-            s_push_config(self, d);
+            gw_downlink_config(&self->downlink, d);
         else if (was)
             s_store_device(self, d, "device.unassigned", NULL);
     }
@@ -731,7 +496,7 @@ static void s_on_command(gw_server_t *self, const envelope_t *env)
                  "without a GB2312 form shown as a marker\"", cmd.serial, cmd.command,
                  cmd.marked);
     for (int i = 0; i < cmd.count; i++)
-        if (s_send(self, d, &cmd.cmds[i]) < 0) {
+        if (gw_downlink_send(&self->downlink, d, &cmd.cmds[i]) < 0) {
             s_count(self->m_cmds_rejected, 1);
             return;
         }
@@ -753,10 +518,12 @@ static void s_on_message(gw_server_t *self, const char *topic, const envelope_t 
 {
     size_t tl = strlen(env->type);
     const char *path = topic + tl + 1;   /* bus_recv checked type "." path */
-    if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false))
-        s_on_ack(self, env);
-    else if (strcmp(env->type, "replay.request") == 0 && s_in_branch(self, path, false))
-        s_on_replay_request(self, env);
+    if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false)) {
+        if (gw_relay_on_ack(&self->relay, env) < 0)
+            atomic_store(&self->outbox_failed, 1);
+    } else if (strcmp(env->type, "replay.request") == 0 && s_in_branch(self, path, false)) {
+        gw_relay_on_replay_request(&self->relay, env);
+    }
     else if (strcmp(env->type, "registry.snapshot") == 0 && s_in_branch(self, path, false))
         s_on_snapshot(self, env);
     else if (strcmp(env->type, "cmd.device") == 0 && s_in_branch(self, path, true))
@@ -817,7 +584,7 @@ static void *s_run(void *arg)
             envelope_destroy(&env);
         }
         s_flush(self);   /* commands and config queued by messages go out now */
-        s_replay(self);
+        gw_relay_replay(&self->relay);
         if (clock_mono_ms() >= self->registry_next) {
             s_registry_request(self);
             if (self->registry_answered)
@@ -875,6 +642,7 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
     self->bus = bus_new(cfg->bus_pub, cfg->bus_sub, self->gateway_id);
     if (!self->outbox || !self->registry || !self->gb || !self->devices || !self->bus)
         goto err;
+    self->downlink.gb = self->gb;
     gw_devices_load_sessions(self->devices, self->state_dir);
     char prefix[ENVELOPE_TOPIC_MAX + 64];
     const char *types[] = { "ack.ingest", "replay.request", "registry.snapshot",
@@ -885,40 +653,39 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
             goto err;
     }
     gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-    /* what the journal holds was durable before: replay it soon */
-    self->flushed_seq = st.last_seq;
-    backoff_init(&self->replay, self->cfg.replay_min_ms, self->cfg.replay_max_ms);
-    backoff_init(&self->registry_backoff, 1000, self->cfg.registry_retry_ms);
     /* ZeroMQ connects in the background and a PUB drops what it sends before
      * that: registry request, USB and the first replay wait a moment */
+    gw_relay_init(&self->relay, self->bus, self->outbox, self->gateway_id,
+                  self->cfg.replay_min_ms, self->cfg.replay_max_ms,
+                  clock_mono_ms() + S_CONNECT_MS);
+    backoff_init(&self->registry_backoff, 1000, self->cfg.registry_retry_ms);
     self->registry_next = clock_mono_ms() + S_CONNECT_MS;
     self->usb_retry_at = clock_mono_ms() + S_CONNECT_MS;
-    self->replay.retry_at = clock_mono_ms() + S_CONNECT_MS;
     if (metrics) {
         self->m_online = metrics_gauge(metrics, "devices_online", "devices open now");
-        self->m_depth = metrics_gauge(metrics, "outbox_depth",
-                                      "events not yet acknowledged by rating-ingest");
+        self->relay.depth = metrics_gauge(metrics, "outbox_depth",
+                                          "events not yet acknowledged by rating-ingest");
         self->m_reports = metrics_counter(metrics, "reports_in_total",
                                           "IN reports received");
         self->m_rejected = metrics_counter(metrics, "reports_rejected_total",
                                            "IN reports rejected as malformed");
-        self->m_published = metrics_counter(metrics, "events_published_total",
-                                            "events published for the first time");
-        self->m_replayed = metrics_counter(metrics, "events_replayed_total",
-                                           "unacknowledged events published again");
-        self->m_replay_requests = metrics_counter(metrics, "replay_requests_total",
-                                                  "replay requests for this gateway "
-                                                  "answered");
+        self->relay.published = metrics_counter(metrics, "events_published_total",
+                                                "events published for the first time");
+        self->relay.replayed = metrics_counter(metrics, "events_replayed_total",
+                                               "unacknowledged events published again");
+        self->relay.replay_requests = metrics_counter(metrics, "replay_requests_total",
+                                                      "replay requests for this gateway "
+                                                      "answered");
         self->m_duplicates = metrics_counter(metrics, "events_duplicate_total",
                                              "device events received again and "
                                              "acknowledged without storing");
-        self->m_acks = metrics_counter(metrics, "acks_total",
-                                       "ingest acknowledgements that freed events");
+        self->relay.acks = metrics_counter(metrics, "acks_total",
+                                           "ingest acknowledgements that freed events");
         self->m_cmds = metrics_counter(metrics, "commands_total",
                                        "bus commands queued to devices");
         self->m_cmds_rejected = metrics_counter(metrics, "commands_rejected_total",
                                                 "bus commands rejected");
-        s_gauge(self->m_depth, (int64_t) st.depth);
+        gw_relay_gauge(&self->relay);
     }
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
         log_error("thread_failed", NULL);

@@ -9,7 +9,10 @@
  *  until the outbox has restarted from its journal (gw_outbox.h). One thread
  *  owns libusb, the bus_t, the outbox, the device table (gw_device.h) and the
  *  registry, so none of them needs a lock; the health check only reads a
- *  syscall and an atomic flag.
+ *  syscall and an atomic flag. Parts: gw_device (the devices, the order of
+ *  their events), gw_clock (event time), gw_event (payloads), gw_outbox (the
+ *  journal), gw_relay (the outbox on the bus: publish, replay, acks),
+ *  gw_downlink (commands to devices), gw_registry, gw_command, gw_usb.
  *
  *  Bus: subscribes to ack.ingest.<branch>, replay.request.<branch>,
  *  registry.snapshot.<branch> and cmd.device.<branch>; publishes the device events of gw_event, the

@@ -183,7 +183,7 @@ int gw_event_device(const gw_event_ctx_t *ctx, const char *type, uint32_t boot,
         }
     } else if (strcmp(type, "device.offline") == 0) {
         rc = json_object_set_new(data, "reason", json_string(reason ? reason : "unplugged"));
-    } else if (strcmp(type, "device.unassigned") != 0) {
+    } else if (strcmp(type, "device.unassigned") != 0 && strcmp(type, "device.assigned") != 0) {
         rc = -1;
     }
     if (rc != 0) {

@@ -42,8 +42,9 @@ int gw_event_rejected(const gw_event_ctx_t *ctx, const devcodec_header_t *h,
                       char path[GW_REGISTRY_PATH_MAX + 1], json_t **data_p);
 
 /* Builds device.online (from `hello`, may be NULL), device.offline (with
- * `reason`) or device.unassigned data for a device with last known boot and
- * uptime. Same return and outputs as gw_event_build, without the 1. */
+ * `reason`), device.assigned or device.unassigned data for a device with last
+ * known boot and uptime. Same return and outputs as gw_event_build, without
+ * the 1. */
 int gw_event_device(const gw_event_ctx_t *ctx, const char *type, uint32_t boot,
                     uint32_t uptime_ms, const devproto_hello_t *hello,
                     const char *reason, char path[GW_REGISTRY_PATH_MAX + 1],

@@ -460,16 +460,21 @@ static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
         if (gw_registry_device_same(d->has_reg ? &d->reg : NULL, r))
             continue;
         bool was = d->has_reg;
+        bool moved = r && (!was || d->reg.window_id != r->window_id);
         d->has_reg = r != NULL;
         if (r)
             d->reg = *r;
         log_info("device_assignment_changed", "serial=%s window=%s", d->serial,
                  r ? r->window_path : "none");
         if (!d->usb)
-            continue;
+            continue;   /* its next device.online carries the window */
         if (r)
             gw_downlink_config(&self->downlink, d);
-        else if (was)
+        /* the live view follows the registry both ways (a device.online
+         * not yet published will carry the window itself) */
+        if (d->online_published && moved)
+            s_store_device(self, d, "device.assigned", NULL);
+        else if (d->online_published && was && !r)
             s_store_device(self, d, "device.unassigned", NULL);
     }
 }

@@ -38,8 +38,8 @@
 #define S_GAP_REPEAT_MS  1000
 
 static const char *s_types[] = {
-    "device.online", "device.offline", "device.unassigned", "device.report_rejected",
-    "staff.login",
+    "device.online", "device.offline", "device.unassigned", "device.assigned",
+    "device.report_rejected", "staff.login",
     "staff.logout", "call.request", "call.recall", "call.pause", "service.start",
     "service.end", "rating.submitted", "rating.not_rated",
     "ticket.finished",   /* from queue-manager: binds the rating that follows */
@@ -230,8 +230,7 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
     bool stateful = e->kind == RI_KIND_RATING || e->kind == RI_KIND_LOGIN
                     || e->kind == RI_KIND_LOGOUT || e->kind == RI_KIND_SERVICE_END;
     if (!stateful) {
-        item->action = strncmp(e->type, "device.", 7) == 0 ? RI_ACTION_DEVICE
-                                                         : RI_ACTION_NONE;
+        item->action = ri_device_status(e->type) ? RI_ACTION_DEVICE : RI_ACTION_NONE;
         return 0;
     }
     if (ri_validate_clock(e, self->cfg.max_skew_s, item->reason) != 0) {

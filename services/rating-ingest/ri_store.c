@@ -460,7 +460,7 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
         return s_exec_in_tx(self, conn, s_service_sql, 9, params);
     }
     case RI_ACTION_DEVICE: {
-        const char *params[] = { e->serial, e->type + strlen("device."),
+        const char *params[] = { e->serial, ri_device_status(e->type),
                                  e->window_id > 0 ? window : NULL, e->branch, e->gateway, t };
         return s_exec_in_tx(self, conn, s_device_sql, 6, params);
     }

@@ -33,7 +33,7 @@ typedef enum {
     RI_ACTION_LOGIN,
     RI_ACTION_LOGOUT,
     RI_ACTION_SERVICE_END,
-    RI_ACTION_DEVICE,     /* device.online / offline / unassigned: device_status */
+    RI_ACTION_DEVICE,     /* device.online / offline / assigned / unassigned: device_status */
     RI_ACTION_REJECT
 } ri_action_t;
 

@@ -19,6 +19,17 @@ static const struct {
     {"service.end", RI_KIND_SERVICE_END},
 };
 
+const char *ri_device_status(const char *type)
+{
+    if (strcmp(type, "device.online") == 0 || strcmp(type, "device.assigned") == 0)
+        return "online";
+    if (strcmp(type, "device.offline") == 0)
+        return "offline";
+    if (strcmp(type, "device.unassigned") == 0)
+        return "unassigned";
+    return NULL;
+}
+
 ri_kind_t ri_event_kind(const char *type)
 {
     for (size_t i = 0; i < sizeof s_kinds / sizeof s_kinds[0]; i++)

@@ -82,6 +82,11 @@ typedef struct {
     int64_t last_ticket_ms;              /* when it finished */
 } ri_window_state_t;
 
+/* The device_status a device.* event sets ("online" for device.online and
+ * device.assigned: an online device with a window; "offline";
+ * "unassigned"), or NULL for a type that sets none. */
+const char *ri_device_status(const char *type);
+
 /* Decodes the data of a gateway envelope. Returns 0, or -1 with a reason
  * (the event is then rejected as malformed). */
 /* The kind of a gateway event type (RI_KIND_OTHER for the ones only

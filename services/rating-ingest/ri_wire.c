@@ -15,7 +15,8 @@
 static const char *s_types[] = {
     "rating.submitted", "rating.not_rated", "staff.login", "staff.logout",
     "service.start", "service.end", "call.request", "call.recall", "call.pause",
-    "device.online", "device.offline", "device.unassigned", "device.report_rejected",
+    "device.online", "device.offline", "device.unassigned", "device.assigned",
+    "device.report_rejected",
 };
 
 /* Every member known here, one bit each in s_ctx_t.seen. */

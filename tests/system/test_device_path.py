@@ -10,7 +10,7 @@ import pytest
 
 from conftest import wait_for
 from servers import free_port, wait_port
-from test_gateway import BRANCH, Devsim, Listener, start_gateway
+from test_gateway import BRANCH, Devsim, Listener, now_rfc3339, scale, start_gateway
 
 
 def q(db, sql, *args):
@@ -31,7 +31,8 @@ class Site:
     """One branch: web-api answering registry requests, rating-ingest, one
     emulated device (the demo device of window w01) and a gateway."""
 
-    def __init__(self, db, bus, start_bin, tmp_path, redis_url="", devsim_env=None):
+    def __init__(self, db, bus, start_bin, tmp_path, redis_url="", devsim_env=None,
+                 web_api=True):
         self.db, self.bus, self.start_bin, self.tmp = db, bus, start_bin, tmp_path
         (self.serial, self.window_id, self.number, self.code), = q(db, """
             SELECT d.serial, w.id, w.number, w.code FROM device d
@@ -43,8 +44,9 @@ class Site:
         # every press counts (the device gets the same from the registry)
         q(db, """UPDATE node_settings SET repeat_press_s = 0 WHERE node_id =
                  (SELECT id FROM org_node WHERE path = %s::ltree) RETURNING node_id""", BRANCH)
-        start_bin("web-api", {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,
-                              "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port())})
+        if web_api:
+            start_bin("web-api", {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,
+                                  "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port())})
         port = free_port()
         self.ingest = start_bin("rating-ingest", {
             "EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,
@@ -58,9 +60,10 @@ class Site:
         self.http = free_port()
         self.gw = None
 
-    def start_gateway(self):
+    def start_gateway(self, registry=True):
         self.gw = start_gateway(self.start_bin, self.bus, self.sim, self.state, self.http)
-        wait_for(lambda: (self.state / "registry.json").exists(), timeout=30)
+        if registry:
+            wait_for(lambda: (self.state / "registry.json").exists(), timeout=30)
         return self.gw
 
     def ratings(self):
@@ -147,3 +150,49 @@ def test_undecodable_report_is_kept_and_recorded(site):
     # acknowledged in sequence: the device's ring and the gateway's outbox empty
     wait_for(lambda: site.sim(op="state", device=0)["ring_used"] == 0, timeout=20)
     wait_for(lambda: metric(site.http, "outbox_depth") == 0, timeout=20)
+
+
+def test_device_status_follows_the_registry(demo_db, bus, start_bin, tmp_path, servers):
+    """Item 5: a device online before the gateway's first registry snapshot
+    is unassigned; when the snapshot assigns it, device_status and the live
+    state in Redis show its window; when a later one drops it, unassigned
+    again. The registry here is the test's (no web-api), so that it comes
+    when the test says."""
+    import redis
+    r = redis.Redis.from_url(servers.redis.url(12))
+    r.flushdb()
+    site = Site(demo_db, bus, start_bin, tmp_path, redis_url=servers.redis.url(12),
+                web_api=False)
+    try:
+        site.start_gateway(registry=False)
+
+        def status():
+            rows = q(site.db, "SELECT status, window_id FROM device_status WHERE serial = %s",
+                     site.serial)
+            live = {k.decode(): v.decode() for k, v in
+                    r.hgetall(f"eqms:live:device:{site.serial}").items()}
+            return rows[0] if rows else None, (live.get("status"), live.get("window_id"))
+
+        wait_for(lambda: status() == (("unassigned", None), ("unassigned", "")), timeout=20)
+
+        def snapshot(window):
+            device = {"serial": site.serial, "window": None, "scale": scale(),
+                      "rating_timeout_s": 30, "repeat_press_s": 0, "idle_text": []}
+            if window:
+                device["window"] = {"id": site.window_id, "number": site.number,
+                                    "code": site.code, "path": f"{BRANCH}.{site.code}"}
+            return {"branch": BRANCH, "generated": now_rfc3339(), "devices": [device]}
+        site.listener.wait("registry.request")
+        site.listener.publish("registry.snapshot", BRANCH, snapshot(True))
+        try:
+            wait_for(lambda: status() == (("online", site.window_id),
+                                          ("online", str(site.window_id))), timeout=20)
+        except AssertionError:
+            raise AssertionError(f"after the assigning snapshot: {status()}")
+        _, assigned = site.listener.wait("device.assigned", serial=site.serial)[0]
+        assert assigned["data"]["window"]["id"] == site.window_id
+
+        site.listener.publish("registry.snapshot", BRANCH, snapshot(False))
+        wait_for(lambda: status() == (("unassigned", None), ("unassigned", "")), timeout=20)
+    finally:
+        site.close()

@@ -201,6 +201,12 @@ static void test_device_events(void **state)
                                      path, &data), 0);
     assert_string_equal(json_string_value(json_object_get(data, "reason")), "unplugged");
     json_decref(data);
+    assert_int_equal(gw_event_device(&c, "device.assigned", 7, 1000, NULL, NULL, path,
+                                     &data), 0);
+    assert_string_equal(path, "hq.r01.b0001.w03");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(data, "window"), "id")),
+                     12);
+    json_decref(data);
     assert_int_equal(gw_event_device(&c, "device.reboot", 7, 1000, NULL, NULL, path,
                                      &data), -1);
 }

@@ -139,6 +139,17 @@ static void test_decode_rejects_malformed(void **state)
     }
 }
 
+static void test_device_status_of_each_type(void **state)
+{
+    (void) state;
+    assert_string_equal(ri_device_status("device.online"), "online");
+    assert_string_equal(ri_device_status("device.assigned"), "online");
+    assert_string_equal(ri_device_status("device.offline"), "offline");
+    assert_string_equal(ri_device_status("device.unassigned"), "unassigned");
+    assert_null(ri_device_status("device.report_rejected"));
+    assert_null(ri_device_status("call.request"));
+}
+
 static ri_event_t rating_at(int64_t ms, int code)
 {
     ri_event_t e;
@@ -286,6 +297,7 @@ static void test_binding_follows_sessions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_status_of_each_type),
         cmocka_unit_test(test_decode_rating),
         cmocka_unit_test(test_decode_kinds_and_nulls),
         cmocka_unit_test(test_decode_rejects_malformed),

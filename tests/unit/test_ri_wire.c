@@ -117,6 +117,7 @@ static void test_accepts_every_gateway_event(void **state)
         "\"capabilities\":null,\"ring_used\":null,\"ring_capacity\":null,\"refused\":null}}",
         S_GATEWAY("device.offline", ",\"reason\":\"unplugged\""),
         S_HEAD("device.unassigned") S_COMMON_NULLS "}}",
+        S_GATEWAY("device.assigned", ""),
         S_GATEWAY("device.report_rejected", ",\"report\":\"0150\",\"reason\":\"unknown type\""),
         /* employee_no and ticket may be left out */
         S_HEAD("service.start") S_INC "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,"

@@ -83,6 +83,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 # Binaries only the system tests use: tests/system/<name>/main.c -> testbin/eqms-<name>
 TESTBINS := $(patsubst tests/system/%/main.c,$(BUILD)/testbin/eqms-%,$(wildcard tests/system/*/main.c))
+# Test-only shared objects (LD_PRELOAD shims): tests/shim/<name>.c ->
+# testlib/eqms-<name>.so; never linked into a product binary, built without
+# sanitizers (they sit in front of the sanitizer runtime).
+TESTLIBS := $(patsubst tests/shim/%.c,$(BUILD)/testlib/eqms-%.so,$(wildcard tests/shim/*.c))
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 # Programs the benchmark scripts drive (simulated producers): tool_*.c
@@ -121,10 +125,15 @@ $(LIBEQMS): $(COMMON_OBJ)
 ALL_SVC_PKGS = $(sort $(foreach s,$(SERVICES),$(SVC_PKGS_$(s))))
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -Ifirmware/core
 $(BUILD)/tests/unit/%.o: CFLAGS += $(if $(ALL_SVC_PKGS),$(shell pkg-config --cflags $(ALL_SVC_PKGS)))
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS)
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS) | $(TESTLIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(SERVICE_LIBS) $(LIBDEVCORE) $(LIBEQMS) $(LDLIBS) \
 		$(if $(ALL_SVC_PKGS),$(shell pkg-config --libs $(ALL_SVC_PKGS))) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/testlib/eqms-%.so: tests/shim/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O1 -g -fPIC -shared -D_GNU_SOURCE -o $@ $< -ldl -lpthread
 
 $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 	@mkdir -p $(@D)
@@ -148,7 +157,8 @@ deps:
 
 test: deps
 	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%) \
-		$(TESTBINS:$(BUILD)/%=build/debug/%) $(BENCH_TOOLS:$(BUILD)/%=build/debug/%)
+		$(TESTBINS:$(BUILD)/%=build/debug/%) $(TESTLIBS:$(BUILD)/%=build/debug/%) \
+		$(BENCH_TOOLS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
 
 # Sub-makes, so that pkg-config runs after `deps` installed the libraries.

@@ -222,6 +222,20 @@ static devcodec_err_t s_header_check(const uint8_t *buf, size_t len, int exact)
 
 /* --- events (IN) ---------------------------------------------------------- */
 
+devcodec_err_t devcodec_decode_header(const uint8_t *buf, size_t len,
+                                      devcodec_header_t *header)
+{
+    if (len != DEVPROTO_REPORT_SIZE)
+        return DEVCODEC_ERR_SIZE;
+    if (buf[0] != DEVPROTO_VERSION)
+        return DEVCODEC_ERR_VERSION;
+    header->type = buf[1];
+    header->seq = s_get32(buf + 2);
+    header->boot = s_get32(buf + 6);
+    header->uptime_ms = s_get32(buf + 10);
+    return DEVCODEC_OK;
+}
+
 devcodec_err_t devcodec_decode_event(const uint8_t *buf, size_t len,
                                      devcodec_event_t *event)
 {

@@ -120,6 +120,29 @@ int gw_event_build(const gw_event_ctx_t *ctx, const devcodec_event_t *ev,
     return 0;
 }
 
+int gw_event_rejected(const gw_event_ctx_t *ctx, const devcodec_header_t *h,
+                      const uint8_t report[DEVPROTO_REPORT_SIZE], const char *reason,
+                      char path[GW_REGISTRY_PATH_MAX + 1], json_t **data_p)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[2 * DEVPROTO_REPORT_SIZE + 1];
+    for (int i = 0; i < DEVPROTO_REPORT_SIZE; i++) {
+        text[2 * i] = hex[report[i] >> 4];
+        text[2 * i + 1] = hex[report[i] & 0x0f];
+    }
+    text[2 * DEVPROTO_REPORT_SIZE] = 0;
+    json_t *data = s_common(ctx, h->boot, h->seq, h->uptime_ms, ctx->employee_no, NULL, path);
+    if (!data)
+        return -1;
+    if (json_object_set_new(data, "report", json_string(text)) != 0
+        || json_object_set_new(data, "reason", json_string(reason)) != 0) {
+        json_decref(data);
+        return -1;
+    }
+    *data_p = data;
+    return 0;
+}
+
 int gw_event_device(const gw_event_ctx_t *ctx, const char *type, uint32_t boot,
                     uint32_t uptime_ms, const devproto_hello_t *hello,
                     const char *reason, char path[GW_REGISTRY_PATH_MAX + 1],
@@ -160,7 +183,7 @@ int gw_event_device(const gw_event_ctx_t *ctx, const char *type, uint32_t boot,
         }
     } else if (strcmp(type, "device.offline") == 0) {
         rc = json_object_set_new(data, "reason", json_string(reason ? reason : "unplugged"));
-    } else if (strcmp(type, "device.unassigned") != 0) {
+    } else if (strcmp(type, "device.unassigned") != 0 && strcmp(type, "device.assigned") != 0) {
         rc = -1;
     }
     if (rc != 0) {

@@ -2,7 +2,7 @@
  *
  *  Every gateway event carries the same context members (serial, boot,
  *  device_seq, uptime_ms, received, event_time, window, branch, employee_no,
- *  ticket) plus those of its type; docs/protocol-gateway.md lists them. The
+ *  ticket) plus those of its type; docs/protocol.md lists them. The
  *  topic is <type>.<window org path>, or <type>.<branch path> for a device
  *  the registry does not assign (window null): its events are kept.
  */
@@ -34,9 +34,17 @@ int gw_event_build(const gw_event_ctx_t *ctx, const devcodec_event_t *ev,
                    char type[ENVELOPE_TYPE_MAX + 1],
                    char path[GW_REGISTRY_PATH_MAX + 1], json_t **data_p);
 
+/* Builds device.report_rejected: a stored event (header `h`) this gateway
+ * cannot decode, its 64 bytes `report` as hex and the decoder's `reason`.
+ * Same return and outputs as gw_event_device (the type is known). */
+int gw_event_rejected(const gw_event_ctx_t *ctx, const devcodec_header_t *h,
+                      const uint8_t report[DEVPROTO_REPORT_SIZE], const char *reason,
+                      char path[GW_REGISTRY_PATH_MAX + 1], json_t **data_p);
+
 /* Builds device.online (from `hello`, may be NULL), device.offline (with
- * `reason`) or device.unassigned data for a device with last known boot and
- * uptime. Same return and outputs as gw_event_build, without the 1. */
+ * `reason`), device.assigned or device.unassigned data for a device with last
+ * known boot and uptime. Same return and outputs as gw_event_build, without
+ * the 1. */
 int gw_event_device(const gw_event_ctx_t *ctx, const char *type, uint32_t boot,
                     uint32_t uptime_ms, const devproto_hello_t *hello,
                     const char *reason, char path[GW_REGISTRY_PATH_MAX + 1],

@@ -13,42 +13,20 @@
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/devcodec.h"
-#include "eqms/grow.h"
 #include "eqms/log.h"
 #include "gw_command.h"
+#include "gw_device.h"
+#include "gw_downlink.h"
 #include "gw_event.h"
 #include "gw_gb2312.h"
 #include "gw_outbox.h"
 #include "gw_registry.h"
+#include "gw_relay.h"
 #include "gw_usb.h"
 
 #define S_POLL_MAX 64
-#define S_REPLAY_BATCH 1000
 #define S_USB_RETRY_MS 10000
 #define S_CONNECT_MS 300
-
-/* What the gateway knows of one serial, kept across unplug and replug. */
-typedef struct {
-    char serial[DEVPROTO_SERIAL_MAX + 1];
-    gw_usb_dev_t *usb;              /* NULL while offline */
-    bool boot_known;
-    uint32_t boot;
-    int64_t boot_wall_ms;           /* UTC ms at uptime 0 of this boot */
-    uint32_t last_uptime;
-    char employee[DEVPROTO_EMPLOYEE_MAX + 1];   /* logged in, "" = none */
-    int64_t service_start_uptime;   /* -1 = no service running */
-    bool online_published;          /* device.online sent for this connection */
-    bool has_hello;
-    devproto_hello_t hello;
-    bool has_reg;                   /* reg holds the registry entry in force */
-    gw_registry_device_t reg;
-    bool ack_due;
-    uint32_t ack_boot, ack_upto;
-    bool hold;                      /* storing hold_seq failed: nothing later */
-    uint32_t hold_boot, hold_seq;   /* of that boot is stored or acked */
-    bool saved;                     /* session restored from sessions.json */
-    uint32_t saved_boot;            /* ... valid only for this power-up */
-} s_dev_t;
 
 struct gw_server_t {
     gw_server_config_t cfg;
@@ -62,24 +40,22 @@ struct gw_server_t {
     gw_gb2312_t *gb;
     gw_usb_t *usb;
     int64_t usb_retry_at;
-    s_dev_t **devs;
-    size_t dev_count, dev_cap;
+    gw_devices_t *devices;
     bool unsynced;
     bool sessions_dirty;            /* sessions.json needs writing */
-    int64_t flushed_seq;            /* entries up to here were published */
-    uint32_t out_seq;               /* host sequence of OUT reports */
+    gw_downlink_t downlink;         /* commands to the devices */
+    gw_relay_t relay;               /* the outbox on the bus */
     int64_t ctl_seq;
-    backoff_t replay;
     backoff_t registry_backoff;
     bool registry_answered;
     int64_t registry_next;
+    int64_t recover_at;             /* monotonic ms of the next restart from the journal */
     pthread_t thread;
     bool started;
     atomic_int stop;
     atomic_int outbox_failed;
-    metrics_gauge_t *m_online, *m_depth;
-    metrics_counter_t *m_reports, *m_rejected, *m_published, *m_replayed,
-        *m_replay_requests, *m_duplicates, *m_acks, *m_cmds, *m_cmds_rejected;
+    metrics_gauge_t *m_online;
+    metrics_counter_t *m_reports, *m_rejected, *m_duplicates, *m_cmds, *m_cmds_rejected;
 };
 
 static void s_count(metrics_counter_t *c, uint64_t n)
@@ -94,37 +70,9 @@ static void s_gauge(metrics_gauge_t *g, int64_t v)
         metrics_set(g, v);
 }
 
-/* --- device table --------------------------------------------------------- */
-static s_dev_t *s_dev(gw_server_t *self, const char *serial, bool create)
-{
-    for (size_t i = 0; i < self->dev_count; i++)
-        if (strcmp(self->devs[i]->serial, serial) == 0)
-            return self->devs[i];
-    if (!create)
-        return NULL;
-    s_dev_t **n = grow_room(self->devs, self->dev_count, &self->dev_cap, sizeof *n, 16);
-    if (!n)
-        return NULL;
-    self->devs = n;
-    s_dev_t *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    snprintf(d->serial, sizeof d->serial, "%s", serial);
-    d->service_start_uptime = -1;
-    self->devs[self->dev_count++] = d;
-    return d;
-}
-
-static int s_online_count(const gw_server_t *self)
-{
-    int n = 0;
-    for (size_t i = 0; i < self->dev_count; i++)
-        n += self->devs[i]->usb != NULL;
-    return n;
-}
-
-static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t now,
-                  uint32_t uptime)
+/* The context of an event of `d` received at now; event_ms = now until
+ * the caller knows better. */
+static void s_ctx(gw_server_t *self, gw_device_t *d, gw_event_ctx_t *ctx, int64_t now)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->serial = d->serial;
@@ -132,7 +80,7 @@ static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t no
     ctx->reg = d->has_reg ? &d->reg : NULL;
     ctx->employee_no = d->employee;
     ctx->received_ms = now;
-    ctx->event_ms = d->boot_known ? d->boot_wall_ms + uptime : now;
+    ctx->event_ms = now;
     ctx->duration_ms = -1;
 }
 
@@ -140,6 +88,14 @@ static void s_ctx(gw_server_t *self, s_dev_t *d, gw_event_ctx_t *ctx, int64_t no
 static int s_store(gw_server_t *self, const char *type, const char *path,
                    json_t **data_p, const char *serial, uint32_t boot, uint32_t dseq)
 {
+    if (gw_outbox_failed(self->outbox)) {
+        /* restarting from the journal: the device sends it again */
+        json_decref(*data_p);
+        *data_p = NULL;
+        log_debug("event_not_stored", "type=%s serial=%s device_seq=%u reason=\"outbox "
+                  "failed, restarting from the journal\"", type, serial ? serial : "-", dseq);
+        return -1;
+    }
     const gw_outbox_entry_t *e =
         gw_outbox_add(self->outbox, type, path, data_p, serial, boot, dseq);
     if (!e) {
@@ -154,12 +110,12 @@ static int s_store(gw_server_t *self, const char *type, const char *path,
     return 0;
 }
 
-static void s_store_device(gw_server_t *self, s_dev_t *d, const char *type,
+static void s_store_device(gw_server_t *self, gw_device_t *d, const char *type,
                            const char *reason)
 {
     gw_event_ctx_t ctx;
     int64_t now = clock_now_ms();
-    s_ctx(self, d, &ctx, now, d->last_uptime);
+    s_ctx(self, d, &ctx, now);
     ctx.event_ms = now;
     char path[GW_REGISTRY_PATH_MAX + 1];
     json_t *data = NULL;
@@ -171,105 +127,11 @@ static void s_store_device(gw_server_t *self, s_dev_t *d, const char *type,
     s_store(self, type, path, &data, NULL, 0, 0);
 }
 
-/* --- OUT reports ---------------------------------------------------------- */
-static int s_send(gw_server_t *self, s_dev_t *d, devcodec_cmd_t *cmd)
-{
-    uint8_t buf[DEVPROTO_REPORT_SIZE];
-    cmd->seq = ++self->out_seq;
-    cmd->boot = d->boot_known ? d->boot : 0;
-    devcodec_err_t e = devcodec_encode_cmd(cmd, buf);
-    if (e != DEVCODEC_OK) {
-        log_error("command_encode_failed", "serial=%s type=0x%02x error=\"%s\"",
-                  d->serial, cmd->type, devcodec_strerror(e));
-        return -1;
-    }
-    if (!d->usb)
-        return -1;
-    int rc = cmd->type == DEVPROTO_CMD_ACK ? gw_usb_send_ack(d->usb, buf)
-                                           : gw_usb_send(d->usb, buf);
-    if (rc < 0)
-        log_warn("command_dropped", "serial=%s type=0x%02x reason=\"queue full or "
-                 "device closing\"", d->serial, cmd->type);
-    return rc;
-}
-
-/* SET_CONFIG, the idle text and the time, after a hello or a registry change. */
-static void s_push_config(gw_server_t *self, s_dev_t *d)
-{
-    devcodec_cmd_t cmd;
-    if (d->has_reg) {
-        const gw_registry_device_t *r = &d->reg;
-        memset(&cmd, 0, sizeof cmd);
-        cmd.type = DEVPROTO_CMD_SET_CONFIG;
-        cmd.u.config.rating_timeout_s = (uint16_t) r->rating_timeout_s;
-        cmd.u.config.repeat_press_s = (uint16_t) r->repeat_press_s;
-        int keys = r->option_count;
-        if (d->has_hello && d->hello.key_count < keys) {
-            log_warn("scale_too_large", "serial=%s scale=%s options=%d keys=%u",
-                     d->serial, r->scale_code, keys, d->hello.key_count);
-            keys = d->hello.key_count;
-        }
-        cmd.u.config.key_count = (uint8_t) keys;
-        for (int i = 0; i < keys; i++)
-            cmd.u.config.key_codes[i] = r->options[i].code;
-        s_send(self, d, &cmd);
-        for (int line = 0; line < DEVPROTO_LINES; line++) {
-            memset(&cmd, 0, sizeof cmd);
-            cmd.type = DEVPROTO_CMD_SET_TEXT;
-            cmd.u.text.target = 1;
-            cmd.u.text.line = (uint8_t) line;
-            if (line < r->idle_lines) {
-                size_t len;
-                int marked, cut;
-                char why[GW_GB2312_REASON_SIZE];
-                if (gw_gb2312_convert(self->gb, r->idle_text[line], cmd.u.text.text,
-                                      DEVPROTO_LINE_BYTES, &len, &marked, 1, &cut,
-                                      why) < 0) {
-                    log_warn("idle_text_bad", "serial=%s line=%d reason=\"%s\"",
-                             d->serial, line, why);
-                    len = 0;
-                }
-                if (marked || cut)
-                    log_warn("idle_text_marked", "serial=%s line=%d marked=%d cut=%d",
-                             d->serial, line, marked, cut);
-                cmd.u.text.length = (uint8_t) len;
-            }
-            s_send(self, d, &cmd);
-        }
-    }
-    memset(&cmd, 0, sizeof cmd);
-    cmd.type = DEVPROTO_CMD_SET_TIME;
-    cmd.u.time_ms = (uint64_t) clock_now_ms();
-    s_send(self, d, &cmd);
-}
-
-static void s_login_reply(gw_server_t *self, s_dev_t *d, const char *employee)
-{
-    if (!gw_registry_has_staff(self->registry) || !d->usb)
-        return;
-    const gw_registry_staff_t *st = gw_registry_staff(self->registry, employee);
-    int accepted = st && st->active;
-    int reason = !st ? DEVPROTO_REFUSED_UNKNOWN_STAFF
-                     : !st->active ? DEVPROTO_REFUSED_INACTIVE : DEVPROTO_REFUSED_NONE;
-    devcodec_cmd_t cmd;
-    int marked = 0;
-    if (gw_command_login_reply(self->gb, accepted, st ? st->name : NULL, reason, &cmd,
-                               &marked) < 0) {
-        log_error("login_reply_failed", "serial=%s employee_no=%s", d->serial, employee);
-        return;
-    }
-    if (marked)
-        log_warn("text_marked", "serial=%s what=staff_name marked=%d", d->serial, marked);
-    log_info("login_reply", "serial=%s employee_no=%s accepted=%d reason=%d", d->serial,
-             employee, accepted, reason);
-    s_send(self, d, &cmd);
-}
-
 /* --- USB handler ---------------------------------------------------------- */
 static void s_usb_attached(void *arg, gw_usb_dev_t *usb, const char *serial)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = s_dev(self, serial, true);
+    gw_device_t *d = gw_devices_get(self->devices, serial, true);
     if (!d) {
         log_error("device_table_full", "serial=%s", serial);
         return;
@@ -282,15 +144,16 @@ static void s_usb_attached(void *arg, gw_usb_dev_t *usb, const char *serial)
     d->usb = usb;
     d->online_published = false;
     d->has_hello = false;
+    gw_device_connected(d);
     gw_usb_set_user(usb, d);
     const gw_registry_device_t *r = gw_registry_find(self->registry, serial);
     d->has_reg = r != NULL;
     if (r)
         d->reg = *r;
-    s_gauge(self->m_online, s_online_count(self));
+    s_gauge(self->m_online, gw_devices_online(self->devices));
 }
 
-static void s_publish_online(gw_server_t *self, s_dev_t *d)
+static void s_publish_online(gw_server_t *self, gw_device_t *d)
 {
     d->online_published = true;
     s_store_device(self, d, "device.online", NULL);
@@ -303,7 +166,7 @@ static void s_publish_online(gw_server_t *self, s_dev_t *d)
 static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = gw_usb_user(usb);
+    gw_device_t *d = gw_usb_user(usb);
     if (!d)
         return;
     if (d->online_published || d->boot_known)
@@ -311,13 +174,156 @@ static void s_usb_detached(void *arg, gw_usb_dev_t *usb, const char *reason)
     d->usb = NULL;
     d->online_published = false;
     d->ack_due = false;
-    s_gauge(self->m_online, s_online_count(self));
+    s_gauge(self->m_online, gw_devices_online(self->devices));
+}
+
+/* A report of another power-up than the one known: the session ends with
+ * it (unless sessions.json kept it for this very power-up). */
+static void s_boot(gw_server_t *self, gw_device_t *d, uint32_t boot)
+{
+    if (d->boot_known && boot == d->boot)
+        return;
+    bool restored = !d->boot_known && d->saved && d->saved_boot == boot;
+    if (d->boot_known)
+        log_info("device_rebooted", "serial=%s boot=%u", d->serial, boot);
+    if (restored) {
+        log_info("device_session_restored", "serial=%s boot=%u employee_no=%s",
+                 d->serial, boot, d->employee[0] ? d->employee : "-");
+    } else if (d->employee[0] || d->service_start_uptime >= 0) {
+        d->employee[0] = 0;          /* a power-up ends the session */
+        d->service_start_uptime = -1;
+        self->sessions_dirty = true;
+    }
+    d->saved = false;
+    d->boot_known = true;
+    d->boot = boot;
+    gw_clock_reset(&d->clock);
+}
+
+/* Session state the device's events change, once stored. */
+static void s_session(gw_server_t *self, gw_device_t *d, const devcodec_event_t *ev)
+{
+    switch (ev->type) {
+    case DEVPROTO_EV_STAFF_LOGIN:
+        snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev->u.staff.length,
+                 ev->u.staff.employee_no);
+        gw_downlink_login_reply(&self->downlink, self->registry, d, d->employee);
+        break;
+    case DEVPROTO_EV_STAFF_LOGOUT:
+        d->employee[0] = 0;
+        break;
+    case DEVPROTO_EV_SERVICE_START:
+        d->service_start_uptime = ev->uptime_ms;
+        break;
+    case DEVPROTO_EV_SERVICE_END:
+        d->service_start_uptime = -1;
+        break;
+    default:
+        return;
+    }
+    self->sessions_dirty = true;
+}
+
+/* A stored event (seq >= 1) of `d`: decoded (`ev`), or one this gateway
+ * cannot decode (`ev` NULL, its header `h`, its bytes `raw`, why `err`).
+ * Stored in the device's seq order and acknowledged after the next sync;
+ * an undecodable one becomes device.report_rejected (docs/protocol.md,
+ * "Version skew"), so the ACK that covers it removes nothing untraced. */
+static void s_stored_event(gw_server_t *self, gw_device_t *d, const devcodec_event_t *ev,
+                           const devcodec_header_t *h, const uint8_t *raw,
+                           devcodec_err_t err, int64_t now)
+{
+    if (d->unreadable) {
+        /* a report it could not read at all came first: nothing of the
+         * device is acknowledged until it connects again */
+        log_debug("event_held", "serial=%s boot=%u device_seq=%u reason=\"unreadable "
+                  "report before it\"", d->serial, h->boot, h->seq);
+        return;
+    }
+    gw_device_order_t order = gw_device_order(d, self->outbox, h->boot, h->seq);
+    if (order == GW_DEVICE_HOLD) {
+        /* a seq before it is missing (not stored, or stored and lost in a
+         * restart from the journal): the device sends it again, oldest
+         * first, after its ack timeout; never acknowledge past the gap */
+        log_debug("event_held", "serial=%s boot=%u device_seq=%u", d->serial, h->boot,
+                  h->seq);
+        return;
+    }
+    if (order == GW_DEVICE_REPEAT) {
+        s_count(self->m_duplicates, 1);
+        log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
+                  h->boot, h->seq);
+    } else {
+        gw_event_ctx_t ctx;
+        s_ctx(self, d, &ctx, now);
+        if (!gw_clock_event(&d->clock, h->uptime_ms, now, &ctx.event_ms))
+            log_info("event_time_unanchored", "serial=%s boot=%u device_seq=%u "
+                     "reason=\"no live report of this power-up seen yet: stamped with "
+                     "the receive time\"", d->serial, h->boot, h->seq);
+        if (ev && ev->type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0)
+            /* modulo 2^32: a service across the uptime's wrap */
+            ctx.duration_ms = (uint32_t) (ev->uptime_ms - (uint32_t) d->service_start_uptime);
+        char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
+        json_t *data = NULL;
+        int rc;
+        if (ev) {
+            rc = gw_event_build(&ctx, ev, type, path, &data);
+        } else {
+            log_warn("report_undecodable", "serial=%s boot=%u device_seq=%u type=0x%02x "
+                     "error=\"%s\" reason=\"kept as device.report_rejected\"", d->serial,
+                     h->boot, h->seq, h->type, devcodec_strerror(err));
+            rc = gw_event_rejected(&ctx, h, raw, devcodec_strerror(err), path, &data);
+            snprintf(type, sizeof type, "device.report_rejected");
+        }
+        if (rc != 0)
+            log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, h->type);
+        if (rc != 0 || s_store(self, type, path, &data, d->serial, h->boot, h->seq) < 0)
+            return;   /* not acked: the device sends it again after its ack timeout */
+        if (ev)
+            s_session(self, d, ev);
+    }
+    /* sent after the next sync that succeeds, never after a failed one */
+    gw_device_owe_ack(d, h->boot, h->seq);
+}
+
+/* A report devcodec_decode_event refused (docs/protocol.md, "Version
+ * skew"): of a version this gateway does not speak, it is not read and
+ * nothing of the device is acknowledged; a stored event with a readable
+ * header is kept as device.report_rejected; anything else is logged. */
+static void s_undecodable(gw_server_t *self, gw_device_t *d, const uint8_t *buf, size_t len,
+                          devcodec_err_t err)
+{
+    devcodec_header_t h;
+    devcodec_err_t herr = devcodec_decode_header(buf, len, &h);
+    if (herr == DEVCODEC_ERR_VERSION) {
+        if (!d->unreadable)
+            log_warn("report_version_unsupported", "serial=%s version=%u speaks=%u "
+                     "reason=\"a report version this gateway does not speak: nothing of "
+                     "the device is acknowledged until a gateway that speaks it reads it "
+                     "(upgrade gateways before firmware)\"", d->serial, buf[0],
+                     DEVPROTO_VERSION);
+        d->unreadable = true;
+        d->ack_due = false;
+        return;
+    }
+    if (herr != DEVCODEC_OK || h.seq == 0 || (d->boot_known && h.boot != d->boot)) {
+        log_warn("report_rejected", "serial=%s len=%zu type=0x%02x error=\"%s\"%s",
+                 d->serial, len, len > 1 ? buf[1] : 0, devcodec_strerror(err),
+                 herr == DEVCODEC_OK && h.seq
+                     ? " reason=\"a stored event of another power-up\"" : "");
+        return;
+    }
+    int64_t now = clock_now_ms();
+    s_boot(self, d, h.boot);
+    if (!d->online_published)
+        s_publish_online(self, d);
+    s_stored_event(self, d, NULL, &h, buf, err, now);
 }
 
 static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_t len)
 {
     gw_server_t *self = arg;
-    s_dev_t *d = gw_usb_user(usb);
+    gw_device_t *d = gw_usb_user(usb);
     if (!d)
         return;
     s_count(self->m_reports, 1);
@@ -325,44 +331,26 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
     devcodec_err_t err = devcodec_decode_event(buf, len, &ev);
     if (err != DEVCODEC_OK) {
         s_count(self->m_rejected, 1);
-        log_warn("report_rejected", "serial=%s len=%zu type=0x%02x error=\"%s\"",
-                 d->serial, len, len > 1 ? buf[1] : 0, devcodec_strerror(err));
+        s_undecodable(self, d, buf, len, err);
         return;
     }
     int64_t now = clock_now_ms();
-    if (!d->boot_known || ev.boot != d->boot) {
-        bool restored = !d->boot_known && d->saved && d->saved_boot == ev.boot;
-        if (d->boot_known)
-            log_info("device_rebooted", "serial=%s boot=%u", d->serial, ev.boot);
-        if (restored) {
-            log_info("device_session_restored", "serial=%s boot=%u employee_no=%s",
-                     d->serial, ev.boot, d->employee[0] ? d->employee : "-");
-        } else if (d->employee[0] || d->service_start_uptime >= 0) {
-            d->employee[0] = 0;          /* a power-up ends the session */
-            d->service_start_uptime = -1;
-            self->sessions_dirty = true;
-        }
-        d->saved = false;
-        d->hold = false;
-        d->boot_known = true;
-        d->boot = ev.boot;
-        d->boot_wall_ms = now - ev.uptime_ms;
-    } else if (now - (int64_t) ev.uptime_ms < d->boot_wall_ms && ev.seq == 0) {
-        /* only live (transient) reports refine the clock: stored ones may be resent */
-        d->boot_wall_ms = now - ev.uptime_ms;
-    }
-    d->last_uptime = ev.uptime_ms;
+    s_boot(self, d, ev.boot);
+    if (ev.seq == 0)   /* only live (transient) reports: stored ones may be resent */
+        gw_clock_live(&d->clock, ev.uptime_ms, now);
+    /* device.* events carry the latest live uptime (a re-sent event's is old) */
+    d->last_uptime = d->clock.anchored ? d->clock.up : ev.uptime_ms;
     if (ev.type == DEVPROTO_EV_HELLO) {
         d->hello = ev.u.hello;
         d->has_hello = true;
-        d->boot_wall_ms = now - ev.uptime_ms;
+        gw_device_connected(d);
         log_info("device_hello", "serial=%s boot=%u fw=%u.%u.%u keys=%u ring_used=%u "
                  "refused=%u", d->serial, ev.boot, ev.u.hello.fw_major,
                  ev.u.hello.fw_minor, ev.u.hello.fw_patch, ev.u.hello.key_count,
                  ev.u.hello.ring_used, ev.u.hello.refused);
         if (!d->online_published)
             s_publish_online(self, d);
-        s_push_config(self, d);
+        gw_downlink_config(&self->downlink, d);
         return;
     }
     if (!d->online_published)
@@ -373,160 +361,32 @@ static void s_usb_report(void *arg, gw_usb_dev_t *usb, const uint8_t *buf, size_
                      d->serial, ev.u.status.ring_used, ev.u.status.ring_capacity);
         return;
     }
-    if (d->hold && ev.boot == d->hold_boot && ev.seq > d->hold_seq) {
-        /* keep the order: the device re-sends from hold_seq after its ack
-         * timeout, and the dedup watermark assumes in-order storage */
-        log_debug("event_held", "serial=%s device_seq=%u hold_seq=%u", d->serial,
-                  ev.seq, d->hold_seq);
-        return;
-    }
-    if (gw_outbox_seen(self->outbox, d->serial, ev.boot, ev.seq)) {
-        s_count(self->m_duplicates, 1);
-        log_debug("event_duplicate", "serial=%s boot=%u device_seq=%u", d->serial,
-                  ev.boot, ev.seq);
-    } else {
-        gw_event_ctx_t ctx;
-        s_ctx(self, d, &ctx, now, ev.uptime_ms);
-        if (ev.type == DEVPROTO_EV_SERVICE_END && d->service_start_uptime >= 0
-            && ev.uptime_ms >= d->service_start_uptime)
-            ctx.duration_ms = ev.uptime_ms - d->service_start_uptime;
-        char type[ENVELOPE_TYPE_MAX + 1], path[GW_REGISTRY_PATH_MAX + 1];
-        json_t *data = NULL;
-        int rc = gw_event_build(&ctx, &ev, type, path, &data);
-        if (rc != 0)
-            log_error("event_build_failed", "serial=%s type=0x%02x", d->serial, ev.type);
-        if (rc != 0 || s_store(self, type, path, &data, d->serial, ev.boot, ev.seq) < 0) {
-            /* not acked: the device sends it again after its ack timeout */
-            d->hold = true;
-            d->hold_boot = ev.boot;
-            d->hold_seq = ev.seq;
-            return;
-        }
-        d->hold = false;
-        if (ev.type == DEVPROTO_EV_STAFF_LOGIN || ev.type == DEVPROTO_EV_STAFF_LOGOUT
-            || ev.type == DEVPROTO_EV_SERVICE_START || ev.type == DEVPROTO_EV_SERVICE_END)
-            self->sessions_dirty = true;
-        switch (ev.type) {
-        case DEVPROTO_EV_STAFF_LOGIN:
-            snprintf(d->employee, sizeof d->employee, "%.*s", (int) ev.u.staff.length,
-                     ev.u.staff.employee_no);
-            s_login_reply(self, d, d->employee);
-            break;
-        case DEVPROTO_EV_STAFF_LOGOUT:
-            d->employee[0] = 0;
-            break;
-        case DEVPROTO_EV_SERVICE_START:
-            d->service_start_uptime = ev.uptime_ms;
-            break;
-        case DEVPROTO_EV_SERVICE_END:
-            d->service_start_uptime = -1;
-            break;
-        default:
-            break;
-        }
-    }
-    if (!d->ack_due || d->ack_boot != ev.boot || ev.seq > d->ack_upto) {
-        d->ack_due = true;
-        d->ack_boot = ev.boot;
-        d->ack_upto = ev.seq;
-    }
-}
-
-/* --- sessions.json: who is logged in where, across a gateway restart ------
- * {"<serial>": {"boot": n, "employee_no": "1001"|null,
- *               "service_start_uptime": n|null}, ...}
- * Soft state, written by rename without fsync (a crash of the process keeps
- * it; a power loss may lose the last change, as the device's own session is
- * lost with its power anyway). Restored only for the same power-up (boot). */
-static void s_sessions_save(gw_server_t *self)
-{
-    char path[1100], tmp[1110];
-    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    json_t *all = json_object();
-    for (size_t i = 0; all && i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
-        if (!d->boot_known && !d->saved)
-            continue;
-        json_object_set_new(all, d->serial, json_pack(
-            "{s:I, s:o, s:o}", "boot", (json_int_t) (d->boot_known ? d->boot : d->saved_boot),
-            "employee_no", d->employee[0] ? json_string(d->employee) : json_null(),
-            "service_start_uptime", d->service_start_uptime >= 0
-                ? json_integer(d->service_start_uptime) : json_null()));
-    }
-    if (!all || json_dump_file(all, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
-        log_warn("sessions_save_failed", "path=%s error=\"%s\"", path, strerror(errno));
-    json_decref(all);
-}
-
-static void s_sessions_load(gw_server_t *self)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/sessions.json", self->state_dir);
-    json_error_t err;
-    json_t *all = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!all) {
-        if (access(path, F_OK) == 0)
-            log_warn("sessions_bad", "path=%s reason=\"%s\"", path, err.text);
-        return;
-    }
-    const char *serial;
-    json_t *v;
-    json_object_foreach(all, serial, v) {
-        json_int_t boot;
-        json_t *emp, *start;
-        if (strlen(serial) > DEVPROTO_SERIAL_MAX
-            || json_unpack_ex(v, &err, JSON_STRICT, "{s:I, s:o, s:o}", "boot", &boot,
-                              "employee_no", &emp, "service_start_uptime", &start) < 0
-            || boot < 0 || boot > UINT32_MAX
-            || !(json_is_null(emp) || (json_is_string(emp)
-                                       && json_string_length(emp) <= DEVPROTO_EMPLOYEE_MAX))
-            || !(json_is_null(start) || json_is_integer(start))) {
-            log_warn("sessions_bad", "path=%s serial=%.32s", path, serial);
-            continue;
-        }
-        s_dev_t *d = s_dev(self, serial, true);
-        if (!d)
-            break;
-        d->saved = true;
-        d->saved_boot = (uint32_t) boot;
-        snprintf(d->employee, sizeof d->employee, "%s",
-                 json_is_string(emp) ? json_string_value(emp) : "");
-        d->service_start_uptime = json_is_integer(start) ? json_integer_value(start) : -1;
-    }
-    json_decref(all);
+    devcodec_header_t h = { ev.type, ev.seq, ev.boot, ev.uptime_ms };
+    s_stored_event(self, d, &ev, &h, buf, DEVCODEC_OK, now);
 }
 
 /* --- outbox -> bus -------------------------------------------------------- */
-static int s_publish(gw_server_t *self, size_t i)
+/* The outbox failed (a write or a sync): no device is acknowledged for
+ * what the failed sync covered; restart from the journal now, then every
+ * second until it works. What the journal holds after it is durable and is
+ * published again; the devices send again what it lost. */
+static void s_recover(gw_server_t *self)
 {
-    const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-    char reason[ENVELOPE_REASON_SIZE];
-    envelope_t *env = envelope_decode(e->envelope, e->len, reason);
-    if (!env) {
-        log_error("outbox_entry_bad", "seq=%lld reason=\"%s\"", (long long) e->seq,
-                  reason);
-        return -1;
+    gw_devices_drop_acks(self->devices);
+    atomic_store(&self->outbox_failed, 1);
+    if (clock_mono_ms() < self->recover_at)
+        return;
+    if (gw_outbox_recover(self->outbox) < 0) {
+        self->recover_at = clock_mono_ms() + 1000;
+        return;
     }
-    int rc = bus_publish_envelope(self->bus, e->org_path, env);
-    envelope_destroy(&env);
-    if (rc == 0)
-        gw_outbox_mark_published(self->outbox, i);
-    return rc;
-}
-
-/* Index of the first entry with seq > seq (entries are in seq order). */
-static size_t s_first_after(gw_server_t *self, int64_t seq)
-{
-    size_t lo = 0, hi = gw_outbox_stats(self->outbox).depth;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (gw_outbox_entry(self->outbox, mid)->seq <= seq)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    self->unsynced = false;
+    gw_relay_reloaded(&self->relay);
+    atomic_store(&self->outbox_failed, 0);
+    /* a device.online lost with the cut bytes is published again at the
+     * device's next report */
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++)
+        gw_devices_at(self->devices, i)->online_published = false;
 }
 
 /* Group commit: one fsync, then publish what it made durable, then ack the
@@ -534,57 +394,34 @@ static size_t s_first_after(gw_server_t *self, int64_t seq)
 static void s_flush(gw_server_t *self)
 {
     if (self->sessions_dirty) {
-        s_sessions_save(self);
+        gw_devices_save_sessions(self->devices, self->state_dir);
         self->sessions_dirty = false;
+    }
+    if (gw_outbox_failed(self->outbox)) {
+        s_recover(self);
+        return;
     }
     if (self->unsynced) {
         if (gw_outbox_sync(self->outbox) < 0) {
-            atomic_store(&self->outbox_failed, 1);
-            return;   /* nothing acked: the devices keep their events */
+            s_recover(self);
+            return;
         }
         atomic_store(&self->outbox_failed, 0);
         self->unsynced = false;
-        gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-        for (size_t i = s_first_after(self, self->flushed_seq); i < st.depth; i++)
-            if (s_publish(self, i) == 0)
-                s_count(self->m_published, 1);
-        self->flushed_seq = st.last_seq;
+        gw_relay_synced(&self->relay);
     }
-    for (size_t i = 0; i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
-        if (!d->ack_due || !d->usb)
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
+        gw_device_t *d = gw_devices_at(self->devices, i);
+        if (!d->ack_due || !d->usb || d->unreadable)
             continue;
         devcodec_cmd_t cmd;
         memset(&cmd, 0, sizeof cmd);
         cmd.type = DEVPROTO_CMD_ACK;
         cmd.u.ack.boot = d->ack_boot;
         cmd.u.ack.upto = d->ack_upto;
-        if (s_send(self, d, &cmd) == 0)
+        if (gw_downlink_send(&self->downlink, d, &cmd) == 0)
             d->ack_due = false;
     }
-    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
-}
-
-static void s_replay(gw_server_t *self)
-{
-    gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-    if (st.depth == 0 || !backoff_due(&self->replay))
-        return;
-    int64_t old = clock_mono_ms() - self->cfg.replay_min_ms;
-    size_t n = 0;
-    for (size_t i = 0; i < st.depth && n < S_REPLAY_BATCH; i++) {
-        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-        if (e->seq > self->flushed_seq || e->published_ms > old)
-            continue;
-        if (s_publish(self, i) == 0)
-            n++;
-    }
-    if (n) {
-        s_count(self->m_replayed, n);
-        log_info("outbox_replayed", "events=%zu depth=%zu first_seq=%lld", n, st.depth,
-                 (long long) gw_outbox_entry(self->outbox, 0)->seq);
-    }
-    backoff_failed(&self->replay);
 }
 
 /* --- bus messages --------------------------------------------------------- */
@@ -602,71 +439,9 @@ static void s_registry_request(gw_server_t *self)
     envelope_destroy(&env);
 }
 
-static void s_on_ack(gw_server_t *self, const envelope_t *env)
-{
-    json_error_t err;
-    const char *gateway;
-    json_int_t upto;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I}", "gateway", &gateway,
-                       "upto", &upto) < 0) {
-        log_warn("ack_rejected", "id=%s reason=\"%s\"", env->id, err.text);
-        return;
-    }
-    if (strcmp(gateway, self->gateway_id) != 0)
-        return;   /* another gateway of this branch */
-    int n = gw_outbox_ack(self->outbox, upto);
-    if (n > 0) {
-        s_count(self->m_acks, 1);
-        backoff_reset(&self->replay);
-        backoff_failed(&self->replay);   /* next replay after replay_min_ms */
-        log_debug("outbox_acked", "upto=%lld removed=%d depth=%zu", (long long) upto,
-                  n, gw_outbox_stats(self->outbox).depth);
-        if (gw_outbox_maybe_compact(self->outbox) < 0)
-            atomic_store(&self->outbox_failed, 1);
-    }
-    s_gauge(self->m_depth, (int64_t) gw_outbox_stats(self->outbox).depth);
-}
-
-/* replay.request from rating-ingest: re-publishes the durable entries with
- * from <= seq <= to at once (at most S_REPLAY_BATCH, oldest first), whatever
- * the periodic replay's backoff, which it leaves as it is. */
-static void s_on_replay_request(gw_server_t *self, const envelope_t *env)
-{
-    json_error_t err;
-    const char *gateway;
-    json_int_t from, to;
-    if (json_unpack_ex(env->data, &err, JSON_STRICT, "{s:s, s:I, s:I}", "gateway",
-                       &gateway, "from", &from, "to", &to) < 0) {
-        log_warn("replay_request_rejected", "id=%s reason=\"%s\"", env->id, err.text);
-        return;
-    }
-    if (from < 1 || to < from) {
-        log_warn("replay_request_rejected", "id=%s from=%lld to=%lld reason=\"need "
-                 "1 <= from <= to\"", env->id, (long long) from, (long long) to);
-        return;
-    }
-    if (strcmp(gateway, self->gateway_id) != 0)
-        return;   /* another gateway of this branch */
-    s_count(self->m_replay_requests, 1);
-    size_t depth = gw_outbox_stats(self->outbox).depth;
-    size_t n = 0;
-    for (size_t i = s_first_after(self, from - 1); i < depth && n < S_REPLAY_BATCH; i++) {
-        const gw_outbox_entry_t *e = gw_outbox_entry(self->outbox, i);
-        if (e->seq > to || e->seq > self->flushed_seq)
-            break;
-        if (s_publish(self, i) == 0)
-            n++;
-    }
-    s_count(self->m_replayed, n);
-    if (n)
-        log_info("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=%zu",
-                 gateway, (long long) from, (long long) to, n);
-    else   /* already acknowledged (or not yet durable): nothing to send */
-        log_debug("outbox_replay_requested", "gateway=%s from=%lld to=%lld events=0 "
-                  "acked_upto=%lld", gateway, (long long) from, (long long) to,
-                  (long long) gw_outbox_stats(self->outbox).acked_upto);
-}
-
+/* True if an ack or replay request for (gateway, incarnation) is for this
+ * gateway's journal; one for another incarnation (of a journal this gateway
+ * lost, or not yet made) is logged at debug level. */
 static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
 {
     char reason[ENVELOPE_REASON_SIZE];
@@ -679,22 +454,27 @@ static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
     log_info("registry_updated", "devices=%zu staff=%s",
              gw_registry_count(self->registry),
              gw_registry_has_staff(self->registry) ? "yes" : "no");
-    for (size_t i = 0; i < self->dev_count; i++) {
-        s_dev_t *d = self->devs[i];
+    for (size_t i = 0; i < gw_devices_count(self->devices); i++) {
+        gw_device_t *d = gw_devices_at(self->devices, i);
         const gw_registry_device_t *r = gw_registry_find(self->registry, d->serial);
         if (gw_registry_device_same(d->has_reg ? &d->reg : NULL, r))
             continue;
         bool was = d->has_reg;
+        bool moved = r && (!was || d->reg.window_id != r->window_id);
         d->has_reg = r != NULL;
         if (r)
             d->reg = *r;
         log_info("device_assignment_changed", "serial=%s window=%s", d->serial,
                  r ? r->window_path : "none");
         if (!d->usb)
-            continue;
+            continue;   /* its next device.online carries the window */
         if (r)
-            s_push_config(self, d);
-        else if (was)
+            gw_downlink_config(&self->downlink, d);
+        /* the live view follows the registry both ways (a device.online
+         * not yet published will carry the window itself) */
+        if (d->online_published && moved)
+            s_store_device(self, d, "device.assigned", NULL);
+        else if (d->online_published && was && !r)
             s_store_device(self, d, "device.unassigned", NULL);
     }
 }
@@ -708,7 +488,7 @@ static void s_on_command(gw_server_t *self, const envelope_t *env)
         log_warn("command_rejected", "id=%s reason=\"%s\"", env->id, reason);
         return;
     }
-    s_dev_t *d = s_dev(self, cmd.serial, false);
+    gw_device_t *d = gw_devices_get(self->devices, cmd.serial, false);
     if (!d || !d->usb) {
         s_count(self->m_cmds_rejected, 1);
         log_warn("command_rejected", "id=%s serial=%s command=%s reason=\"%s\"",
@@ -721,7 +501,7 @@ static void s_on_command(gw_server_t *self, const envelope_t *env)
                  "without a GB2312 form shown as a marker\"", cmd.serial, cmd.command,
                  cmd.marked);
     for (int i = 0; i < cmd.count; i++)
-        if (s_send(self, d, &cmd.cmds[i]) < 0) {
+        if (gw_downlink_send(&self->downlink, d, &cmd.cmds[i]) < 0) {
             s_count(self->m_cmds_rejected, 1);
             return;
         }
@@ -743,10 +523,12 @@ static void s_on_message(gw_server_t *self, const char *topic, const envelope_t 
 {
     size_t tl = strlen(env->type);
     const char *path = topic + tl + 1;   /* bus_recv checked type "." path */
-    if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false))
-        s_on_ack(self, env);
-    else if (strcmp(env->type, "replay.request") == 0 && s_in_branch(self, path, false))
-        s_on_replay_request(self, env);
+    if (strcmp(env->type, "ack.ingest") == 0 && s_in_branch(self, path, false)) {
+        if (gw_relay_on_ack(&self->relay, env) < 0)
+            atomic_store(&self->outbox_failed, 1);
+    } else if (strcmp(env->type, "replay.request") == 0 && s_in_branch(self, path, false)) {
+        gw_relay_on_replay_request(&self->relay, env);
+    }
     else if (strcmp(env->type, "registry.snapshot") == 0 && s_in_branch(self, path, false))
         s_on_snapshot(self, env);
     else if (strcmp(env->type, "cmd.device") == 0 && s_in_branch(self, path, true))
@@ -807,7 +589,7 @@ static void *s_run(void *arg)
             envelope_destroy(&env);
         }
         s_flush(self);   /* commands and config queued by messages go out now */
-        s_replay(self);
+        gw_relay_replay(&self->relay);
         if (clock_mono_ms() >= self->registry_next) {
             s_registry_request(self);
             if (self->registry_answered)
@@ -861,11 +643,13 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
     self->outbox = gw_outbox_new(self->state_dir, self->gateway_id);
     self->registry = gw_registry_new(self->branch, self->state_dir);
     self->gb = gw_gb2312_new();
+    self->devices = gw_devices_new();
     self->bus = bus_new(cfg->bus_pub, cfg->bus_sub, self->gateway_id);
-    if (!self->outbox || !self->registry || !self->gb || !self->bus
+    if (!self->outbox || !self->registry || !self->gb || !self->devices || !self->bus
         || bus_attach_metrics(self->bus, metrics) != 0)
         goto err;
-    s_sessions_load(self);
+    self->downlink.gb = self->gb;
+    gw_devices_load_sessions(self->devices, self->state_dir);
     char prefix[ENVELOPE_TOPIC_MAX + 64];
     const char *types[] = { "ack.ingest", "replay.request", "registry.snapshot",
                             "cmd.device" };
@@ -875,50 +659,49 @@ gw_server_t *gw_server_new(const gw_server_config_t *cfg, metrics_t *metrics)
             goto err;
     }
     gw_outbox_stats_t st = gw_outbox_stats(self->outbox);
-    /* what the journal holds was durable before: replay it soon */
-    self->flushed_seq = st.last_seq;
-    backoff_init(&self->replay, self->cfg.replay_min_ms, self->cfg.replay_max_ms);
-    backoff_init(&self->registry_backoff, 1000, self->cfg.registry_retry_ms);
     /* ZeroMQ connects in the background and a PUB drops what it sends before
      * that: registry request, USB and the first replay wait a moment */
+    gw_relay_init(&self->relay, self->bus, self->outbox, self->gateway_id,
+                  self->cfg.replay_min_ms, self->cfg.replay_max_ms,
+                  clock_mono_ms() + S_CONNECT_MS);
+    backoff_init(&self->registry_backoff, 1000, self->cfg.registry_retry_ms);
     self->registry_next = clock_mono_ms() + S_CONNECT_MS;
     self->usb_retry_at = clock_mono_ms() + S_CONNECT_MS;
-    self->replay.retry_at = clock_mono_ms() + S_CONNECT_MS;
     if (metrics) {
         self->m_online = metrics_gauge(metrics, "devices_online", "devices open now");
-        self->m_depth = metrics_gauge(metrics, "outbox_depth",
-                                      "events not yet acknowledged by rating-ingest");
+        self->relay.depth = metrics_gauge(metrics, "outbox_depth",
+                                          "events not yet acknowledged by rating-ingest");
         self->m_reports = metrics_counter(metrics, "reports_in_total",
                                           "IN reports received");
         self->m_rejected = metrics_counter(metrics, "reports_rejected_total",
                                            "IN reports rejected as malformed");
-        self->m_published = metrics_counter(metrics, "events_published_total",
-                                            "events published for the first time");
-        self->m_replayed = metrics_counter(metrics, "events_replayed_total",
-                                           "unacknowledged events published again");
-        self->m_replay_requests = metrics_counter(metrics, "replay_requests_total",
-                                                  "replay requests for this gateway "
-                                                  "answered");
+        self->relay.published = metrics_counter(metrics, "events_published_total",
+                                                "events published for the first time");
+        self->relay.replayed = metrics_counter(metrics, "events_replayed_total",
+                                               "unacknowledged events published again");
+        self->relay.replay_requests = metrics_counter(metrics, "replay_requests_total",
+                                                      "replay requests for this gateway "
+                                                      "answered");
         self->m_duplicates = metrics_counter(metrics, "events_duplicate_total",
                                              "device events received again and "
                                              "acknowledged without storing");
-        self->m_acks = metrics_counter(metrics, "acks_total",
-                                       "ingest acknowledgements that freed events");
+        self->relay.acks = metrics_counter(metrics, "acks_total",
+                                           "ingest acknowledgements that freed events");
         self->m_cmds = metrics_counter(metrics, "commands_total",
                                        "bus commands queued to devices");
         self->m_cmds_rejected = metrics_counter(metrics, "commands_rejected_total",
                                                 "bus commands rejected");
-        s_gauge(self->m_depth, (int64_t) st.depth);
+        gw_relay_gauge(&self->relay);
     }
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {
         log_error("thread_failed", NULL);
         goto err;
     }
     self->started = true;
-    log_info("gateway_started", "gateway=%s branch=%s state_dir=%s outbox_depth=%zu "
-             "last_seq=%lld registry_devices=%zu", self->gateway_id, self->branch,
-             self->state_dir, st.depth, (long long) st.last_seq,
-             gw_registry_count(self->registry));
+    log_info("gateway_started", "gateway=%s branch=%s state_dir=%s incarnation=%s "
+             "outbox_depth=%zu last_seq=%lld registry_devices=%zu", self->gateway_id,
+             self->branch, self->state_dir, gw_outbox_incarnation(self->outbox), st.depth,
+             (long long) st.last_seq, gw_registry_count(self->registry));
     return self;
 err:
     gw_server_destroy(&self);
@@ -939,9 +722,7 @@ void gw_server_destroy(gw_server_t **self_p)
     gw_outbox_destroy(&self->outbox);
     gw_registry_destroy(&self->registry);
     gw_gb2312_destroy(&self->gb);
-    for (size_t i = 0; i < self->dev_count; i++)
-        free(self->devs[i]);
-    free(self->devs);
+    gw_devices_destroy(&self->devices);
     free(self);
     *self_p = NULL;
 }

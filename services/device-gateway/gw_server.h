@@ -5,13 +5,18 @@
  *  without blocking (gw_usb), then the bus messages, then timers. Every
  *  report decoded in one pass is appended to the outbox, the outbox is
  *  fsync'd once, and only then are the events published and the devices
- *  acknowledged (group commit). One thread owns libusb, the bus_t, the outbox
- *  and the registry, so none of them needs a lock; the health check only
- *  reads a syscall and an atomic flag.
+ *  acknowledged (group commit); after a failed sync nothing is acknowledged
+ *  until the outbox has restarted from its journal (gw_outbox.h). One thread
+ *  owns libusb, the bus_t, the outbox, the device table (gw_device.h) and the
+ *  registry, so none of them needs a lock; the health check only reads a
+ *  syscall and an atomic flag. Parts: gw_device (the devices, the order of
+ *  their events), gw_clock (event time), gw_event (payloads), gw_outbox (the
+ *  journal), gw_relay (the outbox on the bus: publish, replay, acks),
+ *  gw_downlink (commands to devices), gw_registry, gw_command, gw_usb.
  *
  *  Bus: subscribes to ack.ingest.<branch>, replay.request.<branch>,
  *  registry.snapshot.<branch> and cmd.device.<branch>; publishes the device events of gw_event, the
- *  registry requests and nothing else (docs/protocol-gateway.md).
+ *  registry requests and nothing else (docs/protocol.md).
  */
 #ifndef EQMS_GW_SERVER_H
 #define EQMS_GW_SERVER_H

@@ -256,7 +256,7 @@ static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t coun
         } else if (it->action == RI_ACTION_DEVICE) {
             char dkey[S_KEY_MAX];
             snprintf(dkey, sizeof dkey, "eqms:live:device:%s", e->serial);
-            const char *hset[] = { "HSET", dkey, "status", e->type + strlen("device."),
+            const char *hset[] = { "HSET", dkey, "status", ri_device_status(e->type),
                                    "window_id", e->window_id > 0 ? wid : "", "gateway",
                                    e->gateway, "since", t };
             q = s_add(self, 10, hset);

@@ -11,6 +11,7 @@
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/health.h"
+#include "eqms/id.h"
 #include "eqms/jsonw.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
@@ -37,14 +38,18 @@
 #define S_GAP_REPEAT_MS  1000
 
 static const char *s_types[] = {
-    "device.online", "device.offline", "device.unassigned", "staff.login",
+    "device.online", "device.offline", "device.unassigned", "device.assigned",
+    "device.report_rejected", "staff.login",
     "staff.logout", "call.request", "call.recall", "call.pause", "service.start",
     "service.end", "rating.submitted", "rating.not_rated",
     "ticket.finished",   /* from queue-manager: binds the rating that follows */
 };
 
+/* One gateway journal: its seqs are gap-free within (gateway, incarnation)
+ * (docs/protocol.md, "Journal incarnation"). */
 typedef struct {
     char gateway[ENVELOPE_SRC_MAX + 1];
+    char incarnation[ID_SIZE];
     char branch[RI_PATH_MAX + 1];
     int64_t upto;                      /* committed cursor */
     int64_t pending_upto;              /* cursor the batch in flight gives */
@@ -112,27 +117,33 @@ static void s_take_seq(s_gateway_t *g, int64_t seq)
         g->contig++;
 }
 
-static s_gateway_t *s_gateway(ri_server_t *self, const char *src, const char *branch)
+/* The journal (src, incarnation), created on first sight. */
+static s_gateway_t *s_gateway(ri_server_t *self, const char *src, const char *incarnation,
+                              const char *branch)
 {
-    s_gateway_t *g = zhash_lookup(self->gateways, src);
+    char key[ENVELOPE_SRC_MAX + ID_SIZE + 2];
+    snprintf(key, sizeof key, "%s/%s", src, incarnation);
+    s_gateway_t *g = zhash_lookup(self->gateways, key);
     if (g)
         return g;
     g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
     snprintf(g->gateway, sizeof g->gateway, "%s", src);
+    snprintf(g->incarnation, sizeof g->incarnation, "%s", incarnation);
     snprintf(g->branch, sizeof g->branch, "%s", branch);
-    if (zhash_insert(self->gateways, src, g) != 0) {
+    if (zhash_insert(self->gateways, key, g) != 0) {
         free(g);
         return NULL;
     }
-    zhash_freefn(self->gateways, src, free);
+    zhash_freefn(self->gateways, key, free);
     return g;
 }
 
-static void s_load_cursor(void *ctx, const char *gateway, const char *branch, int64_t upto)
+static void s_load_cursor(void *ctx, const char *gateway, const char *incarnation,
+                          const char *branch, int64_t upto)
 {
-    s_gateway_t *g = s_gateway(ctx, gateway, branch);
+    s_gateway_t *g = s_gateway(ctx, gateway, incarnation, branch);
     if (g)
         g->upto = g->pending_upto = g->contig = g->max_seen = upto;
 }
@@ -219,8 +230,7 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
     bool stateful = e->kind == RI_KIND_RATING || e->kind == RI_KIND_LOGIN
                     || e->kind == RI_KIND_LOGOUT || e->kind == RI_KIND_SERVICE_END;
     if (!stateful) {
-        item->action = strncmp(e->type, "device.", 7) == 0 ? RI_ACTION_DEVICE
-                                                         : RI_ACTION_NONE;
+        item->action = ri_device_status(e->type) ? RI_ACTION_DEVICE : RI_ACTION_NONE;
         return 0;
     }
     if (ri_validate_clock(e, self->cfg.max_skew_s, item->reason) != 0) {
@@ -341,7 +351,15 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
         /* Without a branch no ack can reach the gateway: record it anyway. */
         branch = "";
     }
-    s_gateway_t *g = s_gateway(self, envelope->src, branch);
+    /* An event without a valid incarnation is rejected as malformed; it is
+     * counted in the nil incarnation's sequence. */
+    const char *incarnation = received->event.incarnation;
+    if (envelope->data) {
+        json_t *inc_j = json_object_get(envelope->data, "incarnation");
+        incarnation = json_is_string(inc_j) && id_v7_or_nil(json_string_value(inc_j))
+                      ? json_string_value(inc_j) : ID_NIL;
+    }
+    s_gateway_t *g = s_gateway(self, envelope->src, incarnation, branch);
     if (!g) {
         metrics_add(self->dropped, 1);
         return;
@@ -366,6 +384,13 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
     item->event = received->event;
     if (received->decoded != 0) {
         s_reject(item, received->reason);
+    } else if (strcmp(envelope->type, "device.report_rejected") == 0) {
+        /* a stored event the gateway could not decode: recorded, never a fact */
+        const char *why = json_string_value(json_object_get(ri_inbox_data(received),
+                                                            "reason"));
+        snprintf(item->reason, sizeof item->reason, "undecodable report: %s",
+                 why ? why : "(no reason given)");
+        s_reject(item, item->reason);
     } else if (s_decide(self, item) != 0) {
         self->db_down = true;
         backoff_failed(&self->backoff);
@@ -379,6 +404,8 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
         /* The identity comes from the envelope even if the data was bad. */
         snprintf(item->event.id, sizeof item->event.id, "%s", envelope->id);
         snprintf(item->event.gateway, sizeof item->event.gateway, "%s", envelope->src);
+        snprintf(item->event.incarnation, sizeof item->event.incarnation, "%s",
+                 g->incarnation);
         snprintf(item->event.type, sizeof item->event.type, "%s", envelope->type);
         item->event.seq = envelope->seq;
         snprintf(item->topic, sizeof item->topic, "%s", topic);
@@ -408,6 +435,8 @@ static int s_cursors(ri_server_t *self, ri_batch_t *batch)
         g->pending_upto = upto;
         if (upto > g->upto && n < cap) {
             snprintf(cursors[n].gateway, sizeof cursors[n].gateway, "%s", g->gateway);
+            snprintf(cursors[n].incarnation, sizeof cursors[n].incarnation, "%s",
+                     g->incarnation);
             snprintf(cursors[n].branch, sizeof cursors[n].branch, "%s", g->branch);
             cursors[n].upto = upto;
             n++;
@@ -472,8 +501,8 @@ static void s_send_acks(ri_server_t *self, bool all)
     for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
         if (!(g->ack_due || all) || g->upto <= 0 || !g->branch[0])
             continue;
-        json_t *data = json_pack("{s:s, s:I}", "gateway", g->gateway, "upto",
-                                 (json_int_t) g->upto);
+        json_t *data = json_pack("{s:s, s:s, s:I}", "gateway", g->gateway, "incarnation",
+                                 g->incarnation, "upto", (json_int_t) g->upto);
         if (data)
             bus_publish(self->bus, "ack.ingest", g->branch, &data, NULL);
         g->ack_due = false;
@@ -486,12 +515,14 @@ static void s_request_replay(ri_server_t *self, s_gateway_t *g)
     int64_t from = g->contig + 1, to = from;
     while (to + 1 < g->max_seen && !s_bit(g, to + 1))
         to++;
-    json_t *data = json_pack("{s:s, s:I, s:I}", "gateway", g->gateway, "from",
-                             (json_int_t) from, "to", (json_int_t) to);
+    json_t *data = json_pack("{s:s, s:s, s:I, s:I}", "gateway", g->gateway, "incarnation",
+                             g->incarnation, "from", (json_int_t) from, "to",
+                             (json_int_t) to);
     if (data && bus_publish(self->bus, "replay.request", g->branch, &data, NULL) == 0) {
         metrics_add(self->replay_requests, 1);
-        log_info("replay_requested", "gateway=%s from=%" PRId64 " to=%" PRId64
-                 " highest_seen=%" PRId64, g->gateway, from, to, g->max_seen);
+        log_info("replay_requested", "gateway=%s incarnation=%s from=%" PRId64 " to=%"
+                 PRId64 " highest_seen=%" PRId64, g->gateway, g->incarnation, from, to,
+                 g->max_seen);
     }
 }
 

@@ -7,7 +7,7 @@
  *  or batch_delay_ms) and hands it to the commit thread (ri_committer.h),
  *  which commits it in one transaction with the gateway cursors while the
  *  next batch fills; only after the commit does it publish `ack.ingest.<branch>`
- *  {"gateway","upto"} per gateway and `rating.stored.<window path>` per new
+ *  {"gateway","incarnation","upto"} per gateway journal and `rating.stored.<window path>` per new
  *  rating (docs/protocol.md, "rating-ingest messages"), after updating
  *  today's counters in Redis (ri_counters.h) whose figures for the teller
  *  go into rating.stored.

@@ -40,13 +40,15 @@ static const char *s_window_sql =
     "CROSS JOIN LATERAL effective_settings(w.node_id) e WHERE w.id = $2";
 
 static const char *s_rating_sql =
-    "INSERT INTO rating (id, event_time, gateway, gateway_seq, window_id, staff_id, "
-    "  branch_path, device_serial, device_boot, device_seq, option_code, score, "
-    "  satisfied, unsatisfied, ticket, ticket_id, service_ms, received_at) "
-    "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.s, r.w, r.st, r.b::ltree, r.ds, "
-    "  r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.ti, r.sm, to_timestamp(r.rc / 1000.0) "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, s bigint, "
-    "  w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
+    "INSERT INTO rating (id, event_time, gateway, gateway_incarnation, gateway_seq, "
+    "  window_id, staff_id, branch_path, device_serial, device_boot, device_seq, "
+    "  option_code, score, satisfied, unsatisfied, ticket, ticket_id, service_ms, "
+    "  received_at) "
+    "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.gi, r.s, r.w, r.st, r.b::ltree, "
+    "  r.ds, r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.ti, r.sm, "
+    "  to_timestamp(r.rc / 1000.0) "
+    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, gi uuid, "
+    "  s bigint, w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
     "  sc numeric, sa boolean, un boolean, tk text, ti uuid, sm integer, rc bigint) "
     "ON CONFLICT DO NOTHING RETURNING id::text";
 
@@ -57,8 +59,9 @@ static const char *s_login_close_sql =
     "  AND NOT EXISTS (SELECT 1 FROM staff_session WHERE id = $1)";
 
 static const char *s_login_sql =
-    "INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway, gateway_seq) "
-    "VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6) ON CONFLICT DO NOTHING";
+    "INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway, gateway_seq, "
+    "  gateway_incarnation) "
+    "VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6, $7) ON CONFLICT DO NOTHING";
 
 static const char *s_logout_sql =
     "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
@@ -67,9 +70,9 @@ static const char *s_logout_sql =
 
 static const char *s_service_sql =
     "INSERT INTO service_record (id, ended_at, started_at, duration_ms, gateway, "
-    "  gateway_seq, window_id, staff_id, ticket) "
+    "  gateway_seq, window_id, staff_id, ticket, gateway_incarnation) "
     "VALUES ($1, to_timestamp($2 / 1000.0), to_timestamp(($2 - $3) / 1000.0), "
-    "  $3::integer, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
+    "  $3::integer, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING";
 
 static const char *s_device_sql =
     "INSERT INTO device_status (serial, status, window_id, branch_path, gateway, since) "
@@ -80,12 +83,14 @@ static const char *s_device_sql =
     "WHERE device_status.since <= EXCLUDED.since";
 
 static const char *s_reject_sql =
-    "INSERT INTO rejected_event (id, gateway, gateway_seq, type, topic, reason, data) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING";
+    "INSERT INTO rejected_event (id, gateway, gateway_seq, type, topic, reason, data, "
+    "  gateway_incarnation) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT DO NOTHING";
 
 static const char *s_cursor_sql =
-    "INSERT INTO gateway_cursor (gateway, branch, upto) VALUES ($1, $2, $3) "
-    "ON CONFLICT (gateway) DO UPDATE SET upto = greatest(gateway_cursor.upto, "
+    "INSERT INTO gateway_cursor (gateway, incarnation, branch, upto) "
+    "VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (gateway, incarnation) DO UPDATE SET upto = greatest(gateway_cursor.upto, "
     "  EXCLUDED.upto), branch = EXCLUDED.branch, updated_at = now()";
 
 ri_store_t *ri_store_new(pgstore_t **pg_p)
@@ -262,16 +267,17 @@ int ri_store_open_sessions(ri_store_t *self,
 }
 
 int ri_store_cursors(ri_store_t *self,
-                     void (*fn)(void *ctx, const char *gateway, const char *branch,
-                                int64_t upto),
+                     void (*fn)(void *ctx, const char *gateway, const char *incarnation,
+                                const char *branch, int64_t upto),
                      void *ctx)
 {
-    PGresult *res = pgstore_query(self->pg, "SELECT gateway, branch, upto FROM gateway_cursor",
-                                  0, NULL);
+    PGresult *res = pgstore_query(self->pg, "SELECT gateway, incarnation::text, branch, upto "
+                                            "FROM gateway_cursor", 0, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
-        fn(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), atoll(PQgetvalue(res, i, 2)));
+        fn(ctx, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+           atoll(PQgetvalue(res, i, 3)));
     PQclear(res);
     return 0;
 }
@@ -393,9 +399,10 @@ static int s_exec_in_tx_aborted(ri_store_t *self, PGconn *conn, const char *sql)
 static int s_rating_json(json_t *array, const ri_item_t *item)
 {
     const ri_event_t *e = &item->event;
-    json_t *row = json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, s:f, "
-                            "s:b, s:b, s:o, s:o, s:o, s:I}",
+    json_t *row = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, "
+                            "s:f, s:b, s:b, s:o, s:o, s:o, s:I}",
                             "id", e->id, "t", (json_int_t) e->event_ms, "g", e->gateway,
+                            "gi", e->incarnation,
                             "s", (json_int_t) e->seq, "w", (json_int_t) e->window_id,
                             "st", (json_int_t) item->staff_id, "b", e->branch,
                             "ds", e->serial, "db", (json_int_t) e->boot,
@@ -437,10 +444,10 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
     switch (item->action) {
     case RI_ACTION_LOGIN: {
         const char *close[] = { e->id, staff, window, t };
-        const char *open[] = { e->id, staff, window, t, e->gateway, seq };
+        const char *open[] = { e->id, staff, window, t, e->gateway, seq, e->incarnation };
         if (s_exec_in_tx(self, conn, s_login_close_sql, 4, close) != 0)
             return -1;
-        return s_exec_in_tx(self, conn, s_login_sql, 6, open);
+        return s_exec_in_tx(self, conn, s_login_sql, 7, open);
     }
     case RI_ACTION_LOGOUT: {
         const char *params[] = { e->id, staff, window, t };
@@ -449,19 +456,19 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
     case RI_ACTION_SERVICE_END: {
         const char *params[] = { e->id, t, e->duration_ms >= 0 ? dur : NULL, e->gateway,
                                  seq, window, item->staff_id > 0 ? staff : NULL,
-                                 e->ticket[0] ? e->ticket : NULL };
-        return s_exec_in_tx(self, conn, s_service_sql, 8, params);
+                                 e->ticket[0] ? e->ticket : NULL, e->incarnation };
+        return s_exec_in_tx(self, conn, s_service_sql, 9, params);
     }
     case RI_ACTION_DEVICE: {
-        const char *params[] = { e->serial, e->type + strlen("device."),
+        const char *params[] = { e->serial, ri_device_status(e->type),
                                  e->window_id > 0 ? window : NULL, e->branch, e->gateway, t };
         return s_exec_in_tx(self, conn, s_device_sql, 6, params);
     }
     case RI_ACTION_REJECT: {
         const char *params[] = { e->id, e->gateway, seq, e->type,
                                  item->topic[0] ? item->topic : NULL, item->reason,
-                                 item->raw ? item->raw : "{}" };
-        return s_exec_in_tx(self, conn, s_reject_sql, 7, params);
+                                 item->raw ? item->raw : "{}", e->incarnation };
+        return s_exec_in_tx(self, conn, s_reject_sql, 8, params);
     }
     default:
         return 0;
@@ -478,7 +485,8 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     if (s_exec_in_tx(self, conn, "SAVEPOINT ri_copy", 0, NULL) != 0)
         return -1;
     pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "rating",
-                                              "id, event_time, gateway, gateway_seq, "
+                                              "id, event_time, gateway, "
+                                              "gateway_incarnation, gateway_seq, "
                                               "window_id, staff_id, branch_path, "
                                               "device_serial, device_boot, device_seq, "
                                               "option_code, score, satisfied, unsatisfied, "
@@ -501,13 +509,14 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
         snprintf(o, sizeof o, "%d", e->option_code);
         snprintf(sc, sizeof sc, "%.1f", item->option.score);
         snprintf(sm, sizeof sm, "%" PRId64, e->service_ms);
-        const char *values[] = { e->id, t, e->gateway, seq, w, st, e->branch, e->serial, db,
+        const char *values[] = { e->id, t, e->gateway, e->incarnation, seq, w, st,
+                                 e->branch, e->serial, db,
                                  dq, o, sc, item->option.satisfied ? "t" : "f",
                                  item->option.unsatisfied ? "t" : "f",
                                  e->ticket[0] ? e->ticket : NULL,
                                  item->ticket_id[0] ? item->ticket_id : NULL,
                                  e->service_ms >= 0 ? sm : NULL, rc };
-        pgstore_copy_row(copy, 18, values);
+        pgstore_copy_row(copy, 19, values);
         want++;
     }
     if (copy)
@@ -594,8 +603,9 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
     for (size_t i = 0; i < ncursors; i++) {
         char upto[24];
         snprintf(upto, sizeof upto, "%" PRId64, cursors[i].upto);
-        const char *params[] = { cursors[i].gateway, cursors[i].branch, upto };
-        if (s_exec_in_tx(self, conn, s_cursor_sql, 3, params) != 0)
+        const char *params[] = { cursors[i].gateway, cursors[i].incarnation,
+                                 cursors[i].branch, upto };
+        if (s_exec_in_tx(self, conn, s_cursor_sql, 4, params) != 0)
             goto err;
     }
     if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS

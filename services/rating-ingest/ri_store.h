@@ -33,7 +33,7 @@ typedef enum {
     RI_ACTION_LOGIN,
     RI_ACTION_LOGOUT,
     RI_ACTION_SERVICE_END,
-    RI_ACTION_DEVICE,     /* device.online / offline / unassigned: device_status */
+    RI_ACTION_DEVICE,     /* device.online / offline / assigned / unassigned: device_status */
     RI_ACTION_REJECT
 } ri_action_t;
 
@@ -56,6 +56,7 @@ typedef struct {
 /* A gateway cursor to write with a batch. */
 typedef struct {
     char gateway[ENVELOPE_SRC_MAX + 1];
+    char incarnation[ID_SIZE];              /* of the gateway's journal */
     char branch[RI_PATH_MAX + 1];
     int64_t upto;
 } ri_cursor_t;
@@ -93,10 +94,11 @@ int ri_store_last_tickets(ri_store_t *self,
                                      const char *number, int64_t finished_ms),
                           void *ctx);
 
-/* Calls fn for each gateway cursor. 0 / -1. */
+/* Calls fn for each gateway cursor (one per gateway journal incarnation).
+ * 0 / -1. */
 int ri_store_cursors(ri_store_t *self,
-                     void (*fn)(void *ctx, const char *gateway, const char *branch,
-                                int64_t upto),
+                     void (*fn)(void *ctx, const char *gateway, const char *incarnation,
+                                const char *branch, int64_t upto),
                      void *ctx);
 
 /* Today's counters and the live state (ri_counters.h) recomputed from

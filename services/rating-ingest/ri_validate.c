@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "eqms/clock.h"
+#include "eqms/id.h"
 
 static const struct {
     const char *type;
@@ -17,6 +18,17 @@ static const struct {
     {"service.start", RI_KIND_SERVICE_START},
     {"service.end", RI_KIND_SERVICE_END},
 };
+
+const char *ri_device_status(const char *type)
+{
+    if (strcmp(type, "device.online") == 0 || strcmp(type, "device.assigned") == 0)
+        return "online";
+    if (strcmp(type, "device.offline") == 0)
+        return "offline";
+    if (strcmp(type, "device.unassigned") == 0)
+        return "unassigned";
+    return NULL;
+}
 
 ri_kind_t ri_event_kind(const char *type)
 {
@@ -68,6 +80,12 @@ int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
     json_t *window = NULL, *employee = NULL, *ticket = NULL;
     json_int_t boot = 0, device_seq = 0;
     json_error_t error;
+    const char *incarnation = json_string_value(json_object_get(envelope->data,
+                                                                "incarnation"));
+    if (!incarnation || !id_v7_or_nil(incarnation))
+        return envelope_reject(reason, "malformed: incarnation missing, or neither a "
+                               "UUIDv7 nor nil");
+    snprintf(event->incarnation, sizeof event->incarnation, "%s", incarnation);
     if (json_unpack_ex(envelope->data, &error, 0,
                        "{s:s, s:I, s:I, s:s, s:s, s:o, s:s, s?o, s?o}", "serial", &serial,
                        "boot", &boot, "device_seq", &device_seq, "received", &received,

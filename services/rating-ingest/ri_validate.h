@@ -33,7 +33,8 @@ typedef enum {
 typedef struct {
     char id[ID_SIZE];                    /* envelope id */
     char gateway[ENVELOPE_SRC_MAX + 1];  /* envelope src */
-    int64_t seq;                         /* envelope seq */
+    char incarnation[ID_SIZE];           /* the gateway journal's (UUIDv7 or nil) */
+    int64_t seq;                         /* envelope seq, within the incarnation */
     char type[ENVELOPE_TYPE_MAX + 1];
     ri_kind_t kind;
     char serial[RI_SERIAL_MAX + 1];
@@ -80,6 +81,11 @@ typedef struct {
     char last_ticket[RI_TICKET_MAX + 1]; /* its number */
     int64_t last_ticket_ms;              /* when it finished */
 } ri_window_state_t;
+
+/* The device_status a device.* event sets ("online" for device.online and
+ * device.assigned: an online device with a window; "offline";
+ * "unassigned"), or NULL for a type that sets none. */
+const char *ri_device_status(const char *type);
 
 /* Decodes the data of a gateway envelope. Returns 0, or -1 with a reason
  * (the event is then rejected as malformed). */

@@ -15,7 +15,8 @@
 static const char *s_types[] = {
     "rating.submitted", "rating.not_rated", "staff.login", "staff.logout",
     "service.start", "service.end", "call.request", "call.recall", "call.pause",
-    "device.online", "device.offline", "device.unassigned",
+    "device.online", "device.offline", "device.unassigned", "device.assigned",
+    "device.report_rejected",
 };
 
 /* Every member known here, one bit each in s_ctx_t.seen. */
@@ -25,11 +26,11 @@ typedef enum {
     M_V, M_ID, M_TYPE, M_TS, M_SRC, M_SEQ, M_DATA,
     /* data: what ri_event_decode reads */
     M_SERIAL, M_BOOT, M_DEVICE_SEQ, M_RECEIVED, M_EVENT_TIME, M_WINDOW, M_BRANCH,
-    M_EMPLOYEE_NO, M_TICKET, M_OPTION_CODE, M_SERVICE_MS, M_DURATION_MS,
+    M_INCARNATION, M_EMPLOYEE_NO, M_TICKET, M_OPTION_CODE, M_SERVICE_MS, M_DURATION_MS,
     /* data: what the protocol lists and ri_event_decode ignores (any scalar,
      * or an array of scalars) */
     M_UPTIME_MS, M_LABEL, M_SCORE, M_FIRMWARE, M_KEY_COUNT, M_CAPABILITIES,
-    M_RING_USED, M_RING_CAPACITY, M_REFUSED, M_REASON,
+    M_RING_USED, M_RING_CAPACITY, M_REFUSED, M_REPORT, M_REASON,
     /* data.window: id is read, the others ignored (any scalar) */
     M_WINDOW_ID, M_WINDOW_NUMBER, M_WINDOW_CODE
 } s_member_t;
@@ -39,7 +40,7 @@ typedef enum {
                             | S_BIT(M_SRC) | S_BIT(M_SEQ) | S_BIT(M_DATA))
 #define S_DATA_REQUIRED (S_BIT(M_SERIAL) | S_BIT(M_BOOT) | S_BIT(M_DEVICE_SEQ) \
                          | S_BIT(M_RECEIVED) | S_BIT(M_EVENT_TIME) | S_BIT(M_WINDOW) \
-                         | S_BIT(M_BRANCH))
+                         | S_BIT(M_BRANCH) | S_BIT(M_INCARNATION))
 
 typedef struct {
     const char *name;
@@ -66,7 +67,8 @@ static const s_name_t s_data_names[] = {
     S_NAME("duration_ms", M_DURATION_MS), S_NAME("firmware", M_FIRMWARE),
     S_NAME("key_count", M_KEY_COUNT), S_NAME("capabilities", M_CAPABILITIES),
     S_NAME("ring_used", M_RING_USED), S_NAME("ring_capacity", M_RING_CAPACITY),
-    S_NAME("refused", M_REFUSED), S_NAME("reason", M_REASON),
+    S_NAME("refused", M_REFUSED), S_NAME("reason", M_REASON), S_NAME("report", M_REPORT),
+    S_NAME("incarnation", M_INCARNATION),
 };
 
 static const s_name_t s_window_names[] = {
@@ -229,6 +231,9 @@ static bool s_value(s_ctx_t *c, const s_value_t *v)
         /* Not longer than event->branch holds: s_accept uses it whole. */
         return s_copy(v, e->branch, sizeof e->branch)
                && envelope_org_path_valid(e->branch, v->len);
+    case M_INCARNATION:
+        return s_copy(v, e->incarnation, sizeof e->incarnation)
+               && id_v7_or_nil(e->incarnation);
     case M_EMPLOYEE_NO:
         return s_opt_string(v, e->employee_no, sizeof e->employee_no);
     case M_TICKET:
@@ -250,6 +255,7 @@ static bool s_value(s_ctx_t *c, const s_value_t *v)
     case M_RING_USED:
     case M_RING_CAPACITY:
     case M_REFUSED:
+    case M_REPORT:
     case M_REASON:
     case M_WINDOW_NUMBER:
     case M_WINDOW_CODE:

@@ -6,8 +6,8 @@ umockdev USB devices, pressing as fast as the firmware allows) and
 eqms-device-gateway with its real libusb code under libumockdev-preload. This
 script plays the centre: it answers the gateway's registry request (32
 assigned windows, repeat-press interval 0 so that every press counts) and
-acknowledges committed events as rating-ingest will, so the outbox stays
-short. It counts distinct envelope ids of the gateway's events on the bus over
+acknowledges committed events as rating-ingest will (naming the journal
+incarnation its events carry), so the outbox stays short. It counts distinct envelope ids of the gateway's events on the bus over
 a measured window after a warm-up, reads the gateway's CPU time from /proc,
 and the firmware image's size from `make firmware`.
 
@@ -72,6 +72,7 @@ class Centre(threading.Thread):
         self.counted = 0
         self.by_type = {}
         self.upto = 0
+        self.incarnation = None   # of the gateway's journal, from its events
         self.seq = 0
         self.running = True
         self.lock = threading.Lock()
@@ -94,12 +95,14 @@ class Centre(threading.Thread):
                     if env["src"] == GATEWAY and env["id"] not in self.ids:
                         self.ids.add(env["id"])
                         self.upto = max(self.upto, env["seq"])
+                        self.incarnation = env["data"]["incarnation"]
                         if self.counting:
                             self.counted += 1
                             self.by_type[env["type"]] = self.by_type.get(env["type"], 0) + 1
             now = time.monotonic()
             if now - last_ack > 0.2 and self.upto:
-                self.send("ack.ingest", {"gateway": GATEWAY, "upto": self.upto})
+                self.send("ack.ingest", {"gateway": GATEWAY, "incarnation": self.incarnation,
+                                         "upto": self.upto})
                 last_ack = now
 
 

@@ -8,6 +8,8 @@
  *  replay.request at once. With --latency it subscribes to rating.stored of
  *  the branch and measures publish -> rating.stored per event (the envelope
  *  id carries the seq in its random bits, so no table of ids is needed).
+ *  Its journal incarnation is the nil one (a gateway journal of the format
+ *  before incarnations), so the benchmark's cursor is (gateway, nil).
  *  Prints one JSON line: {"sent","acked","stored","p50_ms","p99_ms"}.
  *
  *  Usage: tool_gwpub --xsub EP --xpub EP --branch PATH --windows ID:NUM:CODE,...
@@ -150,7 +152,7 @@ static void s_format(const s_args_t *a, int64_t seq, int64_t ms, char *t, size_t
              "\"received\":\"%s\",\"event_time\":\"%s\",\"window\":{\"id\":%ld,"
              "\"number\":%ld,\"code\":\"%s\"},\"branch\":\"%s\",\"employee_no\":null,"
              "\"ticket\":null,\"option_code\":%d,\"service_ms\":1000,\"label\":\"x\","
-             "\"score\":1.0}}",
+             "\"score\":1.0,\"incarnation\":\"00000000-0000-0000-0000-000000000000\"}}",
              id, when, a->src, seq, w->serial, seq, seq, when, when, w->id, w->number,
              w->code, a->branch, (int) (1 + seq % 4));
 }

@@ -5,6 +5,7 @@ the devsim's UMOCKDEV_DIR; nothing in it is replaced by a test double."""
 import datetime
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -13,7 +14,7 @@ import urllib.request
 import pytest
 import zmq
 
-from conftest import make_envelope, wait_for
+from conftest import BUILD, make_envelope, wait_for
 from servers import free_port
 
 BRANCH = "hq.r01.b0001"
@@ -74,12 +75,12 @@ class Listener:
 
 
 class Devsim:
-    def __init__(self, start_bin, tmp_path, count, serials=None):
+    def __init__(self, start_bin, tmp_path, count, serials=None, env=None):
         self.port = free_port()
         dir_file = str(tmp_path / f"devsim-{self.port}.dir")
-        env = {"EQMS_DEVSIM_COUNT": str(count),
-               "EQMS_DEVSIM_CONTROL": f"tcp://127.0.0.1:{self.port}",
-               "EQMS_DEVSIM_DIR_FILE": dir_file}
+        env = dict(env or {}, EQMS_DEVSIM_COUNT=str(count),
+                   EQMS_DEVSIM_CONTROL=f"tcp://127.0.0.1:{self.port}",
+                   EQMS_DEVSIM_DIR_FILE=dir_file)
         if serials:
             env["EQMS_DEVSIM_SERIALS"] = ",".join(serials)
         self.proc = start_bin("devsim", env)
@@ -100,7 +101,7 @@ class Devsim:
         return reply
 
 
-def start_gateway(start_bin, bus, devsim, state_dir, http_port=0):
+def start_gateway(start_bin, bus, devsim, state_dir, http_port=0, env_extra=None):
     asan = os.environ.get("ASAN_OPTIONS", "")
     env = {"EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
            "EQMS_GATEWAY_ID": GW, "EQMS_GATEWAY_BRANCH": BRANCH,
@@ -109,6 +110,7 @@ def start_gateway(start_bin, bus, devsim, state_dir, http_port=0):
            "LD_PRELOAD": "libumockdev-preload.so.0", "UMOCKDEV_DIR": devsim.dir,
            # the preload library comes before the ASan runtime of the debug build
            "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+    env.update(env_extra or {})
     return start_bin("device-gateway", env)
 
 
@@ -258,6 +260,14 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(rig):
     assert all(len(ids) == 1 for ids in by_seq.values())
 
 
+def incarnation(listener):
+    """The journal incarnation the gateway's events carry (all the same)."""
+    with listener.lock:
+        found = {e["data"]["incarnation"] for _, e in listener.messages if e.get("src") == GW}
+    assert len(found) == 1, found
+    return found.pop()
+
+
 def test_ack_empties_outbox_and_replay_stops(rig):
     assign(rig)
     rig.sim(op="login", device=0, employee="1001")
@@ -266,7 +276,8 @@ def test_ack_empties_outbox_and_replay_stops(rig):
         f"http://127.0.0.1:{rig.http}/metrics", timeout=5).read().decode()
     assert "eqms_device_gateway_outbox_depth 0" not in metrics()
     last = max(e["seq"] for _, e in rig.listener.messages if e.get("src") == GW)
-    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "upto": last})
+    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "incarnation": incarnation(
+        rig.listener), "upto": last})
     wait_for(lambda: "eqms_device_gateway_outbox_depth 0" in metrics())
 
 
@@ -281,7 +292,8 @@ def test_unassigned_device_events_kept(rig):
 def test_garbage_reports_do_not_disturb_others(rig):
     assign(rig)
     rig.listener.wait("device.online", serial="EQ-B0001-W02")
-    rig.sim(op="raw", device=0, hex="ff" * 64)
+    # version 1 but of no power-up of the device; a short report
+    rig.sim(op="raw", device=0, hex="01" + "ff" * 63)
     rig.sim(op="raw", device=0, hex="0110")
     rig.sim(op="login", device=1, employee="1001")
     rig.listener.wait("staff.login", serial="EQ-B0001-W02")
@@ -379,7 +391,9 @@ def test_replay_request_republishes_the_range_at_once(rig):
     # acknowledge what is there: the outbox then holds only the events below,
     # and the periodic replay cannot send them before 5 s after their publication
     acked = max(gw_seqs())
-    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "upto": acked})
+    inc = incarnation(rig.listener)
+    rig.listener.publish("ack.ingest", BRANCH, {"gateway": GW, "incarnation": inc,
+                                                "upto": acked})
     wait_for(lambda: counter("outbox_depth") == 0)
     mark = len(gw_seqs())
     first = time.monotonic()   # before the first publication of any of them
@@ -392,16 +406,25 @@ def test_replay_request_republishes_the_range_at_once(rig):
     assert len(new) >= 5 and new == list(range(acked + 1, acked + 1 + len(new))), new
     replayed_before = counter("events_replayed_total")
     sub = new[1:4]
-    # ignored: another gateway, to < from, an extra member; nothing left to send
-    # for seqs already acknowledged. Sent ahead of the valid request on the same
-    # socket, so the gateway has handled them before it.
+    # ignored: another gateway, another incarnation of this one, to < from, an
+    # extra member; nothing left to send for seqs already acknowledged. Sent
+    # ahead of the valid request on the same socket, so the gateway has
+    # handled them before it.
+    other = "01a2038e-0000-7000-8000-000000000001"
     rig.listener.publish("replay.request", BRANCH,
-                         {"gateway": "device-gateway.b0002", "from": new[0], "to": new[-1]})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": new[-1], "to": new[0]})
+                         {"gateway": "device-gateway.b0002", "incarnation": inc,
+                          "from": new[0], "to": new[-1]})
     rig.listener.publish("replay.request", BRANCH,
-                         {"gateway": GW, "from": new[0], "to": new[-1], "all": True})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": 1, "to": acked})
-    rig.listener.publish("replay.request", BRANCH, {"gateway": GW, "from": sub[0], "to": sub[-1]})
+                         {"gateway": GW, "incarnation": other, "from": new[0], "to": new[-1]})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": new[-1], "to": new[0]})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": new[0], "to": new[-1],
+                          "all": True})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": 1, "to": acked})
+    rig.listener.publish("replay.request", BRANCH,
+                         {"gateway": GW, "incarnation": inc, "from": sub[0], "to": sub[-1]})
 
     def again():
         return sorted(gw_seqs()[mark + len(new):])
@@ -418,3 +441,170 @@ def test_replay_request_republishes_the_range_at_once(rig):
            f"events={len(sub)}" in log
     health = urllib.request.urlopen(f"http://127.0.0.1:{rig.http}/health", timeout=5)
     assert health.status == 200
+
+
+def test_failed_fsync_is_never_acknowledged_to_the_device(bus, start_bin, tmp_path):
+    """Item 4: one fdatasync of the journal fails (tests/shim/failshim.c, a
+    test-only LD_PRELOAD library, makes it fail as a dying disk would: the
+    kernel drops those pages and a later sync succeeds without them). The
+    device must not be acknowledged for what that sync covered. Then the
+    power is pulled: the journal is what the disk held (the shim's image).
+    Every event the device was acknowledged for (its ring is empty) must be
+    in that journal: the restarted gateway replays all of them."""
+    serial = "EQ-B0001-W01"
+    sim = Devsim(start_bin, tmp_path, 1, [serial])
+    listener = Listener(bus)
+    try:
+        state = tmp_path / "state"
+        state.mkdir()
+        ctl = tmp_path / "failshim.ctl"
+        shim = os.path.join(BUILD, "testlib", "eqms-failshim.so")
+        assert os.path.exists(shim), "make test builds the shim"
+        faulty = {"LD_PRELOAD": "libumockdev-preload.so.0:" + shim,
+                  "EQMS_FAILSHIM_CTL": str(ctl), "EQMS_FAILSHIM_IMAGE": "1"}
+        gw = start_gateway(start_bin, bus, sim, state, env_extra=faulty)
+        listener.wait("registry.request")
+        listener.publish("registry.snapshot", BRANCH, snapshot([serial]))
+        wait_for(lambda: (state / "registry.json").exists())
+        sim(op="login", device=0, employee="1001")
+        listener.wait("staff.login", serial=serial)
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 0)
+
+        # the next sync of the journal fails; two presses follow it
+        ctl.write_text("fdatasync 0 1\n")
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: not ctl.exists())
+        sim(op="press", device=0, key="call")
+        listener.wait("call.request", serial=serial, timeout=20)
+        wait_for(lambda: len({e["data"]["device_seq"] for _, e in
+                              listener.of("call.request", serial=serial)}) == 2, timeout=30)
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 0, timeout=30)
+        assert "event=outbox_sync_failed" in gw.log()
+        stored = {(e["data"]["boot"], e["data"]["device_seq"]) for _, e in listener.messages
+                  if e["src"] == GW and e["data"]["device_seq"] > 0}
+        assert len(stored) == 3       # login and two calls, all acknowledged to the device
+
+        # the power goes: the process dies and the disk keeps what it kept
+        gw.proc.kill()
+        gw.proc.wait()
+        shutil.copyfile(state / "outbox.journal.durable", state / "outbox.journal")
+        mark = len(listener.messages)
+        start_gateway(start_bin, bus, sim, state)
+
+        def replayed():
+            with listener.lock:
+                msgs = listener.messages[mark:]
+            return {(e["data"]["boot"], e["data"]["device_seq"]) for _, e in msgs
+                    if e["src"] == GW and e["data"]["device_seq"] > 0}
+        try:
+            wait_for(lambda: replayed() == stored, timeout=20)
+        except AssertionError:
+            raise AssertionError(f"acknowledged to the device but lost: {stored - replayed()}")
+    finally:
+        listener.close()
+
+
+def ms_of(rfc3339):
+    t = datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def test_event_time_across_the_uptime_wrap(bus, start_bin, tmp_path):
+    """Item 1: the device's 32-bit uptime wraps (eqms-devsim started 15 s
+    before it). Events made live after the wrap, and events the device
+    kept while unplugged across it, get the time they happened, not one
+    49.7 days earlier."""
+    serial = "EQ-B0001-W01"
+    sim = Devsim(start_bin, tmp_path, 1, [serial],
+                 env={"EQMS_DEVSIM_UPTIME_START_MS": str(2**32 - 15000)})
+    listener = Listener(bus)
+    try:
+        state = tmp_path / "state"
+        state.mkdir()
+        start_gateway(start_bin, bus, sim, state)
+        listener.wait("registry.request")
+        listener.publish("registry.snapshot", BRANCH, snapshot([serial]))
+        wait_for(lambda: (state / "registry.json").exists())
+        sim(op="login", device=0, employee="1001")
+        _, login = listener.wait("staff.login", serial=serial)[0]
+        d = login["data"]
+        assert d["uptime_ms"] > 2**32 - 15000          # not wrapped yet
+        assert abs(ms_of(d["event_time"]) - ms_of(d["received"])) < 1000
+        wrap_at = ms_of(d["received"]) + (2**32 - d["uptime_ms"])
+
+        # unplugged before the wrap; one press before it, one after it
+        sim(op="unplug", device=0)
+        listener.wait("device.offline", serial=serial)
+        before = int(time.time() * 1000)
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 1)
+        assert int(time.time() * 1000) < wrap_at - 500, "the test machine is too slow"
+        time.sleep(max(0, wrap_at - time.time() * 1000 + 1000) / 1000)
+        after = int(time.time() * 1000)
+        sim(op="press", device=0, key="call")
+        wait_for(lambda: sim(op="state", device=0)["ring_used"] == 2)
+        time.sleep(1.0)
+        sim(op="plug", device=0)
+        calls = wait_for(lambda: len(listener.of("call.request", serial=serial)) >= 2
+                         and sorted((e["data"]["device_seq"], e["data"]) for _, e in
+                                    listener.of("call.request", serial=serial)), timeout=20)
+        (_, kept_before), (_, kept_after) = calls[:2]
+        assert kept_after["uptime_ms"] < 60000            # wrapped
+        # kept while unplugged: the time they were made, before the receipt
+        assert before - 100 <= ms_of(kept_before["event_time"]) < wrap_at
+        assert wrap_at <= ms_of(kept_after["event_time"]) <= after + 2000
+        assert ms_of(kept_after["event_time"]) < ms_of(kept_after["received"]) - 500
+
+        # made live after the wrap
+        sim(op="service", device=0, rate=2, service_ms=300, rate_after_ms=100)
+        _, rating = listener.wait("rating.submitted", serial=serial)[0]
+        r = rating["data"]
+        assert r["uptime_ms"] < 120000
+        assert abs(ms_of(r["event_time"]) - ms_of(r["received"])) < 1000, r
+        _, end = listener.wait("service.end", serial=serial)[0]
+        assert 250 <= end["data"]["duration_ms"] < 2000
+    finally:
+        listener.close()
+
+
+def test_report_of_an_unknown_version_acknowledges_nothing_of_the_device(rig):
+    """Item 2, version skew: a report of a version the gateway does not
+    speak is not read; nothing of that device is acknowledged, so every
+    event stays in its ring, even those the gateway could read after it,
+    until a gateway that speaks the version reads them (here: the emulator
+    sends it as version 1 again). The other devices go on."""
+    assign(rig)
+    rig.listener.wait("device.online", serial="EQ-B0001-W01")
+    rig.sim(op="unplug", device=0)
+    rig.listener.wait("device.offline", serial="EQ-B0001-W01")
+    # standalone: the login and a Start wait in the device's ring
+    rig.sim(op="login", device=0, employee="1001")
+    wait_for(lambda: rig.sim(op="state", device=0)["state"] == "idle")
+    rig.sim(op="press", device=0, key="start")
+    wait_for(lambda: rig.sim(op="state", device=0)["ring_used"] == 2)
+    # a newer firmware's login: report version 2
+    rig.sim(op="mutate", device=0, match=0x10, version=2)
+    rig.sim(op="plug", device=0)
+    # not acknowledged: the device sends it again after its ack timeout
+    try:
+        wait_for(lambda: rig.sim(op="state", device=0)["mutated_sent"] >= 2, timeout=20)
+    except AssertionError:
+        raise AssertionError("the device dropped what it held: %s" % rig.sim(op="state", device=0))
+    assert rig.sim(op="state", device=0)["ring_used"] == 2
+    assert "event=report_version_unsupported" in rig.gw.log()
+    assert not rig.listener.of("service.start", serial="EQ-B0001-W01")
+    assert not rig.listener.of("staff.login", serial="EQ-B0001-W01")
+    # the other device is not held up
+    rig.sim(op="login", device=1, employee="1001")
+    rig.listener.wait("staff.login", serial="EQ-B0001-W02")
+    wait_for(lambda: rig.sim(op="state", device=1)["ring_used"] == 0)
+    # the gateway is upgraded to one that speaks the version (here: the
+    # emulator sends the report as version 1 again): it reads them all
+    rig.sim(op="mutate", device=0, match=0)
+    assert rig.gw.stop() == 0
+    rig.gw = rig.start_gateway()
+    rig.listener.wait("staff.login", serial="EQ-B0001-W01", timeout=30)
+    rig.listener.wait("service.start", serial="EQ-B0001-W01", timeout=30)
+    wait_for(lambda: rig.sim(op="state", device=0)["ring_used"] == 0, timeout=30)
+    seqs = sorted(s for _, s in stored_events(rig.listener, "EQ-B0001-W01"))
+    assert seqs == [1, 2]

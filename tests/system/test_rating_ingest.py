@@ -48,13 +48,23 @@ class Window:
         self.serial = f"EQ-{branch.split('.')[-1].upper()}-{code.upper()}"
 
 
-class Gateway:
-    """Publishes events as device-gateway.b0001 would: one seq per event, and
-    replays keep the envelope byte for byte."""
+def uuid7():
+    """A new UUIDv7 in lowercase text form."""
+    import secrets
+    import uuid
+    ms = int(time.time() * 1000)
+    return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | (secrets.randbits(12) << 64)
+                         | (0b10 << 62) | secrets.randbits(62)))
 
-    def __init__(self, bus, src=GATEWAY, branch=BRANCH):
+
+class Gateway:
+    """Publishes events as device-gateway.b0001 would: one seq per event of
+    its journal incarnation, and replays keep the envelope byte for byte."""
+
+    def __init__(self, bus, src=GATEWAY, branch=BRANCH, incarnation=None):
         self.client = BusClient(bus, "ack.ingest.", "rating.stored.")
         self.src = src
+        self.incarnation = incarnation or uuid7()
         self.branch = branch
         self.seq = 0
         self.sent = {}          # seq -> (topic, bytes)
@@ -69,7 +79,8 @@ class Gateway:
                 "device_seq": self.device_seq, "uptime_ms": 1000 + self.device_seq,
                 "received": rfc3339(ms), "event_time": rfc3339(ms),
                 "window": {"id": window.id, "number": window.number, "code": window.code},
-                "branch": self.branch, "employee_no": employee_no, "ticket": None}
+                "branch": self.branch, "employee_no": employee_no, "ticket": None,
+                "incarnation": self.incarnation}
         data.update(extra)
         topic = f"{type_}.{window.path}"
         body = make_envelope(type_, data, src=self.src, seq=self.seq)
@@ -91,8 +102,8 @@ class Gateway:
             got = self.client.receive(0.2)
             if got and got[0] == f"ack.ingest.{self.branch}":
                 data = got[1]["data"]
-                assert set(data) == {"gateway", "upto"}
-                if data["gateway"] == self.src:
+                assert set(data) == {"gateway", "incarnation", "upto"}
+                if data["gateway"] == self.src and data["incarnation"] == self.incarnation:
                     if on_ack:
                         on_ack(data["upto"])
                     if data["upto"] >= upto:
@@ -329,7 +340,8 @@ def test_gap_asks_the_gateway_for_a_replay(demo_db, bus, start_bin):
     topic, envelope = got
     assert topic == f"replay.request.{BRANCH}"
     assert envelope["type"] == "replay.request"
-    assert envelope["data"] == {"gateway": GATEWAY, "from": 2, "to": 3}
+    assert envelope["data"] == {"gateway": GATEWAY, "incarnation": gw.incarnation,
+                                "from": 2, "to": 3}
     gw.replay(2)
     gw.replay(3)
     assert gw.wait_ack(4) == 4

@@ -259,6 +259,28 @@ static void test_rejects_wrong_version(void **state)
     assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_VERSION);
 }
 
+/* The header of a report the decoder refuses: what a newer firmware's
+ * stored event was (seq, boot, uptime), unless its version is another. */
+static void test_header_of_an_undecodable_report(void **state)
+{
+    (void) state;
+    uint8_t buf[DEVPROTO_REPORT_SIZE];
+    s_event_bytes(DEVPROTO_EV_CALL_REQUEST, buf);
+    devcodec_event_t e;
+    assert_int_equal(devcodec_decode_event(buf, sizeof buf, &e), DEVCODEC_OK);
+    buf[1] = 0x50;                          /* a type of a newer firmware */
+    assert_int_equal(s_dec_ev(buf), DEVCODEC_ERR_TYPE);
+    devcodec_header_t h;
+    assert_int_equal(devcodec_decode_header(buf, sizeof buf, &h), DEVCODEC_OK);
+    assert_int_equal(h.type, 0x50);
+    assert_int_equal(h.seq, e.seq);
+    assert_int_equal(h.boot, e.boot);
+    assert_int_equal(h.uptime_ms, e.uptime_ms);
+    buf[0] = 2;
+    assert_int_equal(devcodec_decode_header(buf, sizeof buf, &h), DEVCODEC_ERR_VERSION);
+    assert_int_equal(devcodec_decode_header(buf, 63, &h), DEVCODEC_ERR_SIZE);
+}
+
 static void test_rejects_unknown_or_crossed_types(void **state)
 {
     (void) state;
@@ -655,6 +677,7 @@ int main(void)
         cmocka_unit_test(test_rejects_wrong_size),
         cmocka_unit_test(test_rejects_wrong_version),
         cmocka_unit_test(test_rejects_unknown_or_crossed_types),
+        cmocka_unit_test(test_header_of_an_undecodable_report),
         cmocka_unit_test(test_rejects_wrong_length),
         cmocka_unit_test(test_rejects_reserved_and_padding),
         cmocka_unit_test(test_rejects_seq_rule),

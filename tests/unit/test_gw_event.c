@@ -201,8 +201,40 @@ static void test_device_events(void **state)
                                      path, &data), 0);
     assert_string_equal(json_string_value(json_object_get(data, "reason")), "unplugged");
     json_decref(data);
+    assert_int_equal(gw_event_device(&c, "device.assigned", 7, 1000, NULL, NULL, path,
+                                     &data), 0);
+    assert_string_equal(path, "hq.r01.b0001.w03");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(data, "window"), "id")),
+                     12);
+    json_decref(data);
     assert_int_equal(gw_event_device(&c, "device.reboot", 7, 1000, NULL, NULL, path,
                                      &data), -1);
+}
+
+/* A stored event of a newer firmware: its header and its 64 bytes kept. */
+static void test_report_rejected(void **state)
+{
+    (void) state;
+    gw_event_ctx_t c = ctx_for(&s_reg);
+    devcodec_event_t ev = rating(2);
+    uint8_t raw[DEVPROTO_REPORT_SIZE];
+    assert_int_equal(devcodec_encode_event(&ev, raw), DEVCODEC_OK);
+    raw[1] = 0x50;
+    devcodec_header_t h;
+    assert_int_equal(devcodec_decode_header(raw, sizeof raw, &h), DEVCODEC_OK);
+    char path[GW_REGISTRY_PATH_MAX + 1];
+    json_t *data = NULL;
+    assert_int_equal(gw_event_rejected(&c, &h, raw, "unknown type", path, &data), 0);
+    assert_string_equal(path, "hq.r01.b0001.w03");
+    assert_int_equal(json_integer_value(json_object_get(data, "device_seq")), 42);
+    assert_int_equal(json_integer_value(json_object_get(data, "boot")), 0xdeadbeef);
+    assert_int_equal(json_integer_value(json_object_get(data, "uptime_ms")), 123456);
+    assert_string_equal(json_string_value(json_object_get(data, "reason")), "unknown type");
+    const char *hex = json_string_value(json_object_get(data, "report"));
+    assert_int_equal(strlen(hex), 128);
+    assert_memory_equal(hex, "01502a000000", 12);
+    assert_true(json_is_null(json_object_get(data, "ticket")));
+    json_decref(data);
 }
 
 /* The envelope that the outbox keeps is what goes on the bus: right type,
@@ -244,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_unassigned_and_unknown_option_still_published),
         cmocka_unit_test(test_each_type),
         cmocka_unit_test(test_device_events),
+        cmocka_unit_test(test_report_rejected),
         cmocka_unit_test(test_event_to_envelope),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

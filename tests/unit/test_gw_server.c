@@ -92,8 +92,9 @@ static void test_replay_after_restart_until_acked(void **state)
 {
     fixture_t *f = *state;
     /* a previous run stored three events and died before any ack */
-    char ids[3][ID_SIZE];
+    char ids[3][ID_SIZE], incarnation[ID_SIZE];
     gw_outbox_t *ob = gw_outbox_new(f->dir, GW);
+    snprintf(incarnation, sizeof incarnation, "%s", gw_outbox_incarnation(ob));
     for (int i = 0; i < 3; i++) {
         json_t *data = json_pack("{s:i}", "n", i);
         const gw_outbox_entry_t *e = gw_outbox_add(ob, "rating.submitted",
@@ -133,17 +134,31 @@ static void test_replay_after_restart_until_acked(void **state)
             assert_string_equal(env->id, ids[i]);
             assert_int_equal(env->seq, i + 1);
             assert_string_equal(env->src, GW);
+            /* every event names the journal incarnation that numbers it */
+            assert_string_equal(json_string_value(json_object_get(env->data,
+                                                                  "incarnation")),
+                                incarnation);
             free(topic);
             envelope_destroy(&env);
         }
     }
-    /* another gateway's ack changes nothing; ours empties the outbox */
-    json_t *other = json_pack("{s:s, s:i}", "gateway", "device-gateway.b0002", "upto", 3);
+    /* another gateway's ack, or one for another incarnation of this gateway's
+     * journal, changes nothing; ours empties the outbox */
+    json_t *other = json_pack("{s:s, s:s, s:i}", "gateway", "device-gateway.b0002",
+                              "incarnation", incarnation, "upto", 3);
     assert_int_equal(bus_publish(pub, "ack.ingest", BRANCH, &other, NULL), 0);
-    json_t *ack = json_pack("{s:s, s:i}", "gateway", GW, "upto", 3);
-    assert_int_equal(bus_publish(pub, "ack.ingest", BRANCH, &ack, NULL), 0);
+    other = json_pack("{s:s, s:s, s:i}", "gateway", GW, "incarnation",
+                      "01a2038e-0000-7000-8000-000000000001", "upto", 3);
+    assert_int_equal(bus_publish(pub, "ack.ingest", BRANCH, &other, NULL), 0);
     zclock_sleep(500);
     char *text = metrics_render(m);
+    assert_null(strstr(text, "eqms_device_gateway_outbox_depth 0"));
+    free(text);
+    json_t *ack = json_pack("{s:s, s:s, s:i}", "gateway", GW, "incarnation", incarnation,
+                            "upto", 3);
+    assert_int_equal(bus_publish(pub, "ack.ingest", BRANCH, &ack, NULL), 0);
+    zclock_sleep(500);
+    text = metrics_render(m);
     assert_non_null(strstr(text, "eqms_device_gateway_outbox_depth 0"));
     assert_non_null(strstr(text, "eqms_device_gateway_acks_total 1"));
     free(text);

@@ -55,6 +55,23 @@ static void test_time_is_recoverable(void **state)
     assert_int_equal(id_time_ms(id), 1900000000123LL);
 }
 
+static void test_v7_or_nil(void **state)
+{
+    (void) state;
+    char id[ID_SIZE];
+    assert_int_equal(id_new(id), 0);
+    assert_true(id_v7_or_nil(id));
+    assert_true(id_v7_or_nil(ID_NIL));
+    assert_true(id_v7_or_nil("01a2038e-a3b4-740f-a053-e884efc69913"));
+    /* version 4, a wrong variant, upper case, short, NULL */
+    assert_false(id_v7_or_nil("01a2038e-a3b4-440f-a053-e884efc69913"));
+    assert_false(id_v7_or_nil("01a2038e-a3b4-740f-c053-e884efc69913"));
+    assert_false(id_v7_or_nil("01A2038E-a3b4-740f-a053-e884efc69913"));
+    assert_false(id_v7_or_nil("00000000-0000-0000-0000-00000000000"));
+    assert_false(id_v7_or_nil("00000000-0000-0000-0000-000000000001"));
+    assert_false(id_v7_or_nil(NULL));
+}
+
 /* The random bytes come from a pool: a forked child must not reuse the
  * parent's (its ids would collide with the parent's next ones). */
 static void test_forked_child_draws_its_own_random_bytes(void **state)
@@ -104,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_ids_are_unique_and_ordered),
         cmocka_unit_test(test_ordered_when_clock_stands_still_or_steps_back),
         cmocka_unit_test(test_time_is_recoverable),
+        cmocka_unit_test(test_v7_or_nil),
         cmocka_unit_test(test_validation_rejects_malformed),
         cmocka_unit_test(test_forked_child_draws_its_own_random_bytes),
     };

@@ -38,8 +38,9 @@ static envelope_t *gateway_envelope(const char *type, const char *extra_json)
 {
     char when[CLOCK_RFC3339_SIZE];
     clock_format_rfc3339(T0, when);
-    json_t *data = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:{s:I, s:i, s:s}, s:s, "
-                             "s:s, s:s}",
+    json_t *data = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:{s:I, s:i, s:s}, "
+                             "s:s, s:s, s:s}",
+                             "incarnation", "01a2038e-0000-7000-8000-000000000001",
                              "serial", "EQ-B0001-W03", "boot", (json_int_t) 2656808298LL,
                              "device_seq", (json_int_t) 4, "uptime_ms", (json_int_t) 22640,
                              "received", when, "event_time", when, "window", "id",
@@ -69,6 +70,7 @@ static void test_decode_rating(void **state)
     assert_int_equal(e.kind, RI_KIND_RATING);
     assert_string_equal(e.id, env->id);
     assert_string_equal(e.gateway, "device-gateway.b0001");
+    assert_string_equal(e.incarnation, "01a2038e-0000-7000-8000-000000000001");
     assert_int_equal(e.seq, 8);
     assert_string_equal(e.serial, "EQ-B0001-W03");
     assert_int_equal(e.boot, 2656808298LL);
@@ -122,6 +124,9 @@ static void test_decode_rejects_malformed(void **state)
         {"staff.login", "{\"window\": {\"id\": 0}}", "window.id"},
         {"staff.login", "{\"serial\": 5}", "malformed"},
         {"staff.login", "{\"ticket\": \"TOO-LONG-TICKET\"}", "ticket"},
+        {"call.request", "{\"incarnation\": null}", "incarnation"},
+        {"call.request", "{\"incarnation\": \"01a2038e-0000-4000-8000-000000000001\"}",
+         "incarnation"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         envelope_t *env = gateway_envelope(cases[i].type, cases[i].extra);
@@ -132,6 +137,17 @@ static void test_decode_rejects_malformed(void **state)
             fail_msg("case %zu: reason \"%s\" lacks \"%s\"", i, reason, cases[i].reason_part);
         envelope_destroy(&env);
     }
+}
+
+static void test_device_status_of_each_type(void **state)
+{
+    (void) state;
+    assert_string_equal(ri_device_status("device.online"), "online");
+    assert_string_equal(ri_device_status("device.assigned"), "online");
+    assert_string_equal(ri_device_status("device.offline"), "offline");
+    assert_string_equal(ri_device_status("device.unassigned"), "unassigned");
+    assert_null(ri_device_status("device.report_rejected"));
+    assert_null(ri_device_status("call.request"));
 }
 
 static ri_event_t rating_at(int64_t ms, int code)
@@ -281,6 +297,7 @@ static void test_binding_follows_sessions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_status_of_each_type),
         cmocka_unit_test(test_decode_rating),
         cmocka_unit_test(test_decode_kinds_and_nulls),
         cmocka_unit_test(test_decode_rejects_malformed),

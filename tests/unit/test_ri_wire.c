@@ -21,12 +21,14 @@
 #define S_HEAD(type) \
     "{\"v\":1,\"id\":\"01a2038e-a3b4-740f-a053-e884efc69913\",\"type\":\"" type "\"," \
     "\"ts\":\"2026-11-22T14:00:09.396Z\",\"src\":\"device-gateway.b0001\",\"seq\":8,\"data\":{"
+#define S_INC "\"incarnation\":\"01a2038e-0000-7000-8000-000000000001\","
 #define S_COMMON \
-    "\"serial\":\"EQ-B0001-W01\",\"boot\":2656808298,\"device_seq\":4,\"uptime_ms\":22640," \
+    S_INC "\"serial\":\"EQ-B0001-W01\",\"boot\":2656808298,\"device_seq\":4,\"uptime_ms\":22640," \
     "\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:10.001Z\"," \
     "\"window\":{\"id\":1,\"number\":1,\"code\":\"w01\"},\"branch\":\"hq.r01.b0001\"," \
     "\"employee_no\":\"1001\",\"ticket\":\"A012\""
 #define S_COMMON_NULLS \
+    "\"incarnation\":\"00000000-0000-0000-0000-000000000000\"," \
     "\"serial\":\"EQ-B0001-W01\",\"boot\":7,\"device_seq\":0,\"uptime_ms\":0," \
     "\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\"," \
     "\"window\":null,\"branch\":\"hq.r01.b0001\",\"employee_no\":null,\"ticket\":null"
@@ -40,7 +42,8 @@ static const char s_bench[] =
     "\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\","
     "\"window\":{\"id\":3,\"number\":3,\"code\":\"w03\"},\"branch\":\"hq.r01.b0001\","
     "\"employee_no\":null,\"ticket\":null,\"option_code\":3,\"service_ms\":1000,"
-    "\"label\":\"x\",\"score\":1.0}}";
+    "\"label\":\"x\",\"score\":1.0,"
+    "\"incarnation\":\"00000000-0000-0000-0000-000000000000\"}}";
 
 static int setup(void **state)
 {
@@ -114,15 +117,18 @@ static void test_accepts_every_gateway_event(void **state)
         "\"capabilities\":null,\"ring_used\":null,\"ring_capacity\":null,\"refused\":null}}",
         S_GATEWAY("device.offline", ",\"reason\":\"unplugged\""),
         S_HEAD("device.unassigned") S_COMMON_NULLS "}}",
+        S_GATEWAY("device.assigned", ""),
+        S_GATEWAY("device.report_rejected", ",\"report\":\"0150\",\"reason\":\"unknown type\""),
         /* employee_no and ticket may be left out */
-        S_HEAD("service.start") "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,"
+        S_HEAD("service.start") S_INC "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,"
         "\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\","
         "\"window\":{\"id\":9223372036854775},\"branch\":\"hq\"}}",
         /* whitespace, and the members in another order */
         " {\n  \"data\" : { \"branch\" : \"hq.r01.b0001\", \"window\" : { \"code\" : \"w01\","
         " \"id\" : 1 },\r\n\t\"event_time\":\"2026-11-22T14:00:09.396Z\", \"option_code\" : 5,"
         " \"received\":\"2026-11-22T14:00:09.396Z\", \"device_seq\" : 4, \"boot\" : 7,"
-        " \"serial\" : \"EQ-B0001-W01\" },\n  \"seq\" : 0, \"src\" : \"gw:1\", \"ts\" :"
+        " \"serial\" : \"EQ-B0001-W01\", \"incarnation\" : \"00000000-0000-0000-0000-000000000000\""
+        " },\n  \"seq\" : 0, \"src\" : \"gw:1\", \"ts\" :"
         " \"2026-11-22T14:00:09.396Z\", \"type\" : \"rating.submitted\", \"id\" :"
         " \"01a2038e-a3b4-740f-a053-e884efc69913\", \"v\" : 1 } \n",
         s_bench,
@@ -253,6 +259,21 @@ static void test_declines_odd_input(void **state)
         "\"number\":\"A012\",\"window\":1,\"at\":\"2026-11-22T14:00:09.396Z\"}}",
         S_GATEWAY("ticket.finished", ""),
         S_GATEWAY("rating.stored", ""),
+        /* the incarnation: missing, not a string, not a UUIDv7 nor nil */
+        S_HEAD("call.recall") "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,"
+        "\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\","
+        "\"window\":null,\"branch\":\"hq\"}}",
+        S_HEAD("call.recall") "\"incarnation\":7,\"serial\":\"EQ-1\",\"boot\":0,"
+        "\"device_seq\":1,\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":"
+        "\"2026-11-22T14:00:09.396Z\",\"window\":null,\"branch\":\"hq\"}}",
+        S_HEAD("call.recall") "\"incarnation\":\"01a2038e-0000-4000-8000-000000000001\","
+        "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,\"received\":"
+        "\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\","
+        "\"window\":null,\"branch\":\"hq\"}}",
+        S_HEAD("call.recall") "\"incarnation\":\"01A2038E-0000-7000-8000-000000000001\","
+        "\"serial\":\"EQ-1\",\"boot\":0,\"device_seq\":1,\"received\":"
+        "\"2026-11-22T14:00:09.396Z\",\"event_time\":\"2026-11-22T14:00:09.396Z\","
+        "\"window\":null,\"branch\":\"hq\"}}",
         /* event rules */
         S_HEAD("staff.login") S_COMMON_NULLS "}}",
         S_GATEWAY("staff.logout", ",\"employee_no\":\"\""),
@@ -282,7 +303,7 @@ static void test_declines_what_the_event_cannot_hold(void **state)
     for (int i = 0; i < 16; i++)
         n += (size_t) snprintf(branch + n, sizeof branch - n, "%s%s", i ? "." : "",
                                "abcdefghijklmnopqrstuvwxyz01234");
-    snprintf(text, sizeof text, S_HEAD("service.start") "\"serial\":\"EQ-1\",\"boot\":0,"
+    snprintf(text, sizeof text, S_HEAD("service.start") S_INC "\"serial\":\"EQ-1\",\"boot\":0,"
              "\"device_seq\":1,\"received\":\"2026-11-22T14:00:09.396Z\",\"event_time\":"
              "\"2026-11-22T14:00:09.396Z\",\"window\":null,\"branch\":\"%s\"}}", branch);
     /* The strict path accepts it: the case is real. */

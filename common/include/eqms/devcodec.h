@@ -39,6 +39,15 @@ typedef struct {
     } u;
 } devcodec_event_t;
 
+/* The header of an IN report, all a report of this version is sure to have
+ * (devcodec_decode_header). */
+typedef struct {
+    uint8_t type;                 /* as sent: maybe a type this codec does not know */
+    uint32_t seq;
+    uint32_t boot;
+    uint32_t uptime_ms;
+} devcodec_header_t;
+
 /* A decoded OUT report. */
 typedef struct {
     uint8_t type;                 /* devproto_cmd_t */
@@ -75,5 +84,13 @@ devcodec_err_t devcodec_decode_event(const uint8_t *buf, size_t len,
                                      devcodec_event_t *event);
 devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len,
                                    devcodec_cmd_t *cmd);
+
+/* Reads only the header of an IN report: DEVCODEC_OK with *header if it is
+ * 64 bytes of version DEVPROTO_VERSION, else DEVCODEC_ERR_SIZE or
+ * DEVCODEC_ERR_VERSION. Type, lengths and payload are not checked: it tells
+ * what a report devcodec_decode_event refused was (a stored event of a
+ * newer firmware has seq >= 1; docs/protocol.md, "Version skew"). */
+devcodec_err_t devcodec_decode_header(const uint8_t *buf, size_t len,
+                                      devcodec_header_t *header);
 
 #endif

@@ -23,4 +23,12 @@ bool id_valid(const char *text);
 /* The ms timestamp of a version 7 id, or -1 if `text` is not one. */
 int64_t id_time_ms(const char *text);
 
+/* The nil UUID: "no id" where an id is required (e.g. the incarnation of a
+ * gateway journal written before incarnations existed). */
+#define ID_NIL "00000000-0000-0000-0000-000000000000"
+
+/* True for a version 7 id (version digit 7, variant 10xx) in lowercase
+ * form, or for ID_NIL. */
+bool id_v7_or_nil(const char *text);
+
 #endif

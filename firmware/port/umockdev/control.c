@@ -59,7 +59,7 @@ static json_t *s_state_json(devsim_t *sim, size_t i)
     return json_pack(
         "{s:b, s:i, s:s, s:b, s:i, s:i, s:s, s:i, s:i,"
         " s:{s:I, s:I, s:I, s:I, s:I},"
-        " s:o, s:i, s:i, s:I, s:i, s:{s:I, s:I, s:i}, s:I}",
+        " s:o, s:i, s:i, s:I, s:i, s:{s:I, s:I, s:i}, s:I, s:I}",
         "ok", 1, "device", (int) i, "serial", in.serial, "plugged", in.plugged,
         "bus", (int) in.busnum, "dev", (int) in.devnum, "state", st, "state_code",
         (int) in.state, "ring_used", (int) in.ring_used,
@@ -72,7 +72,7 @@ static json_t *s_state_json(devsim_t *sim, size_t i)
         "prompts", (json_int_t) in.prompts, "queued", (int) in.queued_steps,
         "usb", "in_reports", (json_int_t) in.in_reports, "out_reports",
         (json_int_t) in.out_reports, "clients", (int) in.usb_clients,
-        "raw_sent", (json_int_t) in.raw_sent);
+        "raw_sent", (json_int_t) in.raw_sent, "mutated_sent", (json_int_t) in.mutated_sent);
 }
 
 static int s_hex(const char *hex, uint8_t *out, size_t max, size_t *len)
@@ -256,6 +256,17 @@ static json_t *s_dispatch(control_t *self, json_t *req)
             return s_error("hex must be 1..64 bytes as hex digits");
         return devsim_raw_in(self->sim, (size_t) dev, buf, len) == 0
                ? s_ok() : s_error("IN endpoint of device %d is busy or unplugged; retry", dev);
+    }
+    if (!strcmp(op, "mutate")) {
+        int match = 0, type = 0, version = 0;
+        if (UNPACK(req, &reply, "{s:s, s:i, s:i, s?i, s?i}", "op", &op, "device", &dev,
+                   "match", &match, "type", &type, "version", &version) < 0)
+            return reply;
+        if (match < 0 || match > 255 || type < 0 || type > 255 || version < 0 || version > 255)
+            return s_error("match, type and version are bytes (0..255)");
+        devsim_mutate(self->sim, (size_t) dev, (uint8_t) match, (uint8_t) type,
+                      (uint8_t) version);
+        return s_ok();
     }
     return s_error("unknown op \"%s\"", op);
 }

@@ -23,9 +23,12 @@
  *          "presses_suppressed":..,"presses_refused":..},
  *          "lcd":[{"hex":..,"text":..},x4],"stars":n,"last_prompt":n,"prompts":n,
  *          "queued":n,"usb":{"in_reports":..,"out_reports":..,"clients":..},
- *          "raw_sent":n}
+ *          "raw_sent":n,"mutated_sent":n}
  *    {"op":"states"}                        -> {"ok":true,"devices":[state..]}
  *    {"op":"raw","device":i,"hex":"0102.."} one IN report of 1..64 bytes as is
+ *    {"op":"mutate","device":i,"match":t[,"type":u][,"version":v]}
+ *          a newer firmware: the next stored event of type t (and its
+ *          resends) is sent with type u and/or version v; match 0 ends it
  *    {"op":"model"[,"enable":bool]}         -> {"ok":true,"enabled":..,"stats":{..}}
  *
  *  K is a key name of devsim_key_parse ("0".."9", "login", "call", "start",

@@ -30,6 +30,10 @@ typedef struct {
     bool step_armed;
     bool down[DEVCORE_KEY_COUNT];
     uint32_t raw_sent;
+    uint8_t mutate_match;         /* devsim_mutate: stored type to alter, 0 = none */
+    uint8_t mutate_type, mutate_version;
+    uint32_t mutate_seq;          /* the seq it applies to, 0 until the first one */
+    uint32_t mutated_sent;
 } simdev_t;
 
 struct devsim_t {
@@ -89,9 +93,32 @@ static void s_voice(void *ctx, uint8_t prompt)
     d->prompts++;
 }
 
+static uint32_t s_seq_of(const uint8_t *report)
+{
+    return (uint32_t) report[2] | (uint32_t) report[3] << 8 | (uint32_t) report[4] << 16
+           | (uint32_t) report[5] << 24;
+}
+
 static int s_usb_send(void *ctx, const uint8_t report[DEVPROTO_REPORT_SIZE])
 {
     simdev_t *d = ctx;
+    uint32_t seq = s_seq_of(report);
+    if (d->mutate_match && seq >= 1
+        && (d->mutate_seq ? seq == d->mutate_seq : report[1] == d->mutate_match)) {
+        /* a newer firmware's event: the same seq, a type or version unknown */
+        uint8_t out[DEVPROTO_REPORT_SIZE];
+        memcpy(out, report, sizeof out);
+        if (d->mutate_type)
+            out[1] = d->mutate_type;
+        if (d->mutate_version)
+            out[0] = d->mutate_version;
+        int r = usbemu_send_in(d->sim->emu, d->index, out, sizeof out);
+        if (r == 0) {
+            d->mutate_seq = seq;
+            d->mutated_sent++;
+        }
+        return r;
+    }
     return usbemu_send_in(d->sim->emu, d->index, report, DEVPROTO_REPORT_SIZE);
 }
 
@@ -165,9 +192,11 @@ devsim_t *devsim_new(const devsim_config_t *cfg)
         }
         devcore_board_t board = { d, s_lcd_line, s_stars, s_voice, s_usb_send };
         usbemu_lock(self->emu);
+        /* powered up uptime_start_ms ago: its uptime starts there (the
+         * core's timers start at the next tick; nothing runs before USB) */
         devcore_init(&d->core, &board, g_random_int(), cfg->key_count,
                      DEVPROTO_CAP_LCD | DEVPROTO_CAP_VOICE | DEVPROTO_CAP_STARS |
-                     DEVPROTO_CAP_KEYPAD | DEVPROTO_CAP_CLOCK, now);
+                     DEVPROTO_CAP_KEYPAD | DEVPROTO_CAP_CLOCK, now - cfg->uptime_start_ms);
         usbemu_unlock(self->emu);
     }
     if (cfg->plug)
@@ -332,6 +361,21 @@ int devsim_raw_in(devsim_t *self, size_t index, const uint8_t *report, size_t le
     return r;
 }
 
+int devsim_mutate(devsim_t *self, size_t index, uint8_t match, uint8_t type,
+                  uint8_t version)
+{
+    if (index >= self->count)
+        return -1;
+    usbemu_lock(self->emu);
+    simdev_t *d = &self->devs[index];
+    d->mutate_match = match;
+    d->mutate_type = type;
+    d->mutate_version = version;
+    d->mutate_seq = 0;
+    usbemu_unlock(self->emu);
+    return 0;
+}
+
 devproto_state_t devsim_state(devsim_t *self, size_t index)
 {
     if (index >= self->count)
@@ -367,6 +411,7 @@ int devsim_info(devsim_t *self, size_t index, devsim_info_t *info)
     info->out_reports = us.out_reports;
     info->usb_clients = us.clients;
     info->raw_sent = d->raw_sent;
+    info->mutated_sent = d->mutated_sent;
     usbemu_unlock(self->emu);
     return 0;
 }

@@ -25,6 +25,8 @@ typedef struct {
     uint32_t hold_ms;             /* how long a scripted press holds a key down */
     uint32_t gap_ms;              /* pause after releasing it */
     bool plug;                    /* plug every device in at start */
+    uint32_t uptime_start_ms;     /* every device's uptime at start (0 = just
+                                   * powered up; near 2^32 to test the wrap) */
 } devsim_config_t;
 
 #define DEVSIM_MAX 512
@@ -47,6 +49,7 @@ typedef struct {
     uint64_t in_reports, out_reports;
     unsigned usb_clients;
     uint32_t raw_sent;            /* raw reports injected by a test */
+    uint32_t mutated_sent;        /* reports sent altered (devsim_mutate) */
 } devsim_info_t;
 
 /* Creates the devices (and plugs them in if cfg->plug). NULL on failure. */
@@ -85,6 +88,14 @@ void devsim_clear_steps(devsim_t *self, size_t index);
 /* Sends `len` raw bytes as one IN report from the device (a test's garbage
  * report). Returns 0, or -1 if the endpoint is busy or it is unplugged. */
 int devsim_raw_in(devsim_t *self, size_t index, const uint8_t *report, size_t len);
+
+/* Emulates a newer firmware: the next stored event of type `match` the core
+ * sends (and every resend of that seq) goes out with its type byte set to
+ * `type` and its version byte to `version` (0 = as the core made it), as a
+ * firmware with an event type or a report version the gateway does not
+ * know would send it. match 0 ends it. Returns 0 or -1 for a bad index. */
+int devsim_mutate(devsim_t *self, size_t index, uint8_t match, uint8_t type,
+                  uint8_t version);
 
 /* Fills `info`. Returns 0 or -1 for a bad index. */
 int devsim_info(devsim_t *self, size_t index, devsim_info_t *info);

@@ -41,6 +41,7 @@ typedef struct {
     int plug;
     long hold_ms, gap_ms;
     long tick_ms;
+    long uptime_start_ms;
 } devsim_cfg_t;
 
 #define VAR_S(name, field, def, help) \
@@ -85,6 +86,9 @@ static const config_var_t s_vars[] = {
     VAR_I("EQMS_DEVSIM_GAP_MS", gap_ms, "60", 0, 10000,
           "scripted key press: pause after release (--gap-ms)"),
     VAR_I("EQMS_DEVSIM_TICK_MS", tick_ms, "10", 1, 10, "firmware tick period (--tick-ms)"),
+    VAR_I("EQMS_DEVSIM_UPTIME_START_MS", uptime_start_ms, "0", 0, 4294967295L,
+          "every device's uptime at start, ms: 4294967295 is 1 ms before its 32-bit "
+          "uptime wraps (--uptime-start-ms)"),
 };
 
 /* Flags are another way to set the variables: they become the environment. */
@@ -108,6 +112,7 @@ static const struct { const char *flag; const char *var; const char *value; } s_
     { "--hold-ms", "EQMS_DEVSIM_HOLD_MS", NULL },
     { "--gap-ms", "EQMS_DEVSIM_GAP_MS", NULL },
     { "--tick-ms", "EQMS_DEVSIM_TICK_MS", NULL },
+    { "--uptime-start-ms", "EQMS_DEVSIM_UPTIME_START_MS", NULL },
     { "--log-level", "EQMS_LOG_LEVEL", NULL },
 };
 
@@ -256,6 +261,7 @@ int main(int argc, char **argv)
         .hold_ms = (uint32_t) cfg.hold_ms,
         .gap_ms = (uint32_t) cfg.gap_ms,
         .plug = cfg.plug != 0,
+        .uptime_start_ms = (uint32_t) cfg.uptime_start_ms,
     };
     app_t app = { 0 };
     int rc = 0;

@@ -112,6 +112,18 @@ static int s_unplaced(st_engine_t *self, const char *source, const char *fact,
     return 0;
 }
 
+int st_engine_unplaced(st_engine_t *self, const char *source, const char *fact,
+                       const char *reason)
+{
+    self->pending++;
+    return s_unplaced(self, source, fact, "%s", reason);
+}
+
+const st_config_t *st_engine_config(const st_engine_t *self)
+{
+    return self->config;
+}
+
 /* --- cells ----------------------------------------------------------------- */
 
 static int s_cell(st_engine_t *self, int64_t node, st_period_t period, clock_date_t start,
@@ -469,6 +481,11 @@ int st_engine_each_unplaced(st_engine_t *self, st_unplaced_fn *fn, void *arg)
 size_t st_engine_pending(const st_engine_t *self)
 {
     return self->pending;
+}
+
+size_t st_engine_unplaced_count(const st_engine_t *self)
+{
+    return self->nunplaced;
 }
 
 void st_engine_flushed(st_engine_t *self)

@@ -67,6 +67,12 @@ st_engine_t *st_engine_new(st_tree_t *tree, const st_config_t *config,
                            st_leg_loader_fn *loader, void *loader_arg);
 void st_engine_destroy(st_engine_t **self_p);
 void st_engine_set_config(st_engine_t *self, const st_config_t *config);
+const st_config_t *st_engine_config(const st_engine_t *self);
+
+/* Records a fact its reader could not even decode (unknown kind...) as
+ * unplaced with `reason`. 0, or -1 out of memory. */
+int st_engine_unplaced(st_engine_t *self, const char *source, const char *fact,
+                       const char *reason);
 
 /* Place one fact. Return 0 when placed or recorded as unplaced, -1 when it
  * could not be handled now (out of memory, the leg loader failed): the
@@ -84,6 +90,7 @@ typedef int (st_unplaced_fn)(void *arg, const char *source, const char *fact,
                              const char *reason);
 int st_engine_each_unplaced(st_engine_t *self, st_unplaced_fn *fn, void *arg);
 size_t st_engine_pending(const st_engine_t *self);    /* facts since the flush */
+size_t st_engine_unplaced_count(const st_engine_t *self);
 
 /* The flush committed: forget the changes (and the legs that ended). */
 void st_engine_flushed(st_engine_t *self);

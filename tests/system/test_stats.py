@@ -58,3 +58,20 @@ def test_a_served_ticket_reaches_every_level(qm, demo_db, bus, start_bin):
     assert [r[0] for r in rows] == ["hq", "hq.r01", "hq.r01.b0001"]
     assert all(r[1] == 1 and r[2] == 1 for r in rows)
     assert "level=error" not in stats.log()
+    day = q(demo_db, "SELECT start_day::text FROM stats_cell WHERE period = 1 LIMIT 1")[0][0]
+    for path in ("hq", "hq.r01", BRANCH):
+        f = figures(demo_db, path, day, "2099-01-01")
+        assert len(f) == 1 and f[0]["issued"] == 1 and f[0]["served"] == 1, f
+        assert f[0]["pct_served"] == 1 and f[0]["wait_p90_s"] is not None
+    by_day = figures(demo_db, BRANCH, day, "2099-01-01", "day")
+    assert [r["grp"] for r in by_day] == [day]
+    children = figures(demo_db, "hq", day, "2099-01-01", "child")
+    assert [r["grp"] for r in children if r["served"]] == ["hq.r01"]
+
+
+def figures(db, node_path, day_from, day_to, group="none"):
+    with db.cursor() as cur:
+        cur.execute("""SELECT f.* FROM org_node n, stats_figures(n.id, %s::date, %s::date, %s) f
+                       WHERE n.path = %s::ltree""", (day_from, day_to, group, node_path))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -499,3 +499,31 @@ def test_live_counters_in_redis_and_teller_figures(demo_db, bus, start_bin, serv
     wait_for(lambda: r.exists("eqms:counters:ready:rating-ingest.1"), timeout=15)
     assert {k: r.hgetall(k) for k in r.keys("eqms:today:*")} == before
     assert {k: r.hgetall(k) for k in live_before} == live_before
+
+
+def test_envelope_id_must_be_uuidv7(demo_db, bus, start_bin):
+    """An event whose envelope id is a UUIDv4 breaks the protocol (ids are
+    UUIDv7, ordered by time): it is refused at the envelope, never stored and
+    never acknowledged, so the cursor stays below it and rating-ingest asks for
+    the seq again."""
+    import uuid
+    proc = start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 5)
+    gw = Gateway(bus)
+    requests = BusClient(bus, f"replay.request.{BRANCH}")
+    gw.start(w1, teller)                                   # seq 1
+    now = int(time.time() * 1000)
+    v4 = gw.event("rating.submitted", w1, teller, ms=now, option_code=1, publish=False)
+    v4["id"] = str(uuid.uuid4())
+    topic, _ = gw.sent[gw.seq]
+    gw.sent[gw.seq] = (topic, json.dumps(v4, ensure_ascii=False).encode())
+    gw.replay(gw.seq)                                      # seq 2, a v4 id
+    gw.event("rating.submitted", w1, teller, ms=now + 20000, option_code=2)   # seq 3
+    got = requests.receive(3.0)
+    assert got is not None, "seq 2 was taken: no replay.request for it"
+    assert got[1]["data"]["from"] == 2 and got[1]["data"]["to"] == 2
+    assert q(demo_db, "SELECT count(*) FROM rating WHERE id = %s", v4["id"]) == [(0,)]
+    assert q(demo_db, "SELECT count(*) FROM rejected_event WHERE id = %s", v4["id"]) == [(0,)]
+    assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(1,)]
+    assert wait_for(lambda: "not a UUIDv7" in proc.log())

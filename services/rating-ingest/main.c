@@ -20,6 +20,7 @@ typedef struct {
     long batch_max;
     long batch_delay_ms;
     long max_skew_s;
+    long max_age_s;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -41,7 +42,11 @@ static const config_var_t s_vars[] = {
     { "EQMS_INGEST_BATCH_DELAY_MS", CONFIG_INT, "20", offsetof(s_config_t, batch_delay_ms),
       0, 0, 10000, NULL, "longest wait (ms) before a partial batch is committed" },
     { "EQMS_INGEST_MAX_SKEW_S", CONFIG_INT, "300", offsetof(s_config_t, max_skew_s), 0, 1,
-      86400, NULL, "largest accepted difference (s) between event_time and received" },
+      86400, NULL, "how far (s) event_time may be later than received (a device clock "
+      "ahead)" },
+    { "EQMS_INGEST_MAX_AGE_S", CONFIG_INT, "2592000", offsetof(s_config_t, max_age_s), 0, 1,
+      31622400, NULL, "how far (s) event_time may be earlier than received (events a "
+      "device kept while the gateway was away; default 30 days)" },
 };
 
 int main(int argc, char **argv)
@@ -63,6 +68,7 @@ int main(int argc, char **argv)
         .redis_url = cfg.redis_url,
         .prefixes = cfg.prefixes, .batch_max = (int) cfg.batch_max,
         .batch_delay_ms = (int) cfg.batch_delay_ms, .max_skew_s = (int) cfg.max_skew_s,
+        .max_age_s = (int) cfg.max_age_s,
     };
     server = ri_server_new(&pg, &scfg, metrics);
     if (!server)

@@ -233,7 +233,7 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
         item->action = ri_device_status(e->type) ? RI_ACTION_DEVICE : RI_ACTION_NONE;
         return 0;
     }
-    if (ri_validate_clock(e, self->cfg.max_skew_s, item->reason) != 0) {
+    if (ri_validate_clock(e, self->cfg.max_skew_s, self->cfg.max_age_s, item->reason) != 0) {
         s_reject(item, item->reason);
         return 0;
     }

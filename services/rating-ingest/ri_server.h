@@ -42,7 +42,8 @@ typedef struct {
     const char *prefixes;     /* comma-separated org-path prefixes; "" = all */
     int batch_max;            /* events per commit, >= 1 */
     int batch_delay_ms;       /* longest wait before a partial batch commits */
-    int max_skew_s;           /* event_time vs received */
+    int max_skew_s;           /* event_time later than received by at most */
+    int max_age_s;            /* event_time earlier than received by at most */
 } ri_server_config_t;
 
 /* Takes *pg_p (look-ups; set to NULL, also on failure), opens a second

@@ -156,15 +156,16 @@ const ri_option_t *ri_window_option(const ri_window_t *window, int code)
     return NULL;
 }
 
-int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+int ri_validate_clock(const ri_event_t *event, int max_skew_s, int max_age_s,
                       char reason[ENVELOPE_REASON_SIZE])
 {
-    int64_t skew = event->event_ms - event->received_ms;
-    if (skew < 0)
-        skew = -skew;
-    if (skew > (int64_t) max_skew_s * 1000)
-        return envelope_reject(reason, "clock skew: event_time is %lld ms from received "
-                               "(limit %d s)", (long long) skew, max_skew_s);
+    int64_t ahead = event->event_ms - event->received_ms;
+    if (ahead > (int64_t) max_skew_s * 1000)
+        return envelope_reject(reason, "clock skew: event_time is %lld ms after received "
+                               "(limit %d s)", (long long) ahead, max_skew_s);
+    if (-ahead > (int64_t) max_age_s * 1000)
+        return envelope_reject(reason, "clock skew: event_time is %lld ms before received "
+                               "(limit %d s)", (long long) -ahead, max_age_s);
     return 0;
 }
 

@@ -99,9 +99,12 @@ int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
 /* The option with `code` in the window's scale, or NULL. */
 const ri_option_t *ri_window_option(const ri_window_t *window, int code);
 
-/* Rules common to every stored event: the event time may differ from the
- * gateway's receive time by at most max_skew_s (either way). 0 or -1. */
-int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+/* Rules common to every stored event: the event time may be later than
+ * the gateway's receive time by at most max_skew_s (a clock ahead), and
+ * earlier by at most max_age_s (an event the device kept while the gateway
+ * was away is a fact with its own time, up to that age). 0 or -1 with a
+ * reason ("clock skew: ..."). */
+int ri_validate_clock(const ri_event_t *event, int max_skew_s, int max_age_s,
                       char reason[ENVELOPE_REASON_SIZE]);
 
 /* Rules for a rating at `window` (NULL = the device or window is not

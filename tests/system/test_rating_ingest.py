@@ -225,9 +225,12 @@ def test_rejected_event_reasons(demo_db, bus, start_bin):
     expect[gw.seq] = "malformed"
     gw.event("staff.login", w3, "999999")
     expect[gw.seq] = "unknown or inactive staff"
-    gw.event("rating.submitted", w1, teller, ms=now - 3600 * 1000, option_code=1,
+    gw.event("rating.submitted", w1, teller, ms=now + 3600 * 1000, option_code=1,
              received=rfc3339(now))
-    expect[gw.seq] = "clock skew"
+    expect[gw.seq] = "clock skew"                          # an hour in the future
+    gw.event("rating.submitted", w1, teller, ms=now - 31 * 86400 * 1000, option_code=1,
+             received=rfc3339(now))
+    expect[gw.seq] = "clock skew"                          # older than 30 days
     gw.event("rating.submitted", w1, teller, option_code=2)   # still stored
     gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
 
@@ -527,3 +530,37 @@ def test_envelope_id_must_be_uuidv7(demo_db, bus, start_bin):
     assert q(demo_db, "SELECT count(*) FROM rejected_event WHERE id = %s", v4["id"]) == [(0,)]
     assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(1,)]
     assert wait_for(lambda: "not a UUIDv7" in proc.log())
+
+
+def test_buffered_events_are_facts(demo_db, bus, start_bin):
+    """A device kept its events while the gateway was down for two hours: they
+    arrive with `received` now and their own event_time, and are stored with
+    it (docs/protocol.md, "Event time"); only a time in the future beyond
+    EQMS_INGEST_MAX_SKEW_S or older than EQMS_INGEST_MAX_AGE_S is clock skew."""
+    start_ingest(start_bin, demo_db, bus, EQMS_INGEST_MAX_AGE_S="86400")
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    gw = Gateway(bus)
+    gw.start(w1, employee(demo_db, 1, 1))
+    teller = employee(demo_db, 1, 2)
+    now = int(time.time() * 1000)
+    received = rfc3339(now)
+    gw.event("staff.login", w2, teller, ms=now - 7200 * 1000, received=received)
+    login = gw.seq
+    rating = gw.event("rating.submitted", w2, teller, ms=now - 3600 * 1000, option_code=2,
+                      received=received)
+    gw.event("service.end", w2, teller, ms=now - 3500 * 1000, duration_ms=60000,
+             received=received)
+    gw.event("rating.submitted", w2, teller, ms=now - 86401 * 1000, option_code=1,
+             received=received)
+    too_old = gw.seq
+    gw.wait_ack(gw.seq, resend=list(range(login, gw.seq + 1)))
+    (staff_id,), = q(demo_db, "SELECT id FROM staff WHERE employee_no = %s", teller)
+    assert q(demo_db, "SELECT id::text, staff_id, event_time = %s::timestamptz FROM rating",
+             rfc3339(now - 3600 * 1000)) == [(rating["id"], staff_id, True)]
+    assert q(demo_db, "SELECT staff_id, login_at = %s::timestamptz FROM staff_session "
+                      "WHERE window_id = %s", rfc3339(now - 7200 * 1000), w2.id) \
+        == [(staff_id, True)]
+    assert q(demo_db, "SELECT count(*) FROM service_record") == [(1,)]
+    rejected = q(demo_db, "SELECT gateway_seq, reason FROM rejected_event")
+    assert len(rejected) == 1 and rejected[0][0] == too_old
+    assert "clock skew" in rejected[0][1]

@@ -260,13 +260,22 @@ static void test_clock_skew(void **state)
     (void) state;
     char reason[ENVELOPE_REASON_SIZE] = "";
     ri_event_t e = rating_at(T0, 1);
-    e.received_ms = T0 + 300000;
-    assert_int_equal(ri_validate_clock(&e, 300, reason), 0);
+    /* kept on the device while the gateway was away: a fact, up to max age */
     e.received_ms = T0 + 300001;
-    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 + 86400000;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 + 86400001;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), -1);
     assert_non_null(strstr(reason, "clock skew"));
-    e.received_ms = T0 - 300001;   /* event in the future */
-    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+    assert_non_null(strstr(reason, "before received"));
+    /* a device clock ahead: at most max_skew_s */
+    e.received_ms = T0 - 300000;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 - 300001;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), -1);
+    assert_non_null(strstr(reason, "clock skew"));
+    assert_non_null(strstr(reason, "after received"));
 }
 
 static void test_binding_follows_sessions(void **state)

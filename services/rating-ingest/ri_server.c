@@ -18,6 +18,7 @@
 #include "ri_committer.h"
 #include "ri_counters.h"
 #include "ri_inbox.h"
+#include "ri_prefixes.h"
 #include "ri_store.h"
 #include "ri_validate.h"
 
@@ -63,9 +64,7 @@ typedef struct {
 
 struct ri_server_t {
     ri_server_config_t cfg;
-    char *prefixes;
-    char *prefix[64];                  /* into `prefixes`; none = everything */
-    size_t nprefix;
+    const ri_prefixes_t *prefixes;     /* borrowed: the share of the tree taken */
     ri_store_t *store;                 /* look-ups, partitions (this thread) */
     ri_committer_t *committer;         /* commits and counters (its thread) */
     ri_batch_t *buffers[2];            /* owned; the rest are aliases */
@@ -85,7 +84,6 @@ struct ri_server_t {
     backoff_t backoff;
     int64_t last_reack;
     int64_t last_gap_check;
-    char *ltree_prefixes;              /* "{a,b}" for ri_counters_rebuild */
     int64_t last_partitions;
     metrics_counter_t *received, *stored, *rejected, *duplicates, *dropped, *batches,
         *batch_failures, *replay_requests;
@@ -312,19 +310,11 @@ static int s_decide(ri_server_t *self, ri_item_t *item)
     return 0;
 }
 
-/* True if the topic's org path is one of the prefixes or below one (whole
- * labels: the subscription "rating.submitted.hq.r01" also delivers hq.r010). */
+/* True if the topic's org path is taken by this worker (whole labels: the
+ * subscription "rating.submitted.hq.r01" also delivers hq.r010). */
 static bool s_taken(const ri_server_t *self, const char *topic, const char *type)
 {
-    if (self->nprefix == 0)
-        return true;
-    const char *path = topic + strlen(type) + 1;
-    for (size_t i = 0; i < self->nprefix; i++) {
-        size_t n = strlen(self->prefix[i]);
-        if (strncmp(path, self->prefix[i], n) == 0 && (path[n] == '\0' || path[n] == '.'))
-            return true;
-    }
-    return false;
+    return ri_prefixes_take(self->prefixes, topic + strlen(type) + 1);
 }
 
 /* Takes one received event into the batch (or drops it). */
@@ -695,49 +685,6 @@ static void *s_loop(void *arg)
 
 /* --- lifecycle ------------------------------------------------------------------- */
 
-static int s_subscribe(ri_server_t *self, bus_t *sub)
-{
-    char *save = NULL;
-    char *list = self->prefixes;
-    bool any = false;
-    /* Room for "{", every prefix with a separator, "}" and NUL. */
-    self->ltree_prefixes = malloc(strlen(self->prefixes) + 3);
-    if (!self->ltree_prefixes)
-        return -1;
-    strcpy(self->ltree_prefixes, "{");
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            continue;
-        if (!envelope_org_path_valid(p, strlen(p))
-            || self->nprefix == sizeof self->prefix / sizeof self->prefix[0]) {
-            log_error("bad_prefix", "prefix=\"%s\" reason=\"not an org path, or more "
-                      "than 64 prefixes\"", p);
-            return -1;
-        }
-        self->prefix[self->nprefix++] = p;
-        if (self->ltree_prefixes[1])
-            strcat(self->ltree_prefixes, ",");
-        strcat(self->ltree_prefixes, p);
-        for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++) {
-            char topic[ENVELOPE_TOPIC_MAX + 2];
-            snprintf(topic, sizeof topic, "%s.%s", s_types[i], p);
-            if (bus_subscribe(sub, topic) != 0)
-                return -1;
-        }
-        any = true;
-    }
-    strcat(self->ltree_prefixes, "}");
-    for (size_t i = 0; !any && i < sizeof s_types / sizeof s_types[0]; i++) {
-        char topic[ENVELOPE_TYPE_MAX + 2];
-        snprintf(topic, sizeof topic, "%s.", s_types[i]);
-        if (bus_subscribe(sub, topic) != 0)
-            return -1;
-    }
-    return 0;
-}
-
 ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
                            metrics_t *metrics)
 {
@@ -751,7 +698,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     if (self->cfg.batch_max < 1)
         self->cfg.batch_max = 1;
     self->store = ri_store_new(pg_p);
-    self->prefixes = strdup(config->prefixes ? config->prefixes : "");
+    self->prefixes = config->prefixes;
     self->gateways = zhash_new();
     self->windows = zhash_new();
     for (int i = 0; i < 2; i++)
@@ -777,7 +724,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     self->pending = metrics_gauge(metrics, "batch_pending", "Events in the open batch.");
     self->replay_requests = metrics_counter(metrics, "replay_requests_total",
                                             "replay.request messages sent for seq gaps.");
-    if (!self->store || !self->prefixes || !self->gateways || !self->windows
+    if (!self->store || !self->gateways || !self->windows
         || !self->buffers[0] || !self->buffers[1] || !counters || !commit_pg
         || !self->received || !self->stored || !self->rejected || !self->duplicates
         || !self->dropped || !self->batches || !self->batch_failures || !self->pending
@@ -792,14 +739,17 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     }
     self->bus = bus_new(config->bus_pub, NULL, config->src);
     bus_t *sub = bus_new(NULL, config->bus_sub, config->src);
-    if (!self->bus || !sub || s_subscribe(self, sub) != 0) {
+    if (!self->bus || !sub
+        || ri_prefixes_subscribe(self->prefixes, sub, s_types,
+                                 sizeof s_types / sizeof s_types[0]) != 0) {
         bus_destroy(&sub);
         goto err;
     }
     self->inbox = ri_inbox_new(&sub, S_INBOX_SIZE);
     if (!self->inbox)
         goto err;
-    self->committer = ri_committer_new(&commit_pg, &counters, self->ltree_prefixes);
+    self->committer = ri_committer_new(&commit_pg, &counters,
+                                       ri_prefixes_ltree(self->prefixes));
     if (!self->committer)
         goto err;
     self->last_partitions = self->last_reack = clock_mono_ms();
@@ -808,7 +758,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
         goto err;
     log_info("ingest_started", "gateways=%zu windows=%zu prefixes=\"%s\" batch_max=%d "
              "batch_delay_ms=%d", zhash_size(self->gateways), zhash_size(self->windows),
-             config->prefixes ? config->prefixes : "", self->cfg.batch_max,
+             ri_prefixes_ltree(self->prefixes), self->cfg.batch_max,
              self->cfg.batch_delay_ms);
     return self;
 err:
@@ -824,8 +774,6 @@ err:
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
     jsonw_release(&self->writer);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
     free(self);
     return NULL;
 }
@@ -849,8 +797,6 @@ void ri_server_destroy(ri_server_t **self_p)
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
     jsonw_release(&self->writer);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
     free(self);
     *self_p = NULL;
 }

@@ -30,6 +30,7 @@
 #include "eqms/health.h"
 #include "eqms/metrics.h"
 #include "eqms/pgstore.h"
+#include "ri_prefixes.h"
 
 typedef struct ri_server_t ri_server_t;
 
@@ -39,7 +40,7 @@ typedef struct {
     const char *bus_sub;
     const char *src;          /* producer id of acks and rating.stored */
     const char *redis_url;    /* live counters (ri_counters.h); "" = off */
-    const char *prefixes;     /* comma-separated org-path prefixes; "" = all */
+    const ri_prefixes_t *prefixes;  /* the worker's share (borrowed until destroy) */
     int batch_max;            /* events per commit, >= 1 */
     int batch_delay_ms;       /* longest wait before a partial batch commits */
     int max_skew_s;           /* event_time later than received by at most */
@@ -50,7 +51,7 @@ typedef struct {
  * connection for commits, loads cursors and open sessions
  * (waiting for the database if needed: it retries in the loop), subscribes
  * and starts the thread; `metrics` is borrowed. NULL (logged) on a bad
- * endpoint or prefix or if the thread cannot start. */
+ * endpoint or if the thread cannot start. */
 ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
                            metrics_t *metrics);
 void ri_server_destroy(ri_server_t **self_p);

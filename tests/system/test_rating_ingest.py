@@ -6,6 +6,7 @@ the same envelope bytes the way a gateway replays its outbox.
 """
 import datetime
 import json
+import subprocess
 import time
 
 from conftest import BusClient, make_envelope, wait_for
@@ -564,3 +565,34 @@ def test_buffered_events_are_facts(demo_db, bus, start_bin):
     rejected = q(demo_db, "SELECT gateway_seq, reason FROM rejected_event")
     assert len(rejected) == 1 and rejected[0][0] == too_old
     assert "clock skew" in rejected[0][1]
+
+
+def test_prefix_finer_than_a_branch_is_refused(demo_db, bus, start_bin):
+    """One gateway (one branch) must belong to one worker: a prefix below a
+    branch (a window path) would split its sequence and stall its cursor, so
+    the worker refuses to start (exit code 2) naming the variable and the
+    branch; the branch depth comes from org_node, not from counting labels. A
+    prefix naming no node is refused too. A branch or a node above branches
+    starts."""
+    env = {"EQMS_PG_CONNINFO": demo_db.conninfo, "EQMS_BUS_PUB": bus.xsub,
+           "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": "0",
+           "EQMS_REDIS_URL": ""}
+    # a branch one level under the root, so that label counting cannot tell
+    with demo_db.cursor() as cur:
+        cur.execute("""INSERT INTO org_node (parent_id, code, name, kind)
+                       SELECT id, 'b0099', 'flat branch', 'branch' FROM org_node
+                       WHERE path = 'hq'""")
+    for prefixes, part in (("hq.r01.b0001.w01", "below branch hq.r01.b0001"),
+                           ("hq.r02, hq.b0099.w03", "below branch hq.b0099"),
+                           ("hq.r01.b0009", "no org_node")):
+        proc = start_bin("rating-ingest", dict(env, EQMS_INGEST_PREFIXES=prefixes))
+        try:
+            code = proc.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"started with EQMS_INGEST_PREFIXES={prefixes!r}")
+        assert code == 2, (prefixes, code)
+        log = proc.log()
+        assert "EQMS_INGEST_PREFIXES" in log and part in log, log
+    ok = start_ingest(start_bin, demo_db, bus, EQMS_INGEST_PREFIXES="hq.r01,hq.b0099")
+    time.sleep(0.5)
+    assert ok.proc.poll() is None

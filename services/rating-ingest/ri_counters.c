@@ -238,6 +238,8 @@ static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t coun
         snprintf(sid, sizeof sid, "%" PRId64, it->staff_id);
         clock_format_rfc3339(e->event_ms, t);
         int q = 0;
+        if (it->duplicate)
+            continue;   /* decided before: it changed nothing */
         if (it->action == RI_ACTION_LOGIN) {
             if (it->left_window) {
                 char left[S_KEY_MAX];

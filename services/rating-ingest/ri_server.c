@@ -548,10 +548,15 @@ static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
             g->ack_due = true;
         }
     }
-    uint64_t stored = 0, rejected = 0;
+    uint64_t stored = 0, rejected = 0, duplicates = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const ri_item_t *item = &batch->items[i];
-        if (item->action == RI_ACTION_RATING && item->stored) {
+        if (item->duplicate) {
+            duplicates++;
+            log_info("event_duplicate", "id=%s gateway=%s seq=%" PRId64 " type=%s "
+                     "reason=\"envelope id decided before\"", item->event.id,
+                     item->event.gateway, item->event.seq, item->event.type);
+        } else if (item->action == RI_ACTION_RATING && item->stored) {
             stored++;
             s_publish_stored(self, item, &batch->figures[i]);
         } else if (item->action == RI_ACTION_REJECT) {
@@ -560,6 +565,7 @@ static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
     }
     metrics_add(self->stored, stored);
     metrics_add(self->rejected, rejected);
+    metrics_add(self->duplicates, duplicates);
     metrics_add(self->batches, 1);
     log_debug("batch_committed", "events=%zu ratings=%" PRIu64 " rejected=%" PRIu64
               " commit_ms=%" PRId64, batch->count, stored, rejected, batch->commit_ms);

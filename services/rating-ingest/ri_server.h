@@ -14,7 +14,8 @@
  *
  *  Exactly once: an event at or below its gateway's committed cursor, or
  *  already in the batch, is a duplicate and only re-acknowledged; the rest is
- *  written idempotently (envelope id, gateway and seq).
+ *  written idempotently on its envelope id (ri_store_commit: an id decided
+ *  before writes nothing, whatever the other fields say).
  *  PostgreSQL down: the failed batch is kept and retried with backoff
  *  (100 ms .. 5 s); events arriving meanwhile are dropped unacknowledged
  *  (the gateways re-publish until acknowledged), so memory stays bounded by

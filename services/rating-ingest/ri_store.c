@@ -39,17 +39,8 @@ static const char *s_window_sql =
     "FROM service_window w JOIN org_node n ON n.id = w.node_id "
     "CROSS JOIN LATERAL effective_settings(w.node_id) e WHERE w.id = $2";
 
-static const char *s_rating_sql =
-    "INSERT INTO rating (id, event_time, gateway, gateway_incarnation, gateway_seq, "
-    "  window_id, staff_id, branch_path, device_serial, device_boot, device_seq, "
-    "  option_code, score, satisfied, unsatisfied, ticket, ticket_id, service_ms, "
-    "  received_at) "
-    "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.gi, r.s, r.w, r.st, r.b::ltree, "
-    "  r.ds, r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.ti, r.sm, "
-    "  to_timestamp(r.rc / 1000.0) "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, gi uuid, "
-    "  s bigint, w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
-    "  sc numeric, sa boolean, un boolean, tk text, ti uuid, sm integer, rc bigint) "
+static const char *s_ids_sql =
+    "INSERT INTO ingest_event (id) SELECT unnest($1::uuid[]) "
     "ON CONFLICT DO NOTHING RETURNING id::text";
 
 static const char *s_login_close_sql =
@@ -395,41 +386,79 @@ static int s_exec_in_tx_aborted(ri_store_t *self, PGconn *conn, const char *sql)
     return pgstore_exec(self->pg, sql, 0, NULL);
 }
 
-/* Adds one rating as an object of the jsonb_to_recordset array. */
-static int s_rating_json(json_t *array, const ri_item_t *item)
+/* The slow path of s_register_ids: one INSERT ... ON CONFLICT DO NOTHING of
+ * every id; an id it does not return was decided before (or earlier in the
+ * same batch). 0 / -1. */
+static int s_insert_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    const ri_event_t *e = &item->event;
-    json_t *row = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, "
-                            "s:f, s:b, s:b, s:o, s:o, s:o, s:I}",
-                            "id", e->id, "t", (json_int_t) e->event_ms, "g", e->gateway,
-                            "gi", e->incarnation,
-                            "s", (json_int_t) e->seq, "w", (json_int_t) e->window_id,
-                            "st", (json_int_t) item->staff_id, "b", e->branch,
-                            "ds", e->serial, "db", (json_int_t) e->boot,
-                            "dq", (json_int_t) e->device_seq, "o", e->option_code,
-                            "sc", item->option.score, "sa", item->option.satisfied,
-                            "un", item->option.unsatisfied,
-                            "tk", e->ticket[0] ? json_string(e->ticket) : json_null(),
-                            "ti", item->ticket_id[0] ? json_string(item->ticket_id)
-                                                     : json_null(),
-                            "sm", e->service_ms >= 0 ? json_integer(e->service_ms)
-                                                     : json_null(),
-                            "rc", (json_int_t) e->received_ms);
-    return row ? json_array_append_new(array, row) : -1;
+    /* "{id,id,...}": 37 bytes an id with its separator, braces and NUL. */
+    char *array = malloc(count * ID_SIZE + 3);
+    zhash_t *fresh = zhash_new();
+    int rc = -1;
+    if (!array || !fresh) {
+        log_error("ingest_batch_failed", "reason=\"out of memory\" events=%zu", count);
+        goto done;
+    }
+    char *o = array;
+    *o++ = '{';
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            *o++ = ',';
+        memcpy(o, items[i].event.id, ID_SIZE - 1);
+        o += ID_SIZE - 1;
+    }
+    *o++ = '}';
+    *o = '\0';
+    const char *params[] = { array };
+    PGresult *res = s_in_tx(self, conn, s_ids_sql, 1, params);
+    if (!res)
+        goto done;
+    for (int i = 0; i < PQntuples(res); i++)
+        zhash_insert(fresh, PQgetvalue(res, i, 0), (void *) 1);
+    PQclear(res);
+    for (size_t i = 0; i < count; i++) {
+        /* The first item with a new id takes it; a repeat is a duplicate. */
+        if (zhash_lookup(fresh, items[i].event.id))
+            zhash_delete(fresh, items[i].event.id);
+        else
+            items[i].duplicate = true;
+    }
+    rc = 0;
+done:
+    zhash_destroy(&fresh);
+    free(array);
+    return rc;
 }
 
-/* Marks the ratings the INSERT returned as stored. */
-static void s_mark_stored(PGresult *res, ri_item_t *items, size_t count)
+/* Registers the envelope id of every item in ingest_event and sets
+ * `duplicate` on the items whose id was decided before. The fast path is a
+ * COPY under a savepoint (a batch of new ids, nearly always); when it meets
+ * an id already there, the savepoint is rolled back and s_insert_ids finds
+ * which. 0 / -1 (connection lost or statement failed). */
+static int s_register_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    zhash_t *ids = zhash_new();
-    if (!ids)
-        return;
-    for (int i = 0; i < PQntuples(res); i++)
-        zhash_insert(ids, PQgetvalue(res, i, 0), (void *) 1);
-    for (size_t i = 0; i < count; i++)
-        if (items[i].action == RI_ACTION_RATING && zhash_lookup(ids, items[i].event.id))
-            items[i].stored = true;
-    zhash_destroy(&ids);
+    if (count == 0)
+        return 0;
+    if (s_exec_in_tx(self, conn, "SAVEPOINT ri_ids", 0, NULL) != 0)
+        return -1;
+    pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "ingest_event", "id");
+    long rows = -1;
+    for (size_t i = 0; copy && i < count; i++) {
+        const char *values[] = { items[i].event.id };
+        pgstore_copy_row(copy, 1, values);
+    }
+    if (copy)
+        rows = pgstore_copy_end(&copy);
+    if (rows == (long) count)
+        return s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_ids", 0, NULL);
+    if (pgstore_conn(self->pg) != conn)
+        return -1;
+    log_info("ingest_duplicate_ids", "events=%zu sqlstate=%s reason=\"an id was decided "
+             "before: INSERT ... ON CONFLICT instead\"", count,
+             pgstore_last_sqlstate(self->pg));
+    if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_ids") != 0)
+        return -1;
+    return s_insert_ids(self, conn, items, count);
 }
 
 static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
@@ -475,14 +504,12 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
     }
 }
 
-/* The fast path: COPY the ratings straight into `rating` under a savepoint.
- * Duplicates are filtered in memory by the cursors, so a unique violation
- * is rare (a replay after a restart): then the savepoint is rolled back and
- * the caller uses INSERT ... ON CONFLICT DO NOTHING. Returns 1 when copied
- * (every rating new), 0 to fall back, -1 if the connection failed. */
+/* COPYs the batch's new ratings into `rating` (their ids are new in
+ * ingest_event, so none can conflict). 0, or -1 if the COPY failed (the
+ * transaction is then aborted). */
 static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    if (s_exec_in_tx(self, conn, "SAVEPOINT ri_copy", 0, NULL) != 0)
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS)
         return -1;
     pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "rating",
                                               "id, event_time, gateway, "
@@ -494,7 +521,7 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     long want = 0, rows = -1;
     for (size_t i = 0; copy && i < count; i++) {
         const ri_item_t *item = &items[i];
-        if (item->action != RI_ACTION_RATING)
+        if (item->action != RI_ACTION_RATING || item->duplicate)
             continue;
         const ri_event_t *e = &item->event;
         char t[CLOCK_RFC3339_SIZE], rc[CLOCK_RFC3339_SIZE], seq[24], w[24], st[24], db[24],
@@ -521,38 +548,12 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     }
     if (copy)
         rows = pgstore_copy_end(&copy);
-    if (rows == want) {
-        if (s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_copy", 0, NULL) != 0)
-            return -1;
-        for (size_t i = 0; i < count; i++)
-            if (items[i].action == RI_ACTION_RATING)
-                items[i].stored = true;
-        return 1;
-    }
-    if (pgstore_conn(self->pg) != conn)
+    if (rows != want)
         return -1;
-    log_info("ingest_copy_fallback", "ratings=%ld sqlstate=%s reason=\"duplicate or bad "
-             "row: INSERT ... ON CONFLICT instead\"", want, pgstore_last_sqlstate(self->pg));
-    if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_copy") != 0)
-        return -1;
-    return 0;
-}
-
-/* The ratings of a batch as a JSON array for jsonb_to_recordset, or NULL
- * (out of memory). The caller frees it. */
-static char *s_ratings_text(const ri_item_t *items, size_t count)
-{
-    json_t *ratings = json_array();
-    char *text = NULL;
-    if (!ratings)
-        return NULL;
     for (size_t i = 0; i < count; i++)
-        if (items[i].action == RI_ACTION_RATING && s_rating_json(ratings, &items[i]) != 0)
-            goto done;
-    text = json_dumps(ratings, JSON_COMPACT);
-done:
-    json_decref(ratings);
-    return text;
+        if (items[i].action == RI_ACTION_RATING && !items[i].duplicate)
+            items[i].stored = true;
+    return 0;
 }
 
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
@@ -561,6 +562,7 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
     size_t nratings = 0;
     for (size_t i = 0; i < count; i++) {
         items[i].stored = false;
+        items[i].duplicate = false;
         if (items[i].action == RI_ACTION_RATING)
             nratings++;
     }
@@ -569,36 +571,21 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
     PGconn *conn = pgstore_conn(self->pg);
     if (!conn)
         goto err;
-    /* Sessions first, in stream order, then the ratings (bound in memory
-     * already), then the rest, then the cursors. */
+    /* The ids first: a duplicate writes nothing. Then the sessions, in
+     * stream order, then the ratings (bound in memory already), then the
+     * rest, then the cursors. */
+    if (s_register_ids(self, conn, items, count) != 0)
+        goto err;
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_LOGIN || items[i].action == RI_ACTION_LOGOUT)
-            && s_write_item(self, conn, &items[i]) != 0)
+            && !items[i].duplicate && s_write_item(self, conn, &items[i]) != 0)
             goto err;
-    if (nratings > 0) {
-        int copied = s_copy_ratings(self, conn, items, count);
-        if (copied < 0)
-            goto err;
-        if (copied == 0) {
-            char *text = s_ratings_text(items, count);
-            if (!text) {
-                log_error("ingest_batch_failed", "reason=\"out of memory\" events=%zu",
-                          count);
-                goto err;
-            }
-            const char *params[] = { text };
-            PGresult *res = s_in_tx(self, conn, s_rating_sql, 1, params);
-            free(text);
-            if (!res)
-                goto err;
-            s_mark_stored(res, items, count);
-            PQclear(res);
-        }
-    }
+    if (nratings > 0 && s_copy_ratings(self, conn, items, count) != 0)
+        goto err;
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT
              || items[i].action == RI_ACTION_DEVICE)
-            && s_write_item(self, conn, &items[i]) != 0)
+            && !items[i].duplicate && s_write_item(self, conn, &items[i]) != 0)
             goto err;
     for (size_t i = 0; i < ncursors; i++) {
         char upto[24];
@@ -616,7 +603,9 @@ err:
     log_warn("ingest_batch_failed", "events=%zu sqlstate=%s", count,
              pgstore_last_sqlstate(self->pg));
     pgstore_rollback(self->pg);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         items[i].stored = false;
+        items[i].duplicate = false;
+    }
     return -1;
 }

@@ -2,17 +2,19 @@
  *
  *  Look-ups (window context, staff ids) are cached in memory (windows for
  *  ttl_ms, staff for 10 min); ri_store_commit writes one batch of decided
- *  events in ONE transaction: the ratings by COPY straight into `rating`
- *  under a savepoint (the caller filters duplicates by cursor, so this is the
- *  normal path); if the COPY hits a duplicate (a replay after a restart) the
- *  savepoint is rolled back and the ratings go in by one INSERT ... SELECT
- *  FROM jsonb_to_recordset(...) ON CONFLICT DO NOTHING RETURNING id. Sessions,
- *  service records and rejected events are written idempotently on their
- *  envelope ids and (gateway, seq), and the gateway cursors advanced (never
- *  moved back). Either all of a batch is committed or nothing is, so the
- *  caller can retry the same batch after a failure. A statement is never run
- *  on a connection remade after BEGIN (it would run outside the transaction).
- *  An ri_store_t is used by one thread.
+ *  events in ONE transaction. Idempotency is on the envelope id, whatever
+ *  the other fields say: first every item's id is registered in
+ *  `ingest_event` (a COPY under a savepoint; the caller filters repeats by
+ *  cursor, so this is the normal path; if it meets an id already there the
+ *  savepoint is rolled back and one INSERT ... ON CONFLICT DO NOTHING
+ *  RETURNING id tells which), and an item whose id was decided before is a
+ *  duplicate that writes nothing. Then the sessions, the ratings by COPY
+ *  straight into `rating`, the service records, device status and rejected
+ *  events, and the gateway cursors (never moved back). Either all of a batch
+ *  is committed or nothing is, so the caller can retry the same batch after
+ *  a failure. A statement is never run on a connection remade after BEGIN
+ *  (it would run outside the transaction). An ri_store_t is used by one
+ *  thread.
  */
 #ifndef EQMS_RI_STORE_H
 #define EQMS_RI_STORE_H
@@ -51,6 +53,8 @@ typedef struct {
     char *raw;                              /* reject: data as JSON text (owned) */
     char topic[ENVELOPE_TOPIC_MAX + 1];     /* reject */
     bool stored;                            /* set by ri_store_commit for a new rating */
+    bool duplicate;                         /* set by ri_store_commit: its id was
+                                             * decided before, nothing written */
 } ri_item_t;
 
 /* A gateway cursor to write with a batch. */
@@ -109,8 +113,9 @@ int ri_store_cursors(ri_store_t *self,
 PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes);
 
 /* Commits `items` and `cursors` in one transaction; sets items[i].stored for
- * ratings that were new. Returns 0, or -1 after a rollback (nothing written;
- * reason logged). */
+ * ratings that were new and items[i].duplicate for items whose envelope id
+ * was decided before (they wrote nothing). Returns 0, or -1 after a rollback
+ * (nothing written; reason logged; stored and duplicate cleared). */
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
                     const ri_cursor_t *cursors, size_t ncursors);
 

@@ -596,3 +596,53 @@ def test_prefix_finer_than_a_branch_is_refused(demo_db, bus, start_bin):
     ok = start_ingest(start_bin, demo_db, bus, EQMS_INGEST_PREFIXES="hq.r01,hq.b0099")
     time.sleep(0.5)
     assert ok.proc.poll() is None
+
+
+def test_one_envelope_id_is_one_fact_whatever_the_other_fields_say(demo_db, bus, start_bin):
+    """The envelope id is the idempotency key of every table an event writes:
+    a second envelope with an id already stored is a duplicate even when its
+    seq, event_time (another partition key), type or content differ."""
+    start_ingest(start_bin, demo_db, bus)
+    w1, w3 = Window(demo_db, "w01"), Window(demo_db, "w03")
+    teller = employee(demo_db, 1, 3)
+    gw = Gateway(bus)
+    gw.start(w1, teller)                                                  # seq 1
+    now = int(time.time() * 1000)
+
+    def again(first, type_, window, **fields):
+        """A new seq carrying the envelope id of `first`."""
+        body = gw.event(type_, window, teller, publish=False, **fields)
+        body["id"] = first["id"]
+        topic, _ = gw.sent[gw.seq]
+        gw.sent[gw.seq] = (topic, json.dumps(body, ensure_ascii=False).encode())
+        gw.replay(gw.seq)
+
+    rating = gw.event("rating.submitted", w1, teller, ms=now, option_code=1)           # 2
+    again(rating, "rating.submitted", w1, ms=now + 20000, option_code=3)               # 3
+    end = gw.event("service.end", w1, teller, ms=now + 30000, duration_ms=5000)        # 4
+    again(end, "service.end", w1, ms=now + 31000, duration_ms=6000)                    # 5
+    again(rating, "staff.logout", w1, ms=now + 32000)                                  # 6
+    bad = gw.event("rating.submitted", w1, teller, ms=now + 40000, option_code=1,
+                   serial="EQ-NOPE-0002")                                              # 7
+    again(bad, "rating.submitted", w1, ms=now + 60000, option_code=2)                  # 8
+    gw.wait_ack(gw.seq, resend=list(range(2, gw.seq + 1)))
+    while True:
+        got = gw.client.receive(0.5)
+        if got is None:
+            break
+        if got[0].startswith("rating.stored."):
+            gw.stored.append(got)
+
+    assert q(demo_db, "SELECT id::text, option_code FROM rating") == [(rating["id"], 1)]
+    assert q(demo_db, "SELECT id::text, duration_ms FROM service_record") == [(end["id"], 5000)]
+    assert q(demo_db, "SELECT logout_at FROM staff_session") == [(None,)]
+    assert q(demo_db, "SELECT id::text FROM rejected_event") == [(bad["id"],)]
+    stored = [e["data"]["id"] for t, e in gw.stored if t.startswith("rating.stored.")]
+    assert stored == [rating["id"]]
+    assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(gw.seq,)]
+    # every decided id is registered, in the partition of its UUIDv7 month
+    month = datetime.datetime.fromtimestamp(int(rating["id"][:8] + rating["id"][9:13], 16)
+                                            / 1000, datetime.timezone.utc)
+    assert q(demo_db, "SELECT DISTINCT tableoid::regclass::text FROM ingest_event") \
+        == [(month.strftime("ingest_event_%Ym%m"),)]
+    assert q(demo_db, "SELECT count(*) FROM ingest_event") == [(4,)]   # 8 events, 4 ids

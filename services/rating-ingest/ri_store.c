@@ -402,7 +402,9 @@ static int s_insert_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t
     char *o = array;
     *o++ = '{';
     for (size_t i = 0; i < count; i++) {
-        if (i > 0)
+        if (items[i].settled)
+            continue;
+        if (o > array + 1)
             *o++ = ',';
         memcpy(o, items[i].event.id, ID_SIZE - 1);
         o += ID_SIZE - 1;
@@ -418,6 +420,8 @@ static int s_insert_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t
     PQclear(res);
     for (size_t i = 0; i < count; i++) {
         /* The first item with a new id takes it; a repeat is a duplicate. */
+        if (items[i].settled)
+            continue;
         if (zhash_lookup(fresh, items[i].event.id))
             zhash_delete(fresh, items[i].event.id);
         else
@@ -437,24 +441,29 @@ done:
  * which. 0 / -1 (connection lost or statement failed). */
 static int s_register_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    if (count == 0)
+    long want = 0;
+    for (size_t i = 0; i < count; i++)
+        want += !items[i].settled;
+    if (want == 0)
         return 0;
     if (s_exec_in_tx(self, conn, "SAVEPOINT ri_ids", 0, NULL) != 0)
         return -1;
     pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "ingest_event", "id");
     long rows = -1;
     for (size_t i = 0; copy && i < count; i++) {
+        if (items[i].settled)
+            continue;
         const char *values[] = { items[i].event.id };
         pgstore_copy_row(copy, 1, values);
     }
     if (copy)
         rows = pgstore_copy_end(&copy);
-    if (rows == (long) count)
+    if (rows == want)
         return s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_ids", 0, NULL);
     if (pgstore_conn(self->pg) != conn)
         return -1;
-    log_info("ingest_duplicate_ids", "events=%zu sqlstate=%s reason=\"an id was decided "
-             "before: INSERT ... ON CONFLICT instead\"", count,
+    log_info("ingest_duplicate_ids", "events=%ld sqlstate=%s reason=\"an id was decided "
+             "before: INSERT ... ON CONFLICT instead\"", want,
              pgstore_last_sqlstate(self->pg));
     if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_ids") != 0)
         return -1;
@@ -521,7 +530,7 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     long want = 0, rows = -1;
     for (size_t i = 0; copy && i < count; i++) {
         const ri_item_t *item = &items[i];
-        if (item->action != RI_ACTION_RATING || item->duplicate)
+        if (item->action != RI_ACTION_RATING || item->duplicate || item->settled)
             continue;
         const ri_event_t *e = &item->event;
         char t[CLOCK_RFC3339_SIZE], rc[CLOCK_RFC3339_SIZE], seq[24], w[24], st[24], db[24],
@@ -551,9 +560,41 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     if (rows != want)
         return -1;
     for (size_t i = 0; i < count; i++)
-        if (items[i].action == RI_ACTION_RATING && !items[i].duplicate)
+        if (items[i].action == RI_ACTION_RATING && !items[i].duplicate && !items[i].settled)
             items[i].stored = true;
     return 0;
+}
+
+/* After the ids are registered: the items an earlier attempt left in doubt
+ * (its COMMIT got no answer) took part in a commit if, and only if, every
+ * one of them finds its id registered now (a commit registers all of its
+ * ids, a rollback none). Then they take that attempt's outcome and are
+ * settled; otherwise they go on as fresh items of this attempt. */
+static void s_resolve_doubt(ri_item_t *items, size_t count)
+{
+    size_t doubtful = 0, registered = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].settled && items[i].in_doubt) {
+            doubtful++;
+            registered += items[i].duplicate;
+        }
+    }
+    if (doubtful == 0)
+        return;
+    bool committed = registered == doubtful;
+    log_info("ingest_doubt_resolved", "events=%zu committed=%s", doubtful,
+             committed ? "yes" : "no");
+    for (size_t i = 0; i < count; i++) {
+        ri_item_t *item = &items[i];
+        if (item->settled || !item->in_doubt)
+            continue;
+        item->in_doubt = false;
+        if (committed) {
+            item->duplicate = item->doubt_duplicate;
+            item->stored = item->action == RI_ACTION_RATING && !item->duplicate;
+            item->settled = true;
+        }
+    }
 }
 
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
@@ -561,11 +602,14 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
 {
     size_t nratings = 0;
     for (size_t i = 0; i < count; i++) {
+        if (items[i].settled)
+            continue;
         items[i].stored = false;
         items[i].duplicate = false;
         if (items[i].action == RI_ACTION_RATING)
             nratings++;
     }
+    bool sent = false;
     if (pgstore_begin(self->pg) != 0)
         return -1;
     PGconn *conn = pgstore_conn(self->pg);
@@ -573,19 +617,22 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
         goto err;
     /* The ids first: a duplicate writes nothing. Then the sessions, in
      * stream order, then the ratings (bound in memory already), then the
-     * rest, then the cursors. */
+     * rest, then the cursors. Items settled before are skipped. */
     if (s_register_ids(self, conn, items, count) != 0)
         goto err;
+    s_resolve_doubt(items, count);
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_LOGIN || items[i].action == RI_ACTION_LOGOUT)
-            && !items[i].duplicate && s_write_item(self, conn, &items[i]) != 0)
+            && !items[i].duplicate && !items[i].settled
+            && s_write_item(self, conn, &items[i]) != 0)
             goto err;
     if (nratings > 0 && s_copy_ratings(self, conn, items, count) != 0)
         goto err;
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT
              || items[i].action == RI_ACTION_DEVICE)
-            && !items[i].duplicate && s_write_item(self, conn, &items[i]) != 0)
+            && !items[i].duplicate && !items[i].settled
+            && s_write_item(self, conn, &items[i]) != 0)
             goto err;
     for (size_t i = 0; i < ncursors; i++) {
         char upto[24];
@@ -595,17 +642,31 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
         if (s_exec_in_tx(self, conn, s_cursor_sql, 4, params) != 0)
             goto err;
     }
-    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS
-        || pgstore_commit(self->pg) != 0)
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS)
         goto err;
+    sent = true;
+    if (pgstore_commit(self->pg) != 0)
+        goto err;
+    for (size_t i = 0; i < count; i++)
+        items[i].settled = true;
     return 0;
-err:
-    log_warn("ingest_batch_failed", "events=%zu sqlstate=%s", count,
-             pgstore_last_sqlstate(self->pg));
+err:;
+    /* The COMMIT went out and the connection broke before its answer: the
+     * server may have committed. What this attempt found is kept for the
+     * next one (s_resolve_doubt). */
+    bool in_doubt = sent && !pgstore_connected(self->pg);
+    log_warn("ingest_batch_failed", "events=%zu sqlstate=%s in_doubt=%s", count,
+             pgstore_last_sqlstate(self->pg), in_doubt ? "yes" : "no");
     pgstore_rollback(self->pg);
     for (size_t i = 0; i < count; i++) {
+        if (items[i].settled)
+            continue;
+        if (in_doubt) {
+            items[i].in_doubt = true;
+            items[i].doubt_duplicate = items[i].duplicate;
+        }
         items[i].stored = false;
         items[i].duplicate = false;
     }
-    return -1;
+    return in_doubt ? RI_STORE_IN_DOUBT : -1;
 }

@@ -55,6 +55,11 @@ typedef struct {
     bool stored;                            /* set by ri_store_commit for a new rating */
     bool duplicate;                         /* set by ri_store_commit: its id was
                                              * decided before, nothing written */
+    /* ri_store_commit's own record across attempts at one batch (false for
+     * a fresh item; callers leave them alone): */
+    bool settled;                           /* committed: stored, duplicate final */
+    bool in_doubt;                          /* in an attempt whose COMMIT got no answer */
+    bool doubt_duplicate;                   /* what that attempt found */
 } ri_item_t;
 
 /* A gateway cursor to write with a batch. */
@@ -112,10 +117,23 @@ int ri_store_cursors(ri_store_t *self,
  * key. Returns the result (caller PQclear's it) or NULL. */
 PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes);
 
+/* The outcome of a commit whose COMMIT was sent but whose answer never
+ * came (the connection broke): it may or may not be committed. */
+#define RI_STORE_IN_DOUBT (-2)
+
 /* Commits `items` and `cursors` in one transaction; sets items[i].stored for
  * ratings that were new and items[i].duplicate for items whose envelope id
- * was decided before (they wrote nothing). Returns 0, or -1 after a rollback
- * (nothing written; reason logged; stored and duplicate cleared). */
+ * was decided before (they wrote nothing). Returns 0; -1 after a rollback
+ * (nothing of this attempt written; reason logged); or RI_STORE_IN_DOUBT.
+ *
+ * The same items may be committed again after a failure (the caller
+ * retries a batch, or commits its items one by one): items committed by an
+ * earlier call are skipped and keep their outcome. After RI_STORE_IN_DOUBT
+ * the next call finds out whether that attempt committed: if every item it
+ * held has its id registered now, it did, and those items take the outcome
+ * it found (a new rating is `stored`, to be published and counted once, not
+ * a duplicate of itself); otherwise it did not and they are committed
+ * afresh. */
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
                     const ri_cursor_t *cursors, size_t ncursors);
 

@@ -646,3 +646,44 @@ def test_one_envelope_id_is_one_fact_whatever_the_other_fields_say(demo_db, bus,
     assert q(demo_db, "SELECT DISTINCT tableoid::regclass::text FROM ingest_event") \
         == [(month.strftime("ingest_event_%Ym%m"),)]
     assert q(demo_db, "SELECT count(*) FROM ingest_event") == [(4,)]   # 8 events, 4 ids
+
+
+def test_commit_in_doubt_publishes_and_counts_once(demo_db, pg_proxy, bus, start_bin, servers):
+    """The connection breaks after PostgreSQL committed a batch but before the
+    answer came back: the retry finds the ratings' ids already stored, which
+    means they are stored (by that very commit). rating.stored is published
+    and the counters are updated exactly once."""
+    import redis
+    r = redis.Redis.from_url(servers.redis.url(12))
+    r.flushdb()
+    start_ingest(start_bin, pg_proxy, bus, EQMS_REDIS_URL=servers.redis.url(12))
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 9)
+    (staff_id,), = q(demo_db, "SELECT id FROM staff WHERE employee_no = %s", teller)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    pg_proxy.mute_after(b"COMMIT\0")       # the next commit's answer never comes back
+    now = int(time.time() * 1000)
+    first = gw.event("rating.submitted", w1, teller, ms=now, option_code=1)
+    second = gw.event("rating.submitted", w1, teller, ms=now + 15000, option_code=4)
+    deadline = time.monotonic() + 10
+    while q(demo_db, "SELECT count(*) FROM rating WHERE id = %s", first["id"]) != [(1,)]:
+        assert time.monotonic() < deadline, "the batch never reached PostgreSQL"
+        time.sleep(0.05)
+    pg_proxy.cut()
+    pg_proxy.restore()
+    gw.wait_ack(gw.seq, timeout=30, resend=[gw.seq - 1, gw.seq])
+    while True:
+        got = gw.client.receive(0.5)
+        if got is None:
+            break
+        if got[0].startswith("rating.stored."):
+            gw.stored.append(got)
+    stored = sorted(e["data"]["id"] for t, e in gw.stored)
+    assert stored == sorted([first["id"], second["id"]]), stored
+    (zone,), = q(demo_db, "SELECT time_zone FROM org_node WHERE path = %s::ltree", BRANCH)
+    day = q(demo_db, "SELECT to_char(to_timestamp(%s / 1000.0) AT TIME ZONE %s, 'YYYY-MM-DD')",
+            now, zone)[0][0]
+    h = r.hgetall(f"eqms:today:{day}:staff:{staff_id}")
+    assert (int(h.get(b"total", 0)), int(h.get(b"unsatisfied", 0))) == (2, 1), h
+    assert q(demo_db, "SELECT count(*) FROM rating") == [(2,)]

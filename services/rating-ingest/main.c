@@ -21,6 +21,7 @@ typedef struct {
     long batch_delay_ms;
     long max_skew_s;
     long max_age_s;
+    long hold_ms;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -47,6 +48,9 @@ static const config_var_t s_vars[] = {
     { "EQMS_INGEST_MAX_AGE_S", CONFIG_INT, "2592000", offsetof(s_config_t, max_age_s), 0, 1,
       31622400, NULL, "how far (s) event_time may be earlier than received (events a "
       "device kept while the gateway was away; default 30 days)" },
+    { "EQMS_INGEST_HOLD_MS", CONFIG_INT, "10000", offsetof(s_config_t, hold_ms), 0, 100,
+      600000, NULL, "how long (ms) events that follow a gap in a gateway's seqs wait for "
+      "the replay before they are decided without it" },
 };
 
 int main(int argc, char **argv)
@@ -80,7 +84,7 @@ int main(int argc, char **argv)
         .redis_url = cfg.redis_url,
         .prefixes = prefixes, .batch_max = (int) cfg.batch_max,
         .batch_delay_ms = (int) cfg.batch_delay_ms, .max_skew_s = (int) cfg.max_skew_s,
-        .max_age_s = (int) cfg.max_age_s,
+        .max_age_s = (int) cfg.max_age_s, .hold_ms = (int) cfg.hold_ms,
     };
     server = ri_server_new(&pg, &scfg, metrics);
     if (!server)

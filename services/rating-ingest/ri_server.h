@@ -1,9 +1,11 @@
 /*  ri_server: rating-ingest's bus loop, run in its own thread.
  *
  *  Subscribes to the gateway event types (docs/protocol.md, "Device gateway
- *  messages") under the configured org-path prefixes, decides each event
- *  (fact or rejected_event, with the teller bound from the staff sessions it
- *  keeps per window in memory), collects a batch (at most batch_max events
+ *  messages") under the configured org-path prefixes, decides each event in
+ *  its gateway journal's sequence order (ri_journal.h: what follows a gap
+ *  waits for the replay, at most hold_ms) into a fact or a rejected_event
+ *  (ri_decide.h: the teller bound from the sessions it keeps per window by
+ *  event time), collects a batch (at most batch_max events
  *  or batch_delay_ms) and hands it to the commit thread (ri_committer.h),
  *  which commits it in one transaction with the gateway cursors while the
  *  next batch fills; only after the commit does it publish `ack.ingest.<branch>`
@@ -46,6 +48,7 @@ typedef struct {
     int batch_delay_ms;       /* longest wait before a partial batch commits */
     int max_skew_s;           /* event_time later than received by at most */
     int max_age_s;            /* event_time earlier than received by at most */
+    int hold_ms;              /* events after a gap wait at most this for the replay */
 } ri_server_config_t;
 
 /* Takes *pg_p (look-ups; set to NULL, also on failure), opens a second

@@ -43,21 +43,40 @@ static const char *s_ids_sql =
     "INSERT INTO ingest_event (id) SELECT unnest($1::uuid[]) "
     "ON CONFLICT DO NOTHING RETURNING id::text";
 
+/* Session writes are guarded by time as well as by id (ingest_event): a
+ * login at t closes only the sessions at its window or of its teller that
+ * are open and began at or before t; a login that a later one at its window
+ * or of its teller already follows (decided late) is stored closed where
+ * that one begins; a logout at t ends only its teller's latest session at
+ * that window that began at or before t, and only if it did not end
+ * earlier. So an event sent again late (a new journal's envelope id for a
+ * device event already stored) never ends a newer session. */
 static const char *s_login_close_sql =
-    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "UPDATE staff_session SET logout_at = to_timestamp($4 / 1000.0), "
     "  closed_by = CASE WHEN window_id = $3 THEN 'window_taken' ELSE 'login_elsewhere' END "
     "WHERE logout_at IS NULL AND (window_id = $3 OR staff_id = $2) "
-    "  AND NOT EXISTS (SELECT 1 FROM staff_session WHERE id = $1)";
+    "  AND login_at <= to_timestamp($4 / 1000.0) AND id <> $1";
 
 static const char *s_login_sql =
-    "INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway, gateway_seq, "
-    "  gateway_incarnation) "
-    "VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6, $7) ON CONFLICT DO NOTHING";
+    "INSERT INTO staff_session (id, staff_id, window_id, login_at, logout_at, closed_by, "
+    "  gateway, gateway_seq, gateway_incarnation) "
+    "SELECT $1::uuid, $2::bigint, $3::bigint, to_timestamp($4 / 1000.0), n.login_at, "
+    "  CASE WHEN n.window_id = $3::bigint THEN 'window_taken' "
+    "       WHEN n.window_id IS NOT NULL THEN 'login_elsewhere' END, "
+    "  $5::text, $6::bigint, $7::uuid "
+    "FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+    "  SELECT s.login_at, s.window_id FROM staff_session s "
+    "  WHERE (s.window_id = $3::bigint OR s.staff_id = $2::bigint) "
+    "    AND s.login_at > to_timestamp($4 / 1000.0) "
+    "  ORDER BY s.login_at LIMIT 1) AS n ON true "
+    "ON CONFLICT DO NOTHING";
 
 static const char *s_logout_sql =
-    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "UPDATE staff_session SET logout_at = to_timestamp($4 / 1000.0), "
     "  logout_id = $1, closed_by = 'logout' "
-    "WHERE logout_at IS NULL AND staff_id = $2 AND window_id = $3";
+    "WHERE id = (SELECT id FROM staff_session WHERE staff_id = $2 AND window_id = $3 "
+    "            AND login_at <= to_timestamp($4 / 1000.0) ORDER BY login_at DESC LIMIT 1) "
+    "  AND (logout_at IS NULL OR logout_at > to_timestamp($4 / 1000.0))";
 
 static const char *s_service_sql =
     "INSERT INTO service_record (id, ended_at, started_at, duration_ms, gateway, "
@@ -241,18 +260,19 @@ int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no)
 
 int ri_store_open_sessions(ri_store_t *self,
                            void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
-                                      const char *employee_no),
+                                      const char *employee_no, int64_t login_ms),
                            void *ctx)
 {
     PGresult *res = pgstore_query(self->pg,
-                                  "SELECT s.window_id, s.staff_id, st.employee_no "
+                                  "SELECT s.window_id, s.staff_id, st.employee_no, "
+                                  "  (extract(epoch FROM s.login_at) * 1000)::bigint "
                                   "FROM staff_session s JOIN staff st ON st.id = s.staff_id "
-                                  "WHERE s.logout_at IS NULL", 0, NULL);
+                                  "WHERE s.logout_at IS NULL ORDER BY s.login_at", 0, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
         fn(ctx, atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
-           PQgetvalue(res, i, 2));
+           PQgetvalue(res, i, 2), atoll(PQgetvalue(res, i, 3)));
     PQclear(res);
     return 0;
 }

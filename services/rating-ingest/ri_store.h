@@ -45,6 +45,8 @@ typedef struct {
     ri_action_t action;
     int64_t staff_id;                       /* rating, login, logout, service end */
     int64_t left_window;                    /* login: the window the teller left, 0 = none */
+    bool live;                              /* login, logout: it changed who is at the
+                                             * window now (the live state follows) */
     char window_path[RI_PATH_MAX + 1];      /* rating: for rating.stored */
     char time_zone[64];                     /* rating: the branch's IANA zone */
     ri_option_t option;                     /* rating */
@@ -90,10 +92,11 @@ int ri_store_window(ri_store_t *self, const char *serial, int64_t window_id,
  * unknown, -1 if the database is unavailable. */
 int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no);
 
-/* Calls fn for each open staff session (logout_at NULL). 0 / -1. */
+/* Calls fn for each open staff session (logout_at NULL), with its login
+ * time (ms). 0 / -1. */
 int ri_store_open_sessions(ri_store_t *self,
                            void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
-                                      const char *employee_no),
+                                      const char *employee_no, int64_t login_ms),
                            void *ctx);
 
 /* Calls fn for each window's last finished ticket of the last day

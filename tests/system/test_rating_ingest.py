@@ -296,9 +296,10 @@ def test_two_workers_on_a_split_tree(demo_db, bus, start_bin):
 
 
 def test_gap_then_restart_and_replay(demo_db, bus, start_bin):
-    """An event above a gap is committed but not acknowledged; after a restart
-    the gateway replays from the gap: the repeat is not stored twice."""
-    proc = start_ingest(start_bin, demo_db, bus)
+    """An event above a gap waits for the replay, neither committed nor
+    acknowledged; a restart meanwhile loses nothing: the gateway replays from
+    the gap and both are stored once, in order."""
+    proc = start_ingest(start_bin, demo_db, bus, EQMS_INGEST_HOLD_MS="600000")
     w1 = Window(demo_db, "w01")
     teller = employee(demo_db, 1, 5)
     gw = Gateway(bus)
@@ -307,14 +308,13 @@ def test_gap_then_restart_and_replay(demo_db, bus, start_bin):
     # seq 2 is lost on the bus (the gateway keeps it in its outbox)
     lost = gw.event("rating.submitted", w1, teller, ms=now, option_code=1, publish=False)
     third = gw.event("rating.submitted", w1, teller, ms=now + 20000, option_code=2)
+    # seq 3 waits for seq 2: a repeat of seq 1 is re-acked with upto 1
     seen = []
-    wait_for(lambda: q(demo_db, "SELECT count(*) FROM rating WHERE id = %s",
-                       third["id"])[0][0] == 1)
-    # the cursor stays below the gap: a repeat of seq 1 is re-acked with upto 1
     time.sleep(0.3)
     gw.replay(1)
     gw.wait_ack(1, on_ack=seen.append)
     assert max(seen) == 1
+    assert q(demo_db, "SELECT count(*) FROM rating") == [(0,)]
     assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(1,)]
     assert proc.stop() == 0
 
@@ -687,3 +687,81 @@ def test_commit_in_doubt_publishes_and_counts_once(demo_db, pg_proxy, bus, start
     h = r.hgetall(f"eqms:today:{day}:staff:{staff_id}")
     assert (int(h.get(b"total", 0)), int(h.get(b"unsatisfied", 0))) == (2, 1), h
     assert q(demo_db, "SELECT count(*) FROM rating") == [(2,)]
+
+
+def staff_of(db, employee_no):
+    (staff_id,), = q(db, "SELECT id FROM staff WHERE employee_no = %s", employee_no)
+    return staff_id
+
+
+def test_events_after_a_gap_are_decided_in_sequence_order(demo_db, bus, start_bin):
+    """Teller B logs out and A logs in at the window, but both events are lost
+    on the bus; the rating that follows arrives first. It must wait for the
+    replay and be bound to A, never to B."""
+    start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    a, b = employee(demo_db, 1, 10), employee(demo_db, 1, 11)
+    gw = Gateway(bus)
+    now = int(time.time() * 1000)
+    gw.start(w1, b)                                                           # seq 1
+    gw.event("staff.logout", w1, b, ms=now + 1000, publish=False)             # seq 2, lost
+    gw.event("staff.login", w1, a, ms=now + 2000, publish=False)              # seq 3, lost
+    rating = gw.event("rating.submitted", w1, a, ms=now + 3000, option_code=1)  # seq 4
+    gw.wait_ack(4, resend=[2, 3])
+    assert q(demo_db, "SELECT staff_id FROM rating WHERE id = %s", rating["id"]) \
+        == [(staff_of(demo_db, a),)]
+    assert q(demo_db, """SELECT staff_id, closed_by FROM staff_session
+                         ORDER BY login_at""") \
+        == [(staff_of(demo_db, b), "logout"), (staff_of(demo_db, a), None)]
+
+
+def test_a_logout_sent_again_never_closes_a_newer_session(demo_db, bus, start_bin):
+    """The gateway lost its journal while the device still held its logout
+    unacknowledged: the device sends it again and the new journal publishes
+    it under a new envelope id. By then the teller has logged in again: that
+    newer session stays open and the next rating is bound to it."""
+    start_ingest(start_bin, demo_db, bus)
+    w1 = Window(demo_db, "w01")
+    a = employee(demo_db, 1, 10)
+    gw = Gateway(bus)
+    now = int(time.time() * 1000)
+    gw.start(w1, a)                                                  # login at now
+    gw.event("staff.logout", w1, a, ms=now + 10000)
+    gw.event("staff.login", w1, a, ms=now + 20000)
+    gw.wait_ack(gw.seq, resend=[2, 3])
+    again = Gateway(bus)                                             # a new incarnation
+    again.stored = []
+    again.event("staff.logout", w1, a, ms=now + 10000)
+    rating = again.event("rating.submitted", w1, a, ms=now + 30000, option_code=2)
+    again.wait_ack(again.seq, resend=list(range(1, again.seq + 1)))
+    sessions = q(demo_db, """SELECT login_at = to_timestamp(%s / 1000.0), logout_at IS NULL,
+                                    closed_by
+                             FROM staff_session ORDER BY login_at""", now + 20000)
+    assert sessions == [(False, False, "logout"), (True, True, None)], sessions
+    assert q(demo_db, "SELECT staff_id FROM rating WHERE id = %s", rating["id"]) \
+        == [(staff_of(demo_db, a),)]
+
+
+def test_a_gap_not_filled_in_time_is_decided_past(demo_db, bus, start_bin):
+    """The gateway cannot replay seq 2 (for example its journal was damaged):
+    after EQMS_INGEST_HOLD_MS the events that follow are decided without it,
+    in their order, while the acknowledgement stays below the gap; if seq 2
+    comes after all, it is decided then and the cursor moves past it."""
+    proc = start_ingest(start_bin, demo_db, bus, EQMS_INGEST_HOLD_MS="1000")
+    w1 = Window(demo_db, "w01")
+    teller = employee(demo_db, 1, 6)
+    gw = Gateway(bus)
+    gw.start(w1, teller)                                                     # seq 1
+    now = int(time.time() * 1000)
+    gw.event("call.request", w1, teller, ms=now, publish=False)              # seq 2
+    rating = gw.event("rating.submitted", w1, teller, ms=now + 1000, option_code=2)
+    gw.event("staff.logout", w1, teller, ms=now + 2000)                      # seq 4
+    wait_for(lambda: q(demo_db, "SELECT count(*) FROM staff_session "
+                                "WHERE closed_by = 'logout'") == [(1,)])
+    assert q(demo_db, "SELECT staff_id FROM rating WHERE id = %s", rating["id"]) \
+        == [(staff_of(demo_db, teller),)]
+    assert q(demo_db, "SELECT upto FROM gateway_cursor") == [(1,)]
+    assert "event=events_decided_past_gap" in proc.log()
+    gw.replay(2)                                                             # late
+    assert gw.wait_ack(4) == 4
+    assert "event=event_late" in proc.log()

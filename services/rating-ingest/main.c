@@ -22,6 +22,7 @@ typedef struct {
     long max_skew_s;
     long max_age_s;
     long hold_ms;
+    long ticket_poll_ms;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -51,6 +52,9 @@ static const config_var_t s_vars[] = {
     { "EQMS_INGEST_HOLD_MS", CONFIG_INT, "10000", offsetof(s_config_t, hold_ms), 0, 100,
       600000, NULL, "how long (ms) events that follow a gap in a gateway's seqs wait for "
       "the replay before they are decided without it" },
+    { "EQMS_INGEST_TICKET_POLL_MS", CONFIG_INT, "1000", offsetof(s_config_t, ticket_poll_ms),
+      0, 50, 60000, NULL, "how often (ms) the tickets finished at the windows are caught up "
+      "from ticket_event (ticket.finished on the bus tells them earlier)" },
 };
 
 int main(int argc, char **argv)
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
         .prefixes = prefixes, .batch_max = (int) cfg.batch_max,
         .batch_delay_ms = (int) cfg.batch_delay_ms, .max_skew_s = (int) cfg.max_skew_s,
         .max_age_s = (int) cfg.max_age_s, .hold_ms = (int) cfg.hold_ms,
+        .ticket_poll_ms = (int) cfg.ticket_poll_ms,
     };
     server = ri_server_new(&pg, &scfg, metrics);
     if (!server)

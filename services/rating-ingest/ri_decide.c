@@ -11,18 +11,24 @@
 #include "eqms/clock.h"
 #include "eqms/id.h"
 #include "eqms/log.h"
+#include "ri_tickets.h"
 #include "ri_validate.h"
 
 /* Window look-ups are cached this long (settings, scales). */
 #define S_WINDOW_TTL_MS 60000
+/* A rating that finds no ticket catches the tickets up at most this often. */
+#define S_TICKET_CATCH_UP_MS 50
 
 struct ri_decider_t {
     ri_store_t *store;       /* borrowed */
     int max_skew_s, max_age_s;
     zhash_t *windows;        /* window id -> ri_window_state_t */
+    ri_tickets_t *tickets;   /* finished tickets, caught up from ticket_event */
+    int64_t forced_ms;       /* the last catch-up a rating asked for (wall clock) */
 };
 
-ri_decider_t *ri_decider_new(ri_store_t *store, int max_skew_s, int max_age_s)
+ri_decider_t *ri_decider_new(ri_store_t *store, const char *ltree, int max_skew_s,
+                             int max_age_s)
 {
     ri_decider_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -31,10 +37,9 @@ ri_decider_t *ri_decider_new(ri_store_t *store, int max_skew_s, int max_age_s)
     self->max_skew_s = max_skew_s;
     self->max_age_s = max_age_s;
     self->windows = zhash_new();
-    if (!self->windows) {
-        free(self);
-        return NULL;
-    }
+    self->tickets = ri_tickets_new(ltree);
+    if (!self->windows || !self->tickets)
+        ri_decider_destroy(&self);
     return self;
 }
 
@@ -43,6 +48,7 @@ void ri_decider_destroy(ri_decider_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhash_destroy(&(*self_p)->windows);
+    ri_tickets_destroy(&(*self_p)->tickets);
     free(*self_p);
     *self_p = NULL;
 }
@@ -84,20 +90,43 @@ static void s_set_ticket(ri_window_state_t *state, const char *ticket_id,
     state->last_ticket_ms = finished_ms;
 }
 
-static void s_load_ticket(void *ctx, int64_t window_id, const char *ticket_id,
-                          const char *number, int64_t finished_ms)
+/* A finish is remembered if it is the window's latest (the bus and the
+ * catch-up may both tell it, in either order). */
+static void s_finished(void *ctx, int64_t window_id, const char *ticket_id,
+                       const char *number, int64_t finished_ms)
 {
     ri_window_state_t *state = s_window_state(ctx, window_id);
-    if (state)
+    if (state && finished_ms >= state->last_ticket_ms)
         s_set_ticket(state, ticket_id, number, finished_ms);
 }
 
 int ri_decider_load(ri_decider_t *self)
 {
     if (ri_store_open_sessions(self->store, s_load_session, self) != 0
-        || ri_store_last_tickets(self->store, s_load_ticket, self) != 0)
+        || ri_decider_catch_up_tickets(self) != 0)
         return -1;
     return 0;
+}
+
+int ri_decider_catch_up_tickets(ri_decider_t *self)
+{
+    return ri_tickets_catch_up(self->tickets, self->store, s_finished, self);
+}
+
+/* A rating at a branch that uses tickets found none to bind to: if finishes
+ * before it may have been committed since the last catch-up (a
+ * ticket.finished missed on the bus), catch up now. Returns 1 if it did, 0
+ * if there was no need, -1 if the database failed. */
+static int s_catch_up_for(ri_decider_t *self, const ri_event_t *rating,
+                          const ri_window_t *window)
+{
+    int64_t now = clock_now_ms();
+    if (!ri_tickets_branch_known(self->tickets, window->branch)
+        || ri_tickets_as_of(self->tickets) > rating->event_ms
+        || now - self->forced_ms < S_TICKET_CATCH_UP_MS)
+        return 0;
+    self->forced_ms = now;
+    return ri_decider_catch_up_tickets(self) == 0 ? 1 : -1;
 }
 
 void ri_decider_ticket_finished(ri_decider_t *self, const envelope_t *envelope)
@@ -116,9 +145,7 @@ void ri_decider_ticket_finished(ri_decider_t *self, const envelope_t *envelope)
                  "number, window or at\"", envelope->id);
         return;
     }
-    ri_window_state_t *state = s_window_state(self, window_id);
-    if (state && at_ms >= state->last_ticket_ms)
-        s_set_ticket(state, ticket_id, number, at_ms);
+    s_finished(self, window_id, ticket_id, number, at_ms);
 }
 
 static int s_reject(ri_item_t *item, const char *fmt, ...)
@@ -192,6 +219,13 @@ int ri_decider_decide(ri_decider_t *self, ri_item_t *item)
         item->action = RI_ACTION_RATING;
         item->option = *option;
         const char *ticket_id = ri_rating_ticket(e, &window, state);
+        if (!ticket_id) {
+            int caught = s_catch_up_for(self, e, &window);
+            if (caught < 0)
+                return -1;
+            if (caught)
+                ticket_id = ri_rating_ticket(e, &window, state);
+        }
         snprintf(item->ticket_id, sizeof item->ticket_id, "%s", ticket_id ? ticket_id : "");
         item->staff_id = session->staff_id;
         snprintf(e->employee_no, sizeof e->employee_no, "%s", session->employee_no);

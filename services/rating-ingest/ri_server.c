@@ -69,6 +69,7 @@ struct ri_server_t {
     int64_t last_reack;
     int64_t last_gap_check;
     int64_t last_partitions;
+    int64_t last_tickets;
     metrics_counter_t *received, *stored, *rejected, *duplicates, *dropped, *batches,
         *batch_failures, *replay_requests, *past_gap, *late;
     metrics_gauge_t *pending, *held_gauge;
@@ -551,6 +552,11 @@ static void *s_loop(void *arg)
             if (ri_store_ensure_partitions(self->store, 3) != 0)
                 log_warn("partitions_not_ensured", "reason=\"database error\"");
         }
+        if (!self->db_down && now - self->last_tickets >= self->cfg.ticket_poll_ms) {
+            self->last_tickets = now;
+            if (ri_decider_catch_up_tickets(self->decider) != 0)
+                log_warn("tickets_not_caught_up", "reason=\"database error\"");
+        }
         if (now - self->last_reack >= S_REACK_MS) {
             self->last_reack = now;
             s_send_acks(self, true);
@@ -577,11 +583,14 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
         self->cfg.batch_max = 1;
     self->store = ri_store_new(pg_p);
     self->prefixes = config->prefixes;
-    self->decider = self->store ? ri_decider_new(self->store, config->max_skew_s,
-                                                 config->max_age_s) : NULL;
+    self->decider = self->store ? ri_decider_new(self->store,
+                                                 ri_prefixes_ltree(self->prefixes),
+                                                 config->max_skew_s, config->max_age_s) : NULL;
     self->journals = zhash_new();
     if (self->cfg.hold_ms < 1)
         self->cfg.hold_ms = 1;
+    if (self->cfg.ticket_poll_ms < 1)
+        self->cfg.ticket_poll_ms = 1000;
     for (int i = 0; i < 2; i++)
         self->buffers[i] = ri_batch_new((size_t) self->cfg.batch_max);
     self->open = self->buffers[0];
@@ -640,7 +649,7 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
                                        ri_prefixes_ltree(self->prefixes));
     if (!self->committer)
         goto err;
-    self->last_partitions = self->last_reack = clock_mono_ms();
+    self->last_partitions = self->last_reack = self->last_tickets = clock_mono_ms();
     health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;

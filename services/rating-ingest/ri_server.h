@@ -49,6 +49,7 @@ typedef struct {
     int max_skew_s;           /* event_time later than received by at most */
     int max_age_s;            /* event_time earlier than received by at most */
     int hold_ms;              /* events after a gap wait at most this for the replay */
+    int ticket_poll_ms;       /* how often finished tickets are caught up from the tables */
 } ri_server_config_t;
 
 /* Takes *pg_p (look-ups; set to NULL, also on failure), opens a second

@@ -293,24 +293,67 @@ int ri_store_cursors(ri_store_t *self,
     return 0;
 }
 
-int ri_store_last_tickets(ri_store_t *self,
-                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
-                                     const char *number, int64_t finished_ms),
-                          void *ctx)
+int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                    const char *ltree, tailcursor_behind_fn *fn, void *arg)
 {
+    const char *params[] = { ltree };
+    return tailcursor_behind(cursor, self->pg, "ticket_event",
+                             "SELECT n.path::text, h.seq FROM ticket_branch_head h "
+                             "JOIN org_node n ON n.id = h.branch_id "
+                             "WHERE cardinality($1::ltree[]) = 0 OR n.path <@ $1::ltree[]",
+                             1, params, fn, arg);
+}
+
+/* The n texts (or numbers) as a PostgreSQL array literal "{a,b}" (malloc'd;
+ * NULL out of memory). */
+static char *s_array(size_t n, char *const *texts, const int64_t *numbers)
+{
+    size_t size = 3;
+    for (size_t i = 0; i < n; i++)
+        size += (texts ? strlen(texts[i]) : 20) + 1;
+    char *out = malloc(size), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++)
+        p += texts ? sprintf(p, "%s%s", i ? "," : "", texts[i])
+                   : sprintf(p, "%s%" PRId64, i ? "," : "", numbers[i]);
+    strcpy(p, "}");
+    return out;
+}
+
+int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
+                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
+                              void *ctx)
+{
+    /* Org paths are ltree labels ([A-Za-z0-9_] and dots): no quoting needed. */
+    char *paths = s_array(n, branches, NULL), *lo = s_array(n, NULL, after),
+         *hi = s_array(n, NULL, upto);
+    int rc = -1;
+    if (!paths || !lo || !hi)
+        goto out;
+    const char *params[] = { paths, lo, hi };
     PGresult *res = pgstore_query(self->pg,
-                                  "SELECT DISTINCT ON (window_id) window_id, ticket_id::text, "
-                                  "number, (extract(epoch FROM at) * 1000)::bigint "
-                                  "FROM ticket_event WHERE kind = 'finished' "
-                                  "AND at > now() - interval '1 day' AND window_id IS NOT NULL "
-                                  "ORDER BY window_id, at DESC", 0, NULL);
+        "SELECT DISTINCT ON (e.window_id) e.window_id, e.ticket_id::text, e.number, "
+        "  (extract(epoch FROM e.at) * 1000)::bigint "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS c(path, after, upto) "
+        "JOIN org_node n ON n.path = c.path::ltree "
+        "JOIN ticket_event e ON e.branch_id = n.id AND e.seq > c.after AND e.seq <= c.upto "
+        "WHERE e.kind = 'finished' AND e.window_id IS NOT NULL AND e.ticket_id IS NOT NULL "
+        "  AND e.number IS NOT NULL AND e.at > now() - interval '1 day' "
+        "ORDER BY e.window_id, e.at DESC", 3, params);
     if (!res)
-        return -1;
+        goto out;
     for (int i = 0; i < PQntuples(res); i++)
         fn(ctx, atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
            atoll(PQgetvalue(res, i, 3)));
     PQclear(res);
-    return 0;
+    rc = 0;
+out:
+    free(paths);
+    free(lo);
+    free(hi);
+    return rc;
 }
 
 static const char *s_today_sql =

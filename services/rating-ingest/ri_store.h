@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "eqms/pgstore.h"
+#include "eqms/tailcursor.h"
 #include "ri_validate.h"
 
 typedef struct ri_store_t ri_store_t;
@@ -99,12 +100,23 @@ int ri_store_open_sessions(ri_store_t *self,
                                       const char *employee_no, int64_t login_ms),
                            void *ctx);
 
-/* Calls fn for each window's last finished ticket of the last day
- * (queue-manager's ticket_event). 0 / -1. */
-int ri_store_last_tickets(ri_store_t *self,
-                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
-                                     const char *number, int64_t finished_ms),
-                          void *ctx);
+/* A ticket finished at a window (queue-manager's ticket_event). */
+typedef void (ri_ticket_fn)(void *ctx, int64_t window_id, const char *ticket_id,
+                            const char *number, int64_t finished_ms);
+
+/* Calls fn for each branch (stream: its org path) of the share `ltree`
+ * (an ltree[] literal, "{}" = everything) whose ticket events are numbered
+ * beyond its position in `cursor` (source "ticket_event"); see
+ * tailcursor_behind for fn and the return value. */
+int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                    const char *ltree, tailcursor_behind_fn *fn, void *arg);
+
+/* Calls fn with the ticket last finished (within the last day) at each
+ * window among the ticket events of branches[i] numbered in (after[i],
+ * upto[i]], for n branches in one query. 0 / -1. */
+int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
+                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
+                              void *ctx);
 
 /* Calls fn for each gateway cursor (one per gateway journal incarnation).
  * 0 / -1. */

@@ -397,6 +397,57 @@ def test_rating_bound_to_the_ticket_finished_at_its_window(demo_db, bus, start_b
     assert rated(other["id"]) == [("A013", None)]
 
 
+def finish_ticket(db, window, seq, ms, number, branch=BRANCH):
+    """Commits a FINISHED ticket event at `window` as queue-manager does (the
+    event and the branch head in one transaction) and publishes nothing.
+    Returns the ticket id."""
+    import uuid
+    ticket_id = str(uuid.uuid4())
+    with db.cursor() as cur:
+        cur.execute("SELECT id FROM org_node WHERE path = %s::ltree", (branch,))
+        (branch_id,), = cur.fetchall()
+        cur.execute("SELECT eqms_ensure_partitions(1)")
+        cur.execute("""INSERT INTO ticket_event (branch_id, seq, at, day, kind, actor,
+                                                 ticket_id, number, window_id, window_no)
+                       VALUES (%s, %s, to_timestamp(%s / 1000.0), 20261122, 'finished',
+                               'test', %s, %s, %s, %s)""",
+                    (branch_id, seq, ms, ticket_id, number, window.id, window.number))
+        cur.execute("""INSERT INTO ticket_branch_head (branch_id, seq) VALUES (%s, %s)
+                       ON CONFLICT (branch_id) DO UPDATE SET seq = EXCLUDED.seq""",
+                    (branch_id, seq))
+    db.commit()
+    return ticket_id
+
+
+def test_rating_bound_to_a_ticket_whose_message_was_missed(demo_db, bus, start_bin):
+    """Item 9 of issue 11: queue-manager committed a finish at w01 but its
+    ticket.finished never reached rating-ingest. The binding catches up from
+    ticket_event, so the rating that follows still carries the ticket; a
+    ticket finished before the start (at w02) is known from the tables too.
+    The periodic catch-up is slowed to a minute, so the rating itself must
+    make rating-ingest look."""
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    now = int(time.time() * 1000)
+    earlier = finish_ticket(demo_db, w2, 1, now - 30000, "B007")
+    start_ingest(start_bin, demo_db, bus, EQMS_INGEST_TICKET_POLL_MS="60000")
+    teller = employee(demo_db, 1, 5)
+    gw = Gateway(bus)
+    gw.start(w1, teller)
+    missed = finish_ticket(demo_db, w1, 2, now + 1000, "A012")
+    r1 = gw.event("rating.submitted", w1, teller, ms=now + 3000, option_code=1,
+                  ticket="A012")
+    gw.wait_ack(gw.seq)
+    assert q(demo_db, "SELECT ticket, ticket_id::text FROM rating WHERE id = %s",
+             r1["id"]) == [("A012", missed)]
+    teller2 = employee(demo_db, 2, 5)
+    gw.event("staff.login", w2, teller2, ms=now - 40000)
+    r2 = gw.event("rating.submitted", w2, teller2, ms=now - 25000, option_code=2,
+                  ticket="B007")
+    gw.wait_ack(gw.seq)
+    assert q(demo_db, "SELECT ticket_id::text FROM rating WHERE id = %s",
+             r2["id"]) == [(earlier,)]
+
+
 def test_database_down_stops_acks_and_loses_nothing(demo_db, pg_proxy, bus, start_bin):
     import urllib.error
     import urllib.request

@@ -151,6 +151,10 @@ envelope_t *envelope_decode(const void *buf, size_t len,
         envelope_reject(reason, "member 'id' is not a lowercase UUID");
         goto err;
     }
+    if (!id_v7(id)) {
+        envelope_reject(reason, "member 'id' is not a UUIDv7 (version 7, variant 10)");
+        goto err;
+    }
     if (!envelope_type_valid(type)) {
         envelope_reject(reason, "member 'type' is malformed");
         goto err;

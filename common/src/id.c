@@ -113,11 +113,12 @@ int64_t id_time_ms(const char *text)
     return ms;
 }
 
+bool id_v7(const char *text)
+{
+    return id_valid(text) && text[14] == '7' && strchr("89ab", text[19]) != NULL;
+}
+
 bool id_v7_or_nil(const char *text)
 {
-    if (!id_valid(text))
-        return false;
-    if (strcmp(text, ID_NIL) == 0)
-        return true;
-    return text[14] == '7' && strchr("89ab", text[19]) != NULL;
+    return id_v7(text) || (text && strcmp(text, ID_NIL) == 0);
 }

@@ -2,6 +2,7 @@
 #include "eqms/service.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 typedef struct {
     int level;
 } s_common_t;
+
+static char s_name[64] = "service";   /* set by service_init */
 
 static const config_var_t s_common_vars[] = {
     { "EQMS_LOG_LEVEL", CONFIG_ENUM, "info", offsetof(s_common_t, level), 0, 0, 0,
@@ -29,14 +32,19 @@ void service_init(const char *name, int argc, char **argv, const config_var_t *v
     }
     s_common_t common;
     char err[256];
+    snprintf(s_name, sizeof s_name, "%s", name);
     log_init(name, LOG_LEVEL_INFO);
     if (config_load(s_common_vars, 1, &common, err, sizeof err) != 0
-        || config_load(vars, count, config, err, sizeof err) != 0) {
-        log_error("config_invalid", "reason=\"%s\"", err);
-        fprintf(stderr, "eqms-%s: %s\n", name, err);
-        exit(SERVICE_EXIT_CONFIG);
-    }
+        || config_load(vars, count, config, err, sizeof err) != 0)
+        service_exit_config(err);
     log_init(name, (log_level_t) common.level);
+}
+
+void service_exit_config(const char *reason)
+{
+    log_error("config_invalid", "reason=\"%s\"", reason);
+    fprintf(stderr, "eqms-%s: %s\n", s_name, reason);
+    exit(SERVICE_EXIT_CONFIG);
 }
 
 pgstore_t *service_open_database(const char *conninfo, int wait_ms)

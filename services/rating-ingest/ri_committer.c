@@ -83,7 +83,9 @@ static void s_commit(ri_committer_t *self, ri_batch_t *batch)
     int64_t started = clock_mono_ms();
     batch->rc = ri_store_commit(self->store, batch->items, batch->count, batch->cursors,
                                 batch->ncursors);
-    if (batch->rc != 0 && ri_store_connected(self->store)) {
+    if (batch->rc == RI_STORE_IN_DOUBT)
+        batch->rc = -1;   /* retried: the next attempt finds out (ri_store.h) */
+    else if (batch->rc != 0 && ri_store_connected(self->store)) {
         log_warn("batch_retry_one_by_one", "events=%zu", batch->count);
         batch->rc = s_commit_one_by_one(self, batch);
     }

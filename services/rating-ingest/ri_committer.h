@@ -11,7 +11,10 @@
  *  event and an event that still fails is rejected with a generic reason
  *  (its SQL state is logged), so a poison message never blocks the stream;
  *  a batch that fails because the database is unreachable comes back with
- *  rc -1 unchanged and may be submitted again.
+ *  rc -1 and is submitted again: what any attempt committed stays committed
+ *  and is not written twice, and a commit that got no answer is found out by
+ *  the next attempt (ri_store_commit), so every new rating of the batch is
+ *  published and counted exactly once, after the attempt that succeeds.
  *
  *  The committer owns its own PostgreSQL connection (commits must not share
  *  the bus loop's look-up connection) and the counters; when no batch has

@@ -238,6 +238,11 @@ static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t coun
         snprintf(sid, sizeof sid, "%" PRId64, it->staff_id);
         clock_format_rfc3339(e->event_ms, t);
         int q = 0;
+        if (it->duplicate)
+            continue;   /* decided before: it changed nothing */
+        if ((it->action == RI_ACTION_LOGIN || it->action == RI_ACTION_LOGOUT) && !it->live
+            && !it->left_window)
+            continue;   /* decided late: who is at the window now did not change */
         if (it->action == RI_ACTION_LOGIN) {
             if (it->left_window) {
                 char left[S_KEY_MAX];
@@ -247,6 +252,8 @@ static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t coun
                 failed |= q < 0;
                 queued += q > 0;
             }
+            if (!it->live)
+                continue;
             const char *hset[] = { "HSET", key, "window_id", wid, "staff_id", sid,
                                    "employee_no", e->employee_no };
             q = s_add(self, 8, hset);

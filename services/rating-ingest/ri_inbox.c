@@ -202,6 +202,39 @@ json_t *ri_inbox_data(ri_inbox_item_t *item)
     return item->envelope.data;
 }
 
+ri_inbox_item_t *ri_inbox_item_copy(const ri_inbox_item_t *item)
+{
+    ri_inbox_item_t *copy = malloc(sizeof *copy);
+    if (!copy)
+        return NULL;
+    *copy = *item;
+    copy->text = NULL;
+    copy->text_len = 0;
+    if (item->envelope.data) {
+        json_incref(item->envelope.data);   /* decoded strictly: the data is kept */
+    } else {
+        /* decoded in one pass: the text is kept for ri_inbox_data */
+        copy->text = malloc(item->text_len ? item->text_len : 1);
+        if (!copy->text) {
+            free(copy);
+            return NULL;
+        }
+        memcpy(copy->text, item->text, item->text_len);
+        copy->text_len = item->text_len;
+    }
+    return copy;
+}
+
+void ri_inbox_item_free(void *copy)
+{
+    ri_inbox_item_t *item = copy;
+    if (!item)
+        return;
+    json_decref(item->envelope.data);
+    free(item->text);
+    free(item);
+}
+
 void ri_inbox_release(ri_inbox_t *self, ri_inbox_item_t *item)
 {
     (void) item;   /* freed by the receive thread when it reuses the slot */

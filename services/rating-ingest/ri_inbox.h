@@ -50,6 +50,15 @@ ri_inbox_item_t *ri_inbox_take(ri_inbox_t *self, int timeout_ms);
  * until ri_inbox_release); NULL if memory ran out. */
 json_t *ri_inbox_data(ri_inbox_item_t *item);
 
+/* A copy of a taken item that outlives ri_inbox_release (an event held
+ * until its turn), with its own envelope text or data. NULL if memory ran
+ * out. Free it with ri_inbox_item_free. */
+ri_inbox_item_t *ri_inbox_item_copy(const ri_inbox_item_t *item);
+
+/* Frees a copy made by ri_inbox_item_copy (NULL is accepted; a void
+ * pointer, to serve as a destructor). */
+void ri_inbox_item_free(void *copy);
+
 /* Gives the taken item back; the receive thread frees its envelope data
  * when it reuses the slot. */
 void ri_inbox_release(ri_inbox_t *self, ri_inbox_item_t *item);

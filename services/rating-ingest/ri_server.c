@@ -17,25 +17,25 @@
 #include "eqms/log.h"
 #include "ri_committer.h"
 #include "ri_counters.h"
+#include "ri_decide.h"
 #include "ri_inbox.h"
+#include "ri_journal.h"
+#include "ri_prefixes.h"
 #include "ri_store.h"
 #include "ri_validate.h"
 
-/* Seqs above a gateway's cursor tracked at once (2 KiB per gateway); further
- * ones are dropped unacknowledged until the cursor catches up (the gateway
- * re-publishes). Normally at most two batches (the one committing and the
- * one filling) plus a gap's worth are above the cursor. */
-#define S_SEQ_WINDOW     16384
 #define S_REACK_MS       30000
 #define S_PARTITIONS_MS  (24 * 3600 * 1000)
-#define S_WINDOW_TTL_MS  60000
 /* A gap in a gateway's seqs open this long is asked to be replayed; the
  * request is repeated at most this often while the gap stays open. */
 #define S_GAP_MS         200
+#define S_GAP_REPEAT_MS  1000
 /* Events taken from the inbox per turn of the loop, and the inbox's size. */
 #define S_TAKE_MAX       256
 #define S_INBOX_SIZE     1024
-#define S_GAP_REPEAT_MS  1000
+/* Events held after gaps, all journals together (about 2 KiB each); more are
+ * dropped unacknowledged (the gateways send them again). */
+#define S_HELD_MAX       4096
 
 static const char *s_types[] = {
     "device.online", "device.offline", "device.unassigned", "device.assigned",
@@ -45,28 +45,11 @@ static const char *s_types[] = {
     "ticket.finished",   /* from queue-manager: binds the rating that follows */
 };
 
-/* One gateway journal: its seqs are gap-free within (gateway, incarnation)
- * (docs/protocol.md, "Journal incarnation"). */
-typedef struct {
-    char gateway[ENVELOPE_SRC_MAX + 1];
-    char incarnation[ID_SIZE];
-    char branch[RI_PATH_MAX + 1];
-    int64_t upto;                      /* committed cursor */
-    int64_t pending_upto;              /* cursor the batch in flight gives */
-    int64_t contig;                    /* highest seq with all below taken */
-    int64_t max_seen;                  /* highest seq taken */
-    int64_t gap_since;                 /* monotonic ms a gap opened, 0 = none */
-    int64_t gap_requested;             /* monotonic ms of the last replay.request */
-    bool ack_due;
-    uint8_t bits[S_SEQ_WINDOW / 8];    /* seqs > upto already in a batch */
-} s_gateway_t;
-
 struct ri_server_t {
     ri_server_config_t cfg;
-    char *prefixes;
-    char *prefix[64];                  /* into `prefixes`; none = everything */
-    size_t nprefix;
+    const ri_prefixes_t *prefixes;     /* borrowed: the share of the tree taken */
     ri_store_t *store;                 /* look-ups, partitions (this thread) */
+    ri_decider_t *decider;             /* what each event becomes */
     ri_committer_t *committer;         /* commits and counters (its thread) */
     ri_batch_t *buffers[2];            /* owned; the rest are aliases */
     ri_batch_t *open;                  /* filling */
@@ -78,263 +61,176 @@ struct ri_server_t {
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;    /* read by the health port */
-    zhash_t *gateways;                 /* src -> s_gateway_t */
-    zhash_t *windows;                  /* window id -> ri_window_state_t */
+    zhash_t *journals;                 /* "src/incarnation" -> ri_journal_t */
+    size_t held;                       /* events held in all journals */
     bool db_down;
-    bool acks_due;                     /* some gateway has ack_due */
+    bool acks_due;                     /* some journal has ack_due */
     backoff_t backoff;
     int64_t last_reack;
     int64_t last_gap_check;
-    char *ltree_prefixes;              /* "{a,b}" for ri_counters_rebuild */
     int64_t last_partitions;
+    int64_t last_tickets;
     metrics_counter_t *received, *stored, *rejected, *duplicates, *dropped, *batches,
-        *batch_failures, *replay_requests;
-    metrics_gauge_t *pending;
+        *batch_failures, *replay_requests, *past_gap, *late;
+    metrics_gauge_t *pending, *held_gauge;
 };
 
-/* --- per-gateway sequence tracking ------------------------------------------ */
+/* --- gateway journals ---------------------------------------------------------- */
 
-static bool s_bit(const s_gateway_t *g, int64_t seq)
+static void s_journal_free(void *journal)
 {
-    return g->bits[(seq % S_SEQ_WINDOW) / 8] & (1u << (seq % 8));
+    ri_journal_t *j = journal;
+    ri_journal_destroy(&j, ri_inbox_item_free);
 }
 
-static void s_set_bit(s_gateway_t *g, int64_t seq, bool on)
-{
-    if (on)
-        g->bits[(seq % S_SEQ_WINDOW) / 8] |= (uint8_t) (1u << (seq % 8));
-    else
-        g->bits[(seq % S_SEQ_WINDOW) / 8] &= (uint8_t) ~(1u << (seq % 8));
-}
-
-/* Marks `seq` (above the cursor) as taken into a batch. */
-static void s_take_seq(s_gateway_t *g, int64_t seq)
-{
-    s_set_bit(g, seq, true);
-    if (seq > g->max_seen)
-        g->max_seen = seq;
-    while (g->contig - g->upto < S_SEQ_WINDOW && s_bit(g, g->contig + 1))
-        g->contig++;
-}
-
-/* The journal (src, incarnation), created on first sight. */
-static s_gateway_t *s_gateway(ri_server_t *self, const char *src, const char *incarnation,
-                              const char *branch)
+/* The journal (src, incarnation), created on first sight with its cursor
+ * at `upto`. NULL if memory ran out. */
+static ri_journal_t *s_journal(ri_server_t *self, const char *src, const char *incarnation,
+                               const char *branch, int64_t upto)
 {
     char key[ENVELOPE_SRC_MAX + ID_SIZE + 2];
     snprintf(key, sizeof key, "%s/%s", src, incarnation);
-    s_gateway_t *g = zhash_lookup(self->gateways, key);
-    if (g)
-        return g;
-    g = calloc(1, sizeof *g);
-    if (!g)
-        return NULL;
-    snprintf(g->gateway, sizeof g->gateway, "%s", src);
-    snprintf(g->incarnation, sizeof g->incarnation, "%s", incarnation);
-    snprintf(g->branch, sizeof g->branch, "%s", branch);
-    if (zhash_insert(self->gateways, key, g) != 0) {
-        free(g);
+    ri_journal_t *j = zhash_lookup(self->journals, key);
+    if (j)
+        return j;
+    j = ri_journal_new(src, incarnation, branch, upto);
+    if (!j || zhash_insert(self->journals, key, j) != 0) {
+        ri_journal_destroy(&j, NULL);
         return NULL;
     }
-    zhash_freefn(self->gateways, key, free);
-    return g;
+    zhash_freefn(self->journals, key, s_journal_free);
+    return j;
 }
 
 static void s_load_cursor(void *ctx, const char *gateway, const char *incarnation,
                           const char *branch, int64_t upto)
 {
-    s_gateway_t *g = s_gateway(ctx, gateway, incarnation, branch);
-    if (g)
-        g->upto = g->pending_upto = g->contig = g->max_seen = upto;
-}
-
-static ri_window_state_t *s_window_state(ri_server_t *self, int64_t window_id)
-{
-    char key[24];
-    snprintf(key, sizeof key, "%" PRId64, window_id);
-    ri_window_state_t *state = zhash_lookup(self->windows, key);
-    if (state)
-        return state;
-    state = calloc(1, sizeof *state);
-    if (!state || zhash_insert(self->windows, key, state) != 0) {
-        free(state);
-        return NULL;
-    }
-    zhash_freefn(self->windows, key, free);
-    return state;
-}
-
-static void s_load_session(void *ctx, int64_t window_id, int64_t staff_id,
-                           const char *employee_no)
-{
-    ri_window_state_t *state = s_window_state(ctx, window_id);
-    if (state) {
-        state->staff_id = staff_id;
-        snprintf(state->employee_no, sizeof state->employee_no, "%s", employee_no);
-    }
-}
-
-static void s_set_ticket(ri_window_state_t *state, const char *ticket_id,
-                         const char *number, int64_t finished_ms)
-{
-    snprintf(state->last_ticket_id, sizeof state->last_ticket_id, "%s", ticket_id);
-    snprintf(state->last_ticket, sizeof state->last_ticket, "%s", number);
-    state->last_ticket_ms = finished_ms;
-}
-
-static void s_load_ticket(void *ctx, int64_t window_id, const char *ticket_id,
-                          const char *number, int64_t finished_ms)
-{
-    ri_window_state_t *state = s_window_state(ctx, window_id);
-    if (state)
-        s_set_ticket(state, ticket_id, number, finished_ms);
-}
-
-/* ticket.finished from queue-manager: the ticket a rating at that window
- * that follows will rate (docs/protocol.md, "queue-manager requests"). */
-static void s_on_ticket_finished(ri_server_t *self, const envelope_t *envelope)
-{
-    const char *ticket_id = NULL, *number = NULL, *at = NULL;
-    json_int_t window_id = 0;
-    int64_t at_ms = 0;
-    json_t *window = json_object_get(envelope->data, "window");
-    ticket_id = json_string_value(json_object_get(envelope->data, "ticket_id"));
-    number = json_string_value(json_object_get(envelope->data, "number"));
-    at = json_string_value(json_object_get(envelope->data, "at"));
-    window_id = json_integer_value(window);
-    if (!ticket_id || !id_valid(ticket_id) || !number || strlen(number) > RI_TICKET_MAX
-        || window_id <= 0 || !at || clock_parse_rfc3339(at, &at_ms) != 0) {
-        log_warn("ticket_finished_ignored", "id=%s reason=\"missing or malformed ticket_id, "
-                 "number, window or at\"", envelope->id);
-        return;
-    }
-    ri_window_state_t *state = s_window_state(self, window_id);
-    if (state && at_ms >= state->last_ticket_ms)
-        s_set_ticket(state, ticket_id, number, at_ms);
+    s_journal(ctx, gateway, incarnation, branch, upto);
 }
 
 /* --- deciding events ---------------------------------------------------------- */
 
-static void s_reject(ri_item_t *item, const char *reason)
-{
-    item->action = RI_ACTION_REJECT;
-    if (reason != item->reason)
-        snprintf(item->reason, sizeof item->reason, "%s", reason);
-}
-
-/* Decides one decoded event. Returns 0, or -1 if the database was needed and
- * unavailable (the event is then dropped unacknowledged). */
-static int s_decide(ri_server_t *self, ri_item_t *item)
-{
-    ri_event_t *e = &item->event;
-    bool stateful = e->kind == RI_KIND_RATING || e->kind == RI_KIND_LOGIN
-                    || e->kind == RI_KIND_LOGOUT || e->kind == RI_KIND_SERVICE_END;
-    if (!stateful) {
-        item->action = ri_device_status(e->type) ? RI_ACTION_DEVICE : RI_ACTION_NONE;
-        return 0;
-    }
-    if (ri_validate_clock(e, self->cfg.max_skew_s, item->reason) != 0) {
-        s_reject(item, item->reason);
-        return 0;
-    }
-    if (e->window_id == 0) {
-        snprintf(item->reason, sizeof item->reason, "unassigned device: %s has no window",
-                 e->serial);
-        s_reject(item, item->reason);
-        return 0;
-    }
-    ri_window_t window;
-    const char *why = NULL;
-    int found = ri_store_window(self->store, e->serial, e->window_id, S_WINDOW_TTL_MS,
-                                &window, &why);
-    if (found < 0)
-        return -1;
-    if (found == 0) {
-        snprintf(item->reason, sizeof item->reason, "%s: %s at window %" PRId64, why,
-                 e->serial, e->window_id);
-        s_reject(item, item->reason);
-        return 0;
-    }
-    ri_window_state_t *state = s_window_state(self, e->window_id);
-    if (!state)
-        return -1;
-    int64_t staff_id = 0;
-    if (e->kind == RI_KIND_LOGIN || e->kind == RI_KIND_LOGOUT) {
-        staff_id = ri_store_staff_id(self->store, e->employee_no);
-        if (staff_id < 0)
-            return -1;
-        if (staff_id == 0) {
-            snprintf(item->reason, sizeof item->reason, "unknown or inactive staff %s",
-                     e->employee_no);
-            s_reject(item, item->reason);
-            return 0;
-        }
-    }
-    switch (e->kind) {
-    case RI_KIND_RATING: {
-        const ri_option_t *option = NULL;
-        if (ri_validate_rating(e, &window, state, &option, item->reason) != 0) {
-            s_reject(item, item->reason);
-            return 0;
-        }
-        item->action = RI_ACTION_RATING;
-        item->option = *option;
-        const char *ticket_id = ri_rating_ticket(e, &window, state);
-        snprintf(item->ticket_id, sizeof item->ticket_id, "%s", ticket_id ? ticket_id : "");
-        item->staff_id = state->staff_id;
-        snprintf(e->employee_no, sizeof e->employee_no, "%s", state->employee_no);
-        snprintf(item->window_path, sizeof item->window_path, "%s", window.path);
-        snprintf(item->time_zone, sizeof item->time_zone, "%s", window.time_zone);
-        break;
-    }
-    case RI_KIND_LOGIN:
-        /* A teller logging in here is no longer at any other window. */
-        for (ri_window_state_t *s = zhash_first(self->windows); s;
-             s = zhash_next(self->windows))
-            if (s->staff_id == staff_id) {
-                s->staff_id = 0;
-                s->employee_no[0] = '\0';
-                item->left_window = strtoll(zhash_cursor(self->windows), NULL, 10);
-            }
-        item->action = RI_ACTION_LOGIN;
-        item->staff_id = staff_id;
-        break;
-    case RI_KIND_LOGOUT:
-        item->action = RI_ACTION_LOGOUT;
-        item->staff_id = staff_id;
-        break;
-    default:   /* service.end */
-        item->action = RI_ACTION_SERVICE_END;
-        item->staff_id = state->staff_id;
-        break;
-    }
-    ri_window_state_apply(state, e, staff_id);
-    return 0;
-}
-
-/* True if the topic's org path is one of the prefixes or below one (whole
- * labels: the subscription "rating.submitted.hq.r01" also delivers hq.r010). */
+/* True if the topic's org path is taken by this worker (whole labels: the
+ * subscription "rating.submitted.hq.r01" also delivers hq.r010). */
 static bool s_taken(const ri_server_t *self, const char *topic, const char *type)
 {
-    if (self->nprefix == 0)
-        return true;
-    const char *path = topic + strlen(type) + 1;
-    for (size_t i = 0; i < self->nprefix; i++) {
-        size_t n = strlen(self->prefix[i]);
-        if (strncmp(path, self->prefix[i], n) == 0 && (path[n] == '\0' || path[n] == '.'))
-            return true;
-    }
-    return false;
+    return ri_prefixes_take(self->prefixes, topic + strlen(type) + 1);
 }
 
-/* Takes one received event into the batch (or drops it). */
+/* Decides a received event into the open batch. Returns true if it went
+ * in; false if it was dropped unacknowledged (database down, batch full):
+ * the gateway sends it again. */
+static bool s_decide_into(ri_server_t *self, ri_journal_t *j, ri_inbox_item_t *received)
+{
+    const envelope_t *envelope = &received->envelope;
+    ri_batch_t *batch = self->open;
+    if (self->db_down || batch->count >= batch->cap) {
+        metrics_add(self->dropped, 1);
+        return false;
+    }
+    ri_item_t *item = &batch->items[batch->count];
+    memset(item, 0, sizeof *item);
+    item->event = received->event;
+    if (received->decoded != 0) {
+        item->action = RI_ACTION_REJECT;
+        snprintf(item->reason, sizeof item->reason, "%s", received->reason);
+    } else if (strcmp(envelope->type, "device.report_rejected") == 0) {
+        /* a stored event the gateway could not decode: recorded, never a fact */
+        const char *why = json_string_value(json_object_get(ri_inbox_data(received),
+                                                            "reason"));
+        item->action = RI_ACTION_REJECT;
+        snprintf(item->reason, sizeof item->reason, "undecodable report: %s",
+                 why ? why : "(no reason given)");
+    } else if (ri_decider_decide(self->decider, item) != 0) {
+        self->db_down = true;
+        backoff_failed(&self->backoff);
+        health_liveness_db(&self->liveness, 0);
+        metrics_add(self->dropped, 1);
+        log_warn("ingest_paused", "reason=\"database unavailable\" gateway=%s seq=%" PRId64,
+                 envelope->src, envelope->seq);
+        return false;
+    }
+    if (item->action == RI_ACTION_REJECT) {
+        /* The identity comes from the envelope even if the data was bad. */
+        snprintf(item->event.id, sizeof item->event.id, "%s", envelope->id);
+        snprintf(item->event.gateway, sizeof item->event.gateway, "%s", envelope->src);
+        snprintf(item->event.incarnation, sizeof item->event.incarnation, "%s",
+                 j->incarnation);
+        snprintf(item->event.type, sizeof item->event.type, "%s", envelope->type);
+        item->event.seq = envelope->seq;
+        snprintf(item->topic, sizeof item->topic, "%s", received->topic);
+        item->raw = json_dumps(ri_inbox_data(received), JSON_COMPACT);
+        log_info("event_rejected", "gateway=%s seq=%" PRId64 " type=%s reason=\"%s\"",
+                 envelope->src, envelope->seq, envelope->type, item->reason);
+    }
+    ri_journal_decided(j, envelope->seq);
+    if (batch->count == 0)
+        batch->started_ms = clock_mono_ms();
+    batch->count++;
+    metrics_set(self->pending, (int64_t) batch->count);
+    return true;
+}
+
+/* Decides the journal's held events whose turn came: the next in sequence
+ * order, or the oldest once it has waited hold_ms (the seqs missing before
+ * it are then decided when they come). */
+static void s_release(ri_server_t *self, ri_journal_t *j, int64_t now)
+{
+    bool timed_out;
+    const ri_held_t *h;
+    while (!self->db_down && self->open->count < self->open->cap
+           && (h = ri_journal_due(j, now, self->cfg.hold_ms, &timed_out))) {
+        int64_t seq = h->seq, missing_from = j->next, held_ms = now - h->held_ms;
+        ri_inbox_item_t *event = ri_journal_take(j);
+        self->held--;
+        if (timed_out) {
+            metrics_add(self->past_gap, 1);
+            log_warn("events_decided_past_gap", "gateway=%s incarnation=%s missing_from=%"
+                     PRId64 " missing_to=%" PRId64 " held_ms=%" PRId64,
+                     j->gateway, j->incarnation, missing_from, seq - 1, held_ms);
+        }
+        s_decide_into(self, j, event);
+        ri_inbox_item_free(event);
+    }
+    metrics_set(self->held_gauge, (int64_t) self->held);
+}
+
+static void s_release_all(ri_server_t *self, int64_t now)
+{
+    if (self->held == 0)
+        return;
+    for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals))
+        if (j->count > 0)
+            s_release(self, j, now);
+}
+
+/* Holds an event that follows a gap until its turn. */
+static void s_hold(ri_server_t *self, ri_journal_t *j, const ri_inbox_item_t *received,
+                   int64_t now)
+{
+    ri_inbox_item_t *copy = NULL;
+    if (self->db_down || self->held >= S_HELD_MAX
+        || !(copy = ri_inbox_item_copy(received))
+        || ri_journal_hold(j, received->envelope.seq, copy, now) != 0) {
+        ri_inbox_item_free(copy);
+        metrics_add(self->dropped, 1);
+        return;
+    }
+    self->held++;
+    metrics_set(self->held_gauge, (int64_t) self->held);
+    log_debug("event_held", "gateway=%s incarnation=%s seq=%" PRId64 " next=%" PRId64,
+              j->gateway, j->incarnation, received->envelope.seq, j->next);
+}
+
+/* Takes one received event: decided now (in its gateway's sequence order),
+ * held until its turn, re-acknowledged as a duplicate, or dropped. */
 static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
 {
     const char *topic = received->topic;
     const envelope_t *envelope = &received->envelope;
     if (strcmp(envelope->type, "ticket.finished") == 0) {
         if (s_taken(self, topic, envelope->type))
-            s_on_ticket_finished(self, envelope);
+            ri_decider_ticket_finished(self->decider, envelope);
         return;
     }
     if (!s_taken(self, topic, envelope->type))
@@ -359,85 +255,57 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
         incarnation = json_is_string(inc_j) && id_v7_or_nil(json_string_value(inc_j))
                       ? json_string_value(inc_j) : ID_NIL;
     }
-    s_gateway_t *g = s_gateway(self, envelope->src, incarnation, branch);
-    if (!g) {
+    ri_journal_t *j = s_journal(self, envelope->src, incarnation, branch, 0);
+    if (!j) {
         metrics_add(self->dropped, 1);
         return;
     }
-    if (branch[0] && strcmp(g->branch, branch) != 0)
-        snprintf(g->branch, sizeof g->branch, "%s", branch);
-    if (envelope->seq <= g->upto || (envelope->seq - g->upto <= S_SEQ_WINDOW
-                                     && s_bit(g, envelope->seq))) {
+    if (branch[0] && strcmp(j->branch, branch) != 0)
+        snprintf(j->branch, sizeof j->branch, "%s", branch);
+    int64_t now = clock_mono_ms();
+    switch (ri_journal_arrival(j, envelope->seq)) {
+    case RI_JOURNAL_DUPLICATE:
         metrics_add(self->duplicates, 1);
-        g->ack_due = true;
+        j->ack_due = true;
         self->acks_due = true;
         return;
-    }
-    ri_batch_t *batch = self->open;
-    if (self->db_down || envelope->seq - g->upto > S_SEQ_WINDOW
-        || batch->count >= batch->cap) {
+    case RI_JOURNAL_BEYOND:
         metrics_add(self->dropped, 1);
         return;
-    }
-    ri_item_t *item = &batch->items[batch->count];
-    memset(item, 0, sizeof *item);
-    item->event = received->event;
-    if (received->decoded != 0) {
-        s_reject(item, received->reason);
-    } else if (strcmp(envelope->type, "device.report_rejected") == 0) {
-        /* a stored event the gateway could not decode: recorded, never a fact */
-        const char *why = json_string_value(json_object_get(ri_inbox_data(received),
-                                                            "reason"));
-        snprintf(item->reason, sizeof item->reason, "undecodable report: %s",
-                 why ? why : "(no reason given)");
-        s_reject(item, item->reason);
-    } else if (s_decide(self, item) != 0) {
-        self->db_down = true;
-        backoff_failed(&self->backoff);
-        health_liveness_db(&self->liveness, 0);
-        metrics_add(self->dropped, 1);
-        log_warn("ingest_paused", "reason=\"database unavailable\" gateway=%s seq=%" PRId64,
-                 envelope->src, envelope->seq);
+    case RI_JOURNAL_HOLD:
+        s_hold(self, j, received, now);
+        return;
+    case RI_JOURNAL_LATE:
+        metrics_add(self->late, 1);
+        log_info("event_late", "gateway=%s incarnation=%s seq=%" PRId64 " type=%s "
+                 "reason=\"its successors were decided when the gap was not filled in "
+                 "time\"", envelope->src, incarnation, envelope->seq, envelope->type);
+        s_decide_into(self, j, received);
+        return;
+    case RI_JOURNAL_NOW:
+        if (s_decide_into(self, j, received))
+            s_release(self, j, now);
         return;
     }
-    if (item->action == RI_ACTION_REJECT) {
-        /* The identity comes from the envelope even if the data was bad. */
-        snprintf(item->event.id, sizeof item->event.id, "%s", envelope->id);
-        snprintf(item->event.gateway, sizeof item->event.gateway, "%s", envelope->src);
-        snprintf(item->event.incarnation, sizeof item->event.incarnation, "%s",
-                 g->incarnation);
-        snprintf(item->event.type, sizeof item->event.type, "%s", envelope->type);
-        item->event.seq = envelope->seq;
-        snprintf(item->topic, sizeof item->topic, "%s", topic);
-        item->raw = json_dumps(ri_inbox_data(received), JSON_COMPACT);
-        log_info("event_rejected", "gateway=%s seq=%" PRId64 " type=%s reason=\"%s\"",
-                 envelope->src, envelope->seq, envelope->type, item->reason);
-    }
-    s_take_seq(g, envelope->seq);
-    if (batch->count == 0)
-        batch->started_ms = clock_mono_ms();
-    batch->count++;
-    metrics_set(self->pending, (int64_t) batch->count);
 }
 
 /* --- committing ---------------------------------------------------------------- */
 
-/* The cursors the open batch gives: for each gateway, the highest
- * contiguous seq. -1 if memory ran out. */
+/* The cursors the open batch gives: for each journal, the highest seq
+ * below which every seq is decided. -1 if memory ran out. */
 static int s_cursors(ri_server_t *self, ri_batch_t *batch)
 {
-    size_t n = 0, cap = zhash_size(self->gateways);
+    size_t n = 0, cap = zhash_size(self->journals);
     ri_cursor_t *cursors = calloc(cap ? cap : 1, sizeof *cursors);
     if (!cursors)
         return -1;
-    for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
-        int64_t upto = g->contig;
-        g->pending_upto = upto;
-        if (upto > g->upto && n < cap) {
-            snprintf(cursors[n].gateway, sizeof cursors[n].gateway, "%s", g->gateway);
+    for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals)) {
+        int64_t upto = ri_journal_submit(j);
+        if (upto > j->upto && n < cap) {
+            snprintf(cursors[n].gateway, sizeof cursors[n].gateway, "%s", j->gateway);
             snprintf(cursors[n].incarnation, sizeof cursors[n].incarnation, "%s",
-                     g->incarnation);
-            snprintf(cursors[n].branch, sizeof cursors[n].branch, "%s", g->branch);
+                     j->incarnation);
+            snprintf(cursors[n].branch, sizeof cursors[n].branch, "%s", j->branch);
             cursors[n].upto = upto;
             n++;
         }
@@ -498,70 +366,69 @@ static void s_send_acks(ri_server_t *self, bool all)
     if (!all && !self->acks_due)
         return;
     self->acks_due = false;
-    for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
-        if (!(g->ack_due || all) || g->upto <= 0 || !g->branch[0])
+    for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals)) {
+        if (!(j->ack_due || all) || j->upto <= 0 || !j->branch[0])
             continue;
-        json_t *data = json_pack("{s:s, s:s, s:I}", "gateway", g->gateway, "incarnation",
-                                 g->incarnation, "upto", (json_int_t) g->upto);
+        json_t *data = json_pack("{s:s, s:s, s:I}", "gateway", j->gateway, "incarnation",
+                                 j->incarnation, "upto", (json_int_t) j->upto);
         if (data)
-            bus_publish(self->bus, "ack.ingest", g->branch, &data, NULL);
-        g->ack_due = false;
+            bus_publish(self->bus, "ack.ingest", j->branch, &data, NULL);
+        j->ack_due = false;
     }
 }
 
-/* Asks a gateway to replay the first missing run of its seqs. */
-static void s_request_replay(ri_server_t *self, s_gateway_t *g)
+/* Asks a gateway to replay a run of missing seqs. */
+static void s_request_replay(ri_server_t *self, ri_journal_t *j, int64_t from, int64_t to)
 {
-    int64_t from = g->contig + 1, to = from;
-    while (to + 1 < g->max_seen && !s_bit(g, to + 1))
-        to++;
-    json_t *data = json_pack("{s:s, s:s, s:I, s:I}", "gateway", g->gateway, "incarnation",
-                             g->incarnation, "from", (json_int_t) from, "to",
+    json_t *data = json_pack("{s:s, s:s, s:I, s:I}", "gateway", j->gateway, "incarnation",
+                             j->incarnation, "from", (json_int_t) from, "to",
                              (json_int_t) to);
-    if (data && bus_publish(self->bus, "replay.request", g->branch, &data, NULL) == 0) {
+    if (data && bus_publish(self->bus, "replay.request", j->branch, &data, NULL) == 0) {
         metrics_add(self->replay_requests, 1);
         log_info("replay_requested", "gateway=%s incarnation=%s from=%" PRId64 " to=%"
-                 PRId64 " highest_seen=%" PRId64, g->gateway, g->incarnation, from, to,
-                 g->max_seen);
+                 PRId64 " highest_seen=%" PRId64, j->gateway, j->incarnation, from, to,
+                 j->max_seen);
     }
 }
 
-/* A gap (a seq missing below one already taken) that stays open S_GAP_MS
- * is asked to be replayed, again every S_GAP_REPEAT_MS while it stays. A
- * lost tail (nothing after it) shows no gap: the gateway's own periodic
- * replay brings it. */
+/* A gap (a seq missing below one already decided or held) that stays open
+ * S_GAP_MS is asked to be replayed, again every S_GAP_REPEAT_MS while it
+ * stays. A lost tail (nothing after it) shows no gap: the gateway's own
+ * periodic replay brings it. */
 static void s_check_gaps(ri_server_t *self, int64_t now)
 {
     if (now - self->last_gap_check < S_GAP_MS / 2 || self->db_down)
         return;
     self->last_gap_check = now;
-    for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
-        if (g->max_seen <= g->contig || !g->branch[0]) {
-            g->gap_since = 0;
+    for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals)) {
+        int64_t from, to;
+        if (j->max_seen <= j->contig || !j->branch[0] || !ri_journal_missing(j, &from, &to)) {
+            j->gap_since = 0;
             continue;
         }
-        if (g->gap_since == 0)
-            g->gap_since = now;
-        if (now - g->gap_since >= S_GAP_MS && now - g->gap_requested >= S_GAP_REPEAT_MS) {
-            g->gap_requested = now;
-            s_request_replay(self, g);
+        if (j->gap_since == 0)
+            j->gap_since = now;
+        if (now - j->gap_since >= S_GAP_MS && now - j->gap_requested >= S_GAP_REPEAT_MS) {
+            j->gap_requested = now;
+            s_request_replay(self, j, from, to);
         }
     }
 }
 
 static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
 {
-    for (s_gateway_t *g = zhash_first(self->gateways); g; g = zhash_next(self->gateways)) {
-        while (g->upto < g->pending_upto) {
-            g->upto++;
-            s_set_bit(g, g->upto, false);
-            g->ack_due = true;
-        }
-    }
-    uint64_t stored = 0, rejected = 0;
+    for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals))
+        if (ri_journal_committed(j))
+            j->ack_due = true;
+    uint64_t stored = 0, rejected = 0, duplicates = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const ri_item_t *item = &batch->items[i];
-        if (item->action == RI_ACTION_RATING && item->stored) {
+        if (item->duplicate) {
+            duplicates++;
+            log_info("event_duplicate", "id=%s gateway=%s seq=%" PRId64 " type=%s "
+                     "reason=\"envelope id decided before\"", item->event.id,
+                     item->event.gateway, item->event.seq, item->event.type);
+        } else if (item->action == RI_ACTION_RATING && item->stored) {
             stored++;
             s_publish_stored(self, item, &batch->figures[i]);
         } else if (item->action == RI_ACTION_REJECT) {
@@ -570,6 +437,7 @@ static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
     }
     metrics_add(self->stored, stored);
     metrics_add(self->rejected, rejected);
+    metrics_add(self->duplicates, duplicates);
     metrics_add(self->batches, 1);
     log_debug("batch_committed", "events=%zu ratings=%" PRIu64 " rejected=%" PRIu64
               " commit_ms=%" PRId64, batch->count, stored, rejected, batch->commit_ms);
@@ -663,6 +531,7 @@ static void *s_loop(void *arg)
             ri_inbox_release(self->inbox, item);
         }
         now = clock_mono_ms();
+        s_release_all(self, now);
         s_collect(self);
         s_submit(self, now);
         s_check_gaps(self, now);
@@ -683,6 +552,11 @@ static void *s_loop(void *arg)
             if (ri_store_ensure_partitions(self->store, 3) != 0)
                 log_warn("partitions_not_ensured", "reason=\"database error\"");
         }
+        if (!self->db_down && now - self->last_tickets >= self->cfg.ticket_poll_ms) {
+            self->last_tickets = now;
+            if (ri_decider_catch_up_tickets(self->decider) != 0)
+                log_warn("tickets_not_caught_up", "reason=\"database error\"");
+        }
         if (now - self->last_reack >= S_REACK_MS) {
             self->last_reack = now;
             s_send_acks(self, true);
@@ -694,49 +568,6 @@ static void *s_loop(void *arg)
 }
 
 /* --- lifecycle ------------------------------------------------------------------- */
-
-static int s_subscribe(ri_server_t *self, bus_t *sub)
-{
-    char *save = NULL;
-    char *list = self->prefixes;
-    bool any = false;
-    /* Room for "{", every prefix with a separator, "}" and NUL. */
-    self->ltree_prefixes = malloc(strlen(self->prefixes) + 3);
-    if (!self->ltree_prefixes)
-        return -1;
-    strcpy(self->ltree_prefixes, "{");
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        while (*p == ' ')
-            p++;
-        if (!*p)
-            continue;
-        if (!envelope_org_path_valid(p, strlen(p))
-            || self->nprefix == sizeof self->prefix / sizeof self->prefix[0]) {
-            log_error("bad_prefix", "prefix=\"%s\" reason=\"not an org path, or more "
-                      "than 64 prefixes\"", p);
-            return -1;
-        }
-        self->prefix[self->nprefix++] = p;
-        if (self->ltree_prefixes[1])
-            strcat(self->ltree_prefixes, ",");
-        strcat(self->ltree_prefixes, p);
-        for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++) {
-            char topic[ENVELOPE_TOPIC_MAX + 2];
-            snprintf(topic, sizeof topic, "%s.%s", s_types[i], p);
-            if (bus_subscribe(sub, topic) != 0)
-                return -1;
-        }
-        any = true;
-    }
-    strcat(self->ltree_prefixes, "}");
-    for (size_t i = 0; !any && i < sizeof s_types / sizeof s_types[0]; i++) {
-        char topic[ENVELOPE_TYPE_MAX + 2];
-        snprintf(topic, sizeof topic, "%s.", s_types[i]);
-        if (bus_subscribe(sub, topic) != 0)
-            return -1;
-    }
-    return 0;
-}
 
 ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
                            metrics_t *metrics)
@@ -751,9 +582,15 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     if (self->cfg.batch_max < 1)
         self->cfg.batch_max = 1;
     self->store = ri_store_new(pg_p);
-    self->prefixes = strdup(config->prefixes ? config->prefixes : "");
-    self->gateways = zhash_new();
-    self->windows = zhash_new();
+    self->prefixes = config->prefixes;
+    self->decider = self->store ? ri_decider_new(self->store,
+                                                 ri_prefixes_ltree(self->prefixes),
+                                                 config->max_skew_s, config->max_age_s) : NULL;
+    self->journals = zhash_new();
+    if (self->cfg.hold_ms < 1)
+        self->cfg.hold_ms = 1;
+    if (self->cfg.ticket_poll_ms < 1)
+        self->cfg.ticket_poll_ms = 1000;
     for (int i = 0; i < 2; i++)
         self->buffers[i] = ri_batch_new((size_t) self->cfg.batch_max);
     self->open = self->buffers[0];
@@ -777,40 +614,50 @@ ri_server_t *ri_server_new(pgstore_t **pg_p, const ri_server_config_t *config,
     self->pending = metrics_gauge(metrics, "batch_pending", "Events in the open batch.");
     self->replay_requests = metrics_counter(metrics, "replay_requests_total",
                                             "replay.request messages sent for seq gaps.");
-    if (!self->store || !self->prefixes || !self->gateways || !self->windows
+    self->held_gauge = metrics_gauge(metrics, "events_held",
+                                     "Events held after a gap in their gateway's seqs.");
+    self->past_gap = metrics_counter(metrics, "events_decided_past_gap_total",
+                                     "Held events decided without the missing seqs "
+                                     "before them (the hold timed out).");
+    self->late = metrics_counter(metrics, "events_late_total",
+                                 "Events decided after their successors (they came "
+                                 "after the hold timed out).");
+    if (!self->store || !self->decider || !self->journals
         || !self->buffers[0] || !self->buffers[1] || !counters || !commit_pg
         || !self->received || !self->stored || !self->rejected || !self->duplicates
         || !self->dropped || !self->batches || !self->batch_failures || !self->pending
-        || !self->replay_requests)
+        || !self->replay_requests || !self->held_gauge || !self->past_gap || !self->late)
         goto err;
     if (ri_store_ensure_partitions(self->store, 3) != 0
         || ri_store_cursors(self->store, s_load_cursor, self) != 0
-        || ri_store_open_sessions(self->store, s_load_session, self) != 0
-        || ri_store_last_tickets(self->store, s_load_ticket, self) != 0) {
+        || ri_decider_load(self->decider) != 0) {
         log_error("ingest_start_failed", "reason=\"cannot load cursors and sessions\"");
         goto err;
     }
     self->bus = bus_new(config->bus_pub, NULL, config->src);
     bus_t *sub = bus_new(NULL, config->bus_sub, config->src);
     if (!self->bus || !sub || bus_attach_metrics(self->bus, metrics) != 0
-        || bus_attach_metrics(sub, metrics) != 0 || s_subscribe(self, sub) != 0) {
+        || bus_attach_metrics(sub, metrics) != 0
+        || ri_prefixes_subscribe(self->prefixes, sub, s_types,
+                                 sizeof s_types / sizeof s_types[0]) != 0) {
         bus_destroy(&sub);
         goto err;
     }
     self->inbox = ri_inbox_new(&sub, S_INBOX_SIZE);
     if (!self->inbox)
         goto err;
-    self->committer = ri_committer_new(&commit_pg, &counters, self->ltree_prefixes);
+    self->committer = ri_committer_new(&commit_pg, &counters,
+                                       ri_prefixes_ltree(self->prefixes));
     if (!self->committer)
         goto err;
-    self->last_partitions = self->last_reack = clock_mono_ms();
+    self->last_partitions = self->last_reack = self->last_tickets = clock_mono_ms();
     health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
-    log_info("ingest_started", "gateways=%zu windows=%zu prefixes=\"%s\" batch_max=%d "
-             "batch_delay_ms=%d", zhash_size(self->gateways), zhash_size(self->windows),
-             config->prefixes ? config->prefixes : "", self->cfg.batch_max,
-             self->cfg.batch_delay_ms);
+    log_info("ingest_started", "journals=%zu windows=%zu prefixes=\"%s\" batch_max=%d "
+             "batch_delay_ms=%d hold_ms=%d", zhash_size(self->journals),
+             ri_decider_windows(self->decider), ri_prefixes_ltree(self->prefixes),
+             self->cfg.batch_max, self->cfg.batch_delay_ms, self->cfg.hold_ms);
     return self;
 err:
     log_error("ingest_start_failed", "reason=\"bus, database or memory\"");
@@ -819,14 +666,12 @@ err:
     ri_counters_destroy(&counters);
     pgstore_destroy(&commit_pg);
     bus_destroy(&self->bus);
+    ri_decider_destroy(&self->decider);
     ri_store_destroy(&self->store);
-    zhash_destroy(&self->gateways);
-    zhash_destroy(&self->windows);
+    zhash_destroy(&self->journals);
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
     jsonw_release(&self->writer);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
     free(self);
     return NULL;
 }
@@ -844,14 +689,12 @@ void ri_server_destroy(ri_server_t **self_p)
     ri_committer_destroy(&self->committer);
     ri_inbox_destroy(&self->inbox);
     bus_destroy(&self->bus);
+    ri_decider_destroy(&self->decider);
     ri_store_destroy(&self->store);
-    zhash_destroy(&self->gateways);
-    zhash_destroy(&self->windows);
+    zhash_destroy(&self->journals);
     ri_batch_destroy(&self->buffers[0]);
     ri_batch_destroy(&self->buffers[1]);
     jsonw_release(&self->writer);
-    free(self->prefixes);
-    free(self->ltree_prefixes);
     free(self);
     *self_p = NULL;
 }

@@ -39,34 +39,44 @@ static const char *s_window_sql =
     "FROM service_window w JOIN org_node n ON n.id = w.node_id "
     "CROSS JOIN LATERAL effective_settings(w.node_id) e WHERE w.id = $2";
 
-static const char *s_rating_sql =
-    "INSERT INTO rating (id, event_time, gateway, gateway_incarnation, gateway_seq, "
-    "  window_id, staff_id, branch_path, device_serial, device_boot, device_seq, "
-    "  option_code, score, satisfied, unsatisfied, ticket, ticket_id, service_ms, "
-    "  received_at) "
-    "SELECT r.id, to_timestamp(r.t / 1000.0), r.g, r.gi, r.s, r.w, r.st, r.b::ltree, "
-    "  r.ds, r.db, r.dq, r.o, r.sc, r.sa, r.un, r.tk, r.ti, r.sm, "
-    "  to_timestamp(r.rc / 1000.0) "
-    "FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, t bigint, g text, gi uuid, "
-    "  s bigint, w bigint, st bigint, b text, ds text, db bigint, dq bigint, o smallint, "
-    "  sc numeric, sa boolean, un boolean, tk text, ti uuid, sm integer, rc bigint) "
+static const char *s_ids_sql =
+    "INSERT INTO ingest_event (id) SELECT unnest($1::uuid[]) "
     "ON CONFLICT DO NOTHING RETURNING id::text";
 
+/* Session writes are guarded by time as well as by id (ingest_event): a
+ * login at t closes only the sessions at its window or of its teller that
+ * are open and began at or before t; a login that a later one at its window
+ * or of its teller already follows (decided late) is stored closed where
+ * that one begins; a logout at t ends only its teller's latest session at
+ * that window that began at or before t, and only if it did not end
+ * earlier. So an event sent again late (a new journal's envelope id for a
+ * device event already stored) never ends a newer session. */
 static const char *s_login_close_sql =
-    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "UPDATE staff_session SET logout_at = to_timestamp($4 / 1000.0), "
     "  closed_by = CASE WHEN window_id = $3 THEN 'window_taken' ELSE 'login_elsewhere' END "
     "WHERE logout_at IS NULL AND (window_id = $3 OR staff_id = $2) "
-    "  AND NOT EXISTS (SELECT 1 FROM staff_session WHERE id = $1)";
+    "  AND login_at <= to_timestamp($4 / 1000.0) AND id <> $1";
 
 static const char *s_login_sql =
-    "INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway, gateway_seq, "
-    "  gateway_incarnation) "
-    "VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6, $7) ON CONFLICT DO NOTHING";
+    "INSERT INTO staff_session (id, staff_id, window_id, login_at, logout_at, closed_by, "
+    "  gateway, gateway_seq, gateway_incarnation) "
+    "SELECT $1::uuid, $2::bigint, $3::bigint, to_timestamp($4 / 1000.0), n.login_at, "
+    "  CASE WHEN n.window_id = $3::bigint THEN 'window_taken' "
+    "       WHEN n.window_id IS NOT NULL THEN 'login_elsewhere' END, "
+    "  $5::text, $6::bigint, $7::uuid "
+    "FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
+    "  SELECT s.login_at, s.window_id FROM staff_session s "
+    "  WHERE (s.window_id = $3::bigint OR s.staff_id = $2::bigint) "
+    "    AND s.login_at > to_timestamp($4 / 1000.0) "
+    "  ORDER BY s.login_at LIMIT 1) AS n ON true "
+    "ON CONFLICT DO NOTHING";
 
 static const char *s_logout_sql =
-    "UPDATE staff_session SET logout_at = greatest(login_at, to_timestamp($4 / 1000.0)), "
+    "UPDATE staff_session SET logout_at = to_timestamp($4 / 1000.0), "
     "  logout_id = $1, closed_by = 'logout' "
-    "WHERE logout_at IS NULL AND staff_id = $2 AND window_id = $3";
+    "WHERE id = (SELECT id FROM staff_session WHERE staff_id = $2 AND window_id = $3 "
+    "            AND login_at <= to_timestamp($4 / 1000.0) ORDER BY login_at DESC LIMIT 1) "
+    "  AND (logout_at IS NULL OR logout_at > to_timestamp($4 / 1000.0))";
 
 static const char *s_service_sql =
     "INSERT INTO service_record (id, ended_at, started_at, duration_ms, gateway, "
@@ -250,18 +260,19 @@ int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no)
 
 int ri_store_open_sessions(ri_store_t *self,
                            void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
-                                      const char *employee_no),
+                                      const char *employee_no, int64_t login_ms),
                            void *ctx)
 {
     PGresult *res = pgstore_query(self->pg,
-                                  "SELECT s.window_id, s.staff_id, st.employee_no "
+                                  "SELECT s.window_id, s.staff_id, st.employee_no, "
+                                  "  (extract(epoch FROM s.login_at) * 1000)::bigint "
                                   "FROM staff_session s JOIN staff st ON st.id = s.staff_id "
-                                  "WHERE s.logout_at IS NULL", 0, NULL);
+                                  "WHERE s.logout_at IS NULL ORDER BY s.login_at", 0, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
         fn(ctx, atoll(PQgetvalue(res, i, 0)), atoll(PQgetvalue(res, i, 1)),
-           PQgetvalue(res, i, 2));
+           PQgetvalue(res, i, 2), atoll(PQgetvalue(res, i, 3)));
     PQclear(res);
     return 0;
 }
@@ -282,24 +293,67 @@ int ri_store_cursors(ri_store_t *self,
     return 0;
 }
 
-int ri_store_last_tickets(ri_store_t *self,
-                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
-                                     const char *number, int64_t finished_ms),
-                          void *ctx)
+int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                    const char *ltree, tailcursor_behind_fn *fn, void *arg)
 {
+    const char *params[] = { ltree };
+    return tailcursor_behind(cursor, self->pg, "ticket_event",
+                             "SELECT n.path::text, h.seq FROM ticket_branch_head h "
+                             "JOIN org_node n ON n.id = h.branch_id "
+                             "WHERE cardinality($1::ltree[]) = 0 OR n.path <@ $1::ltree[]",
+                             1, params, fn, arg);
+}
+
+/* The n texts (or numbers) as a PostgreSQL array literal "{a,b}" (malloc'd;
+ * NULL out of memory). */
+static char *s_array(size_t n, char *const *texts, const int64_t *numbers)
+{
+    size_t size = 3;
+    for (size_t i = 0; i < n; i++)
+        size += (texts ? strlen(texts[i]) : 20) + 1;
+    char *out = malloc(size), *p = out;
+    if (!out)
+        return NULL;
+    *p++ = '{';
+    for (size_t i = 0; i < n; i++)
+        p += texts ? sprintf(p, "%s%s", i ? "," : "", texts[i])
+                   : sprintf(p, "%s%" PRId64, i ? "," : "", numbers[i]);
+    strcpy(p, "}");
+    return out;
+}
+
+int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
+                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
+                              void *ctx)
+{
+    /* Org paths are ltree labels ([A-Za-z0-9_] and dots): no quoting needed. */
+    char *paths = s_array(n, branches, NULL), *lo = s_array(n, NULL, after),
+         *hi = s_array(n, NULL, upto);
+    int rc = -1;
+    if (!paths || !lo || !hi)
+        goto out;
+    const char *params[] = { paths, lo, hi };
     PGresult *res = pgstore_query(self->pg,
-                                  "SELECT DISTINCT ON (window_id) window_id, ticket_id::text, "
-                                  "number, (extract(epoch FROM at) * 1000)::bigint "
-                                  "FROM ticket_event WHERE kind = 'finished' "
-                                  "AND at > now() - interval '1 day' AND window_id IS NOT NULL "
-                                  "ORDER BY window_id, at DESC", 0, NULL);
+        "SELECT DISTINCT ON (e.window_id) e.window_id, e.ticket_id::text, e.number, "
+        "  (extract(epoch FROM e.at) * 1000)::bigint "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS c(path, after, upto) "
+        "JOIN org_node n ON n.path = c.path::ltree "
+        "JOIN ticket_event e ON e.branch_id = n.id AND e.seq > c.after AND e.seq <= c.upto "
+        "WHERE e.kind = 'finished' AND e.window_id IS NOT NULL AND e.ticket_id IS NOT NULL "
+        "  AND e.number IS NOT NULL AND e.at > now() - interval '1 day' "
+        "ORDER BY e.window_id, e.at DESC", 3, params);
     if (!res)
-        return -1;
+        goto out;
     for (int i = 0; i < PQntuples(res); i++)
         fn(ctx, atoll(PQgetvalue(res, i, 0)), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
            atoll(PQgetvalue(res, i, 3)));
     PQclear(res);
-    return 0;
+    rc = 0;
+out:
+    free(paths);
+    free(lo);
+    free(hi);
+    return rc;
 }
 
 static const char *s_today_sql =
@@ -395,41 +449,88 @@ static int s_exec_in_tx_aborted(ri_store_t *self, PGconn *conn, const char *sql)
     return pgstore_exec(self->pg, sql, 0, NULL);
 }
 
-/* Adds one rating as an object of the jsonb_to_recordset array. */
-static int s_rating_json(json_t *array, const ri_item_t *item)
+/* The slow path of s_register_ids: one INSERT ... ON CONFLICT DO NOTHING of
+ * every id; an id it does not return was decided before (or earlier in the
+ * same batch). 0 / -1. */
+static int s_insert_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    const ri_event_t *e = &item->event;
-    json_t *row = json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:i, "
-                            "s:f, s:b, s:b, s:o, s:o, s:o, s:I}",
-                            "id", e->id, "t", (json_int_t) e->event_ms, "g", e->gateway,
-                            "gi", e->incarnation,
-                            "s", (json_int_t) e->seq, "w", (json_int_t) e->window_id,
-                            "st", (json_int_t) item->staff_id, "b", e->branch,
-                            "ds", e->serial, "db", (json_int_t) e->boot,
-                            "dq", (json_int_t) e->device_seq, "o", e->option_code,
-                            "sc", item->option.score, "sa", item->option.satisfied,
-                            "un", item->option.unsatisfied,
-                            "tk", e->ticket[0] ? json_string(e->ticket) : json_null(),
-                            "ti", item->ticket_id[0] ? json_string(item->ticket_id)
-                                                     : json_null(),
-                            "sm", e->service_ms >= 0 ? json_integer(e->service_ms)
-                                                     : json_null(),
-                            "rc", (json_int_t) e->received_ms);
-    return row ? json_array_append_new(array, row) : -1;
+    /* "{id,id,...}": 37 bytes an id with its separator, braces and NUL. */
+    char *array = malloc(count * ID_SIZE + 3);
+    zhash_t *fresh = zhash_new();
+    int rc = -1;
+    if (!array || !fresh) {
+        log_error("ingest_batch_failed", "reason=\"out of memory\" events=%zu", count);
+        goto done;
+    }
+    char *o = array;
+    *o++ = '{';
+    for (size_t i = 0; i < count; i++) {
+        if (items[i].settled)
+            continue;
+        if (o > array + 1)
+            *o++ = ',';
+        memcpy(o, items[i].event.id, ID_SIZE - 1);
+        o += ID_SIZE - 1;
+    }
+    *o++ = '}';
+    *o = '\0';
+    const char *params[] = { array };
+    PGresult *res = s_in_tx(self, conn, s_ids_sql, 1, params);
+    if (!res)
+        goto done;
+    for (int i = 0; i < PQntuples(res); i++)
+        zhash_insert(fresh, PQgetvalue(res, i, 0), (void *) 1);
+    PQclear(res);
+    for (size_t i = 0; i < count; i++) {
+        /* The first item with a new id takes it; a repeat is a duplicate. */
+        if (items[i].settled)
+            continue;
+        if (zhash_lookup(fresh, items[i].event.id))
+            zhash_delete(fresh, items[i].event.id);
+        else
+            items[i].duplicate = true;
+    }
+    rc = 0;
+done:
+    zhash_destroy(&fresh);
+    free(array);
+    return rc;
 }
 
-/* Marks the ratings the INSERT returned as stored. */
-static void s_mark_stored(PGresult *res, ri_item_t *items, size_t count)
+/* Registers the envelope id of every item in ingest_event and sets
+ * `duplicate` on the items whose id was decided before. The fast path is a
+ * COPY under a savepoint (a batch of new ids, nearly always); when it meets
+ * an id already there, the savepoint is rolled back and s_insert_ids finds
+ * which. 0 / -1 (connection lost or statement failed). */
+static int s_register_ids(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    zhash_t *ids = zhash_new();
-    if (!ids)
-        return;
-    for (int i = 0; i < PQntuples(res); i++)
-        zhash_insert(ids, PQgetvalue(res, i, 0), (void *) 1);
+    long want = 0;
     for (size_t i = 0; i < count; i++)
-        if (items[i].action == RI_ACTION_RATING && zhash_lookup(ids, items[i].event.id))
-            items[i].stored = true;
-    zhash_destroy(&ids);
+        want += !items[i].settled;
+    if (want == 0)
+        return 0;
+    if (s_exec_in_tx(self, conn, "SAVEPOINT ri_ids", 0, NULL) != 0)
+        return -1;
+    pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "ingest_event", "id");
+    long rows = -1;
+    for (size_t i = 0; copy && i < count; i++) {
+        if (items[i].settled)
+            continue;
+        const char *values[] = { items[i].event.id };
+        pgstore_copy_row(copy, 1, values);
+    }
+    if (copy)
+        rows = pgstore_copy_end(&copy);
+    if (rows == want)
+        return s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_ids", 0, NULL);
+    if (pgstore_conn(self->pg) != conn)
+        return -1;
+    log_info("ingest_duplicate_ids", "events=%ld sqlstate=%s reason=\"an id was decided "
+             "before: INSERT ... ON CONFLICT instead\"", want,
+             pgstore_last_sqlstate(self->pg));
+    if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_ids") != 0)
+        return -1;
+    return s_insert_ids(self, conn, items, count);
 }
 
 static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
@@ -475,14 +576,12 @@ static int s_write_item(ri_store_t *self, PGconn *conn, const ri_item_t *item)
     }
 }
 
-/* The fast path: COPY the ratings straight into `rating` under a savepoint.
- * Duplicates are filtered in memory by the cursors, so a unique violation
- * is rare (a replay after a restart): then the savepoint is rolled back and
- * the caller uses INSERT ... ON CONFLICT DO NOTHING. Returns 1 when copied
- * (every rating new), 0 to fall back, -1 if the connection failed. */
+/* COPYs the batch's new ratings into `rating` (their ids are new in
+ * ingest_event, so none can conflict). 0, or -1 if the COPY failed (the
+ * transaction is then aborted). */
 static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size_t count)
 {
-    if (s_exec_in_tx(self, conn, "SAVEPOINT ri_copy", 0, NULL) != 0)
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS)
         return -1;
     pgstore_copy_t *copy = pgstore_copy_begin(self->pg, "rating",
                                               "id, event_time, gateway, "
@@ -494,7 +593,7 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     long want = 0, rows = -1;
     for (size_t i = 0; copy && i < count; i++) {
         const ri_item_t *item = &items[i];
-        if (item->action != RI_ACTION_RATING)
+        if (item->action != RI_ACTION_RATING || item->duplicate || item->settled)
             continue;
         const ri_event_t *e = &item->event;
         char t[CLOCK_RFC3339_SIZE], rc[CLOCK_RFC3339_SIZE], seq[24], w[24], st[24], db[24],
@@ -521,38 +620,44 @@ static int s_copy_ratings(ri_store_t *self, PGconn *conn, ri_item_t *items, size
     }
     if (copy)
         rows = pgstore_copy_end(&copy);
-    if (rows == want) {
-        if (s_exec_in_tx(self, conn, "RELEASE SAVEPOINT ri_copy", 0, NULL) != 0)
-            return -1;
-        for (size_t i = 0; i < count; i++)
-            if (items[i].action == RI_ACTION_RATING)
-                items[i].stored = true;
-        return 1;
-    }
-    if (pgstore_conn(self->pg) != conn)
+    if (rows != want)
         return -1;
-    log_info("ingest_copy_fallback", "ratings=%ld sqlstate=%s reason=\"duplicate or bad "
-             "row: INSERT ... ON CONFLICT instead\"", want, pgstore_last_sqlstate(self->pg));
-    if (s_exec_in_tx_aborted(self, conn, "ROLLBACK TO SAVEPOINT ri_copy") != 0)
-        return -1;
+    for (size_t i = 0; i < count; i++)
+        if (items[i].action == RI_ACTION_RATING && !items[i].duplicate && !items[i].settled)
+            items[i].stored = true;
     return 0;
 }
 
-/* The ratings of a batch as a JSON array for jsonb_to_recordset, or NULL
- * (out of memory). The caller frees it. */
-static char *s_ratings_text(const ri_item_t *items, size_t count)
+/* After the ids are registered: the items an earlier attempt left in doubt
+ * (its COMMIT got no answer) took part in a commit if, and only if, every
+ * one of them finds its id registered now (a commit registers all of its
+ * ids, a rollback none). Then they take that attempt's outcome and are
+ * settled; otherwise they go on as fresh items of this attempt. */
+static void s_resolve_doubt(ri_item_t *items, size_t count)
 {
-    json_t *ratings = json_array();
-    char *text = NULL;
-    if (!ratings)
-        return NULL;
-    for (size_t i = 0; i < count; i++)
-        if (items[i].action == RI_ACTION_RATING && s_rating_json(ratings, &items[i]) != 0)
-            goto done;
-    text = json_dumps(ratings, JSON_COMPACT);
-done:
-    json_decref(ratings);
-    return text;
+    size_t doubtful = 0, registered = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!items[i].settled && items[i].in_doubt) {
+            doubtful++;
+            registered += items[i].duplicate;
+        }
+    }
+    if (doubtful == 0)
+        return;
+    bool committed = registered == doubtful;
+    log_info("ingest_doubt_resolved", "events=%zu committed=%s", doubtful,
+             committed ? "yes" : "no");
+    for (size_t i = 0; i < count; i++) {
+        ri_item_t *item = &items[i];
+        if (item->settled || !item->in_doubt)
+            continue;
+        item->in_doubt = false;
+        if (committed) {
+            item->duplicate = item->doubt_duplicate;
+            item->stored = item->action == RI_ACTION_RATING && !item->duplicate;
+            item->settled = true;
+        }
+    }
 }
 
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
@@ -560,44 +665,36 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
 {
     size_t nratings = 0;
     for (size_t i = 0; i < count; i++) {
+        if (items[i].settled)
+            continue;
         items[i].stored = false;
+        items[i].duplicate = false;
         if (items[i].action == RI_ACTION_RATING)
             nratings++;
     }
+    bool sent = false;
     if (pgstore_begin(self->pg) != 0)
         return -1;
     PGconn *conn = pgstore_conn(self->pg);
     if (!conn)
         goto err;
-    /* Sessions first, in stream order, then the ratings (bound in memory
-     * already), then the rest, then the cursors. */
+    /* The ids first: a duplicate writes nothing. Then the sessions, in
+     * stream order, then the ratings (bound in memory already), then the
+     * rest, then the cursors. Items settled before are skipped. */
+    if (s_register_ids(self, conn, items, count) != 0)
+        goto err;
+    s_resolve_doubt(items, count);
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_LOGIN || items[i].action == RI_ACTION_LOGOUT)
+            && !items[i].duplicate && !items[i].settled
             && s_write_item(self, conn, &items[i]) != 0)
             goto err;
-    if (nratings > 0) {
-        int copied = s_copy_ratings(self, conn, items, count);
-        if (copied < 0)
-            goto err;
-        if (copied == 0) {
-            char *text = s_ratings_text(items, count);
-            if (!text) {
-                log_error("ingest_batch_failed", "reason=\"out of memory\" events=%zu",
-                          count);
-                goto err;
-            }
-            const char *params[] = { text };
-            PGresult *res = s_in_tx(self, conn, s_rating_sql, 1, params);
-            free(text);
-            if (!res)
-                goto err;
-            s_mark_stored(res, items, count);
-            PQclear(res);
-        }
-    }
+    if (nratings > 0 && s_copy_ratings(self, conn, items, count) != 0)
+        goto err;
     for (size_t i = 0; i < count; i++)
         if ((items[i].action == RI_ACTION_SERVICE_END || items[i].action == RI_ACTION_REJECT
              || items[i].action == RI_ACTION_DEVICE)
+            && !items[i].duplicate && !items[i].settled
             && s_write_item(self, conn, &items[i]) != 0)
             goto err;
     for (size_t i = 0; i < ncursors; i++) {
@@ -608,15 +705,31 @@ int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
         if (s_exec_in_tx(self, conn, s_cursor_sql, 4, params) != 0)
             goto err;
     }
-    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS
-        || pgstore_commit(self->pg) != 0)
+    if (pgstore_conn(self->pg) != conn || PQtransactionStatus(conn) != PQTRANS_INTRANS)
         goto err;
-    return 0;
-err:
-    log_warn("ingest_batch_failed", "events=%zu sqlstate=%s", count,
-             pgstore_last_sqlstate(self->pg));
-    pgstore_rollback(self->pg);
+    sent = true;
+    if (pgstore_commit(self->pg) != 0)
+        goto err;
     for (size_t i = 0; i < count; i++)
+        items[i].settled = true;
+    return 0;
+err:;
+    /* The COMMIT went out and the connection broke before its answer: the
+     * server may have committed. What this attempt found is kept for the
+     * next one (s_resolve_doubt). */
+    bool in_doubt = sent && !pgstore_connected(self->pg);
+    log_warn("ingest_batch_failed", "events=%zu sqlstate=%s in_doubt=%s", count,
+             pgstore_last_sqlstate(self->pg), in_doubt ? "yes" : "no");
+    pgstore_rollback(self->pg);
+    for (size_t i = 0; i < count; i++) {
+        if (items[i].settled)
+            continue;
+        if (in_doubt) {
+            items[i].in_doubt = true;
+            items[i].doubt_duplicate = items[i].duplicate;
+        }
         items[i].stored = false;
-    return -1;
+        items[i].duplicate = false;
+    }
+    return in_doubt ? RI_STORE_IN_DOUBT : -1;
 }

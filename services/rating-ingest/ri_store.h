@@ -2,17 +2,19 @@
  *
  *  Look-ups (window context, staff ids) are cached in memory (windows for
  *  ttl_ms, staff for 10 min); ri_store_commit writes one batch of decided
- *  events in ONE transaction: the ratings by COPY straight into `rating`
- *  under a savepoint (the caller filters duplicates by cursor, so this is the
- *  normal path); if the COPY hits a duplicate (a replay after a restart) the
- *  savepoint is rolled back and the ratings go in by one INSERT ... SELECT
- *  FROM jsonb_to_recordset(...) ON CONFLICT DO NOTHING RETURNING id. Sessions,
- *  service records and rejected events are written idempotently on their
- *  envelope ids and (gateway, seq), and the gateway cursors advanced (never
- *  moved back). Either all of a batch is committed or nothing is, so the
- *  caller can retry the same batch after a failure. A statement is never run
- *  on a connection remade after BEGIN (it would run outside the transaction).
- *  An ri_store_t is used by one thread.
+ *  events in ONE transaction. Idempotency is on the envelope id, whatever
+ *  the other fields say: first every item's id is registered in
+ *  `ingest_event` (a COPY under a savepoint; the caller filters repeats by
+ *  cursor, so this is the normal path; if it meets an id already there the
+ *  savepoint is rolled back and one INSERT ... ON CONFLICT DO NOTHING
+ *  RETURNING id tells which), and an item whose id was decided before is a
+ *  duplicate that writes nothing. Then the sessions, the ratings by COPY
+ *  straight into `rating`, the service records, device status and rejected
+ *  events, and the gateway cursors (never moved back). Either all of a batch
+ *  is committed or nothing is, so the caller can retry the same batch after
+ *  a failure. A statement is never run on a connection remade after BEGIN
+ *  (it would run outside the transaction). An ri_store_t is used by one
+ *  thread.
  */
 #ifndef EQMS_RI_STORE_H
 #define EQMS_RI_STORE_H
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "eqms/pgstore.h"
+#include "eqms/tailcursor.h"
 #include "ri_validate.h"
 
 typedef struct ri_store_t ri_store_t;
@@ -43,6 +46,8 @@ typedef struct {
     ri_action_t action;
     int64_t staff_id;                       /* rating, login, logout, service end */
     int64_t left_window;                    /* login: the window the teller left, 0 = none */
+    bool live;                              /* login, logout: it changed who is at the
+                                             * window now (the live state follows) */
     char window_path[RI_PATH_MAX + 1];      /* rating: for rating.stored */
     char time_zone[64];                     /* rating: the branch's IANA zone */
     ri_option_t option;                     /* rating */
@@ -51,6 +56,13 @@ typedef struct {
     char *raw;                              /* reject: data as JSON text (owned) */
     char topic[ENVELOPE_TOPIC_MAX + 1];     /* reject */
     bool stored;                            /* set by ri_store_commit for a new rating */
+    bool duplicate;                         /* set by ri_store_commit: its id was
+                                             * decided before, nothing written */
+    /* ri_store_commit's own record across attempts at one batch (false for
+     * a fresh item; callers leave them alone): */
+    bool settled;                           /* committed: stored, duplicate final */
+    bool in_doubt;                          /* in an attempt whose COMMIT got no answer */
+    bool doubt_duplicate;                   /* what that attempt found */
 } ri_item_t;
 
 /* A gateway cursor to write with a batch. */
@@ -81,18 +93,30 @@ int ri_store_window(ri_store_t *self, const char *serial, int64_t window_id,
  * unknown, -1 if the database is unavailable. */
 int64_t ri_store_staff_id(ri_store_t *self, const char *employee_no);
 
-/* Calls fn for each open staff session (logout_at NULL). 0 / -1. */
+/* Calls fn for each open staff session (logout_at NULL), with its login
+ * time (ms). 0 / -1. */
 int ri_store_open_sessions(ri_store_t *self,
                            void (*fn)(void *ctx, int64_t window_id, int64_t staff_id,
-                                      const char *employee_no),
+                                      const char *employee_no, int64_t login_ms),
                            void *ctx);
 
-/* Calls fn for each window's last finished ticket of the last day
- * (queue-manager's ticket_event). 0 / -1. */
-int ri_store_last_tickets(ri_store_t *self,
-                          void (*fn)(void *ctx, int64_t window_id, const char *ticket_id,
-                                     const char *number, int64_t finished_ms),
-                          void *ctx);
+/* A ticket finished at a window (queue-manager's ticket_event). */
+typedef void (ri_ticket_fn)(void *ctx, int64_t window_id, const char *ticket_id,
+                            const char *number, int64_t finished_ms);
+
+/* Calls fn for each branch (stream: its org path) of the share `ltree`
+ * (an ltree[] literal, "{}" = everything) whose ticket events are numbered
+ * beyond its position in `cursor` (source "ticket_event"); see
+ * tailcursor_behind for fn and the return value. */
+int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                    const char *ltree, tailcursor_behind_fn *fn, void *arg);
+
+/* Calls fn with the ticket last finished (within the last day) at each
+ * window among the ticket events of branches[i] numbered in (after[i],
+ * upto[i]], for n branches in one query. 0 / -1. */
+int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
+                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
+                              void *ctx);
 
 /* Calls fn for each gateway cursor (one per gateway journal incarnation).
  * 0 / -1. */
@@ -108,9 +132,23 @@ int ri_store_cursors(ri_store_t *self,
  * key. Returns the result (caller PQclear's it) or NULL. */
 PGresult *ri_store_today_counts(ri_store_t *self, const char *prefixes);
 
+/* The outcome of a commit whose COMMIT was sent but whose answer never
+ * came (the connection broke): it may or may not be committed. */
+#define RI_STORE_IN_DOUBT (-2)
+
 /* Commits `items` and `cursors` in one transaction; sets items[i].stored for
- * ratings that were new. Returns 0, or -1 after a rollback (nothing written;
- * reason logged). */
+ * ratings that were new and items[i].duplicate for items whose envelope id
+ * was decided before (they wrote nothing). Returns 0; -1 after a rollback
+ * (nothing of this attempt written; reason logged); or RI_STORE_IN_DOUBT.
+ *
+ * The same items may be committed again after a failure (the caller
+ * retries a batch, or commits its items one by one): items committed by an
+ * earlier call are skipped and keep their outcome. After RI_STORE_IN_DOUBT
+ * the next call finds out whether that attempt committed: if every item it
+ * held has its id registered now, it did, and those items take the outcome
+ * it found (a new rating is `stored`, to be published and counted once, not
+ * a duplicate of itself); otherwise it did not and they are committed
+ * afresh. */
 int ri_store_commit(ri_store_t *self, ri_item_t *items, size_t count,
                     const ri_cursor_t *cursors, size_t ncursors);
 

@@ -156,23 +156,25 @@ const ri_option_t *ri_window_option(const ri_window_t *window, int code)
     return NULL;
 }
 
-int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+int ri_validate_clock(const ri_event_t *event, int max_skew_s, int max_age_s,
                       char reason[ENVELOPE_REASON_SIZE])
 {
-    int64_t skew = event->event_ms - event->received_ms;
-    if (skew < 0)
-        skew = -skew;
-    if (skew > (int64_t) max_skew_s * 1000)
-        return envelope_reject(reason, "clock skew: event_time is %lld ms from received "
-                               "(limit %d s)", (long long) skew, max_skew_s);
+    int64_t ahead = event->event_ms - event->received_ms;
+    if (ahead > (int64_t) max_skew_s * 1000)
+        return envelope_reject(reason, "clock skew: event_time is %lld ms after received "
+                               "(limit %d s)", (long long) ahead, max_skew_s);
+    if (-ahead > (int64_t) max_age_s * 1000)
+        return envelope_reject(reason, "clock skew: event_time is %lld ms before received "
+                               "(limit %d s)", (long long) -ahead, max_age_s);
     return 0;
 }
 
 int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
                        const ri_window_state_t *state, const ri_option_t **option_p,
-                       char reason[ENVELOPE_REASON_SIZE])
+                       const ri_session_t **session_p, char reason[ENVELOPE_REASON_SIZE])
 {
     *option_p = NULL;
+    *session_p = NULL;
     if (event->window_id == 0)
         return envelope_reject(reason, "unassigned device: %s has no window", event->serial);
     if (!window)
@@ -182,7 +184,8 @@ int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
     if (!option)
         return envelope_reject(reason, "option %d not in the window's scale",
                                event->option_code);
-    if (!state || state->staff_id == 0)
+    const ri_session_t *session = state ? ri_window_session(state, event->event_ms) : NULL;
+    if (!session)
         return envelope_reject(reason, "nobody logged in at window %lld",
                                (long long) event->window_id);
     if (state->last_service_end_ms > state->last_rating_ms && window->rating_timeout_s > 0
@@ -200,6 +203,7 @@ int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
                                (long long) (event->event_ms - state->last_rating_ms),
                                window->repeat_press_s);
     *option_p = option;
+    *session_p = session;
     return 0;
 }
 
@@ -219,27 +223,88 @@ const char *ri_rating_ticket(const ri_event_t *rating, const ri_window_t *window
     return state->last_ticket_id;
 }
 
-void ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
+const ri_session_t *ri_window_session(const ri_window_state_t *state, int64_t t)
+{
+    for (int i = 0; i < RI_SESSIONS; i++) {
+        const ri_session_t *s = &state->sessions[i];
+        if (s->staff_id != 0 && s->from_ms <= t && t < s->to_ms)
+            return s;
+    }
+    return NULL;
+}
+
+const ri_session_t *ri_window_current(const ri_window_state_t *state)
+{
+    const ri_session_t *s = &state->sessions[0];
+    return s->staff_id != 0 && s->to_ms == RI_OPEN ? s : NULL;
+}
+
+bool ri_window_state_login(ri_window_state_t *state, int64_t staff_id,
+                           const char *employee_no, int64_t t)
+{
+    ri_session_t *sessions = state->sessions;
+    int at = 0;   /* newest first: the new one goes before the first older login */
+    while (at < RI_SESSIONS && sessions[at].staff_id != 0 && sessions[at].from_ms > t)
+        at++;
+    if (at < RI_SESSIONS && sessions[at].staff_id == staff_id && sessions[at].from_ms == t)
+        return false;
+    if (at == RI_SESSIONS)
+        return false;   /* older than all remembered: nothing here depends on it */
+    ri_session_t fresh = { .staff_id = staff_id, .from_ms = t,
+                           .to_ms = at > 0 ? sessions[at - 1].from_ms : RI_OPEN };
+    snprintf(fresh.employee_no, sizeof fresh.employee_no, "%s", employee_no);
+    /* The session open at t is taken by this login (a session ended
+     * already keeps its end). */
+    if (sessions[at].staff_id != 0 && sessions[at].to_ms == RI_OPEN)
+        sessions[at].to_ms = t;
+    memmove(&sessions[at + 1], &sessions[at], (size_t) (RI_SESSIONS - 1 - at) * sizeof *sessions);
+    sessions[at] = fresh;
+    return at == 0 && fresh.to_ms == RI_OPEN;
+}
+
+bool ri_window_state_logout(ri_window_state_t *state, const char *employee_no, int64_t t)
+{
+    for (int i = 0; i < RI_SESSIONS; i++) {
+        ri_session_t *s = &state->sessions[i];
+        if (s->staff_id == 0 || s->from_ms > t || strcmp(s->employee_no, employee_no) != 0)
+            continue;
+        bool current = i == 0 && s->to_ms == RI_OPEN;
+        if (s->to_ms > t)
+            s->to_ms = t;
+        return current;
+    }
+    return false;
+}
+
+bool ri_window_state_leave(ri_window_state_t *state, int64_t staff_id, int64_t t)
+{
+    for (int i = 0; i < RI_SESSIONS; i++) {
+        ri_session_t *s = &state->sessions[i];
+        if (s->staff_id == staff_id && s->from_ms <= t && s->to_ms == RI_OPEN) {
+            s->to_ms = t;
+            return i == 0;
+        }
+    }
+    return false;
+}
+
+bool ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
                            int64_t staff_id)
 {
     switch (event->kind) {
     case RI_KIND_LOGIN:
-        state->staff_id = staff_id;
-        snprintf(state->employee_no, sizeof state->employee_no, "%s", event->employee_no);
-        break;
+        return ri_window_state_login(state, staff_id, event->employee_no, event->event_ms);
     case RI_KIND_LOGOUT:
-        if (strcmp(state->employee_no, event->employee_no) == 0) {
-            state->staff_id = 0;
-            state->employee_no[0] = '\0';
-        }
-        break;
+        return ri_window_state_logout(state, event->employee_no, event->event_ms);
     case RI_KIND_SERVICE_END:
-        state->last_service_end_ms = event->event_ms;
-        break;
+        if (event->event_ms > state->last_service_end_ms)
+            state->last_service_end_ms = event->event_ms;
+        return false;
     case RI_KIND_RATING:
-        state->last_rating_ms = event->event_ms;
-        break;
+        if (event->event_ms > state->last_rating_ms)
+            state->last_rating_ms = event->event_ms;
+        return false;
     default:
-        break;
+        return false;
     }
 }

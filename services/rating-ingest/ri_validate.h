@@ -71,10 +71,24 @@ typedef struct {
     ri_option_t options[RI_MAX_OPTIONS];
 } ri_window_t;
 
+/* A teller's session at a window, by event time. */
+#define RI_OPEN INT64_MAX
+typedef struct {
+    int64_t staff_id;                    /* 0 = no session (slot unused) */
+    char employee_no[RI_EMPLOYEE_MAX + 1];
+    int64_t from_ms;                     /* the login */
+    int64_t to_ms;                       /* the logout, or when another login took the
+                                          * window or the teller; RI_OPEN while open */
+} ri_session_t;
+
+/* Sessions remembered per window: a rating is bound to the one at its
+ * event time, so an event decided late (after a gap the replay did not
+ * fill in time) still finds the teller of its moment. */
+#define RI_SESSIONS 4
+
 /* The per-window state kept in memory while events stream through. */
 typedef struct {
-    int64_t staff_id;                    /* 0 = nobody logged in */
-    char employee_no[RI_EMPLOYEE_MAX + 1];
+    ri_session_t sessions[RI_SESSIONS];  /* the latest ones, newest login first */
     int64_t last_rating_ms;              /* 0 = none yet */
     int64_t last_service_end_ms;         /* 0 = unknown */
     char last_ticket_id[ID_SIZE];        /* last ticket finished here ("" = none) */
@@ -99,20 +113,50 @@ int ri_event_decode(const envelope_t *envelope, ri_event_t *event,
 /* The option with `code` in the window's scale, or NULL. */
 const ri_option_t *ri_window_option(const ri_window_t *window, int code);
 
-/* Rules common to every stored event: the event time may differ from the
- * gateway's receive time by at most max_skew_s (either way). 0 or -1. */
-int ri_validate_clock(const ri_event_t *event, int max_skew_s,
+/* Rules common to every stored event: the event time may be later than
+ * the gateway's receive time by at most max_skew_s (a clock ahead), and
+ * earlier by at most max_age_s (an event the device kept while the gateway
+ * was away is a fact with its own time, up to that age). 0 or -1 with a
+ * reason ("clock skew: ..."). */
+int ri_validate_clock(const ri_event_t *event, int max_skew_s, int max_age_s,
                       char reason[ENVELOPE_REASON_SIZE]);
 
 /* Rules for a rating at `window` (NULL = the device or window is not
  * known): the device is assigned, the option is in the window's scale, a
- * teller is logged in, the press is within rating_timeout_s of the last
- * service end (when one is known and not yet rated) and not within repeat_press_s of the
- * previous stored rating at that window. On success *option_p is the
- * option. Returns 0, or -1 with a reason. */
+ * teller's session at the window covers the rating's time, the press is
+ * within rating_timeout_s of the last service end (when one is known and
+ * not yet rated) and not within repeat_press_s of the previous stored
+ * rating at that window. On success *option_p is the option and *session_p
+ * the teller's session (both point into the arguments). Returns 0, or -1
+ * with a reason. */
 int ri_validate_rating(const ri_event_t *event, const ri_window_t *window,
                        const ri_window_state_t *state, const ri_option_t **option_p,
-                       char reason[ENVELOPE_REASON_SIZE]);
+                       const ri_session_t **session_p, char reason[ENVELOPE_REASON_SIZE]);
+
+/* The session at the window at time t (from_ms <= t < to_ms; the latest
+ * login wins), or NULL if nobody was logged in. */
+const ri_session_t *ri_window_session(const ri_window_state_t *state, int64_t t);
+
+/* The session open now (the latest login, not ended), or NULL. */
+const ri_session_t *ri_window_current(const ri_window_state_t *state);
+
+/* A login of `staff_id` at time t: the session open at t ends at t (the
+ * window is taken), and the new one ends where a later login begins if
+ * one is known already (a login decided late), else stays open. A login
+ * already known (same teller, same time) changes nothing. Returns true if
+ * the new session is the window's current one. */
+bool ri_window_state_login(ri_window_state_t *state, int64_t staff_id,
+                           const char *employee_no, int64_t t);
+
+/* A logout of `employee_no` at time t ends that teller's latest session
+ * that began at or before t, if it did not end earlier; a session that
+ * began after t is never touched (a logout sent again late cannot end a
+ * newer session). Returns true if it ended the current session. */
+bool ri_window_state_logout(ri_window_state_t *state, const char *employee_no, int64_t t);
+
+/* Teller `staff_id` logged in at another window at time t: the session of
+ * theirs open at t here ends at t. Returns true if it was the current one. */
+bool ri_window_state_leave(ri_window_state_t *state, int64_t staff_id, int64_t t);
 
 /* The ticket a rating at `window` rates: the one last finished there, at
  * most rating_timeout_s before the rating (a little after is tolerated:
@@ -122,8 +166,10 @@ const char *ri_rating_ticket(const ri_event_t *rating, const ri_window_t *window
                              const ri_window_state_t *state);
 
 /* Applies a stored event to the window's state (login, logout, service end,
- * rating). `staff_id` is the teller of a login (ignored otherwise). */
-void ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
+ * rating; the last two never move back in time). `staff_id` is the teller
+ * of a login (ignored otherwise). Returns true if it changed who is at the
+ * window now (ri_window_state_login, _logout). */
+bool ri_window_state_apply(ri_window_state_t *state, const ri_event_t *event,
                            int64_t staff_id);
 
 #endif

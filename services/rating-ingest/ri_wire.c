@@ -206,7 +206,7 @@ static bool s_value(s_ctx_t *c, const s_value_t *v)
     case M_V:
         return s_uint(v, &version) && version == ENVELOPE_VERSION;
     case M_ID:
-        return s_copy(v, h->id, sizeof h->id) && id_valid(h->id);
+        return s_copy(v, h->id, sizeof h->id) && id_v7(h->id);
     case M_TYPE:
         return s_copy(v, h->type, sizeof h->type) && envelope_type_valid(h->type);
     case M_TS:

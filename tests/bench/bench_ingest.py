@@ -34,6 +34,8 @@ from benchproc import cpu_seconds, stop_all  # noqa: E402
 from conftest import make_envelope  # noqa: E402
 
 BRANCHES = ["hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003", "hq.r02.b0004"]
+# The journal incarnation of the simulated gateways (tool_gwpub.c's too).
+NIL = "00000000-0000-0000-0000-000000000000"
 
 
 def rfc3339(ms):
@@ -56,7 +58,8 @@ def event(type_, branch, window, employee_no, seq, dseq, src, **extra):
     data = {"serial": f"EQ-{branch.split('.')[-1].upper()}-{code.upper()}", "boot": 7,
             "device_seq": dseq, "uptime_ms": dseq, "received": rfc3339(ms),
             "event_time": rfc3339(ms), "window": {"id": wid, "number": number, "code": code},
-            "branch": branch, "employee_no": employee_no, "ticket": None}
+            "branch": branch, "employee_no": employee_no, "ticket": None,
+            "incarnation": NIL}
     data.update(extra)
     return [f"{type_}.{branch}.{code}".encode(), make_envelope(type_, data, src=src, seq=seq)]
 
@@ -71,29 +74,42 @@ def gateways(tool, xsub, xpub, branch, windows, first_seq, seconds, rate=0, late
                             stdout=subprocess.PIPE, text=True)
 
 
-def copy_rate(conn, rows):
-    """Bare COPY of `rows` rating rows into a copy of the rating table."""
+def copy_rate(conn, rows, with_ids=False):
+    """Bare COPY of `rows` rating rows into a copy of the rating table; with
+    `with_ids`, also their ids into a copy of ingest_event (what storing one
+    rating idempotently writes, schema 9)."""
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE rating_copy_bench (LIKE rating INCLUDING ALL) "
                     "PARTITION BY RANGE (event_time)")
         cur.execute("CREATE TABLE rating_copy_bench_d PARTITION OF rating_copy_bench DEFAULT")
+        if with_ids:
+            cur.execute("CREATE TABLE ids_copy_bench (LIKE ingest_event INCLUDING ALL) "
+                        "PARTITION BY RANGE (id)")
+            cur.execute("CREATE TABLE ids_copy_bench_d PARTITION OF ids_copy_bench DEFAULT")
         lines = []
+        ids = []
         now = time.time()
         for i in range(rows):
             ms = int(now * 1000) + i
             uid = uuid.UUID(int=(ms << 80) | (0x7 << 76) | (i & 0xfff) << 64 | (0b10 << 62) | i)
-            lines.append(f"{uid}\t{rfc3339(ms)}\tdevice-gateway.b0001\t{i + 1}\t{1 + i % 11}\t"
-                         f"{1 + i % 11}\thq.r01.b0001\tEQ-B0001-W01\t7\t{i + 1}\t{1 + i % 4}\t"
+            ids.append(f"{uid}\n")
+            lines.append(f"{uid}\t{rfc3339(ms)}\tdevice-gateway.b0001\t{NIL}\t{i + 1}\t"
+                         f"{1 + i % 11}\t{1 + i % 11}\thq.r01.b0001\tEQ-B0001-W01\t7\t{i + 1}\t{1 + i % 4}\t"
                          f"4.0\tt\tf\t\\N\t1000\t{rfc3339(ms)}\n")
         import io
         buf = io.StringIO("".join(lines))
         t0 = time.monotonic()
-        cur.copy_expert("COPY rating_copy_bench (id, event_time, gateway, gateway_seq, "
+        cur.copy_expert("COPY rating_copy_bench (id, event_time, gateway, "
+                        "gateway_incarnation, gateway_seq, "
                         "window_id, staff_id, branch_path, device_serial, device_boot, "
                         "device_seq, option_code, score, satisfied, unsatisfied, ticket, "
                         "service_ms, received_at) FROM STDIN", buf)
+        if with_ids:
+            cur.copy_expert("COPY ids_copy_bench (id) FROM STDIN", io.StringIO("".join(ids)))
         took = time.monotonic() - t0
         cur.execute("DROP TABLE rating_copy_bench")
+        if with_ids:
+            cur.execute("DROP TABLE ids_copy_bench")
     return rows / took
 
 
@@ -199,6 +215,10 @@ def main():
         with open(f"/proc/{ingest.pid}/status") as f:
             rss_mb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
         copy_rows_per_s = copy_rate(conn, args.copy_rows)
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('ingest_event') IS NOT NULL")
+            has_ids = cur.fetchone()[0]
+        copy_ids_per_s = copy_rate(conn, args.copy_rows, with_ids=True) if has_ids else 0
         conn.close()
         print(f"ingest: {c1 - c0} ratings committed in {t1 - t0:.1f} s under saturation "
               f"from {len(BRANCHES)} gateways")
@@ -210,6 +230,9 @@ def main():
               f"copy_rows_per_s={copy_rows_per_s:.0f} "
               f"ratio={ratings_per_s / copy_rows_per_s:.2f} p99_ms_at_5k={p99:.1f} "
               f"rss_mb={rss_mb:.1f}")
+        if copy_ids_per_s:
+            print(f"BENCH ingest copy_with_ids_rows_per_s={copy_ids_per_s:.0f} "
+                  f"ratio_with_ids={ratings_per_s / copy_ids_per_s:.2f}")
     finally:
         stop_all(procs)
         servers.stop()

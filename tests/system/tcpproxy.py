@@ -1,5 +1,6 @@
 """A TCP relay between a service and PostgreSQL, for tests of a database that
-goes away (cut), answers nothing (mute) or comes back (restore)."""
+goes away (cut), answers nothing (mute, at once or from a given request on)
+or comes back (restore)."""
 from servers import free_port
 
 
@@ -19,6 +20,7 @@ class TcpProxy:
                                          f"{host}:{self.port}/")
         self.down = False
         self.muted = False
+        self.mute_marker = None
         self.conns = []
         self.lock = threading.Lock()
         self.listener = socket.socket()
@@ -50,6 +52,9 @@ class TcpProxy:
                 data = src.recv(65536)
                 if not data:
                     break
+                if not reply and self.mute_marker and self.mute_marker in data:
+                    self.muted = True     # before the server can answer it
+                    self.mute_marker = None
                 if not (reply and self.muted):
                     dst.sendall(data)
         except OSError:
@@ -63,6 +68,13 @@ class TcpProxy:
     def mute(self):
         """From now on the server's answers are dropped (requests still pass)."""
         self.muted = True
+
+    def mute_after(self, marker):
+        """Mutes from the first request that contains `marker` (bytes) on:
+        that request reaches the server, its answer and all later ones are
+        dropped. E.g. b"COMMIT\\0": a commit done whose outcome the client
+        never learns."""
+        self.mute_marker = marker
 
     def cut(self):
         import socket
@@ -78,6 +90,7 @@ class TcpProxy:
     def restore(self):
         self.down = False
         self.muted = False
+        self.mute_marker = None
 
     def close(self):
         self.cut()

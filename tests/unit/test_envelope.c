@@ -185,6 +185,12 @@ static void test_rejects_malformed_values(void **state)
     (void) state;
     reject(with_member("id", "\"not-a-uuid\""), "'id' is not a lowercase UUID");
     reject(with_member("id", "\"0193A2B4-1C2D-7E3F-8A4B-5C6D7E8F9A0B\""), "'id'");
+    /* the protocol's ids are UUIDv7: another version, the variant, nil */
+    reject(with_member("id", "\"0193a2b4-1c2d-4e3f-8a4b-5c6d7e8f9a0b\""), "not a UUIDv7");
+    reject(with_member("id", "\"0193a2b4-1c2d-1e3f-8a4b-5c6d7e8f9a0b\""), "not a UUIDv7");
+    reject(with_member("id", "\"0193a2b4-1c2d-7e3f-ca4b-5c6d7e8f9a0b\""), "not a UUIDv7");
+    reject(with_member("id", "\"0193a2b4-1c2d-7e3f-4a4b-5c6d7e8f9a0b\""), "not a UUIDv7");
+    reject(with_member("id", "\"" ID_NIL "\""), "not a UUIDv7");
     reject(with_member("type", "\"Rating.Submitted\""), "'type' is malformed");
     reject(with_member("type", "\"rating..submitted\""), "'type' is malformed");
     reject(with_member("type", "\"\""), "'type' is malformed");

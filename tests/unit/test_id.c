@@ -70,6 +70,16 @@ static void test_v7_or_nil(void **state)
     assert_false(id_v7_or_nil("00000000-0000-0000-0000-00000000000"));
     assert_false(id_v7_or_nil("00000000-0000-0000-0000-000000000001"));
     assert_false(id_v7_or_nil(NULL));
+    /* id_v7: the same without nil */
+    assert_true(id_v7(id));
+    assert_true(id_v7("01a2038e-a3b4-740f-a053-e884efc69913"));
+    assert_true(id_v7("01a2038e-a3b4-740f-b053-e884efc69913"));
+    assert_false(id_v7(ID_NIL));
+    assert_false(id_v7("01a2038e-a3b4-440f-a053-e884efc69913"));
+    assert_false(id_v7("01a2038e-a3b4-740f-7053-e884efc69913"));
+    assert_false(id_v7("01a2038e-a3b4-740f-c053-e884efc69913"));
+    assert_false(id_v7("01A2038E-a3b4-740f-a053-e884efc69913"));
+    assert_false(id_v7(NULL));
 }
 
 /* The random bytes come from a pool: a forked child must not reuse the

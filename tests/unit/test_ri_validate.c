@@ -150,6 +150,13 @@ static void test_device_status_of_each_type(void **state)
     assert_null(ri_device_status("call.request"));
 }
 
+/* Teller 7 ("1001") logged in at window 12 a minute before T0. */
+static void logged_in(ri_window_state_t *ws)
+{
+    memset(ws, 0, sizeof *ws);
+    assert_true(ri_window_state_login(ws, 7, "1001", T0 - 60000));
+}
+
 static ri_event_t rating_at(int64_t ms, int code)
 {
     ri_event_t e;
@@ -193,50 +200,56 @@ static void test_rating_bound_to_the_ticket_finished(void **state)
 static void test_rating_rules(void **state)
 {
     (void) state;
-    ri_window_state_t ws = { .staff_id = 7, .employee_no = "1001" };
+    ri_window_state_t ws;
+    logged_in(&ws);
     const ri_option_t *option = NULL;
+    const ri_session_t *session = NULL;
     char reason[ENVELOPE_REASON_SIZE] = "";
     ri_event_t e = rating_at(T0, 4);
 
-    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), 0);
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, &session, reason), 0);
     assert_non_null(option);
+    assert_non_null(session);
+    assert_int_equal(session->staff_id, 7);
     assert_true(option->unsatisfied);
     assert_true(option->score == 1.0);
 
     e.option_code = 3;   /* not in this scale */
-    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, &session, reason), -1);
     assert_null(option);
     assert_non_null(strstr(reason, "option 3 not in the window's scale"));
 
     e.option_code = 1;
-    assert_int_equal(ri_validate_rating(&e, NULL, &ws, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&e, NULL, &ws, &option, &session, reason), -1);
     assert_non_null(strstr(reason, "unknown device or window"));
 
     e.window_id = 0;
-    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&e, &s_window, &ws, &option, &session, reason), -1);
     assert_non_null(strstr(reason, "unassigned device"));
     e.window_id = 12;
 
     ri_window_state_t nobody = { 0 };
-    assert_int_equal(ri_validate_rating(&e, &s_window, &nobody, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&e, &s_window, &nobody, &option, &session, reason), -1);
     assert_non_null(strstr(reason, "nobody logged in"));
 }
 
 static void test_repeat_press_and_rating_window(void **state)
 {
     (void) state;
-    ri_window_state_t ws = { .staff_id = 7, .employee_no = "1001" };
+    ri_window_state_t ws;
+    logged_in(&ws);
     const ri_option_t *option = NULL;
+    const ri_session_t *session = NULL;
     char reason[ENVELOPE_REASON_SIZE] = "";
     ri_event_t first = rating_at(T0, 1);
-    assert_int_equal(ri_validate_rating(&first, &s_window, &ws, &option, reason), 0);
+    assert_int_equal(ri_validate_rating(&first, &s_window, &ws, &option, &session, reason), 0);
     ri_window_state_apply(&ws, &first, 0);
 
     ri_event_t again = rating_at(T0 + 9999, 2);   /* inside 10 s */
-    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, &session, reason), -1);
     assert_non_null(strstr(reason, "repeat press"));
     again.event_ms = T0 + 10000;                   /* interval over */
-    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, reason), 0);
+    assert_int_equal(ri_validate_rating(&again, &s_window, &ws, &option, &session, reason), 0);
 
     /* A service ended at T0+60 s: a rating 31 s later is too late, 30 s is not. */
     ri_event_t end;
@@ -245,14 +258,14 @@ static void test_repeat_press_and_rating_window(void **state)
     end.event_ms = T0 + 60000;
     ri_window_state_apply(&ws, &end, 0);
     ri_event_t late = rating_at(T0 + 91001, 1);
-    assert_int_equal(ri_validate_rating(&late, &s_window, &ws, &option, reason), -1);
+    assert_int_equal(ri_validate_rating(&late, &s_window, &ws, &option, &session, reason), -1);
     assert_non_null(strstr(reason, "outside the rating window"));
     ri_event_t in_time = rating_at(T0 + 90000, 1);
-    assert_int_equal(ri_validate_rating(&in_time, &s_window, &ws, &option, reason), 0);
+    assert_int_equal(ri_validate_rating(&in_time, &s_window, &ws, &option, &session, reason), 0);
     /* Once that service is rated, the rule no longer applies to later presses. */
     ri_window_state_apply(&ws, &in_time, 0);
     ri_event_t later = rating_at(T0 + 200000, 1);
-    assert_int_equal(ri_validate_rating(&later, &s_window, &ws, &option, reason), 0);
+    assert_int_equal(ri_validate_rating(&later, &s_window, &ws, &option, &session, reason), 0);
 }
 
 static void test_clock_skew(void **state)
@@ -260,38 +273,112 @@ static void test_clock_skew(void **state)
     (void) state;
     char reason[ENVELOPE_REASON_SIZE] = "";
     ri_event_t e = rating_at(T0, 1);
-    e.received_ms = T0 + 300000;
-    assert_int_equal(ri_validate_clock(&e, 300, reason), 0);
+    /* kept on the device while the gateway was away: a fact, up to max age */
     e.received_ms = T0 + 300001;
-    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 + 86400000;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 + 86400001;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), -1);
     assert_non_null(strstr(reason, "clock skew"));
-    e.received_ms = T0 - 300001;   /* event in the future */
-    assert_int_equal(ri_validate_clock(&e, 300, reason), -1);
+    assert_non_null(strstr(reason, "before received"));
+    /* a device clock ahead: at most max_skew_s */
+    e.received_ms = T0 - 300000;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), 0);
+    e.received_ms = T0 - 300001;
+    assert_int_equal(ri_validate_clock(&e, 300, 86400, reason), -1);
+    assert_non_null(strstr(reason, "clock skew"));
+    assert_non_null(strstr(reason, "after received"));
+}
+
+static ri_event_t staff_event(ri_kind_t kind, const char *employee_no, int64_t ms)
+{
+    ri_event_t e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.window_id = 12;
+    e.event_ms = e.received_ms = ms;
+    snprintf(e.employee_no, sizeof e.employee_no, "%s", employee_no);
+    return e;
+}
+
+static int64_t staff_at(const ri_window_state_t *ws, int64_t t)
+{
+    const ri_session_t *s = ri_window_session(ws, t);
+    return s ? s->staff_id : 0;
 }
 
 static void test_binding_follows_sessions(void **state)
 {
     (void) state;
     ri_window_state_t ws = { 0 };
-    ri_event_t login;
-    memset(&login, 0, sizeof login);
-    login.kind = RI_KIND_LOGIN;
-    snprintf(login.employee_no, sizeof login.employee_no, "1001");
-    ri_window_state_apply(&ws, &login, 7);
-    assert_int_equal(ws.staff_id, 7);
-    assert_string_equal(ws.employee_no, "1001");
+    ri_event_t login = staff_event(RI_KIND_LOGIN, "1001", T0);
+    assert_true(ri_window_state_apply(&ws, &login, 7));
+    assert_int_equal(staff_at(&ws, T0), 7);
+    assert_int_equal(staff_at(&ws, T0 - 1), 0);          /* before the login: nobody */
+    assert_string_equal(ri_window_current(&ws)->employee_no, "1001");
+    assert_false(ri_window_state_apply(&ws, &login, 7));  /* the same login again */
 
     /* Another teller's logout does not end this session. */
-    ri_event_t logout = login;
-    logout.kind = RI_KIND_LOGOUT;
-    snprintf(logout.employee_no, sizeof logout.employee_no, "1002");
-    ri_window_state_apply(&ws, &logout, 0);
-    assert_int_equal(ws.staff_id, 7);
+    ri_event_t other = staff_event(RI_KIND_LOGOUT, "1002", T0 + 1000);
+    assert_false(ri_window_state_apply(&ws, &other, 0));
+    assert_int_equal(staff_at(&ws, T0 + 2000), 7);
 
-    snprintf(logout.employee_no, sizeof logout.employee_no, "1001");
-    ri_window_state_apply(&ws, &logout, 0);
-    assert_int_equal(ws.staff_id, 0);
-    assert_string_equal(ws.employee_no, "");
+    ri_event_t logout = staff_event(RI_KIND_LOGOUT, "1001", T0 + 5000);
+    assert_true(ri_window_state_apply(&ws, &logout, 0));
+    assert_null(ri_window_current(&ws));
+    assert_int_equal(staff_at(&ws, T0 + 4999), 7);       /* a rating before it still is */
+    assert_int_equal(staff_at(&ws, T0 + 5000), 0);
+}
+
+/* Decided late or sent again, staff events never rewrite what came after
+ * them: a logout never ends a session that began after it, a login older
+ * than the current session does not take the window, and a rating is bound
+ * to the session of its own time. */
+static void test_sessions_follow_event_time(void **state)
+{
+    (void) state;
+    ri_window_state_t ws = { 0 };
+    ri_event_t a1 = staff_event(RI_KIND_LOGIN, "1001", T0);
+    ri_event_t out = staff_event(RI_KIND_LOGOUT, "1001", T0 + 10000);
+    ri_event_t a2 = staff_event(RI_KIND_LOGIN, "1001", T0 + 20000);
+    ri_window_state_apply(&ws, &a1, 7);
+    ri_window_state_apply(&ws, &out, 0);
+    assert_true(ri_window_state_apply(&ws, &a2, 7));
+    /* the logout sent again (a new envelope id) */
+    assert_false(ri_window_state_apply(&ws, &out, 0));
+    assert_non_null(ri_window_current(&ws));
+    assert_int_equal(staff_at(&ws, T0 + 30000), 7);
+    assert_int_equal(staff_at(&ws, T0 + 15000), 0);
+
+    /* B took the window at T0+40 s; a login of C at T0+35 s decided late ends
+     * where B's begins and does not become the current teller. */
+    ri_event_t b = staff_event(RI_KIND_LOGIN, "1002", T0 + 40000);
+    assert_true(ri_window_state_apply(&ws, &b, 8));
+    assert_int_equal(staff_at(&ws, T0 + 39999), 7);
+    ri_event_t c = staff_event(RI_KIND_LOGIN, "1003", T0 + 35000);
+    assert_false(ri_window_state_apply(&ws, &c, 9));
+    assert_int_equal(ri_window_current(&ws)->staff_id, 8);
+    assert_int_equal(staff_at(&ws, T0 + 36000), 9);
+    assert_int_equal(staff_at(&ws, T0 + 40000), 8);
+
+    /* a rating decided late is bound to the teller of its moment */
+    const ri_option_t *option = NULL;
+    const ri_session_t *session = NULL;
+    char reason[ENVELOPE_REASON_SIZE] = "";
+    ri_event_t r = rating_at(T0 + 25000, 1);
+    assert_int_equal(ri_validate_rating(&r, &s_window, &ws, &option, &session, reason), 0);
+    assert_int_equal(session->staff_id, 7);
+    r = rating_at(T0 + 15000, 1);
+    assert_int_equal(ri_validate_rating(&r, &s_window, &ws, &option, &session, reason), -1);
+    assert_non_null(strstr(reason, "nobody logged in"));
+
+    /* B logs in elsewhere at T0+50 s: B's session here ends then */
+    assert_false(ri_window_state_leave(&ws, 8, T0 + 30000));   /* not open then */
+    assert_true(ri_window_state_leave(&ws, 8, T0 + 50000));
+    assert_null(ri_window_current(&ws));
+    assert_int_equal(staff_at(&ws, T0 + 49999), 8);
+    assert_int_equal(staff_at(&ws, T0 + 50000), 0);
 }
 
 int main(void)
@@ -306,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_repeat_press_and_rating_window),
         cmocka_unit_test(test_clock_skew),
         cmocka_unit_test(test_binding_follows_sessions),
+        cmocka_unit_test(test_sessions_follow_event_time),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

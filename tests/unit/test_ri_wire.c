@@ -178,6 +178,11 @@ static void test_declines_odd_input(void **state)
         S_HEAD("staff.login") S_COMMON "},\"extra\":1}",
         S_GATEWAY("staff.login", ",\"foo\":1"),
         S_HEAD("staff.login") S_COMMON_NULLS ",\"window\":{\"id\":1,\"foo\":1}}}",
+        /* an envelope id that is not a UUIDv7 (version 4, wrong variant) */
+        "{\"v\":1,\"id\":\"01a2038e-a3b4-440f-a053-e884efc69913\",\"type\":\"call.recall\","
+        "\"ts\":\"2026-11-22T14:00:09.396Z\",\"src\":\"gw\",\"seq\":8,\"data\":{" S_COMMON "}}",
+        "{\"v\":1,\"id\":\"01a2038e-a3b4-740f-c053-e884efc69913\",\"type\":\"call.recall\","
+        "\"ts\":\"2026-11-22T14:00:09.396Z\",\"src\":\"gw\",\"seq\":8,\"data\":{" S_COMMON "}}",
         /* wrong types */
         "{\"v\":\"1\",\"id\":\"01a2038e-a3b4-740f-a053-e884efc69913\",\"type\":\"call.recall\","
         "\"ts\":\"2026-11-22T14:00:09.396Z\",\"src\":\"gw\",\"seq\":8,\"data\":{" S_COMMON "}}",

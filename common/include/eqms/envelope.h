@@ -4,8 +4,9 @@
  *   "src":"device-gateway.b0042","seq":42,"data":{...}}
  *
  *  Decoding is strict: valid UTF-8 JSON, at most ENVELOPE_MAX_BYTES, exactly
- *  these seven members with these types, version 1, a well-formed id, type,
- *  timestamp and source. Anything else is rejected with a reason.
+ *  these seven members with these types, version 1, a UUIDv7 id (version 7,
+ *  variant 10: any other UUID is refused), a well-formed type, timestamp and
+ *  source. Anything else is rejected with a reason.
  */
 #ifndef EQMS_ENVELOPE_H
 #define EQMS_ENVELOPE_H

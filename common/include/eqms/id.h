@@ -20,6 +20,10 @@ int id_new(char out[ID_SIZE]);
 /* True for a UUID in lowercase 8-4-4-4-12 form (any version). */
 bool id_valid(const char *text);
 
+/* True for a version 7 id (version digit 7, variant 10xx) in lowercase
+ * 8-4-4-4-12 form: what the protocol's envelope ids must be. */
+bool id_v7(const char *text);
+
 /* The ms timestamp of a version 7 id, or -1 if `text` is not one. */
 int64_t id_time_ms(const char *text);
 

@@ -49,6 +49,12 @@
 void service_init(const char *name, int argc, char **argv, const config_var_t *vars,
                   size_t count, void *config);
 
+/* Refuses to start over a bad configuration value found after
+ * service_init (for example one checked against the database): logs
+ * `reason` (which names the variable and what is allowed), prints it to
+ * stderr and exits with SERVICE_EXIT_CONFIG. */
+void service_exit_config(const char *reason) __attribute__((noreturn));
+
 /* Connects to PostgreSQL (waiting up to wait_ms) and checks that the
  * database is at exactly the schema version this build was made for.
  * Returns the connection; on failure logs why and exits with

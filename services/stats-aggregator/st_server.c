@@ -22,7 +22,7 @@ struct st_server_t {
     st_tree_t *tree;
     st_config_t *config;
     st_engine_t *engine;
-    st_cursors_t *cursors;
+    tailcursor_t *cursors;
     st_sessions_t *sessions;
     bus_t *bus;
     pthread_t thread;
@@ -48,11 +48,10 @@ static bool s_full(const st_server_t *self)
     return st_engine_pending(self->engine) >= (size_t) self->cfg.batch;
 }
 
-static int s_ticket_head(void *arg, const char *stream, int64_t head)
+static int s_ticket_head(void *arg, const char *stream, int64_t pos, int64_t head)
 {
     s_walk_t *w = arg;
     st_server_t *self = w->self;
-    int64_t pos = st_cursors_get(self->cursors, "ticket_event", stream);
     while (pos < head && !s_full(self)) {
         int room = self->cfg.batch - (int) st_engine_pending(self->engine);
         int64_t last = st_store_ticket_events(self->store, stream, pos, head,
@@ -69,7 +68,7 @@ static int s_ticket_head(void *arg, const char *stream, int64_t head)
             break;
         }
         pos = last;
-        if (st_cursors_set(self->cursors, "ticket_event", stream, pos, true) != 0) {
+        if (tailcursor_set(self->cursors, "ticket_event", stream, pos, true) != 0) {
             w->rc = -1;
             return 1;
         }
@@ -78,16 +77,15 @@ static int s_ticket_head(void *arg, const char *stream, int64_t head)
     return s_full(self);
 }
 
-static int s_gateway_head(void *arg, const char *stream, int64_t head)
+static int s_gateway_head(void *arg, const char *stream, int64_t pos, int64_t head)
 {
     s_walk_t *w = arg;
     st_server_t *self = w->self;
-    int64_t pos = st_cursors_get(self->cursors, "gateway", stream);
     while (pos < head && !s_full(self)) {
         int64_t upto = head - pos > S_GATEWAY_CHUNK ? pos + S_GATEWAY_CHUNK : head;
         if (st_store_gateway_facts(self->store, stream, pos, upto, self->engine,
                                    self->sessions) < 0
-            || st_cursors_set(self->cursors, "gateway", stream, upto, true) != 0) {
+            || tailcursor_set(self->cursors, "gateway", stream, upto, true) != 0) {
             w->rc = -1;
             return 1;
         }
@@ -101,9 +99,9 @@ static int s_gateway_head(void *arg, const char *stream, int64_t head)
 static int s_catch_up(st_server_t *self)
 {
     s_walk_t w = { self, 0 };
-    if (st_store_ticket_heads(self->store, s_ticket_head, &w) < 0 || w.rc < 0)
+    if (st_store_ticket_heads(self->store, self->cursors, s_ticket_head, &w) < 0 || w.rc < 0)
         return -1;
-    if (!s_full(self) && (st_store_gateway_heads(self->store, s_gateway_head, &w) < 0
+    if (!s_full(self) && (st_store_gateway_heads(self->store, self->cursors, s_gateway_head, &w) < 0
                           || w.rc < 0))
         return -1;
     int64_t now = clock_mono_ms();
@@ -121,7 +119,7 @@ static int s_catch_up(st_server_t *self)
 static void s_drop_batch(st_server_t *self)
 {
     st_engine_reset(self->engine);
-    st_cursors_rollback(self->cursors);
+    tailcursor_rollback(self->cursors);
     st_sessions_rollback(self->sessions);
     self->moved = false;
 }
@@ -142,7 +140,7 @@ static int s_flush(st_server_t *self)
     metrics_add(self->flushes, 1);
     metrics_set(self->cells, (int64_t) cells);
     st_engine_flushed(self->engine);
-    st_cursors_committed(self->cursors);
+    tailcursor_committed(self->cursors);
     st_sessions_committed(self->sessions);
     self->moved = false;
     log_debug("stats_flushed", "facts=%zu cells=%zu", facts, cells);
@@ -245,7 +243,7 @@ static void s_free(st_server_t *self)
     st_engine_destroy(&self->engine);
     st_config_destroy(&self->config);
     st_tree_destroy(&self->tree);
-    st_cursors_destroy(&self->cursors);
+    tailcursor_destroy(&self->cursors);
     st_sessions_destroy(&self->sessions);
     st_store_destroy(&self->store);
     free(self);
@@ -281,7 +279,7 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
     self->store = st_store_new(pg_p);
     self->tree = st_tree_new();
     self->config = st_config_new();
-    self->cursors = st_cursors_new();
+    self->cursors = tailcursor_new();
     self->sessions = st_sessions_new();
     health_liveness_init(&self->liveness);
     backoff_init(&self->backoff, 200, 5000);

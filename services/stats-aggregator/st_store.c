@@ -196,7 +196,7 @@ st_config_t *st_store_load_config(st_store_t *self)
     return config;
 }
 
-int st_store_load_cursors(st_store_t *self, st_cursors_t *cursors)
+int st_store_load_cursors(st_store_t *self, tailcursor_t *cursors)
 {
     PGresult *res = pgstore_query(self->pg, "SELECT source, stream, position "
                                   "FROM stats_cursor", 0, NULL);
@@ -204,7 +204,7 @@ int st_store_load_cursors(st_store_t *self, st_cursors_t *cursors)
         return -1;
     int rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        rc = st_cursors_set(cursors, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+        rc = tailcursor_set(cursors, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                             s_i64(res, r, 2), false);
     PQclear(res);
     return rc;
@@ -265,27 +265,20 @@ int st_store_load_legs(void *arg, const char *ticket_id, st_leg_t *legs, int max
 
 /* --- streams ---------------------------------------------------------------- */
 
-static int s_heads(st_store_t *self, const char *sql, st_head_fn *fn, void *arg)
+int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
+                          tailcursor_behind_fn *fn, void *arg)
 {
-    PGresult *res = pgstore_query(self->pg, sql, 0, NULL);
-    if (!res)
-        return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        rc = fn(arg, PQgetvalue(res, r, 0), s_i64(res, r, 1));
-    PQclear(res);
-    return rc;
+    return tailcursor_behind(cursors, self->pg, "ticket_event",
+                             "SELECT branch_id::text, seq FROM ticket_branch_head", 0, NULL,
+                             fn, arg);
 }
 
-int st_store_ticket_heads(st_store_t *self, st_head_fn *fn, void *arg)
+int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,
+                           tailcursor_behind_fn *fn, void *arg)
 {
-    return s_heads(self, "SELECT branch_id::text, seq FROM ticket_branch_head", fn, arg);
-}
-
-int st_store_gateway_heads(st_store_t *self, st_head_fn *fn, void *arg)
-{
-    return s_heads(self, "SELECT gateway || '/' || incarnation::text, upto "
-                         "FROM gateway_cursor", fn, arg);
+    return tailcursor_behind(cursors, self->pg, "gateway",
+                             "SELECT gateway || '/' || incarnation::text, upto "
+                             "FROM gateway_cursor", 0, NULL, fn, arg);
 }
 
 int64_t st_store_ticket_events(st_store_t *self, const char *stream, int64_t after,
@@ -665,7 +658,7 @@ static int s_write_cursor(void *arg, const char *source, const char *stream,
                         "position = excluded.position, updated_at = now()", 3, params);
 }
 
-int st_store_flush(st_store_t *self, st_engine_t *engine, st_cursors_t *cursors,
+int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
                    st_sessions_t *sessions)
 {
     pgstore_t *pg = self->pg;
@@ -682,7 +675,7 @@ int st_store_flush(st_store_t *self, st_engine_t *engine, st_cursors_t *cursors,
         || s_flush_legs(self, engine) != 0
         || st_engine_each_unplaced(engine, s_write_unplaced, pg) != 0
         || st_sessions_each_change(sessions, s_write_session, pg) != 0
-        || st_cursors_each_changed(cursors, s_write_cursor, pg) != 0
+        || tailcursor_each_changed(cursors, s_write_cursor, pg) != 0
         || pgstore_commit(pg) != 0) {
         pgstore_rollback(pg);
         return -1;

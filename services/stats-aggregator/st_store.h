@@ -23,7 +23,7 @@
 
 #include "eqms/pgstore.h"
 #include "st_config.h"
-#include "st_cursors.h"
+#include "eqms/tailcursor.h"
 #include "st_engine.h"
 #include "st_sessions.h"
 #include "st_tree.h"
@@ -47,16 +47,17 @@ int st_store_sync_tree(st_store_t *self, st_tree_t *tree);
 /* The configuration now; NULL on failure. */
 st_config_t *st_store_load_config(st_store_t *self);
 
-int st_store_load_cursors(st_store_t *self, st_cursors_t *cursors);
+int st_store_load_cursors(st_store_t *self, tailcursor_t *cursors);
 int st_store_load_sessions(st_store_t *self, st_sessions_t *sessions);
 
 /* st_leg_loader_fn over stats_leg (arg: the st_store_t). */
 int st_store_load_legs(void *self, const char *ticket_id, st_leg_t *legs, int max);
 
 /* Streams. The head callbacks get each stream and its last committed seq. */
-typedef int (st_head_fn)(void *arg, const char *stream, int64_t head);
-int st_store_ticket_heads(st_store_t *self, st_head_fn *fn, void *arg);
-int st_store_gateway_heads(st_store_t *self, st_head_fn *fn, void *arg);
+int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
+                          tailcursor_behind_fn *fn, void *arg);
+int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,
+                           tailcursor_behind_fn *fn, void *arg);
 
 /* Places the ticket events of branch `stream` with seq in (after, upto], at
  * most `limit` of them, in seq order. Returns the last seq placed (after if
@@ -76,7 +77,7 @@ int64_t st_store_gateway_facts(st_store_t *self, const char *stream, int64_t aft
 int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_t *sessions);
 
 /* The flush (above). Returns 0, or -1 with nothing written. */
-int st_store_flush(st_store_t *self, st_engine_t *engine, st_cursors_t *cursors,
+int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
                    st_sessions_t *sessions);
 
 #endif

@@ -14,6 +14,13 @@ COMMENT ON COLUMN rating_option.category IS
     'Why a customer chose the option, for "unsatisfied by reason": attitude, '
     'efficiency, skill, environment, other, or none (a plain grade).';
 
+-- The seeded 6-key scale names its reasons (an option edited since keeps
+-- what it was given).
+UPDATE rating_option o SET category = v.category
+FROM rating_scale s, (VALUES (3, 'attitude'), (4, 'skill'), (5, 'efficiency'), (6, 'other'))
+    AS v (code, category)
+WHERE s.id = o.scale_id AND s.code = 'std6' AND o.code = v.code AND o.category = 'none';
+
 -- ---------------------------------------------------------------------------
 -- Readers' indexes on rating-ingest's facts: stats-aggregator reads each
 -- gateway journal's facts in seq order up to its committed cursor.
@@ -304,10 +311,10 @@ LANGUAGE sql IMMUTABLE AS $$
         s.no_show, s.abandoned, s.transferred,
         stats_ratio(s.wait_sum_ms, s.wait_n * 1000),
         CASE WHEN s.wait_n > 0 THEN round(s.wait_max_ms / 1000.0, 3) END,
-        coalesce(exact_wait_p90_s, stats_hist_percentile(s.wait_hist, 90)),
+        coalesce(round(exact_wait_p90_s, 3), stats_hist_percentile(s.wait_hist, 90)),
         stats_ratio(s.svc_sum_ms, s.svc_n * 1000),
         CASE WHEN s.svc_n > 0 THEN round(s.svc_max_ms / 1000.0, 3) END,
-        coalesce(exact_svc_p90_s, stats_hist_percentile(s.svc_hist, 90)),
+        coalesce(round(exact_svc_p90_s, 3), stats_hist_percentile(s.svc_hist, 90)),
         stats_ratio(s.sl_served_in, s.sl_served),
         stats_ratio(s.sl_served_in + s.sl_abandoned_in, s.sl_served + s.abandoned),
         stats_hist_between(s.wait_hist, 0, 180), stats_hist_between(s.wait_hist, 180, 360),
@@ -470,3 +477,106 @@ COMMENT ON FUNCTION stats_figures(bigint, date, date, text, boolean) IS
     'period starting in the range), hour (each hour of the days in the range). '
     'p_percentiles false skips the histograms (faster). No row for an '
     'unknown node.';
+
+-- ---------------------------------------------------------------------------
+-- Rankings and comparisons (docs/statistics.md, "Reading the figures")
+
+-- The sample a measure's value rests on: a member with fewer is not ranked.
+CREATE FUNCTION stats_sample_of(measure text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN measure IN ('satisfaction', 'satisfaction_lower', 'unsatisfied_ratio',
+                         'mean_score', 'satisfied', 'unsatisfied')
+             OR measure LIKE 'by\_%' THEN 'rated'
+        WHEN measure IN ('rated_share', 'customers_per_hour', 'busy_ratio', 'on_duty_s',
+                         'serving_s', 'idle_s', 'rated') THEN 'services'
+        WHEN measure LIKE 'wait\_%' OR measure LIKE 'svc\_%'
+             OR measure LIKE 'service\_level%' THEN 'served'
+        ELSE 'visits' END
+$$;
+
+CREATE FUNCTION stats_rank(p_node bigint, p_from date, p_to date, p_group text,
+                           p_measure text, p_n int DEFAULT 10, p_min_sample int DEFAULT 30,
+                           p_top boolean DEFAULT true)
+RETURNS TABLE (rank int, grp text, member bigint, value numeric, sample bigint,
+               rank_key numeric)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    sample_col text := stats_sample_of(p_measure);
+    key text;
+BEGIN
+    IF p_group NOT IN ('child', 'service', 'class', 'option', 'window', 'teller',
+                       'hour_of_day', 'day', 'week', 'month', 'hour') THEN
+        RAISE EXCEPTION 'cannot rank by grouping "%" (child, service, class, option, '
+            'window, teller, hour_of_day, day, week, month, hour)', p_group
+            USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute a
+                   WHERE a.attrelid = 'stats_row'::regclass AND a.attname = p_measure
+                     AND a.attnum > 0 AND NOT a.attisdropped
+                     AND a.atttypid IN ('numeric'::regtype, 'bigint'::regtype)) THEN
+        RAISE EXCEPTION 'unknown measure "%" (a numeric column of stats_row)', p_measure
+            USING ERRCODE = '22023';
+    END IF;
+    IF p_n < 1 OR p_min_sample < 0 THEN
+        RAISE EXCEPTION 'p_n must be >= 1 and p_min_sample >= 0' USING ERRCODE = '22023';
+    END IF;
+    -- A proportion is ranked by how sure it is (Wilson's interval over its
+    -- sample): the bound toward the bottom of the list for the top, the
+    -- bound toward the top for the bottom.
+    key := CASE p_measure
+        WHEN 'satisfaction' THEN CASE WHEN p_top
+            THEN 'stats_wilson_lower(f.satisfied, f.rated)'
+            ELSE '1 - stats_wilson_lower(f.rated - f.satisfied, f.rated)' END
+        WHEN 'unsatisfied_ratio' THEN CASE WHEN p_top
+            THEN 'stats_wilson_lower(f.unsatisfied, f.rated)'
+            ELSE '1 - stats_wilson_lower(f.rated - f.unsatisfied, f.rated)' END
+        ELSE format('f.%I::numeric', p_measure) END;
+    RETURN QUERY EXECUTE format(
+        'SELECT (row_number() OVER (ORDER BY k %s, f.grp))::int, f.grp, f.member, '
+        '       f.%I::numeric, f.%I, k '
+        'FROM stats_figures($1, $2, $3, $4, $5) f '
+        'CROSS JOIN LATERAL (SELECT %s AS k) r '
+        'WHERE f.%I >= $6 AND k IS NOT NULL '
+        'ORDER BY 1 LIMIT $7',
+        CASE WHEN p_top THEN 'DESC' ELSE 'ASC' END, p_measure, sample_col, key, sample_col)
+    USING p_node, p_from, p_to, p_group, p_measure LIKE '%p90%', p_min_sample, p_n;
+END
+$$;
+COMMENT ON FUNCTION stats_rank(bigint, date, date, text, text, int, int, boolean) IS
+    'The top (p_top) or bottom p_n members of a grouping of stats_figures by '
+    'p_measure, among those with at least p_min_sample in the measure''s sample '
+    '(stats_sample_of: rated for rating measures, services for teller duty, '
+    'served for waits and service times, else visits). satisfaction and '
+    'unsatisfied_ratio are ranked by the Wilson score bound (rank_key), so a '
+    'member with 3 ratings does not top the list; value is the measure itself.';
+
+-- The period before [p_from, p_to) of the same kind: the previous whole
+-- months when the range is whole months (so March compares with February),
+-- else the same number of days just before.
+CREATE FUNCTION stats_previous_range(p_from date, p_to date, OUT from_day date,
+                                     OUT to_day date)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN extract(day FROM p_from) = 1 AND extract(day FROM p_to) = 1
+                THEN (p_from - (age(p_to, p_from)))::date
+                ELSE p_from - (p_to - p_from) END,
+           p_from
+$$;
+
+CREATE FUNCTION stats_compare(p_node bigint, p_from date, p_to date,
+                              p_group text DEFAULT 'none')
+RETURNS TABLE (period text, from_day date, to_day date, figures stats_row)
+LANGUAGE sql STABLE AS $$
+    WITH r (period, from_day, to_day) AS (
+        VALUES ('current', p_from, p_to)
+        UNION ALL SELECT 'previous', p.from_day, p.to_day
+                  FROM stats_previous_range(p_from, p_to) p
+        UNION ALL VALUES ('year_before', (p_from - interval '1 year')::date,
+                          (p_to - interval '1 year')::date))
+    SELECT r.period, r.from_day, r.to_day, f
+    FROM r CROSS JOIN LATERAL stats_figures(p_node, r.from_day, r.to_day, p_group) f
+$$;
+COMMENT ON FUNCTION stats_compare(bigint, date, date, text) IS
+    'stats_figures of [p_from, p_to) (current), of the period before it '
+    '(previous: the previous whole months for whole months, else as many days '
+    'just before) and of the same dates a year earlier (year_before).';

@@ -1,6 +1,8 @@
 """stats-aggregator end to end: real PostgreSQL, forwarder, queue-manager
 and the aggregator; figures read back from its tables and functions
 (docs/statistics.md)."""
+from decimal import Decimal
+
 import pytest
 
 from conftest import wait_for
@@ -75,3 +77,71 @@ def figures(db, node_path, day_from, day_to, group="none"):
                        WHERE n.path = %s::ltree""", (day_from, day_to, group, node_path))
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def today_range(db, path):
+    """[yesterday, tomorrow) in the node's zone: covers what the test did
+    even across a local midnight."""
+    (day,), = q(db, """SELECT ((now() AT TIME ZONE time_zone)::date)::text FROM org_node
+                       WHERE path = %s::ltree""", path)
+    (lo, hi), = q(db, "SELECT (%s::date - 1)::text, (%s::date + 1)::text", day, day)
+    return lo, hi
+
+
+def rate(gw, window, teller, codes, start_ms):
+    """A login at start_ms, then one rating per code, 20 s apart (past the
+    repeat-press guard); waits until rating-ingest acknowledged them all."""
+    gw.event("staff.login", window, teller, ms=start_ms)
+    first = gw.seq
+    gw.wait_ack(first, resend=[first])
+    for i, code in enumerate(codes):
+        gw.event("rating.submitted", window, teller, ms=start_ms + 20000 * (i + 1),
+                 option_code=code)
+    gw.wait_ack(gw.seq, resend=list(range(first + 1, gw.seq + 1)))
+
+
+def test_rankings_need_a_sample_and_rank_proportions_by_their_bound(demo_db, bus, start_bin):
+    """Teller A: 3 ratings, all satisfied; teller B: 40, 38 satisfied. By
+    raw satisfaction A (100 %) would top B (95 %); ranked by Wilson's lower
+    bound B comes first, and with the default minimum sample of 30 A is not
+    ranked at all. The comparison gives the same current figures as
+    stats_figures and the period before."""
+    import time
+    from test_rating_ingest import Gateway, Window, employee, start_ingest
+    start_ingest(start_bin, demo_db, bus)
+    start_stats(start_bin, demo_db, bus)
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    a, b = employee(demo_db, 1, 1), employee(demo_db, 1, 2)
+    now = int(time.time() * 1000)
+    gw = Gateway(bus)
+    rate(gw, w1, a, [1, 2, 1], now - 900000)
+    rate(gw, w2, b, [1] * 20 + [2] * 18 + [4, 4], now - 900000)
+    lo, hi = today_range(demo_db, BRANCH)
+    (branch,), = q(demo_db, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)
+    staff = dict(q(demo_db, "SELECT employee_no, id FROM staff WHERE employee_no IN (%s, %s)",
+                   a, b))
+    wait_for(lambda: q(demo_db, "SELECT 1 FROM stats_figures(%s, %s, %s) WHERE rated = 43",
+                       branch, lo, hi), 20)
+    by_teller = {r["member"]: r for r in figures(demo_db, BRANCH, lo, hi, "teller")}
+    assert by_teller[staff[a]]["satisfaction"] == 1
+    assert by_teller[staff[b]]["satisfaction"] == Decimal("0.95")
+    ranked = q(demo_db, """SELECT rank, member, value, sample FROM stats_rank(
+                               %s, %s, %s, 'teller', 'satisfaction', 10, 0)""", branch, lo, hi)
+    assert [(r[0], r[1]) for r in ranked] == [(1, staff[b]), (2, staff[a])]
+    assert ranked[1][2:] == (1, 3)
+    assert [r[0] for r in q(demo_db, """SELECT member FROM stats_rank(
+                %s, %s, %s, 'teller', 'satisfaction')""", branch, lo, hi)] == [staff[b]]
+    worst = q(demo_db, """SELECT member, value FROM stats_rank(
+                  %s, %s, %s, 'teller', 'unsatisfied', 1, 0)""", branch, lo, hi)
+    assert worst == [(staff[b], 2)]
+    with pytest.raises(Exception, match="unknown measure"):
+        q(demo_db, "SELECT * FROM stats_rank(%s, %s, %s, 'teller', 'nonsense')",
+          branch, lo, hi)
+    demo_db.rollback()
+    compared = q(demo_db, """SELECT period, from_day::text, to_day::text, (figures).rated
+                             FROM stats_compare(%s, %s, %s)""", branch, lo, hi)
+    (prev_lo,), = q(demo_db, "SELECT (%s::date - 2)::text", lo)
+    (year_lo,), = q(demo_db, "SELECT (%s::date - interval '1 year')::date::text", lo)
+    assert [c[:2] for c in compared] == [("current", lo), ("previous", prev_lo),
+                                          ("year_before", year_lo)]
+    assert compared[0][3] == 43 and compared[1][3] in (None, 0)

@@ -254,6 +254,37 @@ int clock_day_bounds(clock_zone_t *self, clock_date_t date, int64_t *start,
     return s_day_start(self, next, end);
 }
 
+int clock_local_hour(clock_zone_t *self, int64_t ms)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    ucal_setMillis(self->cal, (UDate) ms, &status);
+    int hour = ucal_get(self->cal, UCAL_HOUR_OF_DAY, &status);
+    return U_FAILURE(status) ? -1 : hour;
+}
+
+clock_date_t clock_date_add_days(clock_date_t date, int64_t days)
+{
+    int64_t y;
+    int m, d;
+    s_civil_from_days(s_days_from_civil(date.year, date.month, date.day) + days,
+                      &y, &m, &d);
+    return (clock_date_t) { (int) y, m, d };
+}
+
+int clock_date_weekday(clock_date_t date)
+{
+    /* 1970-01-01 was a Thursday (ISO 4) */
+    int64_t z = s_days_from_civil(date.year, date.month, date.day);
+    int64_t w = (z + 3) % 7;
+    return (int) (w < 0 ? w + 7 : w) + 1;
+}
+
+int64_t clock_date_diff(clock_date_t a, clock_date_t b)
+{
+    return s_days_from_civil(b.year, b.month, b.day)
+           - s_days_from_civil(a.year, a.month, a.day);
+}
+
 int clock_day_of(clock_zone_t *self, int64_t ms, int64_t *start, int64_t *end)
 {
     clock_date_t date;

@@ -87,7 +87,7 @@ export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
 
 # name http-port, in start order (the forwarder first: everyone meets there)
-SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554"
+SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554 stats-aggregator 9556"
 export EQMS_QM_ENDPOINT="tcp://127.0.0.1:9553"
 
 # start_service NAME HTTP-PORT [VAR=value ...]: the extra variables are for
@@ -174,6 +174,11 @@ EQMS is running (logs in var/log, stop with: make stop)
                (ratings and staff sessions into PostgreSQL, live counters into Redis)
   queue-manager requests tcp://127.0.0.1:9553 (docs/protocol.md)   health http://127.0.0.1:9554/health
                (tickets, windows, display. and announce. on the bus, live state in Redis)
+  stats-aggregator health http://127.0.0.1:9556/health   metrics http://127.0.0.1:9556/metrics
+               today's figures of the demo branch (docs/statistics.md):
+               psql $CONNINFO -x -c "SELECT f.* FROM org_node n,
+                 LATERAL (SELECT (now() AT TIME ZONE n.time_zone)::date AS today) d,
+                 LATERAL stats_figures(n.id, d.today, d.today + 1) f WHERE n.path = '$DEMO_BRANCH'"
   kiosk        tickets issued at $DEMO_BRANCH (var/log/kiosk.log); the emulated
                tellers call, serve and finish them, customers rate the ticket served
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control

@@ -172,6 +172,31 @@ static void test_format_date_like_snprintf(void **state)
         }
 }
 
+/* Calendar arithmetic against known dates, and the wall-clock hour across a
+ * DST change. */
+static void test_date_arithmetic_and_local_hour(void **state)
+{
+    (void) state;
+    clock_date_t d = clock_date_add_days((clock_date_t) { 2024, 2, 28 }, 1);
+    assert_true(d.year == 2024 && d.month == 2 && d.day == 29);
+    d = clock_date_add_days((clock_date_t) { 2024, 12, 31 }, 1);
+    assert_true(d.year == 2025 && d.month == 1 && d.day == 1);
+    d = clock_date_add_days((clock_date_t) { 2025, 3, 1 }, -1);
+    assert_true(d.year == 2025 && d.month == 2 && d.day == 28);
+    assert_int_equal(clock_date_weekday((clock_date_t) { 1970, 1, 1 }), 4);
+    assert_int_equal(clock_date_weekday((clock_date_t) { 2026, 12, 5 }), 6);
+    assert_int_equal(clock_date_weekday((clock_date_t) { 2026, 12, 7 }), 1);
+    assert_int_equal(clock_date_weekday((clock_date_t) { 1969, 12, 28 }), 7);
+    assert_int_equal(clock_date_diff((clock_date_t) { 2025, 1, 1 },
+                                     (clock_date_t) { 2026, 1, 1 }), 365);
+    clock_zone_t *z = clock_zone_new("Europe/Berlin");
+    int64_t ms;
+    assert_int_equal(clock_parse_rfc3339("2026-03-29T00:59:59.000Z", &ms), 0);
+    assert_int_equal(clock_local_hour(z, ms), 1);
+    assert_int_equal(clock_local_hour(z, ms + 1000), 3);    /* 02:00 skipped */
+    clock_zone_destroy(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_invalid_dates_refused),
         cmocka_unit_test(test_fake_clock),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_date_arithmetic_and_local_hour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,4 +74,14 @@ int clock_day_bounds(clock_zone_t *self, clock_date_t date, int64_t *start,
 /* Bounds of the local day that contains instant `ms`. Returns 0 or -1. */
 int clock_day_of(clock_zone_t *self, int64_t ms, int64_t *start, int64_t *end);
 
+/* The local wall-clock hour (0..23) of instant `ms` in the zone, or -1. */
+int clock_local_hour(clock_zone_t *self, int64_t ms);
+
+/* Calendar arithmetic (proleptic Gregorian, no zone): `date` moved by `days`
+ * (may be negative); the ISO weekday of a date, 1 = Monday .. 7 = Sunday;
+ * the days from `a` to `b` (b - a). */
+clock_date_t clock_date_add_days(clock_date_t date, int64_t days);
+int clock_date_weekday(clock_date_t date);
+int64_t clock_date_diff(clock_date_t a, clock_date_t b);
+
 #endif

@@ -1,0 +1,331 @@
+/*  st_server: stats-aggregator's loop (st_server.h). */
+#include "st_server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/backoff.h"
+#include "eqms/bus.h"
+#include "eqms/clock.h"
+#include "eqms/log.h"
+#include "st_store.h"
+
+#define S_TICKET_CHUNK  5000     /* ticket events read per query */
+#define S_GATEWAY_CHUNK 20000    /* gateway seqs read per query */
+#define S_SESSIONS_MS   5000     /* how often open sessions are looked at */
+
+struct st_server_t {
+    st_server_config_t cfg;
+    st_store_t *store;
+    st_tree_t *tree;
+    st_config_t *config;
+    st_engine_t *engine;
+    tailcursor_t *cursors;
+    st_sessions_t *sessions;
+    bus_t *bus;
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    health_liveness_t liveness;
+    backoff_t backoff;
+    int64_t next_tree_ms, next_sessions_ms;
+    bool moved;                 /* a cursor or a session changed since the flush */
+    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
+    metrics_gauge_t *cells;
+};
+
+/* --- reading what is behind ------------------------------------------------ */
+
+typedef struct {
+    st_server_t *self;
+    int rc;                     /* -1: a read failed, drop the batch */
+} s_walk_t;
+
+static bool s_full(const st_server_t *self)
+{
+    return st_engine_pending(self->engine) >= (size_t) self->cfg.batch;
+}
+
+static int s_ticket_head(void *arg, const char *stream, int64_t pos, int64_t head)
+{
+    s_walk_t *w = arg;
+    st_server_t *self = w->self;
+    while (pos < head && !s_full(self)) {
+        int room = self->cfg.batch - (int) st_engine_pending(self->engine);
+        int64_t last = st_store_ticket_events(self->store, stream, pos, head,
+                                              room < S_TICKET_CHUNK ? room : S_TICKET_CHUNK,
+                                              self->engine);
+        if (last < 0) {
+            w->rc = -1;
+            return 1;
+        }
+        if (last == pos) {
+            log_warn("stats_stream_short", "source=ticket_event stream=%s position=%lld "
+                     "head=%lld reason=\"the head is ahead of the events stored\"", stream,
+                     (long long) pos, (long long) head);
+            break;
+        }
+        pos = last;
+        if (tailcursor_set(self->cursors, "ticket_event", stream, pos, true) != 0) {
+            w->rc = -1;
+            return 1;
+        }
+        self->moved = true;
+    }
+    return s_full(self);
+}
+
+static int s_gateway_head(void *arg, const char *stream, int64_t pos, int64_t head)
+{
+    s_walk_t *w = arg;
+    st_server_t *self = w->self;
+    while (pos < head && !s_full(self)) {
+        int64_t upto = head - pos > S_GATEWAY_CHUNK ? pos + S_GATEWAY_CHUNK : head;
+        if (st_store_gateway_facts(self->store, stream, pos, upto, self->engine,
+                                   self->sessions) < 0
+            || tailcursor_set(self->cursors, "gateway", stream, upto, true) != 0) {
+            w->rc = -1;
+            return 1;
+        }
+        pos = upto;
+        self->moved = true;
+    }
+    return s_full(self);
+}
+
+/* Reads what every stream has beyond its cursor, up to a batch. 0 / -1. */
+static int s_catch_up(st_server_t *self)
+{
+    s_walk_t w = { self, 0 };
+    if (st_store_ticket_heads(self->store, self->cursors, s_ticket_head, &w) < 0 || w.rc < 0)
+        return -1;
+    if (!s_full(self) && (st_store_gateway_heads(self->store, self->cursors, s_gateway_head, &w) < 0
+                          || w.rc < 0))
+        return -1;
+    int64_t now = clock_mono_ms();
+    if (!s_full(self) && now >= self->next_sessions_ms) {
+        int closed = st_store_closed_sessions(self->store, self->engine, self->sessions);
+        if (closed < 0)
+            return -1;
+        self->moved |= closed > 0;
+        self->next_sessions_ms = now + S_SESSIONS_MS;
+    }
+    return 0;
+}
+
+/* Drops what was placed since the last flush: it is read again. */
+static void s_drop_batch(st_server_t *self)
+{
+    st_engine_reset(self->engine);
+    tailcursor_rollback(self->cursors);
+    st_sessions_rollback(self->sessions);
+    self->moved = false;
+}
+
+static int s_flush(st_server_t *self)
+{
+    size_t facts = st_engine_pending(self->engine);
+    size_t cells = st_cells_count(st_engine_cells(self->engine));
+    if (facts == 0 && !self->moved)
+        return 0;
+    if (st_store_flush(self->store, self->engine, self->cursors, self->sessions) != 0) {
+        metrics_add(self->flush_failures, 1);
+        s_drop_batch(self);
+        return -1;
+    }
+    metrics_add(self->facts, facts);
+    metrics_add(self->unplaced, st_engine_unplaced_count(self->engine));
+    metrics_add(self->flushes, 1);
+    metrics_set(self->cells, (int64_t) cells);
+    st_engine_flushed(self->engine);
+    tailcursor_committed(self->cursors);
+    st_sessions_committed(self->sessions);
+    self->moved = false;
+    log_debug("stats_flushed", "facts=%zu cells=%zu", facts, cells);
+    return 0;
+}
+
+/* --- tree and configuration ------------------------------------------------- */
+
+static int s_refresh(st_server_t *self)
+{
+    if (st_store_sync_tree(self->store, self->tree) < 0)
+        return -1;
+    st_config_t *config = st_store_load_config(self->store);
+    if (!config)
+        return -1;
+    st_engine_set_config(self->engine, config);
+    st_config_destroy(&self->config);
+    self->config = config;
+    return 0;
+}
+
+/* --- the loop ------------------------------------------------------------------ */
+
+/* Waits up to ms for a wake-up from the bus; drains what came. */
+static void s_wait(st_server_t *self, int ms)
+{
+    if (!self->bus) {
+        while (ms > 0 && !atomic_load(&self->stop)) {
+            int step = ms < 100 ? ms : 100;
+            zclock_sleep(step);
+            ms -= step;
+        }
+        return;
+    }
+    int64_t until = clock_mono_ms() + ms;
+    for (;;) {
+        int left = (int) (until - clock_mono_ms());
+        char *topic = NULL;
+        envelope_t *env = NULL;
+        int got = bus_recv(self->bus, left > 100 ? 100 : (left < 0 ? 0 : left), &topic, &env);
+        free(topic);
+        envelope_destroy(&env);
+        if (got == 1) {         /* something was committed: drain and go */
+            while (bus_recv(self->bus, 0, &topic, &env) == 1) {
+                free(topic);
+                envelope_destroy(&env);
+            }
+            return;
+        }
+        if (atomic_load(&self->stop) || clock_mono_ms() >= until)
+            return;
+    }
+}
+
+static void *s_run(void *arg)
+{
+    st_server_t *self = arg;
+    bool busy = false;
+    while (!atomic_load(&self->stop)) {
+        health_liveness_beat(&self->liveness);
+        if (!busy)
+            s_wait(self, self->cfg.poll_ms);
+        if (atomic_load(&self->stop))
+            break;
+        if (!backoff_due(&self->backoff)) {
+            busy = false;
+            continue;
+        }
+        int64_t now = clock_mono_ms();
+        if (now >= self->next_tree_ms) {
+            if (s_refresh(self) != 0) {
+                health_liveness_db(&self->liveness, false);
+                backoff_failed(&self->backoff);
+                busy = false;
+                continue;
+            }
+            self->next_tree_ms = now + self->cfg.tree_s * 1000LL;
+        }
+        bool filled = false;
+        if (s_catch_up(self) != 0 || ((filled = s_full(self)), s_flush(self) != 0)) {
+            s_drop_batch(self);
+            health_liveness_db(&self->liveness, false);
+            int wait = backoff_failed(&self->backoff);
+            log_warn("stats_catch_up_failed", "retry_ms=%d", wait);
+            busy = false;
+            continue;
+        }
+        health_liveness_db(&self->liveness, true);
+        backoff_reset(&self->backoff);
+        busy = filled;           /* a full batch: more is waiting, read on at once */
+    }
+    return NULL;
+}
+
+/* --- life cycle ----------------------------------------------------------------- */
+
+static void s_free(st_server_t *self)
+{
+    bus_destroy(&self->bus);
+    st_engine_destroy(&self->engine);
+    st_config_destroy(&self->config);
+    st_tree_destroy(&self->tree);
+    tailcursor_destroy(&self->cursors);
+    st_sessions_destroy(&self->sessions);
+    st_store_destroy(&self->store);
+    free(self);
+}
+
+static int s_metrics(st_server_t *self, metrics_t *metrics)
+{
+    self->facts = metrics_counter(metrics, "facts_total",
+                                  "Facts (ticket events, ratings, services, sessions) "
+                                  "turned into figures.");
+    self->unplaced = metrics_counter(metrics, "facts_unplaced_total",
+                                     "Facts that could not be placed (stats_unplaced).");
+    self->flushes = metrics_counter(metrics, "flushes_total", "Transactions of figures.");
+    self->flush_failures = metrics_counter(metrics, "flush_failures_total",
+                                           "Transactions that failed (read again).");
+    self->cells = metrics_gauge(metrics, "cells_flushed", "Cells of the last flush.");
+    return self->facts && self->unplaced && self->flushes && self->flush_failures
+                   && self->cells
+               ? 0 : -1;
+}
+
+st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
+                           metrics_t *metrics)
+{
+    st_server_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        pgstore_destroy(pg_p);
+        return NULL;
+    }
+    self->cfg = *config;
+    if (self->cfg.batch < 1)
+        self->cfg.batch = 1;
+    self->store = st_store_new(pg_p);
+    self->tree = st_tree_new();
+    self->config = st_config_new();
+    self->cursors = tailcursor_new();
+    self->sessions = st_sessions_new();
+    health_liveness_init(&self->liveness);
+    backoff_init(&self->backoff, 200, 5000);
+    if (!self->store || !self->tree || !self->config || !self->cursors || !self->sessions
+        || s_metrics(self, metrics) != 0)
+        goto err;
+    self->engine = st_engine_new(self->tree, self->config, st_store_load_legs, self->store);
+    if (!self->engine)
+        goto err;
+    if (st_store_load_tree(self->store, self->tree) != 0 || s_refresh(self) != 0
+        || st_store_load_cursors(self->store, self->cursors) != 0
+        || st_store_load_sessions(self->store, self->sessions) != 0) {
+        log_error("stats_start_failed", "reason=\"cannot load the tree, configuration, "
+                  "cursors or sessions\"");
+        goto err;
+    }
+    self->next_tree_ms = clock_mono_ms() + self->cfg.tree_s * 1000LL;
+    if (self->cfg.bus_sub && *self->cfg.bus_sub) {
+        self->bus = bus_new(NULL, self->cfg.bus_sub, "stats-aggregator");
+        if (!self->bus || bus_attach_metrics(self->bus, metrics) != 0
+            || bus_subscribe(self->bus, "ticket.") != 0
+            || bus_subscribe(self->bus, "ack.ingest.") != 0)
+            goto err;
+    }
+    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+        goto err;
+    self->running = true;
+    return self;
+err:
+    s_free(self);
+    return NULL;
+}
+
+void st_server_destroy(st_server_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    st_server_t *self = *self_p;
+    atomic_store(&self->stop, true);
+    if (self->running)
+        pthread_join(self->thread, NULL);
+    s_free(self);
+    *self_p = NULL;
+}
+
+health_liveness_t *st_server_liveness(st_server_t *self)
+{
+    return &self->liveness;
+}

@@ -1,0 +1,34 @@
+/*  st_server: the stats-aggregator service, run in-process by main and tests.
+ *
+ *  One thread: load the tree (st_tree, kept in step with org_node), the
+ *  configuration and the cursors; then loop: wait for a wake-up from the bus
+ *  (ticket.* from queue-manager, ack.ingest.* from rating-ingest: something
+ *  was committed) or the poll interval; compare every stream's head with
+ *  its cursor and place what is behind (st_store, st_engine), at most
+ *  `batch` facts at a time; flush them with their cursors in one
+ *  transaction. The bus only wakes it up: a lost message, a restart or a
+ *  database outage only delays the figures (docs/statistics.md).
+ */
+#ifndef EQMS_ST_SERVER_H
+#define EQMS_ST_SERVER_H
+
+#include "eqms/health.h"
+#include "eqms/metrics.h"
+#include "eqms/pgstore.h"
+
+typedef struct st_server_t st_server_t;
+
+typedef struct {
+    const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
+    int poll_ms;                /* look at the heads this often when idle */
+    int batch;                  /* facts placed per flush, at most */
+    int tree_s;                 /* re-read org_node and the configuration */
+} st_server_config_t;
+
+/* Takes *pg_p. NULL (logged) if it cannot start. */
+st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
+                           metrics_t *metrics);
+void st_server_destroy(st_server_t **self_p);
+health_liveness_t *st_server_liveness(st_server_t *self);
+
+#endif

@@ -1,0 +1,147 @@
+"""stats-aggregator end to end: real PostgreSQL, forwarder, queue-manager
+and the aggregator; figures read back from its tables and functions
+(docs/statistics.md)."""
+from decimal import Decimal
+
+import pytest
+
+from conftest import wait_for
+from qm_client import BRANCH, Client, start_qm
+from servers import free_port, wait_port
+
+
+def q(db, sql, *args):
+    with db.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
+
+
+def start_stats(start_bin, db, bus, **extra):
+    port = free_port()
+    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub,
+           "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
+           "EQMS_STATS_POLL_MS": "200"}
+    env.update({k: str(v) for k, v in extra.items()})
+    proc = start_bin("stats-aggregator", env)
+    wait_port(port, proc=proc.proc)
+    return proc
+
+
+@pytest.fixture
+def qm(demo_db, bus, start_bin):
+    proc, endpoint, http = start_qm(start_bin, demo_db, bus)
+    client = Client(endpoint)
+    yield client
+    client.close()
+
+
+def ok(reply):
+    assert reply["ok"], reply
+    return reply
+
+
+def test_a_served_ticket_reaches_every_level(qm, demo_db, bus, start_bin):
+    window = q(demo_db, """SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id
+                           WHERE n.path = %s::ltree ORDER BY w.number LIMIT 1""", BRANCH)[0][0]
+    staff = q(demo_db, """SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id
+                          WHERE n.path = %s::ltree AND s.active ORDER BY s.id LIMIT 1""",
+              BRANCH)[0][0]
+    service = q(demo_db, "SELECT id FROM service WHERE code = 'cash'")[0][0]
+    ok(qm.call("window.open", window=window))
+    ok(qm.call("window.login", window=window, staff=staff))
+    ok(qm.call("ticket.issue", service=service))
+    ok(qm.call("window.call_next", window=window))
+    ok(qm.call("window.start", window=window))
+    ok(qm.call("window.finish", window=window))
+    stats = start_stats(start_bin, demo_db, bus)
+    rows = wait_for(lambda: q(demo_db, """SELECT n.path::text, c.issued, c.served
+        FROM stats_cell c JOIN org_node n ON n.id = c.node_id
+        WHERE c.period = 1 AND c.dim = 0 AND c.served > 0 ORDER BY nlevel(n.path)"""), 20)
+    assert [r[0] for r in rows] == ["hq", "hq.r01", "hq.r01.b0001"]
+    assert all(r[1] == 1 and r[2] == 1 for r in rows)
+    assert "level=error" not in stats.log()
+    day = q(demo_db, "SELECT start_day::text FROM stats_cell WHERE period = 1 LIMIT 1")[0][0]
+    for path in ("hq", "hq.r01", BRANCH):
+        f = figures(demo_db, path, day, "2099-01-01")
+        assert len(f) == 1 and f[0]["issued"] == 1 and f[0]["served"] == 1, f
+        assert f[0]["pct_served"] == 1 and f[0]["wait_p90_s"] is not None
+    by_day = figures(demo_db, BRANCH, day, "2099-01-01", "day")
+    assert [r["grp"] for r in by_day] == [day]
+    children = figures(demo_db, "hq", day, "2099-01-01", "child")
+    assert [r["grp"] for r in children if r["served"]] == ["hq.r01"]
+
+
+def figures(db, node_path, day_from, day_to, group="none"):
+    with db.cursor() as cur:
+        cur.execute("""SELECT f.* FROM org_node n, stats_figures(n.id, %s::date, %s::date, %s) f
+                       WHERE n.path = %s::ltree""", (day_from, day_to, group, node_path))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def today_range(db, path):
+    """[yesterday, tomorrow) in the node's zone: covers what the test did
+    even across a local midnight."""
+    (day,), = q(db, """SELECT ((now() AT TIME ZONE time_zone)::date)::text FROM org_node
+                       WHERE path = %s::ltree""", path)
+    (lo, hi), = q(db, "SELECT (%s::date - 1)::text, (%s::date + 1)::text", day, day)
+    return lo, hi
+
+
+def rate(gw, window, teller, codes, start_ms):
+    """A login at start_ms, then one rating per code, 20 s apart (past the
+    repeat-press guard); waits until rating-ingest acknowledged them all."""
+    gw.event("staff.login", window, teller, ms=start_ms)
+    first = gw.seq
+    gw.wait_ack(first, resend=[first])
+    for i, code in enumerate(codes):
+        gw.event("rating.submitted", window, teller, ms=start_ms + 20000 * (i + 1),
+                 option_code=code)
+    gw.wait_ack(gw.seq, resend=list(range(first + 1, gw.seq + 1)))
+
+
+def test_rankings_need_a_sample_and_rank_proportions_by_their_bound(demo_db, bus, start_bin):
+    """Teller A: 3 ratings, all satisfied; teller B: 40, 38 satisfied. By
+    raw satisfaction A (100 %) would top B (95 %); ranked by Wilson's lower
+    bound B comes first, and with the default minimum sample of 30 A is not
+    ranked at all. The comparison gives the same current figures as
+    stats_figures and the period before."""
+    import time
+    from test_rating_ingest import Gateway, Window, employee, start_ingest
+    start_ingest(start_bin, demo_db, bus)
+    start_stats(start_bin, demo_db, bus)
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    a, b = employee(demo_db, 1, 1), employee(demo_db, 1, 2)
+    now = int(time.time() * 1000)
+    gw = Gateway(bus)
+    rate(gw, w1, a, [1, 2, 1], now - 900000)
+    rate(gw, w2, b, [1] * 20 + [2] * 18 + [4, 4], now - 900000)
+    lo, hi = today_range(demo_db, BRANCH)
+    (branch,), = q(demo_db, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)
+    staff = dict(q(demo_db, "SELECT employee_no, id FROM staff WHERE employee_no IN (%s, %s)",
+                   a, b))
+    wait_for(lambda: q(demo_db, "SELECT 1 FROM stats_figures(%s, %s, %s) WHERE rated = 43",
+                       branch, lo, hi), 20)
+    by_teller = {r["member"]: r for r in figures(demo_db, BRANCH, lo, hi, "teller")}
+    assert by_teller[staff[a]]["satisfaction"] == 1
+    assert by_teller[staff[b]]["satisfaction"] == Decimal("0.95")
+    ranked = q(demo_db, """SELECT rank, member, value, sample FROM stats_rank(
+                               %s, %s, %s, 'teller', 'satisfaction', 10, 0)""", branch, lo, hi)
+    assert [(r[0], r[1]) for r in ranked] == [(1, staff[b]), (2, staff[a])]
+    assert ranked[1][2:] == (1, 3)
+    assert [r[0] for r in q(demo_db, """SELECT member FROM stats_rank(
+                %s, %s, %s, 'teller', 'satisfaction')""", branch, lo, hi)] == [staff[b]]
+    worst = q(demo_db, """SELECT member, value FROM stats_rank(
+                  %s, %s, %s, 'teller', 'unsatisfied', 1, 0)""", branch, lo, hi)
+    assert worst == [(staff[b], 2)]
+    with pytest.raises(Exception, match="unknown measure"):
+        q(demo_db, "SELECT * FROM stats_rank(%s, %s, %s, 'teller', 'nonsense')",
+          branch, lo, hi)
+    demo_db.rollback()
+    compared = q(demo_db, """SELECT period, from_day::text, to_day::text, (figures).rated
+                             FROM stats_compare(%s, %s, %s)""", branch, lo, hi)
+    (prev_lo,), = q(demo_db, "SELECT (%s::date - 2)::text", lo)
+    (year_lo,), = q(demo_db, "SELECT (%s::date - interval '1 year')::date::text", lo)
+    assert [c[:2] for c in compared] == [("current", lo), ("previous", prev_lo),
+                                          ("year_before", year_lo)]
+    assert compared[0][3] == 43 and compared[1][3] in (None, 0)

@@ -659,7 +659,7 @@ static int s_write_cursor(void *arg, const char *source, const char *stream,
 }
 
 int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
-                   st_sessions_t *sessions)
+                   st_sessions_t *sessions, st_flush_hook_fn *hook, void *hook_arg)
 {
     pgstore_t *pg = self->pg;
     if (pgstore_begin(pg) != 0)
@@ -673,6 +673,7 @@ int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
                         "(LIKE stats_leg) ON COMMIT DELETE ROWS", 0, NULL) != 0
         || s_flush_cells(self, engine) != 0
         || s_flush_legs(self, engine) != 0
+        || (hook && hook(hook_arg, pg) != 0)
         || st_engine_each_unplaced(engine, s_write_unplaced, pg) != 0
         || st_sessions_each_change(sessions, s_write_session, pg) != 0
         || tailcursor_each_changed(cursors, s_write_cursor, pg) != 0

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import wait_for
+from conftest import BusClient, wait_for
 from qm_client import BRANCH, Client, start_qm
 from servers import free_port, wait_port
 
@@ -18,7 +18,7 @@ def q(db, sql, *args):
 
 def start_stats(start_bin, db, bus, **extra):
     port = free_port()
-    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub,
+    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub, "EQMS_BUS_PUB": bus.xsub,
            "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
            "EQMS_STATS_POLL_MS": "200"}
     env.update({k: str(v) for k, v in extra.items()})
@@ -145,3 +145,63 @@ def test_rankings_need_a_sample_and_rank_proportions_by_their_bound(demo_db, bus
     assert [c[:2] for c in compared] == [("current", lo), ("previous", prev_lo),
                                           ("year_before", year_lo)]
     assert compared[0][3] == 43 and compared[1][3] in (None, 0)
+
+
+def next_message(client, topic, timeout=20.0):
+    """The data of the next message on `topic` (exactly), skipping others."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = client.receive(max(0.1, deadline - time.monotonic()))
+        if got and got[0] == topic:
+            return got[1]["data"]
+    raise AssertionError(f"nothing on {topic} within {timeout}s")
+
+
+def test_star_grade_follows_the_ratings_to_the_device(demo_db, bus, start_bin):
+    """The branch's rule: daily grades from 3 ratings. Two satisfied ratings
+    give no grade yet (0 stars), a third gives 5, an unsatisfied fourth
+    (3 of 4) gives 2: each change is published as star.grade and as a
+    `stars` command to the window's device, and a device that comes online
+    again is sent its grade (from device_status, not from the bus)."""
+    import time
+    from test_rating_ingest import Gateway, Window, employee, start_ingest
+    (branch,), = q(demo_db, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)
+    q(demo_db, "INSERT INTO star_rule (node_id, period, min_rated) VALUES (%s, 'day', 3) "
+               "RETURNING node_id", branch)
+    demo_db.commit()
+    w1 = Window(demo_db, "w01")
+    watch = BusClient(bus, f"star.grade.{w1.path}", f"cmd.device.{w1.path}")
+    start_ingest(start_bin, demo_db, bus)
+    start_stats(start_bin, demo_db, bus)
+    teller = employee(demo_db, 1, 1)
+    gw = Gateway(bus)
+    now = int(time.time() * 1000)
+    grade = f"star.grade.{w1.path}"
+    command = f"cmd.device.{w1.path}"
+    rate(gw, w1, teller, [1, 2], now - 300000)
+    assert next_message(watch, grade)["grade"] == 0
+    gw.event("rating.submitted", w1, teller, ms=now - 200000, option_code=1)
+    gw.wait_ack(gw.seq, resend=[gw.seq])
+    got = next_message(watch, grade)
+    assert (got["grade"], got["rated"], got["satisfied"], got["period"]) == (5, 3, 3, "day")
+    assert got["window"] == w1.id
+    assert next_message(watch, command) == {"serial": w1.serial, "command": "stars",
+                                            "stars": 5}
+    gw.event("rating.submitted", w1, teller, ms=now - 180000, option_code=4)
+    gw.wait_ack(gw.seq, resend=[gw.seq])
+    assert next_message(watch, grade)["grade"] == 2
+    assert next_message(watch, command)["stars"] == 2
+    assert q(demo_db, """SELECT grade, rated, satisfied FROM stats_star_grade
+                         WHERE subject = 'window' AND member = %s""", w1.id) == [(2, 4, 3)]
+    assert len(q(demo_db, """SELECT 1 FROM stats_star_grade WHERE subject = 'teller'
+                             AND grade = 2""")) == 1
+    # the device comes online again: its grade is sent again
+    q(demo_db, """INSERT INTO device_status (serial, status, window_id, branch_path, gateway,
+                                             since)
+                  VALUES (%s, 'online', %s, %s::ltree, 'test', now())
+                  ON CONFLICT (serial) DO UPDATE SET status = 'online', since = now()
+                  RETURNING serial""", w1.serial, w1.id, BRANCH)
+    demo_db.commit()
+    assert next_message(watch, command) == {"serial": w1.serial, "command": "stars",
+                                            "stars": 2}

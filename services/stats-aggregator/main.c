@@ -17,6 +17,7 @@ typedef struct {
     long poll_ms;
     long batch;
     long tree_s;
+    long report_delay_s;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -31,6 +32,9 @@ static const config_var_t s_vars[] = {
       NULL, "facts turned into figures per transaction, at most" },
     { "EQMS_STATS_TREE_S", CONFIG_INT, "30", offsetof(s_config_t, tree_s), 0, 1, 3600,
       NULL, "how often (s) the organisation tree and the configuration are re-read" },
+    { "EQMS_STATS_REPORT_DELAY_S", CONFIG_INT, "600", offsetof(s_config_t, report_delay_s), 0,
+      0, 86400, NULL, "how long (s) after a day or month closed in a node's zone its report "
+      "is made (late facts that come before are in it)" },
 };
 
 int main(int argc, char **argv)
@@ -49,7 +53,8 @@ int main(int argc, char **argv)
         goto done;
     st_server_config_t scfg = { .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub,
                                 .poll_ms = (int) cfg.poll_ms,
-                                .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s };
+                                .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s,
+                                .report_delay_s = (int) cfg.report_delay_s };
     server = st_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;

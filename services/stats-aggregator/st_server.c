@@ -17,6 +17,7 @@
 #define S_GATEWAY_CHUNK 20000    /* gateway seqs read per query */
 #define S_SESSIONS_MS   5000     /* how often open sessions are looked at */
 #define S_DEVICES_MS    2000     /* how often devices that came online are looked at */
+#define S_REPORTS_MS    60000    /* how often closed periods are looked at for reports */
 
 struct st_server_t {
     st_server_config_t cfg;
@@ -33,9 +34,9 @@ struct st_server_t {
     atomic_bool stop;
     health_liveness_t liveness;
     backoff_t backoff;
-    int64_t next_tree_ms, next_sessions_ms, next_devices_ms;
+    int64_t next_tree_ms, next_sessions_ms, next_devices_ms, next_reports_ms;
     bool moved;                 /* a cursor or a session changed since the flush */
-    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
+    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures, *reports;
     metrics_gauge_t *cells;
 };
 
@@ -239,6 +240,17 @@ static void *s_run(void *arg)
                 log_warn("stars_not_resent", "reason=\"database error\"");
             self->next_devices_ms = now + S_DEVICES_MS;
         }
+        if (!filled && now >= self->next_reports_ms) {
+            /* caught up: the closed periods' figures are complete */
+            int made = st_store_make_reports(self->store, self->cfg.report_delay_s);
+            if (made < 0)
+                log_warn("reports_not_made", "reason=\"database error\"");
+            else if (made > 0) {
+                metrics_add(self->reports, (uint64_t) made);
+                log_info("reports_made", "count=%d", made);
+            }
+            self->next_reports_ms = now + S_REPORTS_MS;
+        }
         health_liveness_db(&self->liveness, true);
         backoff_reset(&self->backoff);
         busy = filled;           /* a full batch: more is waiting, read on at once */
@@ -272,8 +284,10 @@ static int s_metrics(st_server_t *self, metrics_t *metrics)
     self->flush_failures = metrics_counter(metrics, "flush_failures_total",
                                            "Transactions that failed (read again).");
     self->cells = metrics_gauge(metrics, "cells_flushed", "Cells of the last flush.");
+    self->reports = metrics_counter(metrics, "reports_total",
+                                    "Report snapshots made (stats_report).");
     return self->facts && self->unplaced && self->flushes && self->flush_failures
-                   && self->cells
+                   && self->cells && self->reports
                ? 0 : -1;
 }
 

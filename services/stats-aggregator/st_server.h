@@ -25,6 +25,7 @@ typedef struct {
     int poll_ms;                /* look at the heads this often when idle */
     int batch;                  /* facts placed per flush, at most */
     int tree_s;                 /* re-read org_node and the configuration */
+    int report_delay_s;         /* reports of a period are made this long after it closed */
 } st_server_config_t;
 
 /* Takes *pg_p. NULL (logged) if it cannot start. */

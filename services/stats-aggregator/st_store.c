@@ -658,6 +658,20 @@ static int s_write_cursor(void *arg, const char *source, const char *stream,
                         "position = excluded.position, updated_at = now()", 3, params);
 }
 
+int st_store_make_reports(st_store_t *self, int delay_s)
+{
+    char delay[TEXT_I64_SIZE];
+    text_i64(delay, delay_s);
+    const char *params[] = { delay };
+    PGresult *res = pgstore_query(self->pg, "SELECT stats_make_reports("
+                                  "make_interval(secs => $1::int))", 1, params);
+    if (!res)
+        return -1;
+    int made = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return made;
+}
+
 int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
                    st_sessions_t *sessions, st_flush_hook_fn *hook, void *hook_arg)
 {

@@ -271,3 +271,49 @@ def test_verify_finds_no_difference_after_randomised_traffic(demo_db, bus, start
     # bad arguments are refused with a reason
     bad = verify(demo_db, "--from", "2026-12-03", "--to", "2026-11-29")
     assert bad.returncode == 2 and "from before to" in bad.stderr
+
+
+def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, bus,
+                                                                      start_bin):
+    """Yesterday's facts are in; the aggregator makes yesterday's report for
+    every node once the day closed (delay 0 here). A device then delivers
+    yesterday's ratings late: the live figures change, the report does not,
+    and reading it says so and gives the recomputed figures."""
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(7)
+    b = tr.Branch(demo_db, "hq.r01.b0001")
+    (yesterday,), = q(demo_db, """SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1)
+                                  FROM org_node LIMIT 1""")
+    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
+                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 20))
+    tr.device_facts(rng, demo_db, b, start, 6, 30, 10, 2, False)
+    start_stats(start_bin, demo_db, bus, EQMS_STATS_REPORT_DELAY_S=0)
+    day = yesterday.isoformat()
+
+    def report():
+        return q(demo_db, """SELECT r.changed, r.figures, r.now FROM stats_report_read(
+                                 %s, 'day', %s::date) r""", b.id, day)
+    got = wait_for(report, 30)
+    changed, figures, now = got[0]
+    assert changed is False and now is None
+    (none,) = figures["none"]
+    assert none["rated"] == 30 and none["issued"] > 0
+    assert {r["grp"] for r in figures["hour_of_day"]} <= {str(h) for h in range(24)}
+    # every node has its report of the day, and of last month
+    (nodes,), = q(demo_db, "SELECT count(*) FROM org_node")
+    assert q(demo_db, "SELECT count(*) FROM stats_report WHERE kind = 'day' "
+                      "AND start_day = %s::date", day) == [(nodes,)]
+    assert q(demo_db, "SELECT count(DISTINCT node_id) FROM stats_report "
+                      "WHERE kind = 'month'") == [(nodes,)]
+    # late ratings of yesterday
+    tr.device_facts(rng, demo_db, b, start, 6, 5, 0, 0, False)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    changed, figures, now = report()[0]
+    assert changed is True
+    assert figures["none"][0]["rated"] == 30
+    assert now["none"][0]["rated"] == 35
+    assert q(demo_db, "SELECT count(*) FROM stats_report WHERE node_id = %s "
+                      "AND kind = 'day' AND start_day = %s::date", b.id, day) == [(1,)]

@@ -317,3 +317,58 @@ def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, 
     assert now["none"][0]["rated"] == 35
     assert q(demo_db, "SELECT count(*) FROM stats_report WHERE node_id = %s "
                       "AND kind = 'day' AND start_day = %s::date", b.id, day) == [(1,)]
+
+
+def erlang_level(n, per_hour, aht, target):
+    """Reference: the textbook Erlang C with factorials (small n only)."""
+    import math
+    a = per_hour * aht / 3600
+    if n <= a:
+        return 0.0
+    top = a ** n / math.factorial(n) * n / (n - a)
+    c = top / (sum(a ** k / math.factorial(k) for k in range(n)) + top)
+    return 1 - c * math.exp(-(n - a) * target / aht)
+
+
+def test_staffing_advice_follows_erlang_c(demo_db, bus, start_bin):
+    """The SQL Erlang C (through Erlang B's recursion) agrees with the
+    textbook formula; stats_staffing gives, per weekday and hour with
+    arrivals, the fewest windows that reach the level, and the windows open."""
+    for per_hour, aht, target in [(200, 180, 20), (30, 300, 600), (12, 420, 300),
+                                  (90, 240, 120)]:
+        (needed, level), = q(demo_db, """SELECT stats_windows_needed(%s, %s, %s, 0.8),
+                                                stats_erlang_level(stats_windows_needed(
+                                                    %s, %s, %s, 0.8), %s, %s, %s)""",
+                             per_hour, aht, target, per_hour, aht, target, per_hour, aht,
+                             target)
+        assert abs(level - erlang_level(needed, per_hour, aht, target)) < 1e-9
+        assert erlang_level(needed, per_hour, aht, target) >= 0.8
+        assert needed == 1 or erlang_level(needed - 1, per_hour, aht, target) < 0.8
+    # the textbook case: 10 Erlangs, 20 s target, 80 %: 13 agents give 79.6 %,
+    # 14 give 88.8 % (probability of waiting 17.4 %)
+    assert q(demo_db, "SELECT stats_windows_needed(200, 180, 20, 0.8), "
+                      "round(stats_erlang_c(14, 10)::numeric, 4)") == [(14, Decimal("0.1741"))]
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(11)
+    b = tr.Branch(demo_db, "hq.r01.b0001")
+    start = datetime.datetime(2026, 11, 25, 9, 0,
+                              tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 3, 80))
+    tr.device_facts(rng, demo_db, b, start, 3, 0, 0, 4, False)
+    start_stats(start_bin, demo_db, bus)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    rows = q(demo_db, """SELECT weekday, hour, days, arrivals_per_hour, aht_s, windows_needed,
+                                level_with_needed, windows_open
+                         FROM stats_staffing(%s, '2026-11-23', '2026-11-30', 600, 0.8)""",
+             b.id)
+    assert rows and {r[0] for r in rows} == {3}     # 25 November 2026 is a Wednesday
+    assert sum(r[3] for r in rows) >= 80          # every arrival (and transfers in)
+    for weekday, hour, days, per_hour, aht, needed, level, open_ in rows:
+        assert days == 1 and 9 <= hour <= 23
+        if per_hour > 0:
+            assert needed >= 1 and level >= Decimal("0.8")
+            assert abs(float(level) - erlang_level(needed, float(per_hour), float(aht), 600)) \
+                < 1e-3
+    assert any(r[7] > 0 for r in rows)            # tellers were on duty

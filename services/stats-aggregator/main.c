@@ -10,16 +10,19 @@
 
 typedef struct {
     char pg_conninfo[512];
+    char bus_pub[256];
     char bus_sub[256];
     char http_address[64];
     long http_port;
     long poll_ms;
     long batch;
     long tree_s;
+    long report_delay_s;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
+    SERVICE_VAR_BUS_PUB(s_config_t, bus_pub),
     SERVICE_VAR_BUS_SUB(s_config_t, bus_sub),
     SERVICE_VAR_HTTP_ADDRESS(s_config_t, http_address),
     SERVICE_VAR_HTTP_PORT(s_config_t, http_port, "9556"),
@@ -29,6 +32,9 @@ static const config_var_t s_vars[] = {
       NULL, "facts turned into figures per transaction, at most" },
     { "EQMS_STATS_TREE_S", CONFIG_INT, "30", offsetof(s_config_t, tree_s), 0, 1, 3600,
       NULL, "how often (s) the organisation tree and the configuration are re-read" },
+    { "EQMS_STATS_REPORT_DELAY_S", CONFIG_INT, "600", offsetof(s_config_t, report_delay_s), 0,
+      0, 86400, NULL, "how long (s) after a day or month closed in a node's zone its report "
+      "is made (late facts that come before are in it)" },
 };
 
 int main(int argc, char **argv)
@@ -45,8 +51,10 @@ int main(int argc, char **argv)
     health_t *health = NULL;
     if (!metrics)
         goto done;
-    st_server_config_t scfg = { .bus_sub = cfg.bus_sub, .poll_ms = (int) cfg.poll_ms,
-                                .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s };
+    st_server_config_t scfg = { .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub,
+                                .poll_ms = (int) cfg.poll_ms,
+                                .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s,
+                                .report_delay_s = (int) cfg.report_delay_s };
     server = st_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;
@@ -54,8 +62,8 @@ int main(int argc, char **argv)
                         health_liveness_check, st_server_liveness(server));
     if (!health)
         goto done;
-    log_info("started", "bus_sub=%s http=%s:%ld", cfg.bus_sub, cfg.http_address,
-             cfg.http_port);
+    log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld", cfg.bus_pub, cfg.bus_sub,
+             cfg.http_address, cfg.http_port);
     int sig = service_wait_signal();
     log_info("stopping", "signal=%d", sig);
     rc = 0;

@@ -10,11 +10,14 @@
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
+#include "st_stars.h"
 #include "st_store.h"
 
 #define S_TICKET_CHUNK  5000     /* ticket events read per query */
 #define S_GATEWAY_CHUNK 20000    /* gateway seqs read per query */
 #define S_SESSIONS_MS   5000     /* how often open sessions are looked at */
+#define S_DEVICES_MS    2000     /* how often devices that came online are looked at */
+#define S_REPORTS_MS    60000    /* how often closed periods are looked at for reports */
 
 struct st_server_t {
     st_server_config_t cfg;
@@ -24,15 +27,16 @@ struct st_server_t {
     st_engine_t *engine;
     tailcursor_t *cursors;
     st_sessions_t *sessions;
-    bus_t *bus;
+    bus_t *bus;                 /* wake-ups in, star grades out */
+    st_stars_t *stars;
     pthread_t thread;
     bool running;
     atomic_bool stop;
     health_liveness_t liveness;
     backoff_t backoff;
-    int64_t next_tree_ms, next_sessions_ms;
+    int64_t next_tree_ms, next_sessions_ms, next_devices_ms, next_reports_ms;
     bool moved;                 /* a cursor or a session changed since the flush */
-    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
+    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures, *reports;
     metrics_gauge_t *cells;
 };
 
@@ -121,6 +125,7 @@ static void s_drop_batch(st_server_t *self)
     st_engine_reset(self->engine);
     tailcursor_rollback(self->cursors);
     st_sessions_rollback(self->sessions);
+    st_stars_rollback(self->stars);
     self->moved = false;
 }
 
@@ -130,7 +135,8 @@ static int s_flush(st_server_t *self)
     size_t cells = st_cells_count(st_engine_cells(self->engine));
     if (facts == 0 && !self->moved)
         return 0;
-    if (st_store_flush(self->store, self->engine, self->cursors, self->sessions) != 0) {
+    if (st_store_flush(self->store, self->engine, self->cursors, self->sessions,
+                       st_stars_regrade, self->stars) != 0) {
         metrics_add(self->flush_failures, 1);
         s_drop_batch(self);
         return -1;
@@ -142,6 +148,7 @@ static int s_flush(st_server_t *self)
     st_engine_flushed(self->engine);
     tailcursor_committed(self->cursors);
     st_sessions_committed(self->sessions);
+    st_stars_publish(self->stars);
     self->moved = false;
     log_debug("stats_flushed", "facts=%zu cells=%zu", facts, cells);
     return 0;
@@ -228,6 +235,22 @@ static void *s_run(void *arg)
             busy = false;
             continue;
         }
+        if (now >= self->next_devices_ms) {
+            if (st_stars_resend(self->stars, st_store_pg(self->store)) < 0)
+                log_warn("stars_not_resent", "reason=\"database error\"");
+            self->next_devices_ms = now + S_DEVICES_MS;
+        }
+        if (!filled && now >= self->next_reports_ms) {
+            /* caught up: the closed periods' figures are complete */
+            int made = st_store_make_reports(self->store, self->cfg.report_delay_s);
+            if (made < 0)
+                log_warn("reports_not_made", "reason=\"database error\"");
+            else if (made > 0) {
+                metrics_add(self->reports, (uint64_t) made);
+                log_info("reports_made", "count=%d", made);
+            }
+            self->next_reports_ms = now + S_REPORTS_MS;
+        }
         health_liveness_db(&self->liveness, true);
         backoff_reset(&self->backoff);
         busy = filled;           /* a full batch: more is waiting, read on at once */
@@ -239,6 +262,7 @@ static void *s_run(void *arg)
 
 static void s_free(st_server_t *self)
 {
+    st_stars_destroy(&self->stars);
     bus_destroy(&self->bus);
     st_engine_destroy(&self->engine);
     st_config_destroy(&self->config);
@@ -260,8 +284,10 @@ static int s_metrics(st_server_t *self, metrics_t *metrics)
     self->flush_failures = metrics_counter(metrics, "flush_failures_total",
                                            "Transactions that failed (read again).");
     self->cells = metrics_gauge(metrics, "cells_flushed", "Cells of the last flush.");
+    self->reports = metrics_counter(metrics, "reports_total",
+                                    "Report snapshots made (stats_report).");
     return self->facts && self->unplaced && self->flushes && self->flush_failures
-                   && self->cells
+                   && self->cells && self->reports
                ? 0 : -1;
 }
 
@@ -297,13 +323,20 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
         goto err;
     }
     self->next_tree_ms = clock_mono_ms() + self->cfg.tree_s * 1000LL;
-    if (self->cfg.bus_sub && *self->cfg.bus_sub) {
-        self->bus = bus_new(NULL, self->cfg.bus_sub, "stats-aggregator");
-        if (!self->bus || bus_attach_metrics(self->bus, metrics) != 0
-            || bus_subscribe(self->bus, "ticket.") != 0
-            || bus_subscribe(self->bus, "ack.ingest.") != 0)
+    const char *pub = self->cfg.bus_pub && *self->cfg.bus_pub ? self->cfg.bus_pub : NULL;
+    const char *sub = self->cfg.bus_sub && *self->cfg.bus_sub ? self->cfg.bus_sub : NULL;
+    if (pub || sub) {
+        self->bus = bus_new(pub, sub, "stats-aggregator");
+        if (!self->bus || bus_attach_metrics(self->bus, metrics) != 0)
             goto err;
     }
+    if (sub && (bus_subscribe(self->bus, "ticket.") != 0
+                || bus_subscribe(self->bus, "ack.ingest.") != 0
+                || bus_subscribe(self->bus, "device.online.") != 0))
+        goto err;
+    self->stars = st_stars_new(pub ? self->bus : NULL);
+    if (!self->stars)
+        goto err;
     if (pthread_create(&self->thread, NULL, s_run, self) != 0)
         goto err;
     self->running = true;

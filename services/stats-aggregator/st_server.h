@@ -6,8 +6,9 @@
  *  was committed) or the poll interval; compare every stream's head with
  *  its cursor and place what is behind (st_store, st_engine), at most
  *  `batch` facts at a time; flush them with their cursors in one
- *  transaction. The bus only wakes it up: a lost message, a restart or a
- *  database outage only delays the figures (docs/statistics.md).
+ *  transaction, with the star grades they change (st_stars), published
+ *  after the commit. The bus only wakes it up: a lost message, a restart or
+ *  a database outage only delays the figures (docs/statistics.md).
  */
 #ifndef EQMS_ST_SERVER_H
 #define EQMS_ST_SERVER_H
@@ -19,10 +20,12 @@
 typedef struct st_server_t st_server_t;
 
 typedef struct {
+    const char *bus_pub;        /* forwarder XSUB endpoint, "" = star grades not published */
     const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
     int poll_ms;                /* look at the heads this often when idle */
     int batch;                  /* facts placed per flush, at most */
     int tree_s;                 /* re-read org_node and the configuration */
+    int report_delay_s;         /* reports of a period are made this long after it closed */
 } st_server_config_t;
 
 /* Takes *pg_p. NULL (logged) if it cannot start. */

@@ -658,8 +658,22 @@ static int s_write_cursor(void *arg, const char *source, const char *stream,
                         "position = excluded.position, updated_at = now()", 3, params);
 }
 
+int st_store_make_reports(st_store_t *self, int delay_s)
+{
+    char delay[TEXT_I64_SIZE];
+    text_i64(delay, delay_s);
+    const char *params[] = { delay };
+    PGresult *res = pgstore_query(self->pg, "SELECT stats_make_reports("
+                                  "make_interval(secs => $1::int))", 1, params);
+    if (!res)
+        return -1;
+    int made = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return made;
+}
+
 int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
-                   st_sessions_t *sessions)
+                   st_sessions_t *sessions, st_flush_hook_fn *hook, void *hook_arg)
 {
     pgstore_t *pg = self->pg;
     if (pgstore_begin(pg) != 0)
@@ -673,6 +687,7 @@ int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
                         "(LIKE stats_leg) ON COMMIT DELETE ROWS", 0, NULL) != 0
         || s_flush_cells(self, engine) != 0
         || s_flush_legs(self, engine) != 0
+        || (hook && hook(hook_arg, pg) != 0)
         || st_engine_each_unplaced(engine, s_write_unplaced, pg) != 0
         || st_sessions_each_change(sessions, s_write_session, pg) != 0
         || tailcursor_each_changed(cursors, s_write_cursor, pg) != 0

@@ -76,8 +76,14 @@ int64_t st_store_gateway_facts(st_store_t *self, const char *stream, int64_t aft
 /* Places the open sessions that have closed since. Returns how many, or -1. */
 int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_t *sessions);
 
-/* The flush (above). Returns 0, or -1 with nothing written. */
+/* Makes the report snapshots of the periods that closed at least delay_s
+ * ago (stats_make_reports). Returns how many, or -1. */
+int st_store_make_reports(st_store_t *self, int delay_s);
+
+/* The flush (above); `hook` (may be NULL) runs in its transaction after the
+ * cells (st_stars_regrade). Returns 0, or -1 with nothing written. */
+typedef int (st_flush_hook_fn)(void *arg, pgstore_t *pg);
 int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
-                   st_sessions_t *sessions);
+                   st_sessions_t *sessions, st_flush_hook_fn *hook, void *hook_arg);
 
 #endif

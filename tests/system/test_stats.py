@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import wait_for
+from conftest import BusClient, wait_for
 from qm_client import BRANCH, Client, start_qm
 from servers import free_port, wait_port
 
@@ -18,7 +18,7 @@ def q(db, sql, *args):
 
 def start_stats(start_bin, db, bus, **extra):
     port = free_port()
-    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub,
+    env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub, "EQMS_BUS_PUB": bus.xsub,
            "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
            "EQMS_STATS_POLL_MS": "200"}
     env.update({k: str(v) for k, v in extra.items()})
@@ -145,3 +145,230 @@ def test_rankings_need_a_sample_and_rank_proportions_by_their_bound(demo_db, bus
     assert [c[:2] for c in compared] == [("current", lo), ("previous", prev_lo),
                                           ("year_before", year_lo)]
     assert compared[0][3] == 43 and compared[1][3] in (None, 0)
+
+
+def next_message(client, topic, timeout=20.0):
+    """The data of the next message on `topic` (exactly), skipping others."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = client.receive(max(0.1, deadline - time.monotonic()))
+        if got and got[0] == topic:
+            return got[1]["data"]
+    raise AssertionError(f"nothing on {topic} within {timeout}s")
+
+
+def test_star_grade_follows_the_ratings_to_the_device(demo_db, bus, start_bin):
+    """The branch's rule: daily grades from 3 ratings. Two satisfied ratings
+    give no grade yet (0 stars), a third gives 5, an unsatisfied fourth
+    (3 of 4) gives 2: each change is published as star.grade and as a
+    `stars` command to the window's device, and a device that comes online
+    again is sent its grade (from device_status, not from the bus)."""
+    import time
+    from test_rating_ingest import Gateway, Window, employee, start_ingest
+    (branch,), = q(demo_db, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)
+    q(demo_db, "INSERT INTO star_rule (node_id, period, min_rated) VALUES (%s, 'day', 3) "
+               "RETURNING node_id", branch)
+    demo_db.commit()
+    w1 = Window(demo_db, "w01")
+    watch = BusClient(bus, f"star.grade.{w1.path}", f"cmd.device.{w1.path}")
+    start_ingest(start_bin, demo_db, bus)
+    start_stats(start_bin, demo_db, bus)
+    teller = employee(demo_db, 1, 1)
+    gw = Gateway(bus)
+    now = int(time.time() * 1000)
+    grade = f"star.grade.{w1.path}"
+    command = f"cmd.device.{w1.path}"
+    rate(gw, w1, teller, [1, 2], now - 300000)
+    assert next_message(watch, grade)["grade"] == 0
+    gw.event("rating.submitted", w1, teller, ms=now - 200000, option_code=1)
+    gw.wait_ack(gw.seq, resend=[gw.seq])
+    got = next_message(watch, grade)
+    assert (got["grade"], got["rated"], got["satisfied"], got["period"]) == (5, 3, 3, "day")
+    assert got["window"] == w1.id
+    assert next_message(watch, command) == {"serial": w1.serial, "command": "stars",
+                                            "stars": 5}
+    gw.event("rating.submitted", w1, teller, ms=now - 180000, option_code=4)
+    gw.wait_ack(gw.seq, resend=[gw.seq])
+    assert next_message(watch, grade)["grade"] == 2
+    assert next_message(watch, command)["stars"] == 2
+    assert q(demo_db, """SELECT grade, rated, satisfied FROM stats_star_grade
+                         WHERE subject = 'window' AND member = %s""", w1.id) == [(2, 4, 3)]
+    assert len(q(demo_db, """SELECT 1 FROM stats_star_grade WHERE subject = 'teller'
+                             AND grade = 2""")) == 1
+    # the device comes online again: its grade is sent again
+    q(demo_db, """INSERT INTO device_status (serial, status, window_id, branch_path, gateway,
+                                             since)
+                  VALUES (%s, 'online', %s, %s::ltree, 'test', now())
+                  ON CONFLICT (serial) DO UPDATE SET status = 'online', since = now()
+                  RETURNING serial""", w1.serial, w1.id, BRANCH)
+    demo_db.commit()
+    assert next_message(watch, command) == {"serial": w1.serial, "command": "stars",
+                                            "stars": 2}
+
+
+def verify(db, *args):
+    import subprocess
+    from conftest import bin_path
+    return subprocess.run([bin_path("stats"), "verify", *args],
+                          env={"EQMS_PG_CONNINFO": db.conninfo, "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_verify_finds_no_difference_after_randomised_traffic(demo_db, bus, start_bin):
+    """Two branches in two zones (Shanghai, Urumqi), tickets of every flow,
+    ratings, device services and staff sessions from 21:00 on 30 November
+    to 05:00 on 1 December Shanghai time (a local midnight and a month end
+    in both zones); the aggregator is killed and restarted halfway, every
+    bus message is lost (the facts are only in the tables), and a device
+    delivers the first evening's ratings late. eqms-stats verify recomputes
+    every figure from the raw facts and finds no difference; a corrupted
+    cell is found."""
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(20261205)
+    start = datetime.datetime(2026, 11, 30, 13, 0, tzinfo=tr.UTC)    # 21:00 Shanghai
+    branches = [tr.Branch(demo_db, "hq.r01.b0001"), tr.Branch(demo_db, "hq.r02.b0004")]
+    assert branches[1].zone == "Asia/Urumqi"
+    for b in branches:
+        tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 4, 60))
+        tr.device_facts(rng, demo_db, b, start, 4, 50, 30, 5, False)
+    stats = start_stats(start_bin, demo_db, bus, EQMS_STATS_BATCH=100)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    stats.proc.kill()
+    stats.proc.wait()
+    later = start + datetime.timedelta(hours=4)
+    for b in branches:
+        tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, later, 4, 60))
+        tr.device_facts(rng, demo_db, b, later, 4, 50, 30, 5, True)
+        # the late device: ratings of the first evening, delivered now
+        tr.device_facts(rng, demo_db, b, start, 1, 20, 0, 0, False)
+    start_stats(start_bin, demo_db, bus, EQMS_STATS_BATCH=100)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    got = verify(demo_db, "--from", "2026-11-29", "--to", "2026-12-03")
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert "verify: 7 nodes, 4 branches x 4 days, 0 differences" in got.stdout, got.stdout
+    (issued,), = q(demo_db, """SELECT sum(issued) FROM stats_cell
+                               WHERE node_id = %s AND period = 1 AND dim = 0""",
+                   branches[0].id)
+    assert issued > 60      # the traffic was counted (walk-ins are not issued)
+    # one corrupted day cell of one branch: found, named
+    q(demo_db, """UPDATE stats_cell SET served = served + 1 WHERE node_id = %s AND period = 1
+                  AND dim = 0 AND start_day = '2026-12-01' RETURNING node_id""",
+      branches[1].id)
+    demo_db.commit()
+    got = verify(demo_db, "--from", "2026-11-29", "--to", "2026-12-03", "--node", "hq.r02")
+    assert got.returncode == 1, got.stdout + got.stderr
+    lines = [l for l in got.stdout.splitlines() if l.startswith("difference")]
+    assert "difference node=hq.r02.b0004 day=2026-12-01 measure=served" in lines[0], lines
+    # the branch's range reads the same day cell; the region's own cells are intact
+    assert len(lines) == 2, lines
+    assert lines[1].startswith("difference node=hq.r02.b0004 range=2026-11-29..2026-12-03 "
+                               "measure=served "), lines
+    fields = dict(f.split("=", 1) for f in lines[1].split()[1:])
+    assert float(fields["figures"]) == float(fields["expected"]) + 1
+    # bad arguments are refused with a reason
+    bad = verify(demo_db, "--from", "2026-12-03", "--to", "2026-11-29")
+    assert bad.returncode == 2 and "from before to" in bad.stderr
+
+
+def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, bus,
+                                                                      start_bin):
+    """Yesterday's facts are in; the aggregator makes yesterday's report for
+    every node once the day closed (delay 0 here). A device then delivers
+    yesterday's ratings late: the live figures change, the report does not,
+    and reading it says so and gives the recomputed figures."""
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(7)
+    b = tr.Branch(demo_db, "hq.r01.b0001")
+    (yesterday,), = q(demo_db, """SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1)
+                                  FROM org_node LIMIT 1""")
+    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
+                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 20))
+    tr.device_facts(rng, demo_db, b, start, 6, 30, 10, 2, False)
+    start_stats(start_bin, demo_db, bus, EQMS_STATS_REPORT_DELAY_S=0)
+    day = yesterday.isoformat()
+
+    def report():
+        return q(demo_db, """SELECT r.changed, r.figures, r.now FROM stats_report_read(
+                                 %s, 'day', %s::date) r""", b.id, day)
+    got = wait_for(report, 30)
+    changed, figures, now = got[0]
+    assert changed is False and now is None
+    (none,) = figures["none"]
+    assert none["rated"] == 30 and none["issued"] > 0
+    assert {r["grp"] for r in figures["hour_of_day"]} <= {str(h) for h in range(24)}
+    # every node has its report of the day, and of last month
+    (nodes,), = q(demo_db, "SELECT count(*) FROM org_node")
+    assert q(demo_db, "SELECT count(*) FROM stats_report WHERE kind = 'day' "
+                      "AND start_day = %s::date", day) == [(nodes,)]
+    assert q(demo_db, "SELECT count(DISTINCT node_id) FROM stats_report "
+                      "WHERE kind = 'month'") == [(nodes,)]
+    # late ratings of yesterday
+    tr.device_facts(rng, demo_db, b, start, 6, 5, 0, 0, False)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    changed, figures, now = report()[0]
+    assert changed is True
+    assert figures["none"][0]["rated"] == 30
+    assert now["none"][0]["rated"] == 35
+    assert q(demo_db, "SELECT count(*) FROM stats_report WHERE node_id = %s "
+                      "AND kind = 'day' AND start_day = %s::date", b.id, day) == [(1,)]
+
+
+def erlang_level(n, per_hour, aht, target):
+    """Reference: the textbook Erlang C with factorials (small n only)."""
+    import math
+    a = per_hour * aht / 3600
+    if n <= a:
+        return 0.0
+    top = a ** n / math.factorial(n) * n / (n - a)
+    c = top / (sum(a ** k / math.factorial(k) for k in range(n)) + top)
+    return 1 - c * math.exp(-(n - a) * target / aht)
+
+
+def test_staffing_advice_follows_erlang_c(demo_db, bus, start_bin):
+    """The SQL Erlang C (through Erlang B's recursion) agrees with the
+    textbook formula; stats_staffing gives, per weekday and hour with
+    arrivals, the fewest windows that reach the level, and the windows open."""
+    for per_hour, aht, target in [(200, 180, 20), (30, 300, 600), (12, 420, 300),
+                                  (90, 240, 120)]:
+        (needed, level), = q(demo_db, """SELECT stats_windows_needed(%s, %s, %s, 0.8),
+                                                stats_erlang_level(stats_windows_needed(
+                                                    %s, %s, %s, 0.8), %s, %s, %s)""",
+                             per_hour, aht, target, per_hour, aht, target, per_hour, aht,
+                             target)
+        assert abs(level - erlang_level(needed, per_hour, aht, target)) < 1e-9
+        assert erlang_level(needed, per_hour, aht, target) >= 0.8
+        assert needed == 1 or erlang_level(needed - 1, per_hour, aht, target) < 0.8
+    # the textbook case: 10 Erlangs, 20 s target, 80 %: 13 agents give 79.6 %,
+    # 14 give 88.8 % (probability of waiting 17.4 %)
+    assert q(demo_db, "SELECT stats_windows_needed(200, 180, 20, 0.8), "
+                      "round(stats_erlang_c(14, 10)::numeric, 4)") == [(14, Decimal("0.1741"))]
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(11)
+    b = tr.Branch(demo_db, "hq.r01.b0001")
+    start = datetime.datetime(2026, 11, 25, 9, 0,
+                              tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 3, 80))
+    tr.device_facts(rng, demo_db, b, start, 3, 0, 0, 4, False)
+    start_stats(start_bin, demo_db, bus)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    rows = q(demo_db, """SELECT weekday, hour, days, arrivals_per_hour, aht_s, windows_needed,
+                                level_with_needed, windows_open
+                         FROM stats_staffing(%s, '2026-11-23', '2026-11-30', 600, 0.8)""",
+             b.id)
+    assert rows and {r[0] for r in rows} == {3}     # 25 November 2026 is a Wednesday
+    assert sum(r[3] for r in rows) >= 80          # every arrival (and transfers in)
+    for weekday, hour, days, per_hour, aht, needed, level, open_ in rows:
+        assert days == 1 and 9 <= hour <= 23
+        if per_hour > 0:
+            assert needed >= 1 and level >= Decimal("0.8")
+            assert abs(float(level) - erlang_level(needed, float(per_hour), float(aht), 600)) \
+                < 1e-3
+    assert any(r[7] > 0 for r in rows)            # tellers were on duty

@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     qm_stored_event_t *events;
+    qm_hall_view_t **views;      /* per event: what the hall showed after it, or NULL */
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
@@ -100,6 +101,8 @@ static void s_batch_clear(s_batch_t *batch)
     for (size_t i = 0; i < batch->nreplies; i++) {
         free(batch->replies[i].text);
     }
+    for (size_t i = 0; i < batch->count; i++)
+        qm_hall_view_destroy(&batch->views[i]);
     batch->nreplies = 0;
     batch->count = 0;
 }
@@ -108,16 +111,28 @@ static void s_batch_free(s_batch_t *batch)
 {
     s_batch_clear(batch);
     free(batch->events);
+    free(batch->views);
     free(batch->replies);
 }
 
-static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event)
+static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event,
+                         qm_hall_view_t **view_p)
 {
-    qm_stored_event_t *events = grow_room(batch->events, batch->count, &batch->cap, sizeof *events,
+    size_t cap = batch->cap;
+    qm_stored_event_t *events = grow_room(batch->events, batch->count, &cap, sizeof *events,
                                           256);
     if (!events)
         return -1;
     batch->events = events;
+    if (cap != batch->cap) {
+        qm_hall_view_t **views = realloc(batch->views, cap * sizeof *views);
+        if (!views)
+            return -1;           /* events grew; cap did not: grown again next time */
+        batch->views = views;
+        batch->cap = cap;
+    }
+    batch->views[batch->count] = *view_p;
+    *view_p = NULL;
     batch->events[batch->count].branch_id = branch_id;
     batch->events[batch->count].event = *event;
     batch->count++;
@@ -187,17 +202,28 @@ static bool s_frozen(const qm_server_t *self)
 static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
 {
     size_t n = qm_journal_count(self->journal) - mark;
-    if (qm_journal_apply(slot->model, self->journal, mark) != 0) {
-        log_error("model_refused_own_event", "branch=%s", slot->ref.path);
-        qm_journal_clear(self->journal);
-        qm_branches_rebuild(self->branches, slot);
-        return -1;
-    }
-    for (size_t i = mark; i < qm_journal_count(self->journal); i++)
-        if (s_batch_event(self->open, slot->ref.id, qm_journal_at(self->journal, i)) != 0) {
+    for (size_t i = mark; i < qm_journal_count(self->journal); i++) {
+        const qm_event_t *e = qm_journal_at(self->journal, i);
+        qm_hall_t *hall = qm_branch_hall(slot->model);
+        uint64_t shown = qm_hall_version(hall);
+        if (qm_apply(slot->model, e) != 0) {
+            log_error("model_refused_own_event", "branch=%s", slot->ref.path);
+            qm_journal_clear(self->journal);
+            qm_branches_rebuild(self->branches, slot);
+            return -1;
+        }
+        /* What the display shows after this event, published if and when
+         * its batch commits (docs/protocol.md, "display."). */
+        qm_hall_view_t *view = qm_hall_version(hall) != shown ? qm_hall_view_new(hall) : NULL;
+        /* The model's hall never speaks: the announcements are the
+         * committed calls' (slot->announcer). */
+        qm_hall_flush_announcements(hall);
+        if (s_batch_event(self->open, slot->ref.id, e, &view) != 0) {
+            qm_hall_view_destroy(&view);
             qm_journal_clear(self->journal);
             return -1;
         }
+    }
     qm_journal_clear(self->journal);
     return (long) n;
 }
@@ -507,31 +533,36 @@ static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t
     }
 }
 
-/* Which of a batch's events concern the hall display. */
-static bool s_shows(qm_event_kind_t kind)
+/* What the hall says follows the committed events: a call or recall is
+ * queued for announcement, and a ticket that left its window before its
+ * call was played is not announced (qm_hall_drop_ticket). */
+static void s_announcer(qm_slot_t *slot, const qm_event_t *e)
 {
-    switch (kind) {
-    case QM_EV_CALLED: case QM_EV_RECALLED: case QM_EV_FINISHED: case QM_EV_NO_SHOW:
-    case QM_EV_TRANSFERRED: case QM_EV_PARKED: case QM_EV_RETURNED: case QM_EV_WALK_IN:
-    case QM_EV_ABANDONED: case QM_EV_DAY_START:
-        return true;
+    if (!slot->announcer)
+        return;
+    switch (e->kind) {
+    case QM_EV_CALLED:
+    case QM_EV_RECALLED:
+        (void) qm_hall_called(slot->announcer, e->ticket_id, e->number, e->window_no,
+                              e->at_ms);
+        break;
+    case QM_EV_FINISHED: case QM_EV_NO_SHOW: case QM_EV_TRANSFERRED: case QM_EV_PARKED:
+    case QM_EV_RETURNED: case QM_EV_ABANDONED:
+        qm_hall_drop_ticket(slot->announcer, e->ticket_id);
+        break;
+    case QM_EV_DAY_START:
+        qm_hall_reset(slot->announcer);
+        break;
     default:
-        return false;
+        break;
     }
 }
 
-/* Publishes a branch the batch changed: display (if it changed),
- * announcements, mirror. */
+/* Publishes a branch the batch changed: announcements, mirror. */
 static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t *batch,
                              int64_t now)
 {
-    bool display = false;
-    for (size_t i = 0; i < batch->count; i++)
-        if (batch->events[i].branch_id == slot->ref.id)
-            display |= s_shows(batch->events[i].event.kind);
-    if (display)
-        qm_publish_display(self->publish, slot->ref.path, slot->model);
-    qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+    qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
     qm_publish_mirror(self->publish, slot->ref.path, slot->model, slot->config.queues,
                       slot->config.queue_count, batch->events, batch->count, false);
 }
@@ -549,6 +580,9 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
             continue;
         qm_publish_event(self->publish, slot->ref.path, &se->event);
         s_device_screen(self, slot, &se->event);
+        if (batch->views[i])         /* every change of the display, in order */
+            qm_publish_display(self->publish, slot->ref.path, batch->views[i]);
+        s_announcer(slot, &se->event);
     }
     /* Each branch the batch changed, once (at its first event). */
     for (size_t i = 0; i < batch->count; i++) {
@@ -607,6 +641,7 @@ static void s_after_failure(qm_server_t *self)
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
         qm_slot_t *slot = qm_branches_at(self->branches, i);
         qm_branch_destroy(&slot->model);     /* rebuilt when the database is back */
+        qm_hall_destroy(&slot->announcer);
     }
 }
 
@@ -781,7 +816,7 @@ static void s_tick(qm_server_t *self, int64_t now)
         if (!slot->model || s_frozen(self))
             continue;
         s_check_day(self, slot, now);
-        qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+        qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
     }
     s_check_mirror(self, now);
     if (!s_frozen(self) && now - self->last_new_windows >= self->cfg.refresh_ms) {

@@ -567,19 +567,25 @@ def test_display_and_announcements(demo_db, bus, start_bin):
                                 for cur, n in sorted(calls[4:], key=lambda x: x[1])]
     assert [(d["number"], d["window_no"]) for d in state(c)["display"]] == calls[::-1][:6]
 
-    # announcements: one at a time, in call order, never overlapping
+    # announcements: one at a time, in call order, never overlapping; a call
+    # whose ticket was finished (by the window's next call) before its turn
+    # is no longer true and never said: A001 plays at once, A002..A004 are
+    # finished while they wait, A005.. follow
     announced = wait_for(lambda: len(hall.of("announce.")) >= 3 and hall.of("announce."),
-                         timeout=20)
+                         timeout=30)
     prev = None
-    for (topic, env, _), (number, window_no), seq in zip(announced, calls, (1, 2, 3)):
+    seqs = []
+    for (topic, env, _), (number, window_no) in zip(announced, calls[:1] + calls[4:]):
         d = env["data"]
         assert topic == f"announce.{BRANCH}"
         assert d["text"] == f"请{number}号到{window_no}号窗口"
-        assert d["seq"] == seq and d["repeat"] == 1 and d["duration_ms"] > 0
+        assert d["repeat"] == 1 and d["duration_ms"] > 0
+        seqs.append(d["seq"])
         at = ms_of(env["ts"])
         if prev is not None:
             assert at >= prev[0] + prev[1] - 50, (at, prev)
         prev = (at, d["duration_ms"])
+    assert seqs[0] == 1 and seqs == sorted(seqs) and seqs[1] == 5   # 2..4 were dropped
     # a recall moves the ticket to the top of the display, listed once
     r = ok(c.call("window.recall", window=ws[0]))
     number = r["ticket"]["number"]
@@ -756,3 +762,104 @@ def test_window_added_at_run_time_joins(demo_db, bus, start_bin):
                  "AND window_id = %s", new)[0][0] == 1
     finally:
         c.close()
+
+
+# --- issue 11, items 12, 13, 18: the hall follows the commits ---------------------------
+
+
+def test_every_change_reaches_the_display_in_order(demo_db, bus, start_bin):
+    """Item 12: calls decided together (sent without waiting, so they share
+    batches) each reach the display, in call order; a call_next at a window
+    serving a ticket finishes it and calls the next: two changes, two
+    display messages (the window empty, then the new call)."""
+    hall = Collector(bus, f"display.{BRANCH}")
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:6], staff(demo_db)[:6]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(7):
+        ok(c.call("ticket.issue", service=cash))
+    mark = len(hall.of("display."))
+    rids = [c.send("window.call_next", window=w) for w in ws]
+    replies = {r["id"]: r for r in (c.recv() for _ in rids)}
+    numbers = [ok(replies[rid])["ticket"]["number"] for rid in rids]
+    shown = wait_for(lambda: len(hall.of("display.")) >= mark + 6 and hall.of("display."), 10)
+    tops = [env["data"]["called"][0]["number"] for _, env, _ in shown[mark:]]
+    assert tops == numbers, (tops, numbers)
+    # finish + call in one request: the finish is shown, then the call
+    mark = len(hall.of("display."))
+    r = ok(c.call("window.call_next", window=ws[0]))
+    shown = wait_for(lambda: len(hall.of("display.")) >= mark + 2 and hall.of("display."), 10)
+    first, second = (env["data"] for _, env, _ in shown[mark:mark + 2])
+    window_no = r["window"]["number"]
+    assert {"window_no": window_no, "current": None} in first["windows"]
+    assert second["called"][0]["number"] == r["ticket"]["number"]
+    assert {"window_no": window_no, "current": r["ticket"]["number"]} in second["windows"]
+    hall.close()
+    c.close()
+
+
+def test_nothing_is_shown_or_said_before_its_commit(demo_db, pg_proxy, bus, start_bin):
+    """Item 13: while the commit of calls has not come back, nothing of them
+    reaches the hall (display, announcement, device screen, ticket.called);
+    when the commit never comes back (the connection breaks: in doubt),
+    nothing of them is ever said."""
+    hall = Collector(bus, f"display.{BRANCH}", f"announce.{BRANCH}",
+                     f"cmd.device.{BRANCH}", f"ticket.called.{BRANCH}")
+    _, endpoint, _ = start_qm(start_bin, pg_proxy, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:3], staff(demo_db)[:3]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(3):
+        ok(c.call("ticket.issue", service=cash))
+    time.sleep(0.5)
+    mark = len(hall.messages)
+    pg_proxy.mute()
+    rids = [c.send("window.call_next", window=w) for w in ws]
+    time.sleep(2.0)          # announcements are released every 250 ms
+    assert hall.messages[mark:] == [], [m[0] for m in hall.messages[mark:]]
+    pg_proxy.cut()
+    replies = [c.recv(timeout=40) for _ in rids]
+    assert all(r["ok"] is False and r["error"] == "unavailable" for r in replies), replies
+    pg_proxy.restore()
+    time.sleep(2.0)
+    said = [m for m in hall.messages[mark:] if m[0].startswith("announce.")]
+    assert said == [], said
+    hall.close()
+    c.close()
+
+
+def test_a_restart_announces_nothing_twice(demo_db, bus, start_bin):
+    """Item 18: calls announced (or dropped) before a restart are not
+    announced again after it; a new call after the restart is."""
+    q(demo_db, "INSERT INTO hall_settings (node_id, announce_repeat) SELECT id, 1 FROM org_node "
+               "WHERE path = %s::ltree RETURNING 1", BRANCH)
+    demo_db.commit()
+    hall = Collector(bus, f"announce.{BRANCH}")
+    proc, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:2], staff(demo_db)[:2]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(3):
+        ok(c.call("ticket.issue", service=cash))
+    ok(c.call("window.call_next", window=ws[0]))
+    ok(c.call("window.call_next", window=ws[1]))
+    wait_for(lambda: len(hall.of("announce.")) >= 1, 10)
+    c.close()
+    proc.stop()
+    before = len(hall.of("announce."))
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    time.sleep(3.0)
+    assert len(hall.of("announce.")) == before
+    r = ok(c.call("window.call_next", window=ws[0]))
+    got = wait_for(lambda: len(hall.of("announce.")) > before and hall.of("announce."), 15)
+    assert got[before][1]["data"]["number"] == r["ticket"]["number"]
+    hall.close()
+    c.close()

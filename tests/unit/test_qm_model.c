@@ -589,10 +589,11 @@ static void test_recall_limit(void **state)
     }
     assert_int_equal(act(fx, QM_ACT_RECALL, 101), QM_ERR_RECALL_LIMIT);
     assert_non_null(strstr(fx->reason, "no-show"));
-    /* one display line, four announcements */
+    /* one display line; each recall supersedes the call still waiting to be
+     * announced: one announcement */
     qm_hall_t *hall = qm_branch_hall(fx->b);
     assert_int_equal(qm_hall_line_count(hall), 1);
-    assert_int_equal(qm_hall_pending(hall), 4);
+    assert_int_equal(qm_hall_pending(hall), 1);
     assert_int_equal(act(fx, QM_ACT_NO_SHOW, 101), QM_OK);
     assert_int_equal(state_of(fx, "A001"), QM_TICKET_NO_SHOW);
     assert_int_equal(act(fx, QM_ACT_RECALL, 101), QM_ERR_NO_CURRENT);

@@ -83,7 +83,7 @@ struct qm_server_t {
     size_t reply_len;
     bus_t *bus;
     zsock_t *router;
-    zhash_t *device_seqs;        /* gateway src -> last seq acted on (int64_t) */
+    zhashx_t *device_ids;        /* device key event id -> when seen (mono ms, owned) */
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;
@@ -116,7 +116,7 @@ static void s_batch_free(s_batch_t *batch)
 }
 
 static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event,
-                         qm_hall_view_t **view_p)
+                         const char *cause, qm_hall_view_t **view_p)
 {
     size_t cap = batch->cap;
     qm_stored_event_t *events = grow_room(batch->events, batch->count, &cap, sizeof *events,
@@ -135,6 +135,8 @@ static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *
     *view_p = NULL;
     batch->events[batch->count].branch_id = branch_id;
     batch->events[batch->count].event = *event;
+    text_copy(batch->events[batch->count].cause, sizeof batch->events[batch->count].cause,
+              cause ? cause : "");
     batch->count++;
     return 0;
 }
@@ -199,7 +201,7 @@ static bool s_frozen(const qm_server_t *self)
 /* Moves the journal's events [mark, count) into the open batch, applied to
  * the branch. Returns how many, or -1 if the model refused its own events
  * (a defect: the branch is rebuilt). */
-static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
+static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark, const char *cause)
 {
     size_t n = qm_journal_count(self->journal) - mark;
     for (size_t i = mark; i < qm_journal_count(self->journal); i++) {
@@ -218,7 +220,7 @@ static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
         /* The model's hall never speaks: the announcements are the
          * committed calls' (slot->announcer). */
         qm_hall_flush_announcements(hall);
-        if (s_batch_event(self->open, slot->ref.id, e, &view) != 0) {
+        if (s_batch_event(self->open, slot->ref.id, e, cause, &view) != 0) {
             qm_hall_view_destroy(&view);
             qm_journal_clear(self->journal);
             return -1;
@@ -243,7 +245,7 @@ static void s_check_day(qm_server_t *self, qm_slot_t *slot, int64_t now)
                   reason);
         return;
     }
-    long n = s_take_events(self, slot, mark);
+    long n = s_take_events(self, slot, mark, NULL);
     log_info("day_ended", "branch=%s day=%d events=%ld", slot->ref.path, today, n);
 }
 
@@ -304,7 +306,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
             break;
         char ticket[ID_SIZE];
         text_copy(ticket, sizeof ticket, qm_journal_at(self->journal, mark)->ticket_id);
-        long n = s_take_events(self, slot, mark);
+        long n = s_take_events(self, slot, mark, NULL);
         if (n < 0 || qm_reply_ticket_get(&self->reply, req->id, (size_t) n, slot->model,
                                          ticket, now) != 0)
             s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
@@ -352,7 +354,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         s_refuse(self, req->id, qm_err_name(err), reason);
         return;
     }
-    long n = s_take_events(self, slot, mark);
+    long n = s_take_events(self, slot, mark, NULL);
     if (n < 0 || qm_reply_action(&self->reply, req->id, (size_t) n, slot->model,
                                  req->window_id) != 0)
         s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
@@ -420,23 +422,70 @@ static int s_on_request(qm_server_t *self, void *router, int64_t now)
 
 /* --- device keys ---------------------------------------------------------------- */
 
-/* True the first time a gateway's event seq is seen (replays are skipped). */
-static bool s_device_new(qm_server_t *self, const envelope_t *env)
+/* Device key events acted on are remembered by envelope id this long (a key
+ * event older than S_DEVICE_MAX_AGE_MS is never acted on, whatever its id). */
+#define S_DEVICE_IDS_MS (2 * S_DEVICE_MAX_AGE_MS)
+
+static void s_free_seen(void **item)
 {
-    int64_t *last = zhash_lookup(self->device_seqs, env->src);
-    if (!last) {
-        last = malloc(sizeof *last);
-        if (!last || zhash_insert(self->device_seqs, env->src, last) != 0) {
-            free(last);
-            return true;
-        }
-        zhash_freefn(self->device_seqs, env->src, free);
-        *last = 0;
+    free(*item);
+    *item = NULL;
+}
+
+static void s_device_remember(qm_server_t *self, const char *id, int64_t now)
+{
+    int64_t *seen = zhashx_lookup(self->device_ids, id);
+    if (seen) {
+        *seen = now;
+        return;
     }
-    if (env->seq <= *last)
+    seen = malloc(sizeof *seen);
+    if (!seen)
+        return;
+    *seen = now;
+    if (zhashx_insert(self->device_ids, id, seen) != 0)
+        free(seen);
+}
+
+/* True the first time a device key event's envelope id is seen: a replay of
+ * the gateway, or a re-publication after a restart (the ids acted on are
+ * read back from ticket_event_cause), is not acted on again. */
+static bool s_device_new(qm_server_t *self, const envelope_t *env, int64_t now)
+{
+    if (zhashx_lookup(self->device_ids, env->id))
         return false;
-    *last = env->seq;
+    s_device_remember(self, env->id, now);
     return true;
+}
+
+static void s_cause_loaded(void *arg, const char *id)
+{
+    qm_server_t *self = arg;
+    s_device_remember(self, id, clock_now_ms());
+}
+
+/* Remembers the key events acted on lately (stored with the events they
+ * caused), so that their replays are not acted on again. 0 / -1. */
+static int s_load_causes(qm_server_t *self)
+{
+    zhashx_purge(self->device_ids);
+    return qm_store_recent_causes(self->store, S_DEVICE_IDS_MS / 1000, s_cause_loaded,
+                                  self) >= 0 ? 0 : -1;
+}
+
+/* Forgets the ids older than S_DEVICE_IDS_MS. */
+static void s_device_prune(qm_server_t *self, int64_t now)
+{
+    zlistx_t *old = zlistx_new();
+    if (!old)
+        return;
+    for (int64_t *seen = zhashx_first(self->device_ids); seen;
+         seen = zhashx_next(self->device_ids))
+        if (now - *seen > S_DEVICE_IDS_MS)
+            zlistx_add_end(old, (void *) zhashx_cursor(self->device_ids));
+    for (const char *id = zlistx_first(old); id; id = zlistx_next(old))
+        zhashx_delete(self->device_ids, id);
+    zlistx_destroy(&old);
 }
 
 /* Acts on a device key event (docs/protocol.md, "Device gateway messages"). */
@@ -456,7 +505,7 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     if (window_id <= 0)
         return;   /* an unassigned device: no window to act on */
     qm_slot_t *slot = qm_branches_by_path(self->branches, branch);
-    if (!slot || !slot->model || s_frozen(self) || !s_device_new(self, env))
+    if (!slot || !slot->model || s_frozen(self) || !s_device_new(self, env, now))
         return;   /* not ours, unavailable, or a replay already acted on */
     if (now - at > S_DEVICE_MAX_AGE_MS) {
         log_info("device_event_too_old", "id=%s type=%s serial=%s age_ms=%" PRId64, env->id,
@@ -492,13 +541,13 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     char reason[QM_REASON_SIZE];
     size_t mark = qm_journal_count(self->journal);
     qm_err_t err = qm_act(slot->model, &action, now, self->journal, reason);
-    if (err == QM_OK && s_take_events(self, slot, mark) >= 0
+    if (err == QM_OK && s_take_events(self, slot, mark, env->id) >= 0
         && action.kind == QM_ACT_LOGIN && info.state == QM_WINDOW_CLOSED) {
         /* Logging in at the device opens its window. */
         action.kind = QM_ACT_OPEN;
         mark = qm_journal_count(self->journal);
         if (qm_act(slot->model, &action, now, self->journal, reason) == QM_OK)
-            s_take_events(self, slot, mark);
+            s_take_events(self, slot, mark, env->id);
     }
     metrics_add(self->device_actions, 1);
     if (err != QM_OK)
@@ -743,6 +792,9 @@ static void s_rebuild_missing(qm_server_t *self)
         if (!slot->model && qm_branches_rebuild(self->branches, slot) != 0)
             all = false;
     }
+    /* A failed commit may have remembered key events that were not stored. */
+    if (all)
+        all = s_load_causes(self) == 0;
     if (!all) {
         backoff_failed(&self->backoff);
         return;
@@ -795,7 +847,7 @@ static void s_add_new_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
         char reason[QM_REASON_SIZE];
         size_t mark = qm_journal_count(self->journal);
         if (qm_window_set(slot->model, &fresh.windows[i], "system:config", now, self->journal,
-                          reason) == QM_OK && s_take_events(self, slot, mark) >= 0)
+                          reason) == QM_OK && s_take_events(self, slot, mark, NULL) >= 0)
             log_info("window_added", "branch=%s window=%" PRId64 " number=%d", slot->ref.path,
                      fresh.windows[i].id, fresh.windows[i].number);
         else
@@ -827,9 +879,11 @@ static void s_tick(qm_server_t *self, int64_t now)
                 s_add_new_windows(self, slot, now);
         }
     }
+    s_device_prune(self, now);
     if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {
         self->last_partitions = now;
-        if (qm_store_ensure_partitions(self->store, 3) != 0)
+        if (qm_store_ensure_partitions(self->store, 3) != 0
+            || qm_store_prune_causes(self->store) != 0)
             log_warn("partitions_not_ensured", "reason=\"database error\"");
     }
 }
@@ -942,7 +996,7 @@ static void s_free(qm_server_t *self)
     zsock_destroy(&self->router);
     qm_publish_destroy(&self->publish);
     bus_destroy(&self->bus);
-    zhash_destroy(&self->device_seqs);
+    zhashx_destroy(&self->device_ids);
     qm_journal_destroy(&self->journal);
     qm_store_destroy(&self->store);
     jsonw_release(&self->reply);
@@ -969,10 +1023,12 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     self->commits = qm_store_new(&commit_pg);
     self->prefixes = strdup(config->prefixes ? config->prefixes : "");
     self->journal = qm_journal_new();
-    self->device_seqs = zhash_new();
+    self->device_ids = zhashx_new();
+    if (self->device_ids)
+        zhashx_set_destructor(self->device_ids, s_free_seen);
     self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
     if (!self->store || !self->commits || !self->prefixes || !self->journal
-        || !self->device_seqs || !self->bus || s_metrics(self, metrics) != 0
+        || !self->device_ids || !self->bus || s_metrics(self, metrics) != 0
         || s_prefixes(self) != 0)
         goto err;
     self->publish = qm_publish_new(self->bus, config->redis_url, config->src);
@@ -992,6 +1048,8 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     for (size_t i = 0; i < qm_branches_count(self->branches); i++)
         if (qm_branches_rebuild(self->branches, qm_branches_at(self->branches, i)) != 0)
             goto err;
+    if (s_load_causes(self) != 0)
+        goto err;
     health_liveness_init(&self->liveness);
     self->last_partitions = self->last_new_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)

@@ -863,3 +863,54 @@ def test_a_restart_announces_nothing_twice(demo_db, bus, start_bin):
     assert got[before][1]["data"]["number"] == r["ticket"]["number"]
     hall.close()
     c.close()
+
+
+def test_a_key_press_is_acted_on_once_across_a_restart(demo_db, bus, start_bin):
+    """Item 14: the gateway re-publishes a call.request (its replay, byte for
+    byte) before and after a queue-manager restart: one call. The ids acted
+    on are stored with the ticket events they caused (ticket_event_cause).
+    A new journal incarnation numbers from 1 again: its key presses are new."""
+    from test_rating_ingest import Gateway, Window
+    proc, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    w1 = Window(demo_db, "w01")
+    open_window(c, w1.id, staff(demo_db)[0])
+    cash = service(demo_db, "cash")
+    first, second, third = (ok(c.call("ticket.issue", service=cash))["ticket"]
+                            for _ in range(3))
+
+    def st(t):
+        return ticket(c, t["id"])["ticket"]["state"]
+    gw = Gateway(bus)
+    press = gw.event("call.request", w1, publish=False)
+    deadline = time.monotonic() + 10
+    while st(first) != "called":            # the subscription joins asynchronously
+        assert time.monotonic() < deadline, "the key press was never acted on"
+        gw.replay(press["seq"])
+        time.sleep(0.2)
+    for _ in range(3):
+        gw.replay(press["seq"])
+    time.sleep(1.0)
+    assert st(second) == "waiting"
+    assert q(demo_db, "SELECT count(*) FROM ticket_event_cause WHERE id = %s",
+             press["id"]) == [(1,)]
+    c.close()
+    proc.stop()
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    for _ in range(10):
+        gw.replay(press["seq"])
+        time.sleep(0.2)
+    assert st(second) == "waiting"
+    assert q(demo_db, "SELECT count(*) FROM ticket_event WHERE kind = 'called'") == [(1,)]
+    # a new journal of the same gateway: seq 1 again, a new press
+    fresh = Gateway(bus)
+    press = fresh.event("call.request", w1, publish=False)
+    assert press["seq"] == 1
+    deadline = time.monotonic() + 10
+    while st(second) != "called":
+        assert time.monotonic() < deadline, "the new journal's press was never acted on"
+        fresh.replay(press["seq"])
+        time.sleep(0.2)
+    assert st(third) == "waiting"
+    c.close()

@@ -276,12 +276,31 @@ static int s_resolve(qm_server_t *self, const qm_slot_t *slot, qm_request_t *req
                             "no active service with that code at this branch");
     }
     if (req->employee_no[0] && !req->staff_id) {
-        req->staff_id = qm_store_staff_id(self->store, req->employee_no);
+        req->staff_id = qm_store_staff_id(self->store, req->employee_no, slot->ref.id);
         if (req->staff_id < 0)
             return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "database unavailable");
         if (req->staff_id == 0)
             return s_refuse(self, req->id, QM_REPLY_UNKNOWN_STAFF,
-                            "no active staff member with that employee number");
+                            "no active teller of this branch has that employee number");
+        return 0;
+    }
+    /* A staff id given by the client: it must name an active teller who may
+     * work at this branch (a login, or a transfer to a teller). */
+    if (req->kind != QM_OP_WINDOW_ACTION)
+        return 0;
+    int64_t staff_id = req->action == QM_ACT_LOGIN ? req->staff_id
+                       : req->action == QM_ACT_TRANSFER && req->target == QM_TARGET_STAFF
+                       ? req->target_id : 0;
+    if (staff_id <= 0)
+        return 0;
+    int known = qm_store_staff_of_branch(self->store, staff_id, slot->ref.id);
+    if (known < 0)
+        return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "database unavailable");
+    if (known == 0) {
+        char why[96];
+        snprintf(why, sizeof why, "staff %lld is not an active teller of this branch",
+                 (long long) staff_id);
+        return s_refuse(self, req->id, QM_REPLY_UNKNOWN_STAFF, why);
     }
     return 0;
 }
@@ -534,7 +553,8 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     else {
         const char *employee_no = json_string_value(json_object_get(env->data, "employee_no"));
         action.kind = QM_ACT_LOGIN;
-        action.staff_id = employee_no ? qm_store_staff_id(self->store, employee_no) : 0;
+        action.staff_id = employee_no ? qm_store_staff_id(self->store, employee_no,
+                                                          slot->ref.id) : 0;
         if (action.staff_id <= 0)
             return;
     }

@@ -371,17 +371,36 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
     return 0;
 }
 
-int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no)
+/* An active staff member bound to the branch or to a node above it (a
+ * regional teller may work at any branch of the region). */
+#define S_STAFF_OF_BRANCH \
+    "SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id " \
+    "JOIN org_node b ON b.id = $2::bigint WHERE s.active AND n.path @> b.path "
+
+static int64_t s_staff(qm_store_t *self, const char *sql, const char *key, int64_t branch_id)
 {
-    const char *params[] = { employee_no };
-    PGresult *res = pgstore_query(self->pg,
-                                  "SELECT id FROM staff WHERE employee_no = $1 AND active",
-                                  1, params);
+    char branch[TEXT_I64_SIZE];
+    text_i64(branch, branch_id);
+    const char *params[] = { key, branch };
+    PGresult *res = pgstore_query(self->pg, sql, 2, params);
     if (!res)
         return -1;
     int64_t id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return id;
+}
+
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no, int64_t branch_id)
+{
+    return s_staff(self, S_STAFF_OF_BRANCH "AND s.employee_no = $1", employee_no, branch_id);
+}
+
+int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_id)
+{
+    char id[TEXT_I64_SIZE];
+    text_i64(id, staff_id);
+    int64_t found = s_staff(self, S_STAFF_OF_BRANCH "AND s.id = $1::bigint", id, branch_id);
+    return found < 0 ? -1 : found == staff_id;
 }
 
 /* --- writing ----------------------------------------------------------------- */

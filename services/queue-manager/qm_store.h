@@ -75,9 +75,14 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
                       void (*fn)(void *ctx, int64_t service_id, int64_t avg_ms),
                       void *ctx);
 
-/* The id of an active staff member with that employee number, 0 if none,
- * -1 if the database is unavailable. */
-int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
+/* The id of the active staff member with that employee number who may work
+ * at branch `branch_id` (bound to it or to a node above it), 0 if none, -1
+ * if the database is unavailable. */
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no, int64_t branch_id);
+
+/* 1 if staff `staff_id` exists, is active and may work at the branch, 0 if
+ * not, -1 if the database is unavailable. */
+int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_id);
 
 /* --- commits ------------------------------------------------------------------
  * A batch of events (and the tickets ISSUED / WALK_IN create) is written by

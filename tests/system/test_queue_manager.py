@@ -914,3 +914,40 @@ def test_a_key_press_is_acted_on_once_across_a_restart(demo_db, bus, start_bin):
         time.sleep(0.2)
     assert st(third) == "waiting"
     c.close()
+
+
+def test_only_the_branch_active_tellers_log_in_and_nobody_is_finished_behind_their_back(
+        qm, demo_db):
+    """Item 15: a login (by staff id or employee number) and a transfer to a
+    teller name an active teller of the branch (or of a node above it), else
+    unknown_staff; a teller serving a customer cannot log in elsewhere, nor
+    be replaced at their window (busy), as for a logout."""
+    c = qm
+    w1, w2 = windows(demo_db)[:2]
+    here = staff(demo_db)
+    other_branch = staff(demo_db, "hq.r01.b0002")[0]
+    (other_no,), = q(demo_db, "SELECT employee_no FROM staff WHERE id = %s", other_branch)
+    (missing,), = q(demo_db, "SELECT max(id) + 1000 FROM staff")
+    q(demo_db, "UPDATE staff SET active = false WHERE id = %s RETURNING id", here[5])
+    demo_db.commit()
+    assert c.call("window.open", window=w1)["ok"]
+    for staff_id in (missing, here[5], other_branch):
+        err(c.call("window.login", window=w1, staff=staff_id), "unknown_staff")
+    err(c.call("window.login", window=w1, employee_no=other_no), "unknown_staff")
+    ok(c.call("window.login", window=w1, staff=here[0]))
+    ok(c.call("window.open", window=w2))
+    ok(c.call("window.login", window=w2, staff=here[1]))
+    t = ok(c.call("ticket.issue", service=service(demo_db)))["ticket"]
+    ok(c.call("window.call_next", window=w1))
+    ok(c.call("window.start", window=w1))
+    # the serving teller logs in elsewhere: refused, the customer still served
+    r = err(c.call("window.login", window=w2, staff=here[0]), "busy")
+    assert "serving" in r["reason"]
+    # another teller takes over the serving window: refused too
+    err(c.call("window.login", window=w1, staff=here[2]), "busy")
+    assert ticket(c, t["id"])["ticket"]["state"] == "serving"
+    err(c.call("window.transfer", window=w1, to="staff", target=missing), "unknown_staff")
+    err(c.call("window.transfer", window=w1, to="staff", target=other_branch), "unknown_staff")
+    assert ticket(c, t["id"])["ticket"]["state"] == "serving"
+    ok(c.call("window.finish", window=w1))
+    ok(c.call("window.login", window=w2, staff=here[0]))     # now it may

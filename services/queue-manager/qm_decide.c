@@ -387,7 +387,7 @@ static qm_err_t s_act_call_ticket(s_batch_t *batch, const qm_int_window_t *w, co
         || (ticket->target == QM_TARGET_STAFF && ticket->target_id != w->staff_id))
         return qm_refuse(reason, QM_ERR_WRONG_WINDOW, "%s waits for %s %lld", ticket->number,
                          qm_target_name(ticket->target), (long long) ticket->target_id);
-    if (ticket->target == QM_TARGET_NONE && !qm_int_window_serves(w, ticket->service))
+    if (!qm_target_routes(ticket->target) && !qm_int_window_serves(w, ticket->service))
         return qm_refuse(reason, QM_ERR_NOT_SERVED, "window %d does not serve %s (service %s)",
                          w->number, ticket->number, b->services[ticket->service].cfg.code);
     s_emit_finish_current(batch, w);

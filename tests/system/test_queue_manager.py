@@ -951,3 +951,29 @@ def test_only_the_branch_active_tellers_log_in_and_nobody_is_finished_behind_the
     assert ticket(c, t["id"])["ticket"]["state"] == "serving"
     ok(c.call("window.finish", window=w1))
     ok(c.call("window.login", window=w2, staff=here[0]))     # now it may
+
+
+def test_a_service_transfer_keeps_its_record_and_a_profile_naming_a_service_twice_is_invalid(
+        qm, demo_db):
+    """Item 16: a ticket transferred to another service shows its transfer
+    record while it waits there (as the protocol lists it) and is called by a
+    window serving that service; a work profile naming a service twice is
+    well formed but invalid."""
+    c = qm
+    w1, w2 = windows(demo_db)[:2]
+    open_window(c, w1, staff(demo_db)[0])
+    open_window(c, w2, staff(demo_db)[1])
+    cash, card = service(demo_db, "cash"), service(demo_db, "card")
+    t = ok(c.call("ticket.issue", service=cash))["ticket"]
+    ok(c.call("window.call_next", window=w1))
+    ok(c.call("window.transfer", window=w1, to="service", target=card))
+    got = ticket(c, t["id"])["ticket"]
+    assert got["state"] == "waiting" and got["service"] == card
+    assert got["transfer"] == {"to": "service", "target": card}
+    assert ok(c.call("window.call_next", window=w2))["ticket"]["id"] == t["id"]
+    assert ticket(c, t["id"])["ticket"]["transfer"] is None
+    r = err(c.call("window.set_profile", window=w2,
+                   profile=f"strict;vip=2;ordinary=1;services={cash},{cash}"), "invalid")
+    assert "twice" in r["reason"]
+    err(c.call("window.set_profile", window=w2, profile="strict;vip=2;services=1"),
+        "malformed")

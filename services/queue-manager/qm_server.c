@@ -22,6 +22,7 @@
 #include "qm_store.h"
 
 #define S_DRAIN_MAX        256     /* messages per socket per turn */
+#define S_FRAME_MAX        (4 * QM_REQUEST_MAX_BYTES)   /* ZMQ_MAXMSGSIZE of requests */
 #define S_TICK_MS          250     /* day check, announcements */
 #define S_MIRROR_CHECK_MS  5000
 #define S_PARTITIONS_MS    (24 * 3600 * 1000)
@@ -1057,6 +1058,10 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
         goto err;
     zsock_set_linger(self->router, 500);
     zsock_set_router_mandatory(self->router, 0);
+    /* A hostile client cannot make the server allocate a huge frame: past
+     * S_FRAME_MAX libzmq drops the connection before reading it (a frame
+     * above QM_REQUEST_MAX_BYTES and below this is answered too_large). */
+    zsock_set_maxmsgsize(self->router, S_FRAME_MAX);
     if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
         log_error("bind_failed", "endpoint=%s error=\"%s\"", config->endpoint,
                   zmq_strerror(zmq_errno()));

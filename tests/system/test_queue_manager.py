@@ -977,3 +977,16 @@ def test_a_service_transfer_keeps_its_record_and_a_profile_naming_a_service_twic
     assert "twice" in r["reason"]
     err(c.call("window.set_profile", window=w2, profile="strict;vip=2;services=1"),
         "malformed")
+
+
+def test_a_huge_frame_is_never_read(qm, demo_db, bus, start_bin):
+    """Item 20: a frame above 16 KiB is answered too_large; one above 64 KiB
+    (ZMQ_MAXMSGSIZE) is never read: the connection is dropped, no reply, and
+    the server goes on answering everyone else."""
+    r = qm.raw(b"x" * (20 * 1024))
+    assert r["ok"] is False and r["error"] == "too_large", r
+    hostile = Client(qm.endpoint)
+    hostile.sock.send(b"{" + b" " * (8 * 1024 * 1024) + b"}")
+    assert not hostile.sock.poll(2000), "a reply to an 8 MiB frame"
+    hostile.close()
+    assert ok(qm.call("branch.state"))

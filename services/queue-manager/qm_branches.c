@@ -65,6 +65,7 @@ err:
 static void s_clear(qm_slot_t *slot)
 {
     qm_branch_destroy(&slot->model);
+    qm_hall_destroy(&slot->announcer);
     qm_store_config_free(&slot->config);
     free(slot->devices);
     slot->devices = NULL;
@@ -206,8 +207,13 @@ int qm_branches_rebuild(qm_branches_t *self, qm_slot_t *slot)
             goto err;
         }
     }
-    /* Calls replayed were announced before. */
+    /* Calls replayed were announced before: the model's hall never speaks,
+     * and the announcer starts empty. */
     qm_hall_flush_announcements(qm_branch_hall(slot->model));
+    qm_hall_destroy(&slot->announcer);
+    slot->announcer = qm_hall_new(qm_hall_get_cfg(qm_branch_hall(slot->model)));
+    if (!slot->announcer)
+        goto err;
     log_info("branch_built", "branch=%s events=%ld day=%d tickets=%zu windows=%zu",
              slot->ref.path, events, qm_branch_day(slot->model),
              qm_ticket_count(slot->model), qm_window_count(slot->model));

@@ -30,6 +30,9 @@ typedef struct {
     qm_branch_ref_t ref;
     qm_config_t config;         /* owned (qm_store_config) */
     qm_branch_t *model;         /* NULL while unavailable (database) */
+    qm_hall_t *announcer;       /* what the hall says: the committed calls (the
+                                 * server feeds it after each commit); made empty
+                                 * with the model, so nothing is said twice */
     clock_zone_t *zone;
     qm_window_device_t *devices;
     size_t device_count;

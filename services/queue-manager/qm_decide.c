@@ -271,6 +271,17 @@ static qm_err_t s_act_login(s_batch_t *batch, const qm_int_window_t *w, int64_t 
     qm_event_t ev;
     char why[QM_DETAIL_SIZE];
     const qm_int_window_t *old = qm_int_window_of_staff(batch->b, staff_id);
+    /* A customer being served is never finished behind anybody's back: the
+     * teller (or the one replaced here) finishes or transfers first, as for
+     * a logout. A called ticket goes back to waiting. */
+    const qm_int_window_t *serving[] = { old, w->staff_id ? w : NULL };
+    for (size_t i = 0; i < 2; i++)
+        if (serving[i] && serving[i]->current != NPOS
+            && batch->b->tickets[serving[i]->current].state == QM_TICKET_SERVING)
+            return qm_refuse(reason, QM_ERR_BUSY, "window %d is serving %s: finish or "
+                             "transfer it before logging in %s", serving[i]->number,
+                             batch->b->tickets[serving[i]->current].number,
+                             serving[i] == old ? "elsewhere" : "another teller here");
     if (old) {
         snprintf(why, sizeof why, "logged in at window %d", w->number);
         s_emit_release(batch, old, why);
@@ -376,7 +387,7 @@ static qm_err_t s_act_call_ticket(s_batch_t *batch, const qm_int_window_t *w, co
         || (ticket->target == QM_TARGET_STAFF && ticket->target_id != w->staff_id))
         return qm_refuse(reason, QM_ERR_WRONG_WINDOW, "%s waits for %s %lld", ticket->number,
                          qm_target_name(ticket->target), (long long) ticket->target_id);
-    if (ticket->target == QM_TARGET_NONE && !qm_int_window_serves(w, ticket->service))
+    if (!qm_target_routes(ticket->target) && !qm_int_window_serves(w, ticket->service))
         return qm_refuse(reason, QM_ERR_NOT_SERVED, "window %d does not serve %s (service %s)",
                          w->number, ticket->number, b->services[ticket->service].cfg.code);
     s_emit_finish_current(batch, w);

@@ -19,6 +19,8 @@ struct qm_hall_t {
     int64_t next_seq;               /* seq of the next queued announcement */
     int64_t playing_seq;            /* 0 = none */
     int64_t busy_until;             /* end of the one playing, 0 = none */
+    uint64_t dropped;               /* announcements never played */
+    uint64_t version;               /* +1 per change of what the display shows */
 };
 
 void qm_hall_cfg_default(qm_hall_cfg_t *cfg)
@@ -27,13 +29,16 @@ void qm_hall_cfg_default(qm_hall_cfg_t *cfg)
     cfg->repeat = 2;
     cfg->char_ms = 300;
     cfg->gap_ms = 1000;
+    cfg->queue_max = 32;
+    cfg->expire_ms = 120000;
 }
 
 static bool s_cfg_valid(const qm_hall_cfg_t *cfg)
 {
     return cfg && cfg->display_size >= 1 && cfg->display_size <= 1000 && cfg->repeat >= 1
            && cfg->repeat <= 10 && cfg->char_ms >= 1 && cfg->char_ms <= 10000
-           && cfg->gap_ms >= 0 && cfg->gap_ms <= 60000;
+           && cfg->gap_ms >= 0 && cfg->gap_ms <= 60000 && cfg->queue_max >= 1
+           && cfg->queue_max <= 1000 && cfg->expire_ms >= 1000;
 }
 
 qm_hall_t *qm_hall_new(const qm_hall_cfg_t *cfg)
@@ -124,6 +129,80 @@ static int s_queue_reserve(qm_hall_t *self)
     return 0;
 }
 
+/* Keeps the waiting announcements for which keep(arg, a) is true, in order;
+ * counts the others as dropped. */
+static void s_queue_filter(qm_hall_t *self, bool (*keep)(const void *arg,
+                                                         const qm_announcement_t *a),
+                           const void *arg)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->pending; i++) {
+        qm_announcement_t a = self->queue[(self->head + i) % self->queue_cap];
+        if (keep(arg, &a))
+            self->queue[(self->head + kept++) % self->queue_cap] = a;
+        else
+            self->dropped++;
+    }
+    self->pending = kept;
+}
+
+static bool s_not_ticket(const void *ticket_id, const qm_announcement_t *a)
+{
+    return strcmp(a->ticket_id, ticket_id) != 0;
+}
+
+static bool s_fresh(const void *oldest_ms, const qm_announcement_t *a)
+{
+    return a->queued_ms >= *(const int64_t *) oldest_ms;
+}
+
+void qm_hall_drop_ticket(qm_hall_t *self, const char *ticket_id)
+{
+    if (self && ticket_id && *ticket_id)
+        s_queue_filter(self, s_not_ticket, ticket_id);
+}
+
+uint64_t qm_hall_version(const qm_hall_t *self)
+{
+    return self ? self->version : 0;
+}
+
+uint64_t qm_hall_dropped(const qm_hall_t *self)
+{
+    return self ? self->dropped : 0;
+}
+
+const qm_hall_cfg_t *qm_hall_get_cfg(const qm_hall_t *self)
+{
+    return &self->cfg;
+}
+
+qm_hall_view_t *qm_hall_view_new(const qm_hall_t *self)
+{
+    size_t lines = self->line_count * sizeof *self->lines;
+    size_t currents = self->current_count * sizeof *self->currents;
+    qm_hall_view_t *view = malloc(sizeof *view + lines + currents);
+    if (!view)
+        return NULL;
+    view->lines = (qm_hall_line_t *) (view + 1);
+    view->line_count = self->line_count;
+    view->currents = (qm_hall_current_t *) ((char *) view->lines + lines);
+    view->current_count = self->current_count;
+    if (lines)
+        memcpy(view->lines, self->lines, lines);
+    if (currents)
+        memcpy(view->currents, self->currents, currents);
+    return view;
+}
+
+void qm_hall_view_destroy(qm_hall_view_t **view_p)
+{
+    if (view_p) {
+        free(*view_p);
+        *view_p = NULL;
+    }
+}
+
 int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
                    int window_no, int64_t at_ms)
 {
@@ -156,7 +235,15 @@ int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
     text_copy(line->number, sizeof line->number, number);
     line->window_no = window_no;
     line->at_ms = at_ms;
+    self->version++;
 
+    s_queue_filter(self, s_not_ticket, ticket_id);      /* superseded */
+    if (self->pending >= self->cfg.queue_max) {          /* the oldest waiting one goes */
+        self->head = (self->head + 1) % self->queue_cap;
+        self->pending--;
+        self->dropped++;
+    }
+    text_copy(ann.ticket_id, sizeof ann.ticket_id, ticket_id);
     text_copy(ann.number, sizeof ann.number, number);
     ann.window_no = window_no;
     ann.repeat = self->cfg.repeat;
@@ -176,14 +263,17 @@ int qm_hall_set_current(qm_hall_t *self, int window_no, const char *number)
     if (!current)
         return -1;
     text_copy(current->number, sizeof current->number, number);
+    self->version++;
     return 0;
 }
 
 void qm_hall_clear_current(qm_hall_t *self, int window_no)
 {
     qm_hall_current_t *current = self ? s_current(self, window_no, false) : NULL;
-    if (current)
+    if (current && current->number[0]) {
         current->number[0] = '\0';
+        self->version++;
+    }
 }
 
 void qm_hall_flush_announcements(qm_hall_t *self)
@@ -200,6 +290,7 @@ void qm_hall_reset(qm_hall_t *self)
         return;
     self->line_count = 0;
     self->current_count = 0;
+    self->version++;
     qm_hall_flush_announcements(self);
     self->playing_seq = 0;
     self->busy_until = 0;
@@ -209,6 +300,8 @@ int qm_hall_next_announcement(qm_hall_t *self, int64_t now_ms, qm_announcement_t
 {
     if (!self || !out)
         return -1;
+    int64_t oldest = now_ms - self->cfg.expire_ms;
+    s_queue_filter(self, s_fresh, &oldest);
     if (self->pending == 0)
         return 0;
     if (self->playing_seq && now_ms < self->busy_until)

@@ -39,6 +39,10 @@ typedef struct {
     int repeat;            /* times each announcement is spoken; default 2, 1..10 */
     int char_ms;           /* speaking time per character; default 300, >= 1 */
     int gap_ms;            /* pause after each repetition; default 1000, >= 0 */
+    size_t queue_max;      /* announcements waiting at most; default 32, 1..1000: a
+                            * call past it drops the oldest waiting one */
+    int64_t expire_ms;     /* a waiting announcement older than this (from its call)
+                            * is dropped, never played late; default 120000 */
 } qm_hall_cfg_t;
 
 /* One line of the display list. */
@@ -57,6 +61,7 @@ typedef struct {
 
 /* One announcement released for playing. */
 typedef struct {
+    char ticket_id[ID_SIZE];
     char text[QM_ANNOUNCE_SIZE];   /* UTF-8 */
     char number[QM_NUMBER_SIZE];
     int window_no;
@@ -77,7 +82,10 @@ void qm_hall_destroy(qm_hall_t **self_p);
 
 /* A ticket was called (or recalled) to window `window_no` at `at_ms`:
  * moves it to the top of the display list (dropping the oldest line past N),
- * makes it the window's current ticket and queues its announcement.
+ * makes it the window's current ticket and queues its announcement, which
+ * supersedes one of the same ticket still waiting (a recall before the call
+ * was played is announced once, with the latest window); with queue_max
+ * waiting, the oldest waiting one is dropped.
  * Returns 0, or -1 on bad arguments or out of memory (nothing changed). */
 int qm_hall_called(qm_hall_t *self, const char *ticket_id, const char *number,
                    int window_no, int64_t at_ms);
@@ -98,8 +106,38 @@ void qm_hall_reset(qm_hall_t *self);
  * from stored events, whose calls were announced before the restart). */
 void qm_hall_flush_announcements(qm_hall_t *self);
 
+/* Drops the waiting announcements of ticket `ticket_id`: it was finished,
+ * no-showed, transferred, parked, put back or abandoned before its call was
+ * played, so the call is no longer true. */
+void qm_hall_drop_ticket(qm_hall_t *self, const char *ticket_id);
+
+/* Grows by one at each change of what the display shows (lines, current
+ * tickets): a caller compares it before and after to know. */
+uint64_t qm_hall_version(const qm_hall_t *self);
+
+/* Announcements dropped so far without being played (superseded, dropped
+ * for the ticket, past queue_max, expired). */
+uint64_t qm_hall_dropped(const qm_hall_t *self);
+
+/* The hall's configuration. */
+const qm_hall_cfg_t *qm_hall_get_cfg(const qm_hall_t *self);
+
+/* What the display shows at one moment: the display list and the current
+ * tickets, copied (qm_hall_view_new), so that it can be published later. */
+typedef struct {
+    qm_hall_line_t *lines;
+    size_t line_count;
+    qm_hall_current_t *currents;
+    size_t current_count;
+} qm_hall_view_t;
+
+/* A copy of what the hall shows now (one allocation). NULL out of memory. */
+qm_hall_view_t *qm_hall_view_new(const qm_hall_t *self);
+void qm_hall_view_destroy(qm_hall_view_t **view_p);
+
 /* Releases the next announcement if one is queued and the previous one has
- * finished (its estimated end <= now, or it was acked). Returns 1 with *out
+ * finished (its estimated end <= now, or it was acked); waiting ones called
+ * more than expire_ms before now are dropped first. Returns 1 with *out
  * filled, 0 if there is nothing to release now, -1 on bad arguments. */
 int qm_hall_next_announcement(qm_hall_t *self, int64_t now_ms, qm_announcement_t *out);
 

@@ -677,8 +677,10 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
             return -1;
         qm_int_ticket_t saved = *ticket;
         ticket->service = service;
-        ticket->target = ev->target == QM_TARGET_SERVICE ? QM_TARGET_NONE : ev->target;
-        ticket->target_id = ev->target == QM_TARGET_SERVICE ? 0 : ev->target_id;
+        /* The transfer record stays on the ticket while it waits (a service
+         * transfer waits in its new service's queue like any ticket). */
+        ticket->target = ev->target;
+        ticket->target_id = ev->target_id;
         if (s_enqueue(b, t) != 0) {
             *ticket = saved;
             return -1;

@@ -414,4 +414,8 @@ const char *qm_window_state_name(qm_window_state_t state);
 const char *qm_event_kind_name(qm_event_kind_t kind);
 const char *qm_target_name(qm_target_t target);
 
+/* True if a waiting ticket transferred to `target` waits for that window
+ * or teller only (a service transfer waits in its service's queue). */
+bool qm_target_routes(qm_target_t target);
+
 #endif

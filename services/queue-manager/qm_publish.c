@@ -135,17 +135,16 @@ void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_even
         log_warn("event_not_published", "branch=%s seq=%" PRId64, branch_path, e->seq);
 }
 
-/* Writes the display data into self->w: {"called":[{number, window_no,
- * at}], "windows":[{window_no, current}]}, and keeps its text for the
- * mirror's next write (one encoding per change). 0 / -1. */
-static int s_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
+/* Writes the display data of `view` into self->w: {"called":[{number,
+ * window_no, at}], "windows":[{window_no, current}]}, and keeps its text
+ * for the mirror's next write (one encoding per change). 0 / -1. */
+static int s_display(qm_publish_t *self, const char *branch_path, const qm_hall_view_t *view)
 {
-    qm_hall_t *hall = qm_branch_hall(branch);
     jsonw_t *w = &self->w;
     jsonw_reset(w);
     jsonw_array_begin(w, "called");
-    for (size_t i = 0; i < qm_hall_line_count(hall); i++) {
-        const qm_hall_line_t *line = qm_hall_line(hall, i);
+    for (size_t i = 0; i < view->line_count; i++) {
+        const qm_hall_line_t *line = &view->lines[i];
         jsonw_object_begin(w, NULL);
         jsonw_str(w, "number", line->number);
         jsonw_int(w, "window_no", line->window_no);
@@ -154,8 +153,8 @@ static int s_display(qm_publish_t *self, const char *branch_path, qm_branch_t *b
     }
     jsonw_array_end(w);
     jsonw_array_begin(w, "windows");
-    for (size_t i = 0; i < qm_hall_current_count(hall); i++) {
-        const qm_hall_current_t *c = qm_hall_current(hall, i);
+    for (size_t i = 0; i < view->current_count; i++) {
+        const qm_hall_current_t *c = &view->currents[i];
         jsonw_object_begin(w, NULL);
         jsonw_int(w, "window_no", c->window_no);
         if (c->number[0])
@@ -175,18 +174,19 @@ static int s_display(qm_publish_t *self, const char *branch_path, qm_branch_t *b
     return 0;
 }
 
-void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch)
+void qm_publish_display(qm_publish_t *self, const char *branch_path,
+                        const qm_hall_view_t *view)
 {
-    if (s_display(self, branch_path, branch) != 0
+    if (s_display(self, branch_path, view) != 0
         || bus_publish_jsonw(self->bus, "display", branch_path, &self->w, NULL) != 0)
         log_warn("display_not_published", "branch=%s", branch_path);
 }
 
-void qm_publish_announcements(qm_publish_t *self, const char *branch_path,
-                              qm_branch_t *branch, int64_t now_ms)
+void qm_publish_announcements(qm_publish_t *self, const char *branch_path, qm_hall_t *hall,
+                              int64_t now_ms)
 {
     qm_announcement_t a;
-    while (qm_hall_next_announcement(qm_branch_hall(branch), now_ms, &a) == 1) {
+    while (hall && qm_hall_next_announcement(hall, now_ms, &a) == 1) {
         jsonw_t *w = &self->w;
         jsonw_reset(w);
         jsonw_str(w, "text", a.text);
@@ -395,8 +395,11 @@ int qm_publish_mirror(qm_publish_t *self, const char *branch_path, qm_branch_t *
     failed |= s_mirror_windows(self, windows, branch, named, count);
     failed |= s_mirror_queues(self, queue_key, branch, queues, queue_count, named, count);
     /* The display: as just published, or (full) written afresh. */
-    if (full)
-        failed |= s_display(self, branch_path, branch);
+    if (full) {
+        qm_hall_view_t *view = qm_hall_view_new(qm_branch_hall(branch));
+        failed |= !view || s_display(self, branch_path, view) != 0;
+        qm_hall_view_destroy(&view);
+    }
     char *text = NULL;
     if (self->display && strcmp(self->display_path, branch_path) == 0) {
         text = self->display;

@@ -38,13 +38,16 @@ void qm_publish_destroy(qm_publish_t **self_p);
 /* ticket.<kind>.<branch path> for one committed event. */
 void qm_publish_event(qm_publish_t *self, const char *branch_path, const qm_event_t *event);
 
-/* display.<branch path> from the branch's hall; the next qm_publish_mirror
- * of that branch writes the same text to Redis. */
-void qm_publish_display(qm_publish_t *self, const char *branch_path, qm_branch_t *branch);
+/* display.<branch path>: what the hall showed after one committed event
+ * (a view taken when it was decided); the next qm_publish_mirror of that
+ * branch writes the same text to Redis. */
+void qm_publish_display(qm_publish_t *self, const char *branch_path,
+                        const qm_hall_view_t *view);
 
-/* announce.<branch path> for each announcement the hall releases now. */
-void qm_publish_announcements(qm_publish_t *self, const char *branch_path,
-                              qm_branch_t *branch, int64_t now_ms);
+/* announce.<branch path> for each announcement `hall` (NULL: none) releases
+ * now. */
+void qm_publish_announcements(qm_publish_t *self, const char *branch_path, qm_hall_t *hall,
+                              int64_t now_ms);
 
 /* The device of a window shows `number` ("" clears) with the window number. */
 void qm_publish_device_ticket(qm_publish_t *self, const char *branch_path,

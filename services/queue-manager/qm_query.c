@@ -186,7 +186,7 @@ int qm_ticket_estimate(const qm_branch_t *self, const char *ref, int64_t now_ms,
     const qm_int_ticket_t *ticket = &self->tickets[t];
     const qm_int_service_t *s = &self->services[ticket->service];
     size_t pos = 0, windows = 1;
-    if (ticket->target != QM_TARGET_NONE) {
+    if (qm_target_routes(ticket->target)) {
         pos = s_count_before(self, ticket->heap, t, false, now_ms);
     } else {
         /* rank: green 0, appointment 1, VIP 2, ordinary 3; all of a better
@@ -310,6 +310,11 @@ const char *qm_event_kind_name(qm_event_kind_t kind)
         "profile_set", "day_start"
     };
     return (unsigned) kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+bool qm_target_routes(qm_target_t target)
+{
+    return target == QM_TARGET_WINDOW || target == QM_TARGET_STAFF;
 }
 
 const char *qm_target_name(qm_target_t target)

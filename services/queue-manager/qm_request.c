@@ -336,7 +336,9 @@ static int s_decode_op(const qm_wire_t *root, unsigned present, qm_request_t *re
                             "profile is longer than %zu bytes", sizeof req->profile_text - 1);
         memcpy(req->profile_text, text, len + 1);
         char why[QM_REASON_SIZE];
-        if (qm_profile_parse(req->profile_text, &req->profile, why) != 0)
+        /* the form here (malformed); what it says is the branch's to judge
+         * (invalid: a service listed twice) */
+        if (qm_profile_read(req->profile_text, &req->profile, why) != 0)
             return s_refuse(reason, req, QM_REPLY_MALFORMED, "profile: %s", why);
         return 0;
     case QM_OP_WINDOW_ACTION:

@@ -122,6 +122,11 @@ static int s_expect(const char **p, const char *word)
 
 int qm_profile_parse(const char *text, qm_profile_t *profile, char reason[QM_REASON_SIZE])
 {
+    return qm_profile_read(text, profile, reason) == 0 ? qm_profile_check(profile, reason) : -1;
+}
+
+int qm_profile_read(const char *text, qm_profile_t *profile, char reason[QM_REASON_SIZE])
+{
     if (!text || !profile)
         return qm_refuse(reason, QM_ERR_INVALID, "no profile text"), -1;
     qm_profile_init(profile);
@@ -153,7 +158,7 @@ int qm_profile_parse(const char *text, qm_profile_t *profile, char reason[QM_REA
             return qm_refuse(reason, QM_ERR_INVALID, "profile text: bad service id"), -1;
         profile->services[profile->service_count++] = v;
     }
-    return qm_profile_check(profile, reason);
+    return 0;
 }
 
 int qm_rotation_pick(const int weights[QM_ROTATION_KEYS],

@@ -111,8 +111,14 @@ int qm_profile_check(const qm_profile_t *profile, char reason[QM_REASON_SIZE]);
  * Returns 0, or -1 if it does not fit in `size`. */
 int qm_profile_format(const qm_profile_t *profile, char *buf, size_t size);
 
-/* Parses the text form (exactly as qm_profile_format writes it) and checks
- * it. Returns 0, or -1 with a reason; *profile is undefined on failure. */
+/* Reads the text form (exactly as qm_profile_format writes it) without
+ * checking what it says (a service listed twice reads fine: that is for
+ * qm_profile_check). Returns 0, or -1 with a reason if the text is not of
+ * that form; *profile is undefined on failure. */
+int qm_profile_read(const char *text, qm_profile_t *profile, char reason[QM_REASON_SIZE]);
+
+/* qm_profile_read, then qm_profile_check. Returns 0, or -1 with a reason;
+ * *profile is undefined on failure. */
 int qm_profile_parse(const char *text, qm_profile_t *profile,
                      char reason[QM_REASON_SIZE]);
 

@@ -22,6 +22,7 @@
 #include "qm_store.h"
 
 #define S_DRAIN_MAX        256     /* messages per socket per turn */
+#define S_FRAME_MAX        (4 * QM_REQUEST_MAX_BYTES)   /* ZMQ_MAXMSGSIZE of requests */
 #define S_TICK_MS          250     /* day check, announcements */
 #define S_MIRROR_CHECK_MS  5000
 #define S_PARTITIONS_MS    (24 * 3600 * 1000)
@@ -47,6 +48,7 @@ typedef struct {
 
 typedef struct {
     qm_stored_event_t *events;
+    qm_hall_view_t **views;      /* per event: what the hall showed after it, or NULL */
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
@@ -82,7 +84,7 @@ struct qm_server_t {
     size_t reply_len;
     bus_t *bus;
     zsock_t *router;
-    zhash_t *device_seqs;        /* gateway src -> last seq acted on (int64_t) */
+    zhashx_t *device_ids;        /* device key event id -> when seen (mono ms, owned) */
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;
@@ -100,6 +102,8 @@ static void s_batch_clear(s_batch_t *batch)
     for (size_t i = 0; i < batch->nreplies; i++) {
         free(batch->replies[i].text);
     }
+    for (size_t i = 0; i < batch->count; i++)
+        qm_hall_view_destroy(&batch->views[i]);
     batch->nreplies = 0;
     batch->count = 0;
 }
@@ -108,18 +112,32 @@ static void s_batch_free(s_batch_t *batch)
 {
     s_batch_clear(batch);
     free(batch->events);
+    free(batch->views);
     free(batch->replies);
 }
 
-static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event)
+static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event,
+                         const char *cause, qm_hall_view_t **view_p)
 {
-    qm_stored_event_t *events = grow_room(batch->events, batch->count, &batch->cap, sizeof *events,
+    size_t cap = batch->cap;
+    qm_stored_event_t *events = grow_room(batch->events, batch->count, &cap, sizeof *events,
                                           256);
     if (!events)
         return -1;
     batch->events = events;
+    if (cap != batch->cap) {
+        qm_hall_view_t **views = realloc(batch->views, cap * sizeof *views);
+        if (!views)
+            return -1;           /* events grew; cap did not: grown again next time */
+        batch->views = views;
+        batch->cap = cap;
+    }
+    batch->views[batch->count] = *view_p;
+    *view_p = NULL;
     batch->events[batch->count].branch_id = branch_id;
     batch->events[batch->count].event = *event;
+    text_copy(batch->events[batch->count].cause, sizeof batch->events[batch->count].cause,
+              cause ? cause : "");
     batch->count++;
     return 0;
 }
@@ -184,20 +202,31 @@ static bool s_frozen(const qm_server_t *self)
 /* Moves the journal's events [mark, count) into the open batch, applied to
  * the branch. Returns how many, or -1 if the model refused its own events
  * (a defect: the branch is rebuilt). */
-static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark)
+static long s_take_events(qm_server_t *self, qm_slot_t *slot, size_t mark, const char *cause)
 {
     size_t n = qm_journal_count(self->journal) - mark;
-    if (qm_journal_apply(slot->model, self->journal, mark) != 0) {
-        log_error("model_refused_own_event", "branch=%s", slot->ref.path);
-        qm_journal_clear(self->journal);
-        qm_branches_rebuild(self->branches, slot);
-        return -1;
-    }
-    for (size_t i = mark; i < qm_journal_count(self->journal); i++)
-        if (s_batch_event(self->open, slot->ref.id, qm_journal_at(self->journal, i)) != 0) {
+    for (size_t i = mark; i < qm_journal_count(self->journal); i++) {
+        const qm_event_t *e = qm_journal_at(self->journal, i);
+        qm_hall_t *hall = qm_branch_hall(slot->model);
+        uint64_t shown = qm_hall_version(hall);
+        if (qm_apply(slot->model, e) != 0) {
+            log_error("model_refused_own_event", "branch=%s", slot->ref.path);
+            qm_journal_clear(self->journal);
+            qm_branches_rebuild(self->branches, slot);
+            return -1;
+        }
+        /* What the display shows after this event, published if and when
+         * its batch commits (docs/protocol.md, "display."). */
+        qm_hall_view_t *view = qm_hall_version(hall) != shown ? qm_hall_view_new(hall) : NULL;
+        /* The model's hall never speaks: the announcements are the
+         * committed calls' (slot->announcer). */
+        qm_hall_flush_announcements(hall);
+        if (s_batch_event(self->open, slot->ref.id, e, cause, &view) != 0) {
+            qm_hall_view_destroy(&view);
             qm_journal_clear(self->journal);
             return -1;
         }
+    }
     qm_journal_clear(self->journal);
     return (long) n;
 }
@@ -217,7 +246,7 @@ static void s_check_day(qm_server_t *self, qm_slot_t *slot, int64_t now)
                   reason);
         return;
     }
-    long n = s_take_events(self, slot, mark);
+    long n = s_take_events(self, slot, mark, NULL);
     log_info("day_ended", "branch=%s day=%d events=%ld", slot->ref.path, today, n);
 }
 
@@ -248,12 +277,31 @@ static int s_resolve(qm_server_t *self, const qm_slot_t *slot, qm_request_t *req
                             "no active service with that code at this branch");
     }
     if (req->employee_no[0] && !req->staff_id) {
-        req->staff_id = qm_store_staff_id(self->store, req->employee_no);
+        req->staff_id = qm_store_staff_id(self->store, req->employee_no, slot->ref.id);
         if (req->staff_id < 0)
             return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "database unavailable");
         if (req->staff_id == 0)
             return s_refuse(self, req->id, QM_REPLY_UNKNOWN_STAFF,
-                            "no active staff member with that employee number");
+                            "no active teller of this branch has that employee number");
+        return 0;
+    }
+    /* A staff id given by the client: it must name an active teller who may
+     * work at this branch (a login, or a transfer to a teller). */
+    if (req->kind != QM_OP_WINDOW_ACTION)
+        return 0;
+    int64_t staff_id = req->action == QM_ACT_LOGIN ? req->staff_id
+                       : req->action == QM_ACT_TRANSFER && req->target == QM_TARGET_STAFF
+                       ? req->target_id : 0;
+    if (staff_id <= 0)
+        return 0;
+    int known = qm_store_staff_of_branch(self->store, staff_id, slot->ref.id);
+    if (known < 0)
+        return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "database unavailable");
+    if (known == 0) {
+        char why[96];
+        snprintf(why, sizeof why, "staff %lld is not an active teller of this branch",
+                 (long long) staff_id);
+        return s_refuse(self, req->id, QM_REPLY_UNKNOWN_STAFF, why);
     }
     return 0;
 }
@@ -278,7 +326,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
             break;
         char ticket[ID_SIZE];
         text_copy(ticket, sizeof ticket, qm_journal_at(self->journal, mark)->ticket_id);
-        long n = s_take_events(self, slot, mark);
+        long n = s_take_events(self, slot, mark, NULL);
         if (n < 0 || qm_reply_ticket_get(&self->reply, req->id, (size_t) n, slot->model,
                                          ticket, now) != 0)
             s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
@@ -326,7 +374,7 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         s_refuse(self, req->id, qm_err_name(err), reason);
         return;
     }
-    long n = s_take_events(self, slot, mark);
+    long n = s_take_events(self, slot, mark, NULL);
     if (n < 0 || qm_reply_action(&self->reply, req->id, (size_t) n, slot->model,
                                  req->window_id) != 0)
         s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
@@ -394,23 +442,70 @@ static int s_on_request(qm_server_t *self, void *router, int64_t now)
 
 /* --- device keys ---------------------------------------------------------------- */
 
-/* True the first time a gateway's event seq is seen (replays are skipped). */
-static bool s_device_new(qm_server_t *self, const envelope_t *env)
+/* Device key events acted on are remembered by envelope id this long (a key
+ * event older than S_DEVICE_MAX_AGE_MS is never acted on, whatever its id). */
+#define S_DEVICE_IDS_MS (2 * S_DEVICE_MAX_AGE_MS)
+
+static void s_free_seen(void **item)
 {
-    int64_t *last = zhash_lookup(self->device_seqs, env->src);
-    if (!last) {
-        last = malloc(sizeof *last);
-        if (!last || zhash_insert(self->device_seqs, env->src, last) != 0) {
-            free(last);
-            return true;
-        }
-        zhash_freefn(self->device_seqs, env->src, free);
-        *last = 0;
+    free(*item);
+    *item = NULL;
+}
+
+static void s_device_remember(qm_server_t *self, const char *id, int64_t now)
+{
+    int64_t *seen = zhashx_lookup(self->device_ids, id);
+    if (seen) {
+        *seen = now;
+        return;
     }
-    if (env->seq <= *last)
+    seen = malloc(sizeof *seen);
+    if (!seen)
+        return;
+    *seen = now;
+    if (zhashx_insert(self->device_ids, id, seen) != 0)
+        free(seen);
+}
+
+/* True the first time a device key event's envelope id is seen: a replay of
+ * the gateway, or a re-publication after a restart (the ids acted on are
+ * read back from ticket_event_cause), is not acted on again. */
+static bool s_device_new(qm_server_t *self, const envelope_t *env, int64_t now)
+{
+    if (zhashx_lookup(self->device_ids, env->id))
         return false;
-    *last = env->seq;
+    s_device_remember(self, env->id, now);
     return true;
+}
+
+static void s_cause_loaded(void *arg, const char *id)
+{
+    qm_server_t *self = arg;
+    s_device_remember(self, id, clock_now_ms());
+}
+
+/* Remembers the key events acted on lately (stored with the events they
+ * caused), so that their replays are not acted on again. 0 / -1. */
+static int s_load_causes(qm_server_t *self)
+{
+    zhashx_purge(self->device_ids);
+    return qm_store_recent_causes(self->store, S_DEVICE_IDS_MS / 1000, s_cause_loaded,
+                                  self) >= 0 ? 0 : -1;
+}
+
+/* Forgets the ids older than S_DEVICE_IDS_MS. */
+static void s_device_prune(qm_server_t *self, int64_t now)
+{
+    zlistx_t *old = zlistx_new();
+    if (!old)
+        return;
+    for (int64_t *seen = zhashx_first(self->device_ids); seen;
+         seen = zhashx_next(self->device_ids))
+        if (now - *seen > S_DEVICE_IDS_MS)
+            zlistx_add_end(old, (void *) zhashx_cursor(self->device_ids));
+    for (const char *id = zlistx_first(old); id; id = zlistx_next(old))
+        zhashx_delete(self->device_ids, id);
+    zlistx_destroy(&old);
 }
 
 /* Acts on a device key event (docs/protocol.md, "Device gateway messages"). */
@@ -430,7 +525,7 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     if (window_id <= 0)
         return;   /* an unassigned device: no window to act on */
     qm_slot_t *slot = qm_branches_by_path(self->branches, branch);
-    if (!slot || !slot->model || s_frozen(self) || !s_device_new(self, env))
+    if (!slot || !slot->model || s_frozen(self) || !s_device_new(self, env, now))
         return;   /* not ours, unavailable, or a replay already acted on */
     if (now - at > S_DEVICE_MAX_AGE_MS) {
         log_info("device_event_too_old", "id=%s type=%s serial=%s age_ms=%" PRId64, env->id,
@@ -459,20 +554,21 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
     else {
         const char *employee_no = json_string_value(json_object_get(env->data, "employee_no"));
         action.kind = QM_ACT_LOGIN;
-        action.staff_id = employee_no ? qm_store_staff_id(self->store, employee_no) : 0;
+        action.staff_id = employee_no ? qm_store_staff_id(self->store, employee_no,
+                                                          slot->ref.id) : 0;
         if (action.staff_id <= 0)
             return;
     }
     char reason[QM_REASON_SIZE];
     size_t mark = qm_journal_count(self->journal);
     qm_err_t err = qm_act(slot->model, &action, now, self->journal, reason);
-    if (err == QM_OK && s_take_events(self, slot, mark) >= 0
+    if (err == QM_OK && s_take_events(self, slot, mark, env->id) >= 0
         && action.kind == QM_ACT_LOGIN && info.state == QM_WINDOW_CLOSED) {
         /* Logging in at the device opens its window. */
         action.kind = QM_ACT_OPEN;
         mark = qm_journal_count(self->journal);
         if (qm_act(slot->model, &action, now, self->journal, reason) == QM_OK)
-            s_take_events(self, slot, mark);
+            s_take_events(self, slot, mark, env->id);
     }
     metrics_add(self->device_actions, 1);
     if (err != QM_OK)
@@ -507,31 +603,36 @@ static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t
     }
 }
 
-/* Which of a batch's events concern the hall display. */
-static bool s_shows(qm_event_kind_t kind)
+/* What the hall says follows the committed events: a call or recall is
+ * queued for announcement, and a ticket that left its window before its
+ * call was played is not announced (qm_hall_drop_ticket). */
+static void s_announcer(qm_slot_t *slot, const qm_event_t *e)
 {
-    switch (kind) {
-    case QM_EV_CALLED: case QM_EV_RECALLED: case QM_EV_FINISHED: case QM_EV_NO_SHOW:
-    case QM_EV_TRANSFERRED: case QM_EV_PARKED: case QM_EV_RETURNED: case QM_EV_WALK_IN:
-    case QM_EV_ABANDONED: case QM_EV_DAY_START:
-        return true;
+    if (!slot->announcer)
+        return;
+    switch (e->kind) {
+    case QM_EV_CALLED:
+    case QM_EV_RECALLED:
+        (void) qm_hall_called(slot->announcer, e->ticket_id, e->number, e->window_no,
+                              e->at_ms);
+        break;
+    case QM_EV_FINISHED: case QM_EV_NO_SHOW: case QM_EV_TRANSFERRED: case QM_EV_PARKED:
+    case QM_EV_RETURNED: case QM_EV_ABANDONED:
+        qm_hall_drop_ticket(slot->announcer, e->ticket_id);
+        break;
+    case QM_EV_DAY_START:
+        qm_hall_reset(slot->announcer);
+        break;
     default:
-        return false;
+        break;
     }
 }
 
-/* Publishes a branch the batch changed: display (if it changed),
- * announcements, mirror. */
+/* Publishes a branch the batch changed: announcements, mirror. */
 static void s_publish_branch(qm_server_t *self, qm_slot_t *slot, const s_batch_t *batch,
                              int64_t now)
 {
-    bool display = false;
-    for (size_t i = 0; i < batch->count; i++)
-        if (batch->events[i].branch_id == slot->ref.id)
-            display |= s_shows(batch->events[i].event.kind);
-    if (display)
-        qm_publish_display(self->publish, slot->ref.path, slot->model);
-    qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+    qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
     qm_publish_mirror(self->publish, slot->ref.path, slot->model, slot->config.queues,
                       slot->config.queue_count, batch->events, batch->count, false);
 }
@@ -549,6 +650,9 @@ static void s_committed(qm_server_t *self, s_batch_t *batch, int64_t now)
             continue;
         qm_publish_event(self->publish, slot->ref.path, &se->event);
         s_device_screen(self, slot, &se->event);
+        if (batch->views[i])         /* every change of the display, in order */
+            qm_publish_display(self->publish, slot->ref.path, batch->views[i]);
+        s_announcer(slot, &se->event);
     }
     /* Each branch the batch changed, once (at its first event). */
     for (size_t i = 0; i < batch->count; i++) {
@@ -607,6 +711,7 @@ static void s_after_failure(qm_server_t *self)
     for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
         qm_slot_t *slot = qm_branches_at(self->branches, i);
         qm_branch_destroy(&slot->model);     /* rebuilt when the database is back */
+        qm_hall_destroy(&slot->announcer);
     }
 }
 
@@ -708,6 +813,9 @@ static void s_rebuild_missing(qm_server_t *self)
         if (!slot->model && qm_branches_rebuild(self->branches, slot) != 0)
             all = false;
     }
+    /* A failed commit may have remembered key events that were not stored. */
+    if (all)
+        all = s_load_causes(self) == 0;
     if (!all) {
         backoff_failed(&self->backoff);
         return;
@@ -760,7 +868,7 @@ static void s_add_new_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
         char reason[QM_REASON_SIZE];
         size_t mark = qm_journal_count(self->journal);
         if (qm_window_set(slot->model, &fresh.windows[i], "system:config", now, self->journal,
-                          reason) == QM_OK && s_take_events(self, slot, mark) >= 0)
+                          reason) == QM_OK && s_take_events(self, slot, mark, NULL) >= 0)
             log_info("window_added", "branch=%s window=%" PRId64 " number=%d", slot->ref.path,
                      fresh.windows[i].id, fresh.windows[i].number);
         else
@@ -781,7 +889,7 @@ static void s_tick(qm_server_t *self, int64_t now)
         if (!slot->model || s_frozen(self))
             continue;
         s_check_day(self, slot, now);
-        qm_publish_announcements(self->publish, slot->ref.path, slot->model, now);
+        qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
     }
     s_check_mirror(self, now);
     if (!s_frozen(self) && now - self->last_new_windows >= self->cfg.refresh_ms) {
@@ -792,9 +900,11 @@ static void s_tick(qm_server_t *self, int64_t now)
                 s_add_new_windows(self, slot, now);
         }
     }
+    s_device_prune(self, now);
     if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {
         self->last_partitions = now;
-        if (qm_store_ensure_partitions(self->store, 3) != 0)
+        if (qm_store_ensure_partitions(self->store, 3) != 0
+            || qm_store_prune_causes(self->store) != 0)
             log_warn("partitions_not_ensured", "reason=\"database error\"");
     }
 }
@@ -907,7 +1017,7 @@ static void s_free(qm_server_t *self)
     zsock_destroy(&self->router);
     qm_publish_destroy(&self->publish);
     bus_destroy(&self->bus);
-    zhash_destroy(&self->device_seqs);
+    zhashx_destroy(&self->device_ids);
     qm_journal_destroy(&self->journal);
     qm_store_destroy(&self->store);
     jsonw_release(&self->reply);
@@ -934,10 +1044,12 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     self->commits = qm_store_new(&commit_pg);
     self->prefixes = strdup(config->prefixes ? config->prefixes : "");
     self->journal = qm_journal_new();
-    self->device_seqs = zhash_new();
+    self->device_ids = zhashx_new();
+    if (self->device_ids)
+        zhashx_set_destructor(self->device_ids, s_free_seen);
     self->bus = bus_new(config->bus_pub, config->bus_sub, config->src);
     if (!self->store || !self->commits || !self->prefixes || !self->journal
-        || !self->device_seqs || !self->bus || s_metrics(self, metrics) != 0
+        || !self->device_ids || !self->bus || s_metrics(self, metrics) != 0
         || s_prefixes(self) != 0)
         goto err;
     self->publish = qm_publish_new(self->bus, config->redis_url, config->src);
@@ -946,6 +1058,10 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
         goto err;
     zsock_set_linger(self->router, 500);
     zsock_set_router_mandatory(self->router, 0);
+    /* A hostile client cannot make the server allocate a huge frame: past
+     * S_FRAME_MAX libzmq drops the connection before reading it (a frame
+     * above QM_REQUEST_MAX_BYTES and below this is answered too_large). */
+    zsock_set_maxmsgsize(self->router, S_FRAME_MAX);
     if (zsock_bind(self->router, "%s", config->endpoint) < 0) {
         log_error("bind_failed", "endpoint=%s error=\"%s\"", config->endpoint,
                   zmq_strerror(zmq_errno()));
@@ -957,6 +1073,8 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     for (size_t i = 0; i < qm_branches_count(self->branches); i++)
         if (qm_branches_rebuild(self->branches, qm_branches_at(self->branches, i)) != 0)
             goto err;
+    if (s_load_causes(self) != 0)
+        goto err;
     health_liveness_init(&self->liveness);
     self->last_partitions = self->last_new_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)

@@ -25,6 +25,8 @@ struct qm_store_t {
     s_pending_t pending[QM_STORE_PIPELINE_MAX];   /* sent, oldest at first */
     size_t first, npending;
     PGconn *prepared_on;        /* the connection S_COMMIT_STATEMENT is prepared on */
+    char *causes, *cause_branches;   /* a commit's causes as array literals */
+    size_t causes_cap;
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -52,6 +54,8 @@ void qm_store_destroy(qm_store_t **self_p)
         return;
     pgstore_destroy(&(*self_p)->pg);
     pgbin_release(&(*self_p)->rows);
+    free((*self_p)->causes);
+    free((*self_p)->cause_branches);
     free(*self_p);
     *self_p = NULL;
 }
@@ -367,17 +371,36 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
     return 0;
 }
 
-int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no)
+/* An active staff member bound to the branch or to a node above it (a
+ * regional teller may work at any branch of the region). */
+#define S_STAFF_OF_BRANCH \
+    "SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id " \
+    "JOIN org_node b ON b.id = $2::bigint WHERE s.active AND n.path @> b.path "
+
+static int64_t s_staff(qm_store_t *self, const char *sql, const char *key, int64_t branch_id)
 {
-    const char *params[] = { employee_no };
-    PGresult *res = pgstore_query(self->pg,
-                                  "SELECT id FROM staff WHERE employee_no = $1 AND active",
-                                  1, params);
+    char branch[TEXT_I64_SIZE];
+    text_i64(branch, branch_id);
+    const char *params[] = { key, branch };
+    PGresult *res = pgstore_query(self->pg, sql, 2, params);
     if (!res)
         return -1;
     int64_t id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     PQclear(res);
     return id;
+}
+
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no, int64_t branch_id)
+{
+    return s_staff(self, S_STAFF_OF_BRANCH "AND s.employee_no = $1", employee_no, branch_id);
+}
+
+int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_id)
+{
+    char id[TEXT_I64_SIZE];
+    text_i64(id, staff_id);
+    int64_t found = s_staff(self, S_STAFF_OF_BRANCH "AND s.id = $1::bigint", id, branch_id);
+    return found < 0 ? -1 : found == staff_id;
 }
 
 /* --- writing ----------------------------------------------------------------- */
@@ -480,7 +503,8 @@ static int s_encode(qm_store_t *self, const qm_stored_event_t *events, size_t co
     return 0;
 }
 
-static const char *s_insert_sql = "SELECT eqms_ticket_events_insert($1::ticket_event[])";
+static const char *s_insert_sql =
+    "SELECT eqms_ticket_events_insert($1::ticket_event[], $2::uuid[], $3::bigint[])";
 #define S_COMMIT_STATEMENT "qm_commit"
 
 /* Checks a commit's result: one row holding the number of events. */
@@ -506,7 +530,7 @@ static int s_prepare(qm_store_t *self, PGconn *conn)
 {
     if (self->prepared_on == conn)
         return 0;
-    PGresult *res = PQprepare(conn, S_COMMIT_STATEMENT, s_insert_sql, 1, NULL);
+    PGresult *res = PQprepare(conn, S_COMMIT_STATEMENT, s_insert_sql, 3, NULL);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_warn("pg_statement_failed", "sql=\"prepare %s\" reason=\"%s\"",
@@ -534,6 +558,70 @@ static PGconn *s_pipeline(qm_store_t *self)
     return conn;
 }
 
+/* The batch's causes as array literals ("{id,...}", "{branch,...}") in
+ * self->causes and self->cause_branches, each once. 0 / -1. */
+static int s_causes(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+{
+    size_t need = 3;
+    for (size_t i = 0; i < count; i++)
+        if (events[i].cause[0])
+            need += ID_SIZE + 1;
+    if (need > self->causes_cap) {
+        char *a = realloc(self->causes, need), *b = a ? realloc(self->cause_branches,
+                                                                need) : NULL;
+        if (a)
+            self->causes = a;
+        if (b)
+            self->cause_branches = b;
+        if (!a || !b)
+            return -1;
+        self->causes_cap = need;
+    }
+    size_t na = 0, nb = 0;
+    self->causes[na++] = '{';
+    self->cause_branches[nb++] = '{';
+    for (size_t i = 0; i < count; i++) {
+        const char *id = events[i].cause;
+        if (!id[0] || (i > 0 && strcmp(id, events[i - 1].cause) == 0))
+            continue;           /* one key event's ticket events are together */
+        bool first = na == 1;
+        na += (size_t) snprintf(self->causes + na, self->causes_cap - na, "%s%s",
+                                first ? "" : ",", id);
+        /* a branch id has at most 20 digits: shorter than an id */
+        nb += (size_t) snprintf(self->cause_branches + nb, self->causes_cap - nb, "%s%lld",
+                                first ? "" : ",", (long long) events[i].branch_id);
+    }
+    self->causes[na++] = '}';
+    self->causes[na] = '\0';
+    self->cause_branches[nb++] = '}';
+    self->cause_branches[nb] = '\0';
+    return 0;
+}
+
+long qm_store_recent_causes(qm_store_t *self, int since_s,
+                            void (*fn)(void *arg, const char *id), void *arg)
+{
+    char since[TEXT_I64_SIZE];
+    text_i64(since, since_s);
+    const char *params[] = { since };
+    PGresult *res = pgstore_query(self->pg, "SELECT id::text FROM ticket_event_cause "
+                                  "WHERE at > now() - make_interval(secs => $1::int)", 1,
+                                  params);
+    if (!res)
+        return -1;
+    long n = PQntuples(res);
+    for (long i = 0; i < n; i++)
+        fn(arg, PQgetvalue(res, (int) i, 0));
+    PQclear(res);
+    return n;
+}
+
+int qm_store_prune_causes(qm_store_t *self)
+{
+    return pgstore_exec(self->pg, "DELETE FROM ticket_event_cause "
+                        "WHERE at < now() - interval '1 day'", 0, NULL);
+}
+
 int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t count)
 {
     if (count == 0 || self->npending == QM_STORE_PIPELINE_MAX)
@@ -543,9 +631,12 @@ int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t coun
     size_t len;
     if (!conn || self->row_type == 0 || s_encode(self, events, count, &data, &len) != 0)
         return -1;
-    const int lengths[] = { (int) len }, formats[] = { 1 };
+    if (s_causes(self, events, count) != 0)
+        return -1;
+    const char *params[] = { data, self->causes, self->cause_branches };
+    const int lengths[] = { (int) len, 0, 0 }, formats[] = { 1, 0, 0 };
     if (len > INT_MAX
-        || PQsendQueryPrepared(conn, S_COMMIT_STATEMENT, 1, &data, lengths, formats, 0) != 1
+        || PQsendQueryPrepared(conn, S_COMMIT_STATEMENT, 3, params, lengths, formats, 0) != 1
         || PQpipelineSync(conn) != 1) {
         log_warn("events_not_sent", "events=%zu reason=\"%s\"", count, PQerrorMessage(conn));
         return -1;

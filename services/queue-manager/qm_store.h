@@ -31,6 +31,8 @@ typedef struct {
 typedef struct {
     int64_t branch_id;
     qm_event_t event;
+    char cause[ID_SIZE];        /* the device key event (envelope id) that caused it,
+                                 * "" if none: stored in ticket_event_cause */
 } qm_stored_event_t;
 
 /* Takes *pg_p (set to NULL). NULL on allocation failure. */
@@ -73,9 +75,14 @@ int qm_store_averages(qm_store_t *self, int64_t branch_id, int64_t before_seq,
                       void (*fn)(void *ctx, int64_t service_id, int64_t avg_ms),
                       void *ctx);
 
-/* The id of an active staff member with that employee number, 0 if none,
- * -1 if the database is unavailable. */
-int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
+/* The id of the active staff member with that employee number who may work
+ * at branch `branch_id` (bound to it or to a node above it), 0 if none, -1
+ * if the database is unavailable. */
+int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no, int64_t branch_id);
+
+/* 1 if staff `staff_id` exists, is active and may work at the branch, 0 if
+ * not, -1 if the database is unavailable. */
+int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_id);
 
 /* --- commits ------------------------------------------------------------------
  * A batch of events (and the tickets ISSUED / WALK_IN create) is written by
@@ -86,7 +93,16 @@ int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no);
  * nothing else. */
 #define QM_STORE_PIPELINE_MAX 8
 
-/* Sends one batch (connecting first if need be). 0, or -1 if it could not
+/* Calls fn with the id of every device key event acted on since
+ * `since_s` seconds ago (ticket_event_cause). Returns how many, or -1. */
+long qm_store_recent_causes(qm_store_t *self, int since_s,
+                            void (*fn)(void *arg, const char *id), void *arg);
+
+/* Deletes the causes older than a day. 0 / -1. */
+int qm_store_prune_causes(qm_store_t *self);
+
+/* Sends one batch (connecting first if need be), with the causes of its
+ * events in the same transaction. 0, or -1 if it could not
  * be sent (nothing of it runs; batches sent before it are unaffected). */
 int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t count);
 

@@ -34,6 +34,7 @@ class Client:
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(endpoint)
+        self.endpoint = endpoint
         self.branch = branch
         self.actor = actor
 

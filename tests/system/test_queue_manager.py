@@ -567,19 +567,25 @@ def test_display_and_announcements(demo_db, bus, start_bin):
                                 for cur, n in sorted(calls[4:], key=lambda x: x[1])]
     assert [(d["number"], d["window_no"]) for d in state(c)["display"]] == calls[::-1][:6]
 
-    # announcements: one at a time, in call order, never overlapping
+    # announcements: one at a time, in call order, never overlapping; a call
+    # whose ticket was finished (by the window's next call) before its turn
+    # is no longer true and never said: A001 plays at once, A002..A004 are
+    # finished while they wait, A005.. follow
     announced = wait_for(lambda: len(hall.of("announce.")) >= 3 and hall.of("announce."),
-                         timeout=20)
+                         timeout=30)
     prev = None
-    for (topic, env, _), (number, window_no), seq in zip(announced, calls, (1, 2, 3)):
+    seqs = []
+    for (topic, env, _), (number, window_no) in zip(announced, calls[:1] + calls[4:]):
         d = env["data"]
         assert topic == f"announce.{BRANCH}"
         assert d["text"] == f"请{number}号到{window_no}号窗口"
-        assert d["seq"] == seq and d["repeat"] == 1 and d["duration_ms"] > 0
+        assert d["repeat"] == 1 and d["duration_ms"] > 0
+        seqs.append(d["seq"])
         at = ms_of(env["ts"])
         if prev is not None:
             assert at >= prev[0] + prev[1] - 50, (at, prev)
         prev = (at, d["duration_ms"])
+    assert seqs[0] == 1 and seqs == sorted(seqs) and seqs[1] == 5   # 2..4 were dropped
     # a recall moves the ticket to the top of the display, listed once
     r = ok(c.call("window.recall", window=ws[0]))
     number = r["ticket"]["number"]
@@ -756,3 +762,231 @@ def test_window_added_at_run_time_joins(demo_db, bus, start_bin):
                  "AND window_id = %s", new)[0][0] == 1
     finally:
         c.close()
+
+
+# --- issue 11, items 12, 13, 18: the hall follows the commits ---------------------------
+
+
+def test_every_change_reaches_the_display_in_order(demo_db, bus, start_bin):
+    """Item 12: calls decided together (sent without waiting, so they share
+    batches) each reach the display, in call order; a call_next at a window
+    serving a ticket finishes it and calls the next: two changes, two
+    display messages (the window empty, then the new call)."""
+    hall = Collector(bus, f"display.{BRANCH}")
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:6], staff(demo_db)[:6]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(7):
+        ok(c.call("ticket.issue", service=cash))
+    mark = len(hall.of("display."))
+    rids = [c.send("window.call_next", window=w) for w in ws]
+    replies = {r["id"]: r for r in (c.recv() for _ in rids)}
+    numbers = [ok(replies[rid])["ticket"]["number"] for rid in rids]
+    shown = wait_for(lambda: len(hall.of("display.")) >= mark + 6 and hall.of("display."), 10)
+    tops = [env["data"]["called"][0]["number"] for _, env, _ in shown[mark:]]
+    assert tops == numbers, (tops, numbers)
+    # finish + call in one request: the finish is shown, then the call
+    mark = len(hall.of("display."))
+    r = ok(c.call("window.call_next", window=ws[0]))
+    shown = wait_for(lambda: len(hall.of("display.")) >= mark + 2 and hall.of("display."), 10)
+    first, second = (env["data"] for _, env, _ in shown[mark:mark + 2])
+    window_no = r["window"]["number"]
+    assert {"window_no": window_no, "current": None} in first["windows"]
+    assert second["called"][0]["number"] == r["ticket"]["number"]
+    assert {"window_no": window_no, "current": r["ticket"]["number"]} in second["windows"]
+    hall.close()
+    c.close()
+
+
+def test_nothing_is_shown_or_said_before_its_commit(demo_db, pg_proxy, bus, start_bin):
+    """Item 13: while the commit of calls has not come back, nothing of them
+    reaches the hall (display, announcement, device screen, ticket.called);
+    when the commit never comes back (the connection breaks: in doubt),
+    nothing of them is ever said."""
+    hall = Collector(bus, f"display.{BRANCH}", f"announce.{BRANCH}",
+                     f"cmd.device.{BRANCH}", f"ticket.called.{BRANCH}")
+    _, endpoint, _ = start_qm(start_bin, pg_proxy, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:3], staff(demo_db)[:3]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(3):
+        ok(c.call("ticket.issue", service=cash))
+    time.sleep(0.5)
+    mark = len(hall.messages)
+    pg_proxy.mute()
+    rids = [c.send("window.call_next", window=w) for w in ws]
+    time.sleep(2.0)          # announcements are released every 250 ms
+    assert hall.messages[mark:] == [], [m[0] for m in hall.messages[mark:]]
+    pg_proxy.cut()
+    replies = [c.recv(timeout=40) for _ in rids]
+    assert all(r["ok"] is False and r["error"] == "unavailable" for r in replies), replies
+    pg_proxy.restore()
+    time.sleep(2.0)
+    said = [m for m in hall.messages[mark:] if m[0].startswith("announce.")]
+    assert said == [], said
+    hall.close()
+    c.close()
+
+
+def test_a_restart_announces_nothing_twice(demo_db, bus, start_bin):
+    """Item 18: calls announced (or dropped) before a restart are not
+    announced again after it; a new call after the restart is."""
+    q(demo_db, "INSERT INTO hall_settings (node_id, announce_repeat) SELECT id, 1 FROM org_node "
+               "WHERE path = %s::ltree RETURNING 1", BRANCH)
+    demo_db.commit()
+    hall = Collector(bus, f"announce.{BRANCH}")
+    proc, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    ws, ts = windows(demo_db)[:2], staff(demo_db)[:2]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    cash = service(demo_db, "cash")
+    for _ in range(3):
+        ok(c.call("ticket.issue", service=cash))
+    ok(c.call("window.call_next", window=ws[0]))
+    ok(c.call("window.call_next", window=ws[1]))
+    wait_for(lambda: len(hall.of("announce.")) >= 1, 10)
+    c.close()
+    proc.stop()
+    before = len(hall.of("announce."))
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    time.sleep(3.0)
+    assert len(hall.of("announce.")) == before
+    r = ok(c.call("window.call_next", window=ws[0]))
+    got = wait_for(lambda: len(hall.of("announce.")) > before and hall.of("announce."), 15)
+    assert got[before][1]["data"]["number"] == r["ticket"]["number"]
+    hall.close()
+    c.close()
+
+
+def test_a_key_press_is_acted_on_once_across_a_restart(demo_db, bus, start_bin):
+    """Item 14: the gateway re-publishes a call.request (its replay, byte for
+    byte) before and after a queue-manager restart: one call. The ids acted
+    on are stored with the ticket events they caused (ticket_event_cause).
+    A new journal incarnation numbers from 1 again: its key presses are new."""
+    from test_rating_ingest import Gateway, Window
+    proc, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    w1 = Window(demo_db, "w01")
+    open_window(c, w1.id, staff(demo_db)[0])
+    cash = service(demo_db, "cash")
+    first, second, third = (ok(c.call("ticket.issue", service=cash))["ticket"]
+                            for _ in range(3))
+
+    def st(t):
+        return ticket(c, t["id"])["ticket"]["state"]
+    gw = Gateway(bus)
+    press = gw.event("call.request", w1, publish=False)
+    deadline = time.monotonic() + 10
+    while st(first) != "called":            # the subscription joins asynchronously
+        assert time.monotonic() < deadline, "the key press was never acted on"
+        gw.replay(press["seq"])
+        time.sleep(0.2)
+    for _ in range(3):
+        gw.replay(press["seq"])
+    time.sleep(1.0)
+    assert st(second) == "waiting"
+    assert q(demo_db, "SELECT count(*) FROM ticket_event_cause WHERE id = %s",
+             press["id"]) == [(1,)]
+    c.close()
+    proc.stop()
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    c = Client(endpoint)
+    for _ in range(10):
+        gw.replay(press["seq"])
+        time.sleep(0.2)
+    assert st(second) == "waiting"
+    assert q(demo_db, "SELECT count(*) FROM ticket_event WHERE kind = 'called'") == [(1,)]
+    # a new journal of the same gateway: seq 1 again, a new press
+    fresh = Gateway(bus)
+    press = fresh.event("call.request", w1, publish=False)
+    assert press["seq"] == 1
+    deadline = time.monotonic() + 10
+    while st(second) != "called":
+        assert time.monotonic() < deadline, "the new journal's press was never acted on"
+        fresh.replay(press["seq"])
+        time.sleep(0.2)
+    assert st(third) == "waiting"
+    c.close()
+
+
+def test_only_the_branch_active_tellers_log_in_and_nobody_is_finished_behind_their_back(
+        qm, demo_db):
+    """Item 15: a login (by staff id or employee number) and a transfer to a
+    teller name an active teller of the branch (or of a node above it), else
+    unknown_staff; a teller serving a customer cannot log in elsewhere, nor
+    be replaced at their window (busy), as for a logout."""
+    c = qm
+    w1, w2 = windows(demo_db)[:2]
+    here = staff(demo_db)
+    other_branch = staff(demo_db, "hq.r01.b0002")[0]
+    (other_no,), = q(demo_db, "SELECT employee_no FROM staff WHERE id = %s", other_branch)
+    (missing,), = q(demo_db, "SELECT max(id) + 1000 FROM staff")
+    q(demo_db, "UPDATE staff SET active = false WHERE id = %s RETURNING id", here[5])
+    demo_db.commit()
+    assert c.call("window.open", window=w1)["ok"]
+    for staff_id in (missing, here[5], other_branch):
+        err(c.call("window.login", window=w1, staff=staff_id), "unknown_staff")
+    err(c.call("window.login", window=w1, employee_no=other_no), "unknown_staff")
+    ok(c.call("window.login", window=w1, staff=here[0]))
+    ok(c.call("window.open", window=w2))
+    ok(c.call("window.login", window=w2, staff=here[1]))
+    t = ok(c.call("ticket.issue", service=service(demo_db)))["ticket"]
+    ok(c.call("window.call_next", window=w1))
+    ok(c.call("window.start", window=w1))
+    # the serving teller logs in elsewhere: refused, the customer still served
+    r = err(c.call("window.login", window=w2, staff=here[0]), "busy")
+    assert "serving" in r["reason"]
+    # another teller takes over the serving window: refused too
+    err(c.call("window.login", window=w1, staff=here[2]), "busy")
+    assert ticket(c, t["id"])["ticket"]["state"] == "serving"
+    err(c.call("window.transfer", window=w1, to="staff", target=missing), "unknown_staff")
+    err(c.call("window.transfer", window=w1, to="staff", target=other_branch), "unknown_staff")
+    assert ticket(c, t["id"])["ticket"]["state"] == "serving"
+    ok(c.call("window.finish", window=w1))
+    ok(c.call("window.login", window=w2, staff=here[0]))     # now it may
+
+
+def test_a_service_transfer_keeps_its_record_and_a_profile_naming_a_service_twice_is_invalid(
+        qm, demo_db):
+    """Item 16: a ticket transferred to another service shows its transfer
+    record while it waits there (as the protocol lists it) and is called by a
+    window serving that service; a work profile naming a service twice is
+    well formed but invalid."""
+    c = qm
+    w1, w2 = windows(demo_db)[:2]
+    open_window(c, w1, staff(demo_db)[0])
+    open_window(c, w2, staff(demo_db)[1])
+    cash, card = service(demo_db, "cash"), service(demo_db, "card")
+    t = ok(c.call("ticket.issue", service=cash))["ticket"]
+    ok(c.call("window.call_next", window=w1))
+    ok(c.call("window.transfer", window=w1, to="service", target=card))
+    got = ticket(c, t["id"])["ticket"]
+    assert got["state"] == "waiting" and got["service"] == card
+    assert got["transfer"] == {"to": "service", "target": card}
+    assert ok(c.call("window.call_next", window=w2))["ticket"]["id"] == t["id"]
+    assert ticket(c, t["id"])["ticket"]["transfer"] is None
+    r = err(c.call("window.set_profile", window=w2,
+                   profile=f"strict;vip=2;ordinary=1;services={cash},{cash}"), "invalid")
+    assert "twice" in r["reason"]
+    err(c.call("window.set_profile", window=w2, profile="strict;vip=2;services=1"),
+        "malformed")
+
+
+def test_a_huge_frame_is_never_read(qm, demo_db, bus, start_bin):
+    """Item 20: a frame above 16 KiB is answered too_large; one above 64 KiB
+    (ZMQ_MAXMSGSIZE) is never read: the connection is dropped, no reply, and
+    the server goes on answering everyone else."""
+    r = qm.raw(b"x" * (20 * 1024))
+    assert r["ok"] is False and r["error"] == "too_large", r
+    hostile = Client(qm.endpoint)
+    hostile.sock.send(b"{" + b" " * (8 * 1024 * 1024) + b"}")
+    assert not hostile.sock.poll(2000), "a reply to an 8 MiB frame"
+    hostile.close()
+    assert ok(qm.call("branch.state"))

@@ -186,25 +186,29 @@ static void test_ack_and_repeats(void **state)
     qm_hall_cfg_t cfg;
     qm_hall_cfg_default(&cfg);
     cfg.repeat = 3;
+    cfg.queue_max = 1000;            /* this test keeps everything it queues */
+    cfg.expire_ms = 1000000000;
     qm_hall_t *hall = qm_hall_new(&cfg);
     assert_non_null(hall);
     assert_int_equal(qm_hall_called(hall, s_id(1), "A001", 1, T0), 0);
     assert_int_equal(qm_hall_called(hall, s_id(1), "A001", 1, T0 + 10), 0);   /* recall */
     assert_int_equal(qm_hall_line_count(hall), 1);
-    assert_int_equal(qm_hall_pending(hall), 2);
+    assert_int_equal(qm_hall_pending(hall), 1);   /* the recall supersedes the call */
+    assert_int_equal(qm_hall_called(hall, s_id(2), "A002", 2, T0 + 10), 0);
     qm_announcement_t a, b;
     assert_int_equal(qm_hall_next_announcement(hall, T0 + 10, &a), 1);
     assert_int_equal(a.repeat, 3);
     assert_int_equal(a.duration_ms, 3 * (11 * 300 + 1000));
+    assert_int_equal(a.queued_ms, T0 + 10);
+    assert_string_equal(a.number, "A001");
     assert_int_equal(qm_hall_next_announcement(hall, T0 + 20, &b), 0);
-    qm_hall_ack(hall, a.seq + 1);                 /* not the one playing: ignored */
+    qm_hall_ack(hall, a.seq + 5);                 /* not the one playing: ignored */
     assert_int_equal(qm_hall_next_announcement(hall, T0 + 20, &b), 0);
     qm_hall_ack(hall, a.seq);                     /* player finished early */
     assert_int_equal(qm_hall_busy_until(hall), 0);
     assert_int_equal(qm_hall_next_announcement(hall, T0 + 20, &b), 1);
-    assert_int_equal(b.seq, a.seq + 1);
-    assert_string_equal(b.text, a.text);
-    assert_int_equal(b.queued_ms, T0 + 10);
+    assert_string_equal(b.number, "A002");
+    assert_true(b.seq > a.seq);
     /* many queued while playing: released one by one, in order, never lost */
     for (int i = 0; i < 100; i++) {
         char number[16];
@@ -240,6 +244,68 @@ static void test_ack_and_repeats(void **state)
     qm_hall_destroy(&hall);
 }
 
+/* Issue 11 item 18: what is no longer true is never said; the queue is
+ * bounded and nothing is played stale. */
+static void test_stale_announcements_are_dropped(void **state)
+{
+    (void) state;
+    qm_hall_cfg_t cfg;
+    qm_hall_cfg_default(&cfg);
+    cfg.queue_max = 3;
+    qm_hall_t *hall = qm_hall_new(&cfg);
+    assert_non_null(hall);
+    qm_announcement_t a;
+    /* A001 plays; A002 waits and is finished before its turn: dropped */
+    assert_int_equal(qm_hall_called(hall, s_id(1), "A001", 1, T0), 0);
+    assert_int_equal(qm_hall_called(hall, s_id(2), "A002", 2, T0 + 1), 0);
+    assert_int_equal(qm_hall_next_announcement(hall, T0 + 1, &a), 1);
+    qm_hall_drop_ticket(hall, s_id(2));
+    assert_int_equal(qm_hall_pending(hall), 0);
+    assert_int_equal(qm_hall_dropped(hall), 1);
+    /* a recall supersedes the waiting call: one announcement, the new window */
+    assert_int_equal(qm_hall_called(hall, s_id(3), "A003", 3, T0 + 2), 0);
+    assert_int_equal(qm_hall_called(hall, s_id(3), "A003", 4, T0 + 3), 0);
+    assert_int_equal(qm_hall_pending(hall), 1);
+    /* past queue_max the oldest waiting goes */
+    assert_int_equal(qm_hall_called(hall, s_id(4), "A004", 1, T0 + 4), 0);
+    assert_int_equal(qm_hall_called(hall, s_id(5), "A005", 2, T0 + 5), 0);
+    assert_int_equal(qm_hall_called(hall, s_id(6), "A006", 5, T0 + 6), 0);
+    assert_int_equal(qm_hall_pending(hall), 3);
+    assert_int_equal(qm_hall_dropped(hall), 3);    /* A002, the first A003, A003 */
+    qm_hall_ack(hall, a.seq);
+    assert_int_equal(qm_hall_next_announcement(hall, T0 + 10, &a), 1);
+    assert_string_equal(a.number, "A004");
+    assert_string_equal(a.ticket_id, s_id(4));
+    /* waiting longer than expire_ms: never played late */
+    qm_hall_ack(hall, a.seq);
+    assert_int_equal(qm_hall_next_announcement(hall, T0 + 6 + cfg.expire_ms + 1, &a), 0);
+    assert_int_equal(qm_hall_pending(hall), 0);
+    assert_int_equal(qm_hall_dropped(hall), 5);
+    qm_hall_destroy(&hall);
+}
+
+/* A view is a copy: the hall moves on, the view keeps what it showed. */
+static void test_a_view_keeps_what_was_shown(void **state)
+{
+    (void) state;
+    qm_hall_cfg_t cfg;
+    qm_hall_cfg_default(&cfg);
+    qm_hall_t *hall = qm_hall_new(&cfg);
+    assert_non_null(hall);
+    assert_int_equal(qm_hall_called(hall, s_id(1), "A001", 1, T0), 0);
+    qm_hall_view_t *view = qm_hall_view_new(hall);
+    assert_non_null(view);
+    assert_int_equal(qm_hall_called(hall, s_id(2), "A002", 2, T0 + 1), 0);
+    qm_hall_clear_current(hall, 1);
+    assert_int_equal(view->line_count, 1);
+    assert_string_equal(view->lines[0].number, "A001");
+    assert_int_equal(view->current_count, 1);
+    assert_string_equal(view->currents[0].number, "A001");
+    qm_hall_view_destroy(&view);
+    assert_null(view);
+    qm_hall_destroy(&hall);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +315,8 @@ int main(void)
         cmocka_unit_test(test_current_per_window),
         cmocka_unit_test(test_announcements_in_order),
         cmocka_unit_test(test_ack_and_repeats),
+        cmocka_unit_test(test_stale_announcements_are_dropped),
+        cmocka_unit_test(test_a_view_keeps_what_was_shown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -589,10 +589,11 @@ static void test_recall_limit(void **state)
     }
     assert_int_equal(act(fx, QM_ACT_RECALL, 101), QM_ERR_RECALL_LIMIT);
     assert_non_null(strstr(fx->reason, "no-show"));
-    /* one display line, four announcements */
+    /* one display line; each recall supersedes the call still waiting to be
+     * announced: one announcement */
     qm_hall_t *hall = qm_branch_hall(fx->b);
     assert_int_equal(qm_hall_line_count(hall), 1);
-    assert_int_equal(qm_hall_pending(hall), 4);
+    assert_int_equal(qm_hall_pending(hall), 1);
     assert_int_equal(act(fx, QM_ACT_NO_SHOW, 101), QM_OK);
     assert_int_equal(state_of(fx, "A001"), QM_TICKET_NO_SHOW);
     assert_int_equal(act(fx, QM_ACT_RECALL, 101), QM_ERR_NO_CURRENT);
@@ -617,17 +618,24 @@ static void test_login_elsewhere(void **state)
     assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 101,
                                                   .staff_id = 7 }), QM_ERR_STAFF_STATE);
     size_t mark = qm_journal_count(fx->j);
+    /* serving a customer at 101: a login elsewhere is refused, nothing done
+     * (issue 11 item 15: the customer is never finished behind their back) */
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102,
+                                                  .staff_id = 7 }), QM_ERR_BUSY);
+    assert_int_equal(qm_journal_count(fx->j), mark);
+    assert_int_equal(state_of(fx, "A001"), QM_TICKET_SERVING);
+    assert_int_equal(act(fx, QM_ACT_FINISH, 101), QM_OK);
+    mark = qm_journal_count(fx->j);
     assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102,
                                                   .staff_id = 7 }), QM_OK);
-    /* finish of the served ticket, logout at 101, login at 102, in that order */
-    assert_int_equal(qm_journal_count(fx->j) - mark, 3);
-    assert_int_equal(qm_journal_at(fx->j, mark)->kind, QM_EV_FINISHED);
-    const qm_event_t *logout = qm_journal_at(fx->j, mark + 1);
+    /* logout at 101, login at 102, in that order */
+    assert_int_equal(qm_journal_count(fx->j) - mark, 2);
+    const qm_event_t *logout = qm_journal_at(fx->j, mark);
     assert_int_equal(logout->kind, QM_EV_STAFF_LOGOUT);
     assert_int_equal(logout->window_id, 101);
     assert_int_equal(logout->staff_id, 7);
     assert_non_null(strstr(logout->detail, "window 2"));
-    assert_int_equal(qm_journal_at(fx->j, mark + 2)->kind, QM_EV_STAFF_LOGIN);
+    assert_int_equal(qm_journal_at(fx->j, mark + 1)->kind, QM_EV_STAFF_LOGIN);
     qm_window_info_t w;
     assert_int_equal(qm_window_find(fx->b, 101, &w), 0);
     assert_int_equal(w.staff_id, 0);

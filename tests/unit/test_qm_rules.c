@@ -51,6 +51,11 @@ static void test_profile_text(void **state)
         assert_true(strlen(reason) > 0);
     }
     assert_int_equal(qm_profile_parse(NULL, &q, reason), -1);
+    /* a service listed twice is well formed, and not valid */
+    assert_int_equal(qm_profile_read("strict;vip=2;ordinary=1;services=1,1", &q, reason), 0);
+    assert_int_equal(q.service_count, 2);
+    assert_int_equal(qm_profile_check(&q, reason), -1);
+    assert_non_null(strstr(reason, "twice"));
 }
 
 static void test_profile_check(void **state)

@@ -133,43 +133,46 @@ int qm_int_next_number(const qm_branch_t *b, size_t q)
     return -1;
 }
 
-static size_t s_heap_top(const qm_int_heap_t *h)
+size_t qm_int_heap_top(void *ctx, const qm_int_heap_t *h)
 {
+    (void) ctx;
     return h->count ? h->items[0] : NPOS;
 }
 
-/* The oldest of a and the top of heap h (NPOS-aware), optionally filtered. */
-static size_t s_older(const qm_branch_t *b, const qm_int_heap_t *h, size_t best)
+/* The first of `best` and the top of heap h (NPOS-aware). */
+static size_t s_older(const qm_branch_t *b, const qm_int_heap_t *h, size_t best,
+                      qm_int_top_fn *top_of, void *ctx)
 {
-    size_t top = s_heap_top(h);
+    size_t top = top_of(ctx, h);
     if (top == NPOS)
         return best;
     return best == NPOS || qm_int_before(b, h, top, best) ? top : best;
 }
 
-/* What call next takes at window w now (qm_rules.h for the order). */
-static size_t s_pick(const qm_branch_t *b, const qm_int_window_t *w, int64_t now, qm_via_t *via)
+size_t qm_int_pick(const qm_branch_t *b, const qm_int_window_t *w,
+                   const int rotation[QM_ROTATION_KEYS], int64_t now, qm_int_top_fn *top_of,
+                   void *ctx, qm_via_t *via)
 {
     size_t n = w->profile.service_count, best = NPOS;
     for (size_t i = 0; i < n; i++)
-        best = s_older(b, &b->services[w->services[i]].heaps[H_GREEN], best);
+        best = s_older(b, &b->services[w->services[i]].heaps[H_GREEN], best, top_of, ctx);
     if (best != NPOS) {
         *via = QM_VIA_GREEN;
         return best;
     }
-    best = s_older(b, &w->targeted, NPOS);
+    best = s_older(b, &w->targeted, NPOS, top_of, ctx);
     const qm_int_pool_t *pool = qm_int_pool_find(b, w->staff_id);
     if (pool)
-        best = s_older(b, &pool->heap, best);
+        best = s_older(b, &pool->heap, best, top_of, ctx);
     if (best != NPOS) {
         *via = QM_VIA_TRANSFER;
         return best;
     }
     for (size_t i = 0; i < n; i++) {
         const qm_int_heap_t *h = &b->services[w->services[i]].heaps[H_APPT];
-        size_t top = s_heap_top(h);
+        size_t top = top_of(ctx, h);
         if (top != NPOS && b->tickets[top].appointment_ms <= now)
-            best = s_older(b, h, best);
+            best = s_older(b, h, best, top_of, ctx);
     }
     if (best != NPOS) {
         *via = QM_VIA_APPOINTMENT;
@@ -182,9 +185,9 @@ static size_t s_pick(const qm_branch_t *b, const qm_int_window_t *w, int64_t now
                                                                                        : H_ORD];
             if (w->profile.strategy == QM_STRATEGY_STRICT) {
                 if (top[k] == NPOS)
-                    top[k] = s_heap_top(h);
+                    top[k] = top_of(ctx, h);
             } else {
-                top[k] = s_older(b, h, top[k]);
+                top[k] = s_older(b, h, top[k], top_of, ctx);
             }
         }
     *via = QM_VIA_STRATEGY;
@@ -192,7 +195,7 @@ static size_t s_pick(const qm_branch_t *b, const qm_int_window_t *w, int64_t now
         bool available[QM_ROTATION_KEYS];
         for (int k = 0; k < QM_ROTATION_KEYS; k++)
             available[k] = top[k] != NPOS;
-        int k = qm_rotation_pick(w->profile.weights, w->rotation, available);
+        int k = qm_rotation_pick(w->profile.weights, rotation, available);
         return k < 0 ? NPOS : top[k];
     }
     return top[QM_CLASS_VIP] != NPOS ? top[QM_CLASS_VIP] : top[QM_CLASS_ORDINARY];
@@ -507,7 +510,7 @@ qm_err_t qm_act(const qm_branch_t *self, const qm_action_t *a, int64_t now_ms,
         break;
     case QM_ACT_CALL_NEXT: {
         qm_via_t via = QM_VIA_NONE;
-        size_t t = s_pick(self, w, now_ms, &via);
+        size_t t = qm_int_pick(self, w, w->rotation, now_ms, qm_int_heap_top, NULL, &via);
         if (t == NPOS)
             return qm_refuse(reason, QM_ERR_NO_TICKET, "no ticket is waiting for window %d",
                              w->number);

@@ -129,6 +129,20 @@ bool qm_int_live(qm_ticket_state_t state);
 /* The next number of queue q, or -1 when all are live. */
 int qm_int_next_number(const qm_branch_t *b, size_t q);
 
+/* The first ticket of heap h as a pick sees it, NPOS if none: the heap's
+ * own top (qm_int_heap_top, ctx unused), or an estimate's view of the heap
+ * with the tickets it already gave to windows taken out (qm_estimate.c). */
+typedef size_t (qm_int_top_fn)(void *ctx, const qm_int_heap_t *h);
+size_t qm_int_heap_top(void *ctx, const qm_int_heap_t *h);
+
+/* What call next takes at window w at time `now` (qm_rules.h for the
+ * order: green, transferred to the window or its teller, due appointments,
+ * then the window's strategy; `rotation` its weighted rotation counters),
+ * reading heaps through top_of. NPOS if nothing; *via tells why. */
+size_t qm_int_pick(const qm_branch_t *b, const qm_int_window_t *w,
+                   const int rotation[QM_ROTATION_KEYS], int64_t now, qm_int_top_fn *top_of,
+                   void *ctx, qm_via_t *via);
+
 /* ---- qm_query.c ----------------------------------------------------------- */
 
 /* Index of the service / queue by id, NPOS if none. */
@@ -143,6 +157,12 @@ qm_int_pool_t *qm_int_pool_find(const qm_branch_t *b, int64_t staff_id);
 
 /* Whether window w's profile lists service (an index). */
 bool qm_int_window_serves(const qm_int_window_t *w, size_t service);
+
+/* Whether window w calls tickets now: open (not paused) with a teller. */
+bool qm_int_window_calls(const qm_int_window_t *w);
+
+/* Windows that call tickets now and whose profile lists `service`. */
+size_t qm_int_windows_serving(const qm_branch_t *b, size_t service);
 
 /* A ticket of today by id or number text, NPOS if none. */
 size_t qm_int_ticket_ref(const qm_branch_t *b, const char *ref);

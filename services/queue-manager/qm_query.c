@@ -149,66 +149,18 @@ int qm_ticket_at(const qm_branch_t *self, size_t i, qm_ticket_info_t *info)
     return 0;
 }
 
-/* Open, unpaused, staffed windows whose profile lists `service`. */
-static size_t s_windows_serving(const qm_branch_t *b, size_t service)
+bool qm_int_window_calls(const qm_int_window_t *w)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < b->window_count; i++) {
-        const qm_int_window_t *w = b->windows[i];
-        if (w->state == QM_WINDOW_OPEN && w->staff_id && qm_int_window_serves(w, service))
-            n++;
-    }
-    return n;
+    return w->state == QM_WINDOW_OPEN && w->staff_id;
 }
 
-/* Tickets in h before t (all of them if t is NPOS); only due appointments
- * when `due_only`. */
-static size_t s_count_before(const qm_branch_t *b, const qm_int_heap_t *h, size_t t, bool due_only,
-                             int64_t now)
+size_t qm_int_windows_serving(const qm_branch_t *b, size_t service)
 {
     size_t n = 0;
-    for (size_t i = 0; i < h->count; i++) {
-        size_t x = h->items[i];
-        if (due_only && b->tickets[x].appointment_ms > now)
-            continue;
-        if (t == NPOS || qm_int_before(b, h, x, t))
+    for (size_t i = 0; i < b->window_count; i++)
+        if (qm_int_window_calls(b->windows[i]) && qm_int_window_serves(b->windows[i], service))
             n++;
-    }
     return n;
-}
-
-int qm_ticket_estimate(const qm_branch_t *self, const char *ref, int64_t now_ms,
-                       size_t *position, int64_t *est_wait_s)
-{
-    size_t t = self && position && est_wait_s ? qm_int_ticket_ref(self, ref) : NPOS;
-    if (t == NPOS || self->tickets[t].state != QM_TICKET_WAITING)
-        return -1;
-    const qm_int_ticket_t *ticket = &self->tickets[t];
-    const qm_int_service_t *s = &self->services[ticket->service];
-    size_t pos = 0, windows = 1;
-    if (qm_target_routes(ticket->target)) {
-        pos = s_count_before(self, ticket->heap, t, false, now_ms);
-    } else {
-        /* rank: green 0, appointment 1, VIP 2, ordinary 3; all of a better
-         * rank are ahead, and those of the same rank that come first */
-        int rank = ticket->klass == QM_CLASS_GREEN ? 0 : ticket->appointment_ms > 0 ? 1
-                   : ticket->klass == QM_CLASS_VIP ? 2 : 3;
-        static const int heap_rank[H_COUNT] = { [H_GREEN] = 0, [H_APPT] = 1, [H_VIP] = 2,
-                                                [H_ORD] = 3 };
-        for (int h = 0; h < H_COUNT; h++) {
-            if (heap_rank[h] < rank)
-                pos += s_count_before(self, &s->heaps[h], NPOS, h == H_APPT, now_ms);
-            else if (heap_rank[h] == rank)
-                pos += s_count_before(self, &s->heaps[h], t, false, now_ms);
-        }
-        windows = s_windows_serving(self, ticket->service);
-        if (windows == 0)
-            windows = 1;
-    }
-    int64_t rounds = (int64_t) ((pos + windows - 1) / windows);
-    *position = pos;
-    *est_wait_s = (rounds * s->avg_ms + 999) / 1000;
-    return 0;
 }
 
 int qm_service_stats(const qm_branch_t *self, int64_t service_id, qm_service_stats_t *stats)
@@ -224,7 +176,7 @@ int qm_service_stats(const qm_branch_t *self, int64_t service_id, qm_service_sta
     stats->appointments = s->heaps[H_APPT].count;
     stats->waiting = stats->by_class[0] + stats->by_class[1] + stats->by_class[2]
                      + stats->appointments;
-    stats->windows_serving = s_windows_serving(self, i);
+    stats->windows_serving = qm_int_windows_serving(self, i);
     stats->avg_ms = s->avg_ms;
     return 0;
 }

@@ -973,6 +973,51 @@ static void test_number_wrap(void **state)
 
 /* ---- estimate -------------------------------------------------------------- */
 
+/* Issue 11 item 17: the place is the one the window's rules give: every
+ * service it serves, the classes' weighted rotation, appointments when they
+ * are due. */
+static void test_estimate_follows_the_window_rules(void **state)
+{
+    fx_t *fx = *state;
+    size_t pos;
+    int64_t wait;
+    open_window(fx, 101, 1);
+    int64_t services[] = { S_DEP, S_LOAN, S_FX };
+    set_profile(fx, 101, QM_STRATEGY_WEIGHTED, 3, services, 2, 1);   /* oldest first */
+    const char *d1 = issue(fx, S_DEP, QM_CLASS_ORDINARY);
+    issue(fx, S_DEP, QM_CLASS_ORDINARY);
+    const char *d3 = issue(fx, S_DEP, QM_CLASS_ORDINARY);
+    const char *l1 = issue(fx, S_LOAN, QM_CLASS_ORDINARY);
+    /* the only loan ticket, yet three deposits come first at this window */
+    assert_int_equal(qm_ticket_estimate(fx->b, l1, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 3);
+    assert_int_equal(wait, 3 * 300);
+    /* three VIPs: weighted 2 to 1, so V1 V2 D1 V3 D2 D3, then the loan */
+    issue(fx, S_DEP, QM_CLASS_VIP);
+    issue(fx, S_DEP, QM_CLASS_VIP);
+    issue(fx, S_FX, QM_CLASS_VIP);
+    assert_int_equal(qm_ticket_estimate(fx->b, l1, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 6);
+    assert_int_equal(wait, 6 * 300);
+    assert_int_equal(qm_ticket_estimate(fx->b, d1, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 2);
+    assert_int_equal(qm_ticket_estimate(fx->b, d3, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 5);
+    /* an appointment in an hour: served when it is due, not before */
+    const char *appt = issue_at(fx, S_DEP, QM_CLASS_ORDINARY, fx->now + 1000 + 3600000);
+    assert_int_equal(qm_ticket_estimate(fx->b, appt, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 7);
+    assert_int_equal(wait, 3600);
+    /* a window busy with a customer is free once the service's average has
+     * passed since the start */
+    assert_int_equal(act(fx, QM_ACT_CALL_NEXT, 101), QM_OK);    /* V1 */
+    assert_int_equal(act(fx, QM_ACT_START, 101), QM_OK);
+    fx->now += 100000;
+    assert_int_equal(qm_ticket_estimate(fx->b, l1, fx->now, &pos, &wait), 0);
+    assert_int_equal(pos, 5);
+    assert_int_equal(wait, 200 + 5 * 300);
+}
+
 static void test_estimate(void **state)
 {
     fx_t *fx = *state;
@@ -994,15 +1039,18 @@ static void test_estimate(void **state)
     assert_int_equal(qm_ticket_estimate(fx->b, "A005", fx->now, &pos, &wait), 0);
     assert_int_equal(pos, 4);
     assert_int_equal(wait, 2 * 300);
+    /* the windows play forward: A001 and A002 at once, A003 and A004 once
+     * those are served, A005 after another round */
     assert_int_equal(qm_ticket_estimate(fx->b, "A004", fx->now, &pos, &wait), 0);
-    assert_int_equal(wait, 2 * 300);                          /* ceil(3 / 2) = 2 */
+    assert_int_equal(pos, 3);
+    assert_int_equal(wait, 1 * 300);
     /* class precedence: a later VIP comes before them */
     const char *vip = issue(fx, S_DEP, QM_CLASS_VIP);         /* A006 */
     assert_int_equal(qm_ticket_estimate(fx->b, vip, fx->now, &pos, &wait), 0);
     assert_int_equal(pos, 0);
     assert_int_equal(qm_ticket_estimate(fx->b, "A005", fx->now, &pos, &wait), 0);
-    assert_int_equal(pos, 5);
-    assert_int_equal(wait, 3 * 300);
+    assert_int_equal(pos, 5);          /* A006, then A001 .. A004 over two windows */
+    assert_int_equal(wait, 2 * 300);
     const char *green = issue(fx, S_DEP, QM_CLASS_GREEN);     /* A007 */
     assert_int_equal(qm_ticket_estimate(fx->b, green, fx->now, &pos, &wait), 0);
     assert_int_equal(pos, 0);
@@ -1313,6 +1361,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_day_end, setup, teardown),
         cmocka_unit_test(test_number_wrap),
         cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_estimate_follows_the_window_rules, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_apply_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_set, setup, teardown),

@@ -180,23 +180,28 @@ static void s_compare(s_verify_t *v, const char *node, const char *when,
 static const char *s_figures_sql =
     "SELECT * FROM stats_figures($1::bigint, $2::date, $3::date)";
 
-static int s_check_day(s_verify_t *v, const s_node_t *b, int idx, s_day_t *d)
+#define S_MEASURES 22
+
+/* What stats_figures must say of `d`: every measure, or (counts_only, for
+ * a range read from coarser cells) the counts that add up. Returns how
+ * many of ex[S_MEASURES] it filled. */
+static size_t s_expectations(s_day_t *d, bool counts_only, s_expect_t ex[S_MEASURES])
 {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long) b->id);
-    const char *params[] = { id, v->day_text[idx], v->day_text[idx + 1] };
-    PGresult *res = pgstore_query(v->pg, s_figures_sql, 3, params);
-    if (!res)
-        return -1;
+    size_t n = 0;
+    const struct { const char *measure; int64_t value; } counts[] = {
+        { "issued", d->issued }, { "walk_ins", d->walk_ins },
+        { "transferred_in", d->transferred_in }, { "served", d->served },
+        { "no_show", d->no_show }, { "abandoned", d->abandoned },
+        { "transferred", d->transferred }, { "rated", d->rated },
+        { "satisfied", d->satisfied }, { "unsatisfied", d->unsatisfied },
+        { "services", d->services },
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        ex[n++] = (s_expect_t) { counts[i].measure, (double) counts[i].value, S_COUNT };
+    if (counts_only)
+        return n;
     int64_t wp = s_p90(&d->waits), sp = s_p90(&d->svcs);
-    s_expect_t ex[] = {
-        { "issued", (double) d->issued, S_COUNT },
-        { "walk_ins", (double) d->walk_ins, S_COUNT },
-        { "transferred_in", (double) d->transferred_in, S_COUNT },
-        { "served", (double) d->served, S_COUNT },
-        { "no_show", (double) d->no_show, S_COUNT },
-        { "abandoned", (double) d->abandoned, S_COUNT },
-        { "transferred", (double) d->transferred, S_COUNT },
+    const s_expect_t more[] = {
         { "wait_avg_s", s_ratio(d->wait_sum, d->wait_n * 1000, 4), S_RATIO },
         { "wait_max_s", s_seconds(d->wait_max, d->wait_n > 0), S_SECONDS },
         { "wait_p90_s", s_seconds(wp, wp >= 0), S_SECONDS },
@@ -206,19 +211,38 @@ static int s_check_day(s_verify_t *v, const s_node_t *b, int idx, s_day_t *d)
         { "service_level", s_ratio(d->sl_in, d->sl_served, 4), S_RATIO },
         { "service_level_abandoned", s_ratio(d->sl_in + d->sl_abandoned_in,
                                              d->sl_served + d->abandoned, 4), S_RATIO },
-        { "rated", (double) d->rated, S_COUNT },
-        { "satisfied", (double) d->satisfied, S_COUNT },
-        { "unsatisfied", (double) d->unsatisfied, S_COUNT },
         { "mean_score", s_ratio(d->score_x10, d->rated * 10, 4), S_RATIO },
-        { "services", (double) d->services, S_COUNT },
         { "serving_s", (double) d->serving_ms / 1000.0, S_TIME },
         { "on_duty_s", (double) d->on_duty_ms / 1000.0, S_TIME },
     };
-    char when[32];
-    snprintf(when, sizeof when, "day=%s", v->day_text[idx]);
-    s_compare(v, b->path, when, res, ex, sizeof ex / sizeof ex[0]);
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        ex[n++] = more[i];
+    return n;
+}
+
+/* Compares stats_figures(node, from, to) with `d`; `when` names the period
+ * in the difference lines. 0 / -1 (database). */
+static int s_check(s_verify_t *v, const s_node_t *node, const char *from, const char *to,
+                   const char *when, s_day_t *d, bool counts_only)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long) node->id);
+    const char *params[] = { id, from, to };
+    PGresult *res = pgstore_query(v->pg, s_figures_sql, 3, params);
+    if (!res)
+        return -1;
+    s_expect_t ex[S_MEASURES];
+    size_t n = s_expectations(d, counts_only, ex);
+    s_compare(v, node->path, when, res, ex, n);
     PQclear(res);
     return 0;
+}
+
+static int s_check_day(s_verify_t *v, const s_node_t *b, int idx, s_day_t *d)
+{
+    char when[32];
+    snprintf(when, sizeof when, "day=%s", v->day_text[idx]);
+    return s_check(v, b, v->day_text[idx], v->day_text[idx + 1], when, d, false);
 }
 
 /* --- recomputing one branch ------------------------------------------------------ */
@@ -423,32 +447,11 @@ static int s_branch(s_verify_t *v, const s_node_t *b)
 
 /* --- the range at every node --------------------------------------------------- */
 
-static int s_check_range(s_verify_t *v, const s_node_t *node, const s_day_t *t)
+static int s_check_range(s_verify_t *v, const s_node_t *node, s_day_t *t)
 {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long) node->id);
-    const char *params[] = { id, v->args->from, v->args->to };
-    PGresult *res = pgstore_query(v->pg, s_figures_sql, 3, params);
-    if (!res)
-        return -1;
-    s_expect_t ex[] = {
-        { "issued", (double) t->issued, S_COUNT },
-        { "walk_ins", (double) t->walk_ins, S_COUNT },
-        { "transferred_in", (double) t->transferred_in, S_COUNT },
-        { "served", (double) t->served, S_COUNT },
-        { "no_show", (double) t->no_show, S_COUNT },
-        { "abandoned", (double) t->abandoned, S_COUNT },
-        { "transferred", (double) t->transferred, S_COUNT },
-        { "rated", (double) t->rated, S_COUNT },
-        { "satisfied", (double) t->satisfied, S_COUNT },
-        { "unsatisfied", (double) t->unsatisfied, S_COUNT },
-        { "services", (double) t->services, S_COUNT },
-    };
     char when[48];
     snprintf(when, sizeof when, "range=%s..%s", v->args->from, v->args->to);
-    s_compare(v, node->path, when, res, ex, sizeof ex / sizeof ex[0]);
-    PQclear(res);
-    return 0;
+    return s_check(v, node, v->args->from, v->args->to, when, t, true);
 }
 
 /* --- setting up ------------------------------------------------------------------- */

@@ -903,9 +903,10 @@ static void s_tick(qm_server_t *self, int64_t now)
     s_device_prune(self, now);
     if (!self->db_down && now - self->last_partitions >= S_PARTITIONS_MS) {
         self->last_partitions = now;
-        if (qm_store_ensure_partitions(self->store, 3) != 0
-            || qm_store_prune_causes(self->store) != 0)
+        if (qm_store_ensure_partitions(self->store, 3) != 0)
             log_warn("partitions_not_ensured", "reason=\"database error\"");
+        if (qm_store_prune_causes(self->store) != 0)
+            log_warn("causes_not_pruned", "reason=\"database error\"");
     }
 }
 

@@ -771,6 +771,20 @@ def test_window_added_at_run_time_joins(demo_db, bus, start_bin):
 # --- issue 11, items 12, 13, 18: the hall follows the commits ---------------------------
 
 
+def staffed_windows(c, db, n):
+    """The branch's first n windows, each opened with its own teller."""
+    ws, ts = windows(db)[:n], staff(db)[:n]
+    for w, t in zip(ws, ts):
+        open_window(c, w, t)
+    return ws
+
+
+def issue_cash(c, db, n):
+    """n tickets of the cash service; their ticket objects."""
+    cash = service(db, "cash")
+    return [ok(c.call("ticket.issue", service=cash))["ticket"] for _ in range(n)]
+
+
 def test_every_change_reaches_the_display_in_order(demo_db, bus, start_bin):
     """Item 12: calls decided together (sent without waiting, so they share
     batches) each reach the display, in call order; a call_next at a window
@@ -779,12 +793,8 @@ def test_every_change_reaches_the_display_in_order(demo_db, bus, start_bin):
     hall = Collector(bus, f"display.{BRANCH}")
     _, endpoint, _ = start_qm(start_bin, demo_db, bus)
     c = Client(endpoint)
-    ws, ts = windows(demo_db)[:6], staff(demo_db)[:6]
-    for w, t in zip(ws, ts):
-        open_window(c, w, t)
-    cash = service(demo_db, "cash")
-    for _ in range(7):
-        ok(c.call("ticket.issue", service=cash))
+    ws = staffed_windows(c, demo_db, 6)
+    issue_cash(c, demo_db, 7)
     mark = len(hall.of("display."))
     rids = [c.send("window.call_next", window=w) for w in ws]
     replies = {r["id"]: r for r in (c.recv() for _ in rids)}
@@ -814,12 +824,8 @@ def test_nothing_is_shown_or_said_before_its_commit(demo_db, pg_proxy, bus, star
                      f"cmd.device.{BRANCH}", f"ticket.called.{BRANCH}")
     _, endpoint, _ = start_qm(start_bin, pg_proxy, bus)
     c = Client(endpoint)
-    ws, ts = windows(demo_db)[:3], staff(demo_db)[:3]
-    for w, t in zip(ws, ts):
-        open_window(c, w, t)
-    cash = service(demo_db, "cash")
-    for _ in range(3):
-        ok(c.call("ticket.issue", service=cash))
+    ws = staffed_windows(c, demo_db, 3)
+    issue_cash(c, demo_db, 3)
     time.sleep(0.5)
     mark = len(hall.messages)
     pg_proxy.mute()
@@ -846,12 +852,8 @@ def test_a_restart_announces_nothing_twice(demo_db, bus, start_bin):
     hall = Collector(bus, f"announce.{BRANCH}")
     proc, endpoint, _ = start_qm(start_bin, demo_db, bus)
     c = Client(endpoint)
-    ws, ts = windows(demo_db)[:2], staff(demo_db)[:2]
-    for w, t in zip(ws, ts):
-        open_window(c, w, t)
-    cash = service(demo_db, "cash")
-    for _ in range(3):
-        ok(c.call("ticket.issue", service=cash))
+    ws = staffed_windows(c, demo_db, 2)
+    issue_cash(c, demo_db, 3)
     ok(c.call("window.call_next", window=ws[0]))
     ok(c.call("window.call_next", window=ws[1]))
     wait_for(lambda: len(hall.of("announce.")) >= 1, 10)

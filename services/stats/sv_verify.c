@@ -344,6 +344,14 @@ static int s_tickets(s_verify_t *v, const char *const *params)
     return 0;
 }
 
+/* The day a row's first column (days from `from`) names, NULL outside the
+ * range. */
+static s_day_t *s_day_of(s_verify_t *v, const PGresult *res, int r)
+{
+    int64_t i = s_i64(res, r, 0);
+    return i >= 0 && i < v->ndays ? &v->days[i] : NULL;
+}
+
 static int s_ratings(s_verify_t *v, const char *const *params)
 {
     PGresult *res = pgstore_query(v->pg,
@@ -357,10 +365,9 @@ static int s_ratings(s_verify_t *v, const char *const *params)
     if (!res)
         return -1;
     for (int r = 0; r < PQntuples(res); r++) {
-        int64_t i = s_i64(res, r, 0);
-        if (i < 0 || i >= v->ndays)
+        s_day_t *d = s_day_of(v, res, r);
+        if (!d)
             continue;
-        s_day_t *d = &v->days[i];
         d->rated = s_i64(res, r, 1);
         d->satisfied = s_i64(res, r, 2);
         d->unsatisfied = s_i64(res, r, 3);
@@ -399,12 +406,12 @@ static int s_intervals(s_verify_t *v, const char *const *params)
     if (!res)
         return -1;
     for (int r = 0; r < PQntuples(res); r++) {
-        int64_t i = s_i64(res, r, 0);
-        if (i < 0 || i >= v->ndays)
+        s_day_t *d = s_day_of(v, res, r);
+        if (!d)
             continue;
-        v->days[i].services = s_i64(res, r, 1);
-        v->days[i].serving_ms = s_i64(res, r, 2);
-        v->days[i].on_duty_ms = s_i64(res, r, 3);
+        d->services = s_i64(res, r, 1);
+        d->serving_ms = s_i64(res, r, 2);
+        d->on_duty_ms = s_i64(res, r, 3);
     }
     PQclear(res);
     return 0;

@@ -39,7 +39,7 @@ static const config_var_t s_vars[] = {
     { "EQMS_INGEST_ID", CONFIG_STRING, "rating-ingest.1", offsetof(s_config_t, src),
       sizeof ((s_config_t *) 0)->src, 0, 0, NULL,
       "producer id (src) of this worker's acks and rating.stored events" },
-    { "EQMS_INGEST_BATCH_MAX", CONFIG_INT, "2000", offsetof(s_config_t, batch_max), 0, 1,
+    { "EQMS_INGEST_BATCH_MAX", CONFIG_INT, "4000", offsetof(s_config_t, batch_max), 0, 1,
       100000, NULL, "events committed in one transaction at most" },
     { "EQMS_INGEST_BATCH_DELAY_MS", CONFIG_INT, "20", offsetof(s_config_t, batch_delay_ms),
       0, 0, 10000, NULL, "longest wait (ms) before a partial batch is committed" },

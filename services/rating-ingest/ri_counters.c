@@ -232,17 +232,17 @@ static int s_queue_live(ri_counters_t *self, const ri_item_t *items, size_t coun
     for (size_t i = 0; i < count; i++) {
         const ri_item_t *it = &items[i];
         const ri_event_t *e = &it->event;
+        bool session = it->action == RI_ACTION_LOGIN || it->action == RI_ACTION_LOGOUT;
+        if (it->duplicate || !(session || it->action == RI_ACTION_DEVICE))
+            continue;   /* decided before, or not live state: it changed nothing here */
+        if (session && !it->live && !it->left_window)
+            continue;   /* decided late: who is at the window now did not change */
         char key[S_KEY_MAX], wid[24], sid[24], t[CLOCK_RFC3339_SIZE];
         snprintf(key, sizeof key, "eqms:live:window:%" PRId64, e->window_id);
         snprintf(wid, sizeof wid, "%" PRId64, e->window_id);
         snprintf(sid, sizeof sid, "%" PRId64, it->staff_id);
         clock_format_rfc3339(e->event_ms, t);
         int q = 0;
-        if (it->duplicate)
-            continue;   /* decided before: it changed nothing */
-        if ((it->action == RI_ACTION_LOGIN || it->action == RI_ACTION_LOGOUT) && !it->live
-            && !it->left_window)
-            continue;   /* decided late: who is at the window now did not change */
         if (it->action == RI_ACTION_LOGIN) {
             if (it->left_window) {
                 char left[S_KEY_MAX];

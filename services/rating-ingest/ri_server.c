@@ -415,11 +415,18 @@ static void s_check_gaps(ri_server_t *self, int64_t now)
     }
 }
 
-static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
+/* The cursors of the batch just committed are the journals' now; their
+ * gateways are acknowledged once its results are published. */
+static void s_journals_committed(ri_server_t *self)
 {
     for (ri_journal_t *j = zhash_first(self->journals); j; j = zhash_next(self->journals))
         if (ri_journal_committed(j))
             j->ack_due = true;
+}
+
+/* Publishes what a committed batch stored and acknowledges the gateways. */
+static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
+{
     uint64_t stored = 0, rejected = 0, duplicates = 0;
     for (size_t i = 0; i < batch->count; i++) {
         const ri_item_t *item = &batch->items[i];
@@ -445,8 +452,13 @@ static void s_after_commit(ri_server_t *self, ri_batch_t *batch)
     s_send_acks(self, false);
 }
 
-/* Takes back a batch the committer finished, if any. */
-static void s_collect(ri_server_t *self)
+static void s_submit(ri_server_t *self, int64_t now);
+
+/* Takes back a batch the committer finished, if any. A committed one is
+ * the spare batch at once, so the open batch can go to the committer
+ * before this one's results are published (the committer is not left idle
+ * meanwhile); it takes events only after it is cleared. */
+static void s_collect(ri_server_t *self, int64_t now)
 {
     ri_batch_t *batch = ri_committer_done(self->committer);
     if (!batch)
@@ -457,9 +469,11 @@ static void s_collect(ri_server_t *self)
         self->db_down = false;
         backoff_reset(&self->backoff);
         health_liveness_db(&self->liveness, 1);
+        s_journals_committed(self);
+        self->spare = batch;
+        s_submit(self, now);
         s_after_commit(self, batch);
         ri_batch_clear(batch);
-        self->spare = batch;
     } else {
         metrics_add(self->batch_failures, 1);
         if (!self->db_down)
@@ -532,7 +546,7 @@ static void *s_loop(void *arg)
         }
         now = clock_mono_ms();
         s_release_all(self, now);
-        s_collect(self);
+        s_collect(self, now);
         s_submit(self, now);
         s_check_gaps(self, now);
         bool idle = self->open->count == 0 && !self->retry

@@ -379,15 +379,11 @@ int qm_ticket_find(const qm_branch_t *self, const char *ref, qm_ticket_info_t *i
 size_t qm_ticket_count(const qm_branch_t *self);
 int qm_ticket_at(const qm_branch_t *self, size_t i, qm_ticket_info_t *info);
 
-/* Position (tickets that would be called before it among those sharing its
- * service, counting class precedence: green, due appointments, VIP,
- * ordinary; an appointment ticket itself counts as due; the weighted
- * rotation is not simulated; for a transferred ticket, those ahead for the
- * same window or teller) and estimated wait of a waiting ticket:
- *     est_wait_s = ceil(position / max(1, windows serving)) * avg_s
- * with avg the service's moving average (ceil to whole seconds).
- * O(waiting tickets of the service). Returns 0, or -1 if the ticket is not
- * found or not waiting. */
+/* Position (the tickets that windows able to call it will call before it)
+ * and estimated wait of a waiting ticket at now_ms, from the windows played
+ * forward by their own rules with each service's moving average time
+ * (qm_estimate.c). Returns 0, or -1 if the ticket is not found or not
+ * waiting. */
 int qm_ticket_estimate(const qm_branch_t *self, const char *ref, int64_t now_ms,
                        size_t *position, int64_t *est_wait_s);
 

@@ -702,17 +702,21 @@ int qm_reply_ticket(jsonw_t *w, const char *id, size_t events,
 }
 
 int qm_reply_ticket_get(jsonw_t *w, const char *id, size_t events,
-                        const qm_branch_t *branch, const char *ref, int64_t now_ms)
+                        const qm_branch_t *branch, const char *ref, int64_t now_ms,
+                        qm_told_t *told)
 {
     qm_ticket_info_t info;
     if (!branch || !ref || qm_ticket_find(branch, ref, &info) != 0)
         return -1;
     size_t position = 0;
     int64_t est = 0;
-    if (info.state != QM_TICKET_WAITING
-        || qm_ticket_estimate(branch, info.id, now_ms, &position, &est) != 0)
-        return qm_reply_ticket(w, id, events, &info, -1, -1);
-    return qm_reply_ticket(w, id, events, &info, (int64_t) position, est);
+    qm_told_t said = { -1, -1 };
+    if (info.state == QM_TICKET_WAITING
+        && qm_ticket_estimate(branch, info.id, now_ms, &position, &est) == 0)
+        said = (qm_told_t) { (int64_t) position, est };
+    if (told)
+        *told = said;
+    return qm_reply_ticket(w, id, events, &info, said.position, said.est_wait_s);
 }
 
 int qm_reply_action(jsonw_t *w, const char *id, size_t events,

@@ -160,12 +160,21 @@ int qm_reply_ok(jsonw_t *w, const char *id, size_t events);
 int qm_reply_ticket(jsonw_t *w, const char *id, size_t events,
                     const qm_ticket_info_t *ticket, int64_t position, int64_t est_wait_s);
 
+/* What a reply told of a ticket's place: position -1 (and est_wait_s -1)
+ * when it is not waiting. */
+typedef struct {
+    int64_t position;
+    int64_t est_wait_s;
+} qm_told_t;
+
 /* ticket.issue and ticket.get from the branch (after applying): looks up
  * `ref` (id or number) and, when it is waiting, its position and estimated
- * wait at `now_ms` (qm_ticket_estimate). Returns -1 also if the ticket is
- * not found (reply QM_ERR_UNKNOWN_TICKET). */
+ * wait at `now_ms` (qm_ticket_estimate), also left in *told unless it is
+ * NULL. Returns -1 also if the ticket is not found (reply
+ * QM_ERR_UNKNOWN_TICKET). */
 int qm_reply_ticket_get(jsonw_t *w, const char *id, size_t events,
-                        const qm_branch_t *branch, const char *ref, int64_t now_ms);
+                        const qm_branch_t *branch, const char *ref, int64_t now_ms,
+                        qm_told_t *told);
 
 /* Every window.* op (set_profile included) from the branch after applying:
  * {"v":1,"id":..,"ok":true,"events":n,"window":{window object},

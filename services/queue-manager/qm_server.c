@@ -138,6 +138,8 @@ static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *
     batch->events[batch->count].event = *event;
     text_copy(batch->events[batch->count].cause, sizeof batch->events[batch->count].cause,
               cause ? cause : "");
+    batch->events[batch->count].est_position = -1;
+    batch->events[batch->count].est_wait_s = -1;
     batch->count++;
     return 0;
 }
@@ -327,13 +329,23 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
         char ticket[ID_SIZE];
         text_copy(ticket, sizeof ticket, qm_journal_at(self->journal, mark)->ticket_id);
         long n = s_take_events(self, slot, mark, NULL);
+        qm_told_t told;
         if (n < 0 || qm_reply_ticket_get(&self->reply, req->id, (size_t) n, slot->model,
-                                         ticket, now) != 0)
+                                         ticket, now, &told) != 0) {
             s_refuse(self, req->id, qm_err_name(QM_ERR_NO_MEMORY), "reply not encodable");
+            return;
+        }
+        /* What the customer is told is committed with the ticket. */
+        qm_stored_event_t *issued = &self->open->events[self->open->count - (size_t) n];
+        if (issued->event.kind == QM_EV_ISSUED) {
+            issued->est_position = told.position;
+            issued->est_wait_s = told.est_wait_s;
+        }
         return;
     }
     case QM_OP_TICKET_GET:
-        if (qm_reply_ticket_get(&self->reply, req->id, 0, slot->model, req->ticket, now) != 0)
+        if (qm_reply_ticket_get(&self->reply, req->id, 0, slot->model, req->ticket, now,
+                                NULL) != 0)
             s_refuse(self, req->id, qm_err_name(QM_ERR_UNKNOWN_TICKET),
                      "no ticket of today with that id or number");
         return;

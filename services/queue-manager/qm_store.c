@@ -18,6 +18,11 @@ typedef struct {
     bool ok;                    /* its statement returned count */
 } s_pending_t;
 
+/* The arrays sent beside a commit's events: the device key events that
+ * caused them, with their branches, and the estimates told at issue. */
+enum { S_CAUSES, S_CAUSE_BRANCHES, S_EST_TICKETS, S_EST_POSITIONS, S_EST_WAITS,
+       S_SIDE_COUNT };
+
 struct qm_store_t {
     pgstore_t *pg;
     pgbin_t rows;               /* the events of a commit, as ticket_event[] */
@@ -25,8 +30,8 @@ struct qm_store_t {
     s_pending_t pending[QM_STORE_PIPELINE_MAX];   /* sent, oldest at first */
     size_t first, npending;
     PGconn *prepared_on;        /* the connection S_COMMIT_STATEMENT is prepared on */
-    char *causes, *cause_branches;   /* a commit's causes as array literals */
-    size_t causes_cap;
+    char *side[S_SIDE_COUNT];   /* a commit's side arrays as literals (s_side) */
+    size_t side_cap;
 };
 
 /* Names of qm_via_t in ticket_event.via. */
@@ -54,8 +59,8 @@ void qm_store_destroy(qm_store_t **self_p)
         return;
     pgstore_destroy(&(*self_p)->pg);
     pgbin_release(&(*self_p)->rows);
-    free((*self_p)->causes);
-    free((*self_p)->cause_branches);
+    for (int i = 0; i < S_SIDE_COUNT; i++)
+        free((*self_p)->side[i]);
     free(*self_p);
     *self_p = NULL;
 }
@@ -504,7 +509,8 @@ static int s_encode(qm_store_t *self, const qm_stored_event_t *events, size_t co
 }
 
 static const char *s_insert_sql =
-    "SELECT eqms_ticket_events_insert($1::ticket_event[], $2::uuid[], $3::bigint[])";
+    "SELECT eqms_ticket_events_insert($1::ticket_event[], $2::uuid[], $3::bigint[], "
+    "$4::uuid[], $5::int[], $6::int[])";
 #define S_COMMIT_STATEMENT "qm_commit"
 
 /* Checks a commit's result: one row holding the number of events. */
@@ -530,7 +536,7 @@ static int s_prepare(qm_store_t *self, PGconn *conn)
 {
     if (self->prepared_on == conn)
         return 0;
-    PGresult *res = PQprepare(conn, S_COMMIT_STATEMENT, s_insert_sql, 3, NULL);
+    PGresult *res = PQprepare(conn, S_COMMIT_STATEMENT, s_insert_sql, 1 + S_SIDE_COUNT, NULL);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_warn("pg_statement_failed", "sql=\"prepare %s\" reason=\"%s\"",
@@ -558,43 +564,58 @@ static PGconn *s_pipeline(qm_store_t *self)
     return conn;
 }
 
-/* The batch's causes as array literals ("{id,...}", "{branch,...}") in
- * self->causes and self->cause_branches, each once. 0 / -1. */
-static int s_causes(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+/* Appends ",text" (or "text" to a fresh "{") to a side array. */
+static size_t s_side_add(char *array, size_t len, size_t cap, const char *text)
 {
-    size_t need = 3;
-    for (size_t i = 0; i < count; i++)
-        if (events[i].cause[0])
-            need += ID_SIZE + 1;
-    if (need > self->causes_cap) {
-        char *a = realloc(self->causes, need), *b = a ? realloc(self->cause_branches,
-                                                                need) : NULL;
-        if (a)
-            self->causes = a;
-        if (b)
-            self->cause_branches = b;
-        if (!a || !b)
-            return -1;
-        self->causes_cap = need;
+    return len + (size_t) snprintf(array + len, cap - len, "%s%s", len > 1 ? "," : "", text);
+}
+
+/* The batch's side arrays as literals ("{id,...}", "{branch,...}", ...) in
+ * self->side: each cause once, and an estimate per issued ticket told one.
+ * 0 / -1. */
+static int s_side(qm_store_t *self, const qm_stored_event_t *events, size_t count)
+{
+    /* an element is at most an id (numbers here have fewer digits) */
+    size_t need = 3 + count * (ID_SIZE + 1);
+    if (need > self->side_cap) {
+        for (int a = 0; a < S_SIDE_COUNT; a++) {
+            char *grown = realloc(self->side[a], need);
+            if (!grown)
+                return -1;      /* the ones grown already stay: cap is the old one */
+            self->side[a] = grown;
+        }
+        self->side_cap = need;
     }
-    size_t na = 0, nb = 0;
-    self->causes[na++] = '{';
-    self->cause_branches[nb++] = '{';
+    size_t len[S_SIDE_COUNT];
+    for (int a = 0; a < S_SIDE_COUNT; a++) {
+        self->side[a][0] = '{';
+        len[a] = 1;
+    }
+    size_t cap = self->side_cap - 2;   /* room for "}" and NUL */
     for (size_t i = 0; i < count; i++) {
-        const char *id = events[i].cause;
-        if (!id[0] || (i > 0 && strcmp(id, events[i - 1].cause) == 0))
-            continue;           /* one key event's ticket events are together */
-        bool first = na == 1;
-        na += (size_t) snprintf(self->causes + na, self->causes_cap - na, "%s%s",
-                                first ? "" : ",", id);
-        /* a branch id has at most 20 digits: shorter than an id */
-        nb += (size_t) snprintf(self->cause_branches + nb, self->causes_cap - nb, "%s%lld",
-                                first ? "" : ",", (long long) events[i].branch_id);
+        const qm_stored_event_t *e = &events[i];
+        char n[TEXT_I64_SIZE];
+        /* one key event's ticket events are together: its id once */
+        if (e->cause[0] && (i == 0 || strcmp(e->cause, events[i - 1].cause) != 0)) {
+            len[S_CAUSES] = s_side_add(self->side[S_CAUSES], len[S_CAUSES], cap, e->cause);
+            text_i64(n, e->branch_id);
+            len[S_CAUSE_BRANCHES] = s_side_add(self->side[S_CAUSE_BRANCHES],
+                                               len[S_CAUSE_BRANCHES], cap, n);
+        }
+        if (e->event.kind == QM_EV_ISSUED && e->est_position >= 0) {
+            len[S_EST_TICKETS] = s_side_add(self->side[S_EST_TICKETS], len[S_EST_TICKETS],
+                                            cap, e->event.ticket_id);
+            text_i64(n, e->est_position);
+            len[S_EST_POSITIONS] = s_side_add(self->side[S_EST_POSITIONS],
+                                              len[S_EST_POSITIONS], cap, n);
+            text_i64(n, e->est_wait_s);
+            len[S_EST_WAITS] = s_side_add(self->side[S_EST_WAITS], len[S_EST_WAITS], cap, n);
+        }
     }
-    self->causes[na++] = '}';
-    self->causes[na] = '\0';
-    self->cause_branches[nb++] = '}';
-    self->cause_branches[nb] = '\0';
+    for (int a = 0; a < S_SIDE_COUNT; a++) {
+        self->side[a][len[a]++] = '}';
+        self->side[a][len[a]] = '\0';
+    }
     return 0;
 }
 
@@ -631,12 +652,15 @@ int qm_store_send(qm_store_t *self, const qm_stored_event_t *events, size_t coun
     size_t len;
     if (!conn || self->row_type == 0 || s_encode(self, events, count, &data, &len) != 0)
         return -1;
-    if (s_causes(self, events, count) != 0)
+    if (s_side(self, events, count) != 0)
         return -1;
-    const char *params[] = { data, self->causes, self->cause_branches };
-    const int lengths[] = { (int) len, 0, 0 }, formats[] = { 1, 0, 0 };
+    const char *params[1 + S_SIDE_COUNT] = { data };
+    int lengths[1 + S_SIDE_COUNT] = { (int) len }, formats[1 + S_SIDE_COUNT] = { 1 };
+    for (int a = 0; a < S_SIDE_COUNT; a++)
+        params[1 + a] = self->side[a];
     if (len > INT_MAX
-        || PQsendQueryPrepared(conn, S_COMMIT_STATEMENT, 3, params, lengths, formats, 0) != 1
+        || PQsendQueryPrepared(conn, S_COMMIT_STATEMENT, 1 + S_SIDE_COUNT, params, lengths,
+                               formats, 0) != 1
         || PQpipelineSync(conn) != 1) {
         log_warn("events_not_sent", "events=%zu reason=\"%s\"", count, PQerrorMessage(conn));
         return -1;

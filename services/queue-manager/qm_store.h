@@ -33,6 +33,8 @@ typedef struct {
     qm_event_t event;
     char cause[ID_SIZE];        /* the device key event (envelope id) that caused it,
                                  * "" if none: stored in ticket_event_cause */
+    int64_t est_position;       /* an issued event: the place and wait its */
+    int64_t est_wait_s;         /* customer was told (ticket.est_*), else -1 */
 } qm_stored_event_t;
 
 /* Takes *pg_p (set to NULL). NULL on allocation failure. */

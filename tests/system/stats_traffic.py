@@ -112,11 +112,21 @@ def ticket_events(rng, branch, start, hours, n):
 
 def write_ticket_events(db, branch, events):
     """Commits events (in time order, numbered on from the branch head) the
-    way queue-manager does: with the branch head, in one transaction."""
+    way queue-manager does: with the branch head and the ticket rows of the
+    issued and walk-in ones, in one transaction."""
     events = sorted(events, key=lambda e: e["at"])
     with db.cursor() as cur:
         for e in events:
             branch.seq += 1
+            if e["kind"] in ("issued", "walk_in"):
+                cur.execute("""INSERT INTO ticket (id, issued_at, branch_id, day, number,
+                                   queue_id, service_id, class, walk_in, actor)
+                               VALUES (%s, %s, %s,
+                                       to_char(%s AT TIME ZONE %s, 'YYYYMMDD')::int,
+                                       %s, %s, %s, %s, %s, 'test')""",
+                            (e["ticket_id"], e["at"], branch.id, e["at"], branch.zone,
+                             e["number"], e["queue"], e["service"], e["klass"],
+                             e["kind"] == "walk_in"))
             cur.execute("""INSERT INTO ticket_event (branch_id, seq, at, day, kind, actor,
                                ticket_id, number, queue_id, service_id, class, window_id,
                                window_no, staff_id, target, target_id)

@@ -996,3 +996,26 @@ def test_a_huge_frame_is_never_read(qm, demo_db, bus, start_bin):
     assert not hostile.sock.poll(2000), "a reply to an 8 MiB frame"
     hostile.close()
     assert ok(qm.call("branch.state"))
+
+
+def test_the_estimate_told_at_issue_is_stored_with_the_ticket(qm, demo_db):
+    """Issue 12, item 8: the place and wait each customer was told are
+    committed with the ticket (ticket.est_position, est_wait_s), so the
+    estimate can be measured against the wait that followed; a walk-in is
+    told nothing."""
+    staffed_windows(qm, demo_db, 1)
+    cash = service(demo_db, "cash")
+    told = {}
+    for _ in range(4):
+        r = ok(qm.call("ticket.issue", service=cash))
+        told[r["ticket"]["id"]] = (r["position"], r["est_wait_s"])
+    assert [p for p, _ in told.values()] == [0, 1, 2, 3]
+    assert all(w is not None for _, w in told.values())
+    stored = dict((str(i), (p, w)) for i, p, w in q(
+        demo_db, "SELECT id, est_position, est_wait_s FROM ticket WHERE NOT walk_in"))
+    assert stored == told
+    w = windows(demo_db)[1]
+    open_window(qm, w, staff(demo_db)[1])
+    ok(qm.call("window.walk_in", window=w, service=cash))
+    assert q(demo_db, "SELECT est_position, est_wait_s FROM ticket WHERE walk_in") == [
+        (None, None)]

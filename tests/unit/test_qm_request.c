@@ -443,13 +443,17 @@ static void test_reply_ticket_from_branch(void **state)
     qm_request_t req;
     jsonw_t w;
     jsonw_init(&w, NULL, QM_REPLY_MAX_BYTES);
+    qm_told_t told = { 0, 0 };
     for (int i = 0; i < 3; i++) {
         size_t events = s_run(fx, REQ("ticket.issue", ",\"service\":10"), T0 + i * 1000, &req);
         assert_int_equal(events, 1);
         const qm_event_t *ev = qm_journal_at(fx->j, qm_journal_count(fx->j) - 1);
         assert_int_equal(qm_reply_ticket_get(&w, req.id, events, fx->b, ev->ticket_id,
-                                             T0 + 5000), 0);
+                                             T0 + 5000, &told), 0);
     }
+    /* what the reply says is what the caller stores (ticket.est_*) */
+    assert_int_equal(told.position, 2);
+    assert_int_equal(told.est_wait_s, 600);
     /* the reply to the third issue: A003, two ahead of it */
     json_t *r = s_reply(&w);
     assert_true(json_is_true(json_object_get(r, "ok")));
@@ -497,19 +501,22 @@ static void test_reply_ticket_from_branch(void **state)
     json_decref(r);
 
     /* ticket.get of the called ticket: position null; of A003: now 1 ahead */
-    assert_int_equal(qm_reply_ticket_get(&w, "g1", 0, fx->b, "A001", T0 + 13000), 0);
+    told = (qm_told_t) { 0, 0 };
+    assert_int_equal(qm_reply_ticket_get(&w, "g1", 0, fx->b, "A001", T0 + 13000, &told), 0);
+    assert_int_equal(told.position, -1);
+    assert_int_equal(told.est_wait_s, -1);
     r = s_reply(&w);
     assert_true(json_is_null(json_object_get(r, "position")));
     assert_true(json_is_null(json_object_get(r, "est_wait_s")));
     json_decref(r);
-    assert_int_equal(qm_reply_ticket_get(&w, "g2", 0, fx->b, "A003", T0 + 13000), 0);
+    assert_int_equal(qm_reply_ticket_get(&w, "g2", 0, fx->b, "A003", T0 + 13000, NULL), 0);
     r = s_reply(&w);
     assert_int_equal(json_integer_value(json_object_get(r, "position")), 1);
     /* the window serves A001 (called at T0 + 12 s) for its average 300 s,
      * then A002 for 300 s: A003 is called at T0 + 612 s, 599 s from now */
     assert_int_equal(json_integer_value(json_object_get(r, "est_wait_s")), 599);
     json_decref(r);
-    assert_int_equal(qm_reply_ticket_get(&w, "g3", 0, fx->b, "A999", T0), -1);
+    assert_int_equal(qm_reply_ticket_get(&w, "g3", 0, fx->b, "A999", T0, NULL), -1);
 
     /* finish: no current ticket any more */
     events = s_run(fx, REQ("window.finish", ",\"window\":101"), T0 + 20000, &req);

@@ -364,3 +364,32 @@ int bus_attach_metrics(bus_t *self, metrics_t *metrics)
                                               "(each logged with its reason).");
     return self->m_published && self->m_received && self->m_rejected ? 0 : -1;
 }
+
+int bus_wait_wakeup(bus_t *self, int ms, const atomic_bool *stop)
+{
+    int64_t until = clock_mono_ms() + ms;
+    for (;;) {
+        int left = (int) (until - clock_mono_ms());
+        if (atomic_load(stop) || left <= 0)
+            return 0;
+        int slice = left > 100 ? 100 : left;
+        if (!self) {
+            zclock_sleep(slice);
+            continue;
+        }
+        char *topic = NULL;
+        envelope_t *env = NULL;
+        int got = bus_recv(self, slice, &topic, &env);
+        free(topic);
+        envelope_destroy(&env);
+        if (got == 1) {         /* something was committed: drain and go */
+            while (bus_recv(self, 0, &topic, &env) == 1) {
+                free(topic);
+                envelope_destroy(&env);
+            }
+            return 1;
+        }
+        if (got < 0)
+            zclock_sleep(slice);   /* interrupted: do not spin */
+    }
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eqms/log.h"
+#include "eqms/text.h"
 
 typedef struct {
     char source[TAILCURSOR_SOURCE_MAX + 1];
@@ -150,4 +151,55 @@ int tailcursor_behind(const tailcursor_t *self, pgstore_t *pg, const char *sourc
     }
     PQclear(res);
     return rc;
+}
+
+int tailcursor_gateway_split(const char *stream, char *gateway, size_t gateway_size,
+                             char *incarnation, size_t incarnation_size)
+{
+    const char *slash = stream ? strrchr(stream, '/') : NULL;
+    if (!slash || slash == stream || !slash[1] || (size_t) (slash - stream) >= gateway_size
+        || strlen(slash + 1) >= incarnation_size)
+        return -1;
+    memcpy(gateway, stream, (size_t) (slash - stream));
+    gateway[slash - stream] = '\0';
+    strcpy(incarnation, slash + 1);
+    return 0;
+}
+
+int tailcursor_load(tailcursor_t *self, pgstore_t *pg, const char *table)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT source, stream, position FROM %s", table);
+    PGresult *res = pgstore_query(pg, sql, 0, NULL);
+    if (!res)
+        return -1;
+    int rc = PQnfields(res) == 3 ? 0 : -1;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        rc = tailcursor_set(self, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                            strtoll(PQgetvalue(res, r, 2), NULL, 10), false);
+    PQclear(res);
+    return rc;
+}
+
+typedef struct {
+    pgstore_t *pg;
+    char sql[256];
+} s_save_t;
+
+static int s_save_one(void *arg, const char *source, const char *stream, int64_t position)
+{
+    s_save_t *save = arg;
+    char pos[TEXT_I64_SIZE];
+    text_i64(pos, position);
+    const char *params[] = { source, stream, pos };
+    return pgstore_exec(save->pg, save->sql, 3, params);
+}
+
+int tailcursor_save(const tailcursor_t *self, pgstore_t *pg, const char *table)
+{
+    s_save_t save = { .pg = pg };
+    snprintf(save.sql, sizeof save.sql, "INSERT INTO %s (source, stream, position) "
+             "VALUES ($1, $2, $3) ON CONFLICT (source, stream) DO UPDATE SET "
+             "position = excluded.position, updated_at = now()", table);
+    return tailcursor_each_changed(self, s_save_one, &save);
 }

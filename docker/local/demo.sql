@@ -185,4 +185,22 @@ ON CONFLICT (node_id) DO UPDATE
           (EXCLUDED.rating_timeout_s, EXCLUDED.repeat_press_s,
            EXCLUDED.rating_scale_id, EXCLUDED.idle_text);
 
+-- Alerts (docs/alerts.md): every branch's unsatisfied ratings are told to
+-- its supervisor; the demo branch's also to the region's duty manager.
+INSERT INTO alert_rule (node_id, kind, template)
+SELECT id, 'unsatisfied_rating',
+       '【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到'
+       '不满意评价「{option}」，票号{ticket}。该柜员今日不满意{unsatisfied_today}次，'
+       '共评价{rated_today}次({ratio_today})。'
+FROM org_node WHERE path = 'hq'
+ON CONFLICT (node_id, kind) DO NOTHING;
+INSERT INTO alert_recipient (node_id, name, phone, subtree)
+SELECT n.id, v.name, v.phone, v.subtree
+FROM (VALUES
+    ('hq.r01.b0001', '网点主管 王敏', '+8613800138001', false),
+    ('hq.r01', '区域值班经理 赵刚', '+8613800138002', true)
+) AS v (node, name, phone, subtree)
+JOIN org_node n ON n.path = v.node::ltree
+ON CONFLICT (node_id, phone) DO NOTHING;
+
 COMMIT;

@@ -87,7 +87,7 @@ export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
 
 # name http-port, in start order (the forwarder first: everyone meets there)
-SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554 stats-aggregator 9556"
+SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554 stats-aggregator 9556 sms-notifier 9557"
 export EQMS_QM_ENDPOINT="tcp://127.0.0.1:9553"
 
 # start_service NAME HTTP-PORT [VAR=value ...]: the extra variables are for
@@ -179,6 +179,10 @@ EQMS is running (logs in var/log, stop with: make stop)
                psql $CONNINFO -x -c "SELECT f.* FROM org_node n,
                  LATERAL (SELECT (now() AT TIME ZONE n.time_zone)::date AS today) d,
                  LATERAL stats_figures(n.id, d.today, d.today + 1) f WHERE n.path = '$DEMO_BRANCH'"
+  sms-notifier health http://127.0.0.1:9557/health   metrics http://127.0.0.1:9557/metrics
+               (alerts on unsatisfied ratings and their SMS rows, not sent yet):
+               psql $CONNINFO -c "SELECT m.phone, m.state, m.body FROM sms_outbox m
+                 ORDER BY m.created_at DESC LIMIT 5"
   kiosk        tickets issued at $DEMO_BRANCH (var/log/kiosk.log); the emulated
                tellers call, serve and finish them, customers rate the ticket served
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control

@@ -89,7 +89,7 @@ static int s_gateway_head(void *arg, const char *stream, int64_t pos, int64_t he
         int64_t upto = head - pos > S_GATEWAY_CHUNK ? pos + S_GATEWAY_CHUNK : head;
         if (st_store_gateway_facts(self->store, stream, pos, upto, self->engine,
                                    self->sessions) < 0
-            || tailcursor_set(self->cursors, "gateway", stream, upto, true) != 0) {
+            || tailcursor_set(self->cursors, TAILCURSOR_GATEWAY, stream, upto, true) != 0) {
             w->rc = -1;
             return 1;
         }
@@ -171,37 +171,6 @@ static int s_refresh(st_server_t *self)
 
 /* --- the loop ------------------------------------------------------------------ */
 
-/* Waits up to ms for a wake-up from the bus; drains what came. */
-static void s_wait(st_server_t *self, int ms)
-{
-    if (!self->bus) {
-        while (ms > 0 && !atomic_load(&self->stop)) {
-            int step = ms < 100 ? ms : 100;
-            zclock_sleep(step);
-            ms -= step;
-        }
-        return;
-    }
-    int64_t until = clock_mono_ms() + ms;
-    for (;;) {
-        int left = (int) (until - clock_mono_ms());
-        char *topic = NULL;
-        envelope_t *env = NULL;
-        int got = bus_recv(self->bus, left > 100 ? 100 : (left < 0 ? 0 : left), &topic, &env);
-        free(topic);
-        envelope_destroy(&env);
-        if (got == 1) {         /* something was committed: drain and go */
-            while (bus_recv(self->bus, 0, &topic, &env) == 1) {
-                free(topic);
-                envelope_destroy(&env);
-            }
-            return;
-        }
-        if (atomic_load(&self->stop) || clock_mono_ms() >= until)
-            return;
-    }
-}
-
 static void *s_run(void *arg)
 {
     st_server_t *self = arg;
@@ -209,7 +178,7 @@ static void *s_run(void *arg)
     while (!atomic_load(&self->stop)) {
         health_liveness_beat(&self->liveness);
         if (!busy)
-            s_wait(self, self->cfg.poll_ms);
+            bus_wait_wakeup(self->bus, self->cfg.poll_ms, &self->stop);
         if (atomic_load(&self->stop))
             break;
         if (!backoff_due(&self->backoff)) {

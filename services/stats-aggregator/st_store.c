@@ -198,16 +198,7 @@ st_config_t *st_store_load_config(st_store_t *self)
 
 int st_store_load_cursors(st_store_t *self, tailcursor_t *cursors)
 {
-    PGresult *res = pgstore_query(self->pg, "SELECT source, stream, position "
-                                  "FROM stats_cursor", 0, NULL);
-    if (!res)
-        return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
-        rc = tailcursor_set(cursors, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
-                            s_i64(res, r, 2), false);
-    PQclear(res);
-    return rc;
+    return tailcursor_load(cursors, self->pg, "stats_cursor");
 }
 
 int st_store_load_sessions(st_store_t *self, st_sessions_t *sessions)
@@ -276,9 +267,8 @@ int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
 int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,
                            tailcursor_behind_fn *fn, void *arg)
 {
-    return tailcursor_behind(cursors, self->pg, "gateway",
-                             "SELECT gateway || '/' || incarnation::text, upto "
-                             "FROM gateway_cursor", 0, NULL, fn, arg);
+    return tailcursor_behind(cursors, self->pg, TAILCURSOR_GATEWAY,
+                             TAILCURSOR_GATEWAY_HEADS_SQL, 0, NULL, fn, arg);
 }
 
 int64_t st_store_ticket_events(st_store_t *self, const char *stream, int64_t after,
@@ -321,18 +311,6 @@ int64_t st_store_ticket_events(st_store_t *self, const char *stream, int64_t aft
     }
     PQclear(res);
     return last;
-}
-
-/* Splits "<gateway>/<incarnation>" into gw[] and inc[]. */
-static int s_journal(const char *stream, char gw[128], char inc[ID_SIZE])
-{
-    const char *slash = strrchr(stream, '/');
-    if (!slash || (size_t) (slash - stream) >= 128 || strlen(slash + 1) >= ID_SIZE)
-        return -1;
-    memcpy(gw, stream, (size_t) (slash - stream));
-    gw[slash - stream] = '\0';
-    strcpy(inc, slash + 1);
-    return 0;
 }
 
 static int s_ratings(st_store_t *self, const char *const *params, st_engine_t *engine)
@@ -408,7 +386,7 @@ int64_t st_store_gateway_facts(st_store_t *self, const char *stream, int64_t aft
                                int64_t upto, st_engine_t *engine, st_sessions_t *sessions)
 {
     char gw[128], inc[ID_SIZE], a[TEXT_I64_SIZE], u[TEXT_I64_SIZE];
-    if (s_journal(stream, gw, inc) != 0)
+    if (tailcursor_gateway_split(stream, gw, sizeof gw, inc, sizeof inc) != 0)
         return -1;
     text_i64(a, after);
     text_i64(u, upto);
@@ -647,17 +625,6 @@ static int s_write_session(void *arg, const char *id, int64_t branch_id, bool op
                                1, params);
 }
 
-static int s_write_cursor(void *arg, const char *source, const char *stream,
-                          int64_t position)
-{
-    char pos[TEXT_I64_SIZE];
-    text_i64(pos, position);
-    const char *params[] = { source, stream, pos };
-    return pgstore_exec(arg, "INSERT INTO stats_cursor (source, stream, position) "
-                        "VALUES ($1, $2, $3) ON CONFLICT (source, stream) DO UPDATE SET "
-                        "position = excluded.position, updated_at = now()", 3, params);
-}
-
 int st_store_make_reports(st_store_t *self, int delay_s)
 {
     char delay[TEXT_I64_SIZE];
@@ -690,7 +657,7 @@ int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,
         || (hook && hook(hook_arg, pg) != 0)
         || st_engine_each_unplaced(engine, s_write_unplaced, pg) != 0
         || st_sessions_each_change(sessions, s_write_session, pg) != 0
-        || tailcursor_each_changed(cursors, s_write_cursor, pg) != 0
+        || tailcursor_save(cursors, pg, "stats_cursor") != 0
         || pgstore_commit(pg) != 0) {
         pgstore_rollback(pg);
         return -1;

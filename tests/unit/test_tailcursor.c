@@ -147,6 +147,28 @@ static void test_a_heads_query_of_the_wrong_shape_fails(void **state)
     pgstore_destroy(&pg);
 }
 
+static void test_gateway_streams_split_into_gateway_and_incarnation(void **state)
+{
+    (void) state;
+    char gw[32], inc[40];
+    assert_int_equal(tailcursor_gateway_split("device-gateway.b0001/0191c7a2-0000-7000-8000-"
+                                              "000000000001", gw, sizeof gw, inc, sizeof inc), 0);
+    assert_string_equal(gw, "device-gateway.b0001");
+    assert_string_equal(inc, "0191c7a2-0000-7000-8000-000000000001");
+    /* the last slash splits */
+    assert_int_equal(tailcursor_gateway_split("a/b/c", gw, sizeof gw, inc, sizeof inc), 0);
+    assert_string_equal(gw, "a/b");
+    assert_string_equal(inc, "c");
+    const char *bad[] = { "no-slash", "/inc", "gw/", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(tailcursor_gateway_split(bad[i], gw, sizeof gw, inc, sizeof inc), -1);
+    assert_int_equal(tailcursor_gateway_split(NULL, gw, sizeof gw, inc, sizeof inc), -1);
+    /* a part that does not fit */
+    assert_int_equal(tailcursor_gateway_split("abcdefgh/x", gw, 8, inc, sizeof inc), -1);
+    assert_int_equal(tailcursor_gateway_split("abcdefg/x", gw, 8, inc, sizeof inc), 0);
+    assert_int_equal(tailcursor_gateway_split("g/xy", gw, sizeof gw, inc, 2), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_too_long_keys_are_refused),
         cmocka_unit_test(test_behind_names_the_streams_above_their_positions),
         cmocka_unit_test(test_a_heads_query_of_the_wrong_shape_fails),
+        cmocka_unit_test(test_gateway_streams_split_into_gateway_and_incarnation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

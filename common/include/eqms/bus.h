@@ -14,6 +14,8 @@
 
 #include <czmq.h>
 #include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "eqms/envelope.h"
@@ -81,6 +83,14 @@ typedef int (bus_decode_fn)(void *arg, const char *topic, size_t topic_len,
  * and skipped, as bus_recv does. Returns 1 when `decode` took a message
  * (counted as received), 0 on timeout, -1 if interrupted or not subscribed. */
 int bus_recv_raw(bus_t *self, int timeout_ms, bus_decode_fn *decode, void *arg);
+
+/* For a consumer that catches up from the tables and uses the bus only as
+ * an early wake-up (docs/protocol.md, "Message"): waits up to ms for a
+ * message, in slices of at most 100 ms so that *stop (set by another
+ * thread) ends the wait soon; then drains what else came. The messages are
+ * dropped. Returns 1 if one came, 0 if not (ms passed or *stop was set).
+ * With self NULL it only sleeps, watching *stop. */
+int bus_wait_wakeup(bus_t *self, int ms, const atomic_bool *stop);
 
 /* The SUB socket, to poll it together with other sockets. */
 zsock_t *bus_sub_socket(bus_t *self);

@@ -76,4 +76,25 @@ int tailcursor_behind(const tailcursor_t *self, pgstore_t *pg, const char *sourc
                       const char *heads_sql, int nparams, const char *const *params,
                       tailcursor_behind_fn *fn, void *arg);
 
+/* A consumer's positions kept in its own table `table` (a trusted name: a
+ * table of columns source text, stream text, position bigint, updated_at
+ * timestamptz, keyed by (source, stream), as stats_cursor and sms_cursor).
+ * tailcursor_load reads them all as committed; tailcursor_save writes the
+ * changed ones through `pg` in the caller's open transaction (then
+ * tailcursor_committed once it commits). 0 / -1. */
+int tailcursor_load(tailcursor_t *self, pgstore_t *pg, const char *table);
+int tailcursor_save(const tailcursor_t *self, pgstore_t *pg, const char *table);
+
+/* The streams of rating-ingest's facts (rating, service_record,
+ * staff_session): one per gateway journal, named "<gateway>/<incarnation>",
+ * each read up to its committed cursor (gateway_cursor.upto), by gateway_seq. */
+#define TAILCURSOR_GATEWAY "gateway"
+#define TAILCURSOR_GATEWAY_HEADS_SQL \
+    "SELECT gateway || '/' || incarnation::text, upto FROM gateway_cursor"
+
+/* Splits a gateway journal's stream name into its gateway and incarnation.
+ * 0, or -1 if it is not one or a part does not fit its buffer. */
+int tailcursor_gateway_split(const char *stream, char *gateway, size_t gateway_size,
+                             char *incarnation, size_t incarnation_size);
+
 #endif

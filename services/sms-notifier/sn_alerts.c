@@ -1,0 +1,131 @@
+/*  sn_alerts: an unsatisfied rating made into its alert (sn_alerts.h). */
+#include "sn_alerts.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "eqms/log.h"
+#include "sn_template.h"
+
+const char *const SN_ALERTS_DEFAULT_TEMPLATE =
+    "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
+    "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
+    "共评价{rated_today}次({ratio_today})。";
+
+struct sn_alerts_t {
+    sn_store_t *store;
+    zhash_t *checked;            /* template text -> "ok" or "bad" */
+    sn_alerts_counts_t counts;      /* committed */
+    sn_alerts_counts_t pending;     /* in the open transaction */
+};
+
+sn_alerts_t *sn_alerts_new(sn_store_t *store)
+{
+    sn_alerts_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->store = store;
+    self->checked = zhash_new();
+    if (!self->checked)
+        sn_alerts_destroy(&self);
+    return self;
+}
+
+void sn_alerts_destroy(sn_alerts_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zhash_destroy(&(*self_p)->checked);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+sn_alerts_counts_t sn_alerts_counts(const sn_alerts_t *self)
+{
+    return self->counts;
+}
+
+void sn_alerts_settle(sn_alerts_t *self, bool committed)
+{
+    if (committed) {
+        self->counts.raised += self->pending.raised;
+        self->counts.repeated += self->pending.repeated;
+        self->counts.no_rule += self->pending.no_rule;
+        self->counts.bad_rule += self->pending.bad_rule;
+    }
+    self->pending = (sn_alerts_counts_t) { 0 };
+}
+
+/* The rule's template if it is valid, else the built-in one (the refusal
+ * logged once per template text). */
+static const char *s_template(sn_alerts_t *self, const char *text)
+{
+    const char *seen = zhash_lookup(self->checked, text);
+    if (!seen) {
+        char reason[SN_TEMPLATE_REASON_SIZE];
+        seen = sn_template_check("unsatisfied_rating", text, reason) == 0 ? "ok" : "bad";
+        if (*seen == 'b')
+            log_warn("alert_rule_refused", "kind=unsatisfied_rating reason=\"%s\" "
+                     "fallback=\"built-in template\"", reason);
+        zhash_insert(self->checked, text, (void *) seen);
+    }
+    if (*seen == 'b') {
+        self->pending.bad_rule++;
+        return SN_ALERTS_DEFAULT_TEMPLATE;
+    }
+    return text;
+}
+
+int sn_alerts_rating(void *arg, const sn_rating_t *r)
+{
+    sn_alerts_t *self = arg;
+    if (!r->rule_template) {
+        self->pending.no_rule++;
+        return 0;
+    }
+    const char *tpl = s_template(self, r->rule_template);
+    char unsat[24], rated[24], ratio[24];
+    snprintf(unsat, sizeof unsat, "%" PRId64, r->unsatisfied_today);
+    snprintf(rated, sizeof rated, "%" PRId64, r->rated_today);
+    snprintf(ratio, sizeof ratio, "%.1f%%",
+             r->rated_today > 0 ? 100.0 * (double) r->unsatisfied_today
+                                  / (double) r->rated_today : 0.0);
+    const sn_field_t fields[] = {
+        { "branch", r->branch_name }, { "window", r->window_no }, { "teller", r->teller },
+        { "employee_no", r->employee_no }, { "ticket", r->ticket }, { "service", r->service },
+        { "option", r->option }, { "time", r->local_time },
+        { "unsatisfied_today", unsat }, { "rated_today", rated }, { "ratio_today", ratio },
+    };
+    char *text = sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]);
+    json_t *facts = json_object();
+    for (size_t i = 0; facts && i < sizeof fields / sizeof fields[0]; i++)
+        json_object_set_new(facts, fields[i].name, json_string(fields[i].value));
+    if (facts)
+        json_object_set_new(facts, "rating", json_string(r->rating_id));
+    char *facts_json = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(facts);
+    int rc = -1;
+    if (text && facts_json) {
+        int written = sn_store_alert(self->store, r, facts_json, text);
+        if (written >= 0) {
+            rc = 0;
+            if (written) {
+                self->pending.raised++;
+                log_info("alert_raised", "kind=unsatisfied_rating rating=%s branch=%" PRId64
+                         " window=%" PRId64 " staff=%" PRId64 " recipients=%s",
+                         r->rating_id, r->branch_id, r->window_id, r->staff_id,
+                         r->recipient_ids);
+            } else {
+                self->pending.repeated++;
+            }
+        }
+    } else {
+        log_error("alert_not_written", "rating=%s reason=\"out of memory\"", r->rating_id);
+    }
+    free(text);
+    free(facts_json);
+    return rc;
+}

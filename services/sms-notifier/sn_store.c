@@ -1,0 +1,182 @@
+/*  sn_store: sms-notifier's PostgreSQL (sn_store.h). */
+#include "sn_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/text.h"
+
+#define S_CURSOR_TABLE "sms_cursor"
+
+struct sn_store_t {
+    pgstore_t *pg;
+};
+
+sn_store_t *sn_store_new(pgstore_t **pg_p)
+{
+    sn_store_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        pgstore_destroy(pg_p);
+        return NULL;
+    }
+    self->pg = *pg_p;
+    *pg_p = NULL;
+    return self;
+}
+
+void sn_store_destroy(sn_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    pgstore_destroy(&(*self_p)->pg);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+pgstore_t *sn_store_pg(sn_store_t *self)
+{
+    return self->pg;
+}
+
+int sn_store_load_cursors(sn_store_t *self, tailcursor_t *cursors)
+{
+    return tailcursor_load(cursors, self->pg, S_CURSOR_TABLE);
+}
+
+int sn_store_gateway_heads(sn_store_t *self, const tailcursor_t *cursors,
+                           tailcursor_behind_fn *fn, void *arg)
+{
+    return tailcursor_behind(cursors, self->pg, TAILCURSOR_GATEWAY,
+                             TAILCURSOR_GATEWAY_HEADS_SQL, 0, NULL, fn, arg);
+}
+
+/* One row per unsatisfied rating: where, who, what, the teller's day up to
+ * it (in the branch's zone), the deepest rule of the branch's path and the
+ * recipients the branch's alerts reach. */
+static const char *s_unsatisfied_sql =
+    "SELECT r.id::text, (extract(epoch FROM r.event_time) * 1000)::bigint, b.id, r.window_id, "
+    "       coalesce(r.staff_id, 0), b.name, w.number::text, coalesce(st.name, ''), "
+    "       coalesce(st.employee_no, ''), coalesce(r.ticket, ''), coalesce(sv.name, ''), "
+    "       coalesce(o.label, r.option_code::text), "
+    "       to_char(r.event_time AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'), "
+    "       day.unsatisfied, day.rated, rule.template, "
+    "       coalesce(rc.ids, '{}')::text, coalesce(rc.phones, '{}')::text "
+    "FROM rating r "
+    "JOIN service_window w ON w.id = r.window_id "
+    "JOIN org_node b ON b.id = w.node_id "
+    "LEFT JOIN staff st ON st.id = r.staff_id "
+    "LEFT JOIN ticket t ON t.id = r.ticket_id "
+    "     AND t.issued_at BETWEEN r.event_time - interval '2 days' AND r.event_time "
+    "LEFT JOIN service sv ON sv.id = t.service_id "
+    "LEFT JOIN LATERAL (SELECT x.label FROM effective_settings(b.id) es "
+    "     JOIN rating_option x ON x.scale_id = es.rating_scale_id AND x.code = r.option_code) o "
+    "     ON true "
+    "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE d.unsatisfied) AS unsatisfied, "
+    "     count(*) AS rated FROM rating d WHERE d.staff_id = r.staff_id "
+    "     AND d.event_time >= date_trunc('day', r.event_time AT TIME ZONE b.time_zone) "
+    "         AT TIME ZONE b.time_zone "
+    "     AND d.event_time <= r.event_time) day "
+    "LEFT JOIN LATERAL (SELECT CASE WHEN ar.enabled THEN ar.template END AS template "
+    "     FROM alert_rule ar JOIN org_node an ON an.id = ar.node_id "
+    "     WHERE ar.kind = 'unsatisfied_rating' AND b.path <@ an.path "
+    "     ORDER BY nlevel(an.path) DESC LIMIT 1) rule ON true "
+    "LEFT JOIN LATERAL (SELECT array_agg(p.id ORDER BY p.id) AS ids, "
+    "     array_agg(p.phone ORDER BY p.id) AS phones "
+    "     FROM alert_recipient p JOIN org_node pn ON pn.id = p.node_id "
+    "     WHERE p.active AND 'unsatisfied_rating' = ANY (p.kinds) "
+    "     AND (pn.id = b.id OR (p.subtree AND b.path <@ pn.path))) rc ON true "
+    "WHERE r.gateway = $1 AND r.gateway_incarnation = $2::uuid "
+    "  AND r.gateway_seq > $3::bigint AND r.gateway_seq <= $4::bigint AND r.unsatisfied "
+    "ORDER BY r.gateway_seq";
+
+static int64_t s_i64(const PGresult *res, int r, int c)
+{
+    return strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, int64_t upto,
+                         sn_rating_fn *fn, void *arg)
+{
+    char gw[128], inc[ID_SIZE], a[TEXT_I64_SIZE], u[TEXT_I64_SIZE];
+    if (tailcursor_gateway_split(stream, gw, sizeof gw, inc, sizeof inc) != 0)
+        return -1;
+    text_i64(a, after);
+    text_i64(u, upto);
+    const char *params[] = { gw, inc, a, u };
+    PGresult *res = pgstore_query(self->pg, s_unsatisfied_sql, 4, params);
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        sn_rating_t rating = {
+            .rating_id = PQgetvalue(res, r, 0), .event_ms = s_i64(res, r, 1),
+            .branch_id = s_i64(res, r, 2), .window_id = s_i64(res, r, 3),
+            .staff_id = s_i64(res, r, 4), .branch_name = PQgetvalue(res, r, 5),
+            .window_no = PQgetvalue(res, r, 6), .teller = PQgetvalue(res, r, 7),
+            .employee_no = PQgetvalue(res, r, 8), .ticket = PQgetvalue(res, r, 9),
+            .service = PQgetvalue(res, r, 10), .option = PQgetvalue(res, r, 11),
+            .local_time = PQgetvalue(res, r, 12), .unsatisfied_today = s_i64(res, r, 13),
+            .rated_today = s_i64(res, r, 14),
+            .rule_template = PQgetisnull(res, r, 15) ? NULL : PQgetvalue(res, r, 15),
+            .recipient_ids = PQgetvalue(res, r, 16), .recipient_phones = PQgetvalue(res, r, 17),
+        };
+        rc = fn(arg, &rating);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static const char *s_alert_sql =
+    "WITH a AS (INSERT INTO alert (id, kind, branch_id, window_id, staff_id, fact, "
+    "                              opened_at, facts) "
+    "           VALUES ($1::uuid, 'unsatisfied_rating', $2::bigint, $3::bigint, "
+    "                   nullif($4::bigint, 0), $5, to_timestamp($6::bigint / 1000.0), "
+    "                   $7::jsonb) "
+    "           ON CONFLICT (kind, fact) DO NOTHING RETURNING id), "
+    "e AS (INSERT INTO alert_event (alert_id, kind, actor) "
+    "      SELECT id, 'opened', 'sms-notifier' FROM a), "
+    "m AS (INSERT INTO sms_outbox (id, alert_id, recipient_id, phone, body) "
+    "      SELECT gen_random_uuid(), a.id, p.id, p.phone, $8 "
+    "      FROM a, unnest($9::bigint[], $10::text[]) AS p(id, phone)) "
+    "SELECT count(*) FROM a";
+
+int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *facts_json,
+                   const char *text)
+{
+    char id[ID_SIZE], branch[TEXT_I64_SIZE], window[TEXT_I64_SIZE], staff[TEXT_I64_SIZE],
+        at[TEXT_I64_SIZE];
+    if (id_new(id) != 0)
+        return -1;
+    text_i64(branch, rating->branch_id);
+    text_i64(window, rating->window_id);
+    text_i64(staff, rating->staff_id);
+    text_i64(at, rating->event_ms);
+    const char *params[] = { id, branch, window, staff, rating->rating_id, at, facts_json,
+                             text, rating->recipient_ids, rating->recipient_phones };
+    PGresult *res = pgstore_query(self->pg, s_alert_sql, 10, params);
+    if (!res)
+        return -1;
+    int written = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return written;
+}
+
+int sn_store_begin(sn_store_t *self)
+{
+    return pgstore_begin(self->pg);
+}
+
+int sn_store_commit(sn_store_t *self, const tailcursor_t *cursors)
+{
+    if (tailcursor_save(cursors, self->pg, S_CURSOR_TABLE) != 0
+        || pgstore_commit(self->pg) != 0) {
+        pgstore_rollback(self->pg);
+        return -1;
+    }
+    return 0;
+}
+
+void sn_store_rollback(sn_store_t *self)
+{
+    pgstore_rollback(self->pg);
+}

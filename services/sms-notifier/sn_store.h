@@ -1,0 +1,68 @@
+/*  sn_store: sms-notifier's PostgreSQL (docs/alerts.md).
+ *
+ *  Reads the unsatisfied ratings of a gateway journal with everything an
+ *  alert names (the rule that applies to the branch, its recipients, the
+ *  teller's figures of the day up to that rating), and writes an alert, its
+ *  `opened` event and its SMS rows; the caller commits them with its
+ *  cursors (sn_store_begin / sn_store_commit), so that what a restart reads
+ *  again is written once (alert_fact_unique).
+ */
+#ifndef EQMS_SN_STORE_H
+#define EQMS_SN_STORE_H
+
+#include <stdint.h>
+
+#include "eqms/id.h"
+#include "eqms/pgstore.h"
+#include "eqms/tailcursor.h"
+
+typedef struct sn_store_t sn_store_t;
+
+/* An unsatisfied rating and what its alert needs (text borrowed from the
+ * query's result: valid during the callback). */
+typedef struct {
+    const char *rating_id;
+    int64_t event_ms;
+    int64_t branch_id, window_id, staff_id;
+    const char *branch_name, *window_no, *teller, *employee_no, *ticket, *service,
+        *option, *local_time;
+    int64_t unsatisfied_today, rated_today;
+    const char *rule_template;       /* NULL: no enabled rule applies */
+    const char *recipient_ids;       /* array literals, "{}" when none */
+    const char *recipient_phones;
+} sn_rating_t;
+
+typedef int (sn_rating_fn)(void *arg, const sn_rating_t *rating);
+
+/* Takes *pg_p. NULL on allocation failure. */
+sn_store_t *sn_store_new(pgstore_t **pg_p);
+void sn_store_destroy(sn_store_t **self_p);
+pgstore_t *sn_store_pg(sn_store_t *self);
+
+/* Loads the committed positions into `cursors`. 0 / -1. */
+int sn_store_load_cursors(sn_store_t *self, tailcursor_t *cursors);
+
+/* Calls fn for every gateway journal whose head is above its position
+ * (tailcursor_behind). */
+int sn_store_gateway_heads(sn_store_t *self, const tailcursor_t *cursors,
+                           tailcursor_behind_fn *fn, void *arg);
+
+/* Calls fn for each unsatisfied rating of the journal `stream` with
+ * gateway_seq in (after, upto], in seq order. 0, -1 if the query failed,
+ * or fn's non-zero value. */
+int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, int64_t upto,
+                         sn_rating_fn *fn, void *arg);
+
+/* In the open transaction: the alert of `rating` with its `opened` event
+ * and one queued SMS of `text` per recipient, unless an alert of that
+ * rating exists already. 1 written, 0 existed, -1 on failure. */
+int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *facts_json,
+                   const char *text);
+
+int sn_store_begin(sn_store_t *self);
+
+/* Writes the changed positions and commits. 0 / -1 (rolled back). */
+int sn_store_commit(sn_store_t *self, const tailcursor_t *cursors);
+void sn_store_rollback(sn_store_t *self);
+
+#endif

@@ -1,0 +1,152 @@
+/*  sn_template: the text of an alert SMS (sn_template.h). */
+#include "sn_template.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_NAME_MAX 32
+
+static const char *const s_unsatisfied[] = {
+    "branch", "window", "teller", "employee_no", "ticket", "service", "option", "time",
+    "unsatisfied_today", "rated_today", "ratio_today", NULL
+};
+
+const char *const *sn_template_names(const char *kind)
+{
+    if (kind && strcmp(kind, "unsatisfied_rating") == 0)
+        return s_unsatisfied;
+    return NULL;
+}
+
+static bool s_known(const char *const *names, const char *name)
+{
+    for (; *names; names++)
+        if (strcmp(*names, name) == 0)
+            return true;
+    return false;
+}
+
+/* Walks the template: calls emit for each run of literal text and each
+ * placeholder name. -1 with the reason on a malformed template. */
+typedef int (s_emit_fn)(void *arg, const char *text, size_t len, bool placeholder);
+
+static int s_walk(const char *text, s_emit_fn *emit, void *arg,
+                  char reason[SN_TEMPLATE_REASON_SIZE])
+{
+    const char *p = text;
+    while (*p) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            if (emit(arg, p, 1, false) != 0)
+                return -1;
+            p += 2;
+        } else if (*p == '{') {
+            const char *end = strchr(p + 1, '}');
+            const char *open = strchr(p + 1, '{');
+            if (!end || (open && open < end)) {
+                snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unclosed '{' at character %zu",
+                         (size_t) (p - text) + 1);
+                return -1;
+            }
+            if (emit(arg, p + 1, (size_t) (end - p - 1), true) != 0) {
+                snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unknown placeholder {%.*s}",
+                         (int) (end - p - 1 < S_NAME_MAX ? end - p - 1 : S_NAME_MAX), p + 1);
+                return -1;
+            }
+            p = end + 1;
+        } else if (*p == '}') {
+            snprintf(reason, SN_TEMPLATE_REASON_SIZE, "stray '}' at character %zu (write }})",
+                     (size_t) (p - text) + 1);
+            return -1;
+        } else {
+            size_t n = strcspn(p, "{}");
+            if (emit(arg, p, n, false) != 0)
+                return -1;
+            p += n;
+        }
+    }
+    return 0;
+}
+
+static int s_check_one(void *arg, const char *text, size_t len, bool placeholder)
+{
+    if (!placeholder)
+        return 0;
+    char name[S_NAME_MAX + 1];
+    if (len == 0 || len > S_NAME_MAX)
+        return -1;
+    memcpy(name, text, len);
+    name[len] = '\0';
+    return s_known(arg, name) ? 0 : -1;
+}
+
+int sn_template_check(const char *kind, const char *text, char reason[SN_TEMPLATE_REASON_SIZE])
+{
+    const char *const *names = sn_template_names(kind);
+    if (!names) {
+        snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unknown alert kind");
+        return -1;
+    }
+    if (!text || !*text) {
+        snprintf(reason, SN_TEMPLATE_REASON_SIZE, "empty template");
+        return -1;
+    }
+    return s_walk(text, s_check_one, (void *) names, reason);
+}
+
+typedef struct {
+    char *out;
+    size_t len, cap;
+    const sn_field_t *fields;
+    size_t nfields;
+    bool failed;
+} s_render_t;
+
+static void s_append(s_render_t *r, const char *text, size_t len)
+{
+    if (r->failed)
+        return;
+    if (r->len + len + 1 > r->cap) {
+        size_t cap = (r->len + len + 1) * 2;
+        char *grown = realloc(r->out, cap);
+        if (!grown) {
+            r->failed = true;
+            return;
+        }
+        r->out = grown;
+        r->cap = cap;
+    }
+    memcpy(r->out + r->len, text, len);
+    r->len += len;
+    r->out[r->len] = '\0';
+}
+
+static int s_render_one(void *arg, const char *text, size_t len, bool placeholder)
+{
+    s_render_t *r = arg;
+    if (!placeholder) {
+        s_append(r, text, len);
+        return 0;
+    }
+    for (size_t i = 0; i < r->nfields; i++) {
+        const sn_field_t *f = &r->fields[i];
+        if (strlen(f->name) == len && memcmp(f->name, text, len) == 0 && f->value) {
+            s_append(r, f->value, strlen(f->value));
+            break;
+        }
+    }
+    return 0;
+}
+
+char *sn_template_render(const char *text, const sn_field_t *fields, size_t nfields)
+{
+    s_render_t r = { .fields = fields, .nfields = nfields };
+    char reason[SN_TEMPLATE_REASON_SIZE];
+    s_append(&r, "", 0);
+    if (s_walk(text ? text : "", s_render_one, &r, reason) != 0 || r.failed) {
+        free(r.out);
+        return NULL;
+    }
+    return r.out;
+}

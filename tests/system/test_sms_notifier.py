@@ -1,0 +1,141 @@
+"""sms-notifier against a real PostgreSQL: unsatisfied ratings become alerts
+and queued SMS rows for the recipients the tree gives, once each, whatever
+restarts and lost cursors bring (issue 13, items 1 and 5; docs/alerts.md).
+Sending them through Kannel is not built yet."""
+import datetime
+import random
+
+import stats_traffic as tr
+from conftest import wait_for
+from servers import free_port, wait_port
+
+BRANCH = "hq.r01.b0001"
+
+
+def q(db, sql, *args):
+    with db.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall() if cur.description else None
+    db.commit()
+    return rows
+
+
+def start_notifier(start_bin, db, bus):
+    port = free_port()
+    proc = start_bin("sms-notifier", {
+        "EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub,
+        "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
+        "EQMS_SMS_POLL_MS": "200"})
+    wait_port(port, proc=proc.proc)
+    return proc
+
+
+def caught_up(db):
+    (behind,), = q(db, """SELECT count(*) FROM gateway_cursor g
+                          LEFT JOIN sms_cursor c ON c.source = 'gateway'
+                            AND c.stream = g.gateway || '/' || g.incarnation
+                          WHERE coalesce(c.position, 0) < g.upto""")
+    return behind == 0
+
+
+def node(db, path):
+    return q(db, "SELECT id FROM org_node WHERE path = %s::ltree", path)[0][0]
+
+
+def configure(db):
+    """A rule at head office; recipients: the branch's supervisor, the
+    region's with subtree, head office's without (gets nothing of a
+    branch); the demo's own rules and recipients go first."""
+    q(db, "DELETE FROM alert_rule")
+    q(db, "DELETE FROM alert_recipient")
+    q(db, """INSERT INTO alert_rule (node_id, kind, template) VALUES (%s, 'unsatisfied_rating',
+             '{branch}{window}号窗口 {teller}({employee_no}) {time} 「{option}」 '
+             '今日不满意{unsatisfied_today}/{rated_today} ({ratio_today})')""", node(db, "hq"))
+    for path, phone, subtree in ((BRANCH, "+8613800000001", False),
+                                 ("hq.r01", "+8613800000002", True),
+                                 ("hq", "+8613800000003", False)):
+        q(db, """INSERT INTO alert_recipient (node_id, name, phone, subtree)
+                 VALUES (%s, '主管', %s, %s)""", node(db, path), phone, subtree)
+
+
+def expected_text(db, rating_id):
+    """The rule's text for one rating, made here from the tables."""
+    (branch, window, teller, emp, t, label, zone), = q(db, """
+        SELECT b.name, w.number, s.name, s.employee_no, r.event_time, o.label, b.time_zone
+        FROM rating r JOIN service_window w ON w.id = r.window_id
+        JOIN org_node b ON b.id = w.node_id JOIN staff s ON s.id = r.staff_id
+        JOIN effective_settings(b.id) e ON true
+        JOIN rating_option o ON o.scale_id = e.rating_scale_id AND o.code = r.option_code
+        WHERE r.id = %s""", rating_id)
+    (local,), = q(db, "SELECT to_char(%s AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')", t, zone)
+    (unsat, rated), = q(db, """SELECT count(*) FILTER (WHERE d.unsatisfied), count(*)
+        FROM rating d, rating r WHERE r.id = %s AND d.staff_id = r.staff_id
+        AND (d.event_time AT TIME ZONE %s)::date = (r.event_time AT TIME ZONE %s)::date
+        AND d.event_time <= r.event_time""", rating_id, zone, zone)
+    return (f"{branch}{window}号窗口 {teller}({emp}) {local} 「{label}」 "
+            f"今日不满意{unsat}/{rated} ({100.0 * unsat / rated:.1f}%)")
+
+
+def test_unsatisfied_ratings_become_alerts_and_sms_once(demo_db, bus, start_bin):
+    configure(demo_db)
+    rng = random.Random(5)
+    b = tr.Branch(demo_db, BRANCH)
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    tr.device_facts(rng, demo_db, b, start, 2, 60, 5, 2, False)
+    proc = start_notifier(start_bin, demo_db, bus)
+    wait_for(lambda: caught_up(demo_db), 20)
+    unsat = [r for (r,) in q(demo_db, "SELECT id::text FROM rating WHERE unsatisfied")]
+    assert len(unsat) >= 5
+    alerts = q(demo_db, "SELECT fact, branch_id, state FROM alert ORDER BY fact")
+    assert [a[0] for a in alerts] == sorted(unsat)
+    assert all(a[1] == b.id and a[2] == "open" for a in alerts)
+    assert q(demo_db, "SELECT count(*) FROM alert_event WHERE kind = 'opened'") == [
+        (len(unsat),)]
+    # two recipients per alert: the branch's and the region's (subtree)
+    sms = q(demo_db, """SELECT a.fact, m.phone, m.body, m.state FROM sms_outbox m
+                        JOIN alert a ON a.id = m.alert_id ORDER BY a.fact, m.phone""")
+    assert [(f, p) for f, p, _, _ in sms] == [
+        (f, p) for f in sorted(unsat) for p in ("+8613800000001", "+8613800000002")]
+    assert all(s == "queued" for _, _, _, s in sms)
+    for fact, _, body, _ in sms:
+        assert body == expected_text(demo_db, fact)
+    # a restart, and a lost cursor, write nothing twice
+    proc.stop()
+    q(demo_db, "DELETE FROM sms_cursor")
+    start_notifier(start_bin, demo_db, bus)
+    wait_for(lambda: caught_up(demo_db), 20)
+    assert q(demo_db, "SELECT count(*) FROM alert") == [(len(unsat),)]
+    assert q(demo_db, "SELECT count(*) FROM sms_outbox") == [(2 * len(unsat),)]
+    # new ratings while it runs
+    tr.device_facts(rng, demo_db, b, start, 2, 30, 0, 0, False)
+    wait_for(lambda: caught_up(demo_db), 20)
+    (n,), = q(demo_db, "SELECT count(*) FROM rating WHERE unsatisfied")
+    assert q(demo_db, "SELECT count(*) FROM alert") == [(n,)]
+
+
+def test_a_malformed_rule_is_refused_and_the_alert_still_goes_out(demo_db, bus, start_bin):
+    configure(demo_db)
+    # the branch's own rule, with a typo: refused, the built-in text is used
+    q(demo_db, """INSERT INTO alert_rule (node_id, kind, template)
+                  VALUES (%s, 'unsatisfied_rating', '{teller} {telr}')""", node(demo_db, BRANCH))
+    # the other region switches its alerts off
+    q(demo_db, """INSERT INTO alert_rule (node_id, kind, enabled, template)
+                  VALUES (%s, 'unsatisfied_rating', false, 'off')""", node(demo_db, "hq.r02"))
+    rng = random.Random(6)
+    b = tr.Branch(demo_db, BRANCH)
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    tr.device_facts(rng, demo_db, b, start, 2, 40, 0, 0, False)
+    other = tr.Branch(demo_db, q(demo_db, """SELECT path::text FROM org_node
+        WHERE kind = 'branch' AND path <@ 'hq.r02' ORDER BY path LIMIT 1""")[0][0])
+    tr.device_facts(rng, demo_db, other, start, 2, 40, 0, 0, False)
+    proc = start_notifier(start_bin, demo_db, bus)
+    wait_for(lambda: caught_up(demo_db), 20)
+    (n,), = q(demo_db, """SELECT count(*) FROM rating WHERE unsatisfied
+                          AND branch_path = %s::ltree""", BRANCH)
+    assert n > 0
+    assert q(demo_db, "SELECT count(*), count(DISTINCT branch_id) FROM alert") == [(n, 1)]
+    bodies = [m for (m,) in q(demo_db, "SELECT body FROM sms_outbox")]
+    assert bodies and all(m.startswith("【服务评价】") for m in bodies)
+    log = proc.log()
+    assert log.count("event=alert_rule_refused") == 1
+    assert 'reason="unknown placeholder {telr}"' in log

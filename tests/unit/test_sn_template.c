@@ -1,0 +1,73 @@
+/*  Unit tests: sn_template, alert SMS texts from rule templates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../services/sms-notifier/sn_template.h"
+
+static const char *K = "unsatisfied_rating";
+
+static void test_every_offered_placeholder_is_accepted(void **state)
+{
+    (void) state;
+    char reason[SN_TEMPLATE_REASON_SIZE] = "";
+    for (const char *const *n = sn_template_names(K); *n; n++) {
+        char text[64];
+        snprintf(text, sizeof text, "x{%s}y", *n);
+        assert_int_equal(sn_template_check(K, text, reason), 0);
+    }
+    assert_int_equal(sn_template_check(K, "{{literal}} braces, no placeholder", reason), 0);
+}
+
+static void test_malformed_templates_are_refused_with_a_reason(void **state)
+{
+    (void) state;
+    struct {
+        const char *text, *reason;
+    } cases[] = {
+        { "{teller} at {telr}", "unknown placeholder {telr}" },
+        { "{}", "unknown placeholder {}" },
+        { "{teller", "unclosed '{' at character 1" },
+        { "ab{te{ller}", "unclosed '{' at character 3" },
+        { "done}", "stray '}' at character 5 (write }})" },
+        { "", "empty template" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char reason[SN_TEMPLATE_REASON_SIZE] = "";
+        assert_int_equal(sn_template_check(K, cases[i].text, reason), -1);
+        assert_string_equal(reason, cases[i].reason);
+    }
+    char reason[SN_TEMPLATE_REASON_SIZE] = "";
+    assert_int_equal(sn_template_check("no_such_kind", "x", reason), -1);
+    assert_string_equal(reason, "unknown alert kind");
+    assert_null(sn_template_names("no_such_kind"));
+}
+
+static void test_render_fills_the_fields(void **state)
+{
+    (void) state;
+    sn_field_t f[] = { { "branch", "城东支行" }, { "window", "3" }, { "teller", "李娜" },
+                       { "option", NULL } };
+    char *s = sn_template_render("{branch}{window}号窗口 {teller}: {option}/{ticket} {{x}}",
+                                 f, sizeof f / sizeof f[0]);
+    assert_non_null(s);
+    assert_string_equal(s, "城东支行3号窗口 李娜: / {x}");
+    free(s);
+    s = sn_template_render("", f, 0);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_offered_placeholder_is_accepted),
+        cmocka_unit_test(test_malformed_templates_are_refused_with_a_reason),
+        cmocka_unit_test(test_render_fills_the_fields),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

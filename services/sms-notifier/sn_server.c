@@ -7,7 +7,6 @@
 
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
-#include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/tailcursor.h"
 #include "sn_alerts.h"

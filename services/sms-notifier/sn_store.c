@@ -33,11 +33,6 @@ void sn_store_destroy(sn_store_t **self_p)
     *self_p = NULL;
 }
 
-pgstore_t *sn_store_pg(sn_store_t *self)
-{
-    return self->pg;
-}
-
 int sn_store_load_cursors(sn_store_t *self, tailcursor_t *cursors)
 {
     return tailcursor_load(cursors, self->pg, S_CURSOR_TABLE);

@@ -37,7 +37,6 @@ typedef int (sn_rating_fn)(void *arg, const sn_rating_t *rating);
 /* Takes *pg_p. NULL on allocation failure. */
 sn_store_t *sn_store_new(pgstore_t **pg_p);
 void sn_store_destroy(sn_store_t **self_p);
-pgstore_t *sn_store_pg(sn_store_t *self);
 
 /* Loads the committed positions into `cursors`. 0 / -1. */
 int sn_store_load_cursors(sn_store_t *self, tailcursor_t *cursors);

@@ -15,7 +15,7 @@ Q ?= @
 DEB_PACKAGES := build-essential pkg-config \
 	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
 	libmicrohttpd-dev libicu-dev libcmocka-dev \
-	postgresql postgresql-contrib redis-server \
+	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	docker-compose procps iproute2 curl \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \

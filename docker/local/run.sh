@@ -1,8 +1,9 @@
 #!/bin/sh
 # `make run`: the whole EQMS stack on this machine, without Docker, under ./var.
-# PostgreSQL and Redis on their own ports, migrations, demo organisation, then
-# every service that is built, each waited for on its health port. Running it
-# again starts only what is not running. `make stop` ends it all.
+# PostgreSQL and Redis on their own ports, migrations, demo organisation, Kannel
+# (the SMS gateway, with a fake SMSC), then every service that is built, each
+# waited for on its health port. Running it again starts only what is not
+# running. `make stop` ends it all.
 set -eu
 
 BUILD=${1:-build/release}
@@ -75,6 +76,66 @@ EQMS_PG_CONNINFO=$CONNINFO "$BUILD/bin/eqms-migrate" 2>>"$VAR/log/migrate.log" \
     || die "migrations failed: see var/log/migrate.log"
 psql -X -q -v ON_ERROR_STOP=1 "$CONNINFO" -f docker/local/demo.sql >/dev/null \
     || die "loading the demo organisation failed"
+
+# --- Kannel: the SMS gateway, with Kannel's fake SMSC in place of an operator -----
+# bearerbox, smsbox and fakesmsc, configured from docker/kannel/kannel.conf
+# (rendered into var/kannel). Every SMS "sent" ends up in var/log/fakesmsc.log.
+# Not the Debian package's own ports (13000, 13002): those of the table in
+# docs/development.md. Inbound SMS go to EQMS_LOCAL_SMS_INBOUND_URL.
+KANNEL_ADMIN_PORT=13100 KANNEL_BOX_PORT=13101 KANNEL_SMSC_PORT=13110
+KANNEL_MO_PORT=13111 KANNEL_SENDSMS_PORT=13113
+KANNEL_USER=eqms-notifier KANNEL_PASSWORD=eqms-local KANNEL_ADMIN_PASSWORD=eqms-local
+KANNEL_INBOUND_URL=${EQMS_LOCAL_SMS_INBOUND_URL:-http://127.0.0.1:9558/sms/inbound}
+KANNEL_STATUS="http://127.0.0.1:$KANNEL_ADMIN_PORT/status.txt?password=$KANNEL_ADMIN_PASSWORD"
+FAKESMSC=/usr/lib/kannel/test/fakesmsc
+
+running() { [ -f "$VAR/run/$1.pid" ] && kill -0 "$(cat "$VAR/run/$1.pid")" 2>/dev/null; }
+# kannel_wait WHAT PATTERN PROGRAM: until bearerbox's status page matches PATTERN
+kannel_wait() {
+    for _ in $(seq 100); do
+        curl -fsS "$KANNEL_STATUS" 2>/dev/null | grep -Eq "$2" && return
+        running "$3" || die "$3 exited: see var/log/$3.*"
+        sleep 0.1
+    done
+    die "Kannel: no $1 after 10 s: see var/log/bearerbox.log"
+}
+if [ ! -x /usr/sbin/bearerbox ] || [ ! -x "$FAKESMSC" ]; then
+    say "kannel or kannel-extras is not installed (make deps); Kannel skipped"
+else
+    mkdir -p "$VAR/kannel"
+    sed -e "s|@ADMIN_PORT@|$KANNEL_ADMIN_PORT|; s|@ADMIN_PASSWORD@|$KANNEL_ADMIN_PASSWORD|" \
+        -e "s|@LISTEN@|127.0.0.1|; s|@BOX_PORT@|$KANNEL_BOX_PORT|; s|@SMSC_PORT@|$KANNEL_SMSC_PORT|" \
+        -e "s|@MO_PORT@|$KANNEL_MO_PORT|; s|@SENDSMS_PORT@|$KANNEL_SENDSMS_PORT|" \
+        -e "s|@LOG_DIR@|$VAR/log|; s|@SPOOL_DIR@|$VAR/kannel|; s|@LOG_LEVEL@|1|" \
+        -e "s|@USERNAME@|$KANNEL_USER|; s|@PASSWORD@|$KANNEL_PASSWORD|; s|@MAX_MESSAGES@|10|" \
+        -e "s|@INBOUND_URL@|$KANNEL_INBOUND_URL|; s|@HTTP_RETRY@|10|; s|@HTTP_RETRY_DELAY@|5|" \
+        docker/kannel/kannel.conf >"$VAR/kannel/kannel.conf"
+    ! grep -q '@[A-Z_]*@' "$VAR/kannel/kannel.conf" || die "var/kannel/kannel.conf: a placeholder is left"
+    if running bearerbox; then
+        say "bearerbox already running"
+    else
+        nohup /usr/sbin/bearerbox -v 3 "$VAR/kannel/kannel.conf" >>"$VAR/log/bearerbox.stderr" 2>&1 &
+        echo $! >"$VAR/run/bearerbox.pid"
+        kannel_wait "bearerbox status" "fake\[fake\]" bearerbox
+    fi
+    if running smsbox; then
+        say "smsbox already running"
+    else
+        nohup /usr/sbin/smsbox -v 3 "$VAR/kannel/kannel.conf" >>"$VAR/log/smsbox.stderr" 2>&1 &
+        echo $! >"$VAR/run/smsbox.pid"
+        kannel_wait "smsbox connection" "^ +smsbox:" smsbox
+    fi
+    if running fakesmsc; then
+        say "fakesmsc already running"
+    else
+        # -m 0: sends nothing, prints every message it gets (smsc_fake serves
+        # one client at a time; inbound messages are injected on the MO port)
+        nohup "$FAKESMSC" -H 127.0.0.1 -r "$KANNEL_SMSC_PORT" -m 0 "0 0 text unused" \
+            >>"$VAR/log/fakesmsc.log" 2>&1 &
+        echo $! >"$VAR/run/fakesmsc.pid"
+        kannel_wait "online fake SMSC" "fake\[fake\] +FAKE:[0-9]+ \(online" fakesmsc
+    fi
+fi
 
 # --- services -----------------------------------------------------------------
 # Every service reads the same environment; each gets its own health port.
@@ -191,3 +252,11 @@ EQMS is running (logs in var/log, stop with: make stop)
                events on the bus: subscribe to rating., staff., service., device.
   demo         $nodes organisation nodes, $windows windows, $staff staff
 EOT
+if running fakesmsc; then cat <<EOT
+  kannel       sendsms http://127.0.0.1:$KANNEL_SENDSMS_PORT/cgi-bin/sendsms?username=$KANNEL_USER&password=$KANNEL_PASSWORD&from=95588&to=13800138000&text=hello
+               status $KANNEL_STATUS
+               every SMS sent arrives at the fake SMSC: tail -f var/log/fakesmsc.log
+               inbound SMS go to $KANNEL_INBOUND_URL; send one with
+               timeout 2 $FAKESMSC -H 127.0.0.1 -r $KANNEL_MO_PORT -m 1 "13800138000 95588 text hello"
+EOT
+fi

@@ -21,14 +21,21 @@ stop_pid() {
 }
 
 # Reverse start order: the gateway still reaches the bus to say its devices
-# went offline; then anything else started under var/run; Redis last.
+# went offline; then anything else started under var/run; then Kannel
+# (bearerbox tells smsbox to quit, and fakesmsc loses its link); Redis last.
 for name in kiosk device-gateway devsim queue-manager rating-ingest web-api; do
     stop_pid "$name"
 done
 for pidfile in "$VAR"/run/*.pid; do
     [ -e "$pidfile" ] || continue
     name=$(basename "$pidfile" .pid)
-    [ "$name" = redis ] || [ "$name" = bus ] || stop_pid "$name"
+    case $name in
+        redis|bus|smsbox|bearerbox|fakesmsc) ;;
+        *) stop_pid "$name" ;;
+    esac
+done
+for name in bearerbox smsbox fakesmsc; do
+    stop_pid "$name"
 done
 stop_pid bus
 stop_pid redis

@@ -9,6 +9,11 @@ bus       a running eqms-bus on free ports: .xsub, .xpub, .http_port
 netns     a network namespace on a veth link whose traffic a test can drop
 run_bin   runs an EQMS binary to completion: run_bin("migrate", env={...})
 start_bin starts a long-running EQMS binary; stopped with SIGTERM at teardown
+kannel    a running Kannel (bearerbox, smsbox, fakesmsc) for this test, logs
+          in its tmp dir (servers.Kannel); kannel_factory(inbound_url=...,
+          max_messages=...) starts one with the notifier's inbound URL
+http_recorder  an HTTP server that records the requests it gets
+          (httprecorder.py): Kannel's delivery reports and inbound messages
 """
 import itertools
 import os
@@ -105,6 +110,35 @@ def netns():
     ns = NetNs()
     yield ns
     ns.close()
+
+
+@pytest.fixture
+def kannel_factory(tmp_path):
+    started = []
+
+    def start(inbound_url=None, **kwargs):
+        """A started servers.Kannel under <tmp_path>/kannel (then k1/kannel, ...)."""
+        root = tmp_path / f"k{len(started)}" if started else tmp_path
+        k = srvmod.Kannel(str(root), inbound_url, **kwargs)
+        started.append(k)
+        return k.start()
+
+    yield start
+    for k in reversed(started):
+        k.stop()
+
+
+@pytest.fixture
+def kannel(kannel_factory):
+    return kannel_factory()
+
+
+@pytest.fixture
+def http_recorder():
+    from httprecorder import HttpRecorder
+    recorder = HttpRecorder()
+    yield recorder
+    recorder.close()
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ patience (exponential, mean 45 min) ran out before their call; 82 % of the
 served rate the teller (60 % of walk-ins), unsatisfied more often after a
 long wait and by teller (each teller has a quality).
 
-Live (LiveBranch): the same facts at the current time for the lag
-measurement, in the batches their owners commit.
+tree_sql makes the organisation the history is for; bench_stats.py writes
+the live facts of its lag measurement itself.
 """
 import bisect
 import datetime

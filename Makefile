@@ -172,12 +172,13 @@ stop:
 bench: all
 	@for n in $(BENCH_NAMES); do $(MAKE) --no-print-directory bench-$$n || exit 1; done
 
+# `make bench-stats BENCH_ARGS="--rows 2000000"` passes options to the benchmark.
 bench-%: all $(BENCH_TOOLS)
 	@if [ -f tests/bench/bench_$*.py ]; then \
-		/usr/bin/python3 tests/bench/bench_$*.py --bin $(BUILD)/bin; \
+		/usr/bin/python3 tests/bench/bench_$*.py --bin $(BUILD)/bin $(BENCH_ARGS); \
 	else \
 		$(MAKE) --no-print-directory $(BUILD)/bench/bench_$* && \
-		$(BUILD)/bench/bench_$* --bin $(BUILD)/bin; \
+		$(BUILD)/bench/bench_$* --bin $(BUILD)/bin $(BENCH_ARGS); \
 	fi
 
 clean:

@@ -428,26 +428,51 @@ static void s_days_clear(s_verify_t *v)
     }
 }
 
-/* Recomputes branch `b` day by day, compares each day, and adds the days
- * to the totals of `b` and of every node above it. */
-static int s_branch(s_verify_t *v, const s_node_t *b)
+static bool s_under(const char *path, const char *ancestor)
+{
+    size_t len = strlen(ancestor);
+    return strncmp(path, ancestor, len) == 0 && (path[len] == '\0' || path[len] == '.');
+}
+
+/* Recomputes branch `b`'s facts by the local days of `zone`: compares each
+ * day when `zone` is the branch's own, and adds the days to the totals of
+ * every node at or above `b` whose days are those of `zone`. */
+static int s_branch_in(s_verify_t *v, const s_node_t *b, const char *zone)
 {
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long) b->id);
-    const char *params[] = { id, b->zone, v->args->from, v->args->to };
+    const char *params[] = { id, zone, v->args->from, v->args->to };
     s_days_clear(v);
     if (s_tickets(v, params) != 0 || s_ratings(v, params) != 0
         || s_intervals(v, params) != 0)
         return -1;
+    bool own = strcmp(zone, b->zone) == 0;
     for (int i = 0; i < v->ndays; i++) {
-        if (s_check_day(v, b, i, &v->days[i]) != 0)
+        if (own && s_check_day(v, b, i, &v->days[i]) != 0)
             return -1;
-        for (size_t k = 0; k < v->nnodes; k++) {
-            const char *p = v->nodes[k].path;
-            size_t len = strlen(p);
-            if (strncmp(b->path, p, len) == 0 && (b->path[len] == '\0' || b->path[len] == '.'))
+        for (size_t k = 0; k < v->nnodes; k++)
+            if (strcmp(v->nodes[k].zone, zone) == 0 && s_under(b->path, v->nodes[k].path))
                 s_add_counts(&v->totals[k], &v->days[i]);
-        }
+    }
+    return 0;
+}
+
+/* Recomputes branch `b` once in each zone among it and its ancestors (an
+ * ancestor's days are its own zone's: a region in Shanghai sums the facts
+ * of an Urumqi branch by Shanghai days). */
+static int s_branch(s_verify_t *v, const s_node_t *b)
+{
+    if (s_branch_in(v, b, b->zone) != 0)
+        return -1;
+    for (size_t k = 0; k < v->nnodes; k++) {
+        const s_node_t *a = &v->nodes[k];
+        if (!s_under(b->path, a->path) || strcmp(a->zone, b->zone) == 0)
+            continue;
+        bool seen = false;      /* a zone already done for a lower ancestor */
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = s_under(b->path, v->nodes[j].path) && strcmp(v->nodes[j].zone, a->zone) == 0;
+        if (!seen && s_branch_in(v, b, a->zone) != 0)
+            return -1;
     }
     return 0;
 }

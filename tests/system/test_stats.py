@@ -249,6 +249,11 @@ def test_verify_finds_no_difference_after_randomised_traffic(demo_db, bus, start
     got = verify(demo_db, "--from", "2026-11-29", "--to", "2026-12-03")
     assert got.returncode == 0, got.stdout + got.stderr
     assert "verify: 7 nodes, 4 branches x 4 days, 0 differences" in got.stdout, got.stdout
+    # a range that starts between the two zones' midnights: head office sums
+    # the Urumqi branch by Shanghai days (its 22:00-24:00 on 30 November is
+    # 1 December at head office)
+    got = verify(demo_db, "--from", "2026-12-01", "--to", "2026-12-02")
+    assert "verify: 7 nodes, 4 branches x 1 days, 0 differences" in got.stdout, got.stdout
     (issued,), = q(demo_db, """SELECT sum(issued) FROM stats_cell
                                WHERE node_id = %s AND period = 1 AND dim = 0""",
                    branches[0].id)

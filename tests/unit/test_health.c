@@ -14,17 +14,12 @@
 #include "eqms/clock.h"
 #include "eqms/health.h"
 #include "eqms/log.h"
+#include "httptest.h"
 
 typedef struct {
     int healthy;
     const char *reason;
 } check_state_t;
-
-typedef struct {
-    int status;
-    char headers[2048];
-    char body[8192];
-} reply_t;
 
 static int check(void *ctx, char *reason, size_t size)
 {
@@ -35,26 +30,12 @@ static int check(void *ctx, char *reason, size_t size)
     return -1;
 }
 
-/* A loopback port that was free a moment ago. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET,
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    assert_int_equal(bind(fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *) &addr, &len), 0);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 /* Starts a server on a free loopback port (retrying if another process
  * took the port in between) and returns it with the port in *port. */
 static health_t *start(metrics_t *metrics, check_state_t *st, int *port)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
-        *port = free_port();
+        *port = httptest_free_port();
         health_t *h = health_new("bus", "127.0.0.1", *port, metrics, check, st);
         if (h)
             return h;
@@ -63,41 +44,14 @@ static health_t *start(metrics_t *metrics, check_state_t *st, int *port)
     return NULL;
 }
 
-/* Sends `request` and reads the whole reply (the server closes). */
-static void http(int port, const char *request, reply_t *reply)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET,
-                                .sin_port = htons((uint16_t) port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    assert_int_equal(connect(fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    size_t len = strlen(request);
-    assert_int_equal(write(fd, request, len), (ssize_t) len);
-    static char raw[16384];
-    size_t got = 0;
-    ssize_t n;
-    while ((n = read(fd, raw + got, sizeof raw - 1 - got)) > 0)
-        got += (size_t) n;
-    close(fd);
-    raw[got] = '\0';
-
-    memset(reply, 0, sizeof *reply);
-    assert_int_equal(sscanf(raw, "HTTP/1.%*d %d", &reply->status), 1);
-    char *end = strstr(raw, "\r\n\r\n");
-    assert_non_null(end);
-    snprintf(reply->headers, sizeof reply->headers, "%.*s", (int) (end - raw), raw);
-    snprintf(reply->body, sizeof reply->body, "%s", end + 4);
-}
-
 static void test_health_ok(void **state)
 {
     (void) state;
     check_state_t st = { .healthy = 1 };
     int port;
     health_t *h = start(NULL, &st, &port);
-    reply_t r;
-    http(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
+    httptest_reply_t r;
+    httptest(port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.headers, "Content-Type: application/json"));
     assert_string_equal(r.body, "{\"status\":\"ok\",\"service\":\"bus\"}\n");
@@ -112,15 +66,15 @@ static void test_health_unhealthy_with_reason(void **state)
                          .reason = "loop stalled \"5 s\"\nsee log" };
     int port;
     health_t *h = start(NULL, &st, &port);
-    reply_t r;
-    http(port, "GET /health HTTP/1.0\r\n\r\n", &r);
+    httptest_reply_t r;
+    httptest(port, "GET /health HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 503);
     assert_string_equal(r.body,
         "{\"status\":\"unhealthy\",\"service\":\"bus\","
         "\"reason\":\"loop stalled \\\"5 s\\\"\\u000asee log\"}\n");
     /* the answer follows the check from request to request */
     st.healthy = 1;
-    http(port, "GET /health HTTP/1.0\r\n\r\n", &r);
+    httptest(port, "GET /health HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     health_destroy(&h);
 }
@@ -135,15 +89,15 @@ static void test_metrics_body(void **state)
     check_state_t st = { .healthy = 1 };
     int port;
     health_t *h = start(m, &st, &port);
-    reply_t r;
-    http(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);
+    httptest_reply_t r;
+    httptest(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.headers, "Content-Type: text/plain; version=0.0.4"));
     assert_non_null(strstr(r.body, "# TYPE eqms_bus_forwarded_messages_total counter\n"
                                     "eqms_bus_forwarded_messages_total 1234\n"));
     assert_non_null(strstr(r.body, "\neqms_bus_up 1\n"));
     metrics_add(c, 1);
-    http(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);
+    httptest(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);
     assert_non_null(strstr(r.body, "\neqms_bus_forwarded_messages_total 1235\n"));
     health_destroy(&h);
     metrics_destroy(&m);
@@ -155,17 +109,17 @@ static void test_not_found_and_method_not_allowed(void **state)
     check_state_t st = { .healthy = 1 };
     int port;
     health_t *h = start(NULL, &st, &port);
-    reply_t r;
-    http(port, "GET /healthz HTTP/1.0\r\n\r\n", &r);
+    httptest_reply_t r;
+    httptest(port, "GET /healthz HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 404);
-    http(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);   /* no metrics_t given */
+    httptest(port, "GET /metrics HTTP/1.0\r\n\r\n", &r);   /* no metrics_t given */
     assert_int_equal(r.status, 404);
-    http(port, "POST /health HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}", &r);
+    httptest(port, "POST /health HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}", &r);
     assert_int_equal(r.status, 405);
     assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
-    http(port, "DELETE /metrics HTTP/1.0\r\n\r\n", &r);
+    httptest(port, "DELETE /metrics HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 405);
-    http(port, "HEAD /health HTTP/1.0\r\n\r\n", &r);
+    httptest(port, "HEAD /health HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "");
     health_destroy(&h);

@@ -1,0 +1,97 @@
+/*  httpd: a service's own small HTTP server (libmicrohttpd, its own
+ *  threads) on a table of routes.
+ *
+ *  The plumbing every EQMS HTTP endpoint shares: exact-path routes with a
+ *  method each (GET also answers HEAD), 404 for an unknown path, 405 with
+ *  Allow for a known path and another method, request bodies collected up
+ *  to a limit (413 beyond), query arguments read strictly (an argument
+ *  given twice is refused), and the same headers on every reply
+ *  (Cache-Control: no-store, X-Content-Type-Options: nosniff). health (the
+ *  /health and /metrics port of every service) and sms-notifier's gateway
+ *  callbacks run on it.
+ *
+ *  Handlers run on the server's threads, concurrently when `threads` > 1:
+ *  they may only touch thread-safe state or their own connections.
+ */
+#ifndef EQMS_HTTPD_H
+#define EQMS_HTTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct httpd_t httpd_t;
+
+/* One request, valid only during the handler call. */
+typedef struct httpd_req_t httpd_req_t;
+
+/* What a handler answers. Starts as 500 with no body: a handler that
+ * forgets to answer is visible. */
+typedef struct {
+    unsigned status;
+    const char *content_type;   /* static string; NULL: text/plain; charset=utf-8 */
+    char *body;                 /* heap, taken by httpd; NULL: empty */
+    size_t len;
+} httpd_reply_t;
+
+typedef void (httpd_handler_fn)(void *ctx, const httpd_req_t *req, httpd_reply_t *reply);
+
+typedef struct {
+    const char *method;         /* "GET" (answers HEAD too), "POST", ... */
+    const char *path;           /* exact, e.g. "/sms/dlr" */
+    httpd_handler_fn *handler;
+} httpd_route_t;
+
+typedef struct {
+    const char *name;           /* in the log lines */
+    const char *address;        /* an IPv4 or IPv6 address to listen on */
+    int port;                   /* 0: no port at all (an inert server) */
+    size_t body_max;            /* larger request bodies get 413; 0: 64 KiB */
+    unsigned threads;           /* handler threads; 0: 1 */
+    unsigned connections;       /* at most at once; 0: 64 */
+    unsigned timeout_s;         /* idle connection timeout; 0: 10 s */
+} httpd_config_t;
+
+/* Starts listening. `routes` (n of them) and `ctx` are borrowed and must
+ * outlive the server. NULL if the configuration is invalid or the port
+ * cannot be bound (logged). */
+httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, size_t n,
+                   void *ctx);
+
+/* Stops the threads (waiting for running handlers) and frees. Accepts NULL. */
+void httpd_destroy(httpd_t **self_p);
+
+/* --- reading the request ------------------------------------------------------ */
+
+const char *httpd_req_method(const httpd_req_t *req);
+const char *httpd_req_path(const httpd_req_t *req);
+
+/* The value of query argument `name` ("" for "?name" without a value), or
+ * NULL when it is absent. */
+const char *httpd_req_arg(const httpd_req_t *req, const char *name);
+
+/* 0 when every query argument is one of `allowed` (NULL-terminated) and
+ * none is given twice; otherwise -1 with the reason written to `reason`. */
+int httpd_req_args_check(const httpd_req_t *req, const char *const *allowed, char *reason,
+                         size_t size);
+
+/* A request header (case-insensitive name), NULL when absent. */
+const char *httpd_req_header(const httpd_req_t *req, const char *name);
+
+/* The body (not NUL-terminated; "" and 0 without one). */
+const char *httpd_req_body(const httpd_req_t *req, size_t *len);
+
+/* The peer's address as text ("127.0.0.1"), for the logs. */
+const char *httpd_req_peer(const httpd_req_t *req);
+
+/* --- answering ------------------------------------------------------------------- */
+
+/* Answers `status` with a text/plain body formatted like printf. */
+void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Answers `status` with `*body_p` (heap, NUL-terminated; taken, *body_p set
+ * to NULL) of `content_type` (a static string). A NULL body answers 500. */
+void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
+                      char **body_p);
+
+#endif

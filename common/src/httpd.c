@@ -1,0 +1,394 @@
+/*  httpd: a service's own small HTTP server on a table of routes (httpd.h). */
+#include "eqms/httpd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "eqms/log.h"
+
+#define S_ARGS_MAX      32          /* query arguments kept per request */
+#define S_NAME_MAX      32
+#define S_BODY_DEFAULT  (64 * 1024)
+
+struct httpd_t {
+    char name[S_NAME_MAX + 1];
+    const httpd_route_t *routes;    /* borrowed */
+    size_t nroutes;
+    void *ctx;
+    size_t body_max;
+    struct MHD_Daemon *daemon;      /* NULL when inert */
+};
+
+struct httpd_req_t {
+    struct MHD_Connection *conn;
+    const char *method, *path;
+    const char *names[S_ARGS_MAX], *values[S_ARGS_MAX];
+    size_t nargs;
+    bool too_many;                  /* more than S_ARGS_MAX arguments */
+    const char *body;
+    size_t len;
+    char peer[INET6_ADDRSTRLEN];
+};
+
+/* What a connection collects between libmicrohttpd's calls. */
+typedef struct {
+    char *body;
+    size_t len, cap;
+    bool too_big;
+} s_upload_t;
+
+/* libmicrohttpd's error messages go to our log, never to stderr directly. */
+static void s_mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    const httpd_t *self = cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t len = strlen(msg);
+    while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+        msg[--len] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '"')
+            *p = '\'';
+    log_warn("http_error", "server=%s msg=\"%s\"", self ? self->name : "?", msg);
+}
+
+/* --- answering ------------------------------------------------------------------- */
+
+static enum MHD_Result s_queue(struct MHD_Connection *conn, httpd_reply_t *reply,
+                               const char *allow)
+{
+    if (!reply->body) {
+        reply->body = strdup("");
+        reply->len = 0;
+        if (!reply->body)
+            return MHD_NO;
+    }
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        free(reply->body);
+        reply->body = NULL;
+        return MHD_NO;
+    }
+    reply->body = NULL;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            reply->content_type ? reply->content_type
+                                                : "text/plain; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    if (allow)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+    enum MHD_Result ret = MHD_queue_response(conn, reply->status, response);
+    MHD_destroy_response(response);
+    return ret;
+}
+
+void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    free(reply->body);
+    reply->body = n < 0 ? NULL : text;
+    reply->len = n < 0 ? 0 : (size_t) n;
+    reply->status = n < 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : status;
+    reply->content_type = NULL;
+}
+
+void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
+                      char **body_p)
+{
+    free(reply->body);
+    reply->body = body_p ? *body_p : NULL;
+    if (body_p)
+        *body_p = NULL;
+    reply->len = reply->body ? strlen(reply->body) : 0;
+    reply->status = reply->body ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    reply->content_type = reply->body ? content_type : NULL;
+}
+
+/* --- the request ----------------------------------------------------------------- */
+
+static enum MHD_Result s_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                             const char *value)
+{
+    (void) kind;
+    httpd_req_t *req = cls;
+    if (req->nargs == S_ARGS_MAX) {
+        req->too_many = true;
+        return MHD_NO;
+    }
+    req->names[req->nargs] = key;
+    req->values[req->nargs++] = value ? value : "";
+    return MHD_YES;
+}
+
+const char *httpd_req_method(const httpd_req_t *req)
+{
+    return req->method;
+}
+
+const char *httpd_req_path(const httpd_req_t *req)
+{
+    return req->path;
+}
+
+const char *httpd_req_arg(const httpd_req_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->nargs; i++)
+        if (strcmp(req->names[i], name) == 0)
+            return req->values[i];
+    return NULL;
+}
+
+int httpd_req_args_check(const httpd_req_t *req, const char *const *allowed, char *reason,
+                         size_t size)
+{
+    if (req->too_many) {
+        snprintf(reason, size, "more than %d query arguments", S_ARGS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < req->nargs; i++) {
+        bool known = false;
+        for (const char *const *a = allowed; *a && !known; a++)
+            known = strcmp(*a, req->names[i]) == 0;
+        if (!known) {
+            snprintf(reason, size, "unknown query argument \"%.40s\"", req->names[i]);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(req->names[j], req->names[i]) == 0) {
+                snprintf(reason, size, "query argument \"%.40s\" given twice", req->names[i]);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+const char *httpd_req_header(const httpd_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *httpd_req_body(const httpd_req_t *req, size_t *len)
+{
+    if (len)
+        *len = req->len;
+    return req->body ? req->body : "";
+}
+
+const char *httpd_req_peer(const httpd_req_t *req)
+{
+    return req->peer;
+}
+
+static void s_peer(struct MHD_Connection *conn, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "?");
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) (const void *) sa)->sin_addr, out,
+                  (socklen_t) size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) (const void *) sa)->sin6_addr,
+                  out, (socklen_t) size);
+}
+
+/* --- routing ---------------------------------------------------------------------- */
+
+static bool s_method_matches(const char *route, const char *method)
+{
+    return strcmp(route, method) == 0
+           || (strcmp(route, MHD_HTTP_METHOD_GET) == 0
+               && strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
+}
+
+/* Answers a complete request: the route's handler, 404 or 405. */
+static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
+                                  const char *path, const char *method, s_upload_t *up)
+{
+    httpd_reply_t reply = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
+    const httpd_route_t *route = NULL;
+    char allow[128] = "";
+    for (size_t i = 0; i < self->nroutes && !route; i++) {
+        if (strcmp(self->routes[i].path, path) != 0)
+            continue;
+        if (s_method_matches(self->routes[i].method, method))
+            route = &self->routes[i];
+        else if (strlen(allow) + strlen(self->routes[i].method) + 8 < sizeof allow)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s",
+                     *allow ? ", " : "", self->routes[i].method,
+                     strcmp(self->routes[i].method, MHD_HTTP_METHOD_GET) == 0 ? ", HEAD"
+                                                                              : "");
+    }
+    if (!route && *allow) {
+        httpd_reply_text(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+        return s_queue(conn, &reply, allow);
+    }
+    if (!route) {
+        httpd_reply_text(&reply, MHD_HTTP_NOT_FOUND, "not found\n");
+        return s_queue(conn, &reply, NULL);
+    }
+    if (up->too_big) {
+        httpd_reply_text(&reply, MHD_HTTP_CONTENT_TOO_LARGE,
+                         "request body larger than %zu bytes\n", self->body_max);
+        return s_queue(conn, &reply, NULL);
+    }
+    httpd_req_t req = { .conn = conn, .method = method, .path = path, .body = up->body,
+                        .len = up->len };
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_arg, &req);
+    s_peer(conn, req.peer, sizeof req.peer);
+    route->handler(self->ctx, &req, &reply);
+    return s_queue(conn, &reply, NULL);
+}
+
+/* Collects `data` into the upload; beyond the limit only notes it. */
+static void s_collect(httpd_t *self, s_upload_t *up, const char *data, size_t size)
+{
+    if (up->too_big || up->len + size > self->body_max) {
+        up->too_big = true;
+        return;
+    }
+    if (up->len + size + 1 > up->cap) {
+        size_t cap = up->cap ? up->cap : 1024;
+        while (cap < up->len + size + 1)
+            cap *= 2;
+        char *grown = realloc(up->body, cap);
+        if (!grown) {
+            up->too_big = true;
+            return;
+        }
+        up->body = grown;
+        up->cap = cap;
+    }
+    memcpy(up->body + up->len, data, size);
+    up->len += size;
+    up->body[up->len] = '\0';
+}
+
+static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    (void) version;
+    httpd_t *self = cls;
+    s_upload_t *up = *con_cls;
+    if (!up) {
+        /* the first call: only the headers */
+        up = calloc(1, sizeof *up);
+        if (!up)
+            return MHD_NO;
+        *con_cls = up;
+        const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull(length, NULL, 10) > self->body_max) {
+            up->too_big = true;     /* answered now: the body is never read */
+            return s_dispatch(self, conn, url, method, up);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        s_collect(self, up, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return s_dispatch(self, conn, url, method, up);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                        enum MHD_RequestTerminationCode code)
+{
+    (void) cls;
+    (void) conn;
+    (void) code;
+    s_upload_t *up = *con_cls;
+    if (up) {
+        free(up->body);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+/* --- life cycle ------------------------------------------------------------------- */
+
+httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, size_t n,
+                   void *ctx)
+{
+    const char *name = config->name ? config->name : "";
+    if (!*name || strlen(name) > S_NAME_MAX || !config->address || config->port < 0
+        || config->port > 65535 || (n > 0 && !routes)) {
+        log_error("http_config", "server=%s address=%s port=%d reason=\"invalid\"", name,
+                  config->address ? config->address : "(null)", config->port);
+        return NULL;
+    }
+    httpd_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    snprintf(self->name, sizeof self->name, "%s", name);
+    self->routes = routes;
+    self->nroutes = n;
+    self->ctx = ctx;
+    self->body_max = config->body_max ? config->body_max : S_BODY_DEFAULT;
+    if (config->port == 0)
+        return self;            /* inert: no port */
+
+    struct sockaddr_in in4 = { .sin_family = AF_INET };
+    struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
+    const struct sockaddr *addr;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, config->address, &in4.sin_addr) == 1) {
+        in4.sin_port = htons((uint16_t) config->port);
+        addr = (const struct sockaddr *) &in4;
+    }
+    else if (inet_pton(AF_INET6, config->address, &in6.sin6_addr) == 1) {
+        in6.sin6_port = htons((uint16_t) config->port);
+        addr = (const struct sockaddr *) &in6;
+        flags |= MHD_USE_IPv6;
+    }
+    else {
+        log_error("http_config", "server=%s address=%s reason=\"not an IP address\"", name,
+                  config->address);
+        free(self);
+        return NULL;
+    }
+    self->daemon = MHD_start_daemon(
+        flags, (uint16_t) config->port, NULL, NULL, s_handler, self,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_logger, self,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, config->threads > 1 ? config->threads : 1u,
+        MHD_OPTION_CONNECTION_LIMIT, config->connections ? config->connections : 64u,
+        MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_s ? config->timeout_s : 10u,
+        MHD_OPTION_END);
+    if (!self->daemon) {
+        log_error("http_listen", "server=%s address=%s port=%d", name, config->address,
+                  config->port);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void httpd_destroy(httpd_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    httpd_t *self = *self_p;
+    if (self->daemon)
+        MHD_stop_daemon(self->daemon);
+    free(self);
+    *self_p = NULL;
+}

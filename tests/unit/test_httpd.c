@@ -1,0 +1,206 @@
+/*  Unit tests: httpd, the shared HTTP server, spoken to over loopback with a
+ *  plain socket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/httpd.h"
+#include "eqms/log.h"
+#include "httptest.h"
+
+/* Echoes what it was given: method, path, the argument "id", the header
+ * X-Test, the body's length and first bytes, the peer. */
+static void s_echo(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    int *calls = ctx;
+    (*calls)++;
+    size_t len;
+    const char *body = httpd_req_body(req, &len);
+    const char *id = httpd_req_arg(req, "id");
+    const char *header = httpd_req_header(req, "x-test");
+    httpd_reply_text(reply, 200, "%s %s id=%s x=%s body=%zu:%.*s peer=%s",
+                     httpd_req_method(req), httpd_req_path(req), id ? id : "(none)",
+                     header ? header : "(none)", len, (int) (len < 16 ? len : 16), body,
+                     httpd_req_peer(req));
+}
+
+/* Refuses arguments other than id and type, or given twice. */
+static void s_strict(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    (void) ctx;
+    static const char *const allowed[] = { "id", "type", NULL };
+    char reason[128];
+    if (httpd_req_args_check(req, allowed, reason, sizeof reason) != 0) {
+        httpd_reply_text(reply, 400, "%s\n", reason);
+        return;
+    }
+    char *body = strdup("{\"ok\":true}");
+    httpd_reply_take(reply, 200, "application/json", &body);
+    assert_null(body);
+}
+
+static void s_silent(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    (void) ctx;
+    (void) req;
+    (void) reply;               /* forgets to answer */
+}
+
+static const httpd_route_t s_routes[] = {
+    { "GET", "/echo", s_echo },
+    { "POST", "/echo", s_echo },
+    { "GET", "/strict", s_strict },
+    { "PUT", "/silent", s_silent },
+};
+
+static httpd_t *start(int *calls, int *port)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        *port = httptest_free_port();
+        httpd_config_t config = { .name = "test", .address = "127.0.0.1", .port = *port,
+                                  .body_max = 100, .threads = 2 };
+        httpd_t *h = httpd_new(&config, s_routes, sizeof s_routes / sizeof s_routes[0], calls);
+        if (h)
+            return h;
+    }
+    fail_msg("no free port");
+    return NULL;
+}
+
+static void test_routes_and_request(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    httptest(port, "GET /echo?id=a%20b&x HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\n"
+             "Connection: close\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "GET /echo id=a b x=yes body=0: peer=127.0.0.1");
+    assert_non_null(strstr(r.headers, "Cache-Control: no-store"));
+    assert_non_null(strstr(r.headers, "X-Content-Type-Options: nosniff"));
+    assert_non_null(strstr(r.headers, "Content-Type: text/plain; charset=utf-8"));
+    httptest(port, "POST /echo HTTP/1.0\r\nContent-Length: 11\r\n\r\nhello world", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "POST /echo id=(none) x=(none) body=11:hello world "
+                                "peer=127.0.0.1");
+    httptest(port, "HEAD /echo HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "");
+    assert_int_equal(calls, 3);
+    httpd_destroy(&h);
+    assert_null(h);
+    httpd_destroy(&h);
+}
+
+static void test_unknown_path_and_method(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    httptest(port, "GET /nothing HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    httptest(port, "DELETE /echo HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD, POST"));
+    httptest(port, "POST /strict HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD"));
+    httptest(port, "PUT /silent HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
+    assert_int_equal(r.status, 500);    /* a handler that did not answer */
+    assert_int_equal(calls, 0);
+    httpd_destroy(&h);
+}
+
+static void test_body_limit(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    /* announced too large: refused before the body is read */
+    httptest(port, "POST /echo HTTP/1.0\r\nContent-Length: 101\r\n\r\n", &r);
+    assert_int_equal(r.status, 413);
+    /* chunked, growing past the limit while it arrives */
+    char req[1024];
+    char chunk[61];
+    memset(chunk, 'x', 60);
+    chunk[60] = '\0';
+    int n = snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n3c\r\n%s\r\n3c\r\n%s\r\n0\r\n\r\n",
+                     chunk, chunk);
+    httptest_send(port, req, (size_t) n, &r);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "larger than 100 bytes"));
+    /* exactly at the limit: taken */
+    char body[101];
+    memset(body, 'y', 100);
+    body[100] = '\0';
+    n = snprintf(req, sizeof req, "POST /echo HTTP/1.0\r\nContent-Length: 100\r\n\r\n%s", body);
+    httptest_send(port, req, (size_t) n, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "body=100:yyyy"));
+    assert_int_equal(calls, 1);
+    httpd_destroy(&h);
+}
+
+static void test_strict_arguments(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    httptest(port, "GET /strict?id=1&type=8 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "{\"ok\":true}");
+    assert_non_null(strstr(r.headers, "Content-Type: application/json"));
+    httptest(port, "GET /strict?id=1&id=2 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "query argument \"id\" given twice\n");
+    httptest(port, "GET /strict?id=1&forged=2 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "unknown query argument \"forged\"\n");
+    char req[1024] = "GET /strict?id=0";
+    for (int i = 0; i < 40; i++)
+        snprintf(req + strlen(req), sizeof req - strlen(req), "&type=%d", i);
+    strcat(req, " HTTP/1.0\r\n\r\n");
+    httptest(port, req, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "more than 32 query arguments"));
+    httpd_destroy(&h);
+}
+
+static void test_bad_configuration(void **state)
+{
+    (void) state;
+    httpd_config_t config = { .name = "test", .address = "localhost", .port = 1 };
+    assert_null(httpd_new(&config, s_routes, 1, NULL));   /* not an IP address */
+    config.address = "127.0.0.1";
+    config.port = 70000;
+    assert_null(httpd_new(&config, s_routes, 1, NULL));
+    config.port = 0;
+    config.name = "";
+    assert_null(httpd_new(&config, s_routes, 1, NULL));
+    config.name = "inert";
+    httpd_t *h = httpd_new(&config, s_routes, 1, NULL);   /* port 0: no port, valid */
+    assert_non_null(h);
+    httpd_destroy(&h);
+}
+
+int main(void)
+{
+    log_init("test_httpd", LOG_LEVEL_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routes_and_request),
+        cmocka_unit_test(test_unknown_path_and_method),
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_strict_arguments),
+        cmocka_unit_test(test_bad_configuration),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

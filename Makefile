@@ -14,7 +14,7 @@ Q ?= @
 # Debian packages: build, run, test. `make deps` installs the missing ones.
 DEB_PACKAGES := build-essential pkg-config \
 	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
-	libmicrohttpd-dev libicu-dev libcmocka-dev \
+	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	docker-compose procps iproute2 curl \
@@ -27,6 +27,7 @@ PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc
 SVC_PKGS_device-gateway := libusb-1.0
 SVC_PKGS_rating-ingest := yajl
 SVC_PKGS_queue-manager := yajl
+SVC_PKGS_sms-notifier := libcurl
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

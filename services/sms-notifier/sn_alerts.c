@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "eqms/log.h"
+#include "sn_sms.h"
 #include "sn_template.h"
 
 const char *const SN_ALERTS_DEFAULT_TEMPLATE =
@@ -17,17 +18,19 @@ const char *const SN_ALERTS_DEFAULT_TEMPLATE =
 
 struct sn_alerts_t {
     sn_store_t *store;
+    int max_parts;
     zhash_t *checked;            /* template text -> "ok" or "bad" */
     sn_alerts_counts_t counts;      /* committed */
     sn_alerts_counts_t pending;     /* in the open transaction */
 };
 
-sn_alerts_t *sn_alerts_new(sn_store_t *store)
+sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts)
 {
     sn_alerts_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->store = store;
+    self->max_parts = max_parts > 0 ? max_parts : 1;
     self->checked = zhash_new();
     if (!self->checked)
         sn_alerts_destroy(&self);
@@ -79,6 +82,20 @@ static const char *s_template(sn_alerts_t *self, const char *text)
     return text;
 }
 
+/* `text` (taken) cut to the SMS allowed; NULL stays NULL. */
+static char *s_fit(sn_alerts_t *self, char *text, const char *rating_id)
+{
+    bool cut = false;
+    char *fitted = text ? sn_sms_fit(text, self->max_parts, &cut) : NULL;
+    if (!fitted)
+        return text;            /* empty: sent as it is, the gateway refuses it */
+    if (cut)
+        log_warn("sms_text_cut", "rating=%s max_parts=%d reason=\"the alert's text is "
+                 "longer than the SMS allowed\"", rating_id, self->max_parts);
+    free(text);
+    return fitted;
+}
+
 int sn_alerts_rating(void *arg, const sn_rating_t *r)
 {
     sn_alerts_t *self = arg;
@@ -99,7 +116,8 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         { "option", r->option }, { "time", r->local_time },
         { "unsatisfied_today", unsat }, { "rated_today", rated }, { "ratio_today", ratio },
     };
-    char *text = sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]);
+    char *text = s_fit(self, sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]),
+                       r->rating_id);
     json_t *facts = json_object();
     for (size_t i = 0; facts && i < sizeof fields / sizeof fields[0]; i++)
         json_object_set_new(facts, fields[i].name, json_string(fields[i].value));

@@ -20,8 +20,9 @@ typedef struct sn_alerts_t sn_alerts_t;
 /* The built-in template of unsatisfied_rating. */
 extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
 
-/* Borrows `store` until destroy. NULL on allocation failure. */
-sn_alerts_t *sn_alerts_new(sn_store_t *store);
+/* Borrows `store` until destroy; texts are cut to `max_parts` SMS
+ * (sn_sms_fit, logged). NULL on allocation failure. */
+sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts);
 void sn_alerts_destroy(sn_alerts_t **self_p);
 
 /* An sn_rating_fn (arg = the sn_alerts_t): writes the rating's alert and

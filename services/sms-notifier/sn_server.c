@@ -106,6 +106,8 @@ static void *s_run(void *arg)
             log_warn("alerts_catch_up_failed", "retry_ms=%d", wait);
             continue;
         }
+        if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
+            sn_sender_wake(self->cfg.sender);
         s_count(self);
         health_liveness_db(&self->liveness, true);
         backoff_reset(&self->backoff);
@@ -151,7 +153,7 @@ sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,
     backoff_init(&self->backoff, 200, 5000);
     if (!self->store || !self->cursors || s_metrics(self, metrics) != 0)
         goto err;
-    self->alerts = sn_alerts_new(self->store);
+    self->alerts = sn_alerts_new(self->store, self->cfg.max_parts);
     if (!self->alerts)
         goto err;
     if (sn_store_load_cursors(self->store, self->cursors) != 0) {

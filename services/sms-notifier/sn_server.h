@@ -7,11 +7,11 @@
  *  into alerts and SMS rows (sn_alerts) and commits those with the moved
  *  positions in one transaction: a restart or a lost message neither loses
  *  nor doubles an alert. A failed transaction is dropped and read again
- *  after a backoff.
+ *  after a backoff. After a commit that wrote SMS rows it wakes the sender
+ *  (sn_sender), which hands them to the gateway.
  *
- *  Not yet here (issue 13): sending the outbox through the SMS gateway,
- *  delivery reports, threshold rules, quiet hours, digests, the alert
- *  lifecycle beyond `opened`, customer messages.
+ *  Not yet here (issue 13): threshold rules, quiet hours, digests, the
+ *  alert lifecycle beyond `opened`, customer messages.
  */
 #ifndef EQMS_SN_SERVER_H
 #define EQMS_SN_SERVER_H
@@ -19,12 +19,15 @@
 #include "eqms/health.h"
 #include "eqms/metrics.h"
 #include "eqms/pgstore.h"
+#include "sn_sender.h"
 
 typedef struct sn_server_t sn_server_t;
 
 typedef struct {
     const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
     int poll_ms;                /* look at the heads this often when idle */
+    int max_parts;              /* an alert's text is cut to this many SMS (sn_sms_fit) */
+    sn_sender_t *sender;        /* borrowed, woken after commits; NULL: none */
 } sn_server_config_t;
 
 /* Takes *pg_p; starts the thread. NULL on failure (logged). */

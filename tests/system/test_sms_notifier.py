@@ -1,79 +1,13 @@
 """sms-notifier against a real PostgreSQL: unsatisfied ratings become alerts
 and queued SMS rows for the recipients the tree gives, once each, whatever
 restarts and lost cursors bring (issue 13, items 1 and 5; docs/alerts.md).
-Sending them through Kannel is not built yet."""
+No gateway here: the rows stay queued (test_sms_sending.py sends them)."""
 import datetime
 import random
 
 import stats_traffic as tr
 from conftest import wait_for
-from servers import free_port, wait_port
-
-BRANCH = "hq.r01.b0001"
-
-
-def q(db, sql, *args):
-    with db.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall() if cur.description else None
-    db.commit()
-    return rows
-
-
-def start_notifier(start_bin, db, bus):
-    port = free_port()
-    proc = start_bin("sms-notifier", {
-        "EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_SUB": bus.xpub,
-        "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
-        "EQMS_SMS_POLL_MS": "200"})
-    wait_port(port, proc=proc.proc)
-    return proc
-
-
-def caught_up(db):
-    (behind,), = q(db, """SELECT count(*) FROM gateway_cursor g
-                          LEFT JOIN sms_cursor c ON c.source = 'gateway'
-                            AND c.stream = g.gateway || '/' || g.incarnation
-                          WHERE coalesce(c.position, 0) < g.upto""")
-    return behind == 0
-
-
-def node(db, path):
-    return q(db, "SELECT id FROM org_node WHERE path = %s::ltree", path)[0][0]
-
-
-def configure(db):
-    """A rule at head office; recipients: the branch's supervisor, the
-    region's with subtree, head office's without (gets nothing of a
-    branch); the demo's own rules and recipients go first."""
-    q(db, "DELETE FROM alert_rule")
-    q(db, "DELETE FROM alert_recipient")
-    q(db, """INSERT INTO alert_rule (node_id, kind, template) VALUES (%s, 'unsatisfied_rating',
-             '{branch}{window}号窗口 {teller}({employee_no}) {time} 「{option}」 '
-             '今日不满意{unsatisfied_today}/{rated_today} ({ratio_today})')""", node(db, "hq"))
-    for path, phone, subtree in ((BRANCH, "+8613800000001", False),
-                                 ("hq.r01", "+8613800000002", True),
-                                 ("hq", "+8613800000003", False)):
-        q(db, """INSERT INTO alert_recipient (node_id, name, phone, subtree)
-                 VALUES (%s, '主管', %s, %s)""", node(db, path), phone, subtree)
-
-
-def expected_text(db, rating_id):
-    """The rule's text for one rating, made here from the tables."""
-    (branch, window, teller, emp, t, label, zone), = q(db, """
-        SELECT b.name, w.number, s.name, s.employee_no, r.event_time, o.label, b.time_zone
-        FROM rating r JOIN service_window w ON w.id = r.window_id
-        JOIN org_node b ON b.id = w.node_id JOIN staff s ON s.id = r.staff_id
-        JOIN effective_settings(b.id) e ON true
-        JOIN rating_option o ON o.scale_id = e.rating_scale_id AND o.code = r.option_code
-        WHERE r.id = %s""", rating_id)
-    (local,), = q(db, "SELECT to_char(%s AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI')", t, zone)
-    (unsat, rated), = q(db, """SELECT count(*) FILTER (WHERE d.unsatisfied), count(*)
-        FROM rating d, rating r WHERE r.id = %s AND d.staff_id = r.staff_id
-        AND (d.event_time AT TIME ZONE %s)::date = (r.event_time AT TIME ZONE %s)::date
-        AND d.event_time <= r.event_time""", rating_id, zone, zone)
-    return (f"{branch}{window}号窗口 {teller}({emp}) {local} 「{label}」 "
-            f"今日不满意{unsat}/{rated} ({100.0 * unsat / rated:.1f}%)")
+from notifier import BRANCH, caught_up, configure, expected_text, node, q, start_notifier
 
 
 def test_unsatisfied_ratings_become_alerts_and_sms_once(demo_db, bus, start_bin):

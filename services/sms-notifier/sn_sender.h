@@ -1,0 +1,48 @@
+/*  sn_sender: hands the SMS outbox to the gateway (docs/alerts.md, "Sending").
+ *
+ *  Its own thread and PostgreSQL connection: it takes the due rows of
+ *  sms_outbox (state queued, next_at passed), holding each for a lease by
+ *  moving its next_at ahead, and submits them one by one through the
+ *  provider's table; each answer is written at once:
+ *    accepted  -> state accepted (the gateway answers for it now);
+ *    retry     -> next_at put off by a backoff that doubles per attempt up
+ *                 to retry_max_ms, and the rest of the batch released: a
+ *                 gateway that is down is probed once per backoff, not
+ *                 hammered; after give_up_s since the row was made it is
+ *                 failed (a message that late has lost its point);
+ *    refused   -> state failed with the reason.
+ *  A sender that dies holding rows leaves them to its lease: they are sent
+ *  again once it expires. The one duplicate it cannot rule out is a crash
+ *  between the gateway's acceptance and the row's update.
+ */
+#ifndef EQMS_SN_SENDER_H
+#define EQMS_SN_SENDER_H
+
+#include "eqms/metrics.h"
+#include "sn_provider.h"
+
+typedef struct sn_sender_t sn_sender_t;
+
+typedef struct {
+    const char *pg_conninfo;             /* its own connection */
+    const sn_provider_t *provider;       /* borrowed, static */
+    sn_provider_config_t gateway;        /* strings borrowed during new() only */
+    const char *callback_url;            /* base URL the gateway reaches sn_callbacks
+                                            at ("http://127.0.0.1:9558"); "" : no reports */
+    int poll_ms;                         /* looks for due rows at least this often */
+    int retry_initial_ms, retry_max_ms;
+    int give_up_s;
+    int lease_s;                         /* > the provider's timeout */
+} sn_sender_config_t;
+
+/* Starts the thread. NULL if the provider cannot be opened or the thread
+ * not started (logged). */
+sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics);
+
+/* Stops the thread (after the SMS it is submitting) and frees. Accepts NULL. */
+void sn_sender_destroy(sn_sender_t **self_p);
+
+/* New rows were committed: look now rather than at the next poll. Any thread. */
+void sn_sender_wake(sn_sender_t *self);
+
+#endif

@@ -173,6 +173,14 @@ start_service() {
     die "$name is not healthy after 10 s: see var/log/$name.log"
 }
 
+# sms-notifier sends through the local Kannel (when it runs) and takes its
+# delivery reports on 9558
+if running smsbox; then
+    export EQMS_SMS_GATEWAY_URL="http://127.0.0.1:$KANNEL_SENDSMS_PORT/cgi-bin/sendsms"
+    export EQMS_SMS_GATEWAY_USER="$KANNEL_USER" EQMS_SMS_GATEWAY_PASSWORD="$KANNEL_PASSWORD"
+fi
+export EQMS_SMS_CALLBACK_URL="http://127.0.0.1:9558" EQMS_SMS_CALLBACK_PORT=9558
+
 set -- $SERVICES
 while [ $# -ge 2 ]; do
     start_service "$1" "$2"
@@ -241,9 +249,11 @@ EQMS is running (logs in var/log, stop with: make stop)
                  LATERAL (SELECT (now() AT TIME ZONE n.time_zone)::date AS today) d,
                  LATERAL stats_figures(n.id, d.today, d.today + 1) f WHERE n.path = '$DEMO_BRANCH'"
   sms-notifier health http://127.0.0.1:9557/health   metrics http://127.0.0.1:9557/metrics
-               (alerts on unsatisfied ratings and their SMS rows, not sent yet):
-               psql $CONNINFO -c "SELECT m.phone, m.state, m.body FROM sms_outbox m
-                 ORDER BY m.created_at DESC LIMIT 5"
+               delivery reports http://127.0.0.1:9558/sms/dlr (from Kannel)
+               alerts on the devices' unsatisfied ratings, sent through Kannel to the
+               fake SMSC (tail -f var/log/fakesmsc.log), and their SMS rows:
+               psql $CONNINFO -c "SELECT m.phone, m.state, m.dlr_status, m.body
+                 FROM sms_outbox m ORDER BY m.created_at DESC LIMIT 5"
   kiosk        tickets issued at $DEMO_BRANCH (var/log/kiosk.log); the emulated
                tellers call, serve and finish them, customers rate the ticket served
   devices      $count emulated rating devices of $DEMO_BRANCH (eqms-devsim, control

@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,14 +365,20 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
         free(self);
         return NULL;
     }
+    /* a pool of one is no pool: libmicrohttpd warns about it */
+    struct MHD_OptionItem pool[] = {
+        { config->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+          (intptr_t) config->threads, NULL },
+        { MHD_OPTION_END, 0, NULL },
+    };
     self->daemon = MHD_start_daemon(
         flags, (uint16_t) config->port, NULL, NULL, s_handler, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_logger, self,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, config->threads > 1 ? config->threads : 1u,
         MHD_OPTION_CONNECTION_LIMIT, config->connections ? config->connections : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_s ? config->timeout_s : 10u,
+        MHD_OPTION_ARRAY, pool,
         MHD_OPTION_END);
     if (!self->daemon) {
         log_error("http_listen", "server=%s address=%s port=%d", name, config->address,

@@ -27,7 +27,7 @@ typedef struct {
     char callback_url[256];
     long callback_port;
     long max_parts;
-    long retry_ms, retry_max_ms, give_up_s, lease_s;
+    long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s;
 } s_config_t;
 
 #define S_STRING(name, fallback, field, help) \
@@ -68,6 +68,9 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_SMS_LEASE_S", "60", lease_s, 2, 3600,
           "how long the sender holds the SMS it took (a sender that died leaves them "
           "this long); more than EQMS_SMS_GATEWAY_TIMEOUT_MS"),
+    S_INT("EQMS_SMS_DIGEST_GAP_S", "60", digest_gap_s, 0, 3600,
+          "one alert SMS per recipient this often at most; what comes between goes as "
+          "one digest"),
 };
 
 int main(int argc, char **argv)
@@ -107,7 +110,8 @@ int main(int argc, char **argv)
             .callback_url = cfg.callback_url, .poll_ms = (int) cfg.poll_ms,
             .retry_initial_ms = (int) cfg.retry_ms, .retry_max_ms = (int) cfg.retry_max_ms,
             .give_up_s = (int) cfg.give_up_s,
-            .lease_s = (int) cfg.lease_s,
+            .lease_s = (int) cfg.lease_s, .digest_gap_s = (int) cfg.digest_gap_s,
+            .max_parts = (int) cfg.max_parts,
         };
         sender = sn_sender_new(&sender_cfg, metrics);
         if (!sender)

@@ -10,6 +10,8 @@
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/pgstore.h"
+#include "sn_digest.h"
+#include "sn_sms.h"
 
 #define S_BATCH 50              /* rows taken per look */
 
@@ -24,7 +26,7 @@ struct sn_sender_t {
     pthread_cond_t wake;
     bool stop, woken;           /* guarded by lock */
     int pause_ms;               /* after a retry: the gateway is given time */
-    metrics_counter_t *accepted, *retried, *failed, *db_failures;
+    metrics_counter_t *accepted, *retried, *failed, *db_failures, *digests, *held;
 };
 
 /* --- one row ------------------------------------------------------------------ */
@@ -110,43 +112,180 @@ static int s_send(sn_sender_t *self, const s_row_t *row)
 
 /* --- a look at the outbox ---------------------------------------------------------- */
 
-/* Takes the due rows, holding them for the lease, and submits them. The
- * rows left after a retry are let go at once. Returns the rows taken, or
- * -1 if the database failed. */
+/* Columns of the claim's rows. */
+enum { C_ID, C_PHONE, C_BODY, C_TOKEN, C_ATTEMPTS, C_AGE, C_RECIPIENT, C_HELD, C_FREE_AT,
+       C_BUDGET, C_KIND, C_FACTS };
+
+static s_row_t s_row_of(const PGresult *res, int r)
+{
+    return (s_row_t) { PQgetvalue(res, r, C_ID), PQgetvalue(res, r, C_PHONE),
+                       PQgetvalue(res, r, C_BODY), PQgetvalue(res, r, C_TOKEN),
+                       atoi(PQgetvalue(res, r, C_ATTEMPTS)), atof(PQgetvalue(res, r, C_AGE)) };
+}
+
+/* The ids of rows [first, last) as an array literal (malloc'd). */
+static char *s_ids(const PGresult *res, int first, int last)
+{
+    size_t size = 3 + (size_t) (last - first) * 37;
+    char *ids = malloc(size);
+    if (!ids)
+        return NULL;
+    size_t len = 0;
+    ids[len++] = '{';
+    for (int r = first; r < last; r++)
+        len += (size_t) snprintf(ids + len, size - len, "%s%s", r > first ? "," : "",
+                                 PQgetvalue(res, r, C_ID));
+    snprintf(ids + len, size - len, "}");
+    return ids;
+}
+
+/* A recipient not free yet (quiet hours, rate, gap): its rows wait until it is. */
+static int s_hold(sn_sender_t *self, const PGresult *res, int first, int last)
+{
+    char *ids = s_ids(res, first, last);
+    const char *params[] = { ids, PQgetvalue(res, first, C_FREE_AT) };
+    int rc = ids ? pgstore_exec(self->pg, "UPDATE sms_outbox SET next_at = $2::timestamptz "
+                                "WHERE id = ANY($1::uuid[]) AND state = 'queued'", 2, params)
+                 : -1;
+    free(ids);
+    if (rc == 0)
+        metrics_add(self->held, (uint64_t) (last - first));
+    return rc;
+}
+
+/* Several alerts of one recipient: one digest in their place, written
+ * before it is sent (the alerts become `digested`), then sent. As s_send. */
+static int s_digest(sn_sender_t *self, const PGresult *res, int first, int last)
+{
+    size_t n = (size_t) (last - first);
+    sn_digest_item_t *items = calloc(n, sizeof *items);
+    if (!items)
+        return -1;
+    for (int r = first; r < last; r++)
+        items[r - first] = (sn_digest_item_t) { PQgetvalue(res, r, C_KIND),
+                                                PQgetvalue(res, r, C_FACTS) };
+    char *text = sn_digest_text(items, n);
+    free(items);
+    bool cut = false;
+    char *body = text ? sn_sms_fit(text, self->cfg.max_parts, &cut) : NULL;
+    free(text);
+    char *ids = s_ids(res, first, last);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", self->cfg.lease_s);
+    const char *params[] = { ids, PQgetvalue(res, first, C_RECIPIENT),
+                             PQgetvalue(res, first, C_PHONE), body, lease };
+    PGresult *made = body && ids ? pgstore_query(self->pg,
+        "WITH d AS (INSERT INTO sms_outbox (id, kind, recipient_id, phone, body, next_at) "
+        "  VALUES (gen_random_uuid(), 'digest', $2::bigint, $3, $4, "
+        "          now() + make_interval(secs => $5::int)) "
+        "  RETURNING id, phone, body, dlr_token, created_at), "
+        "u AS (UPDATE sms_outbox SET state = 'digested', digest_id = (SELECT id FROM d) "
+        "  WHERE id = ANY($1::uuid[]) AND state = 'queued') "
+        "SELECT id::text, phone, body, dlr_token::text, 0, 0.0 FROM d", 5, params) : NULL;
+    free(ids);
+    free(body);
+    if (!made)
+        return -1;
+    metrics_add(self->digests, 1);
+    s_row_t row = s_row_of(made, 0);
+    log_info("sms_digest", "id=%s recipient=%s alerts=%zu", row.id,
+             PQgetvalue(res, first, C_RECIPIENT), n);
+    int rc = s_send(self, &row);
+    PQclear(made);
+    return rc;
+}
+
+/* Lets rows [first, last) of a claim go before their lease ends: they are
+ * tried at the next look (after a retry, when the gateway is given time). */
+static void s_release(sn_sender_t *self, const PGresult *res, int first, int last)
+{
+    if (first >= last)
+        return;
+    char *ids = s_ids(res, first, last);
+    const char *params[] = { ids };
+    if (ids)
+        pgstore_exec(self->pg, "UPDATE sms_outbox SET next_at = now() "
+                     "WHERE id = ANY($1::uuid[]) AND state = 'queued'", 1, params);
+    free(ids);
+}
+
+/* Rows [first, last): one row to send, or one recipient's alerts: held,
+ * sent one by one while they fit the recipient's budget, else summarised.
+ * As s_send. */
+static int s_group(sn_sender_t *self, const PGresult *res, int first, int last)
+{
+    if (PQgetvalue(res, first, C_HELD)[0] == 't')
+        return s_hold(self, res, first, last) == 0 ? 0 : -1;
+    bool alerts = *PQgetvalue(res, first, C_RECIPIENT) != '\0';
+    if (alerts && last - first > atoi(PQgetvalue(res, first, C_BUDGET)))
+        return s_digest(self, res, first, last);
+    for (int r = first; r < last; r++) {
+        s_row_t row = s_row_of(res, r);
+        int rc = s_send(self, &row);
+        if (rc != 0) {
+            s_release(self, res, r + 1, last);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Takes the due rows, holding them for the lease (with every due alert
+ * of the recipients they reach, so that a digest takes them all), and
+ * sends them: a customer's SMS or a digest as they are, a recipient's
+ * alerts one by one when there is one, as a digest when there are more,
+ * or not yet when the recipient is not free. The rows left after a retry
+ * are let go at once. Returns the rows taken, or -1 if the database failed. */
 static int s_pass(sn_sender_t *self)
 {
     if (pgstore_connect(self->pg, 0) != 0)
         return -1;
-    char batch[16], lease[16];
+    char batch[16], lease[16], gap[16];
     snprintf(batch, sizeof batch, "%d", S_BATCH);
     snprintf(lease, sizeof lease, "%d", self->cfg.lease_s);
-    const char *params[] = { batch, lease };
+    snprintf(gap, sizeof gap, "%d", self->cfg.digest_gap_s);
+    const char *params[] = { batch, lease, gap };
     PGresult *res = pgstore_query(self->pg,
-        "WITH due AS (SELECT id FROM sms_outbox WHERE state = 'queued' AND next_at <= now() "
-        "  ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED) "
-        ", taken AS (UPDATE sms_outbox o SET next_at = now() + make_interval(secs => $2::int) "
-        "  FROM due WHERE o.id = due.id "
-        "  RETURNING o.id, o.phone, o.body, o.dlr_token, o.attempts, o.created_at) "
-        "SELECT id::text, phone, body, dlr_token::text, attempts, "
-        "  extract(epoch FROM now() - created_at)::float8 FROM taken ORDER BY created_at",
-        2, params);
+        "WITH due AS (SELECT id, recipient_id, kind FROM sms_outbox "
+        "  WHERE state = 'queued' AND next_at <= now() "
+        "  ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED), "
+        "more AS (SELECT o.id FROM sms_outbox o WHERE o.state = 'queued' "
+        "  AND o.next_at <= now() AND o.kind = 'alert' AND o.recipient_id IN "
+        "    (SELECT recipient_id FROM due WHERE kind = 'alert') "
+        "  AND o.id NOT IN (SELECT id FROM due) FOR UPDATE SKIP LOCKED), "
+        "taken AS (UPDATE sms_outbox o SET next_at = now() + make_interval(secs => $2::int) "
+        "  WHERE o.id IN (SELECT id FROM due UNION ALL SELECT id FROM more) "
+        "  RETURNING o.*), "
+        "policy AS (SELECT x.r, sms_recipient_free_at(x.r, make_interval(secs => $3::int)) AS at, "
+        "    CASE WHEN $3::int > 0 THEN 1 ELSE p.max_per_hour - (SELECT count(*) "
+        "      FROM sms_outbox s WHERE s.phone = p.phone AND s.recipient_id IS NOT NULL "
+        "      AND s.accepted_at > now() - interval '1 hour') END AS budget "
+        "  FROM (SELECT DISTINCT recipient_id AS r FROM taken WHERE kind = 'alert') x "
+        "  JOIN alert_recipient p ON p.id = x.r) "
+        "SELECT t.id::text, t.phone, t.body, t.dlr_token::text, t.attempts, "
+        "  extract(epoch FROM now() - t.created_at)::float8, "
+        "  CASE t.kind WHEN 'alert' THEN t.recipient_id::text ELSE '' END, "
+        "  coalesce(p.at > now(), false), p.at, coalesce(p.budget, 1), "
+        "  coalesce(a.kind, t.kind), "
+        "  coalesce(a.facts::text, '') "
+        "FROM taken t LEFT JOIN policy p ON t.kind = 'alert' AND p.r = t.recipient_id "
+        "LEFT JOIN alert a ON a.id = t.alert_id "
+        "ORDER BY CASE t.kind WHEN 'alert' THEN t.recipient_id END NULLS FIRST, t.created_at",
+        3, params);
     if (!res)
         return -1;
     int n = PQntuples(res), rc = n;
-    for (int r = 0; r < n; r++) {
-        s_row_t row = { PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-                        PQgetvalue(res, r, 3), atoi(PQgetvalue(res, r, 4)),
-                        atof(PQgetvalue(res, r, 5)) };
-        int sent = s_send(self, &row);
+    for (int first = 0, last; first < n; first = last) {
+        /* a group: one recipient's alerts, or one other row */
+        const char *who = PQgetvalue(res, first, C_RECIPIENT);
+        for (last = first + 1; *who && last < n
+             && strcmp(PQgetvalue(res, last, C_RECIPIENT), who) == 0; last++)
+            ;
+        int sent = s_group(self, res, first, last);
         if (sent != 0) {
             if (sent < 0)
                 rc = -1;
-            /* let the rest go: they are tried when the gateway is back */
-            for (int k = r + 1; k < n; k++) {
-                const char *id[] = { PQgetvalue(res, k, 0) };
-                pgstore_exec(self->pg, "UPDATE sms_outbox SET next_at = now() "
-                             "WHERE id = $1::uuid AND state = 'queued'", 1, id);
-            }
+            s_release(self, res, last, n);
             break;
         }
     }
@@ -205,8 +344,12 @@ sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics)
                                    "SMS given up: refused by the gateway, or too old.");
     self->db_failures = metrics_counter(metrics, "sender_db_failures_total",
                                         "Looks at the outbox that failed (database).");
+    self->digests = metrics_counter(metrics, "sms_digests_total",
+                                    "Digests sent in place of several alert SMS.");
+    self->held = metrics_counter(metrics, "sms_held_total",
+                                 "Alert SMS held for quiet hours or a recipient's rate.");
     if (!self->callback_url || !self->pg || !self->accepted || !self->retried
-        || !self->failed || !self->db_failures)
+        || !self->failed || !self->db_failures || !self->digests || !self->held)
         goto err;
     self->gateway = config->provider->open(&config->gateway);
     if (!self->gateway)

@@ -14,6 +14,13 @@
  *  A sender that dies holding rows leaves them to its lease: they are sent
  *  again once it expires. The one duplicate it cannot rule out is a crash
  *  between the gateway's acceptance and the row's update.
+ *
+ *  Alert SMS (kind alert) wait for their recipient (sms_recipient_free_at:
+ *  quiet hours, max_per_hour, one per digest_gap_s); when a recipient has
+ *  more due than it may get now (one, with a gap; else what is left of the
+ *  hour's max), they become one digest (sn_digest), written in their place
+ *  before it is sent. One sender per database: the lease is what
+ *  keeps two from sending one row, not what keeps them from summarising it.
  */
 #ifndef EQMS_SN_SENDER_H
 #define EQMS_SN_SENDER_H
@@ -33,6 +40,8 @@ typedef struct {
     int retry_initial_ms, retry_max_ms;
     int give_up_s;
     int lease_s;                         /* > the provider's timeout */
+    int digest_gap_s;                    /* one alert SMS per recipient per gap at most */
+    int max_parts;                       /* a digest is cut to this many SMS */
 } sn_sender_config_t;
 
 /* Starts the thread. NULL if the provider cannot be opened or the thread

@@ -39,6 +39,12 @@ def messages(kannel):
     return out
 
 
+def every_alert_alone(db):
+    """No digests: every alert SMS goes on its own (the policy's limits off)."""
+    q(db, "UPDATE alert_recipient SET max_per_hour = 3600")
+    return {"EQMS_SMS_DIGEST_GAP_S": "0"}
+
+
 def states(db):
     return dict(q(db, "SELECT state, count(*) FROM sms_outbox GROUP BY state"))
 
@@ -61,7 +67,7 @@ def test_alert_sms_arrive_once_with_their_text_and_are_reported_delivered(
     # one rating's rule gives a long text: more than one SMS
     q(demo_db, """UPDATE alert_rule SET template = template || '。请主管在十五分钟内回访该客户，'
                   '核实不满意的原因，并在系统中登记处理结果和整改措施，谢谢配合。'""")
-    start_notifier(start_bin, demo_db, bus, kannel)
+    start_notifier(start_bin, demo_db, bus, kannel, **every_alert_alone(demo_db))
     wait_for(lambda: caught_up(demo_db), 20)
     rows = q(demo_db, """SELECT a.fact, m.phone, m.body FROM sms_outbox m
                          JOIN alert a ON a.id = m.alert_id""")
@@ -85,7 +91,7 @@ def test_alert_sms_arrive_once_with_their_text_and_are_reported_delivered(
 
 def test_a_gateway_outage_delays_and_never_loses(demo_db, bus, start_bin, kannel):
     configure(demo_db)
-    start_notifier(start_bin, demo_db, bus, kannel)
+    start_notifier(start_bin, demo_db, bus, kannel, **every_alert_alone(demo_db))
     kannel.stop_gateway()
     unsat = unsatisfied_ratings(demo_db, 12, 24)
     wait_for(lambda: caught_up(demo_db), 20)
@@ -100,6 +106,7 @@ def test_a_gateway_outage_delays_and_never_loses(demo_db, bus, start_bin, kannel
     wait_for(lambda: caught_up(demo_db), 20)
     (n,), = q(demo_db, "SELECT count(*) FROM sms_outbox")
     assert n > 2 * len(unsat)
+    # (no row waits for a lease: after each retry the rest are let go)
     wait_for(lambda: "queued" not in states(demo_db), 30)
     # those made while the link was down are accepted, not delivered
     assert states(demo_db)["accepted"] >= n - 2 * len(unsat)
@@ -114,7 +121,8 @@ def test_a_killed_notifier_loses_nothing(demo_db, bus, start_bin, kannel):
     configure(demo_db)
     unsatisfied_ratings(demo_db, 14, 3000)
     # a lease of 3 s: the rows the killed one held are sent again 3 s later
-    env = {"EQMS_SMS_LEASE_S": "3", "EQMS_SMS_GATEWAY_TIMEOUT_MS": "1000"}
+    env = {"EQMS_SMS_LEASE_S": "3", "EQMS_SMS_GATEWAY_TIMEOUT_MS": "1000",
+           **every_alert_alone(demo_db)}
     proc = start_notifier(start_bin, demo_db, bus, kannel, **env)
     # killed while it sends
     wait_for(lambda: states(demo_db).get("accepted", 0) + states(demo_db).get("delivered", 0)

@@ -1,0 +1,96 @@
+"""A recipient's quiet hours, rate limit and digests, through a real Kannel
+with the fake SMSC: a burst becomes digests that respect the rate limit,
+and quiet hours hold the alerts until they end, then one digest tells them
+all (issue 13, item 1; docs/alerts.md, "Quiet hours, rate limits and
+digests")."""
+import collections
+import re
+import time
+
+from conftest import wait_for
+from notifier import caught_up, configure, q, start_notifier
+from test_sms_sending import messages, unsatisfied_ratings
+
+BRANCH_PHONE = "+8613800000001"
+
+
+def count_of(text):
+    """How many alerts an SMS stands for: a digest says 共N条, else 1."""
+    m = re.search(r"共(\d+)条", text)
+    return int(m.group(1)) if m else 1
+
+
+def test_a_burst_becomes_digests_within_the_rate_limit(demo_db, bus, start_bin, kannel):
+    configure(demo_db)
+    q(demo_db, "UPDATE alert_recipient SET max_per_hour = 3")
+    start_notifier(start_bin, demo_db, bus, kannel, EQMS_SMS_DIGEST_GAP_S="2")
+    # a burst: about 180 unsatisfied ratings over 10 s, a commit of 100
+    # ratings a second
+    for seed in range(10):
+        unsatisfied_ratings(demo_db, 100 + seed, 100)
+        time.sleep(1)
+    wait_for(lambda: caught_up(demo_db), 20)
+    (alerts,), = q(demo_db, "SELECT count(*) FROM alert")
+    assert alerts > 150
+    # each recipient: its 3 SMS of the hour (digests of what came within
+    # two seconds), the rest held until the hour allows
+    wait_for(lambda: collections.Counter(p for p, _ in messages(kannel)) ==
+             {BRANCH_PHONE: 3, "+8613800000002": 3}, 30)
+    sent = messages(kannel)
+    assert sum(count_of(t) for _, t in sent) < 2 * alerts
+    assert all(t.startswith("【服务评价汇总】上海浦东支行 ") for _, t in sent if "共" in t)
+    held = q(demo_db, """SELECT phone, count(*), min(next_at) - now() FROM sms_outbox
+                         WHERE state = 'queued' GROUP BY phone ORDER BY phone""")
+    assert [h[0] for h in held] == [BRANCH_PHONE, "+8613800000002"]
+    assert all(h[2].total_seconds() > 3000 for h in held), held   # about an hour
+    # an hour later (the sent ones moved back an hour), one digest each
+    # tells all the alerts that waited
+    q(demo_db, """UPDATE sms_outbox SET accepted_at = accepted_at - interval '1 hour',
+                  next_at = least(next_at, now()) WHERE recipient_id IS NOT NULL""")
+    wait_for(lambda: len(messages(kannel)) == 8, 30)
+    sent = messages(kannel)
+    for phone in (BRANCH_PHONE, "+8613800000002"):
+        texts = [t for p, t in sent if p == phone]
+        assert len(texts) == 4
+        assert sum(count_of(t) for t in texts) == alerts       # every alert told once
+    # the outbox says the same: every alert SMS sent alone or digested into
+    # a digest that was sent
+    assert q(demo_db, """SELECT count(*) FROM sms_outbox m WHERE m.kind = 'alert' AND NOT (
+                           m.state IN ('accepted', 'delivered') OR (m.state = 'digested'
+                           AND (SELECT d.state FROM sms_outbox d WHERE d.id = m.digest_id)
+                               IN ('accepted', 'delivered')))""") == [(0,)]
+    assert q(demo_db, """SELECT count(*) FROM sms_outbox WHERE kind = 'digest'""") == [
+        (sum("共" in t for _, t in sent),)]
+
+
+def test_quiet_hours_hold_alerts_until_they_end(demo_db, bus, start_bin, kannel):
+    configure(demo_db)
+    # the branch supervisor's quiet hours end 20 s from now (local time)
+    q(demo_db, "UPDATE alert_recipient SET max_per_hour = 3600")
+    q(demo_db, """UPDATE alert_recipient r SET
+                    quiet_from = ((now() AT TIME ZONE n.time_zone) - interval '1 hour')::time,
+                    quiet_to = ((now() AT TIME ZONE n.time_zone) + interval '20 seconds')::time
+                  FROM org_node n WHERE n.id = r.node_id AND r.phone = %s""", BRANCH_PHONE)
+    start_notifier(start_bin, demo_db, bus, kannel, EQMS_SMS_DIGEST_GAP_S="2")
+    unsatisfied_ratings(demo_db, 200, 30)
+    wait_for(lambda: caught_up(demo_db), 20)
+    (alerts,), = q(demo_db, "SELECT count(*) FROM alert")
+    assert alerts >= 3
+    # the region's manager has no quiet hours: told at once
+    wait_for(lambda: sum(count_of(t) for _, t in messages(kannel)) == alerts, 15)
+    assert {p for p, _ in messages(kannel)} == {"+8613800000002"}
+    told_region = len(messages(kannel))
+    held = q(demo_db, """SELECT count(*), min(next_at) > now() FROM sms_outbox
+                         WHERE state = 'queued' AND phone = %s""", BRANCH_PHONE)
+    assert held == [(alerts, True)]
+    # the quiet hours end: one digest with them all
+    wait_for(lambda: len(messages(kannel)) == told_region + 1, 40)
+    phone, text = messages(kannel)[-1]
+    assert phone == BRANCH_PHONE and count_of(text) == alerts, text
+    (told,), = q(demo_db, """SELECT min(accepted_at) FROM sms_outbox WHERE phone = %s""",
+                 BRANCH_PHONE)
+    (quiet_end,), = q(demo_db, """SELECT (date_trunc('day', now() AT TIME ZONE n.time_zone)
+                                   + r.quiet_to) AT TIME ZONE n.time_zone
+                                  FROM alert_recipient r JOIN org_node n ON n.id = r.node_id
+                                  WHERE r.phone = %s""", BRANCH_PHONE)
+    assert told >= quiet_end

@@ -15,6 +15,10 @@
 
 #define S_BATCH 50              /* rows taken per look */
 
+/* The kinds of SMS that wait for their recipient (quiet hours, rate) and
+ * may be summarised: those to a supervisor about an alert. */
+#define S_HELD_KINDS "('alert', 'reminder', 'escalation')"
+
 struct sn_sender_t {
     sn_sender_config_t cfg;
     char *callback_url;
@@ -246,31 +250,31 @@ static int s_pass(sn_sender_t *self)
     snprintf(gap, sizeof gap, "%d", self->cfg.digest_gap_s);
     const char *params[] = { batch, lease, gap };
     PGresult *res = pgstore_query(self->pg,
-        "WITH due AS (SELECT id, recipient_id, kind FROM sms_outbox "
-        "  WHERE state = 'queued' AND next_at <= now() "
+        "WITH due AS (SELECT id, recipient_id, kind IN " S_HELD_KINDS " AS waits "
+        "  FROM sms_outbox WHERE state = 'queued' AND next_at <= now() "
         "  ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED), "
         "more AS (SELECT o.id FROM sms_outbox o WHERE o.state = 'queued' "
-        "  AND o.next_at <= now() AND o.kind = 'alert' AND o.recipient_id IN "
-        "    (SELECT recipient_id FROM due WHERE kind = 'alert') "
+        "  AND o.next_at <= now() AND o.kind IN " S_HELD_KINDS " AND o.recipient_id IN "
+        "    (SELECT recipient_id FROM due WHERE waits) "
         "  AND o.id NOT IN (SELECT id FROM due) FOR UPDATE SKIP LOCKED), "
         "taken AS (UPDATE sms_outbox o SET next_at = now() + make_interval(secs => $2::int) "
         "  WHERE o.id IN (SELECT id FROM due UNION ALL SELECT id FROM more) "
-        "  RETURNING o.*), "
+        "  RETURNING o.*, o.kind IN " S_HELD_KINDS " AS waits), "
         "policy AS (SELECT x.r, sms_recipient_free_at(x.r, make_interval(secs => $3::int)) AS at, "
         "    CASE WHEN $3::int > 0 THEN 1 ELSE p.max_per_hour - (SELECT count(*) "
         "      FROM sms_outbox s WHERE s.phone = p.phone AND s.recipient_id IS NOT NULL "
         "      AND s.accepted_at > now() - interval '1 hour') END AS budget "
-        "  FROM (SELECT DISTINCT recipient_id AS r FROM taken WHERE kind = 'alert') x "
+        "  FROM (SELECT DISTINCT recipient_id AS r FROM taken WHERE waits) x "
         "  JOIN alert_recipient p ON p.id = x.r) "
         "SELECT t.id::text, t.phone, t.body, t.dlr_token::text, t.attempts, "
         "  extract(epoch FROM now() - t.created_at)::float8, "
-        "  CASE t.kind WHEN 'alert' THEN t.recipient_id::text ELSE '' END, "
+        "  CASE WHEN t.waits THEN t.recipient_id::text ELSE '' END, "
         "  coalesce(p.at > now(), false), p.at, coalesce(p.budget, 1), "
-        "  coalesce(a.kind, t.kind), "
+        "  CASE t.kind WHEN 'alert' THEN coalesce(a.kind, t.kind) ELSE t.kind END, "
         "  coalesce(a.facts::text, '') "
-        "FROM taken t LEFT JOIN policy p ON t.kind = 'alert' AND p.r = t.recipient_id "
+        "FROM taken t LEFT JOIN policy p ON t.waits AND p.r = t.recipient_id "
         "LEFT JOIN alert a ON a.id = t.alert_id "
-        "ORDER BY CASE t.kind WHEN 'alert' THEN t.recipient_id END NULLS FIRST, t.created_at",
+        "ORDER BY CASE WHEN t.waits THEN t.recipient_id END NULLS FIRST, t.created_at",
         3, params);
     if (!res)
         return -1;

@@ -7,6 +7,7 @@
 
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
+#include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/tailcursor.h"
 #include "sn_alerts.h"
@@ -14,6 +15,9 @@
 
 /* Seqs of one journal read per query, at most. */
 #define S_CHUNK 5000
+
+/* How often open alerts are looked at for reminders and escalations. */
+#define S_LIFECYCLE_MS 5000
 
 struct sn_server_t {
     sn_server_config_t cfg;
@@ -28,6 +32,8 @@ struct sn_server_t {
     pthread_t thread;
     bool running;
     atomic_bool stop;
+    int64_t next_lifecycle_ms;
+    metrics_counter_t *lifecycle_sms;
 };
 
 typedef struct {
@@ -87,6 +93,25 @@ static int s_catch_up(sn_server_t *self)
     return 0;
 }
 
+/* Reminders and escalations, every S_LIFECYCLE_MS. */
+static void s_lifecycle(sn_server_t *self)
+{
+    int64_t now = clock_mono_ms();
+    if (now < self->next_lifecycle_ms)
+        return;
+    self->next_lifecycle_ms = now + S_LIFECYCLE_MS;
+    int made = sn_store_lifecycle(self->store);
+    if (made < 0) {
+        log_warn("alert_lifecycle_failed", "reason=\"database error\"");
+        return;
+    }
+    if (made > 0) {
+        metrics_add(self->lifecycle_sms, (uint64_t) made);
+        log_info("alert_reminders", "sms=%d", made);
+        sn_sender_wake(self->cfg.sender);
+    }
+}
+
 static void *s_run(void *arg)
 {
     sn_server_t *self = arg;
@@ -108,6 +133,7 @@ static void *s_run(void *arg)
         }
         if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
             sn_sender_wake(self->cfg.sender);
+        s_lifecycle(self);
         s_count(self);
         health_liveness_db(&self->liveness, true);
         backoff_reset(&self->backoff);
@@ -135,7 +161,11 @@ static int s_metrics(sn_server_t *self, metrics_t *metrics)
                                      "their rule's template was refused.");
     self->failures = metrics_counter(metrics, "catch_up_failures_total",
                                      "Transactions that failed (read again).");
-    return self->raised && self->no_rule && self->bad_rule && self->failures ? 0 : -1;
+    self->lifecycle_sms = metrics_counter(metrics, "alert_reminder_sms_total",
+                                          "SMS of reminders and escalations.");
+    return self->raised && self->no_rule && self->bad_rule && self->failures
+                   && self->lifecycle_sms
+               ? 0 : -1;
 }
 
 sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,

@@ -156,6 +156,16 @@ int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *fact
     return written;
 }
 
+int sn_store_lifecycle(sn_store_t *self)
+{
+    PGresult *res = pgstore_query(self->pg, "SELECT alert_lifecycle_pass()", 0, NULL);
+    if (!res)
+        return -1;
+    int made = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return made;
+}
+
 int sn_store_begin(sn_store_t *self)
 {
     return pgstore_begin(self->pg);

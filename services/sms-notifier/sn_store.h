@@ -58,6 +58,10 @@ int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, in
 int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *facts_json,
                    const char *text);
 
+/* Reminders and escalations due (alert_lifecycle_pass), committed. The SMS
+ * rows made, or -1. */
+int sn_store_lifecycle(sn_store_t *self);
+
 int sn_store_begin(sn_store_t *self);
 
 /* Writes the changed positions and commits. 0 / -1 (rolled back). */

@@ -1,0 +1,186 @@
+-- EQMS schema 21: an alert's life after it opened (docs/alerts.md, "Alert
+-- lifecycle"): acknowledged (who, when, note), resolved (who, when, root
+-- cause), reminders while nobody acknowledges it, escalation to the next
+-- level up. The functions are what web-api calls; sms-notifier runs the
+-- reminders and escalations (alert_lifecycle_pass).
+-- It only adds columns and functions.
+-- compatibility: expand
+
+ALTER TABLE alert_rule
+    ADD COLUMN remind_after_s int NOT NULL DEFAULT 900,
+    ADD COLUMN escalate_after_s int NOT NULL DEFAULT 1800,
+    ADD CONSTRAINT alert_rule_times_valid
+        CHECK (remind_after_s > 0 AND escalate_after_s > 0);
+COMMENT ON COLUMN alert_rule.remind_after_s IS
+    'An alert not acknowledged this long after it was raised is reminded once to '
+    'the recipients it went to.';
+COMMENT ON COLUMN alert_rule.escalate_after_s IS
+    'An alert not acknowledged this long after it was raised is escalated once to '
+    'the recipients of the next level up (above every node told so far).';
+
+ALTER TABLE alert
+    ADD COLUMN raised_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN acknowledged_at timestamptz,
+    ADD COLUMN acknowledged_by text,
+    ADD COLUMN resolved_at timestamptz,
+    ADD COLUMN resolved_by text;
+CREATE INDEX alert_open_idx ON alert (raised_at) WHERE state = 'open';
+COMMENT ON COLUMN alert.raised_at IS
+    'When sms-notifier wrote the alert (opened_at is when its fact happened: '
+    'a device that was offline delivers late): reminders and escalations count '
+    'from here.';
+
+-- Reminders and escalations are SMS of their own kinds: like an alert's,
+-- they wait for the recipient's quiet hours and rate, and may be summarised.
+ALTER TABLE sms_outbox
+    DROP CONSTRAINT sms_outbox_kind_valid,
+    ADD CONSTRAINT sms_outbox_kind_valid
+        CHECK (kind IN ('alert', 'reminder', 'escalation', 'digest', 'customer'));
+
+-- Acknowledges an open alert: state, who, when, and an `acknowledged`
+-- event with the note. An alert acknowledged already is left as it is;
+-- a resolved or unknown one is an error naming it.
+CREATE FUNCTION alert_acknowledge(p_alert uuid, p_actor text, p_note text DEFAULT '')
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text;
+BEGIN
+    IF p_actor IS NULL OR btrim(p_actor) = '' THEN
+        RAISE EXCEPTION 'alert_acknowledge: an actor is needed' USING ERRCODE = '22023';
+    END IF;
+    SELECT state INTO s FROM alert WHERE id = p_alert FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'alert_acknowledge: no alert %', p_alert USING ERRCODE = 'P0002';
+    ELSIF s = 'resolved' THEN
+        RAISE EXCEPTION 'alert_acknowledge: alert % is resolved', p_alert
+            USING ERRCODE = '55000';
+    ELSIF s = 'open' THEN
+        UPDATE alert SET state = 'acknowledged', acknowledged_at = now(),
+            acknowledged_by = p_actor WHERE id = p_alert;
+        INSERT INTO alert_event (alert_id, kind, actor, note)
+        VALUES (p_alert, 'acknowledged', p_actor, coalesce(p_note, ''));
+    END IF;
+    RETURN 'acknowledged';
+END
+$$;
+
+-- Resolves an alert with its root cause (required by hand; sms-notifier
+-- resolves a threshold alert that cleared with a note saying so).
+CREATE FUNCTION alert_resolve(p_alert uuid, p_actor text, p_root_cause text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    s text;
+BEGIN
+    IF p_actor IS NULL OR btrim(p_actor) = '' THEN
+        RAISE EXCEPTION 'alert_resolve: an actor is needed' USING ERRCODE = '22023';
+    END IF;
+    IF p_root_cause IS NULL OR btrim(p_root_cause) = '' THEN
+        RAISE EXCEPTION 'alert_resolve: a root cause is needed' USING ERRCODE = '22023';
+    END IF;
+    SELECT state INTO s FROM alert WHERE id = p_alert FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'alert_resolve: no alert %', p_alert USING ERRCODE = 'P0002';
+    ELSIF s <> 'resolved' THEN
+        UPDATE alert SET state = 'resolved', resolved_at = now(), resolved_by = p_actor
+        WHERE id = p_alert;
+        INSERT INTO alert_event (alert_id, kind, actor, note)
+        VALUES (p_alert, 'resolved', p_actor, p_root_cause);
+    END IF;
+    RETURN 'resolved';
+END
+$$;
+
+-- The rule that governs an alert of p_kind at branch p_branch (the deepest
+-- on its path), as a row; no row when there is none.
+CREATE FUNCTION alert_rule_of(p_branch bigint, p_kind text)
+RETURNS SETOF alert_rule
+LANGUAGE sql STABLE AS $$
+    SELECT ar.* FROM alert_rule ar JOIN org_node an ON an.id = ar.node_id
+    JOIN org_node b ON b.id = p_branch
+    WHERE ar.kind = p_kind AND b.path <@ an.path
+    ORDER BY nlevel(an.path) DESC LIMIT 1
+$$;
+
+-- One pass of reminders and escalations, in the caller's transaction:
+-- every open alert past its rule's remind_after_s without a `reminded`
+-- event gets one, and an SMS to each recipient it was sent to; past
+-- escalate_after_s without an `escalated` event, one, and an SMS to the
+-- active recipients (wanting the kind) of the nearest node above every
+-- node told so far that has any. Returns the SMS rows made.
+CREATE FUNCTION alert_lifecycle_pass(p_now timestamptz DEFAULT now())
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    a record;
+    made int := 0;
+    n int;
+    minutes int;
+    body text;
+    top ltree;
+BEGIN
+    FOR a IN
+        SELECT al.id, al.kind, al.branch_id, al.raised_at, r.remind_after_s,
+               r.escalate_after_s,
+               EXISTS (SELECT 1 FROM alert_event e WHERE e.alert_id = al.id
+                       AND e.kind = 'reminded') AS reminded,
+               EXISTS (SELECT 1 FROM alert_event e WHERE e.alert_id = al.id
+                       AND e.kind = 'escalated') AS escalated
+        FROM alert al CROSS JOIN LATERAL alert_rule_of(al.branch_id, al.kind) r
+        WHERE al.state = 'open'
+          AND al.raised_at <= p_now - make_interval(secs => least(r.remind_after_s,
+                                                                  r.escalate_after_s))
+        ORDER BY al.raised_at
+        FOR UPDATE OF al SKIP LOCKED
+    LOOP
+        minutes := floor(extract(epoch FROM p_now - a.raised_at) / 60);
+        SELECT m.body INTO body FROM sms_outbox m
+        WHERE m.alert_id = a.id AND m.kind = 'alert' ORDER BY m.created_at LIMIT 1;
+        body := coalesce(body, '');
+        IF NOT a.reminded AND a.raised_at <= p_now - make_interval(secs => a.remind_after_s)
+        THEN
+            INSERT INTO alert_event (alert_id, kind, actor, note)
+            VALUES (a.id, 'reminded', 'sms-notifier', minutes || ' min without acknowledgement');
+            INSERT INTO sms_outbox (id, kind, alert_id, recipient_id, phone, body)
+            SELECT gen_random_uuid(), 'reminder', a.id, p.id, p.phone,
+                   '【未确认提醒】' || minutes || '分钟前：' || body
+            FROM alert_recipient p
+            WHERE p.active AND p.id IN (SELECT m.recipient_id FROM sms_outbox m
+                                        WHERE m.alert_id = a.id AND m.kind = 'alert');
+            GET DIAGNOSTICS n = ROW_COUNT;
+            made := made + n;
+        END IF;
+        IF NOT a.escalated AND a.raised_at <= p_now - make_interval(secs => a.escalate_after_s)
+        THEN
+            -- the highest node told so far (the branch if nobody was)
+            SELECT pn.path INTO top FROM sms_outbox m
+            JOIN alert_recipient p ON p.id = m.recipient_id
+            JOIN org_node pn ON pn.id = p.node_id
+            WHERE m.alert_id = a.id ORDER BY nlevel(pn.path) LIMIT 1;
+            IF top IS NULL THEN
+                SELECT path INTO top FROM org_node WHERE id = a.branch_id;
+            END IF;
+            INSERT INTO alert_event (alert_id, kind, actor, note)
+            VALUES (a.id, 'escalated', 'sms-notifier',
+                    minutes || ' min without acknowledgement, above ' || top::text);
+            INSERT INTO sms_outbox (id, kind, alert_id, recipient_id, phone, body)
+            SELECT gen_random_uuid(), 'escalation', a.id, p.id, p.phone,
+                   '【升级】' || minutes || '分钟未确认：' || body
+            FROM alert_recipient p JOIN org_node pn ON pn.id = p.node_id
+            WHERE p.active AND a.kind = ANY (p.kinds)
+              AND pn.path = (SELECT an.path FROM alert_recipient x
+                             JOIN org_node an ON an.id = x.node_id
+                             WHERE x.active AND a.kind = ANY (x.kinds)
+                               AND an.path @> top AND an.path <> top
+                             ORDER BY nlevel(an.path) DESC LIMIT 1);
+            GET DIAGNOSTICS n = ROW_COUNT;
+            made := made + n;
+        END IF;
+    END LOOP;
+    RETURN made;
+END
+$$;
+COMMENT ON FUNCTION alert_lifecycle_pass(timestamptz) IS
+    'Reminders and escalations of the open alerts that are due (sms-notifier '
+    'calls it every few seconds, in a transaction); returns the SMS rows made.';

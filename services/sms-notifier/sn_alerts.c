@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "eqms/clock.h"
 #include "eqms/log.h"
 #include "sn_sms.h"
 #include "sn_template.h"
@@ -15,6 +16,10 @@ const char *const SN_ALERTS_DEFAULT_TEMPLATE =
     "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
     "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
     "共评价{rated_today}次({ratio_today})。";
+
+const char *const SN_ALERTS_SHARE_TEMPLATE =
+    "【服务预警】{branch}{scope} 近{minutes}分钟评价{rated}次，不满意{unsatisfied}次"
+    "({share})，超过预警线。{time}";
 
 struct sn_alerts_t {
     sn_store_t *store;
@@ -58,26 +63,30 @@ void sn_alerts_settle(sn_alerts_t *self, bool committed)
         self->counts.repeated += self->pending.repeated;
         self->counts.no_rule += self->pending.no_rule;
         self->counts.bad_rule += self->pending.bad_rule;
+        self->counts.resolved += self->pending.resolved;
     }
     self->pending = (sn_alerts_counts_t) { 0 };
 }
 
-/* The rule's template if it is valid, else the built-in one (the refusal
- * logged once per template text). */
-static const char *s_template(sn_alerts_t *self, const char *text)
+/* The rule's template for `kind` if it is valid, else the built-in one
+ * (the refusal logged once per kind and template text). */
+static const char *s_template(sn_alerts_t *self, const char *kind, const char *text,
+                              const char *builtin)
 {
-    const char *seen = zhash_lookup(self->checked, text);
+    char key[600];
+    snprintf(key, sizeof key, "%s\n%s", kind, text);
+    const char *seen = zhash_lookup(self->checked, key);
     if (!seen) {
         char reason[SN_TEMPLATE_REASON_SIZE];
-        seen = sn_template_check("unsatisfied_rating", text, reason) == 0 ? "ok" : "bad";
+        seen = sn_template_check(kind, text, reason) == 0 ? "ok" : "bad";
         if (*seen == 'b')
-            log_warn("alert_rule_refused", "kind=unsatisfied_rating reason=\"%s\" "
-                     "fallback=\"built-in template\"", reason);
-        zhash_insert(self->checked, text, (void *) seen);
+            log_warn("alert_rule_refused", "kind=%s reason=\"%s\" "
+                     "fallback=\"built-in template\"", kind, reason);
+        zhash_insert(self->checked, key, (void *) seen);
     }
     if (*seen == 'b') {
         self->pending.bad_rule++;
-        return SN_ALERTS_DEFAULT_TEMPLATE;
+        return builtin;
     }
     return text;
 }
@@ -103,7 +112,8 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         self->pending.no_rule++;
         return 0;
     }
-    const char *tpl = s_template(self, r->rule_template);
+    const char *tpl = s_template(self, "unsatisfied_rating", r->rule_template,
+                                 SN_ALERTS_DEFAULT_TEMPLATE);
     char unsat[24], rated[24], ratio[24];
     snprintf(unsat, sizeof unsat, "%" PRId64, r->unsatisfied_today);
     snprintf(rated, sizeof rated, "%" PRId64, r->rated_today);
@@ -127,7 +137,10 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
     json_decref(facts);
     int rc = -1;
     if (text && facts_json) {
-        int written = sn_store_alert(self->store, r, facts_json, text);
+        sn_alert_row_t row = { "unsatisfied_rating", r->rating_id, r->branch_id, r->window_id,
+                               r->staff_id, r->event_ms, r->recipient_ids,
+                               r->recipient_phones };
+        int written = sn_store_alert(self->store, &row, facts_json, text);
         if (written >= 0) {
             rc = 0;
             if (written) {
@@ -142,6 +155,67 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         }
     } else {
         log_error("alert_not_written", "rating=%s reason=\"out of memory\"", r->rating_id);
+    }
+    free(text);
+    free(facts_json);
+    return rc;
+}
+
+int sn_alerts_share(void *arg, const sn_share_t *m)
+{
+    sn_alerts_t *self = arg;
+    char unsat[24], rated[24], share[24], minutes[24];
+    snprintf(unsat, sizeof unsat, "%" PRId64, m->unsatisfied);
+    snprintf(rated, sizeof rated, "%" PRId64, m->rated);
+    snprintf(share, sizeof share, "%.1f%%",
+             m->rated > 0 ? 100.0 * (double) m->unsatisfied / (double) m->rated : 0.0);
+    snprintf(minutes, sizeof minutes, "%d", m->minutes);
+    if (!m->firing && !*m->open_alert)
+        return 0;
+    if (!m->firing) {
+        /* cleared (or the rule is gone): resolved by itself */
+        char note[160];
+        snprintf(note, sizeof note, "已恢复：近%s分钟评价%s次，不满意%s次(%s)", minutes, rated,
+                 unsat, share);
+        if (sn_store_resolve(self->store, m->open_alert, note) != 0)
+            return -1;
+        self->pending.resolved++;
+        log_info("alert_resolved", "kind=unsatisfied_share alert=%s member=%s",
+                 m->open_alert, m->member);
+        return 0;
+    }
+    if (*m->open_alert || !m->template)
+        return 0;               /* open already: one alert per episode */
+    const char *tpl = s_template(self, "unsatisfied_share", m->template,
+                                 SN_ALERTS_SHARE_TEMPLATE);
+    const sn_field_t fields[] = {
+        { "branch", m->branch_name }, { "scope", m->scope_name }, { "unsatisfied", unsat },
+        { "rated", rated }, { "share", share }, { "minutes", minutes },
+        { "time", m->local_time },
+    };
+    int64_t now = clock_now_ms();
+    char fact[96];
+    snprintf(fact, sizeof fact, "%s:%" PRId64, m->member, now);
+    char *text = s_fit(self, sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]),
+                       fact);
+    json_t *facts = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "member", m->member,
+                              "branch", m->branch_name, "scope", m->scope_name, "rated", rated,
+                              "unsatisfied", unsat, "share", share, "minutes", minutes,
+                              "time", m->local_time);
+    char *facts_json = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(facts);
+    int rc = -1;
+    if (text && facts_json) {
+        sn_alert_row_t row = { "unsatisfied_share", fact, m->branch_id, m->window_id,
+                               m->staff_id, now, m->recipient_ids, m->recipient_phones };
+        int written = sn_store_alert(self->store, &row, facts_json, text);
+        if (written >= 0) {
+            rc = 0;
+            self->pending.raised += (uint64_t) written;
+            log_info("alert_raised", "kind=unsatisfied_share member=%s rated=%s "
+                     "unsatisfied=%s recipients=%s", m->member, rated, unsat,
+                     m->recipient_ids);
+        }
     }
     free(text);
     free(facts_json);

@@ -17,8 +17,9 @@
 
 typedef struct sn_alerts_t sn_alerts_t;
 
-/* The built-in template of unsatisfied_rating. */
+/* The built-in templates of unsatisfied_rating and unsatisfied_share. */
 extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
+extern const char *const SN_ALERTS_SHARE_TEMPLATE;
 
 /* Borrows `store` until destroy; texts are cut to `max_parts` SMS
  * (sn_sms_fit, logged). NULL on allocation failure. */
@@ -29,6 +30,12 @@ void sn_alerts_destroy(sn_alerts_t **self_p);
  * its SMS in the open transaction. 0, or -1 if the database failed. */
 int sn_alerts_rating(void *arg, const sn_rating_t *rating);
 
+/* An sn_share_fn (arg = the sn_alerts_t): a member firing without an open
+ * alert gets one (its fact: member and now, one per episode); an open one
+ * that cleared is resolved with a note saying so. 0, or -1 if the
+ * database failed. */
+int sn_alerts_share(void *arg, const sn_share_t *member);
+
 /* What was done since start, counting only what was committed: the
  * caller settles the alerts of each transaction. */
 typedef struct {
@@ -36,6 +43,7 @@ typedef struct {
     uint64_t repeated;     /* alerts found written before (a replay) */
     uint64_t no_rule;      /* unsatisfied ratings no enabled rule covers */
     uint64_t bad_rule;     /* alerts written with the built-in template */
+    uint64_t resolved;     /* threshold alerts resolved because they cleared */
 } sn_alerts_counts_t;
 sn_alerts_counts_t sn_alerts_counts(const sn_alerts_t *self);
 

@@ -16,8 +16,10 @@
 /* Seqs of one journal read per query, at most. */
 #define S_CHUNK 5000
 
-/* How often open alerts are looked at for reminders and escalations. */
+/* How often open alerts are looked at for reminders and escalations, and
+ * the threshold rules evaluated. */
 #define S_LIFECYCLE_MS 5000
+#define S_THRESHOLDS_MS 1000
 
 struct sn_server_t {
     sn_server_config_t cfg;
@@ -32,7 +34,7 @@ struct sn_server_t {
     pthread_t thread;
     bool running;
     atomic_bool stop;
-    int64_t next_lifecycle_ms;
+    int64_t next_lifecycle_ms, next_thresholds_ms;
     metrics_counter_t *lifecycle_sms;
 };
 
@@ -93,6 +95,31 @@ static int s_catch_up(sn_server_t *self)
     return 0;
 }
 
+/* The threshold rules, every S_THRESHOLDS_MS, in one transaction. */
+static void s_thresholds(sn_server_t *self)
+{
+    int64_t now = clock_mono_ms();
+    if (now < self->next_thresholds_ms)
+        return;
+    self->next_thresholds_ms = now + S_THRESHOLDS_MS;
+    uint64_t raised = sn_alerts_counts(self->alerts).raised;
+    int rc = sn_store_begin(self->store);
+    if (rc == 0 && sn_store_share_members(self->store, sn_alerts_share, self->alerts) != 0) {
+        sn_store_rollback(self->store);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = sn_store_commit(self->store, self->cursors);
+    sn_alerts_settle(self->alerts, rc == 0);
+    if (rc != 0) {
+        log_warn("alert_thresholds_failed", "reason=\"database error\"");
+        return;
+    }
+    if (sn_alerts_counts(self->alerts).raised > raised)
+        sn_sender_wake(self->cfg.sender);
+    s_count(self);
+}
+
 /* Reminders and escalations, every S_LIFECYCLE_MS. */
 static void s_lifecycle(sn_server_t *self)
 {
@@ -133,6 +160,7 @@ static void *s_run(void *arg)
         }
         if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
             sn_sender_wake(self->cfg.sender);
+        s_thresholds(self);
         s_lifecycle(self);
         s_count(self);
         health_liveness_db(&self->liveness, true);

@@ -55,7 +55,7 @@ static const char *s_unsatisfied_sql =
     "       coalesce(o.label, r.option_code::text), "
     "       to_char(r.event_time AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'), "
     "       day.unsatisfied, day.rated, rule.template, "
-    "       coalesce(rc.ids, '{}')::text, coalesce(rc.phones, '{}')::text "
+    "       rc.ids::text, rc.phones::text "
     "FROM rating r "
     "JOIN service_window w ON w.id = r.window_id "
     "JOIN org_node b ON b.id = w.node_id "
@@ -75,11 +75,7 @@ static const char *s_unsatisfied_sql =
     "     FROM alert_rule ar JOIN org_node an ON an.id = ar.node_id "
     "     WHERE ar.kind = 'unsatisfied_rating' AND b.path <@ an.path "
     "     ORDER BY nlevel(an.path) DESC LIMIT 1) rule ON true "
-    "LEFT JOIN LATERAL (SELECT array_agg(p.id ORDER BY p.id) AS ids, "
-    "     array_agg(p.phone ORDER BY p.id) AS phones "
-    "     FROM alert_recipient p JOIN org_node pn ON pn.id = p.node_id "
-    "     WHERE p.active AND 'unsatisfied_rating' = ANY (p.kinds) "
-    "     AND (pn.id = b.id OR (p.subtree AND b.path <@ pn.path))) rc ON true "
+    "CROSS JOIN LATERAL alert_recipients_of(b.id, 'unsatisfied_rating') rc "
     "WHERE r.gateway = $1 AND r.gateway_incarnation = $2::uuid "
     "  AND r.gateway_seq > $3::bigint AND r.gateway_seq <= $4::bigint AND r.unsatisfied "
     "ORDER BY r.gateway_seq";
@@ -124,7 +120,7 @@ int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, in
 static const char *s_alert_sql =
     "WITH a AS (INSERT INTO alert (id, kind, branch_id, window_id, staff_id, fact, "
     "                              opened_at, facts) "
-    "           VALUES ($1::uuid, 'unsatisfied_rating', $2::bigint, $3::bigint, "
+    "           VALUES ($1::uuid, $11, $2::bigint, nullif($3::bigint, 0), "
     "                   nullif($4::bigint, 0), $5, to_timestamp($6::bigint / 1000.0), "
     "                   $7::jsonb) "
     "           ON CONFLICT (kind, fact) DO NOTHING RETURNING id), "
@@ -135,25 +131,62 @@ static const char *s_alert_sql =
     "      FROM a, unnest($9::bigint[], $10::text[]) AS p(id, phone)) "
     "SELECT count(*) FROM a";
 
-int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *facts_json,
+int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
                    const char *text)
 {
     char id[ID_SIZE], branch[TEXT_I64_SIZE], window[TEXT_I64_SIZE], staff[TEXT_I64_SIZE],
         at[TEXT_I64_SIZE];
     if (id_new(id) != 0)
         return -1;
-    text_i64(branch, rating->branch_id);
-    text_i64(window, rating->window_id);
-    text_i64(staff, rating->staff_id);
-    text_i64(at, rating->event_ms);
-    const char *params[] = { id, branch, window, staff, rating->rating_id, at, facts_json,
-                             text, rating->recipient_ids, rating->recipient_phones };
-    PGresult *res = pgstore_query(self->pg, s_alert_sql, 10, params);
+    text_i64(branch, alert->branch_id);
+    text_i64(window, alert->window_id);
+    text_i64(staff, alert->staff_id);
+    text_i64(at, alert->opened_ms);
+    const char *params[] = { id, branch, window, staff, alert->fact, at, facts_json,
+                             text, alert->recipient_ids, alert->recipient_phones,
+                             alert->kind };
+    PGresult *res = pgstore_query(self->pg, s_alert_sql, 11, params);
     if (!res)
         return -1;
     int written = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     return written;
+}
+
+int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg)
+{
+    PGresult *res = pgstore_query(self->pg,
+        "SELECT branch_id, member, coalesce(window_id, 0), coalesce(staff_id, 0), rated, "
+        "  unsatisfied, firing, coalesce(open_alert::text, ''), coalesce(minutes, 0), "
+        "  template, branch_name, scope_name, local_time, recipient_ids::text, "
+        "  recipient_phones::text FROM alert_share_members() ORDER BY branch_id, member",
+        0, NULL);
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        sn_share_t m = {
+            .branch_id = s_i64(res, r, 0), .member = PQgetvalue(res, r, 1),
+            .window_id = s_i64(res, r, 2), .staff_id = s_i64(res, r, 3),
+            .rated = s_i64(res, r, 4), .unsatisfied = s_i64(res, r, 5),
+            .firing = PQgetvalue(res, r, 6)[0] == 't', .open_alert = PQgetvalue(res, r, 7),
+            .minutes = (int) s_i64(res, r, 8),
+            .template = PQgetisnull(res, r, 9) ? NULL : PQgetvalue(res, r, 9),
+            .branch_name = PQgetvalue(res, r, 10), .scope_name = PQgetvalue(res, r, 11),
+            .local_time = PQgetvalue(res, r, 12), .recipient_ids = PQgetvalue(res, r, 13),
+            .recipient_phones = PQgetvalue(res, r, 14),
+        };
+        rc = fn(arg, &m);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int sn_store_resolve(sn_store_t *self, const char *alert_id, const char *note)
+{
+    const char *params[] = { alert_id, note };
+    return pgstore_exec(self->pg, "SELECT alert_resolve($1::uuid, 'sms-notifier', $2)", 2,
+                        params);
 }
 
 int sn_store_lifecycle(sn_store_t *self)

@@ -10,6 +10,7 @@
 #ifndef EQMS_SN_STORE_H
 #define EQMS_SN_STORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "eqms/id.h"
@@ -52,11 +53,43 @@ int sn_store_gateway_heads(sn_store_t *self, const tailcursor_t *cursors,
 int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, int64_t upto,
                          sn_rating_fn *fn, void *arg);
 
-/* In the open transaction: the alert of `rating` with its `opened` event
- * and one queued SMS of `text` per recipient, unless an alert of that
- * rating exists already. 1 written, 0 existed, -1 on failure. */
-int sn_store_alert(sn_store_t *self, const sn_rating_t *rating, const char *facts_json,
+/* An alert to write (borrowed). */
+typedef struct {
+    const char *kind;                /* "unsatisfied_rating", "unsatisfied_share" */
+    const char *fact;                /* what raised it: unique per kind */
+    int64_t branch_id, window_id, staff_id;      /* window, staff: 0 = none */
+    int64_t opened_ms;               /* when its fact happened */
+    const char *recipient_ids, *recipient_phones;   /* array literals */
+} sn_alert_row_t;
+
+/* In the open transaction: the alert with its `opened` event and one
+ * queued SMS of `text` per recipient, unless an alert of that kind and
+ * fact exists already. 1 written, 0 existed, -1 on failure. */
+int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
                    const char *text);
+
+/* A member of an unsatisfied_share rule (alert_share_members; text
+ * borrowed from the query's result: valid during the callback). */
+typedef struct {
+    int64_t branch_id, window_id, staff_id;
+    const char *member;              /* "window:12", "teller:7", "branch:4" */
+    int64_t rated, unsatisfied;
+    bool firing;
+    const char *open_alert;          /* "" when none is open */
+    int minutes;
+    const char *template;            /* NULL: the rule is gone or off */
+    const char *branch_name, *scope_name, *local_time;
+    const char *recipient_ids, *recipient_phones;
+} sn_share_t;
+
+typedef int (sn_share_fn)(void *arg, const sn_share_t *member);
+
+/* Calls fn for every member firing or with an open alert. 0, -1 if the
+ * query failed, or fn's non-zero value. */
+int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg);
+
+/* Resolves an open threshold alert that cleared, with `note`. 0 / -1. */
+int sn_store_resolve(sn_store_t *self, const char *alert_id, const char *note);
 
 /* Reminders and escalations due (alert_lifecycle_pass), committed. The SMS
  * rows made, or -1. */

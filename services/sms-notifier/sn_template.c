@@ -13,10 +13,16 @@ static const char *const s_unsatisfied[] = {
     "unsatisfied_today", "rated_today", "ratio_today", NULL
 };
 
+static const char *const s_share[] = {
+    "branch", "scope", "unsatisfied", "rated", "share", "minutes", "time", NULL
+};
+
 const char *const *sn_template_names(const char *kind)
 {
     if (kind && strcmp(kind, "unsatisfied_rating") == 0)
         return s_unsatisfied;
+    if (kind && strcmp(kind, "unsatisfied_share") == 0)
+        return s_share;
     return NULL;
 }
 

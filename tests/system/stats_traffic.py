@@ -146,6 +146,37 @@ SCORES = {1: (5.0, True, False), 2: (4.0, True, False), 3: (3.0, False, False),
           4: (1.0, False, True)}
 
 
+def _insert_rating(cur, branch, window, staff, code, t):
+    score, sat, unsat = SCORES[code]
+    branch.gw_seq += 1
+    seq = branch.gw_seq
+    cur.execute("""INSERT INTO rating (id, event_time, gateway, gateway_seq, window_id,
+                       staff_id, branch_path, device_serial, device_boot, device_seq,
+                       option_code, score, satisfied, unsatisfied, received_at,
+                       gateway_incarnation)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s::ltree, 'EQ-TEST-0001', 1, %s,
+                           %s, %s, %s, %s, now(), %s)""",
+                (str(uuid.uuid4()), t, branch.gateway, seq, window, staff, branch.path, seq,
+                 code, score, sat, unsat, branch.incarnation))
+
+
+def _advance_cursor(cur, branch):
+    cur.execute("""INSERT INTO gateway_cursor (gateway, incarnation, upto, branch)
+                   VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (gateway, incarnation) DO UPDATE SET upto = EXCLUDED.upto""",
+                (branch.gateway, branch.incarnation, branch.gw_seq, branch.path))
+
+
+def commit_ratings(db, branch, items):
+    """Commits, as rating-ingest does, one rating per (window id, staff id,
+    option code 1..4, event time) of `items`."""
+    with db.cursor() as cur:
+        for window, staff, code, t in items:
+            _insert_rating(cur, branch, window, staff, code, t)
+        _advance_cursor(cur, branch)
+    db.commit()
+
+
 def device_facts(rng, db, branch, start, hours, ratings, services, sessions, open_session):
     """Commits, as rating-ingest does (with the gateway cursor), `ratings`
     ratings, `services` device services and `sessions` closed staff
@@ -161,19 +192,8 @@ def device_facts(rng, db, branch, start, hours, ratings, services, sessions, ope
     with db.cursor() as cur:
         for _ in range(ratings):
             window, _no = rng.choice(branch.windows)
-            code = rng.choice([1, 1, 2, 2, 3, 4])
-            score, sat, unsat = SCORES[code]
-            seq = next_seq()
-            t = at()
-            cur.execute("""INSERT INTO rating (id, event_time, gateway, gateway_seq, window_id,
-                               staff_id, branch_path, device_serial, device_boot, device_seq,
-                               option_code, score, satisfied, unsatisfied, received_at,
-                               gateway_incarnation)
-                           VALUES (%s, %s, %s, %s, %s, %s, %s::ltree, 'EQ-TEST-0001', 1, %s,
-                                   %s, %s, %s, %s, now(), %s)""",
-                        (str(uuid.uuid4()), t, branch.gateway, seq, window,
-                         rng.choice(branch.staff), branch.path, seq, code, score, sat, unsat,
-                         branch.incarnation))
+            _insert_rating(cur, branch, window, rng.choice(branch.staff),
+                           rng.choice([1, 1, 2, 2, 3, 4]), at())
         for _ in range(services):
             window, _no = rng.choice(branch.windows)
             end = at()
@@ -195,10 +215,7 @@ def device_facts(rng, db, branch, start, hours, ratings, services, sessions, ope
                         (str(uuid.uuid4()), branch.staff[k % len(branch.staff)], window, login,
                          logout, "logout" if logout else None, branch.gateway, next_seq(),
                          branch.incarnation))
-        cur.execute("""INSERT INTO gateway_cursor (gateway, incarnation, upto, branch)
-                       VALUES (%s, %s, %s, %s)
-                       ON CONFLICT (gateway, incarnation) DO UPDATE SET upto = EXCLUDED.upto""",
-                    (branch.gateway, branch.incarnation, branch.gw_seq, branch.path))
+        _advance_cursor(cur, branch)
     db.commit()
 
 

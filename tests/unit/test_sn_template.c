@@ -23,6 +23,21 @@ static void test_every_offered_placeholder_is_accepted(void **state)
     assert_int_equal(sn_template_check(K, "{{literal}} braces, no placeholder", reason), 0);
 }
 
+/* Each kind offers its own placeholders: a threshold alert has no teller
+ * of one rating, a rating alert no share. */
+static void test_each_kind_has_its_placeholders(void **state)
+{
+    (void) state;
+    char reason[SN_TEMPLATE_REASON_SIZE] = "";
+    assert_int_equal(sn_template_check("unsatisfied_share",
+                                       "{branch}{scope} {unsatisfied}/{rated} {share} "
+                                       "{minutes} {time}", reason), 0);
+    assert_int_equal(sn_template_check("unsatisfied_share", "{teller}", reason), -1);
+    assert_string_equal(reason, "unknown placeholder {teller}");
+    assert_int_equal(sn_template_check(K, "{share}", reason), -1);
+    assert_null(sn_template_names("no_such_kind"));
+}
+
 static void test_malformed_templates_are_refused_with_a_reason(void **state)
 {
     (void) state;
@@ -67,6 +82,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_offered_placeholder_is_accepted),
         cmocka_unit_test(test_malformed_templates_are_refused_with_a_reason),
+        cmocka_unit_test(test_each_kind_has_its_placeholders),
         cmocka_unit_test(test_render_fills_the_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,12 +19,17 @@ COMMENT ON COLUMN alert_rule.escalate_after_s IS
     'the recipients of the next level up (above every node told so far).';
 
 ALTER TABLE alert
+    ADD COLUMN stale boolean NOT NULL DEFAULT false,
     ADD COLUMN raised_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN acknowledged_at timestamptz,
     ADD COLUMN acknowledged_by text,
     ADD COLUMN resolved_at timestamptz,
     ADD COLUMN resolved_by text;
 CREATE INDEX alert_open_idx ON alert (raised_at) WHERE state = 'open';
+COMMENT ON COLUMN alert.stale IS
+    'The fact was older than EQMS_SMS_STALE_S when the alert was raised (a device '
+    'that was offline, a notifier that was down): its SMS go as a summary, and it '
+    'is neither reminded nor escalated.';
 COMMENT ON COLUMN alert.raised_at IS
     'When sms-notifier wrote the alert (opened_at is when its fact happened: '
     'a device that was offline delivers late): reminders and escalations count '
@@ -128,7 +133,7 @@ BEGIN
                EXISTS (SELECT 1 FROM alert_event e WHERE e.alert_id = al.id
                        AND e.kind = 'escalated') AS escalated
         FROM alert al CROSS JOIN LATERAL alert_rule_of(al.branch_id, al.kind) r
-        WHERE al.state = 'open'
+        WHERE al.state = 'open' AND NOT al.stale
           AND al.raised_at <= p_now - make_interval(secs => least(r.remind_after_s,
                                                                   r.escalate_after_s))
         ORDER BY al.raised_at

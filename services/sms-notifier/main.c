@@ -27,7 +27,7 @@ typedef struct {
     char callback_url[256];
     long callback_port;
     long max_parts;
-    long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s;
+    long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s, stale_s;
 } s_config_t;
 
 #define S_STRING(name, fallback, field, help) \
@@ -71,6 +71,9 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_SMS_DIGEST_GAP_S", "60", digest_gap_s, 0, 3600,
           "one alert SMS per recipient this often at most; what comes between goes as "
           "one digest"),
+    S_INT("EQMS_SMS_STALE_S", "1800", stale_s, 60, 30 * 86400,
+          "an unsatisfied rating older than this when the notifier meets it (a device "
+          "that was offline, a notifier that was down) is told in a digest"),
 };
 
 int main(int argc, char **argv)
@@ -128,7 +131,8 @@ int main(int argc, char **argv)
     if (!callbacks)
         goto done;
     sn_server_config_t scfg = { .bus_sub = cfg.bus_sub, .poll_ms = (int) cfg.poll_ms,
-                                .max_parts = (int) cfg.max_parts, .sender = sender };
+                                .max_parts = (int) cfg.max_parts,
+                                .stale_s = (int) cfg.stale_s, .sender = sender };
     server = sn_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;

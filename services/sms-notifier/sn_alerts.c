@@ -24,18 +24,20 @@ const char *const SN_ALERTS_SHARE_TEMPLATE =
 struct sn_alerts_t {
     sn_store_t *store;
     int max_parts;
+    int64_t stale_ms;
     zhash_t *checked;            /* template text -> "ok" or "bad" */
     sn_alerts_counts_t counts;      /* committed */
     sn_alerts_counts_t pending;     /* in the open transaction */
 };
 
-sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts)
+sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts, int stale_s)
 {
     sn_alerts_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->store = store;
     self->max_parts = max_parts > 0 ? max_parts : 1;
+    self->stale_ms = (int64_t) stale_s * 1000;
     self->checked = zhash_new();
     if (!self->checked)
         sn_alerts_destroy(&self);
@@ -137,8 +139,9 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
     json_decref(facts);
     int rc = -1;
     if (text && facts_json) {
+        bool stale = clock_now_ms() - r->event_ms > self->stale_ms;
         sn_alert_row_t row = { "unsatisfied_rating", r->rating_id, r->branch_id, r->window_id,
-                               r->staff_id, r->event_ms, r->recipient_ids,
+                               r->staff_id, r->event_ms, stale, r->recipient_ids,
                                r->recipient_phones };
         int written = sn_store_alert(self->store, &row, facts_json, text);
         if (written >= 0) {
@@ -146,9 +149,9 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
             if (written) {
                 self->pending.raised++;
                 log_info("alert_raised", "kind=unsatisfied_rating rating=%s branch=%" PRId64
-                         " window=%" PRId64 " staff=%" PRId64 " recipients=%s",
+                         " window=%" PRId64 " staff=%" PRId64 " recipients=%s stale=%d",
                          r->rating_id, r->branch_id, r->window_id, r->staff_id,
-                         r->recipient_ids);
+                         r->recipient_ids, stale);
             } else {
                 self->pending.repeated++;
             }
@@ -207,7 +210,8 @@ int sn_alerts_share(void *arg, const sn_share_t *m)
     int rc = -1;
     if (text && facts_json) {
         sn_alert_row_t row = { "unsatisfied_share", fact, m->branch_id, m->window_id,
-                               m->staff_id, now, m->recipient_ids, m->recipient_phones };
+                               m->staff_id, now, false, m->recipient_ids,
+                               m->recipient_phones };
         int written = sn_store_alert(self->store, &row, facts_json, text);
         if (written >= 0) {
             rc = 0;

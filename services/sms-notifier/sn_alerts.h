@@ -22,8 +22,10 @@ extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
 extern const char *const SN_ALERTS_SHARE_TEMPLATE;
 
 /* Borrows `store` until destroy; texts are cut to `max_parts` SMS
- * (sn_sms_fit, logged). NULL on allocation failure. */
-sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts);
+ * (sn_sms_fit, logged); a rating older than `stale_s` when met makes a
+ * stale alert (told in a digest, never reminded). NULL on allocation
+ * failure. */
+sn_alerts_t *sn_alerts_new(sn_store_t *store, int max_parts, int stale_s);
 void sn_alerts_destroy(sn_alerts_t **self_p);
 
 /* An sn_rating_fn (arg = the sn_alerts_t): writes the rating's alert and

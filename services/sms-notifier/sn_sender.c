@@ -118,7 +118,7 @@ static int s_send(sn_sender_t *self, const s_row_t *row)
 
 /* Columns of the claim's rows. */
 enum { C_ID, C_PHONE, C_BODY, C_TOKEN, C_ATTEMPTS, C_AGE, C_RECIPIENT, C_HELD, C_FREE_AT,
-       C_BUDGET, C_KIND, C_FACTS };
+       C_BUDGET, C_KIND, C_FACTS, C_STALE };
 
 static s_row_t s_row_of(const PGresult *res, int r)
 {
@@ -213,17 +213,30 @@ static void s_release(sn_sender_t *self, const PGresult *res, int first, int las
     free(ids);
 }
 
-/* Rows [first, last): one row to send, or one recipient's alerts: held,
+/* Rows [first, last): one row to send, or one recipient's alerts (the
+ * stale ones first): held; else the stale ones summarised, and the others
  * sent one by one while they fit the recipient's budget, else summarised.
  * As s_send. */
 static int s_group(sn_sender_t *self, const PGresult *res, int first, int last)
 {
     if (PQgetvalue(res, first, C_HELD)[0] == 't')
         return s_hold(self, res, first, last) == 0 ? 0 : -1;
+    int fresh = first;
+    while (fresh < last && PQgetvalue(res, fresh, C_STALE)[0] == 't')
+        fresh++;
+    int budget = atoi(PQgetvalue(res, first, C_BUDGET));
+    if (fresh > first) {
+        int rc = s_digest(self, res, first, fresh);
+        if (rc != 0) {
+            s_release(self, res, fresh, last);
+            return rc;
+        }
+        budget--;
+    }
     bool alerts = *PQgetvalue(res, first, C_RECIPIENT) != '\0';
-    if (alerts && last - first > atoi(PQgetvalue(res, first, C_BUDGET)))
-        return s_digest(self, res, first, last);
-    for (int r = first; r < last; r++) {
+    if (alerts && last - fresh > budget)
+        return fresh < last ? s_digest(self, res, fresh, last) : 0;
+    for (int r = fresh; r < last; r++) {
         s_row_t row = s_row_of(res, r);
         int rc = s_send(self, &row);
         if (rc != 0) {
@@ -271,10 +284,11 @@ static int s_pass(sn_sender_t *self)
         "  CASE WHEN t.waits THEN t.recipient_id::text ELSE '' END, "
         "  coalesce(p.at > now(), false), p.at, coalesce(p.budget, 1), "
         "  CASE t.kind WHEN 'alert' THEN coalesce(a.kind, t.kind) ELSE t.kind END, "
-        "  coalesce(a.facts::text, '') "
+        "  coalesce(a.facts::text, ''), coalesce(a.stale, false) "
         "FROM taken t LEFT JOIN policy p ON t.waits AND p.r = t.recipient_id "
         "LEFT JOIN alert a ON a.id = t.alert_id "
-        "ORDER BY CASE WHEN t.waits THEN t.recipient_id END NULLS FIRST, t.created_at",
+        "ORDER BY CASE WHEN t.waits THEN t.recipient_id END NULLS FIRST, "
+        "  coalesce(a.stale, false) DESC, t.created_at",
         3, params);
     if (!res)
         return -1;

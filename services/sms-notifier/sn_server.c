@@ -211,7 +211,7 @@ sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,
     backoff_init(&self->backoff, 200, 5000);
     if (!self->store || !self->cursors || s_metrics(self, metrics) != 0)
         goto err;
-    self->alerts = sn_alerts_new(self->store, self->cfg.max_parts);
+    self->alerts = sn_alerts_new(self->store, self->cfg.max_parts, self->cfg.stale_s);
     if (!self->alerts)
         goto err;
     if (sn_store_load_cursors(self->store, self->cursors) != 0) {

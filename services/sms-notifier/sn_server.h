@@ -27,6 +27,7 @@ typedef struct {
     const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
     int poll_ms;                /* look at the heads this often when idle */
     int max_parts;              /* an alert's text is cut to this many SMS (sn_sms_fit) */
+    int stale_s;                /* a rating older than this when met: a stale alert */
     sn_sender_t *sender;        /* borrowed, woken after commits; NULL: none */
 } sn_server_config_t;
 

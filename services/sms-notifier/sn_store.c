@@ -119,10 +119,10 @@ int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, in
 
 static const char *s_alert_sql =
     "WITH a AS (INSERT INTO alert (id, kind, branch_id, window_id, staff_id, fact, "
-    "                              opened_at, facts) "
+    "                              opened_at, facts, stale) "
     "           VALUES ($1::uuid, $11, $2::bigint, nullif($3::bigint, 0), "
     "                   nullif($4::bigint, 0), $5, to_timestamp($6::bigint / 1000.0), "
-    "                   $7::jsonb) "
+    "                   $7::jsonb, $12::boolean) "
     "           ON CONFLICT (kind, fact) DO NOTHING RETURNING id), "
     "e AS (INSERT INTO alert_event (alert_id, kind, actor) "
     "      SELECT id, 'opened', 'sms-notifier' FROM a), "
@@ -144,8 +144,8 @@ int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *fa
     text_i64(at, alert->opened_ms);
     const char *params[] = { id, branch, window, staff, alert->fact, at, facts_json,
                              text, alert->recipient_ids, alert->recipient_phones,
-                             alert->kind };
-    PGresult *res = pgstore_query(self->pg, s_alert_sql, 11, params);
+                             alert->kind, alert->stale ? "true" : "false" };
+    PGresult *res = pgstore_query(self->pg, s_alert_sql, 12, params);
     if (!res)
         return -1;
     int written = atoi(PQgetvalue(res, 0, 0));

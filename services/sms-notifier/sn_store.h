@@ -59,6 +59,7 @@ typedef struct {
     const char *fact;                /* what raised it: unique per kind */
     int64_t branch_id, window_id, staff_id;      /* window, staff: 0 = none */
     int64_t opened_ms;               /* when its fact happened */
+    bool stale;                      /* the fact was old when met: told in a digest */
     const char *recipient_ids, *recipient_phones;   /* array literals */
 } sn_alert_row_t;
 

@@ -94,3 +94,36 @@ def test_quiet_hours_hold_alerts_until_they_end(demo_db, bus, start_bin, kannel)
                                   FROM alert_recipient r JOIN org_node n ON n.id = r.node_id
                                   WHERE r.phone = %s""", BRANCH_PHONE)
     assert told >= quiet_end
+
+
+def test_alerts_met_late_are_told_in_one_digest_and_never_reminded(demo_db, bus, start_bin,
+                                                                   kannel):
+    """A device that was offline delivers an evening's ratings late: their
+    alerts are stale, told in one digest per recipient instead of one by
+    one, and not reminded; a fresh alert beside them goes as it is."""
+    import datetime
+    import stats_traffic as tr
+    from notifier import BRANCH
+    configure(demo_db)
+    q(demo_db, "UPDATE alert_recipient SET max_per_hour = 3600")
+    q(demo_db, "UPDATE alert_rule SET remind_after_s = 1, escalate_after_s = 3600")
+    b = tr.Branch(demo_db, BRANCH)
+    window, staff = b.windows[0][0], b.staff[0]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    late = [(window, staff, 4, now - datetime.timedelta(hours=3, minutes=k)) for k in range(5)]
+    tr.commit_ratings(demo_db, b, late + [(window, staff, 4, now)])
+    start_notifier(start_bin, demo_db, bus, kannel, EQMS_SMS_STALE_S="3600",
+                   EQMS_SMS_DIGEST_GAP_S="0")
+    wait_for(lambda: caught_up(demo_db), 20)
+    assert q(demo_db, "SELECT stale, count(*) FROM alert GROUP BY stale ORDER BY stale") == [
+        (False, 1), (True, 5)]
+    wait_for(lambda: len(messages(kannel)) == 4, 20)
+    time.sleep(6)               # reminders are due after 1 s: only the fresh one's
+    sent = messages(kannel)
+    for phone in (BRANCH_PHONE, "+8613800000002"):
+        texts = [t for p, t in sent if p == phone]
+        assert sorted(count_of(t) for t in texts if "共" in t) == [5], texts
+        assert sum("【未确认提醒】" in t for t in texts) == 1, texts
+        assert len(texts) == 3, texts       # the fresh alert, its reminder, the digest
+    assert q(demo_db, """SELECT count(*) FROM alert_event e JOIN alert a ON a.id = e.alert_id
+                         WHERE a.stale AND e.kind = 'reminded'""") == [(0,)]

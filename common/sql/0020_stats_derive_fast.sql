@@ -22,24 +22,27 @@
 -- one scan of its buckets: the values counted in 0-3, 3-6, 6-9, 9-12, 12-15
 -- and 15+ minutes (as stats_hist_between: NULL for a NULL histogram) and
 -- the 90th percentile (as stats_hist_percentile(h, 90): NULL for an empty
--- one). One row, always.
+-- one). One row, always. The buckets by index: bucket b holds
+-- [stats_hist_lower_s(b), stats_hist_lower_s(b + 1)), so 0-3 min is
+-- buckets 1-12, 3-6 13-24, 6-9 25-36, 9-12 37-42, 12-15 43-45, 15+ 46-99.
+-- The percentile: the first bucket whose running count reaches the nearest
+-- rank, its upper edge (a bucket at or above 99 gives 12 h).
 CREATE FUNCTION stats_hist_figures(h bigint[])
 RETURNS TABLE (b0_3 bigint, b3_6 bigint, b6_9 bigint, b9_12 bigint, b12_15 bigint,
                b15_plus bigint, p90_s int)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo < 180), 0)::bigint END,
-           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo >= 180 AND u.lo < 360), 0)::bigint END,
-           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo >= 360 AND u.lo < 540), 0)::bigint END,
-           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo >= 540 AND u.lo < 720), 0)::bigint END,
-           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo >= 720 AND u.lo < 900), 0)::bigint END,
-           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.lo >= 900), 0)::bigint END,
-           CASE WHEN min(u.b) FILTER (WHERE u.total > 0 AND u.upto >= greatest(1, ceil(90::numeric / 100 * u.total))) >= 99
-                THEN stats_hist_lower_s(99)
-                WHEN min(u.b) FILTER (WHERE u.total > 0 AND u.upto >= greatest(1, ceil(90::numeric / 100 * u.total))) IS NOT NULL
-                THEN stats_hist_lower_s(min(u.b) FILTER (WHERE u.total > 0 AND u.upto >= greatest(1, ceil(90::numeric / 100 * u.total)))::int + 1) END
-    FROM (SELECT x.b, x.n, stats_hist_lower_s(x.b::int) AS lo,
-                 sum(x.n) OVER (ORDER BY x.b) AS upto, sum(x.n) OVER () AS total
-          FROM unnest(h) WITH ORDINALITY AS x (n, b)) u
+    SELECT CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b <= 12), 0)::bigint END,
+           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b BETWEEN 13 AND 24), 0)::bigint END,
+           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b BETWEEN 25 AND 36), 0)::bigint END,
+           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b BETWEEN 37 AND 42), 0)::bigint END,
+           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b BETWEEN 43 AND 45), 0)::bigint END,
+           CASE WHEN h IS NOT NULL THEN coalesce(sum(u.n) FILTER (WHERE u.b >= 46), 0)::bigint END,
+           CASE WHEN min(u.b) FILTER (WHERE u.upto >= t.rank) IS NOT NULL
+                THEN stats_hist_lower_s(least(min(u.b) FILTER (WHERE u.upto >= t.rank), 98)::int + 1) END
+    FROM (SELECT x.b, x.n, sum(x.n) OVER (ORDER BY x.b ROWS UNBOUNDED PRECEDING) AS upto
+          FROM unnest(h) WITH ORDINALITY AS x (n, b)) u,
+         (SELECT CASE WHEN sum(y.n) > 0 THEN greatest(1, ceil(90::numeric / 100 * sum(y.n))) END
+          FROM unnest(h) AS y (n)) t (rank)
 $$;
 COMMENT ON FUNCTION stats_hist_figures(bigint[]) IS
     'The distribution buckets (stats_hist_between of 0, 180, 360, 540, 720, '
@@ -167,46 +170,124 @@ BEGIN
             'window, teller, hour_of_day, day, week, month, hour)', p_group
             USING ERRCODE = '22023';
     END CASE;
-    -- c: the cells with their group; s: their sums; h: their histograms
-    -- summed bucket by bucket (one unnest of each cell's two histograms), NULL
-    -- as stats_sum gives it when no cell has a bucket; d: the open sessions.
+    -- c: the cells with their group; s: their sums (as stats_sums_sql, the
+    -- categories summed element by element); h: their histograms summed
+    -- bucket by bucket (one unnest of each cell's two histograms) where a
+    -- group has more than one cell, NULL as stats_sum gives it when no cell
+    -- has a bucket; d: the open sessions.
+    -- The measures are stats_derive's expressions, written out here so that
+    -- no function is executed per row (stats_hist_figures is inlined).
     RETURN QUERY EXECUTE format(
         'WITH c AS (SELECT k.g, k.m, c.issued, c.walk_ins, c.transferred_in, c.served, '
         'c.no_show, c.abandoned, c.transferred, c.wait_n, c.wait_sum_ms, c.sl_served, '
         'c.sl_served_in, c.sl_abandoned_in, c.svc_n, c.svc_sum_ms, c.rated, c.satisfied, '
         'c.unsatisfied, c.score_x10, c.services, c.serving_ms, c.on_duty_ms, c.wait_max_ms, '
         'c.svc_max_ms, c.categories, c.wait_hist, c.svc_hist FROM %s), '
-        's AS (SELECT c.g, c.m, sum(c.issued) AS issued, sum(c.walk_ins) AS walk_ins, '
-        'sum(c.transferred_in) AS transferred_in, sum(c.served) AS served, '
-        'sum(c.no_show) AS no_show, sum(c.abandoned) AS abandoned, '
-        'sum(c.transferred) AS transferred, sum(c.wait_n) AS wait_n, '
-        'sum(c.wait_sum_ms) AS wait_sum_ms, sum(c.sl_served) AS sl_served, '
-        'sum(c.sl_served_in) AS sl_served_in, sum(c.sl_abandoned_in) AS sl_abandoned_in, '
-        'sum(c.svc_n) AS svc_n, sum(c.svc_sum_ms) AS svc_sum_ms, sum(c.rated) AS rated, '
-        'sum(c.satisfied) AS satisfied, sum(c.unsatisfied) AS unsatisfied, '
-        'sum(c.score_x10) AS score_x10, sum(c.services) AS services, '
-        'sum(c.serving_ms) AS serving_ms, sum(c.on_duty_ms) AS on_duty_ms, '
+        'cs AS (SELECT c.g, c.m, sum(c.issued)::bigint AS issued, '
+        'sum(c.walk_ins)::bigint AS walk_ins, sum(c.transferred_in)::bigint AS transferred_in, '
+        'sum(c.served)::bigint AS served, sum(c.no_show)::bigint AS no_show, '
+        'sum(c.abandoned)::bigint AS abandoned, sum(c.transferred)::bigint AS transferred, '
+        'sum(c.wait_n)::bigint AS wait_n, sum(c.wait_sum_ms)::bigint AS wait_sum_ms, '
+        'sum(c.sl_served)::bigint AS sl_served, sum(c.sl_served_in)::bigint AS sl_served_in, '
+        'sum(c.sl_abandoned_in)::bigint AS sl_abandoned_in, sum(c.svc_n)::bigint AS svc_n, '
+        'sum(c.svc_sum_ms)::bigint AS svc_sum_ms, sum(c.rated)::bigint AS rated, '
+        'sum(c.satisfied)::bigint AS satisfied, sum(c.unsatisfied)::bigint AS unsatisfied, '
+        'sum(c.score_x10)::bigint AS score_x10, sum(c.services)::bigint AS services, '
+        'sum(c.serving_ms)::bigint AS serving_ms, sum(c.on_duty_ms)::bigint AS on_duty_ms, '
         'max(c.wait_max_ms) AS wait_max_ms, max(c.svc_max_ms) AS svc_max_ms, '
-        'ARRAY[sum(c.categories[1]), sum(c.categories[2]), sum(c.categories[3]), '
-        'sum(c.categories[4]), sum(c.categories[5]), sum(c.categories[6])]::bigint[] '
-        'AS categories, bool_or(cardinality(c.wait_hist) > 0) AS wait_has, '
-        'bool_or(cardinality(c.svc_hist) > 0) AS svc_has FROM c GROUP BY c.g, c.m), '
+        'coalesce(sum(c.categories[1]), 0)::bigint AS by_none, '
+        'coalesce(sum(c.categories[2]), 0)::bigint AS by_attitude, '
+        'coalesce(sum(c.categories[3]), 0)::bigint AS by_efficiency, '
+        'coalesce(sum(c.categories[4]), 0)::bigint AS by_skill, '
+        'coalesce(sum(c.categories[5]), 0)::bigint AS by_environment, '
+        'coalesce(sum(c.categories[6]), 0)::bigint AS by_other, '
+        '$5 AND coalesce(bool_or(cardinality(c.wait_hist) > 0), false) AS wait_has, '
+        '$5 AND coalesce(bool_or(cardinality(c.svc_hist) > 0), false) AS svc_has, '
+        'count(*) AS cells, '
+        'max(c.wait_hist)::bigint[] AS wait_hist, max(c.svc_hist)::bigint[] AS svc_hist '
+        'FROM c GROUP BY c.g, c.m), '
         'h AS (SELECT x.g, x.m, array_agg(x.w ORDER BY x.b) AS w, '
         'array_agg(x.v ORDER BY x.b) AS v FROM (SELECT c.g, c.m, u.b, sum(u.w) AS w, '
-        'sum(u.v) AS v FROM c CROSS JOIN LATERAL unnest(c.wait_hist, c.svc_hist) '
+        'sum(u.v) AS v FROM c JOIN cs ON cs.g = c.g AND cs.m = c.m AND cs.cells > 1 '
+        'CROSS JOIN LATERAL unnest(c.wait_hist, c.svc_hist) '
         'WITH ORDINALITY AS u (w, v, b) WHERE $5 GROUP BY c.g, c.m, u.b) x '
         'GROUP BY x.g, x.m), '
-        'd AS (%s) '
-        'SELECT f.* FROM s LEFT JOIN h ON h.g = s.g AND h.m = s.m '
-        'FULL JOIN d ON d.g = s.g AND d.m = s.m '
-        'CROSS JOIN LATERAL stats_derive(coalesce(s.g, d.g), coalesce(s.m, d.m), '
-        'ROW(s.issued, s.walk_ins, s.transferred_in, s.served, s.no_show, s.abandoned, '
-        's.transferred, s.wait_n, s.wait_sum_ms, s.sl_served, s.sl_served_in, '
-        's.sl_abandoned_in, s.svc_n, s.svc_sum_ms, s.rated, s.satisfied, s.unsatisfied, '
-        's.score_x10, s.services, s.serving_ms, '
-        'coalesce(s.on_duty_ms, 0) + coalesce(d.ms, 0), s.wait_max_ms, s.svc_max_ms, '
-        's.categories, CASE WHEN s.wait_has THEN h.w END, '
-        'CASE WHEN s.svc_has THEN h.v END)::stats_sums, $8, $9) f ORDER BY 1',
+        'd AS (%s), '
+        's AS (SELECT row_number() OVER () AS id, coalesce(cs.g, d.g) AS g, coalesce(cs.m, d.m) AS m, cs.issued, '
+        'cs.walk_ins, cs.transferred_in, cs.served, cs.no_show, cs.abandoned, cs.transferred, '
+        'cs.wait_n, cs.wait_sum_ms, cs.sl_served, cs.sl_served_in, cs.sl_abandoned_in, '
+        'cs.svc_n, cs.svc_sum_ms, cs.rated, cs.satisfied, cs.unsatisfied, cs.score_x10, '
+        'cs.services, cs.serving_ms, '
+        '(coalesce(cs.on_duty_ms, 0) + coalesce(d.ms, 0))::bigint AS on_duty_ms, '
+        'cs.wait_max_ms, cs.svc_max_ms, coalesce(cs.by_none, 0) AS by_none, '
+        'coalesce(cs.by_attitude, 0) AS by_attitude, '
+        'coalesce(cs.by_efficiency, 0) AS by_efficiency, coalesce(cs.by_skill, 0) AS by_skill, '
+        'coalesce(cs.by_environment, 0) AS by_environment, '
+        'coalesce(cs.by_other, 0) AS by_other, '
+        'CASE WHEN NOT cs.wait_has THEN NULL WHEN cs.cells = 1 THEN cs.wait_hist '
+        'ELSE h.w END AS wait_hist, '
+        'CASE WHEN NOT cs.svc_has THEN NULL WHEN cs.cells = 1 THEN cs.svc_hist '
+        'ELSE h.v END AS svc_hist '
+        'FROM cs LEFT JOIN h ON h.g = cs.g AND h.m = cs.m '
+        'FULL JOIN d ON d.g = cs.g AND d.m = cs.m), '
+        'hu AS (SELECT s.id, u.b, u.w, u.v, sum(u.w::float8) OVER o AS w_upto, '
+        'sum(u.w::float8) OVER p AS w_total, sum(u.v::float8) OVER o AS v_upto, '
+        'sum(u.v::float8) OVER p AS v_total '
+        'FROM s CROSS JOIN LATERAL unnest(s.wait_hist, s.svc_hist) WITH ORDINALITY AS u (w, v, b) '
+        'WHERE s.wait_hist IS NOT NULL OR s.svc_hist IS NOT NULL '
+        'WINDOW p AS (PARTITION BY s.id), o AS (p ORDER BY u.b ROWS UNBOUNDED PRECEDING)), '
+        'hs AS (SELECT hu.id, max(hu.w_total) AS w_total, max(hu.v_total) AS v_total, '
+        'max(hu.w_upto) FILTER (WHERE hu.b <= 12) AS w12, '
+        'max(hu.w_upto) FILTER (WHERE hu.b <= 24) AS w24, '
+        'max(hu.w_upto) FILTER (WHERE hu.b <= 36) AS w36, '
+        'max(hu.w_upto) FILTER (WHERE hu.b <= 42) AS w42, '
+        'max(hu.w_upto) FILTER (WHERE hu.b <= 45) AS w45, '
+        'max(hu.v_upto) FILTER (WHERE hu.b <= 12) AS v12, '
+        'max(hu.v_upto) FILTER (WHERE hu.b <= 24) AS v24, '
+        'max(hu.v_upto) FILTER (WHERE hu.b <= 36) AS v36, '
+        'max(hu.v_upto) FILTER (WHERE hu.b <= 42) AS v42, '
+        'max(hu.v_upto) FILTER (WHERE hu.b <= 45) AS v45, '
+        'min(hu.b) FILTER (WHERE hu.w_total > 0 AND 10 * hu.w_upto >= 9 * hu.w_total) '
+        'AS w_p90_b, '
+        'min(hu.b) FILTER (WHERE hu.v_total > 0 AND 10 * hu.v_upto >= 9 * hu.v_total) '
+        'AS v_p90_b '
+        'FROM hu GROUP BY hu.id) '
+        'SELECT s.g, s.m, '
+        's.issued, s.walk_ins, s.transferred_in, s.issued + s.walk_ins, s.served, '
+        'stats_ratio(s.served, s.issued + s.walk_ins + s.transferred_in), '
+        's.no_show, s.abandoned, s.transferred, '
+        'stats_ratio(s.wait_sum_ms, s.wait_n * 1000), '
+        'CASE WHEN s.wait_n > 0 THEN round(s.wait_max_ms / 1000.0, 3) END, '
+        'coalesce(round($8, 3), CASE WHEN hs.w_p90_b IS NOT NULL '
+        'THEN stats_hist_lower_s(least(hs.w_p90_b, 98)::int + 1) END), '
+        'stats_ratio(s.svc_sum_ms, s.svc_n * 1000), '
+        'CASE WHEN s.svc_n > 0 THEN round(s.svc_max_ms / 1000.0, 3) END, '
+        'coalesce(round($9, 3), CASE WHEN hs.v_p90_b IS NOT NULL '
+        'THEN stats_hist_lower_s(least(hs.v_p90_b, 98)::int + 1) END), '
+        'stats_ratio(s.sl_served_in, s.sl_served), '
+        'stats_ratio(s.sl_served_in + s.sl_abandoned_in, s.sl_served + s.abandoned), '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w12, 0))::bigint END, '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w24, 0) - coalesce(hs.w12, 0))::bigint END, '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w36, 0) - coalesce(hs.w24, 0))::bigint END, '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w42, 0) - coalesce(hs.w36, 0))::bigint END, '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w45, 0) - coalesce(hs.w42, 0))::bigint END, '
+        'CASE WHEN s.wait_hist IS NOT NULL THEN (coalesce(hs.w_total, 0) - coalesce(hs.w45, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v12, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v24, 0) - coalesce(hs.v12, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v36, 0) - coalesce(hs.v24, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v42, 0) - coalesce(hs.v36, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v45, 0) - coalesce(hs.v42, 0))::bigint END, '
+        'CASE WHEN s.svc_hist IS NOT NULL THEN (coalesce(hs.v_total, 0) - coalesce(hs.v45, 0))::bigint END, '
+        's.rated, stats_ratio(s.rated, s.services), s.satisfied, '
+        'stats_ratio(s.satisfied, s.rated), stats_wilson_lower(s.satisfied, s.rated), '
+        's.unsatisfied, stats_ratio(s.unsatisfied, s.rated), '
+        'stats_ratio(s.score_x10, s.rated * 10), '
+        's.by_none, s.by_attitude, s.by_efficiency, s.by_skill, s.by_environment, s.by_other, '
+        's.services, round(s.on_duty_ms / 1000.0, 3), round(s.serving_ms / 1000.0, 3), '
+        'round(greatest(s.on_duty_ms - s.serving_ms, 0) / 1000.0, 3), '
+        'stats_ratio(s.services * 3600000, s.on_duty_ms), '
+        'stats_ratio(s.serving_ms, s.on_duty_ms) '
+        'FROM s LEFT JOIN hs ON hs.id = s.id ORDER BY 1',
         sel,
         coalesce(duty, 'SELECT NULL::text AS g, NULL::bigint AS m, NULL::bigint AS ms '
                        'WHERE false'))

@@ -14,9 +14,10 @@
 --
 -- Now: stats_figures sums the cells and derives every row's measures (the
 -- expressions of stats_derive) and histogram figures in one static
--- statement, which PL/pgSQL keeps planned for the session (a generic plan from its sixth call); the cells of a grouping
--- and the open sessions' duty come from stats_figures_cells and
--- stats_figures_duty (schema 18's selections, as static statements);
+-- statement, whose plan PL/pgSQL keeps for the session (generic from the
+-- sixth call); the cells of a grouping and the open sessions' duty come
+-- from stats_figures_cells and stats_figures_duty (schema 18's selections,
+-- as static statements);
 -- stats_cover is estimated at 10 rows, so the cells are read by their key.
 -- stats_derive stays for other callers, one pass over each histogram
 -- through stats_hist_figures, an inlined SQL table function.
@@ -240,7 +241,8 @@ COMMENT ON FUNCTION stats_figures_duty(bigint, text, ltree, timestamptz, timesta
 -- measures are stats_derive's expressions; a bucket range's count is the
 -- difference of two running counts, the 90th percentile's bucket the first
 -- whose running count c has 10 c >= 9 total (c >= ceil(0.9 total), counts
--- being integers). No function is executed per row.
+-- being integers). No function is executed per row (the helpers it calls
+-- are inlined).
 CREATE OR REPLACE FUNCTION stats_figures(p_node bigint, p_from date, p_to date,
                               p_group text DEFAULT 'none', p_percentiles boolean DEFAULT true)
 RETURNS SETOF stats_row

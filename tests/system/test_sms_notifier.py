@@ -73,3 +73,25 @@ def test_a_malformed_rule_is_refused_and_the_alert_still_goes_out(demo_db, bus, 
     log = proc.log()
     assert log.count("event=alert_rule_refused") == 1
     assert 'reason="unknown placeholder {telr}"' in log
+
+
+def test_recipient_phones_are_kept_as_e164_and_bad_ones_refused(demo_db):
+    """A supervisor's number as people write it is kept as E.164; anything
+    else is refused with a message saying what is wanted."""
+    import psycopg2
+    import pytest
+    hq = node(demo_db, "hq")
+    for written, kept in (("138 0013 8000", "+8613800138000"),
+                          ("0086-139-0013-9000", "+8613900139000"),
+                          ("86 15000150000", "+8615000150000"),
+                          ("+44 20 7946 0018", "+442079460018")):
+        (got,), = q(demo_db, """INSERT INTO alert_recipient (node_id, name, phone)
+                                VALUES (%s, '主管', %s) RETURNING phone""", hq, written)
+        assert got == kept
+    for bad, says in (("12800128000", "neither E.164"), ("+86123", "11 digits starting 13-19"),
+                      ("call me", "neither E.164"), ("", "neither E.164")):
+        with pytest.raises(psycopg2.Error) as e:
+            q(demo_db, """INSERT INTO alert_recipient (node_id, name, phone)
+                          VALUES (%s, '主管', %s)""", hq, bad)
+        demo_db.rollback()
+        assert says in str(e.value) and e.value.pgcode == "22023", str(e.value)

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eqms/clock.h"
 #include "eqms/log.h"
@@ -16,6 +17,8 @@ const char *const SN_ALERTS_DEFAULT_TEMPLATE =
     "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
     "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
     "共评价{rated_today}次({ratio_today})。";
+
+const char *const SN_ALERTS_PLAIN_OPTION = "不满意";
 
 const char *const SN_ALERTS_SHARE_TEMPLATE =
     "【服务预警】{branch}{scope} 近{minutes}分钟评价{rated}次，不满意{unsatisfied}次"
@@ -128,8 +131,16 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         { "option", r->option }, { "time", r->local_time },
         { "unsatisfied_today", unsat }, { "rated_today", rated }, { "ratio_today", ratio },
     };
-    char *text = s_fit(self, sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]),
-                       r->rating_id);
+    size_t nfields = sizeof fields / sizeof fields[0];
+    char *text = s_fit(self, sn_template_render(tpl, fields, nfields), r->rating_id);
+    /* the option chosen is the complaint's detail: only for recipients
+     * allowed it; the others read the generic word */
+    sn_field_t plain_fields[sizeof fields / sizeof fields[0]];
+    memcpy(plain_fields, fields, sizeof fields);
+    for (size_t i = 0; i < nfields; i++)
+        if (strcmp(plain_fields[i].name, "option") == 0)
+            plain_fields[i].value = SN_ALERTS_PLAIN_OPTION;
+    char *plain = s_fit(self, sn_template_render(tpl, plain_fields, nfields), r->rating_id);
     json_t *facts = json_object();
     for (size_t i = 0; facts && i < sizeof fields / sizeof fields[0]; i++)
         json_object_set_new(facts, fields[i].name, json_string(fields[i].value));
@@ -138,12 +149,11 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
     char *facts_json = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(facts);
     int rc = -1;
-    if (text && facts_json) {
+    if (text && plain && facts_json) {
         bool stale = clock_now_ms() - r->event_ms > self->stale_ms;
         sn_alert_row_t row = { "unsatisfied_rating", r->rating_id, r->branch_id, r->window_id,
-                               r->staff_id, r->event_ms, stale, r->recipient_ids,
-                               r->recipient_phones };
-        int written = sn_store_alert(self->store, &row, facts_json, text);
+                               r->staff_id, r->event_ms, stale, r->recipient_ids };
+        int written = sn_store_alert(self->store, &row, facts_json, text, plain);
         if (written >= 0) {
             rc = 0;
             if (written) {
@@ -160,6 +170,7 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         log_error("alert_not_written", "rating=%s reason=\"out of memory\"", r->rating_id);
     }
     free(text);
+    free(plain);
     free(facts_json);
     return rc;
 }
@@ -210,9 +221,8 @@ int sn_alerts_share(void *arg, const sn_share_t *m)
     int rc = -1;
     if (text && facts_json) {
         sn_alert_row_t row = { "unsatisfied_share", fact, m->branch_id, m->window_id,
-                               m->staff_id, now, false, m->recipient_ids,
-                               m->recipient_phones };
-        int written = sn_store_alert(self->store, &row, facts_json, text);
+                               m->staff_id, now, false, m->recipient_ids };
+        int written = sn_store_alert(self->store, &row, facts_json, text, NULL);
         if (written >= 0) {
             rc = 0;
             self->pending.raised += (uint64_t) written;

@@ -21,6 +21,9 @@ typedef struct sn_alerts_t sn_alerts_t;
 extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
 extern const char *const SN_ALERTS_SHARE_TEMPLATE;
 
+/* What {option} reads for recipients not allowed complaint details. */
+extern const char *const SN_ALERTS_PLAIN_OPTION;
+
 /* Borrows `store` until destroy; texts are cut to `max_parts` SMS
  * (sn_sms_fit, logged); a rating older than `stale_s` when met makes a
  * stale alert (told in a digest, never reminded). NULL on allocation

@@ -55,7 +55,7 @@ static const char *s_unsatisfied_sql =
     "       coalesce(o.label, r.option_code::text), "
     "       to_char(r.event_time AT TIME ZONE b.time_zone, 'YYYY-MM-DD HH24:MI'), "
     "       day.unsatisfied, day.rated, rule.template, "
-    "       rc.ids::text, rc.phones::text "
+    "       rc.ids::text "
     "FROM rating r "
     "JOIN service_window w ON w.id = r.window_id "
     "JOIN org_node b ON b.id = w.node_id "
@@ -109,7 +109,7 @@ int sn_store_unsatisfied(sn_store_t *self, const char *stream, int64_t after, in
             .local_time = PQgetvalue(res, r, 12), .unsatisfied_today = s_i64(res, r, 13),
             .rated_today = s_i64(res, r, 14),
             .rule_template = PQgetisnull(res, r, 15) ? NULL : PQgetvalue(res, r, 15),
-            .recipient_ids = PQgetvalue(res, r, 16), .recipient_phones = PQgetvalue(res, r, 17),
+            .recipient_ids = PQgetvalue(res, r, 16),
         };
         rc = fn(arg, &rating);
     }
@@ -127,12 +127,13 @@ static const char *s_alert_sql =
     "e AS (INSERT INTO alert_event (alert_id, kind, actor) "
     "      SELECT id, 'opened', 'sms-notifier' FROM a), "
     "m AS (INSERT INTO sms_outbox (id, alert_id, recipient_id, phone, body) "
-    "      SELECT gen_random_uuid(), a.id, p.id, p.phone, $8 "
-    "      FROM a, unnest($9::bigint[], $10::text[]) AS p(id, phone)) "
+    "      SELECT gen_random_uuid(), a.id, p.id, p.phone, "
+    "             CASE WHEN p.complaint_details THEN $8 ELSE $10 END "
+    "      FROM a, alert_recipient p WHERE p.id = ANY ($9::bigint[])) "
     "SELECT count(*) FROM a";
 
 int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
-                   const char *text)
+                   const char *text, const char *plain_text)
 {
     char id[ID_SIZE], branch[TEXT_I64_SIZE], window[TEXT_I64_SIZE], staff[TEXT_I64_SIZE],
         at[TEXT_I64_SIZE];
@@ -143,7 +144,7 @@ int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *fa
     text_i64(staff, alert->staff_id);
     text_i64(at, alert->opened_ms);
     const char *params[] = { id, branch, window, staff, alert->fact, at, facts_json,
-                             text, alert->recipient_ids, alert->recipient_phones,
+                             text, alert->recipient_ids, plain_text ? plain_text : text,
                              alert->kind, alert->stale ? "true" : "false" };
     PGresult *res = pgstore_query(self->pg, s_alert_sql, 12, params);
     if (!res)
@@ -158,8 +159,8 @@ int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg)
     PGresult *res = pgstore_query(self->pg,
         "SELECT branch_id, member, coalesce(window_id, 0), coalesce(staff_id, 0), rated, "
         "  unsatisfied, firing, coalesce(open_alert::text, ''), coalesce(minutes, 0), "
-        "  template, branch_name, scope_name, local_time, recipient_ids::text, "
-        "  recipient_phones::text FROM alert_share_members() ORDER BY branch_id, member",
+        "  template, branch_name, scope_name, local_time, recipient_ids::text "
+        "FROM alert_share_members() ORDER BY branch_id, member",
         0, NULL);
     if (!res)
         return -1;
@@ -174,7 +175,6 @@ int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg)
             .template = PQgetisnull(res, r, 9) ? NULL : PQgetvalue(res, r, 9),
             .branch_name = PQgetvalue(res, r, 10), .scope_name = PQgetvalue(res, r, 11),
             .local_time = PQgetvalue(res, r, 12), .recipient_ids = PQgetvalue(res, r, 13),
-            .recipient_phones = PQgetvalue(res, r, 14),
         };
         rc = fn(arg, &m);
     }

@@ -29,8 +29,7 @@ typedef struct {
         *option, *local_time;
     int64_t unsatisfied_today, rated_today;
     const char *rule_template;       /* NULL: no enabled rule applies */
-    const char *recipient_ids;       /* array literals, "{}" when none */
-    const char *recipient_phones;
+    const char *recipient_ids;       /* array literal, "{}" when none */
 } sn_rating_t;
 
 typedef int (sn_rating_fn)(void *arg, const sn_rating_t *rating);
@@ -60,14 +59,16 @@ typedef struct {
     int64_t branch_id, window_id, staff_id;      /* window, staff: 0 = none */
     int64_t opened_ms;               /* when its fact happened */
     bool stale;                      /* the fact was old when met: told in a digest */
-    const char *recipient_ids, *recipient_phones;   /* array literals */
+    const char *recipient_ids;       /* array literal of alert_recipient ids */
 } sn_alert_row_t;
 
 /* In the open transaction: the alert with its `opened` event and one
- * queued SMS of `text` per recipient, unless an alert of that kind and
- * fact exists already. 1 written, 0 existed, -1 on failure. */
+ * queued SMS per recipient, `text` to those allowed complaint details
+ * (alert_recipient.complaint_details), `plain_text` (NULL: the same) to
+ * the others, unless an alert of that kind and fact exists already.
+ * 1 written, 0 existed, -1 on failure. */
 int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
-                   const char *text);
+                   const char *text, const char *plain_text);
 
 /* A member of an unsatisfied_share rule (alert_share_members; text
  * borrowed from the query's result: valid during the callback). */
@@ -80,7 +81,7 @@ typedef struct {
     int minutes;
     const char *template;            /* NULL: the rule is gone or off */
     const char *branch_name, *scope_name, *local_time;
-    const char *recipient_ids, *recipient_phones;
+    const char *recipient_ids;
 } sn_share_t;
 
 typedef int (sn_share_fn)(void *arg, const sn_share_t *member);

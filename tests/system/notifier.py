@@ -50,23 +50,29 @@ def node(db, path):
 
 
 def configure(db):
-    """A rule at head office; recipients: the branch's supervisor, the
-    region's with subtree, head office's without (gets nothing of a
-    branch); the demo's own rules and recipients go first."""
+    """A rule at head office; recipients: the branch's supervisor (allowed
+    complaint details), the region's with subtree, head office's without
+    (gets nothing of a branch); the demo's own rules and recipients go
+    first. The unsatisfied option is labelled with its reason (态度差), a
+    complaint's detail."""
     q(db, "DELETE FROM alert_rule")
     q(db, "DELETE FROM alert_recipient")
+    q(db, "UPDATE rating_option SET label = '态度差' WHERE unsatisfied")
     q(db, """INSERT INTO alert_rule (node_id, kind, template) VALUES (%s, 'unsatisfied_rating',
              '{branch}{window}号窗口 {teller}({employee_no}) {time} 「{option}」 '
              '今日不满意{unsatisfied_today}/{rated_today} ({ratio_today})')""", node(db, "hq"))
     for path, phone, subtree in ((BRANCH, "+8613800000001", False),
                                  ("hq.r01", "+8613800000002", True),
                                  ("hq", "+8613800000003", False)):
-        q(db, """INSERT INTO alert_recipient (node_id, name, phone, subtree)
-                 VALUES (%s, '主管', %s, %s)""", node(db, path), phone, subtree)
+        q(db, """INSERT INTO alert_recipient (node_id, name, phone, subtree, complaint_details)
+                 VALUES (%s, '主管', %s, %s, %s)""", node(db, path), phone, subtree,
+          path == BRANCH)
 
 
-def expected_text(db, rating_id):
-    """The rule's text for one rating, made here from the tables."""
+def expected_text(db, rating_id, details=True):
+    """The rule's text for one rating, made here from the tables; without
+    `details` (a recipient not allowed complaint details) the option reads
+    不满意."""
     (branch, window, teller, emp, t, label, zone), = q(db, """
         SELECT b.name, w.number, s.name, s.employee_no, r.event_time, o.label, b.time_zone
         FROM rating r JOIN service_window w ON w.id = r.window_id
@@ -79,5 +85,6 @@ def expected_text(db, rating_id):
         FROM rating d, rating r WHERE r.id = %s AND d.staff_id = r.staff_id
         AND (d.event_time AT TIME ZONE %s)::date = (r.event_time AT TIME ZONE %s)::date
         AND d.event_time <= r.event_time""", rating_id, zone, zone)
+    label = label if details else "不满意"
     return (f"{branch}{window}号窗口 {teller}({emp}) {local} 「{label}」 "
             f"今日不满意{unsat}/{rated} ({100.0 * unsat / rated:.1f}%)")

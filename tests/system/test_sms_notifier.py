@@ -31,8 +31,9 @@ def test_unsatisfied_ratings_become_alerts_and_sms_once(demo_db, bus, start_bin)
     assert [(f, p) for f, p, _, _ in sms] == [
         (f, p) for f in sorted(unsat) for p in ("+8613800000001", "+8613800000002")]
     assert all(s == "queued" for _, _, _, s in sms)
-    for fact, _, body, _ in sms:
-        assert body == expected_text(demo_db, fact)
+    for fact, phone, body, _ in sms:
+        # the option (态度差) only to the branch supervisor, allowed complaint details
+        assert body == expected_text(demo_db, fact, phone == "+8613800000001")
     # a restart, and a lost cursor, write nothing twice
     proc.stop()
     q(demo_db, "DELETE FROM sms_cursor")

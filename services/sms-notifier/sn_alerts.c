@@ -20,6 +20,9 @@ const char *const SN_ALERTS_DEFAULT_TEMPLATE =
 
 const char *const SN_ALERTS_PLAIN_OPTION = "不满意";
 
+const char *const SN_ALERTS_DEVICE_TEMPLATE =
+    "【设备离线】{branch}{window}号窗口评价器{serial}自{since}起离线{minutes}分钟。{time}";
+
 const char *const SN_ALERTS_SHARE_TEMPLATE =
     "【服务预警】{branch}{scope} 近{minutes}分钟评价{rated}次，不满意{unsatisfied}次"
     "({share})，超过预警线。{time}";
@@ -175,62 +178,66 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
     return rc;
 }
 
-int sn_alerts_share(void *arg, const sn_share_t *m)
+/* The built-in template of a threshold kind; NULL for an unknown kind. */
+static const char *s_builtin(const char *kind)
+{
+    if (strcmp(kind, "unsatisfied_share") == 0)
+        return SN_ALERTS_SHARE_TEMPLATE;
+    if (strcmp(kind, "device_offline") == 0)
+        return SN_ALERTS_DEVICE_TEMPLATE;
+    return NULL;
+}
+
+int sn_alerts_threshold(void *arg, const sn_threshold_t *m)
 {
     sn_alerts_t *self = arg;
-    char unsat[24], rated[24], share[24], minutes[24];
-    snprintf(unsat, sizeof unsat, "%" PRId64, m->unsatisfied);
-    snprintf(rated, sizeof rated, "%" PRId64, m->rated);
-    snprintf(share, sizeof share, "%.1f%%",
-             m->rated > 0 ? 100.0 * (double) m->unsatisfied / (double) m->rated : 0.0);
-    snprintf(minutes, sizeof minutes, "%d", m->minutes);
     if (!m->firing && !*m->open_alert)
         return 0;
     if (!m->firing) {
         /* cleared (or the rule is gone): resolved by itself */
-        char note[160];
-        snprintf(note, sizeof note, "已恢复：近%s分钟评价%s次，不满意%s次(%s)", minutes, rated,
-                 unsat, share);
-        if (sn_store_resolve(self->store, m->open_alert, note) != 0)
+        if (sn_store_resolve(self->store, m->open_alert, m->note) != 0)
             return -1;
         self->pending.resolved++;
-        log_info("alert_resolved", "kind=unsatisfied_share alert=%s member=%s",
-                 m->open_alert, m->member);
+        log_info("alert_resolved", "kind=%s alert=%s member=%s", m->kind, m->open_alert,
+                 m->member);
         return 0;
     }
-    if (*m->open_alert || !m->template)
+    const char *builtin = s_builtin(m->kind);
+    if (*m->open_alert || !m->template || !builtin)
         return 0;               /* open already: one alert per episode */
-    const char *tpl = s_template(self, "unsatisfied_share", m->template,
-                                 SN_ALERTS_SHARE_TEMPLATE);
-    const sn_field_t fields[] = {
-        { "branch", m->branch_name }, { "scope", m->scope_name }, { "unsatisfied", unsat },
-        { "rated", rated }, { "share", share }, { "minutes", minutes },
-        { "time", m->local_time },
-    };
+    const char *tpl = s_template(self, m->kind, m->template, builtin);
+    json_error_t error;
+    json_t *facts = json_loads(m->fields_json, 0, &error);
+    sn_field_t fields[16];
+    size_t n = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(facts, key, value)
+        if (n < sizeof fields / sizeof fields[0] && json_is_string(value))
+            fields[n++] = (sn_field_t) { key, json_string_value(value) };
     int64_t now = clock_now_ms();
-    char fact[96];
+    char fact[160];
     snprintf(fact, sizeof fact, "%s:%" PRId64, m->member, now);
-    char *text = s_fit(self, sn_template_render(tpl, fields, sizeof fields / sizeof fields[0]),
-                       fact);
-    json_t *facts = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "member", m->member,
-                              "branch", m->branch_name, "scope", m->scope_name, "rated", rated,
-                              "unsatisfied", unsat, "share", share, "minutes", minutes,
-                              "time", m->local_time);
+    char *text = facts ? s_fit(self, sn_template_render(tpl, fields, n), fact) : NULL;
+    if (facts)
+        json_object_set_new(facts, "member", json_string(m->member));
     char *facts_json = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(facts);
     int rc = -1;
     if (text && facts_json) {
-        sn_alert_row_t row = { "unsatisfied_share", fact, m->branch_id, m->window_id,
-                               m->staff_id, now, false, m->recipient_ids };
+        sn_alert_row_t row = { m->kind, fact, m->branch_id, m->window_id, m->staff_id, now,
+                               false, m->recipient_ids };
         int written = sn_store_alert(self->store, &row, facts_json, text, NULL);
         if (written >= 0) {
             rc = 0;
             self->pending.raised += (uint64_t) written;
-            log_info("alert_raised", "kind=unsatisfied_share member=%s rated=%s "
-                     "unsatisfied=%s recipients=%s", m->member, rated, unsat,
+            log_info("alert_raised", "kind=%s member=%s recipients=%s", m->kind, m->member,
                      m->recipient_ids);
         }
     }
+    else
+        log_error("alert_not_written", "kind=%s member=%s reason=\"%s\"", m->kind, m->member,
+                  facts ? "out of memory" : error.text);
     free(text);
     free(facts_json);
     return rc;

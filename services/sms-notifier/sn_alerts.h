@@ -17,9 +17,11 @@
 
 typedef struct sn_alerts_t sn_alerts_t;
 
-/* The built-in templates of unsatisfied_rating and unsatisfied_share. */
+/* The built-in templates of unsatisfied_rating, unsatisfied_share and
+ * device_offline. */
 extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
 extern const char *const SN_ALERTS_SHARE_TEMPLATE;
+extern const char *const SN_ALERTS_DEVICE_TEMPLATE;
 
 /* What {option} reads for recipients not allowed complaint details. */
 extern const char *const SN_ALERTS_PLAIN_OPTION;
@@ -35,11 +37,12 @@ void sn_alerts_destroy(sn_alerts_t **self_p);
  * its SMS in the open transaction. 0, or -1 if the database failed. */
 int sn_alerts_rating(void *arg, const sn_rating_t *rating);
 
-/* An sn_share_fn (arg = the sn_alerts_t): a member firing without an open
- * alert gets one (its fact: member and now, one per episode); an open one
- * that cleared is resolved with a note saying so. 0, or -1 if the
- * database failed. */
-int sn_alerts_share(void *arg, const sn_share_t *member);
+/* An sn_threshold_fn (arg = the sn_alerts_t): a member firing without an
+ * open alert gets one (its fact: member and now, one per episode; its text
+ * from the rule's template, or the kind's built-in one, over the member's
+ * fields); an open one that cleared is resolved with the member's note.
+ * 0, or -1 if the database failed. */
+int sn_alerts_threshold(void *arg, const sn_threshold_t *member);
 
 /* What was done since start, counting only what was committed: the
  * caller settles the alerts of each transaction. */

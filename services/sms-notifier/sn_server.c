@@ -104,7 +104,7 @@ static void s_thresholds(sn_server_t *self)
     self->next_thresholds_ms = now + S_THRESHOLDS_MS;
     uint64_t raised = sn_alerts_counts(self->alerts).raised;
     int rc = sn_store_begin(self->store);
-    if (rc == 0 && sn_store_share_members(self->store, sn_alerts_share, self->alerts) != 0) {
+    if (rc == 0 && sn_store_threshold_members(self->store, sn_alerts_threshold, self->alerts) != 0) {
         sn_store_rollback(self->store);
         rc = -1;
     }

@@ -154,27 +154,25 @@ int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *fa
     return written;
 }
 
-int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg)
+int sn_store_threshold_members(sn_store_t *self, sn_threshold_fn *fn, void *arg)
 {
     PGresult *res = pgstore_query(self->pg,
-        "SELECT branch_id, member, coalesce(window_id, 0), coalesce(staff_id, 0), rated, "
-        "  unsatisfied, firing, coalesce(open_alert::text, ''), coalesce(minutes, 0), "
-        "  template, branch_name, scope_name, local_time, recipient_ids::text "
-        "FROM alert_share_members() ORDER BY branch_id, member",
+        "SELECT kind, branch_id, member, coalesce(window_id, 0), coalesce(staff_id, 0), "
+        "  firing, coalesce(open_alert::text, ''), template, fields::text, note, "
+        "  recipient_ids::text FROM alert_threshold_members() ORDER BY kind, branch_id, member",
         0, NULL);
     if (!res)
         return -1;
     int rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-        sn_share_t m = {
-            .branch_id = s_i64(res, r, 0), .member = PQgetvalue(res, r, 1),
-            .window_id = s_i64(res, r, 2), .staff_id = s_i64(res, r, 3),
-            .rated = s_i64(res, r, 4), .unsatisfied = s_i64(res, r, 5),
-            .firing = PQgetvalue(res, r, 6)[0] == 't', .open_alert = PQgetvalue(res, r, 7),
-            .minutes = (int) s_i64(res, r, 8),
-            .template = PQgetisnull(res, r, 9) ? NULL : PQgetvalue(res, r, 9),
-            .branch_name = PQgetvalue(res, r, 10), .scope_name = PQgetvalue(res, r, 11),
-            .local_time = PQgetvalue(res, r, 12), .recipient_ids = PQgetvalue(res, r, 13),
+        sn_threshold_t m = {
+            .kind = PQgetvalue(res, r, 0), .branch_id = s_i64(res, r, 1),
+            .member = PQgetvalue(res, r, 2), .window_id = s_i64(res, r, 3),
+            .staff_id = s_i64(res, r, 4), .firing = PQgetvalue(res, r, 5)[0] == 't',
+            .open_alert = PQgetvalue(res, r, 6),
+            .template = PQgetisnull(res, r, 7) ? NULL : PQgetvalue(res, r, 7),
+            .fields_json = PQgetvalue(res, r, 8), .note = PQgetvalue(res, r, 9),
+            .recipient_ids = PQgetvalue(res, r, 10),
         };
         rc = fn(arg, &m);
     }

@@ -70,25 +70,25 @@ typedef struct {
 int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
                    const char *text, const char *plain_text);
 
-/* A member of an unsatisfied_share rule (alert_share_members; text
- * borrowed from the query's result: valid during the callback). */
+/* A member of a threshold rule (alert_threshold_members; text borrowed
+ * from the query's result: valid during the callback). */
 typedef struct {
-    int64_t branch_id, window_id, staff_id;
-    const char *member;              /* "window:12", "teller:7", "branch:4" */
-    int64_t rated, unsatisfied;
+    const char *kind;                /* "unsatisfied_share", "device_offline" */
+    int64_t branch_id, window_id, staff_id;     /* window, staff: 0 = none */
+    const char *member;              /* "window:12", "teller:7", "device:EQ-0001" */
     bool firing;
     const char *open_alert;          /* "" when none is open */
-    int minutes;
     const char *template;            /* NULL: the rule is gone or off */
-    const char *branch_name, *scope_name, *local_time;
-    const char *recipient_ids;
-} sn_share_t;
+    const char *fields_json;         /* {"branch": ..., ...}: what the text may name */
+    const char *note;                /* the resolution's note when it cleared */
+    const char *recipient_ids;       /* array literal */
+} sn_threshold_t;
 
-typedef int (sn_share_fn)(void *arg, const sn_share_t *member);
+typedef int (sn_threshold_fn)(void *arg, const sn_threshold_t *member);
 
 /* Calls fn for every member firing or with an open alert. 0, -1 if the
  * query failed, or fn's non-zero value. */
-int sn_store_share_members(sn_store_t *self, sn_share_fn *fn, void *arg);
+int sn_store_threshold_members(sn_store_t *self, sn_threshold_fn *fn, void *arg);
 
 /* Resolves an open threshold alert that cleared, with `note`. 0 / -1. */
 int sn_store_resolve(sn_store_t *self, const char *alert_id, const char *note);

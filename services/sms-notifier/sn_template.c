@@ -17,12 +17,18 @@ static const char *const s_share[] = {
     "branch", "scope", "unsatisfied", "rated", "share", "minutes", "time", NULL
 };
 
+static const char *const s_device[] = {
+    "branch", "window", "serial", "minutes", "since", "time", NULL
+};
+
 const char *const *sn_template_names(const char *kind)
 {
     if (kind && strcmp(kind, "unsatisfied_rating") == 0)
         return s_unsatisfied;
     if (kind && strcmp(kind, "unsatisfied_share") == 0)
         return s_share;
+    if (kind && strcmp(kind, "device_offline") == 0)
+        return s_device;
     return NULL;
 }
 

@@ -4,6 +4,7 @@ enough ratings opens one alert (its SMS through a real Kannel), which
 resolves by itself when the share falls back; the next episode is a new
 alert (issue 13, items 1 and 2; docs/alerts.md, "Threshold rules")."""
 import datetime
+import time
 
 import stats_traffic as tr
 from conftest import wait_for
@@ -66,3 +67,38 @@ def test_the_unsatisfied_share_of_a_window_opens_and_resolves_an_alert(demo_db, 
     tr.commit_ratings(demo_db, b, [(w1, staff, 4, ago(0.1))] * 12)
     wait_for(lambda: alerts(demo_db) == [(f"window:{w1}", "resolved"),
                                          (f"window:{w1}", "open")], 10)
+
+
+def test_a_device_offline_too_long_opens_an_alert_until_it_is_back(demo_db, bus, start_bin,
+                                                                   kannel):
+    configure(demo_db)
+    q(demo_db, """INSERT INTO alert_rule (node_id, kind, template, params)
+                  VALUES (%s, 'device_offline', '{branch}{window}号窗口 {serial} 离线{minutes}分钟',
+                          '{"minutes": 5}')""", node(demo_db, "hq"))
+    q(demo_db, "UPDATE alert_recipient SET kinds = '{device_offline}'")
+    (serial, window, number), = q(demo_db, """
+        SELECT d.serial, w.id, w.number FROM device d JOIN service_window w ON w.id = d.window_id
+        JOIN org_node n ON n.id = w.node_id WHERE n.path = %s::ltree
+        ORDER BY w.number LIMIT 1""", BRANCH)
+
+    def status(state, minutes_ago):
+        q(demo_db, """INSERT INTO device_status (serial, status, window_id, branch_path,
+                                                 gateway, since)
+                      VALUES (%s, %s, %s, %s::ltree, 'device-gateway.b0001',
+                              now() - make_interval(mins => %s))
+                      ON CONFLICT (serial) DO UPDATE SET status = EXCLUDED.status,
+                                                         since = EXCLUDED.since""",
+          serial, state, window, BRANCH, minutes_ago)
+    status("offline", 2)            # not long enough yet
+    start_notifier(start_bin, demo_db, bus, kannel, **every_alert_alone(demo_db))
+    time.sleep(3)
+    assert q(demo_db, "SELECT count(*) FROM alert") == [(0,)]
+    status("offline", 7)
+    wait_for(lambda: q(demo_db, "SELECT kind, facts->>'member', state FROM alert") ==
+             [("device_offline", f"device:{serial}", "open")], 10)
+    wait_for(lambda: len(messages(kannel)) == 2, 20)
+    assert {t for _, t in messages(kannel)} == {f"上海浦东支行{number}号窗口 {serial} 离线7分钟"}
+    status("online", 0)
+    wait_for(lambda: q(demo_db, "SELECT state FROM alert") == [("resolved",)], 10)
+    assert q(demo_db, "SELECT note FROM alert_event WHERE kind = 'resolved'") == [
+        (f"已恢复：设备{serial}已重新上线",)]

@@ -42,58 +42,59 @@ ALTER TABLE sms_outbox
     ADD CONSTRAINT sms_outbox_kind_valid
         CHECK (kind IN ('alert', 'reminder', 'escalation', 'digest', 'customer'));
 
--- Acknowledges an open alert: state, who, when, and an `acknowledged`
--- event with the note. An alert acknowledged already is left as it is;
--- a resolved or unknown one is an error naming it.
-CREATE FUNCTION alert_acknowledge(p_alert uuid, p_actor text, p_note text DEFAULT '')
+-- One step of an alert's life, for the two functions below: p_step is
+-- 'acknowledged' (from open; a resolved alert refuses it) or 'resolved'
+-- (from open or acknowledged). A step the alert has taken already changes
+-- nothing; otherwise the state, who and when, and an event with the note.
+CREATE FUNCTION alert_step(p_alert uuid, p_actor text, p_step text, p_note text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
+    fn text := CASE p_step WHEN 'acknowledged' THEN 'alert_acknowledge'
+                           ELSE 'alert_resolve' END;
     s text;
 BEGIN
     IF p_actor IS NULL OR btrim(p_actor) = '' THEN
-        RAISE EXCEPTION 'alert_acknowledge: an actor is needed' USING ERRCODE = '22023';
+        RAISE EXCEPTION '%: an actor is needed', fn USING ERRCODE = '22023';
     END IF;
     SELECT state INTO s FROM alert WHERE id = p_alert FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'alert_acknowledge: no alert %', p_alert USING ERRCODE = 'P0002';
-    ELSIF s = 'resolved' THEN
-        RAISE EXCEPTION 'alert_acknowledge: alert % is resolved', p_alert
-            USING ERRCODE = '55000';
-    ELSIF s = 'open' THEN
-        UPDATE alert SET state = 'acknowledged', acknowledged_at = now(),
-            acknowledged_by = p_actor WHERE id = p_alert;
+        RAISE EXCEPTION '%: no alert %', fn, p_alert USING ERRCODE = 'P0002';
+    ELSIF p_step = 'acknowledged' AND s = 'resolved' THEN
+        RAISE EXCEPTION '%: alert % is resolved', fn, p_alert USING ERRCODE = '55000';
+    ELSIF s <> p_step THEN
+        UPDATE alert SET state = p_step,
+            acknowledged_at = CASE p_step WHEN 'acknowledged' THEN now() ELSE acknowledged_at END,
+            acknowledged_by = CASE p_step WHEN 'acknowledged' THEN p_actor ELSE acknowledged_by END,
+            resolved_at = CASE p_step WHEN 'resolved' THEN now() ELSE resolved_at END,
+            resolved_by = CASE p_step WHEN 'resolved' THEN p_actor ELSE resolved_by END
+        WHERE id = p_alert;
         INSERT INTO alert_event (alert_id, kind, actor, note)
-        VALUES (p_alert, 'acknowledged', p_actor, coalesce(p_note, ''));
+        VALUES (p_alert, p_step, p_actor, coalesce(p_note, ''));
     END IF;
-    RETURN 'acknowledged';
+    RETURN p_step;
 END
 $$;
 
+-- Acknowledges an open alert with a note. Errors: no actor (22023), no
+-- such alert (P0002), resolved (55000).
+CREATE FUNCTION alert_acknowledge(p_alert uuid, p_actor text, p_note text DEFAULT '')
+RETURNS text
+LANGUAGE sql AS $$
+    SELECT alert_step(p_alert, p_actor, 'acknowledged', p_note)
+$$;
+
 -- Resolves an alert with its root cause (required by hand; sms-notifier
--- resolves a threshold alert that cleared with a note saying so).
+-- resolves a threshold alert that cleared with a note saying so). Errors:
+-- no actor or no root cause (22023), no such alert (P0002).
 CREATE FUNCTION alert_resolve(p_alert uuid, p_actor text, p_root_cause text)
 RETURNS text
 LANGUAGE plpgsql AS $$
-DECLARE
-    s text;
 BEGIN
-    IF p_actor IS NULL OR btrim(p_actor) = '' THEN
-        RAISE EXCEPTION 'alert_resolve: an actor is needed' USING ERRCODE = '22023';
-    END IF;
     IF p_root_cause IS NULL OR btrim(p_root_cause) = '' THEN
         RAISE EXCEPTION 'alert_resolve: a root cause is needed' USING ERRCODE = '22023';
     END IF;
-    SELECT state INTO s FROM alert WHERE id = p_alert FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'alert_resolve: no alert %', p_alert USING ERRCODE = 'P0002';
-    ELSIF s <> 'resolved' THEN
-        UPDATE alert SET state = 'resolved', resolved_at = now(), resolved_by = p_actor
-        WHERE id = p_alert;
-        INSERT INTO alert_event (alert_id, kind, actor, note)
-        VALUES (p_alert, 'resolved', p_actor, p_root_cause);
-    END IF;
-    RETURN 'resolved';
+    RETURN alert_step(p_alert, p_actor, 'resolved', p_root_cause);
 END
 $$;
 

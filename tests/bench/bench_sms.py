@@ -321,12 +321,13 @@ def run_mode(args, mode, pg, kannel, bus, root):
         t0 = time.monotonic()
         committed, took = writer.run(args.seconds, args.rate)
         rate = len(committed) / took
+        drain = max(60, 4 * args.seconds)
         total = writer.n
         wait_until("every SMS accepted",
                    lambda: states().get("queued", 0) == 0
-                   and q(conn, "SELECT count(*) FROM sms_outbox")[0][0] >= total, 60)
+                   and q(conn, "SELECT count(*) FROM sms_outbox")[0][0] >= total, drain)
         accepted_s = time.monotonic() - t0
-        wait_until("every delivery report", lambda: states().get("delivered", 0) >= total, 60)
+        wait_until("every delivery report", lambda: states().get("delivered", 0) >= total, drain)
         cpu1 = cpu_seconds(notifier.pid)
         kcpu1 = cpu_seconds(kannel.bearerbox.pid) + cpu_seconds(kannel.smsbox.pid)
         rows = q(conn, """SELECT a.fact, extract(epoch FROM m.accepted_at)::float8,

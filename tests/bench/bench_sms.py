@@ -43,7 +43,6 @@ import http.client
 import http.server
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -335,7 +334,7 @@ def run_mode(args, mode, pg, kannel, bus, root):
                                  extract(epoch FROM r.received_at)::float8, m.state
                           FROM sms_outbox m JOIN alert a ON a.id = m.alert_id
                           JOIN rating r ON r.id = a.fact::uuid""")
-        lat, lat_rx, made = [], [], []
+        lat, lat_rx, made, acc = [], [], [], []
         unsent = 0
         for fact, accepted, created, received, state in rows:
             at = committed.get(fact)
@@ -345,6 +344,7 @@ def run_mode(args, mode, pg, kannel, bus, root):
                 unsent += 1
                 continue
             lat.append((accepted - at) * 1000)
+            acc.append(accepted)
             lat_rx.append((accepted - received) * 1000)
             made.append((created - at) * 1000)
         final = states()
@@ -373,6 +373,10 @@ def run_mode(args, mode, pg, kannel, bus, root):
         say(f"  (from rating.received_at instead: p50 {res['p50_rx']:.1f}, "
             f"p99 {res['p99_rx']:.1f}; commit -> the alert transaction's start "
             f"(sms_outbox.created_at): p50 {res['made_p50']:.1f}, p99 {res['made_p99']:.1f})")
+        span = max(acc) - min(acc)
+        say(f"  sender: {len(acc)} SMS accepted in {span:.1f} s from the first to the last "
+            f"({len(acc) / span if span > 0 else 0:.1f}/s)")
+        res["sent_per_s"] = len(acc) / span if span > 0 else 0
         say(f"  CPU per alert: notifier {cpu_ms:.3f} ms (utime+stime {cpu1 - cpu0:.2f} s, "
             f"delivery reports included), Kannel bearerbox+smsbox "
             f"{res['kannel_cpu_ms']:.3f} ms")
@@ -432,7 +436,7 @@ def main():
         say(f"baseline: {len(bl)} bare sendsms requests to the same Kannel at "
             f"{args.rate:g}/s (UCS-2, {len(text)} characters, with a delivery-report URL): "
             f"round trip p50 {base['p50']:.2f} ms, p99 {base['p99']:.2f} ms, "
-            f"max {base['max']:.2f} ms")
+            f"max {base['max']:.2f} ms; {sum(t > 30 for t in bl)} of {len(bl)} over 30 ms")
 
         results = {}
         for mode in args.modes.split(","):

@@ -27,7 +27,7 @@ typedef struct {
     char callback_url[256];
     long callback_port;
     long max_parts;
-    long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s, stale_s;
+    long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s, stale_s, senders;
 } s_config_t;
 
 #define S_STRING(name, fallback, field, help) \
@@ -71,6 +71,9 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_SMS_DIGEST_GAP_S", "60", digest_gap_s, 0, 3600,
           "one alert SMS per recipient this often at most; what comes between goes as "
           "one digest"),
+    S_INT("EQMS_SMS_SENDERS", "4", senders, 1, 32,
+          "sending threads, each with its connection to the gateway; a crash may send "
+          "the SMS each was submitting twice"),
     S_INT("EQMS_SMS_STALE_S", "1800", stale_s, 60, 30 * 86400,
           "an unsatisfied rating older than this when the notifier meets it (a device "
           "that was offline, a notifier that was down) is told in a digest"),
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
             .retry_initial_ms = (int) cfg.retry_ms, .retry_max_ms = (int) cfg.retry_max_ms,
             .give_up_s = (int) cfg.give_up_s,
             .lease_s = (int) cfg.lease_s, .digest_gap_s = (int) cfg.digest_gap_s,
-            .max_parts = (int) cfg.max_parts,
+            .max_parts = (int) cfg.max_parts, .workers = (int) cfg.senders,
         };
         sender = sn_sender_new(&sender_cfg, metrics);
         if (!sender)

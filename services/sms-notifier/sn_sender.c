@@ -19,18 +19,38 @@
  * may be summarised: those to a supervisor about an alert. */
 #define S_HELD_KINDS "('alert', 'reminder', 'escalation')"
 
+/* Which worker a row falls to ($4 workers): a recipient's rows all to one,
+ * so that its quiet hours, rate and digests are decided in one place. */
+#define S_SHARE "mod(abs(coalesce(recipient_id::int8, hashtext(id::text)::int8)), $4::int)"
+
+#define S_WORKERS_MAX 32
+
+typedef struct s_worker_t s_worker_t;
+
 struct sn_sender_t {
     sn_sender_config_t cfg;
     char *callback_url;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;                  /* guarded by lock */
+    uint64_t woken;             /* guarded by lock: counts wake-ups */
+    metrics_counter_t *accepted, *retried, *failed, *db_failures, *digests, *held;
+    s_worker_t *workers[S_WORKERS_MAX];
+    int nworkers;
+};
+
+/* One sending thread: its share of the outbox (the rows of the recipients,
+ * or of the customers' SMS, whose key falls to it), its own connection to
+ * PostgreSQL and to the gateway. */
+struct s_worker_t {
+    sn_sender_t *owner;
+    int index;
     pgstore_t *pg;
     void *gateway;              /* the provider's state */
     pthread_t thread;
     bool running;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop, woken;           /* guarded by lock */
+    uint64_t seen;              /* owner->woken when it last looked */
     int pause_ms;               /* after a retry: the gateway is given time */
-    metrics_counter_t *accepted, *retried, *failed, *db_failures, *digests, *held;
 };
 
 /* --- one row ------------------------------------------------------------------ */
@@ -41,17 +61,17 @@ typedef struct {
     double age_s;
 } s_row_t;
 
-static int s_backoff_ms(const sn_sender_t *self, int attempts)
+static int s_backoff_ms(const s_worker_t *self, int attempts)
 {
-    int64_t ms = self->cfg.retry_initial_ms;
-    for (int i = 0; i < attempts && ms < self->cfg.retry_max_ms; i++)
+    int64_t ms = self->owner->cfg.retry_initial_ms;
+    for (int i = 0; i < attempts && ms < self->owner->cfg.retry_max_ms; i++)
         ms *= 2;
-    return (int) (ms < self->cfg.retry_max_ms ? ms : self->cfg.retry_max_ms);
+    return (int) (ms < self->owner->cfg.retry_max_ms ? ms : self->owner->cfg.retry_max_ms);
 }
 
-static int s_accepted(sn_sender_t *self, const s_row_t *row)
+static int s_accepted(s_worker_t *self, const s_row_t *row)
 {
-    const char *params[] = { row->id, self->cfg.provider->name };
+    const char *params[] = { row->id, self->owner->cfg.provider->name };
     /* a delivery report may have come first: it is not undone */
     return pgstore_exec(self->pg,
         "UPDATE sms_outbox SET state = CASE state WHEN 'queued' THEN 'accepted' "
@@ -59,19 +79,19 @@ static int s_accepted(sn_sender_t *self, const s_row_t *row)
         "  last_error = '' WHERE id = $1::uuid", 2, params);
 }
 
-static int s_failed(sn_sender_t *self, const s_row_t *row, const char *reason)
+static int s_failed(s_worker_t *self, const s_row_t *row, const char *reason)
 {
-    const char *params[] = { row->id, self->cfg.provider->name, reason };
+    const char *params[] = { row->id, self->owner->cfg.provider->name, reason };
     return pgstore_exec(self->pg,
         "UPDATE sms_outbox SET state = 'failed', attempts = attempts + 1, provider = $2, "
         "  last_error = $3 WHERE id = $1::uuid AND state = 'queued'", 3, params);
 }
 
-static int s_retry(sn_sender_t *self, const s_row_t *row, int delay_ms, const char *reason)
+static int s_retry(s_worker_t *self, const s_row_t *row, int delay_ms, const char *reason)
 {
     char delay[24];
     snprintf(delay, sizeof delay, "%d", delay_ms);
-    const char *params[] = { row->id, self->cfg.provider->name, reason, delay };
+    const char *params[] = { row->id, self->owner->cfg.provider->name, reason, delay };
     return pgstore_exec(self->pg,
         "UPDATE sms_outbox SET attempts = attempts + 1, provider = $2, last_error = $3, "
         "  next_at = now() + make_interval(secs => $4::int / 1000.0) "
@@ -80,34 +100,34 @@ static int s_retry(sn_sender_t *self, const s_row_t *row, int delay_ms, const ch
 
 /* Submits one row and writes the answer. 1 when the gateway should be
  * given time (a retry), 0 otherwise, -1 if the row could not be updated. */
-static int s_send(sn_sender_t *self, const s_row_t *row)
+static int s_send(s_worker_t *self, const s_row_t *row)
 {
     char dlr_url[512] = "";
-    if (*self->callback_url)
-        snprintf(dlr_url, sizeof dlr_url, "%s/sms/dlr?id=%s&token=%s%s", self->callback_url,
-                 row->id, row->token, self->cfg.provider->dlr_suffix);
+    if (*self->owner->callback_url)
+        snprintf(dlr_url, sizeof dlr_url, "%s/sms/dlr?id=%s&token=%s%s", self->owner->callback_url,
+                 row->id, row->token, self->owner->cfg.provider->dlr_suffix);
     sn_message_t msg = { row->id, row->phone, row->body, *dlr_url ? dlr_url : NULL };
     char reason[SN_PROVIDER_REASON_SIZE] = "";
-    sn_send_result_t result = self->cfg.provider->send(self->gateway, &msg, reason,
+    sn_send_result_t result = self->owner->cfg.provider->send(self->gateway, &msg, reason,
                                                        sizeof reason);
     if (result == SN_SEND_ACCEPTED) {
-        metrics_add(self->accepted, 1);
+        metrics_add(self->owner->accepted, 1);
         log_debug("sms_accepted", "id=%s attempts=%d", row->id, row->attempts + 1);
         return s_accepted(self, row);
     }
-    if (result == SN_SEND_REFUSED || row->age_s > self->cfg.give_up_s) {
+    if (result == SN_SEND_REFUSED || row->age_s > self->owner->cfg.give_up_s) {
         char why[SN_PROVIDER_REASON_SIZE + 64];
         if (result == SN_SEND_REFUSED)
             snprintf(why, sizeof why, "%s", reason);
         else
             snprintf(why, sizeof why, "gave up after %d attempts: %s", row->attempts + 1,
                      reason);
-        metrics_add(self->failed, 1);
+        metrics_add(self->owner->failed, 1);
         log_warn("sms_failed", "id=%s reason=\"%s\"", row->id, why);
         return s_failed(self, row, why);
     }
     int delay = s_backoff_ms(self, row->attempts);
-    metrics_add(self->retried, 1);
+    metrics_add(self->owner->retried, 1);
     log_warn("sms_retry", "id=%s attempts=%d retry_ms=%d reason=\"%s\"", row->id,
              row->attempts + 1, delay, reason);
     self->pause_ms = delay;
@@ -144,7 +164,7 @@ static char *s_ids(const PGresult *res, int first, int last)
 }
 
 /* A recipient not free yet (quiet hours, rate, gap): its rows wait until it is. */
-static int s_hold(sn_sender_t *self, const PGresult *res, int first, int last)
+static int s_hold(s_worker_t *self, const PGresult *res, int first, int last)
 {
     char *ids = s_ids(res, first, last);
     const char *params[] = { ids, PQgetvalue(res, first, C_FREE_AT) };
@@ -153,13 +173,13 @@ static int s_hold(sn_sender_t *self, const PGresult *res, int first, int last)
                  : -1;
     free(ids);
     if (rc == 0)
-        metrics_add(self->held, (uint64_t) (last - first));
+        metrics_add(self->owner->held, (uint64_t) (last - first));
     return rc;
 }
 
 /* Several alerts of one recipient: one digest in their place, written
  * before it is sent (the alerts become `digested`), then sent. As s_send. */
-static int s_digest(sn_sender_t *self, const PGresult *res, int first, int last)
+static int s_digest(s_worker_t *self, const PGresult *res, int first, int last)
 {
     size_t n = (size_t) (last - first);
     sn_digest_item_t *items = calloc(n, sizeof *items);
@@ -171,11 +191,11 @@ static int s_digest(sn_sender_t *self, const PGresult *res, int first, int last)
     char *text = sn_digest_text(items, n);
     free(items);
     bool cut = false;
-    char *body = text ? sn_sms_fit(text, self->cfg.max_parts, &cut) : NULL;
+    char *body = text ? sn_sms_fit(text, self->owner->cfg.max_parts, &cut) : NULL;
     free(text);
     char *ids = s_ids(res, first, last);
     char lease[16];
-    snprintf(lease, sizeof lease, "%d", self->cfg.lease_s);
+    snprintf(lease, sizeof lease, "%d", self->owner->cfg.lease_s);
     const char *params[] = { ids, PQgetvalue(res, first, C_RECIPIENT),
                              PQgetvalue(res, first, C_PHONE), body, lease };
     PGresult *made = body && ids ? pgstore_query(self->pg,
@@ -190,7 +210,7 @@ static int s_digest(sn_sender_t *self, const PGresult *res, int first, int last)
     free(body);
     if (!made)
         return -1;
-    metrics_add(self->digests, 1);
+    metrics_add(self->owner->digests, 1);
     s_row_t row = s_row_of(made, 0);
     log_info("sms_digest", "id=%s recipient=%s alerts=%zu", row.id,
              PQgetvalue(res, first, C_RECIPIENT), n);
@@ -201,7 +221,7 @@ static int s_digest(sn_sender_t *self, const PGresult *res, int first, int last)
 
 /* Lets rows [first, last) of a claim go before their lease ends: they are
  * tried at the next look (after a retry, when the gateway is given time). */
-static void s_release(sn_sender_t *self, const PGresult *res, int first, int last)
+static void s_release(s_worker_t *self, const PGresult *res, int first, int last)
 {
     if (first >= last)
         return;
@@ -217,7 +237,7 @@ static void s_release(sn_sender_t *self, const PGresult *res, int first, int las
  * stale ones first): held; else the stale ones summarised, and the others
  * sent one by one while they fit the recipient's budget, else summarised.
  * As s_send. */
-static int s_group(sn_sender_t *self, const PGresult *res, int first, int last)
+static int s_group(s_worker_t *self, const PGresult *res, int first, int last)
 {
     if (PQgetvalue(res, first, C_HELD)[0] == 't')
         return s_hold(self, res, first, last) == 0 ? 0 : -1;
@@ -253,18 +273,21 @@ static int s_group(sn_sender_t *self, const PGresult *res, int first, int last)
  * alerts one by one when there is one, as a digest when there are more,
  * or not yet when the recipient is not free. The rows left after a retry
  * are let go at once. Returns the rows taken, or -1 if the database failed. */
-static int s_pass(sn_sender_t *self)
+static int s_pass(s_worker_t *self)
 {
     if (pgstore_connect(self->pg, 0) != 0)
         return -1;
-    char batch[16], lease[16], gap[16];
+    char batch[16], lease[16], gap[16], workers[16], index[16];
     snprintf(batch, sizeof batch, "%d", S_BATCH);
-    snprintf(lease, sizeof lease, "%d", self->cfg.lease_s);
-    snprintf(gap, sizeof gap, "%d", self->cfg.digest_gap_s);
-    const char *params[] = { batch, lease, gap };
+    snprintf(lease, sizeof lease, "%d", self->owner->cfg.lease_s);
+    snprintf(gap, sizeof gap, "%d", self->owner->cfg.digest_gap_s);
+    snprintf(workers, sizeof workers, "%d", self->owner->nworkers);
+    snprintf(index, sizeof index, "%d", self->index);
+    const char *params[] = { batch, lease, gap, workers, index };
     PGresult *res = pgstore_query(self->pg,
         "WITH due AS (SELECT id, recipient_id, kind IN " S_HELD_KINDS " AS waits "
         "  FROM sms_outbox WHERE state = 'queued' AND next_at <= now() "
+        "  AND " S_SHARE " = $5::int "
         "  ORDER BY next_at LIMIT $1::int FOR UPDATE SKIP LOCKED), "
         "more AS (SELECT o.id FROM sms_outbox o WHERE o.state = 'queued' "
         "  AND o.next_at <= now() AND o.kind IN " S_HELD_KINDS " AND o.recipient_id IN "
@@ -289,7 +312,7 @@ static int s_pass(sn_sender_t *self)
         "LEFT JOIN alert a ON a.id = t.alert_id "
         "ORDER BY CASE WHEN t.waits THEN t.recipient_id END NULLS FIRST, "
         "  coalesce(a.stale, false) DESC, t.created_at",
-        3, params);
+        5, params);
     if (!res)
         return -1;
     int n = PQntuples(res), rc = n;
@@ -313,36 +336,64 @@ static int s_pass(sn_sender_t *self)
 
 static void *s_run(void *arg)
 {
-    sn_sender_t *self = arg;
+    s_worker_t *self = arg;
+    sn_sender_t *owner = self->owner;
     int64_t next_ms = 0, paused_until = 0;     /* monotonic */
-    pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
+    pthread_mutex_lock(&owner->lock);
+    while (!owner->stop) {
         int64_t now = clock_mono_ms();
-        if (now < next_ms && !(self->woken && now >= paused_until)) {
+        bool woken = owner->woken != self->seen;
+        if (now < next_ms && !(woken && now >= paused_until)) {
             struct timespec until;
-            clock_deadline(&until, (int) ((self->woken ? paused_until : next_ms) - now));
-            pthread_cond_timedwait(&self->wake, &self->lock, &until);
+            clock_deadline(&until, (int) ((woken ? paused_until : next_ms) - now));
+            pthread_cond_timedwait(&owner->wake, &owner->lock, &until);
             continue;
         }
-        self->woken = false;
-        pthread_mutex_unlock(&self->lock);
+        self->seen = owner->woken;
+        pthread_mutex_unlock(&owner->lock);
         self->pause_ms = 0;
         int taken = s_pass(self);
         now = clock_mono_ms();
         if (taken < 0)
-            metrics_add(self->db_failures, 1);
+            metrics_add(owner->db_failures, 1);
         paused_until = self->pause_ms > 0 ? now + self->pause_ms : 0;
         if (self->pause_ms > 0)
             next_ms = paused_until;     /* new rows wait for the gateway too */
         else
-            next_ms = taken == S_BATCH ? now : now + self->cfg.poll_ms;
-        pthread_mutex_lock(&self->lock);
+            next_ms = taken == S_BATCH ? now : now + owner->cfg.poll_ms;
+        pthread_mutex_lock(&owner->lock);
     }
-    pthread_mutex_unlock(&self->lock);
+    pthread_mutex_unlock(&owner->lock);
     return NULL;
 }
 
 /* --- life cycle ----------------------------------------------------------------------- */
+
+static void s_worker_destroy(s_worker_t **self_p)
+{
+    s_worker_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->gateway)
+        self->owner->cfg.provider->close(self->gateway);
+    pgstore_destroy(&self->pg);
+    free(self);
+    *self_p = NULL;
+}
+
+static s_worker_t *s_worker_new(sn_sender_t *owner, int index)
+{
+    s_worker_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->owner = owner;
+    self->index = index;
+    self->pg = pgstore_new(owner->cfg.pg_conninfo);
+    self->gateway = self->pg ? owner->cfg.provider->open(&owner->cfg.gateway) : NULL;
+    if (!self->gateway)
+        s_worker_destroy(&self);
+    return self;
+}
 
 sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics)
 {
@@ -353,7 +404,6 @@ sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics)
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->wake, NULL);
     self->callback_url = strdup(config->callback_url ? config->callback_url : "");
-    self->pg = pgstore_new(config->pg_conninfo);
     self->accepted = metrics_counter(metrics, "sms_accepted_total",
                                      "SMS the gateway accepted.");
     self->retried = metrics_counter(metrics, "sms_retries_total",
@@ -366,15 +416,20 @@ sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics)
                                     "Digests sent in place of several alert SMS.");
     self->held = metrics_counter(metrics, "sms_held_total",
                                  "Alert SMS held for quiet hours or a recipient's rate.");
-    if (!self->callback_url || !self->pg || !self->accepted || !self->retried
-        || !self->failed || !self->db_failures || !self->digests || !self->held)
+    if (!self->callback_url || !self->accepted || !self->retried || !self->failed
+        || !self->db_failures || !self->digests || !self->held)
         goto err;
-    self->gateway = config->provider->open(&config->gateway);
-    if (!self->gateway)
-        goto err;
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
-        goto err;
-    self->running = true;
+    int n = config->workers < 1 ? 1 : config->workers > S_WORKERS_MAX ? S_WORKERS_MAX
+                                                                      : config->workers;
+    for (self->nworkers = 0; self->nworkers < n; self->nworkers++)
+        if (!(self->workers[self->nworkers] = s_worker_new(self, self->nworkers)))
+            goto err;
+    for (int i = 0; i < self->nworkers; i++) {
+        s_worker_t *w = self->workers[i];
+        if (pthread_create(&w->thread, NULL, s_run, w) != 0)
+            goto err;
+        w->running = true;
+    }
     return self;
 err:
     log_error("sms_sender_start_failed", "provider=%s", config->provider->name);
@@ -387,16 +442,15 @@ void sn_sender_destroy(sn_sender_t **self_p)
     if (!self_p || !*self_p)
         return;
     sn_sender_t *self = *self_p;
-    if (self->running) {
-        pthread_mutex_lock(&self->lock);
-        self->stop = true;
-        pthread_cond_signal(&self->wake);
-        pthread_mutex_unlock(&self->lock);
-        pthread_join(self->thread, NULL);
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_broadcast(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+    for (int i = 0; i < self->nworkers; i++) {
+        if (self->workers[i] && self->workers[i]->running)
+            pthread_join(self->workers[i]->thread, NULL);
+        s_worker_destroy(&self->workers[i]);
     }
-    if (self->gateway)
-        self->cfg.provider->close(self->gateway);
-    pgstore_destroy(&self->pg);
     free(self->callback_url);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);
@@ -409,7 +463,7 @@ void sn_sender_wake(sn_sender_t *self)
     if (!self)
         return;
     pthread_mutex_lock(&self->lock);
-    self->woken = true;
-    pthread_cond_signal(&self->wake);
+    self->woken++;
+    pthread_cond_broadcast(&self->wake);
     pthread_mutex_unlock(&self->lock);
 }

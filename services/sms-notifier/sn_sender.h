@@ -1,6 +1,8 @@
 /*  sn_sender: hands the SMS outbox to the gateway (docs/alerts.md, "Sending").
  *
- *  Its own thread and PostgreSQL connection: it takes the due rows of
+ *  `workers` threads, each with its own PostgreSQL connection and gateway
+ *  connection and its share of the outbox (all of a recipient's rows fall
+ *  to one; customers' SMS spread by id): each takes its due rows of
  *  sms_outbox (state queued, next_at passed), holding each for a lease by
  *  moving its next_at ahead, and submits them one by one through the
  *  provider's table; each answer is written at once:
@@ -13,14 +15,16 @@
  *    refused   -> state failed with the reason.
  *  A sender that dies holding rows leaves them to its lease: they are sent
  *  again once it expires. The one duplicate it cannot rule out is a crash
- *  between the gateway's acceptance and the row's update.
+ *  between the gateway's acceptance and the row's update: at most one SMS
+ *  per worker.
  *
  *  Alert SMS (kind alert) wait for their recipient (sms_recipient_free_at:
  *  quiet hours, max_per_hour, one per digest_gap_s); when a recipient has
  *  more due than it may get now (one, with a gap; else what is left of the
  *  hour's max), they become one digest (sn_digest), written in their place
- *  before it is sent. One sender per database: the lease is what
- *  keeps two from sending one row, not what keeps them from summarising it.
+ *  before it is sent. One notifier per database: the lease keeps two
+ *  from sending one row, but only the share keeps two from deciding one
+ *  recipient's policy at once.
  */
 #ifndef EQMS_SN_SENDER_H
 #define EQMS_SN_SENDER_H
@@ -42,6 +46,7 @@ typedef struct {
     int lease_s;                         /* > the provider's timeout */
     int digest_gap_s;                    /* one alert SMS per recipient per gap at most */
     int max_parts;                       /* a digest is cut to this many SMS */
+    int workers;                         /* sending threads (1..32) */
 } sn_sender_config_t;
 
 /* Starts the thread. NULL if the provider cannot be opened or the thread

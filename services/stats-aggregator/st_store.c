@@ -416,6 +416,9 @@ static int s_place_events(const PGresult *res, st_range_t *ranges, int n, st_eng
     return 0;
 }
 
+/* The LIMIT of the branch's read (never reached: seqs are gap-free) keeps it
+ * a lookup of each partition's primary key per branch instead of a join
+ * over the whole table. */
 int st_store_ticket_events(st_store_t *self, st_range_t *ranges, int n, st_engine_t *engine)
 {
     for (int i = 0; i < n; i++)
@@ -434,7 +437,8 @@ int st_store_ticket_events(st_store_t *self, st_range_t *ranges, int n, st_engin
         "coalesce(e.staff_id, 0) FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) "
         "WITH ORDINALITY AS s (branch, after, upto, ord) CROSS JOIN LATERAL "
         "(SELECT * FROM ticket_event x WHERE x.branch_id = s.branch AND x.seq > s.after "
-        "AND x.seq <= s.upto) e ORDER BY s.ord, e.seq", 3, params);
+        "AND x.seq <= s.upto ORDER BY x.seq LIMIT s.upto - s.after) e "
+        "ORDER BY s.ord, e.seq", 3, params);
     if (res && s_known_legs(self, res, 4, engine) == 0
         && s_place_events(res, ranges, n, engine) == 0)
         rc = 0;
@@ -476,14 +480,16 @@ static int s_sessions(const PGresult *res, st_engine_t *engine, st_sessions_t *s
 /* The facts of several gateway journals ($1 gateways, $2 incarnations, $3
  * after, $4 upto): ratings ('r'), device services ('s') and staff sessions
  * ('x') in one result: kind, id, window, staff, time, end time, option code,
- * score x 10, satisfied, unsatisfied. */
+ * score x 10, satisfied, unsatisfied. The LIMIT (never reached: a range
+ * holds at most upto - after facts of a kind) keeps each journal's read a
+ * lookup of the gateway_seq index instead of a join over the whole table. */
 #define S_JOURNALS \
     "WITH s AS (SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[]) " \
     "AS s (gw, inc, after, upto)) "
 #define S_IN_JOURNAL(t) \
     " FROM s CROSS JOIN LATERAL (SELECT * FROM " t " f WHERE f.gateway = s.gw " \
     "AND f.gateway_incarnation = s.inc AND f.gateway_seq > s.after " \
-    "AND f.gateway_seq <= s.upto) x"
+    "AND f.gateway_seq <= s.upto LIMIT s.upto - s.after) x"
 
 static int s_place_fact(const PGresult *res, int r, st_engine_t *engine,
                         st_sessions_t *sessions)

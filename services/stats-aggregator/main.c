@@ -18,6 +18,8 @@ typedef struct {
     long batch;
     long tree_s;
     long report_delay_s;
+    long report_every_s;
+    long report_timeout_s;
 } s_config_t;
 
 static const config_var_t s_vars[] = {
@@ -35,6 +37,12 @@ static const config_var_t s_vars[] = {
     { "EQMS_STATS_REPORT_DELAY_S", CONFIG_INT, "600", offsetof(s_config_t, report_delay_s), 0,
       0, 86400, NULL, "how long (s) after a day or month closed in a node's zone its report "
       "is made (late facts that come before are in it)" },
+    { "EQMS_STATS_REPORT_EVERY_S", CONFIG_INT, "60", offsetof(s_config_t, report_every_s), 0,
+      1, 86400, NULL, "how often (s) due reports are looked for; one that failed is tried "
+      "again then" },
+    { "EQMS_STATS_REPORT_TIMEOUT_S", CONFIG_INT, "900", offsetof(s_config_t, report_timeout_s),
+      0, 0, 86400, NULL, "statement timeout (s) of one report on the reports' own connection "
+      "(0 = none; a month of head office may take minutes)" },
 };
 
 int main(int argc, char **argv)
@@ -51,10 +59,13 @@ int main(int argc, char **argv)
     health_t *health = NULL;
     if (!metrics)
         goto done;
-    st_server_config_t scfg = { .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub,
+    st_server_config_t scfg = { .pg_conninfo = cfg.pg_conninfo,
+                                .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub,
                                 .poll_ms = (int) cfg.poll_ms,
                                 .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s,
-                                .report_delay_s = (int) cfg.report_delay_s };
+                                .report_delay_s = (int) cfg.report_delay_s,
+                                .report_every_s = (int) cfg.report_every_s,
+                                .report_timeout_s = (int) cfg.report_timeout_s };
     server = st_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;

@@ -32,6 +32,8 @@ struct st_engine_t {
     void *loader_arg;
     st_cells_t *cells;
     zhashx_t *tickets;          /* ticket id -> s_ticket_t */
+    zhashx_t *legless;          /* ticket ids known to have no legs in stats_leg */
+    size_t loads;               /* loader calls */
     s_ticket_t **changed;       /* tickets with changed legs */
     size_t nchanged, changed_cap;
     s_unplaced_t *unplaced;
@@ -61,7 +63,8 @@ st_engine_t *st_engine_new(st_tree_t *tree, const st_config_t *config,
     self->loader_arg = loader_arg;
     self->cells = st_cells_new();
     self->tickets = zhashx_new();
-    if (!self->cells || !self->tickets) {
+    self->legless = zhashx_new();
+    if (!self->cells || !self->tickets || !self->legless) {
         st_engine_destroy(&self);
         return NULL;
     }
@@ -76,6 +79,7 @@ void st_engine_destroy(st_engine_t **self_p)
     st_engine_t *self = *self_p;
     st_cells_destroy(&self->cells);
     zhashx_destroy(&self->tickets);
+    zhashx_destroy(&self->legless);
     free(self->changed);
     free(self->unplaced);
     free(self);
@@ -220,28 +224,60 @@ static int s_place_leg(st_engine_t *self, const st_leg_t *before, const st_leg_t
     return 0;
 }
 
+/* A ticket holding a copy of legs[0..n), put in the map. NULL out of memory. */
+static s_ticket_t *s_ticket_of(st_engine_t *self, const char *ticket_id, const st_leg_t *legs,
+                               int n)
+{
+    s_ticket_t *t = calloc(1, sizeof *t);
+    if (!t || !(t->legs = malloc((size_t) n * sizeof *t->legs))) {
+        free(t);
+        return NULL;
+    }
+    memcpy(t->legs, legs, (size_t) n * sizeof *legs);
+    t->count = t->cap = (size_t) n;
+    zhashx_update(self->tickets, ticket_id, t);
+    return t;
+}
+
 static s_ticket_t *s_ticket(st_engine_t *self, const char *ticket_id, bool *failed)
 {
     *failed = false;
     s_ticket_t *t = zhashx_lookup(self->tickets, ticket_id);
-    if (t || !self->loader)
+    if (t || !self->loader || zhashx_lookup(self->legless, ticket_id))
         return t;
     st_leg_t legs[S_MAX_LEGS];
+    self->loads++;
     int n = self->loader(self->loader_arg, ticket_id, legs, S_MAX_LEGS);
     if (n <= 0) {
         *failed = n < 0;
         return NULL;
     }
-    t = calloc(1, sizeof *t);
-    if (!t || !(t->legs = malloc((size_t) n * sizeof *t->legs))) {
-        free(t);
-        *failed = true;
-        return NULL;
-    }
-    memcpy(t->legs, legs, (size_t) n * sizeof *legs);
-    t->count = t->cap = (size_t) n;
-    zhashx_insert(self->tickets, ticket_id, t);
+    t = s_ticket_of(self, ticket_id, legs, n);
+    *failed = !t;
     return t;
+}
+
+bool st_engine_needs_legs(const st_engine_t *self, const char *ticket_id)
+{
+    return !zhashx_lookup(self->tickets, ticket_id) && !zhashx_lookup(self->legless, ticket_id);
+}
+
+int st_engine_known_legs(st_engine_t *self, const char *ticket_id, const st_leg_t *legs,
+                         int n)
+{
+    if (zhashx_lookup(self->tickets, ticket_id))
+        return 0;                /* what it holds is newer */
+    if (n <= 0) {
+        zhashx_update(self->legless, ticket_id, (void *) 1);
+        return 0;
+    }
+    zhashx_delete(self->legless, ticket_id);
+    return s_ticket_of(self, ticket_id, legs, n < S_MAX_LEGS ? n : S_MAX_LEGS) ? 0 : -1;
+}
+
+size_t st_engine_loads(const st_engine_t *self)
+{
+    return self->loads;
 }
 
 static int s_mark_changed(st_engine_t *self, s_ticket_t *t)
@@ -500,11 +536,13 @@ void st_engine_flushed(st_engine_t *self)
     self->nunplaced = 0;
     self->pending = 0;
     st_cells_clear(self->cells);
+    zhashx_purge(self->legless);     /* the flush wrote legs: ask stats_leg again */
 }
 
 void st_engine_reset(st_engine_t *self)
 {
     zhashx_purge(self->tickets);
+    zhashx_purge(self->legless);
     self->nchanged = 0;
     self->nunplaced = 0;
     self->pending = 0;

@@ -62,7 +62,9 @@ typedef struct st_engine_t st_engine_t;
  * ticket is unknown), or -1 if it could not be read (the fact then waits). */
 typedef int (st_leg_loader_fn)(void *arg, const char *ticket_id, st_leg_t *legs, int max);
 
-/* `tree` and `config` are borrowed (st_engine_set_config swaps the config). */
+/* `tree` and `config` are borrowed (st_engine_set_config swaps the config).
+ * `loader` (may be NULL) is asked for a ticket's legs only when the engine
+ * neither holds the ticket nor was told its legs (st_engine_known_legs). */
 st_engine_t *st_engine_new(st_tree_t *tree, const st_config_t *config,
                            st_leg_loader_fn *loader, void *loader_arg);
 void st_engine_destroy(st_engine_t **self_p);
@@ -73,6 +75,20 @@ const st_config_t *st_engine_config(const st_engine_t *self);
  * unplaced with `reason`. 0, or -1 out of memory. */
 int st_engine_unplaced(st_engine_t *self, const char *source, const char *fact,
                        const char *reason);
+
+/* Reading legs in bulk: before placing a chunk of ticket events, the
+ * caller reads from stats_leg, in one query, the legs of every ticket of
+ * the chunk for which st_engine_needs_legs is true, and hands them over
+ * with st_engine_known_legs (n = 0: the ticket has none). The engine then
+ * asks the loader nothing for those tickets until the next flush or reset:
+ * stats_leg changes only by this engine's flushes, so what it was told
+ * stays true until then (a ticket it places is held in memory).
+ * st_engine_known_legs returns 0, or -1 out of memory; legs beyond 64 are
+ * ignored. */
+bool st_engine_needs_legs(const st_engine_t *self, const char *ticket_id);
+int st_engine_known_legs(st_engine_t *self, const char *ticket_id, const st_leg_t *legs,
+                         int n);
+size_t st_engine_loads(const st_engine_t *self);     /* loader calls, for the tests */
 
 /* Place one fact. Return 0 when placed or recorded as unplaced, -1 when it
  * could not be handled now (out of memory, the leg loader failed): the

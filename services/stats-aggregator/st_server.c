@@ -9,15 +9,25 @@
 #include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/clock.h"
+#include "eqms/grow.h"
 #include "eqms/log.h"
+#include "eqms/text.h"
+#include "st_reports.h"
 #include "st_stars.h"
 #include "st_store.h"
 
-#define S_TICKET_CHUNK  5000     /* ticket events read per query */
-#define S_GATEWAY_CHUNK 20000    /* gateway seqs read per query */
+#define S_TICKET_CHUNK  20000    /* ticket events of one branch read per query */
+#define S_GATEWAY_CHUNK 20000    /* seqs of one gateway journal read per query */
+#define S_RANGES        512      /* streams read per query */
 #define S_SESSIONS_MS   5000     /* how often open sessions are looked at */
 #define S_DEVICES_MS    2000     /* how often devices that came online are looked at */
-#define S_REPORTS_MS    60000    /* how often closed periods are looked at for reports */
+
+/* A stream behind its cursor, as the heads said. */
+typedef struct {
+    char stream[TAILCURSOR_KEY_MAX + 1];
+    int64_t pos, head;
+    bool done;                  /* read to its head, or short: not again this pass */
+} s_behind_t;
 
 struct st_server_t {
     st_server_config_t cfg;
@@ -29,84 +39,113 @@ struct st_server_t {
     st_sessions_t *sessions;
     bus_t *bus;                 /* wake-ups in, star grades out */
     st_stars_t *stars;
+    st_reports_t *reports;      /* their own thread and connection */
+    s_behind_t *behind;         /* the streams of one source behind, this pass */
+    size_t nbehind, behind_cap;
+    st_range_t ranges[S_RANGES];
+    size_t range_of[S_RANGES];  /* ranges[k] reads behind[range_of[k]] */
     pthread_t thread;
     bool running;
     atomic_bool stop;
     health_liveness_t liveness;
     backoff_t backoff;
-    int64_t next_tree_ms, next_sessions_ms, next_devices_ms, next_reports_ms;
+    int64_t next_tree_ms, next_sessions_ms, next_devices_ms;
     bool moved;                 /* a cursor or a session changed since the flush */
-    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures, *reports;
+    metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
     metrics_gauge_t *cells;
 };
 
 /* --- reading what is behind ------------------------------------------------ */
-
-typedef struct {
-    st_server_t *self;
-    int rc;                     /* -1: a read failed, drop the batch */
-} s_walk_t;
 
 static bool s_full(const st_server_t *self)
 {
     return st_engine_pending(self->engine) >= (size_t) self->cfg.batch;
 }
 
-static int s_ticket_head(void *arg, const char *stream, int64_t pos, int64_t head)
+/* tailcursor_behind_fn: remembers a stream that is behind. */
+static int s_behind(void *arg, const char *stream, int64_t pos, int64_t head)
 {
-    s_walk_t *w = arg;
-    st_server_t *self = w->self;
-    while (pos < head && !s_full(self)) {
-        int room = self->cfg.batch - (int) st_engine_pending(self->engine);
-        int64_t last = st_store_ticket_events(self->store, stream, pos, head,
-                                              room < S_TICKET_CHUNK ? room : S_TICKET_CHUNK,
-                                              self->engine);
-        if (last < 0) {
-            w->rc = -1;
-            return 1;
-        }
-        if (last == pos) {
-            log_warn("stats_stream_short", "source=ticket_event stream=%s position=%lld "
-                     "head=%lld reason=\"the head is ahead of the events stored\"", stream,
-                     (long long) pos, (long long) head);
-            break;
-        }
-        pos = last;
-        if (tailcursor_set(self->cursors, "ticket_event", stream, pos, true) != 0) {
-            w->rc = -1;
-            return 1;
-        }
-        self->moved = true;
-    }
-    return s_full(self);
+    st_server_t *self = arg;
+    s_behind_t *grown = grow_room(self->behind, self->nbehind, &self->behind_cap,
+                                  sizeof *grown, 64);
+    if (!grown)
+        return -1;
+    self->behind = grown;
+    s_behind_t *b = &self->behind[self->nbehind++];
+    text_copy(b->stream, sizeof b->stream, stream);
+    b->pos = pos;
+    b->head = head;
+    b->done = false;
+    return 0;
 }
 
-static int s_gateway_head(void *arg, const char *stream, int64_t pos, int64_t head)
+typedef int (s_read_fn)(st_server_t *self, st_range_t *ranges, int n);
+
+static int s_read_tickets(st_server_t *self, st_range_t *ranges, int n)
 {
-    s_walk_t *w = arg;
-    st_server_t *self = w->self;
-    while (pos < head && !s_full(self)) {
-        int64_t upto = head - pos > S_GATEWAY_CHUNK ? pos + S_GATEWAY_CHUNK : head;
-        if (st_store_gateway_facts(self->store, stream, pos, upto, self->engine,
-                                   self->sessions) < 0
-            || tailcursor_set(self->cursors, TAILCURSOR_GATEWAY, stream, upto, true) != 0) {
-            w->rc = -1;
-            return 1;
+    return st_store_ticket_events(self->store, ranges, n, self->engine);
+}
+
+static int s_read_journals(st_server_t *self, st_range_t *ranges, int n)
+{
+    return st_store_gateway_facts(self->store, ranges, n, self->engine, self->sessions);
+}
+
+/* Reads the streams of `source` that are behind (self->behind), up to the
+ * batch: the ranges of up to S_RANGES streams per query, each at most
+ * `chunk` seqs. Moves their cursors. 0 / -1. */
+static int s_read(st_server_t *self, const char *source, int64_t chunk, s_read_fn *read)
+{
+    while (!s_full(self)) {
+        int64_t room = self->cfg.batch - (int64_t) st_engine_pending(self->engine);
+        int n = 0;
+        for (size_t i = 0; i < self->nbehind && room > 0 && n < S_RANGES; i++) {
+            s_behind_t *b = &self->behind[i];
+            if (b->done)
+                continue;
+            int64_t take = b->head - b->pos;
+            take = take < room ? take : room;
+            take = take < chunk ? take : chunk;
+            self->ranges[n] = (st_range_t) { b->stream, b->pos, b->pos + take, b->pos };
+            self->range_of[n++] = i;
+            room -= take;
         }
-        pos = upto;
-        self->moved = true;
+        if (n == 0)
+            return 0;
+        if (read(self, self->ranges, n) != 0)
+            return -1;
+        for (int k = 0; k < n; k++) {
+            s_behind_t *b = &self->behind[self->range_of[k]];
+            const st_range_t *r = &self->ranges[k];
+            if (r->last < r->upto) {
+                log_warn("stats_stream_short", "source=%s stream=%s position=%lld "
+                         "head=%lld reason=\"the head is ahead of the events stored\"",
+                         source, b->stream, (long long) r->last, (long long) b->head);
+                b->done = true;
+            }
+            if (r->last > b->pos) {
+                if (tailcursor_set(self->cursors, source, b->stream, r->last, true) != 0)
+                    return -1;
+                b->pos = r->last;
+                self->moved = true;
+            }
+            b->done |= b->pos >= b->head;
+        }
     }
-    return s_full(self);
+    return 0;
 }
 
 /* Reads what every stream has beyond its cursor, up to a batch. 0 / -1. */
 static int s_catch_up(st_server_t *self)
 {
-    s_walk_t w = { self, 0 };
-    if (st_store_ticket_heads(self->store, self->cursors, s_ticket_head, &w) < 0 || w.rc < 0)
+    self->nbehind = 0;
+    if (st_store_ticket_heads(self->store, self->cursors, s_behind, self) < 0
+        || s_read(self, "ticket_event", S_TICKET_CHUNK, s_read_tickets) != 0)
         return -1;
-    if (!s_full(self) && (st_store_gateway_heads(self->store, self->cursors, s_gateway_head, &w) < 0
-                          || w.rc < 0))
+    self->nbehind = 0;
+    if (!s_full(self)
+        && (st_store_gateway_heads(self->store, self->cursors, s_behind, self) < 0
+            || s_read(self, TAILCURSOR_GATEWAY, S_GATEWAY_CHUNK, s_read_journals) != 0))
         return -1;
     int64_t now = clock_mono_ms();
     if (!s_full(self) && now >= self->next_sessions_ms) {
@@ -195,8 +234,11 @@ static void *s_run(void *arg)
             }
             self->next_tree_ms = now + self->cfg.tree_s * 1000LL;
         }
-        bool filled = false;
-        if (s_catch_up(self) != 0 || ((filled = s_full(self)), s_flush(self) != 0)) {
+        bool filled = false, found = false;
+        if (s_catch_up(self) != 0
+            || ((filled = s_full(self)),
+                (found = st_engine_pending(self->engine) > 0 || self->moved),
+                s_flush(self) != 0)) {
             s_drop_batch(self);
             health_liveness_db(&self->liveness, false);
             int wait = backoff_failed(&self->backoff);
@@ -209,20 +251,11 @@ static void *s_run(void *arg)
                 log_warn("stars_not_resent", "reason=\"database error\"");
             self->next_devices_ms = now + S_DEVICES_MS;
         }
-        if (!filled && now >= self->next_reports_ms) {
-            /* caught up: the closed periods' figures are complete */
-            int made = st_store_make_reports(self->store, self->cfg.report_delay_s);
-            if (made < 0)
-                log_warn("reports_not_made", "reason=\"database error\"");
-            else if (made > 0) {
-                metrics_add(self->reports, (uint64_t) made);
-                log_info("reports_made", "count=%d", made);
-            }
-            self->next_reports_ms = now + S_REPORTS_MS;
-        }
+        if (!filled)            /* caught up: the figures of what came before `now` are complete */
+            st_reports_caught_up(self->reports, now);
         health_liveness_db(&self->liveness, true);
         backoff_reset(&self->backoff);
-        busy = filled;           /* a full batch: more is waiting, read on at once */
+        busy = found;           /* it found work: look again at once; idle, wait */
     }
     return NULL;
 }
@@ -231,6 +264,8 @@ static void *s_run(void *arg)
 
 static void s_free(st_server_t *self)
 {
+    st_reports_destroy(&self->reports);
+    free(self->behind);
     st_stars_destroy(&self->stars);
     bus_destroy(&self->bus);
     st_engine_destroy(&self->engine);
@@ -253,10 +288,8 @@ static int s_metrics(st_server_t *self, metrics_t *metrics)
     self->flush_failures = metrics_counter(metrics, "flush_failures_total",
                                            "Transactions that failed (read again).");
     self->cells = metrics_gauge(metrics, "cells_flushed", "Cells of the last flush.");
-    self->reports = metrics_counter(metrics, "reports_total",
-                                    "Report snapshots made (stats_report).");
     return self->facts && self->unplaced && self->flushes && self->flush_failures
-                   && self->cells && self->reports
+                   && self->cells
                ? 0 : -1;
 }
 
@@ -305,6 +338,13 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
         goto err;
     self->stars = st_stars_new(pub ? self->bus : NULL);
     if (!self->stars)
+        goto err;
+    st_reports_config_t rcfg = { .pg_conninfo = self->cfg.pg_conninfo,
+                                 .delay_s = self->cfg.report_delay_s,
+                                 .every_s = self->cfg.report_every_s,
+                                 .timeout_s = self->cfg.report_timeout_s };
+    self->reports = st_reports_new(&rcfg, metrics);
+    if (!self->reports)
         goto err;
     if (pthread_create(&self->thread, NULL, s_run, self) != 0)
         goto err;

@@ -7,8 +7,11 @@
  *  its cursor and place what is behind (st_store, st_engine), at most
  *  `batch` facts at a time; flush them with their cursors in one
  *  transaction, with the star grades they change (st_stars), published
- *  after the commit. The bus only wakes it up: a lost message, a restart or
- *  a database outage only delays the figures (docs/statistics.md).
+ *  after the commit; after a pass that found something, look again at
+ *  once, else wait. The bus only wakes it up: a lost message, a restart or
+ *  a database outage only delays the figures (docs/statistics.md). After a
+ *  pass that read every stream to its head, the reports that are due are
+ *  made on their own thread and connection (st_reports).
  */
 #ifndef EQMS_ST_SERVER_H
 #define EQMS_ST_SERVER_H
@@ -20,12 +23,15 @@
 typedef struct st_server_t st_server_t;
 
 typedef struct {
+    const char *pg_conninfo;    /* for the reports' own connection (st_reports) */
     const char *bus_pub;        /* forwarder XSUB endpoint, "" = star grades not published */
     const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
     int poll_ms;                /* look at the heads this often when idle */
     int batch;                  /* facts placed per flush, at most */
     int tree_s;                 /* re-read org_node and the configuration */
     int report_delay_s;         /* reports of a period are made this long after it closed */
+    int report_every_s;         /* due reports are looked for this often */
+    int report_timeout_s;       /* statement timeout of one report */
 } st_server_config_t;
 
 /* Takes *pg_p. NULL (logged) if it cannot start. */

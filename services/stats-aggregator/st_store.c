@@ -219,6 +219,29 @@ int st_store_load_sessions(st_store_t *self, st_sessions_t *sessions)
     "target_s, " S_MS("call_at") ", window_id, staff_id, started, " \
     S_MS("serving_since") ", serve_ms, outcome, " S_MS("outcome_at")
 
+static void s_leg(const PGresult *res, int r, st_leg_t *l)
+{
+    memset(l, 0, sizeof *l);
+    text_copy(l->ticket_id, sizeof l->ticket_id, PQgetvalue(res, r, 0));
+    l->leg = (int) s_i64(res, r, 1);
+    l->branch_id = s_i64(res, r, 2);
+    l->service_id = s_i64(res, r, 3);
+    l->klass = (st_class_t) s_i64(res, r, 4);
+    l->origin = (st_origin_t) s_i64(res, r, 5);
+    l->start_ms = s_i64(res, r, 6);
+    l->target_s = (int32_t) s_i64(res, r, 7);
+    l->called = !PQgetisnull(res, r, 8);
+    l->call_ms = s_i64(res, r, 8);
+    l->window_id = s_i64(res, r, 9);
+    l->staff_id = s_i64(res, r, 10);
+    l->started = strcmp(PQgetvalue(res, r, 11), "t") == 0;
+    l->serving = !PQgetisnull(res, r, 12);
+    l->serving_since = s_i64(res, r, 12);
+    l->serve_ms = s_i64(res, r, 13);
+    l->outcome = (st_outcome_t) s_i64(res, r, 14);
+    l->outcome_ms = s_i64(res, r, 15);
+}
+
 int st_store_load_legs(void *arg, const char *ticket_id, st_leg_t *legs, int max)
 {
     st_store_t *self = arg;
@@ -228,30 +251,101 @@ int st_store_load_legs(void *arg, const char *ticket_id, st_leg_t *legs, int max
     if (!res)
         return -1;
     int n = PQntuples(res) < max ? PQntuples(res) : max;
-    for (int r = 0; r < n; r++) {
-        st_leg_t *l = &legs[r];
-        memset(l, 0, sizeof *l);
-        text_copy(l->ticket_id, sizeof l->ticket_id, PQgetvalue(res, r, 0));
-        l->leg = (int) s_i64(res, r, 1);
-        l->branch_id = s_i64(res, r, 2);
-        l->service_id = s_i64(res, r, 3);
-        l->klass = (st_class_t) s_i64(res, r, 4);
-        l->origin = (st_origin_t) s_i64(res, r, 5);
-        l->start_ms = s_i64(res, r, 6);
-        l->target_s = (int32_t) s_i64(res, r, 7);
-        l->called = !PQgetisnull(res, r, 8);
-        l->call_ms = s_i64(res, r, 8);
-        l->window_id = s_i64(res, r, 9);
-        l->staff_id = s_i64(res, r, 10);
-        l->started = strcmp(PQgetvalue(res, r, 11), "t") == 0;
-        l->serving = !PQgetisnull(res, r, 12);
-        l->serving_since = s_i64(res, r, 12);
-        l->serve_ms = s_i64(res, r, 13);
-        l->outcome = (st_outcome_t) s_i64(res, r, 14);
-        l->outcome_ms = s_i64(res, r, 15);
-    }
+    for (int r = 0; r < n; r++)
+        s_leg(res, r, &legs[r]);
     PQclear(res);
     return n;
+}
+
+/* A growing text, for array parameters. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+} s_text_t;
+
+/* Appends `item` (len bytes) to an array literal being built ("{a,b"),
+ * double-quoted and escaped if `quote`. 0 / -1 out of memory. */
+static int s_text_item(s_text_t *t, const char *item, bool quote)
+{
+    size_t len = strlen(item);
+    size_t need = t->len + 2 * len + 5;
+    if (need > t->cap) {
+        size_t cap = t->cap ? t->cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        char *grown = realloc(t->text, cap);
+        if (!grown)
+            return -1;
+        t->text = grown;
+        t->cap = cap;
+    }
+    char sep = t->len == 0 ? '{' : ',';
+    t->text[t->len++] = sep;
+    if (quote)
+        t->text[t->len++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (quote && (item[i] == '"' || item[i] == '\\'))
+            t->text[t->len++] = '\\';
+        t->text[t->len++] = item[i];
+    }
+    if (quote)
+        t->text[t->len++] = '"';
+    t->text[t->len] = '\0';
+    return 0;
+}
+
+/* The array literal built, "{}" when empty; NULL if memory ran out. */
+static const char *s_text_end(s_text_t *t)
+{
+    if (t->len == 0)
+        return "{}";
+    t->text[t->len++] = '}';
+    t->text[t->len] = '\0';
+    return t->text;
+}
+
+/* Tells the engine, in one query, the legs of the tickets of `res` (ticket
+ * id in column `col`) it needs (st_engine_needs_legs). 0 / -1. */
+static int s_known_legs(st_store_t *self, const PGresult *res, int col, st_engine_t *engine)
+{
+    s_text_t ids = { 0 };
+    int rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        const char *id = PQgetvalue(res, r, col);
+        if (*id && st_engine_needs_legs(engine, id))
+            rc = s_text_item(&ids, id, false);
+    }
+    if (rc != 0 || ids.len == 0) {
+        free(ids.text);
+        return rc;
+    }
+    const char *array = s_text_end(&ids);
+    const char *params[] = { array };
+    PGresult *legs = pgstore_query(self->pg, "SELECT " S_LEG_COLS " FROM stats_leg "
+                                   "WHERE ticket_id = ANY($1::uuid[]) ORDER BY ticket_id, leg",
+                                   1, params);
+    rc = legs ? 0 : -1;
+    /* the tickets with legs, each in one run of rows */
+    st_leg_t run[64];
+    int n = 0;
+    for (int r = 0; legs && r <= PQntuples(legs) && rc == 0; r++) {
+        if (n > 0 && (r == PQntuples(legs)
+                      || strcmp(PQgetvalue(legs, r, 0), run[0].ticket_id) != 0)) {
+            rc = st_engine_known_legs(engine, run[0].ticket_id, run, n);
+            n = 0;
+        }
+        if (r < PQntuples(legs) && n < 64)
+            s_leg(legs, r, &run[n++]);
+    }
+    PQclear(legs);
+    /* the others have none */
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+        const char *id = PQgetvalue(res, r, col);
+        if (*id && st_engine_needs_legs(engine, id))
+            rc = st_engine_known_legs(engine, id, NULL, 0);
+    }
+    free(ids.text);
+    return rc;
 }
 
 /* --- streams ---------------------------------------------------------------- */
@@ -271,136 +365,198 @@ int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,
                              TAILCURSOR_GATEWAY_HEADS_SQL, 0, NULL, fn, arg);
 }
 
-int64_t st_store_ticket_events(st_store_t *self, const char *stream, int64_t after,
-                               int64_t upto, int limit, st_engine_t *engine)
+/* The ranges' streams, positions and ends as three array literals. */
+static int s_range_arrays(const st_range_t *ranges, int n, s_text_t *streams,
+                          s_text_t *after, s_text_t *upto)
 {
-    char a[TEXT_I64_SIZE], u[TEXT_I64_SIZE], l[TEXT_I64_SIZE];
-    text_i64(a, after);
-    text_i64(u, upto);
-    text_i64(l, limit);
-    const char *params[] = { stream, a, u, l };
-    PGresult *res = pgstore_query(self->pg,
-        "SELECT seq, kind, " S_MS("at") ", coalesce(ticket_id::text, ''), "
-        "coalesce(service_id, 0), coalesce(class, ''), coalesce(window_id, 0), "
-        "coalesce(staff_id, 0) FROM ticket_event WHERE branch_id = $1::bigint "
-        "AND seq > $2::bigint AND seq <= $3::bigint ORDER BY seq LIMIT $4::int",
-        4, params);
-    if (!res)
-        return -1;
-    int64_t last = after;
+    for (int i = 0; i < n; i++) {
+        char a[TEXT_I64_SIZE], u[TEXT_I64_SIZE];
+        text_i64(a, ranges[i].after);
+        text_i64(u, ranges[i].upto);
+        if (s_text_item(streams, ranges[i].stream, false) != 0
+            || s_text_item(after, a, false) != 0 || s_text_item(upto, u, false) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void s_texts_free(s_text_t *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(t[i].text);
+}
+
+/* Places the rows of a ticket event query: (range ordinal, seq, kind, at,
+ * ticket, service, class, window, staff). 0 / -1. */
+static int s_place_events(const PGresult *res, st_range_t *ranges, int n, st_engine_t *engine)
+{
     for (int r = 0; r < PQntuples(res); r++) {
-        st_event_t ev = { .branch_id = strtoll(stream, NULL, 10), .seq = s_i64(res, r, 0),
-                          .at_ms = s_i64(res, r, 2), .service_id = s_i64(res, r, 4),
-                          .window_id = s_i64(res, r, 6), .staff_id = s_i64(res, r, 7) };
-        text_copy(ev.ticket_id, sizeof ev.ticket_id, PQgetvalue(res, r, 3));
-        const char *klass = PQgetvalue(res, r, 5);
+        int i = (int) s_i64(res, r, 0) - 1;
+        if (i < 0 || i >= n)
+            return -1;
+        st_event_t ev = { .branch_id = strtoll(ranges[i].stream, NULL, 10),
+                          .seq = s_i64(res, r, 1), .at_ms = s_i64(res, r, 3),
+                          .service_id = s_i64(res, r, 5), .window_id = s_i64(res, r, 7),
+                          .staff_id = s_i64(res, r, 8) };
+        text_copy(ev.ticket_id, sizeof ev.ticket_id, PQgetvalue(res, r, 4));
+        const char *klass = PQgetvalue(res, r, 6);
         char fact[64];
-        snprintf(fact, sizeof fact, "%s/%lld", stream, (long long) ev.seq);
+        snprintf(fact, sizeof fact, "%s/%lld", ranges[i].stream, (long long) ev.seq);
         int rc;
-        if (st_event_kind_parse(PQgetvalue(res, r, 1), &ev.kind) != 0)
+        if (st_event_kind_parse(PQgetvalue(res, r, 2), &ev.kind) != 0)
             rc = st_engine_unplaced(engine, "ticket_event", fact, "unknown event kind");
         else if (*klass && st_class_parse(klass, &ev.klass) != 0)
             rc = st_engine_unplaced(engine, "ticket_event", fact, "unknown customer class");
         else
             rc = st_engine_ticket_event(engine, &ev);
-        if (rc != 0) {
-            last = -1;   /* the engine cannot go on: the caller drops the batch */
-            break;
-        }
-        last = ev.seq;
+        if (rc != 0)
+            return -1;   /* the engine cannot go on: the caller drops the batch */
+        ranges[i].last = ev.seq;
     }
-    PQclear(res);
-    return last;
+    return 0;
 }
 
-static int s_ratings(st_store_t *self, const char *const *params, st_engine_t *engine)
+/* The LIMIT of the branch's read (never reached: seqs are gap-free) keeps it
+ * a lookup of each partition's primary key per branch instead of a join
+ * over the whole table. */
+int st_store_ticket_events(st_store_t *self, st_range_t *ranges, int n, st_engine_t *engine)
 {
-    PGresult *res = pgstore_query(self->pg,
-        "SELECT id::text, window_id, staff_id, " S_MS("event_time") ", option_code, "
-        "round(score * 10)::int, satisfied, unsatisfied FROM rating WHERE gateway = $1 "
-        "AND gateway_incarnation = $2::uuid AND gateway_seq > $3::bigint "
-        "AND gateway_seq <= $4::bigint", 4, params);
-    if (!res)
-        return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-        st_rating_t rating = { .window_id = s_i64(res, r, 1), .staff_id = s_i64(res, r, 2),
-                               .event_ms = s_i64(res, r, 3),
-                               .option_code = (int) s_i64(res, r, 4),
-                               .score_x10 = (int) s_i64(res, r, 5),
-                               .satisfied = strcmp(PQgetvalue(res, r, 6), "t") == 0,
-                               .unsatisfied = strcmp(PQgetvalue(res, r, 7), "t") == 0 };
-        text_copy(rating.id, sizeof rating.id, PQgetvalue(res, r, 0));
-        rc = st_engine_rating(engine, &rating);
-    }
+    for (int i = 0; i < n; i++)
+        ranges[i].last = ranges[i].after;
+    if (n == 0)
+        return 0;
+    s_text_t t[3] = { { 0 } };
+    int rc = -1;
+    PGresult *res = NULL;
+    if (s_range_arrays(ranges, n, &t[0], &t[1], &t[2]) != 0)
+        goto done;
+    const char *params[] = { s_text_end(&t[0]), s_text_end(&t[1]), s_text_end(&t[2]) };
+    res = pgstore_query(self->pg,
+        "SELECT s.ord, e.seq, e.kind, " S_MS("e.at") ", coalesce(e.ticket_id::text, ''), "
+        "coalesce(e.service_id, 0), coalesce(e.class, ''), coalesce(e.window_id, 0), "
+        "coalesce(e.staff_id, 0) FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) "
+        "WITH ORDINALITY AS s (branch, after, upto, ord) CROSS JOIN LATERAL "
+        "(SELECT * FROM ticket_event x WHERE x.branch_id = s.branch AND x.seq > s.after "
+        "AND x.seq <= s.upto ORDER BY x.seq LIMIT s.upto - s.after) e "
+        "ORDER BY s.ord, e.seq", 3, params);
+    if (res && s_known_legs(self, res, 4, engine) == 0
+        && s_place_events(res, ranges, n, engine) == 0)
+        rc = 0;
+done:
     PQclear(res);
-    return rc;
-}
-
-static int s_services(st_store_t *self, const char *const *params, st_engine_t *engine)
-{
-    PGresult *res = pgstore_query(self->pg,
-        "SELECT id::text, window_id, coalesce(staff_id, 0), "
-        S_MS("coalesce(started_at, ended_at)") ", " S_MS("ended_at")
-        " FROM service_record WHERE gateway = $1 AND gateway_incarnation = $2::uuid "
-        "AND gateway_seq > $3::bigint AND gateway_seq <= $4::bigint", 4, params);
-    if (!res)
-        return -1;
-    int rc = 0;
-    for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-        st_interval_t iv = { .window_id = s_i64(res, r, 1), .staff_id = s_i64(res, r, 2),
-                             .from_ms = s_i64(res, r, 3), .to_ms = s_i64(res, r, 4) };
-        text_copy(iv.id, sizeof iv.id, PQgetvalue(res, r, 0));
-        rc = st_engine_service(engine, &iv);
-    }
-    PQclear(res);
+    s_texts_free(t, 3);
     return rc;
 }
 
 #define S_SESSION_COLS \
     "id::text, window_id, staff_id, " S_MS("login_at") ", " S_MS("logout_at")
 
-/* Places the closed sessions of `res`; remembers the open ones. */
-static int s_sessions(const PGresult *res, st_engine_t *engine, st_sessions_t *sessions,
-                      const st_config_t *config)
+/* Places a closed session; remembers an open one. */
+static int s_session(st_engine_t *engine, st_sessions_t *sessions, const st_interval_t *iv,
+                     bool open)
+{
+    if (open)
+        return st_sessions_open(sessions, iv->id,
+                                st_config_window_branch(st_engine_config(engine),
+                                                        iv->window_id), false);
+    int rc = st_engine_session(engine, iv);
+    st_sessions_close(sessions, iv->id);
+    return rc;
+}
+
+/* Places the closed sessions of `res` (S_SESSION_COLS); remembers the open ones. */
+static int s_sessions(const PGresult *res, st_engine_t *engine, st_sessions_t *sessions)
 {
     int rc = 0;
     for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-        const char *id = PQgetvalue(res, r, 0);
-        int64_t window = s_i64(res, r, 1);
-        if (PQgetisnull(res, r, 4)) {
-            rc = st_sessions_open(sessions, id, st_config_window_branch(config, window),
-                                  false);
-            continue;
-        }
-        st_interval_t iv = { .window_id = window, .staff_id = s_i64(res, r, 2),
+        st_interval_t iv = { .window_id = s_i64(res, r, 1), .staff_id = s_i64(res, r, 2),
                              .from_ms = s_i64(res, r, 3), .to_ms = s_i64(res, r, 4) };
-        text_copy(iv.id, sizeof iv.id, id);
-        rc = st_engine_session(engine, &iv);
-        st_sessions_close(sessions, id);
+        text_copy(iv.id, sizeof iv.id, PQgetvalue(res, r, 0));
+        rc = s_session(engine, sessions, &iv, PQgetisnull(res, r, 4));
     }
     return rc;
 }
 
-int64_t st_store_gateway_facts(st_store_t *self, const char *stream, int64_t after,
-                               int64_t upto, st_engine_t *engine, st_sessions_t *sessions)
+/* The facts of several gateway journals ($1 gateways, $2 incarnations, $3
+ * after, $4 upto): ratings ('r'), device services ('s') and staff sessions
+ * ('x') in one result: kind, id, window, staff, time, end time, option code,
+ * score x 10, satisfied, unsatisfied. The LIMIT (never reached: a range
+ * holds at most upto - after facts of a kind) keeps each journal's read a
+ * lookup of the gateway_seq index instead of a join over the whole table. */
+#define S_JOURNALS \
+    "WITH s AS (SELECT * FROM unnest($1::text[], $2::uuid[], $3::bigint[], $4::bigint[]) " \
+    "AS s (gw, inc, after, upto)) "
+#define S_IN_JOURNAL(t) \
+    " FROM s CROSS JOIN LATERAL (SELECT * FROM " t " f WHERE f.gateway = s.gw " \
+    "AND f.gateway_incarnation = s.inc AND f.gateway_seq > s.after " \
+    "AND f.gateway_seq <= s.upto LIMIT s.upto - s.after) x"
+
+static int s_place_fact(const PGresult *res, int r, st_engine_t *engine,
+                        st_sessions_t *sessions)
 {
-    char gw[128], inc[ID_SIZE], a[TEXT_I64_SIZE], u[TEXT_I64_SIZE];
-    if (tailcursor_gateway_split(stream, gw, sizeof gw, inc, sizeof inc) != 0)
-        return -1;
-    text_i64(a, after);
-    text_i64(u, upto);
-    const char *params[] = { gw, inc, a, u };
-    if (s_ratings(self, params, engine) != 0 || s_services(self, params, engine) != 0)
-        return -1;
-    PGresult *res = pgstore_query(self->pg, "SELECT " S_SESSION_COLS " FROM staff_session "
-        "WHERE gateway = $1 AND gateway_incarnation = $2::uuid AND gateway_seq > $3::bigint "
-        "AND gateway_seq <= $4::bigint", 4, params);
+    char kind = PQgetvalue(res, r, 0)[0];
+    const char *id = PQgetvalue(res, r, 1);
+    if (kind == 'r') {
+        st_rating_t rating = { .window_id = s_i64(res, r, 2), .staff_id = s_i64(res, r, 3),
+                               .event_ms = s_i64(res, r, 4),
+                               .option_code = (int) s_i64(res, r, 6),
+                               .score_x10 = (int) s_i64(res, r, 7),
+                               .satisfied = strcmp(PQgetvalue(res, r, 8), "t") == 0,
+                               .unsatisfied = strcmp(PQgetvalue(res, r, 9), "t") == 0 };
+        text_copy(rating.id, sizeof rating.id, id);
+        return st_engine_rating(engine, &rating);
+    }
+    st_interval_t iv = { .window_id = s_i64(res, r, 2), .staff_id = s_i64(res, r, 3),
+                         .from_ms = s_i64(res, r, 4), .to_ms = s_i64(res, r, 5) };
+    text_copy(iv.id, sizeof iv.id, id);
+    if (kind == 's')
+        return st_engine_service(engine, &iv);
+    return s_session(engine, sessions, &iv, PQgetisnull(res, r, 5));
+}
+
+int st_store_gateway_facts(st_store_t *self, st_range_t *ranges, int n, st_engine_t *engine,
+                           st_sessions_t *sessions)
+{
+    for (int i = 0; i < n; i++)
+        ranges[i].last = ranges[i].after;
+    if (n == 0)
+        return 0;
+    s_text_t t[4] = { { 0 } };
+    int rc = -1;
+    PGresult *res = NULL;
+    for (int i = 0; i < n; i++) {
+        char gw[128], inc[ID_SIZE], a[TEXT_I64_SIZE], u[TEXT_I64_SIZE];
+        if (tailcursor_gateway_split(ranges[i].stream, gw, sizeof gw, inc, sizeof inc) != 0)
+            goto done;
+        text_i64(a, ranges[i].after);
+        text_i64(u, ranges[i].upto);
+        if (s_text_item(&t[0], gw, true) != 0 || s_text_item(&t[1], inc, false) != 0
+            || s_text_item(&t[2], a, false) != 0 || s_text_item(&t[3], u, false) != 0)
+            goto done;
+    }
+    const char *params[] = { s_text_end(&t[0]), s_text_end(&t[1]), s_text_end(&t[2]),
+                             s_text_end(&t[3]) };
+    res = pgstore_query(self->pg, S_JOURNALS
+        "SELECT 'r', x.id::text, x.window_id, x.staff_id, " S_MS("x.event_time") ", NULL, "
+        "x.option_code, round(x.score * 10)::int, x.satisfied, x.unsatisfied"
+        S_IN_JOURNAL("rating") " UNION ALL "
+        "SELECT 's', x.id::text, x.window_id, coalesce(x.staff_id, 0), "
+        S_MS("coalesce(x.started_at, x.ended_at)") ", " S_MS("x.ended_at")
+        ", NULL, NULL, NULL, NULL" S_IN_JOURNAL("service_record") " UNION ALL "
+        "SELECT 'x', x.id::text, x.window_id, x.staff_id, " S_MS("x.login_at") ", "
+        S_MS("x.logout_at") ", NULL, NULL, NULL, NULL" S_IN_JOURNAL("staff_session"),
+        4, params);
     if (!res)
-        return -1;
-    int rc = s_sessions(res, engine, sessions, st_engine_config(engine));
+        goto done;
+    rc = 0;
+    for (int r = 0; r < PQntuples(res) && rc == 0; r++)
+        rc = s_place_fact(res, r, engine, sessions);
+    for (int i = 0; rc == 0 && i < n; i++)
+        ranges[i].last = ranges[i].upto;
+done:
     PQclear(res);
-    return rc == 0 ? upto : -1;
+    s_texts_free(t, 4);
+    return rc;
 }
 
 int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_t *sessions)
@@ -418,7 +574,7 @@ int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_
     if (!res)
         return -1;
     int n = PQntuples(res);
-    int rc = s_sessions(res, engine, sessions, st_engine_config(engine));
+    int rc = s_sessions(res, engine, sessions);
     PQclear(res);
     return rc == 0 ? n : -1;
 }
@@ -623,20 +779,6 @@ static int s_write_session(void *arg, const char *id, int64_t branch_id, bool op
                                "VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, params)
                 : pgstore_exec(arg, "DELETE FROM stats_open_session WHERE session_id = $1",
                                1, params);
-}
-
-int st_store_make_reports(st_store_t *self, int delay_s)
-{
-    char delay[TEXT_I64_SIZE];
-    text_i64(delay, delay_s);
-    const char *params[] = { delay };
-    PGresult *res = pgstore_query(self->pg, "SELECT stats_make_reports("
-                                  "make_interval(secs => $1::int))", 1, params);
-    if (!res)
-        return -1;
-    int made = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return made;
 }
 
 int st_store_flush(st_store_t *self, st_engine_t *engine, tailcursor_t *cursors,

@@ -4,8 +4,9 @@
  *  the versions that changed; the configuration (st_config); the cursors;
  *  the open sessions; one ticket's legs; the heads of every stream (each
  *  branch's last ticket event seq, each gateway journal's committed
- *  cursor); a stream's facts after a position; the open sessions that have
- *  closed.
+ *  cursor); the facts of several streams' ranges at once (ticket events,
+ *  with one more statement for the legs of their tickets; or gateway
+ *  journals); the open sessions that have closed.
  *
  *  Writes: st_store_flush writes in ONE transaction the cell changes, the
  *  changed legs, the unplaced facts, the open-session changes and the
@@ -59,26 +60,30 @@ int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
 int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,
                            tailcursor_behind_fn *fn, void *arg);
 
-/* Places the ticket events of branch `stream` with seq in (after, upto], at
- * most `limit` of them, in seq order. Returns the last seq placed (after if
- * none), or -1 (read failure, or the engine could not go on: the caller then
- * drops the whole unflushed batch, st_engine_reset). */
-int64_t st_store_ticket_events(st_store_t *self, const char *stream, int64_t after,
-                               int64_t upto, int limit, st_engine_t *engine);
+/* A range of one stream to read: the facts with seq in (after, upto]. */
+typedef struct {
+    const char *stream;         /* borrowed: a branch id, or "<gateway>/<incarnation>" */
+    int64_t after, upto;
+    int64_t last;               /* out: the last seq placed (after if none) */
+} st_range_t;
 
-/* Places the facts of gateway journal `stream` ("<gateway>/<incarnation>")
- * with seq in (after, upto]: ratings, device services, and sessions that
- * opened (placed at once if already closed, else remembered in `sessions`).
- * Returns upto, or -1. */
-int64_t st_store_gateway_facts(st_store_t *self, const char *stream, int64_t after,
-                               int64_t upto, st_engine_t *engine, st_sessions_t *sessions);
+/* Places the ticket events of the ranges' branches, each branch in seq
+ * order, in one query; before placing them, tells the engine the legs of
+ * their tickets in one more (st_engine_known_legs). Sets every range's
+ * `last` (below upto if fewer events are stored than the head said).
+ * Returns 0, or -1 (read failure, or the engine could not go on: the
+ * caller then drops the whole unflushed batch, st_engine_reset). */
+int st_store_ticket_events(st_store_t *self, st_range_t *ranges, int n, st_engine_t *engine);
+
+/* Places the facts of the ranges' gateway journals in one query: ratings,
+ * device services, and sessions that opened (placed at once if already
+ * closed, else remembered in `sessions`). Sets every `last` to upto.
+ * Returns 0, or -1 (as above). */
+int st_store_gateway_facts(st_store_t *self, st_range_t *ranges, int n, st_engine_t *engine,
+                           st_sessions_t *sessions);
 
 /* Places the open sessions that have closed since. Returns how many, or -1. */
 int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_t *sessions);
-
-/* Makes the report snapshots of the periods that closed at least delay_s
- * ago (stats_make_reports). Returns how many, or -1. */
-int st_store_make_reports(st_store_t *self, int delay_s);
 
 /* The flush (above); `hook` (may be NULL) runs in its transaction after the
  * cells (st_stars_regrade). Returns 0, or -1 with nothing written. */

@@ -257,9 +257,14 @@ def create_partitions(conn, first_day, last_day):
     return made
 
 
-def setup(conninfo, bindir, scale, seed):
+def migrate(conninfo, bindir):
+    """Brings the database to this build's schema (a kept one too)."""
     env = dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn")
     subprocess.run([os.path.join(bindir, "eqms-migrate")], env=env, check=True)
+
+
+def setup(conninfo, bindir, scale, seed):
+    migrate(conninfo, bindir)
     conn = connect(conninfo)
     q(conn, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     q(conn, statsgen.tree_sql(scale.branches, scale.regions, scale.urumqi))
@@ -1131,6 +1136,7 @@ def main():
             conninfo = pg.create_database(DB)
             conn = setup(conninfo, args.bin, scale, args.seed)
         else:
+            migrate(conninfo, args.bin)
             conn = connect(conninfo)
         meta = meta_get(conn)
         if not fresh and "load" not in meta:

@@ -24,6 +24,7 @@ def start_stats(start_bin, db, bus, **extra):
     env.update({k: str(v) for k, v in extra.items()})
     proc = start_bin("stats-aggregator", env)
     wait_port(port, proc=proc.proc)
+    proc.http_port = port
     return proc
 
 
@@ -310,13 +311,14 @@ def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, 
     # every node whose zone has closed that day has its report of it (the
     # demo's zones differ: the day may still be open in one), and every node
     # its report of last month
+    # (made one at a time: the others may follow the branch's)
     (closed,), = q(demo_db, """SELECT count(*) FROM org_node
                                WHERE (now() AT TIME ZONE time_zone)::date > %s::date""", day)
+    (nodes,), = q(demo_db, "SELECT count(*) FROM org_node")
+    wait_for(lambda: q(demo_db, "SELECT count(DISTINCT node_id) FROM stats_report "
+                                "WHERE kind = 'month'") == [(nodes,)], 30)
     assert q(demo_db, "SELECT count(*) FROM stats_report WHERE kind = 'day' "
                       "AND start_day = %s::date", day) == [(closed,)]
-    (nodes,), = q(demo_db, "SELECT count(*) FROM org_node")
-    assert q(demo_db, "SELECT count(DISTINCT node_id) FROM stats_report "
-                      "WHERE kind = 'month'") == [(nodes,)]
     # late ratings of yesterday
     tr.device_facts(rng, demo_db, b, start, 6, 5, 0, 0, False)
     wait_for(lambda: tr.caught_up(demo_db), 30)
@@ -326,6 +328,110 @@ def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, 
     assert now["none"][0]["rated"] == 35
     assert q(demo_db, "SELECT count(*) FROM stats_report WHERE node_id = %s "
                       "AND kind = 'day' AND start_day = %s::date", b.id, day) == [(1,)]
+
+
+def blocked_report(db):
+    """The aggregator's report statement while it waits for a lock, if any."""
+    rows = q(db, """SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                    AND query LIKE 'SELECT stats_make_report(%%'""")
+    db.commit()
+    return rows
+
+
+def reports_with_a_slow_one(demo_db, bus, start_bin, **extra):
+    """Yesterday's facts at one branch; head office's report of yesterday made
+    slow for real: a second session holds, uncommitted, a row with that
+    report's key, so the aggregator's INSERT of the report waits for it (as
+    behind any lock, or a slow statement). Returns what the tests need."""
+    import datetime
+    import random
+    import psycopg2
+    import stats_traffic as tr
+    rng = random.Random(5)
+    b = tr.Branch(demo_db, "hq.r01.b0001")
+    (yesterday, hq), = q(demo_db, """SELECT ((now() AT TIME ZONE time_zone)::date - 1), id
+                                     FROM org_node WHERE path = 'hq'""")
+    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
+                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 20))
+    blocker = psycopg2.connect(demo_db.conninfo)
+    with blocker.cursor() as cur:
+        cur.execute("""INSERT INTO stats_report (node_id, kind, start_day, figures)
+                       VALUES (%s, 'day', %s, '{}')""", (hq, yesterday))
+    stats = start_stats(start_bin, demo_db, bus, EQMS_STATS_REPORT_DELAY_S=0,
+                        EQMS_STATS_REPORT_EVERY_S=1, **extra)
+    return tr, rng, b, hq, yesterday, blocker, stats
+
+
+def test_reports_are_made_one_at_a_time_while_facts_keep_being_placed(demo_db, bus,
+                                                                      start_bin):
+    """Each report is its own statement and transaction on the reports' own
+    connection: while head office's report of yesterday waits, the branch's
+    and the regions' reports are already committed, and new ticket events
+    are placed (their cursor reaches the head) while that report is still
+    being made. Once it can go on, it is made, with real figures."""
+    import datetime
+    tr, rng, b, hq, yesterday, blocker, stats = reports_with_a_slow_one(demo_db, bus,
+                                                                         start_bin)
+    try:
+        wait_for(lambda: blocked_report(demo_db), 30)
+        made = dict(q(demo_db, """SELECT n.path::text, count(*) FROM stats_report r
+                                  JOIN org_node n ON n.id = r.node_id
+                                  WHERE r.kind = 'day' AND r.start_day = %s
+                                  GROUP BY n.path""", yesterday))
+        assert made.get("hq.r01.b0001") == 1 and made.get("hq.r01") == 1, made
+        assert "hq" not in made
+        # new facts while the report waits: placed all the same
+        now = datetime.datetime.now(datetime.timezone.utc)
+        tr.write_ticket_events(demo_db, b, tr.ticket_events(
+            rng, b, now - datetime.timedelta(hours=2), 1, 15))
+        assert not tr.caught_up(demo_db)
+        wait_for(lambda: tr.caught_up(demo_db), 20)
+        (served,), = q(demo_db, """SELECT sum(served) FROM stats_cell WHERE node_id = %s
+                                   AND period = 1 AND dim = 0
+                                   AND start_day >= %s::date + 1""", b.id, yesterday)
+        assert served and served > 0
+        assert blocked_report(demo_db), "the report was still being made"
+    finally:
+        blocker.rollback()
+        blocker.close()
+    got = wait_for(lambda: q(demo_db, """SELECT figures FROM stats_report WHERE node_id = %s
+                                         AND kind = 'day' AND start_day = %s""",
+                             hq, yesterday), 30)
+    assert got[0][0]["none"][0]["issued"] > 0
+    assert "stats_report_failed" not in stats.log()
+
+
+def test_a_report_over_its_timeout_is_counted_and_tried_again(demo_db, bus, start_bin):
+    """EQMS_STATS_REPORT_TIMEOUT_S bounds one report: head office's report,
+    held up longer than 1 s, fails by its statement timeout, is logged and
+    counted (report_failures_total) and tried again a round later (here
+    every second, EQMS_STATS_REPORT_EVERY_S); the other reports are made;
+    once nothing holds it up, it is made."""
+    import time
+    import urllib.request
+    tr, rng, b, hq, yesterday, blocker, stats = reports_with_a_slow_one(
+        demo_db, bus, start_bin, EQMS_STATS_REPORT_TIMEOUT_S=1)
+
+    def failures():
+        with urllib.request.urlopen(f"http://127.0.0.1:{stats.http_port}/metrics") as r:
+            text = r.read().decode()
+        return [int(float(l.split()[-1])) for l in text.splitlines()
+                if "report_failures_total" in l and not l.startswith("#")]
+    try:
+        wait_for(lambda: stats.log().count("stats_report_failed") >= 2, 30)
+        assert "sqlstate=57014" in stats.log()         # query_canceled: the timeout
+        assert failures()[0] >= 2
+        (made,), = q(demo_db, """SELECT count(*) FROM stats_report WHERE kind = 'day'
+                                 AND start_day = %s AND node_id <> %s""", yesterday, hq)
+        assert made > 0
+    finally:
+        blocker.rollback()
+        blocker.close()
+    wait_for(lambda: q(demo_db, """SELECT 1 FROM stats_report WHERE node_id = %s
+                                   AND kind = 'day' AND start_day = %s""", hq, yesterday), 30)
+    time.sleep(0.2)
+    assert "level=error" not in stats.log()
 
 
 def erlang_level(n, per_hour, aht, target):

@@ -254,6 +254,76 @@ static void test_unplaced_facts_have_reasons(void **state)
     st_engine_flushed(e);
 }
 
+/* A loader that counts its calls and knows one ticket: T1, one open leg. */
+static int s_loads;
+
+static int s_loader(void *arg, const char *ticket_id, st_leg_t *legs, int max)
+{
+    (void) arg;
+    (void) max;
+    s_loads++;
+    if (strcmp(ticket_id, T1) != 0)
+        return 0;
+    st_event_t ev = s_ev(ST_EV_ISSUED, 1, s_ms("2026-12-01T01:00:00.000Z"), T1);
+    assert_int_equal(st_leg_start(&legs[0], &ev, 600), 0);
+    return 1;
+}
+
+/* The legs of a chunk's tickets read in bulk (st_engine_known_legs): no
+ * look-up per ticket, and a ticket issued twice is still refused, also
+ * when its first issue was flushed before (a replay or a duplicate never
+ * counts twice). After a flush the engine asks again. */
+static void test_legs_known_in_bulk_spare_the_loader(void **state)
+{
+    s_rig_t *rig = *state;
+    st_engine_t *plain = rig->engine;
+    st_engine_t *e = rig->engine = st_engine_new(rig->tree, rig->config, s_loader, NULL);
+    assert_non_null(e);
+    s_loads = 0;
+    int64_t t0 = s_ms("2026-12-01T02:00:00.000Z");
+    /* T2 is new: stats_leg has nothing of it */
+    assert_true(st_engine_needs_legs(e, T2));
+    assert_int_equal(st_engine_known_legs(e, T2, NULL, 0), 0);
+    assert_false(st_engine_needs_legs(e, T2));
+    st_event_t ev = s_ev(ST_EV_ISSUED, 20, t0, T2);
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    ev = s_ev(ST_EV_CALLED, 21, t0 + MIN, T2);
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    /* T1 has an open leg in stats_leg (flushed before): told in bulk */
+    st_leg_t legs[1];
+    assert_int_equal(s_loader(NULL, T1, legs, 1), 1);
+    s_loads = 0;
+    assert_int_equal(st_engine_known_legs(e, T1, legs, 1), 0);
+    ev = s_ev(ST_EV_ISSUED, 22, t0 + 2 * MIN, T1);          /* issued again */
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    ev = s_ev(ST_EV_CALLED, 23, t0 + 3 * MIN, T1);
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    assert_int_equal(s_loads, 0);
+    assert_int_equal(st_engine_loads(e), 0);
+    s_reasons_t reasons = { 0 };
+    st_engine_each_unplaced(e, s_reason_fn, &reasons);
+    assert_int_equal(reasons.n, 1);
+    assert_non_null(strstr(reasons.reasons[0], "issued twice"));
+    const st_measures_t *day = s_cell(rig, BR, ST_PERIOD_DAY, 20261201, 0, ST_DIM_ALL, 0);
+    assert_non_null(day);
+    assert_int_equal(day->issued, 1);                       /* T2 only */
+    /* a ticket it was told nothing of: the loader, as before */
+    ev = s_ev(ST_EV_CALLED, 24, t0 + 4 * MIN, "019ad5e2-7c1b-7a3d-9e4f-0a1b2c3d4e59");
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    assert_int_equal(s_loads, 1);
+    /* flushed: what it was told is forgotten, the open tickets it holds stay */
+    st_engine_flushed(e);
+    assert_true(st_engine_needs_legs(e, "019ad5e2-7c1b-7a3d-9e4f-0a1b2c3d4e59"));
+    assert_false(st_engine_needs_legs(e, T2));
+    ev = s_ev(ST_EV_ISSUED, 25, t0 + 5 * MIN, "019ad5e2-7c1b-7a3d-9e4f-0a1b2c3d4e59");
+    assert_int_equal(st_engine_ticket_event(e, &ev), 0);
+    assert_int_equal(s_loads, 2);
+    st_engine_reset(e);
+    assert_true(st_engine_needs_legs(e, T2));
+    st_engine_destroy(&e);
+    rig->engine = plain;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_intervals_split_over_periods),
         cmocka_unit_test(test_unplaced_facts_have_reasons),
         cmocka_unit_test(test_moved_branch_and_region_zone),
+        cmocka_unit_test(test_legs_known_in_bulk_spare_the_loader),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -119,7 +119,7 @@ def test_a_gateway_outage_delays_and_never_loses(demo_db, bus, start_bin, kannel
 
 def test_a_killed_notifier_loses_nothing(demo_db, bus, start_bin, kannel):
     configure(demo_db)
-    unsatisfied_ratings(demo_db, 14, 3000)
+    unsatisfied_ratings(demo_db, 14, 1500)
     # a lease of 3 s: the rows the killed one held are sent again 3 s later
     env = {"EQMS_SMS_LEASE_S": "3", "EQMS_SMS_GATEWAY_TIMEOUT_MS": "1000",
            **every_alert_alone(demo_db)}
@@ -139,8 +139,8 @@ def test_a_killed_notifier_loses_nothing(demo_db, bus, start_bin, kannel):
                                q(demo_db, "SELECT phone, body FROM sms_outbox"))
     assert set(got) == set(rows)                    # nothing lost
     doubled = sum(got[k] - rows[k] for k in rows)
-    # only the one being submitted when it died can go twice
-    assert 0 <= doubled <= 1, doubled
+    # only those being submitted when it died can go twice: one per sender
+    assert 0 <= doubled <= 4, doubled
 
 
 def get(port, query):

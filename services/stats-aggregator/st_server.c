@@ -72,7 +72,7 @@ static int s_ticket_head(void *arg, const char *stream, int64_t pos, int64_t hea
             break;
         }
         pos = last;
-        if (tailcursor_set(self->cursors, "ticket_event", stream, pos, true) != 0) {
+        if (tailcursor_set(self->cursors, TAILCURSOR_TICKET, stream, pos, true) != 0) {
             w->rc = -1;
             return 1;
         }

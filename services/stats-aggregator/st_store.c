@@ -259,9 +259,8 @@ int st_store_load_legs(void *arg, const char *ticket_id, st_leg_t *legs, int max
 int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
                           tailcursor_behind_fn *fn, void *arg)
 {
-    return tailcursor_behind(cursors, self->pg, "ticket_event",
-                             "SELECT branch_id::text, seq FROM ticket_branch_head", 0, NULL,
-                             fn, arg);
+    return tailcursor_behind(cursors, self->pg, TAILCURSOR_TICKET, TAILCURSOR_TICKET_HEADS_SQL,
+                             0, NULL, fn, arg);
 }
 
 int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,

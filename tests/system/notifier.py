@@ -79,3 +79,27 @@ def expected_text(db, rating_id):
         AND d.event_time <= r.event_time""", rating_id, zone, zone)
     return (f"{branch}{window}号窗口 {teller}({emp}) {local} 「{label}」 "
             f"今日不满意{unsat}/{rated} ({100.0 * unsat / rated:.1f}%)")
+
+
+def messages(kannel):
+    """(receiver, text) of every message the fake SMSC got, the parts of a
+    concatenated one joined, in arrival order of their first part."""
+    whole, parts = [], {}
+    for sms in kannel.received():
+        text = sms.text if sms.text is not None else sms.data.decode("utf-16-be")
+        if not sms.concat:
+            whole.append((sms.receiver, text))
+            continue
+        ref, total, index = sms.concat
+        got = parts.setdefault((sms.receiver, ref), {})
+        if not got:
+            whole.append(((sms.receiver, ref), None))
+        got[index] = text
+    out = []
+    for key, text in whole:
+        if text is None:
+            got = parts[key]
+            text = "".join(got[i] for i in sorted(got))
+            key = key[0]
+        out.append((key, text))
+    return out

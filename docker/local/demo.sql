@@ -203,4 +203,21 @@ FROM (VALUES
 JOIN org_node n ON n.path = v.node::ltree
 ON CONFLICT (node_id, phone) DO NOTHING;
 
+-- Customer messages (docs/alerts.md): the demo branch answers SMS to 95588;
+-- "A" (or "a", "Ａ") is a ticket for 个人存取款, "B" for 对公开户, "V" for 贵宾理财,
+-- and "取号" too for 个人存取款. Every branch's queue letters and service codes
+-- work as keywords without configuration; these rows name them for the reply
+-- to an unknown keyword.
+INSERT INTO sms_branch (branch_id, service_number)
+SELECT id, '95588' FROM org_node WHERE path = 'hq.r01.b0001'
+ON CONFLICT (branch_id) DO NOTHING;
+INSERT INTO sms_keyword (node_id, keyword, service_id)
+SELECT n.id, v.keyword, s.id
+FROM (VALUES ('A', 'cash'), ('B', 'corp_account'), ('V', 'vip_wealth'), ('取号', 'cash'))
+    AS v (keyword, code)
+JOIN org_node n ON n.path = 'hq.r01.b0001'
+JOIN org_node sn ON sn.path = 'hq'
+JOIN service s ON s.node_id = sn.id AND s.code = v.code
+ON CONFLICT (node_id, keyword) DO NOTHING;
+
 COMMIT;

@@ -249,7 +249,8 @@ EQMS is running (logs in var/log, stop with: make stop)
                  LATERAL (SELECT (now() AT TIME ZONE n.time_zone)::date AS today) d,
                  LATERAL stats_figures(n.id, d.today, d.today + 1) f WHERE n.path = '$DEMO_BRANCH'"
   sms-notifier health http://127.0.0.1:9557/health   metrics http://127.0.0.1:9557/metrics
-               delivery reports http://127.0.0.1:9558/sms/dlr (from Kannel)
+               delivery reports http://127.0.0.1:9558/sms/dlr, inbound SMS
+               http://127.0.0.1:9558/sms/inbound (from Kannel)
                alerts on the devices' unsatisfied ratings, sent through Kannel to the
                fake SMSC (tail -f var/log/fakesmsc.log), and their SMS rows:
                psql $CONNINFO -c "SELECT m.phone, m.state, m.dlr_status, m.body
@@ -266,7 +267,9 @@ if running fakesmsc; then cat <<EOT
   kannel       sendsms http://127.0.0.1:$KANNEL_SENDSMS_PORT/cgi-bin/sendsms?username=$KANNEL_USER&password=$KANNEL_PASSWORD&from=95588&to=13800138000&text=hello
                status $KANNEL_STATUS
                every SMS sent arrives at the fake SMSC: tail -f var/log/fakesmsc.log
-               inbound SMS go to $KANNEL_INBOUND_URL; send one with
-               timeout 2 $FAKESMSC -H 127.0.0.1 -r $KANNEL_MO_PORT -m 1 "13800138000 95588 text hello"
+               inbound SMS go to $KANNEL_INBOUND_URL; take a ticket by SMS at
+               $DEMO_BRANCH (service number 95588, keywords A, B, V, 取号) with
+               timeout 2 $FAKESMSC -H 127.0.0.1 -r $KANNEL_MO_PORT -m 1 "13800138000 95588 text A"
+               and its reply (number, position, wait) arrives in var/log/fakesmsc.log
 EOT
 fi

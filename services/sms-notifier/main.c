@@ -1,5 +1,6 @@
-/*  eqms-sms-notifier: alerts on unhappy customers, and their SMS
- *  (sn_server.h, sn_sender.h, sn_callbacks.h, docs/alerts.md). */
+/*  eqms-sms-notifier: alerts on unhappy customers, customer messages, and
+ *  their SMS (sn_server.h, sn_notices.h, sn_inbound.h, sn_sender.h,
+ *  sn_callbacks.h, docs/alerts.md). */
 #include <curl/curl.h>
 #include <string.h>
 
@@ -8,6 +9,8 @@
 #include "eqms/metrics.h"
 #include "eqms/service.h"
 #include "sn_callbacks.h"
+#include "sn_inbound.h"
+#include "sn_notices.h"
 #include "sn_provider.h"
 #include "sn_sender.h"
 #include "sn_server.h"
@@ -28,6 +31,9 @@ typedef struct {
     long callback_port;
     long max_parts;
     long retry_ms, retry_max_ms, give_up_s, lease_s, digest_gap_s, stale_s, senders;
+    char qm_endpoint[256];
+    long qm_timeout_ms;
+    long call_max_age_s;
 } s_config_t;
 
 #define S_STRING(name, fallback, field, help) \
@@ -77,6 +83,13 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_SMS_STALE_S", "1800", stale_s, 60, 30 * 86400,
           "an unsatisfied rating older than this when the notifier meets it (a device "
           "that was offline, a notifier that was down) is told in a digest"),
+    S_STRING("EQMS_QM_ENDPOINT", "tcp://127.0.0.1:9553", qm_endpoint,
+             "queue-manager's request endpoint (tickets for inbound SMS, positions for "
+             "\"your turn is near\"); empty: neither"),
+    S_INT("EQMS_SMS_QM_TIMEOUT_MS", "3000", qm_timeout_ms, 100, 60000,
+          "how long a request to queue-manager may take"),
+    S_INT("EQMS_SMS_CALL_MAX_AGE_S", "600", call_max_age_s, 10, 86400,
+          "a call older than this when read is not told by SMS any more"),
 };
 
 int main(int argc, char **argv)
@@ -95,6 +108,8 @@ int main(int argc, char **argv)
     const sn_provider_t *provider = sn_provider_find(cfg.provider);
     sn_sender_t *sender = NULL;
     sn_callbacks_t *callbacks = NULL;
+    sn_inbound_t *inbound = NULL;
+    sn_notices_t *notices = NULL;
     sn_server_t *server = NULL;
     health_t *health = NULL;
     if (!provider)
@@ -126,10 +141,19 @@ int main(int argc, char **argv)
     else
         log_warn("sms_not_sent", "reason=\"EQMS_SMS_GATEWAY_URL is empty: SMS wait in "
                  "sms_outbox\"");
+    sn_inbound_config_t inbound_cfg = { .pg_conninfo = cfg.pg_conninfo,
+                                        .provider = provider->name,
+                                        .qm_endpoint = cfg.qm_endpoint,
+                                        .qm_timeout_ms = (int) cfg.qm_timeout_ms,
+                                        .max_parts = (int) cfg.max_parts, .sender = sender };
+    inbound = sn_inbound_new(&inbound_cfg, metrics);
+    if (!inbound)
+        goto done;
     sn_callbacks_config_t callbacks_cfg = { .pg_conninfo = cfg.pg_conninfo,
                                             .provider = provider,
                                             .address = cfg.http_address,
-                                            .port = (int) cfg.callback_port };
+                                            .port = (int) cfg.callback_port,
+                                            .inbound = inbound };
     callbacks = sn_callbacks_new(&callbacks_cfg, metrics);
     if (!callbacks)
         goto done;
@@ -139,20 +163,32 @@ int main(int argc, char **argv)
     server = sn_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;
+    sn_notices_config_t ncfg = { .pg_conninfo = cfg.pg_conninfo, .bus_sub = cfg.bus_sub,
+                                 .qm_endpoint = cfg.qm_endpoint,
+                                 .qm_timeout_ms = (int) cfg.qm_timeout_ms,
+                                 .poll_ms = (int) cfg.poll_ms, .max_parts = (int) cfg.max_parts,
+                                 .call_max_age_s = (int) cfg.call_max_age_s,
+                                 .sender = sender };
+    notices = sn_notices_new(&ncfg, metrics);
+    if (!notices)
+        goto done;
     health = health_new("sms-notifier", cfg.http_address, (int) cfg.http_port, metrics,
                         health_liveness_check, sn_server_liveness(server));
     if (!health)
         goto done;
-    log_info("started", "bus_sub=%s http=%s:%ld callbacks=%ld gateway=%s provider=%s",
+    log_info("started", "bus_sub=%s http=%s:%ld callbacks=%ld gateway=%s provider=%s qm=%s",
              cfg.bus_sub, cfg.http_address, cfg.http_port, cfg.callback_port,
-             *cfg.gateway_url ? cfg.gateway_url : "(none)", provider->name);
+             *cfg.gateway_url ? cfg.gateway_url : "(none)", provider->name,
+             *cfg.qm_endpoint ? cfg.qm_endpoint : "(none)");
     int sig = service_wait_signal();
     log_info("stopping", "signal=%d", sig);
     rc = 0;
 done:
     health_destroy(&health);
+    sn_notices_destroy(&notices);
     sn_server_destroy(&server);
     sn_callbacks_destroy(&callbacks);
+    sn_inbound_destroy(&inbound);
     sn_sender_destroy(&sender);
     metrics_destroy(&metrics);
     pgstore_destroy(&pg);

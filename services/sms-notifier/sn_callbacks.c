@@ -14,6 +14,7 @@
 
 struct sn_callbacks_t {
     const sn_provider_t *provider;
+    sn_inbound_t *inbound;
     pgstore_t *pg;                      /* guarded by lock */
     pthread_mutex_t lock;
     httpd_t *http;
@@ -89,8 +90,15 @@ static void s_dlr(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     PQclear(res);
 }
 
+static void s_inbound(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    sn_callbacks_t *self = ctx;
+    sn_inbound_handle(self->inbound, req, reply);
+}
+
 static const httpd_route_t s_routes[] = {
     { "GET", "/sms/dlr", s_dlr },
+    { "GET", "/sms/inbound", s_inbound },
 };
 
 sn_callbacks_t *sn_callbacks_new(const sn_callbacks_config_t *config, metrics_t *metrics)
@@ -100,6 +108,7 @@ sn_callbacks_t *sn_callbacks_new(const sn_callbacks_config_t *config, metrics_t 
         return NULL;
     pthread_mutex_init(&self->lock, NULL);
     self->provider = config->provider;
+    self->inbound = config->inbound;
     size_t n = 0;
     self->dlr_args[n++] = "id";
     self->dlr_args[n++] = "token";

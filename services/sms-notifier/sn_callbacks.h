@@ -9,6 +9,9 @@
  *      unknown or repeated fields); 404 for an id and token that name no
  *      SMS: nothing changes, the refusal is logged.
  *
+ *  GET /sms/inbound?from&to&text&...&id
+ *      an SMS a customer sent (the gateway's sms-service): sn_inbound.h.
+ *
  *  Handlers run on the server's threads and share one PostgreSQL
  *  connection under a lock (reports are small and few: two per SMS).
  */
@@ -16,6 +19,7 @@
 #define EQMS_SN_CALLBACKS_H
 
 #include "eqms/metrics.h"
+#include "sn_inbound.h"
 #include "sn_provider.h"
 
 typedef struct sn_callbacks_t sn_callbacks_t;
@@ -25,6 +29,7 @@ typedef struct {
     const sn_provider_t *provider;      /* borrowed, static */
     const char *address;
     int port;                           /* 0: no endpoint */
+    sn_inbound_t *inbound;              /* borrowed; outlives the callbacks */
 } sn_callbacks_config_t;
 
 /* Listens. NULL if the port cannot be bound (logged). */

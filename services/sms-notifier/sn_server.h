@@ -11,7 +11,8 @@
  *  (sn_sender), which hands them to the gateway.
  *
  *  Not yet here (issue 13): threshold rules, quiet hours, digests, the
- *  alert lifecycle beyond `opened`, customer messages.
+ *  alert lifecycle beyond `opened` (customer messages: sn_notices.h,
+ *  sn_inbound.h).
  */
 #ifndef EQMS_SN_SERVER_H
 #define EQMS_SN_SERVER_H

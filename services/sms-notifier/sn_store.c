@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/log.h"
 #include "eqms/text.h"
+#include "sn_sms.h"
 
 #define S_CURSOR_TABLE "sms_cursor"
 
@@ -195,6 +197,22 @@ int sn_store_lifecycle(sn_store_t *self)
     int made = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     return made;
+}
+
+int sn_store_sms(pgstore_t *pg, const char *sms_id, const char *phone, const char *text,
+                 int max_parts)
+{
+    bool cut = false;
+    char *fitted = sn_sms_fit(text, max_parts, &cut);
+    if (!fitted)
+        return -1;
+    if (cut)
+        log_warn("sms_text_cut", "phone=%s max_parts=%d", phone, max_parts);
+    const char *params[] = { sms_id, phone, fitted };
+    int rc = pgstore_exec(pg, "INSERT INTO sms_outbox (id, kind, phone, body) "
+                              "VALUES ($1::uuid, 'customer', $2, $3)", 3, params);
+    free(fitted);
+    return rc;
 }
 
 int sn_store_begin(sn_store_t *self)

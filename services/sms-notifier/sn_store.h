@@ -97,6 +97,12 @@ int sn_store_resolve(sn_store_t *self, const char *alert_id, const char *note);
  * rows made, or -1. */
 int sn_store_lifecycle(sn_store_t *self);
 
+/* In `pg`'s open transaction: one queued SMS of `text` (fitted to
+ * max_parts, sn_sms_fit) to `phone` (E.164), outside any alert, with the
+ * id `sms_id` (the caller's id_new). 0 / -1. Customer messages (sn_inbound, sn_notices) use it. */
+int sn_store_sms(pgstore_t *pg, const char *sms_id, const char *phone, const char *text,
+                 int max_parts);
+
 int sn_store_begin(sn_store_t *self);
 
 /* Writes the changed positions and commits. 0 / -1 (rolled back). */

@@ -140,7 +140,7 @@ static int s_catch_up(st_server_t *self)
 {
     self->nbehind = 0;
     if (st_store_ticket_heads(self->store, self->cursors, s_behind, self) < 0
-        || s_read(self, "ticket_event", S_TICKET_CHUNK, s_read_tickets) != 0)
+        || s_read(self, TAILCURSOR_TICKET, S_TICKET_CHUNK, s_read_tickets) != 0)
         return -1;
     self->nbehind = 0;
     if (!s_full(self)

@@ -353,9 +353,8 @@ static int s_known_legs(st_store_t *self, const PGresult *res, int col, st_engin
 int st_store_ticket_heads(st_store_t *self, const tailcursor_t *cursors,
                           tailcursor_behind_fn *fn, void *arg)
 {
-    return tailcursor_behind(cursors, self->pg, "ticket_event",
-                             "SELECT branch_id::text, seq FROM ticket_branch_head", 0, NULL,
-                             fn, arg);
+    return tailcursor_behind(cursors, self->pg, TAILCURSOR_TICKET, TAILCURSOR_TICKET_HEADS_SQL,
+                             0, NULL, fn, arg);
 }
 
 int st_store_gateway_heads(st_store_t *self, const tailcursor_t *cursors,

@@ -1,5 +1,10 @@
-"""sms-notifier in system tests: starting it, its configuration, and the
-text an alert must have, made here from the tables."""
+"""sms-notifier in system tests: starting it, its configuration, ratings
+that raise alerts, the text an alert must have (made here from the tables)
+and what the fake SMSC got."""
+import datetime
+import random
+
+import stats_traffic as tr
 from servers import free_port, wait_port
 
 BRANCH = "hq.r01.b0001"
@@ -88,3 +93,43 @@ def expected_text(db, rating_id, details=True):
     label = label if details else "不满意"
     return (f"{branch}{window}号窗口 {teller}({emp}) {local} 「{label}」 "
             f"今日不满意{unsat}/{rated} ({100.0 * unsat / rated:.1f}%)")
+
+
+def messages(kannel):
+    """(receiver, text) of every message the fake SMSC got, the parts of a
+    concatenated one joined, in arrival order of their first part."""
+    whole, parts = [], {}
+    for sms in kannel.received():
+        text = sms.text if sms.text is not None else sms.data.decode("utf-16-be")
+        if not sms.concat:
+            whole.append((sms.receiver, text))
+            continue
+        ref, total, index = sms.concat
+        got = parts.setdefault((sms.receiver, ref), {})
+        if not got:
+            whole.append(((sms.receiver, ref), None))
+        got[index] = text
+    out = []
+    for key, text in whole:
+        if text is None:
+            got = parts[key]
+            text = "".join(got[i] for i in sorted(got))
+            key = key[0]
+        out.append((key, text))
+    return out
+
+
+def every_alert_alone(db):
+    """No digests: every alert SMS goes on its own (the policy's limits off)."""
+    q(db, "UPDATE alert_recipient SET max_per_hour = 3600")
+    return {"EQMS_SMS_DIGEST_GAP_S": "0"}
+
+
+def unsatisfied_ratings(db, seed, n):
+    """About `n` ratings at the branch in the last hours, a third of them
+    unsatisfied; returns the unsatisfied ones' ids."""
+    rng = random.Random(seed)
+    b = tr.Branch(db, BRANCH)
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
+    tr.device_facts(rng, db, b, start, 2, n, 0, 0, False)
+    return [r for (r,) in q(db, "SELECT id::text FROM rating WHERE unsatisfied")]

@@ -9,8 +9,8 @@ import psycopg2
 import pytest
 
 from conftest import wait_for
-from notifier import caught_up, configure, q, start_notifier
-from test_sms_sending import every_alert_alone, messages, unsatisfied_ratings
+from notifier import (caught_up, configure, every_alert_alone, messages, q, start_notifier,
+                      unsatisfied_ratings)
 
 BRANCH_PHONE, REGION_PHONE, HQ_PHONE = "+8613800000001", "+8613800000002", "+8613800000003"
 

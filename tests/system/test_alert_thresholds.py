@@ -8,8 +8,8 @@ import time
 
 import stats_traffic as tr
 from conftest import wait_for
-from notifier import BRANCH, caught_up, configure, node, q, start_notifier
-from test_sms_sending import every_alert_alone, messages
+from notifier import (BRANCH, caught_up, configure, every_alert_alone, messages, node, q,
+                      start_notifier)
 
 RULE = '{"share_pct": 30, "min_ratings": 5, "minutes": 10, "scopes": ["window"]}'
 

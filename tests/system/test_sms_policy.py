@@ -8,8 +8,7 @@ import re
 import time
 
 from conftest import wait_for
-from notifier import caught_up, configure, q, start_notifier
-from test_sms_sending import messages, unsatisfied_ratings
+from notifier import caught_up, configure, messages, q, start_notifier, unsatisfied_ratings
 
 BRANCH_PHONE = "+8613800000001"
 

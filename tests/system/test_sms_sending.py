@@ -4,59 +4,17 @@ parts), delivery reports update the outbox, a gateway outage delays and
 never loses, a crash of the notifier loses nothing, and a forged report
 changes nothing (issue 13, items 4, 5 and 6; docs/alerts.md)."""
 import collections
-import datetime
-import random
 import signal
 import urllib.error
 import urllib.request
 
-import stats_traffic as tr
 from conftest import wait_for
-from notifier import BRANCH, caught_up, configure, expected_text, q, start_notifier
-
-
-def messages(kannel):
-    """(receiver, text) of every message the fake SMSC got, the parts of a
-    concatenated one joined, in arrival order of their first part."""
-    whole, parts = [], {}
-    for sms in kannel.received():
-        text = sms.text if sms.text is not None else sms.data.decode("utf-16-be")
-        if not sms.concat:
-            whole.append((sms.receiver, text))
-            continue
-        ref, total, index = sms.concat
-        got = parts.setdefault((sms.receiver, ref), {})
-        if not got:
-            whole.append(((sms.receiver, ref), None))
-        got[index] = text
-    out = []
-    for key, text in whole:
-        if text is None:
-            got = parts[key]
-            text = "".join(got[i] for i in sorted(got))
-            key = key[0]
-        out.append((key, text))
-    return out
-
-
-def every_alert_alone(db):
-    """No digests: every alert SMS goes on its own (the policy's limits off)."""
-    q(db, "UPDATE alert_recipient SET max_per_hour = 3600")
-    return {"EQMS_SMS_DIGEST_GAP_S": "0"}
+from notifier import (caught_up, configure, every_alert_alone, expected_text, messages, q,
+                      start_notifier, unsatisfied_ratings)
 
 
 def states(db):
     return dict(q(db, "SELECT state, count(*) FROM sms_outbox GROUP BY state"))
-
-
-def unsatisfied_ratings(db, seed, n):
-    """About `n` ratings at the branch in the last hours, a third of them
-    unsatisfied; returns the unsatisfied ones' ids."""
-    rng = random.Random(seed)
-    b = tr.Branch(db, BRANCH)
-    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=3)
-    tr.device_facts(rng, db, b, start, 2, n, 0, 0, False)
-    return [r for (r,) in q(db, "SELECT id::text FROM rating WHERE unsatisfied")]
 
 
 def test_alert_sms_arrive_once_with_their_text_and_are_reported_delivered(

@@ -92,6 +92,12 @@ int tailcursor_save(const tailcursor_t *self, pgstore_t *pg, const char *table);
 #define TAILCURSOR_GATEWAY_HEADS_SQL \
     "SELECT gateway || '/' || incarnation::text, upto FROM gateway_cursor"
 
+/* The streams of queue-manager's ticket events: one per branch, named by
+ * the branch's id, each read up to its head (ticket_branch_head.seq) by
+ * ticket_event.seq (gap-free per branch). */
+#define TAILCURSOR_TICKET "ticket_event"
+#define TAILCURSOR_TICKET_HEADS_SQL "SELECT branch_id::text, seq FROM ticket_branch_head"
+
 /* Splits a gateway journal's stream name into its gateway and incarnation.
  * 0, or -1 if it is not one or a part does not fit its buffer. */
 int tailcursor_gateway_split(const char *stream, char *gateway, size_t gateway_size,

@@ -53,11 +53,12 @@ def test_a_burst_becomes_digests_within_the_rate_limit(demo_db, bus, start_bin, 
         assert len(texts) == 4
         assert sum(count_of(t) for t in texts) == alerts       # every alert told once
     # the outbox says the same: every alert SMS sent alone or digested into
-    # a digest that was sent
-    assert q(demo_db, """SELECT count(*) FROM sms_outbox m WHERE m.kind = 'alert' AND NOT (
-                           m.state IN ('accepted', 'delivered') OR (m.state = 'digested'
+    # a digest that was sent (the fake SMSC may have it before the sender
+    # wrote down the gateway's acceptance)
+    wait_for(lambda: q(demo_db, """SELECT count(*) FROM sms_outbox m WHERE m.kind = 'alert'
+                           AND NOT (m.state IN ('accepted', 'delivered') OR (m.state = 'digested'
                            AND (SELECT d.state FROM sms_outbox d WHERE d.id = m.digest_id)
-                               IN ('accepted', 'delivered')))""") == [(0,)]
+                               IN ('accepted', 'delivered')))""") == [(0,)], 10)
     assert q(demo_db, """SELECT count(*) FROM sms_outbox WHERE kind = 'digest'""") == [
         (sum("共" in t for _, t in sent),)]
 
@@ -86,8 +87,9 @@ def test_quiet_hours_hold_alerts_until_they_end(demo_db, bus, start_bin, kannel)
     wait_for(lambda: len(messages(kannel)) == told_region + 1, 40)
     phone, text = messages(kannel)[-1]
     assert phone == BRANCH_PHONE and count_of(text) == alerts, text
-    (told,), = q(demo_db, """SELECT min(accepted_at) FROM sms_outbox WHERE phone = %s""",
-                 BRANCH_PHONE)
+    (told,), = wait_for(lambda: q(demo_db, """SELECT min(accepted_at) FROM sms_outbox
+                                              WHERE phone = %s HAVING min(accepted_at)
+                                              IS NOT NULL""", BRANCH_PHONE), 10)
     (quiet_end,), = q(demo_db, """SELECT (date_trunc('day', now() AT TIME ZONE n.time_zone)
                                    + r.quiet_to) AT TIME ZONE n.time_zone
                                   FROM alert_recipient r JOIN org_node n ON n.id = r.node_id
@@ -116,7 +118,7 @@ def test_alerts_met_late_are_told_in_one_digest_and_never_reminded(demo_db, bus,
     wait_for(lambda: caught_up(demo_db), 20)
     assert q(demo_db, "SELECT stale, count(*) FROM alert GROUP BY stale ORDER BY stale") == [
         (False, 1), (True, 5)]
-    wait_for(lambda: len(messages(kannel)) == 4, 20)
+    wait_for(lambda: len(messages(kannel)) >= 4, 20)
     time.sleep(6)               # reminders are due after 1 s: only the fresh one's
     sent = messages(kannel)
     for phone in (BRANCH_PHONE, "+8613800000002"):

@@ -21,11 +21,15 @@ COMMENT ON COLUMN alert_rule.escalate_after_s IS
 ALTER TABLE alert
     ADD COLUMN stale boolean NOT NULL DEFAULT false,
     ADD COLUMN raised_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN reminded_at timestamptz,
+    ADD COLUMN escalated_at timestamptz,
     ADD COLUMN acknowledged_at timestamptz,
     ADD COLUMN acknowledged_by text,
     ADD COLUMN resolved_at timestamptz,
     ADD COLUMN resolved_by text;
-CREATE INDEX alert_open_idx ON alert (raised_at) WHERE state = 'open';
+-- the open alerts that may still be reminded or escalated, oldest first
+CREATE INDEX alert_open_idx ON alert (raised_at)
+    WHERE state = 'open' AND NOT stale AND (reminded_at IS NULL OR escalated_at IS NULL);
 COMMENT ON COLUMN alert.stale IS
     'The fact was older than EQMS_SMS_STALE_S when the alert was raised (a device '
     'that was offline, a notifier that was down): its SMS go as a summary, and it '
@@ -128,13 +132,15 @@ DECLARE
 BEGIN
     FOR a IN
         SELECT al.id, al.kind, al.branch_id, al.raised_at, r.remind_after_s,
-               r.escalate_after_s,
-               EXISTS (SELECT 1 FROM alert_event e WHERE e.alert_id = al.id
-                       AND e.kind = 'reminded') AS reminded,
-               EXISTS (SELECT 1 FROM alert_event e WHERE e.alert_id = al.id
-                       AND e.kind = 'escalated') AS escalated
+               r.escalate_after_s, al.reminded_at IS NOT NULL AS reminded,
+               al.escalated_at IS NOT NULL AS escalated
         FROM alert al CROSS JOIN LATERAL alert_rule_of(al.branch_id, al.kind) r
         WHERE al.state = 'open' AND NOT al.stale
+          AND (al.reminded_at IS NULL OR al.escalated_at IS NULL)
+          -- no rule reminds sooner: the index skips the alerts raised since
+          AND al.raised_at <= p_now - make_interval(secs => (
+                  SELECT coalesce(min(least(x.remind_after_s, x.escalate_after_s)), 0)
+                  FROM alert_rule x))
           AND al.raised_at <= p_now - make_interval(secs => least(r.remind_after_s,
                                                                   r.escalate_after_s))
         ORDER BY al.raised_at
@@ -148,6 +154,7 @@ BEGIN
         THEN
             INSERT INTO alert_event (alert_id, kind, actor, note)
             VALUES (a.id, 'reminded', 'sms-notifier', minutes || ' min without acknowledgement');
+            UPDATE alert SET reminded_at = p_now WHERE id = a.id;
             INSERT INTO sms_outbox (id, kind, alert_id, recipient_id, phone, body)
             SELECT gen_random_uuid(), 'reminder', a.id, p.id, p.phone,
                    '【未确认提醒】' || minutes || '分钟前：' || body
@@ -170,6 +177,7 @@ BEGIN
             INSERT INTO alert_event (alert_id, kind, actor, note)
             VALUES (a.id, 'escalated', 'sms-notifier',
                     minutes || ' min without acknowledgement, above ' || top::text);
+            UPDATE alert SET escalated_at = p_now WHERE id = a.id;
             INSERT INTO sms_outbox (id, kind, alert_id, recipient_id, phone, body)
             SELECT gen_random_uuid(), 'escalation', a.id, p.id, p.phone,
                    '【升级】' || minutes || '分钟未确认：' || body

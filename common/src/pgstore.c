@@ -66,9 +66,13 @@ static int s_ensure(pgstore_t *self)
     if (!backoff_due(&self->backoff))
         return -1;
     /* The defaults come first and the conninfo last: libpq keeps the last
-     * value of a key, so the operator's conninfo overrides any of them. */
-    char options[64];
-    snprintf(options, sizeof options, "-c statement_timeout=%d",
+     * value of a key, so the operator's conninfo overrides any of them.
+     * No JIT: our statements are short, and PostgreSQL compiles a plan
+     * whose estimated cost is high (scans of partitioned tables) for
+     * longer than it runs (sms-notifier's threshold query: 1.6 s of JIT
+     * for 14 ms of work, docs/benchmarks.md "sms"). */
+    char options[96];
+    snprintf(options, sizeof options, "-c statement_timeout=%d -c jit=off",
              self->statement_timeout_ms);
     const char *keys[] = {
         "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",

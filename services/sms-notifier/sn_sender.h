@@ -1,4 +1,5 @@
-/*  sn_sender: hands the SMS outbox to the gateway (docs/alerts.md, "Sending").
+/*  sn_sender: hands the SMS outbox to the gateway (docs/alerts.md, "Sending";
+ *  the outbox's SQL is sn_outbox).
  *
  *  `workers` threads, each with its own PostgreSQL connection and gateway
  *  connection and its share of the outbox (all of a recipient's rows fall

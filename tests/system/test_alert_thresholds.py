@@ -102,3 +102,27 @@ def test_a_device_offline_too_long_opens_an_alert_until_it_is_back(demo_db, bus,
     wait_for(lambda: q(demo_db, "SELECT state FROM alert") == [("resolved",)], 10)
     assert q(demo_db, "SELECT note FROM alert_event WHERE kind = 'resolved'") == [
         (f"已恢复：设备{serial}已重新上线",)]
+
+
+def test_a_rule_with_wrong_params_is_refused_with_its_reason(demo_db):
+    """A typo in a threshold rule's params is refused when it is written,
+    naming the member, instead of breaking every threshold alert later."""
+    import psycopg2
+    import pytest
+    hq = node(demo_db, "hq")
+    for kind, params, says in (
+            ("unsatisfied_share", '{"share_pct": "thirty"}', '"share_pct" must be a number'),
+            ("unsatisfied_share", '{"share_pct": 130}', '"share_pct" must be a number'),
+            ("unsatisfied_share", '{"min_ratings": 2.5}', '"min_ratings" must be a whole'),
+            ("unsatisfied_share", '{"scopes": ["desk"]}', '"scopes" must be a list'),
+            ("unsatisfied_share", '{"scopes": []}', '"scopes" must be a list'),
+            ("unsatisfied_share", '{"minuts": 10}', 'unknown member "minuts"'),
+            ("device_offline", '{"minutes": 0}', '"minutes" must be a whole number'),
+            ("unsatisfied_rating", '{"minutes": 5}', 'unknown member "minutes"')):
+        with pytest.raises(psycopg2.Error) as e:
+            q(demo_db, """INSERT INTO alert_rule (node_id, kind, template, params)
+                          VALUES (%s, %s, 'x', %s::jsonb)""", hq, kind, params)
+        demo_db.rollback()
+        assert says in str(e.value) and e.value.pgcode == "22023", (params, str(e.value))
+    q(demo_db, """INSERT INTO alert_rule (node_id, kind, template, params)
+                  VALUES (%s, 'device_offline', 'x', '{"minutes": 15}')""", hq)

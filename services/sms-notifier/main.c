@@ -120,6 +120,12 @@ int main(int argc, char **argv)
                   "EQMS_SMS_GATEWAY_TIMEOUT_MS\"");
         provider = NULL;
     }
+    if (*cfg.callback_url && strncmp(cfg.callback_url, "http://", 7) != 0
+        && strncmp(cfg.callback_url, "https://", 8) != 0) {
+        log_error("start_failed", "reason=\"EQMS_SMS_CALLBACK_URL '%s' is not an http(s) "
+                  "URL: the gateway could not report deliveries\"", cfg.callback_url);
+        provider = NULL;
+    }
     if (!metrics || !provider)
         goto done;
     if (*cfg.gateway_url) {

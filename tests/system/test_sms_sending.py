@@ -90,7 +90,9 @@ def test_a_killed_notifier_loses_nothing(demo_db, bus, start_bin, kannel):
     sent_before = sum(v for k, v in states(demo_db).items() if k != "queued")
     (n,), = q(demo_db, "SELECT count(*) FROM sms_outbox")
     assert sent_before < n, "the burst was over before the kill: nothing tested"
-    start_notifier(start_bin, demo_db, bus, kannel, **env)
+    # on its own port again: Kannel's reports of what it accepted before the
+    # kill come there (a new port would lose them, as in a deployment)
+    start_notifier(start_bin, demo_db, bus, kannel, callback_port=proc.callback_port, **env)
     wait_for(lambda: states(demo_db) == {"delivered": n}, 120)
     got = collections.Counter(messages(kannel))
     rows = collections.Counter((p, b) for p, b in
@@ -139,3 +141,23 @@ def test_a_forged_or_malformed_report_changes_nothing(demo_db, bus, start_bin):
     assert get(port, f"id={sms_id}&token={token}&type=8") == (200, "ok delivered\n")
     assert q(demo_db, "SELECT state, dlr_status FROM sms_outbox WHERE id = %s",
              sms_id) == [("delivered", 1)]
+
+
+def test_a_callback_url_that_is_not_a_url_stops_the_start_with_its_reason(demo_db, bus,
+                                                                            start_bin, kannel):
+    """The gateway could not report deliveries to it: refused at start, not
+    found out when reports never come."""
+    import subprocess
+    creds = kannel.credentials()
+    proc = start_bin("sms-notifier", {
+        "EQMS_PG_CONNINFO": demo_db.conninfo, "EQMS_BUS_SUB": bus.xpub,
+        "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": "0",
+        "EQMS_SMS_CALLBACK_PORT": "0", "EQMS_SMS_CALLBACK_URL": "127.0.0.1:9558",
+        "EQMS_SMS_GATEWAY_URL": kannel.sendsms_url(),
+        "EQMS_SMS_GATEWAY_USER": creds["username"],
+        "EQMS_SMS_GATEWAY_PASSWORD": creds["password"]})
+    try:
+        assert proc.proc.wait(timeout=20) != 0
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the notifier started with a callback URL that is not a URL")
+    assert "EQMS_SMS_CALLBACK_URL '127.0.0.1:9558' is not an http(s) URL" in proc.log()

@@ -10,6 +10,7 @@
 #include "eqms/service.h"
 #include "sn_callbacks.h"
 #include "sn_inbound.h"
+#include "sn_live.h"
 #include "sn_notices.h"
 #include "sn_provider.h"
 #include "sn_sender.h"
@@ -34,6 +35,7 @@ typedef struct {
     char qm_endpoint[256];
     long qm_timeout_ms;
     long call_max_age_s;
+    long live_ms;
 } s_config_t;
 
 #define S_STRING(name, fallback, field, help) \
@@ -90,6 +92,9 @@ static const config_var_t s_vars[] = {
           "how long a request to queue-manager may take"),
     S_INT("EQMS_SMS_CALL_MAX_AGE_S", "600", call_max_age_s, 10, 86400,
           "a call older than this when read is not told by SMS any more"),
+    S_INT("EQMS_SMS_LIVE_MS", "5000", live_ms, 500, 20000,
+          "how often queue-manager's live state is read for the live-hall rules (queues, "
+          "idle windows, long services); a state older than 30 s is not judged"),
 };
 
 int main(int argc, char **argv)
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
     sn_callbacks_t *callbacks = NULL;
     sn_inbound_t *inbound = NULL;
     sn_notices_t *notices = NULL;
+    sn_live_t *live = NULL;
     sn_server_t *server = NULL;
     health_t *health = NULL;
     if (!provider)
@@ -178,6 +184,18 @@ int main(int argc, char **argv)
     notices = sn_notices_new(&ncfg, metrics);
     if (!notices)
         goto done;
+    if (*cfg.qm_endpoint) {
+        sn_live_config_t lcfg = { .pg_conninfo = cfg.pg_conninfo,
+                                  .qm_endpoint = cfg.qm_endpoint,
+                                  .qm_timeout_ms = (int) cfg.qm_timeout_ms,
+                                  .every_ms = (int) cfg.live_ms };
+        live = sn_live_new(&lcfg, metrics);
+        if (!live)
+            goto done;
+    }
+    else
+        log_warn("live_hall_off", "reason=\"EQMS_QM_ENDPOINT is empty: queue, idle window "
+                 "and service-time alerts are never raised\"");
     health = health_new("sms-notifier", cfg.http_address, (int) cfg.http_port, metrics,
                         health_liveness_check, sn_server_liveness(server));
     if (!health)
@@ -191,6 +209,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     health_destroy(&health);
+    sn_live_destroy(&live);
     sn_notices_destroy(&notices);
     sn_server_destroy(&server);
     sn_callbacks_destroy(&callbacks);

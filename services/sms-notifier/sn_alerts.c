@@ -13,19 +13,7 @@
 #include "sn_sms.h"
 #include "sn_template.h"
 
-const char *const SN_ALERTS_DEFAULT_TEMPLATE =
-    "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
-    "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
-    "共评价{rated_today}次({ratio_today})。";
-
 const char *const SN_ALERTS_PLAIN_OPTION = "不满意";
-
-const char *const SN_ALERTS_DEVICE_TEMPLATE =
-    "【设备离线】{branch}{window}号窗口评价器{serial}自{since}起离线{minutes}分钟。{time}";
-
-const char *const SN_ALERTS_SHARE_TEMPLATE =
-    "【服务预警】{branch}{scope} 近{minutes}分钟评价{rated}次，不满意{unsatisfied}次"
-    "({share})，超过预警线。{time}";
 
 struct sn_alerts_t {
     sn_store_t *store;
@@ -121,7 +109,7 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         return 0;
     }
     const char *tpl = s_template(self, "unsatisfied_rating", r->rule_template,
-                                 SN_ALERTS_DEFAULT_TEMPLATE);
+                                 sn_template_kind("unsatisfied_rating")->builtin);
     char unsat[24], rated[24], ratio[24];
     snprintf(unsat, sizeof unsat, "%" PRId64, r->unsatisfied_today);
     snprintf(rated, sizeof rated, "%" PRId64, r->rated_today);
@@ -178,16 +166,6 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
     return rc;
 }
 
-/* The built-in template of a threshold kind; NULL for an unknown kind. */
-static const char *s_builtin(const char *kind)
-{
-    if (strcmp(kind, "unsatisfied_share") == 0)
-        return SN_ALERTS_SHARE_TEMPLATE;
-    if (strcmp(kind, "device_offline") == 0)
-        return SN_ALERTS_DEVICE_TEMPLATE;
-    return NULL;
-}
-
 int sn_alerts_threshold(void *arg, const sn_threshold_t *m)
 {
     sn_alerts_t *self = arg;
@@ -202,10 +180,10 @@ int sn_alerts_threshold(void *arg, const sn_threshold_t *m)
                  m->member);
         return 0;
     }
-    const char *builtin = s_builtin(m->kind);
-    if (*m->open_alert || !m->template || !builtin)
+    const sn_kind_t *kind = sn_template_kind(m->kind);
+    if (*m->open_alert || !m->template || !kind)
         return 0;               /* open already: one alert per episode */
-    const char *tpl = s_template(self, m->kind, m->template, builtin);
+    const char *tpl = s_template(self, m->kind, m->template, kind->builtin);
     json_error_t error;
     json_t *facts = json_loads(m->fields_json, 0, &error);
     sn_field_t fields[16];
@@ -228,6 +206,9 @@ int sn_alerts_threshold(void *arg, const sn_threshold_t *m)
         sn_alert_row_t row = { m->kind, fact, m->branch_id, m->window_id, m->staff_id, now,
                                false, m->recipient_ids };
         int written = sn_store_alert(self->store, &row, facts_json, text, NULL);
+        if (written > 0 && kind->praise
+            && sn_store_resolve_fact(self->store, m->kind, fact, m->note) != 0)
+            written = -1;
         if (written >= 0) {
             rc = 0;
             self->pending.raised += (uint64_t) written;

@@ -17,11 +17,6 @@
 
 typedef struct sn_alerts_t sn_alerts_t;
 
-/* The built-in templates of unsatisfied_rating, unsatisfied_share and
- * device_offline. */
-extern const char *const SN_ALERTS_DEFAULT_TEMPLATE;
-extern const char *const SN_ALERTS_SHARE_TEMPLATE;
-extern const char *const SN_ALERTS_DEVICE_TEMPLATE;
 
 /* What {option} reads for recipients not allowed complaint details. */
 extern const char *const SN_ALERTS_PLAIN_OPTION;
@@ -41,6 +36,7 @@ int sn_alerts_rating(void *arg, const sn_rating_t *rating);
  * open alert gets one (its fact: member and now, one per episode; its text
  * from the rule's template, or the kind's built-in one, over the member's
  * fields); an open one that cleared is resolved with the member's note.
+ * Praise (sn_kind_t.praise) is resolved as it is written, with its note.
  * 0, or -1 if the database failed. */
 int sn_alerts_threshold(void *arg, const sn_threshold_t *member);
 

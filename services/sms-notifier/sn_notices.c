@@ -1,16 +1,14 @@
 /*  sn_notices: SMS to customers on their tickets (sn_notices.h). */
 #include "sn_notices.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/id.h"
 #include "eqms/log.h"
+#include "eqms/looper.h"
 #include "eqms/pgstore.h"
 #include "eqms/qmclient.h"
 #include "eqms/tailcursor.h"
@@ -29,13 +27,10 @@ struct sn_notices_t {
     qmclient_t *qm;
     tailcursor_t *cursors;
     bus_t *bus;
-    backoff_t backoff;
+    looper_t *loop;
     int64_t recheck[S_BRANCHES];    /* branches whose near check failed */
     size_t nrecheck;
     metrics_counter_t *sent, *failures;
-    pthread_t thread;
-    bool running;
-    atomic_bool stop;
 };
 
 typedef struct {
@@ -223,28 +218,20 @@ err:
     return -1;
 }
 
-static void *s_run(void *arg)
+/* One turn of the loop (a looper_pass_fn). */
+static int s_pass(void *arg)
 {
     sn_notices_t *self = arg;
-    while (!atomic_load(&self->stop)) {
-        bus_wait_wakeup(self->bus, self->cfg.poll_ms, &self->stop);
-        if (atomic_load(&self->stop))
-            break;
-        if (!backoff_due(&self->backoff))
-            continue;
-        int written = s_catch_up(self);
-        if (written < 0) {
-            metrics_add(self->failures, 1);
-            log_warn("notices_catch_up_failed", "retry_ms=%d", backoff_failed(&self->backoff));
-            continue;
-        }
-        backoff_reset(&self->backoff);
-        if (written > 0) {
-            metrics_add(self->sent, written);
-            sn_sender_wake(self->cfg.sender);
-        }
+    int written = s_catch_up(self);
+    if (written < 0) {
+        metrics_add(self->failures, 1);
+        return LOOPER_FAILED;
     }
-    return NULL;
+    if (written > 0) {
+        metrics_add(self->sent, written);
+        sn_sender_wake(self->cfg.sender);
+    }
+    return LOOPER_IDLE;
 }
 
 sn_notices_t *sn_notices_new(const sn_notices_config_t *config, metrics_t *metrics)
@@ -253,7 +240,6 @@ sn_notices_t *sn_notices_new(const sn_notices_config_t *config, metrics_t *metri
     if (!self)
         return NULL;
     self->cfg = *config;
-    backoff_init(&self->backoff, 200, 5000);
     self->pg = pgstore_new(config->pg_conninfo);
     self->cursors = tailcursor_new();
     self->sent = metrics_counter(metrics, "notices_total",
@@ -277,9 +263,12 @@ sn_notices_t *sn_notices_new(const sn_notices_config_t *config, metrics_t *metri
         if (!self->bus || bus_subscribe(self->bus, "ticket.") != 0)
             goto err;
     }
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+    looper_config_t loop = { .name = "notices", .bus = self->bus, .poll_ms = config->poll_ms,
+                             .retry_min_ms = 200, .retry_max_ms = 5000, .pass = s_pass,
+                             .ctx = self };
+    self->loop = looper_start(&loop);
+    if (!self->loop)
         goto err;
-    self->running = true;
     return self;
 err:
     sn_notices_destroy(&self);
@@ -291,9 +280,7 @@ void sn_notices_destroy(sn_notices_t **self_p)
     if (!self_p || !*self_p)
         return;
     sn_notices_t *self = *self_p;
-    atomic_store(&self->stop, true);
-    if (self->running)
-        pthread_join(self->thread, NULL);
+    looper_stop(&self->loop);
     bus_destroy(&self->bus);
     qmclient_destroy(&self->qm);
     tailcursor_destroy(&self->cursors);

@@ -1,14 +1,12 @@
 /*  sn_server: sms-notifier's loop thread (sn_server.h). */
 #include "sn_server.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 
-#include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/log.h"
+#include "eqms/looper.h"
 #include "eqms/tailcursor.h"
 #include "sn_alerts.h"
 #include "sn_store.h"
@@ -27,13 +25,10 @@ struct sn_server_t {
     sn_alerts_t *alerts;
     tailcursor_t *cursors;
     bus_t *bus;
-    backoff_t backoff;
+    looper_t *loop;
     health_liveness_t liveness;
     metrics_counter_t *raised, *no_rule, *bad_rule, *failures;
     sn_alerts_counts_t counted;     /* what the metrics have of sn_alerts_counts */
-    pthread_t thread;
-    bool running;
-    atomic_bool stop;
     int64_t next_lifecycle_ms, next_thresholds_ms;
     metrics_counter_t *lifecycle_sms;
 };
@@ -139,38 +134,28 @@ static void s_lifecycle(sn_server_t *self)
     }
 }
 
-static void *s_run(void *arg)
+/* One turn of the loop (a looper_pass_fn): the ratings behind, then the
+ * thresholds and the lifecycle when they are due. */
+static int s_pass(void *arg)
 {
     sn_server_t *self = arg;
-    while (!atomic_load(&self->stop)) {
-        health_liveness_beat(&self->liveness);
-        bus_wait_wakeup(self->bus, self->cfg.poll_ms, &self->stop);
-        if (atomic_load(&self->stop))
-            break;
-        if (!backoff_due(&self->backoff))
-            continue;
-        int rc = s_catch_up(self);
-        sn_alerts_settle(self->alerts, rc == 0);
-        if (rc != 0) {
-            metrics_add(self->failures, 1);
-            health_liveness_db(&self->liveness, false);
-            int wait = backoff_failed(&self->backoff);
-            log_warn("alerts_catch_up_failed", "retry_ms=%d", wait);
-            continue;
-        }
-        if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
-            sn_sender_wake(self->cfg.sender);
-        s_thresholds(self);
-        s_lifecycle(self);
-        s_count(self);
-        health_liveness_db(&self->liveness, true);
-        backoff_reset(&self->backoff);
+    int rc = s_catch_up(self);
+    sn_alerts_settle(self->alerts, rc == 0);
+    if (rc != 0) {
+        metrics_add(self->failures, 1);
+        return LOOPER_FAILED;
     }
-    return NULL;
+    if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
+        sn_sender_wake(self->cfg.sender);
+    s_thresholds(self);
+    s_lifecycle(self);
+    s_count(self);
+    return LOOPER_IDLE;
 }
 
 static void s_free(sn_server_t *self)
 {
+    looper_stop(&self->loop);
     bus_destroy(&self->bus);
     sn_alerts_destroy(&self->alerts);
     tailcursor_destroy(&self->cursors);
@@ -208,7 +193,6 @@ sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,
     self->store = sn_store_new(pg_p);
     self->cursors = tailcursor_new();
     health_liveness_init(&self->liveness);
-    backoff_init(&self->backoff, 200, 5000);
     if (!self->store || !self->cursors || s_metrics(self, metrics) != 0)
         goto err;
     self->alerts = sn_alerts_new(self->store, self->cfg.max_parts, self->cfg.stale_s);
@@ -225,9 +209,12 @@ sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,
             || bus_subscribe(self->bus, "rating.stored") != 0)
             goto err;
     }
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+    looper_config_t loop = { .name = "alerts", .bus = self->bus, .poll_ms = self->cfg.poll_ms,
+                             .retry_min_ms = 200, .retry_max_ms = 5000,
+                             .liveness = &self->liveness, .pass = s_pass, .ctx = self };
+    self->loop = looper_start(&loop);
+    if (!self->loop)
         goto err;
-    self->running = true;
     return self;
 err:
     s_free(self);
@@ -238,11 +225,7 @@ void sn_server_destroy(sn_server_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sn_server_t *self = *self_p;
-    atomic_store(&self->stop, true);
-    if (self->running)
-        pthread_join(self->thread, NULL);
-    s_free(self);
+    s_free(*self_p);
     *self_p = NULL;
 }
 

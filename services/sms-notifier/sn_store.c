@@ -156,6 +156,15 @@ int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *fa
     return written;
 }
 
+int sn_store_resolve_fact(sn_store_t *self, const char *kind, const char *fact,
+                          const char *note)
+{
+    const char *params[] = { kind, fact, note };
+    return pgstore_exec(self->pg,
+        "SELECT alert_resolve((SELECT id FROM alert WHERE kind = $1 AND fact = $2), "
+        "'sms-notifier', $3)", 3, params);
+}
+
 int sn_store_threshold_members(sn_store_t *self, sn_threshold_fn *fn, void *arg)
 {
     PGresult *res = pgstore_query(self->pg,

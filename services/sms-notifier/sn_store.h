@@ -70,10 +70,15 @@ typedef struct {
 int sn_store_alert(sn_store_t *self, const sn_alert_row_t *alert, const char *facts_json,
                    const char *text, const char *plain_text);
 
+/* In the open transaction: the alert of that kind and fact resolved by
+ * sms-notifier with `note` (alert_resolve). 0, or -1 on failure. */
+int sn_store_resolve_fact(sn_store_t *self, const char *kind, const char *fact,
+                          const char *note);
+
 /* A member of a threshold rule (alert_threshold_members; text borrowed
  * from the query's result: valid during the callback). */
 typedef struct {
-    const char *kind;                /* "unsatisfied_share", "device_offline" */
+    const char *kind;                /* "unsatisfied_share", ... (sn_template_kind) */
     int64_t branch_id, window_id, staff_id;     /* window, staff: 0 = none */
     const char *member;              /* "window:12", "teller:7", "device:EQ-0001" */
     bool firing;

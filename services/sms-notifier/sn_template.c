@@ -21,15 +21,59 @@ static const char *const s_device[] = {
     "branch", "window", "serial", "minutes", "since", "time", NULL
 };
 
+static const char *const s_queue[] = {
+    "branch", "queue", "waiting", "longest", "max_waiting", "max_wait", "time", NULL
+};
+
+static const char *const s_idle[] = {
+    "branch", "window", "state", "minutes", "waiting", "teller", "time", NULL
+};
+
+static const char *const s_overrun[] = {
+    "branch", "window", "ticket", "service", "minutes", "standard", "teller", "time", NULL
+};
+
+static const char *const s_star[] = {
+    "branch", "subject", "period", "rated", "share", "first", "time", NULL
+};
+
+static const sn_kind_t s_kinds[] = {
+    { "unsatisfied_rating", s_unsatisfied,
+      "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
+      "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
+      "共评价{rated_today}次({ratio_today})。", false },
+    { "unsatisfied_share", s_share,
+      "【服务预警】{branch}{scope} 近{minutes}分钟评价{rated}次，不满意{unsatisfied}次"
+      "({share})，超过预警线。{time}", false },
+    { "device_offline", s_device,
+      "【设备离线】{branch}{window}号窗口评价器{serial}自{since}起离线{minutes}分钟。{time}",
+      false },
+    { "queue_waiting", s_queue,
+      "【排队预警】{branch}{queue}等候{waiting}人，最长已等{longest}分钟"
+      "(预警线{max_waiting}人/{max_wait}分钟)。{time}", false },
+    { "window_idle", s_idle,
+      "【窗口空闲】{branch}{window}号窗口{state}已{minutes}分钟，{waiting}位客户在等候其业务。"
+      "{teller} {time}", false },
+    { "service_overrun", s_overrun,
+      "【办理超时】{branch}{window}号窗口{ticket}号({service})已办理{minutes}分钟，"
+      "超过标准{standard}分钟。{teller} {time}", false },
+    { "five_star", s_star,
+      "【表扬】{branch}{subject}{period}满意率{share}(评价{rated}次)，{first}评为五星。{time}",
+      true },
+};
+
+const sn_kind_t *sn_template_kind(const char *kind)
+{
+    for (size_t i = 0; kind && i < sizeof s_kinds / sizeof s_kinds[0]; i++)
+        if (strcmp(s_kinds[i].name, kind) == 0)
+            return &s_kinds[i];
+    return NULL;
+}
+
 const char *const *sn_template_names(const char *kind)
 {
-    if (kind && strcmp(kind, "unsatisfied_rating") == 0)
-        return s_unsatisfied;
-    if (kind && strcmp(kind, "unsatisfied_share") == 0)
-        return s_share;
-    if (kind && strcmp(kind, "device_offline") == 0)
-        return s_device;
-    return NULL;
+    const sn_kind_t *k = sn_template_kind(kind);
+    return k ? k->names : NULL;
 }
 
 static bool s_known(const char *const *names, const char *name)

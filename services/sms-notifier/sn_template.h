@@ -11,6 +11,7 @@
 #ifndef EQMS_SN_TEMPLATE_H
 #define EQMS_SN_TEMPLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SN_TEMPLATE_REASON_SIZE 160
@@ -20,6 +21,19 @@ typedef struct {
     const char *name;
     const char *value;
 } sn_field_t;
+
+/* A kind of alert: the placeholders its templates may name (NULL-terminated),
+ * its built-in template (used when a rule's is refused), and whether it is
+ * praise (resolved as it is written: never reminded nor escalated). */
+typedef struct {
+    const char *name;
+    const char *const *names;
+    const char *builtin;
+    bool praise;
+} sn_kind_t;
+
+/* The kind of that name, NULL for an unknown one. */
+const sn_kind_t *sn_template_kind(const char *kind);
 
 /* The placeholders an alert of `kind` offers, NULL-terminated; NULL for an
  * unknown kind. */

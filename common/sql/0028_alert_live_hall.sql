@@ -379,3 +379,30 @@ LANGUAGE sql STABLE AS $$
            m.template, m.fields, m.note, rc.ids
     FROM m CROSS JOIN LATERAL alert_recipients_of(m.branch_id, m.kind) rc
 $$;
+
+-- ---------------------------------------------------------------------------
+-- Phone numbers: one reading with sms-notifier's (sn_customer_phone), held
+-- to the same list of cases (tests/data/phones.txt). Since schema 24 it
+-- also reads 00 as the international prefix and refuses every +86 number
+-- that is not a mobile (a landline gets no SMS).
+CREATE OR REPLACE FUNCTION sms_phone_normal(p_phone text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    d text := regexp_replace(coalesce(p_phone, ''), '[\s()-]', '', 'g');
+BEGIN
+    IF d ~ '^1[3-9][0-9]{9}$' THEN
+        RETURN '+86' || d;
+    ELSIF d ~ '^(0086|86)1[3-9][0-9]{9}$' THEN
+        RETURN '+86' || right(d, 11);
+    END IF;
+    d := regexp_replace(d, '^00', '+');
+    IF d ~ '^\+86' AND d !~ '^\+861[3-9][0-9]{9}$' THEN
+        RAISE EXCEPTION 'phone "%": a mainland China mobile number has 11 digits starting 13-19 '
+            '(+8613800138000)', p_phone USING ERRCODE = '22023';
+    ELSIF d ~ '^\+[1-9][0-9]{6,14}$' THEN
+        RETURN d;
+    END IF;
+    RAISE EXCEPTION 'phone "%" is neither E.164 (+8613800138000) nor a mainland China '
+        'mobile number (13800138000)', p_phone USING ERRCODE = '22023';
+END
+$$;

@@ -19,7 +19,7 @@ struct looper_t {
 static void *s_run(void *arg)
 {
     looper_t *self = arg;
-    bool more = false;
+    bool more = true;               /* the first pass at once: catch up at start */
     while (!atomic_load(&self->stop)) {
         if (self->cfg.liveness)
             health_liveness_beat(self->cfg.liveness);

@@ -65,22 +65,30 @@ static bool s_cn_mobile(const char *s)
 
 int sn_customer_phone(const char *in, char out[SN_CUSTOMER_PHONE_SIZE])
 {
-    const char *e164 = NULL;
-    if (!in)
-        return -1;
-    if (in[0] == '+')
-        e164 = in + 1;
-    else if (in[0] == '0' && in[1] == '0')
-        e164 = in + 2;
-    else if (s_cn_mobile(in)) {
-        snprintf(out, SN_CUSTOMER_PHONE_SIZE, "+86%s", in);
+    char d[SN_CUSTOMER_PHONE_SIZE + 1];
+    size_t n = 0;
+    for (; in && *in; in++) {          /* spaces, brackets and dashes are layout */
+        if (strchr(" \t\r\n\v\f()-", *in))
+            continue;
+        if (n + 1 >= sizeof d)
+            return -1;
+        d[n++] = *in;
+    }
+    d[n] = '\0';
+    const char *mobile = s_cn_mobile(d) ? d
+                         : strncmp(d, "0086", 4) == 0 && s_cn_mobile(d + 4) ? d + 4
+                         : strncmp(d, "86", 2) == 0 && s_cn_mobile(d + 2) ? d + 2 : NULL;
+    if (mobile) {
+        memcpy(out, "+86", 3);
+        memcpy(out + 3, mobile, 12);    /* 11 digits and the NUL */
         return 0;
     }
-    else if (in[0] == '8' && in[1] == '6' && s_cn_mobile(in + 2))
-        e164 = in;
-    if (!e164 || !s_digits(e164, 7, 15) || e164[0] == '0')
-        return -1;
-    snprintf(out, SN_CUSTOMER_PHONE_SIZE, "+%s", e164);
+    const char *e164 = d[0] == '+' ? d + 1 : strncmp(d, "00", 2) == 0 ? d + 2 : NULL;
+    if (!e164 || !s_digits(e164, 7, 15) || e164[0] == '0'
+        || (strncmp(e164, "86", 2) == 0 && !s_cn_mobile(e164 + 2)))
+        return -1;                      /* China: mobiles only, they get SMS */
+    out[0] = '+';
+    memcpy(out + 1, e164, strlen(e164) + 1);    /* at most 15 digits and the NUL */
     return 0;
 }
 

@@ -111,7 +111,8 @@ def test_a_long_queue_opens_an_alert_that_clears_under_80_percent(demo_db, kanne
     qid, prefix, qname = h["queue"]
     set_live(demo_db, h, [queue(h, 10, utc(19.5))])     # at the lines: nothing
     notifier()
-    wait_for(lambda: q(demo_db, "SELECT count(*) FROM alert_live") == [(1,)], 5)
+    time.sleep(1.5)
+    assert alerts(demo_db, "queue_waiting") == []
     set_live(demo_db, h, [queue(h, 11, utc(5))])        # one over the count
     wait_for(lambda: alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "open")], 10)
     wait_for(lambda: len(texts(kannel)) == 1 and len(texts(kannel, REGION_PHONE)) == 1, 20)
@@ -308,3 +309,46 @@ def test_new_rule_params_are_checked_when_written(demo_db):
         q(demo_db, "UPDATE service SET standard_s = 30 WHERE code = 'cash'")
     demo_db.rollback()
     assert "service_standard_range" in str(e.value)
+
+
+def test_the_live_state_is_read_from_queue_manager(demo_db, bus, start_bin, kannel):
+    """The whole way: tickets issued at the real queue-manager make a long
+    queue that the notifier reads (branch.state) and alerts on; calling
+    them clears it; queue-manager stopped, the state goes stale and the
+    alert stays as it is."""
+    configure(demo_db)
+    env = every_alert_alone(demo_db)
+    h = hall(demo_db)
+    qid, prefix, qname = h["queue"]
+    rule(demo_db, "queue_waiting", {"max_waiting": 3}, "{queue}等候{waiting}人")
+    qm, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    start_notifier(start_bin, demo_db, bus, kannel, EQMS_QM_ENDPOINT=endpoint,
+                   EQMS_SMS_LIVE_MS="500", **env)
+    c = Client(endpoint)
+    for _ in range(4):
+        assert c.call("ticket.issue", service_code="cash")["ok"]
+    wait_for(lambda: alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "open")], 15)
+    wait_for(lambda: len(texts(kannel)) == 1, 20)
+    assert texts(kannel) == [f"{prefix}队列({qname})等候4人"]
+    (state,), = q(demo_db, "SELECT state FROM alert_live WHERE branch_id = %s", h["id"])
+    (waiting,), = [e["waiting"] for e in state["queues"] if e["id"] == qid]
+    assert waiting == 4
+    # two called: 2 of 3 is under 80 %: resolved
+    (w1, _), _ = h["windows"]
+    assert c.call("window.login", window=w1, staff=h["staff"])["ok"]
+    assert c.call("window.open", window=w1)["ok"]
+    assert c.call("window.call_next", window=w1)["ok"]
+    assert c.call("window.call_next", window=w1)["ok"]
+    wait_for(lambda: alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "resolved")], 15)
+    # three more: a new alert; then queue-manager goes away: nothing is
+    # known, nothing resolves, however long the queue has been called down
+    for _ in range(3):
+        assert c.call("ticket.issue", service_code="cash")["ok"]
+    wait_for(lambda: [s for _, s in alerts(demo_db, "queue_waiting")] == ["resolved", "open"],
+             15)
+    qm.stop()
+    q(demo_db, """UPDATE alert_live SET read_at = now() - interval '1 minute',
+                  state = jsonb_set(state, '{queues}', '[]')""")
+    time.sleep(2)
+    assert [s for _, s in alerts(demo_db, "queue_waiting")] == ["resolved", "open"]
+    c.close()

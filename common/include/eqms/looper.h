@@ -1,8 +1,8 @@
 /*  looper: the loop thread of a consumer that catches up from the tables.
  *
  *  Every service that follows committed rows (sms-notifier's alerts and
- *  notices, its live-hall reader) runs the same loop on its own thread:
- *  wait for a bus wake-up or poll_ms (the bus only wakes early; nothing
+ *  notices, its live-hall reader) runs the same loop on its own thread: a
+ *  first pass at once, then wait for a bus wake-up or poll_ms (the bus only wakes early; nothing
  *  depends on it), run one pass, and after a failed pass wait a backoff
  *  that doubles from retry_min_ms to retry_max_ms before the next one. A
  *  pass that found work may ask for the next one at once.

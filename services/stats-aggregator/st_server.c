@@ -1,16 +1,14 @@
 /*  st_server: stats-aggregator's loop (st_server.h). */
 #include "st_server.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "eqms/backoff.h"
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/grow.h"
 #include "eqms/log.h"
+#include "eqms/looper.h"
 #include "eqms/text.h"
 #include "st_reports.h"
 #include "st_stars.h"
@@ -44,11 +42,8 @@ struct st_server_t {
     size_t nbehind, behind_cap;
     st_range_t ranges[S_RANGES];
     size_t range_of[S_RANGES];  /* ranges[k] reads behind[range_of[k]] */
-    pthread_t thread;
-    bool running;
-    atomic_bool stop;
+    looper_t *loop;
     health_liveness_t liveness;
-    backoff_t backoff;
     int64_t next_tree_ms, next_sessions_ms, next_devices_ms;
     bool moved;                 /* a cursor or a session changed since the flush */
     metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
@@ -210,60 +205,40 @@ static int s_refresh(st_server_t *self)
 
 /* --- the loop ------------------------------------------------------------------ */
 
-static void *s_run(void *arg)
+/* One turn of the loop (a looper_pass_fn): the tree when it is due, what is
+ * behind, the devices that came online; found work: the next turn at once. */
+static int s_pass(void *arg)
 {
     st_server_t *self = arg;
-    bool busy = false;
-    while (!atomic_load(&self->stop)) {
-        health_liveness_beat(&self->liveness);
-        if (!busy)
-            bus_wait_wakeup(self->bus, self->cfg.poll_ms, &self->stop);
-        if (atomic_load(&self->stop))
-            break;
-        if (!backoff_due(&self->backoff)) {
-            busy = false;
-            continue;
-        }
-        int64_t now = clock_mono_ms();
-        if (now >= self->next_tree_ms) {
-            if (s_refresh(self) != 0) {
-                health_liveness_db(&self->liveness, false);
-                backoff_failed(&self->backoff);
-                busy = false;
-                continue;
-            }
-            self->next_tree_ms = now + self->cfg.tree_s * 1000LL;
-        }
-        bool filled = false, found = false;
-        if (s_catch_up(self) != 0
-            || ((filled = s_full(self)),
-                (found = st_engine_pending(self->engine) > 0 || self->moved),
-                s_flush(self) != 0)) {
-            s_drop_batch(self);
-            health_liveness_db(&self->liveness, false);
-            int wait = backoff_failed(&self->backoff);
-            log_warn("stats_catch_up_failed", "retry_ms=%d", wait);
-            busy = false;
-            continue;
-        }
-        if (now >= self->next_devices_ms) {
-            if (st_stars_resend(self->stars, st_store_pg(self->store)) < 0)
-                log_warn("stars_not_resent", "reason=\"database error\"");
-            self->next_devices_ms = now + S_DEVICES_MS;
-        }
-        if (!filled)            /* caught up: the figures of what came before `now` are complete */
-            st_reports_caught_up(self->reports, now);
-        health_liveness_db(&self->liveness, true);
-        backoff_reset(&self->backoff);
-        busy = found;           /* it found work: look again at once; idle, wait */
+    int64_t now = clock_mono_ms();
+    if (now >= self->next_tree_ms) {
+        if (s_refresh(self) != 0)
+            return LOOPER_FAILED;
+        self->next_tree_ms = now + self->cfg.tree_s * 1000LL;
     }
-    return NULL;
+    bool filled = false, found = false;
+    if (s_catch_up(self) != 0
+        || ((filled = s_full(self)),
+            (found = st_engine_pending(self->engine) > 0 || self->moved),
+            s_flush(self) != 0)) {
+        s_drop_batch(self);
+        return LOOPER_FAILED;
+    }
+    if (now >= self->next_devices_ms) {
+        if (st_stars_resend(self->stars, st_store_pg(self->store)) < 0)
+            log_warn("stars_not_resent", "reason=\"database error\"");
+        self->next_devices_ms = now + S_DEVICES_MS;
+    }
+    if (!filled)            /* caught up: the figures of what came before `now` are complete */
+        st_reports_caught_up(self->reports, now);
+    return found ? LOOPER_MORE : LOOPER_IDLE;
 }
 
 /* --- life cycle ----------------------------------------------------------------- */
 
 static void s_free(st_server_t *self)
 {
+    looper_stop(&self->loop);
     st_reports_destroy(&self->reports);
     free(self->behind);
     st_stars_destroy(&self->stars);
@@ -310,7 +285,6 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
     self->cursors = tailcursor_new();
     self->sessions = st_sessions_new();
     health_liveness_init(&self->liveness);
-    backoff_init(&self->backoff, 200, 5000);
     if (!self->store || !self->tree || !self->config || !self->cursors || !self->sessions
         || s_metrics(self, metrics) != 0)
         goto err;
@@ -346,9 +320,13 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
     self->reports = st_reports_new(&rcfg, metrics);
     if (!self->reports)
         goto err;
-    if (pthread_create(&self->thread, NULL, s_run, self) != 0)
+    looper_config_t loop = { .name = "stats", .bus = sub ? self->bus : NULL,
+                             .poll_ms = self->cfg.poll_ms, .retry_min_ms = 200,
+                             .retry_max_ms = 5000, .liveness = &self->liveness,
+                             .pass = s_pass, .ctx = self };
+    self->loop = looper_start(&loop);
+    if (!self->loop)
         goto err;
-    self->running = true;
     return self;
 err:
     s_free(self);
@@ -359,11 +337,7 @@ void st_server_destroy(st_server_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    st_server_t *self = *self_p;
-    atomic_store(&self->stop, true);
-    if (self->running)
-        pthread_join(self->thread, NULL);
-    s_free(self);
+    s_free(*self_p);
     *self_p = NULL;
 }
 

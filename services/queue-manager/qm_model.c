@@ -709,6 +709,7 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
             return -1;
         w->current = NPOS;
         qm_hall_clear_current(b->hall, w->number);
+        ticket->issued_ms = ev->at_ms;
         ticket->recall = 0;
         break;
     case QM_EV_ABANDONED:

@@ -212,7 +212,8 @@ typedef struct {
     qm_ticket_state_t state;
     int64_t appointment_ms;           /* 0 = none */
     char phone[QM_PHONE_SIZE];
-    int64_t issued_ms;                /* this ticket's last (re)entry into waiting */
+    int64_t issued_ms;                /* this ticket's last (re)entry into waiting:
+                                         issue, transfer or return */
     int64_t original_ms;              /* first issue: the customer's place */
     qm_target_t target;               /* while waiting after a transfer */
     int64_t target_id;

@@ -646,9 +646,14 @@ static void test_login_elsewhere(void **state)
 
     /* another teller takes over 102: a called ticket goes back to waiting */
     assert_string_equal(call_next(fx, 102), "A002");
+    fx->now += MIN;
     assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102,
                                                   .staff_id = 8 }), QM_OK);
     assert_int_equal(state_of(fx, "A002"), QM_TICKET_WAITING);
+    qm_ticket_info_t back;
+    assert_int_equal(qm_ticket_find(fx->b, "A002", &back), 0);
+    assert_int_equal(back.issued_ms, fx->now);          /* waits again from its return */
+    assert_true(back.original_ms < back.issued_ms);     /* keeping its place */
     assert_int_equal(qm_window_find(fx->b, 102, &w), 0);
     assert_int_equal(w.staff_id, 8);
     assert_string_equal(call_next(fx, 102), "A002");

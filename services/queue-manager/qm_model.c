@@ -565,10 +565,41 @@ static int s_apply_day_start(qm_branch_t *b, const qm_event_t *ev)
         for (int n = 0; n <= q->cfg.number_max; n++)
             q->live[n] = q->latest[n] = NPOS;
     }
-    for (size_t i = 0; i < b->window_count; i++)
+    for (size_t i = 0; i < b->window_count; i++) {
         memset(b->windows[i]->rotation, 0, sizeof b->windows[i]->rotation);
+        b->windows[i]->since_ms = 0;
+    }
     qm_hall_reset(b->hall);
     return 0;
+}
+
+/* What a window's `since` follows: its state, teller and current ticket,
+ * as they were before an event. */
+typedef struct {
+    qm_int_window_t *w;            /* NULL: none */
+    qm_window_state_t state;
+    int64_t staff_id;
+    size_t current;
+} s_look_t;
+
+static s_look_t s_look(qm_int_window_t *w)
+{
+    s_look_t look = { w, QM_WINDOW_CLOSED, 0, NPOS };
+    if (w) {
+        look.state = w->state;
+        look.staff_id = w->staff_id;
+        look.current = w->current;
+    }
+    return look;
+}
+
+/* Moves the window's since to `at` if the event changed what it follows. */
+static void s_look_since(const s_look_t *look, int64_t at)
+{
+    qm_int_window_t *w = look->w;
+    if (w && (w->state != look->state || w->staff_id != look->staff_id
+              || w->current != look->current))
+        w->since_ms = at;
 }
 
 int qm_apply(qm_branch_t *self, const qm_event_t *ev)
@@ -587,6 +618,9 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
     }
     /* the window's current ticket, for events that act on it */
     bool on_current = ticket && w && w->current == t;
+    /* the windows an event can change: its own and the ticket's */
+    s_look_t looks[2] = { s_look(w),
+                          s_look(ticket ? qm_int_window_find(b, ticket->window_id) : NULL) };
 
     switch (ev->kind) {
     case QM_EV_ISSUED: {
@@ -709,6 +743,7 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
             return -1;
         w->current = NPOS;
         qm_hall_clear_current(b->hall, w->number);
+        ticket->issued_ms = ev->at_ms;
         ticket->recall = 0;
         break;
     case QM_EV_ABANDONED:
@@ -764,6 +799,8 @@ int qm_apply(qm_branch_t *self, const qm_event_t *ev)
     default:
         return -1;
     }
+    for (size_t i = 0; i < sizeof looks / sizeof looks[0]; i++)
+        s_look_since(&looks[i], ev->at_ms);
     self->last_seq = ev->seq;
     return 0;
 }

@@ -212,7 +212,8 @@ typedef struct {
     qm_ticket_state_t state;
     int64_t appointment_ms;           /* 0 = none */
     char phone[QM_PHONE_SIZE];
-    int64_t issued_ms;                /* this ticket's last (re)entry into waiting */
+    int64_t issued_ms;                /* this ticket's last (re)entry into waiting:
+                                         issue, transfer or return */
     int64_t original_ms;              /* first issue: the customer's place */
     qm_target_t target;               /* while waiting after a transfer */
     int64_t target_id;
@@ -234,6 +235,9 @@ typedef struct {
     size_t transferred;               /* tickets waiting for this window */
     qm_profile_t profile;
     int rotation[QM_ROTATION_KEYS];   /* weighted rotation counters */
+    int64_t since_ms;                 /* at_ms of the last event that changed its
+                                         state, teller or current ticket; 0 = none
+                                         since the day started */
 } qm_window_info_t;
 
 typedef struct {
@@ -395,6 +399,11 @@ int qm_service_stats(const qm_branch_t *self, int64_t service_id,
  * tellers not counted). Returns the count, or -1 if unknown. */
 int64_t qm_queue_waiting(const qm_branch_t *self, int64_t queue_id);
 
+/* Since when the ticket waiting longest in a queue has waited: the
+ * earliest issued_ms (last entry into waiting) among the tickets
+ * qm_queue_waiting counts. Returns it, 0 if none waits, or -1 if unknown. */
+int64_t qm_queue_oldest(const qm_branch_t *self, int64_t queue_id);
+
 /* Next number the queue would issue now (after skipping live ones), or -1
  * if unknown queue or all numbers are live. */
 int qm_queue_next_number(const qm_branch_t *self, int64_t queue_id);
@@ -403,6 +412,12 @@ int qm_queue_next_number(const qm_branch_t *self, int64_t queue_id);
 size_t qm_window_count(const qm_branch_t *self);
 int qm_window_at(const qm_branch_t *self, size_t i, qm_window_info_t *info);
 int qm_window_find(const qm_branch_t *self, int64_t window_id, qm_window_info_t *info);
+
+/* Tickets waiting now that a window could call, whatever its own state:
+ * those waiting in the services its profile lists (appointments not yet
+ * due included), those transferred to it and those transferred to the
+ * teller logged in there. Returns the count, or -1 if unknown window. */
+int64_t qm_window_waiting(const qm_branch_t *self, int64_t window_id);
 
 /* Names for logs and the protocol ("waiting", "open", "called", ...). */
 const char *qm_ticket_state_name(qm_ticket_state_t state);

@@ -78,6 +78,8 @@ typedef struct {
     qm_int_heap_t targeted;             /* transferred to this window */
     size_t *parked;                /* in parking order */
     size_t parked_count, parked_cap;
+    int64_t since_ms;              /* last change of state, teller or current
+                                      ticket (set by qm_apply); 0 = none today */
 } qm_int_window_t;
 
 typedef struct {

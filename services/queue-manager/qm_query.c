@@ -181,17 +181,52 @@ int qm_service_stats(const qm_branch_t *self, int64_t service_id, qm_service_sta
     return 0;
 }
 
+/* Waiting tickets of a service: all its heaps (not the window / teller ones). */
+static int64_t s_service_waiting(const qm_int_service_t *s)
+{
+    int64_t n = 0;
+    for (int h = 0; h < H_COUNT; h++)
+        n += (int64_t) s->heaps[h].count;
+    return n;
+}
+
+/* The waiting tickets of queue q: those in the heaps of its services
+ * (transfers to windows and tellers are not). Returns their count; with
+ * `oldest`, also their earliest issued_ms there (0 if none): the heaps are
+ * ordered by original time, not issued_ms, so that looks at every ticket. */
+static int64_t s_queue_scan(const qm_branch_t *b, size_t q, int64_t *oldest)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < b->service_count; i++) {
+        if (b->services[i].queue != q)
+            continue;
+        n += s_service_waiting(&b->services[i]);
+        for (int h = 0; oldest && h < H_COUNT; h++) {
+            const qm_int_heap_t *heap = &b->services[i].heaps[h];
+            for (size_t k = 0; k < heap->count; k++) {
+                int64_t at = b->tickets[heap->items[k]].issued_ms;
+                if (*oldest == 0 || at < *oldest)
+                    *oldest = at;
+            }
+        }
+    }
+    return n;
+}
+
 int64_t qm_queue_waiting(const qm_branch_t *self, int64_t queue_id)
+{
+    size_t q = self ? qm_int_queue_find(self, queue_id) : NPOS;
+    return q == NPOS ? -1 : s_queue_scan(self, q, NULL);
+}
+
+int64_t qm_queue_oldest(const qm_branch_t *self, int64_t queue_id)
 {
     size_t q = self ? qm_int_queue_find(self, queue_id) : NPOS;
     if (q == NPOS)
         return -1;
-    int64_t n = 0;
-    for (size_t i = 0; i < self->service_count; i++)
-        if (self->services[i].queue == q)
-            for (int h = 0; h < H_COUNT; h++)
-                n += (int64_t) self->services[i].heaps[h].count;
-    return n;
+    int64_t oldest = 0;
+    (void) s_queue_scan(self, q, &oldest);
+    return oldest;
 }
 
 int qm_queue_next_number(const qm_branch_t *self, int64_t queue_id)
@@ -220,6 +255,7 @@ static void s_window_info(const qm_branch_t *b, const qm_int_window_t *w, qm_win
     info->transferred = w->targeted.count;
     info->profile = w->profile;
     memcpy(info->rotation, w->rotation, sizeof info->rotation);
+    info->since_ms = w->since_ms;
 }
 
 int qm_window_at(const qm_branch_t *self, size_t i, qm_window_info_t *info)
@@ -237,6 +273,20 @@ int qm_window_find(const qm_branch_t *self, int64_t window_id, qm_window_info_t 
         return -1;
     s_window_info(self, w, info);
     return 0;
+}
+
+int64_t qm_window_waiting(const qm_branch_t *self, int64_t window_id)
+{
+    const qm_int_window_t *w = self ? qm_int_window_find(self, window_id) : NULL;
+    if (!w)
+        return -1;
+    int64_t n = (int64_t) w->targeted.count;
+    for (size_t i = 0; i < w->profile.service_count; i++)
+        n += s_service_waiting(&self->services[w->services[i]]);
+    const qm_int_pool_t *pool = w->staff_id ? qm_int_pool_find(self, w->staff_id) : NULL;
+    if (pool)
+        n += (int64_t) pool->heap.count;
+    return n;
 }
 
 static const char *s_state_names[] = { "waiting", "called", "serving", "parked",

@@ -800,6 +800,12 @@ static json_t *s_j_window(const qm_branch_t *branch, const qm_window_info_t *win
     s_set(o, "parked", json_integer((json_int_t) win->parked), ok);
     s_set(o, "transferred", json_integer((json_int_t) win->transferred), ok);
     s_set(o, "profile", json_string(profile), ok);
+    int64_t waiting = qm_window_waiting(branch, win->id);
+    s_set(o, "since", s_j_time(win->since_ms), ok);
+    s_set(o, "waiting", json_integer(waiting < 0 ? 0 : waiting), ok);
+    s_set(o, "service", current ? json_integer(ticket.service_id) : json_null(), ok);
+    s_set(o, "called", s_j_time(current ? ticket.called_ms : 0), ok);
+    s_set(o, "started", s_j_time(current ? ticket.started_ms : 0), ok);
     return o;
 }
 
@@ -843,6 +849,7 @@ char *qm_reply_branch_state(const char *id, qm_branch_t *branch, const char *bra
         s_set(o, "prefix", json_string(queues[i].prefix), &ok);
         s_set(o, "waiting", json_integer(waiting < 0 ? 0 : waiting), &ok);
         s_set(o, "next_number", next < 0 ? json_null() : json_integer(next), &ok);
+        s_set(o, "oldest", s_j_time(qm_queue_oldest(branch, queues[i].id)), &ok);
     }
     size_t count = qm_window_count(branch);
     for (size_t i = 0; ok && i < count; i++) {

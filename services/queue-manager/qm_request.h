@@ -186,7 +186,9 @@ int qm_reply_action(jsonw_t *w, const char *id, size_t events,
                     const qm_branch_t *branch, int64_t window_id);
 
 /* branch.state: {"v":1,"id":..,"ok":true,"events":0,"branch":path,
- * "day":"YYYY-MM-DD","queues":[..],"windows":[..],"display":[..]}. Needs
+ * "day":"YYYY-MM-DD","queues":[..],"windows":[..],"display":[..]}, its
+ * window objects with the live members since, waiting, service, called
+ * and started after those of an action reply's (docs/protocol.md). Needs
  * arrays, which jsonw has not, so it is built with jansson and returned as
  * malloc'd compact text (the caller frees it), length in *len; NULL on bad
  * arguments or out of memory. `queues` are the branch's configured queues

@@ -371,6 +371,10 @@ def test_restart_rebuilds_the_same_state(demo_db, bus, start_bin):
     states = Counter(t["ticket"]["state"] for t in before[1].values())
     assert {"waiting", "called", "serving", "parked", "finished"} <= set(states), states
     assert any(w["state"] == "paused" for w in before[0]["windows"])
+    # the live members come from the events too: the rebuild must give them back
+    assert all(w["since"] for w in before[0]["windows"] if w["state"] != "closed")
+    assert any(w["started"] for w in before[0]["windows"])
+    assert any(x["oldest"] for x in before[0]["queues"])
     c.close()
     assert proc.stop() == 0
     listener = BusClient(bus, f"announce.{BRANCH}")

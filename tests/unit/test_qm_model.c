@@ -646,9 +646,14 @@ static void test_login_elsewhere(void **state)
 
     /* another teller takes over 102: a called ticket goes back to waiting */
     assert_string_equal(call_next(fx, 102), "A002");
+    fx->now += MIN;
     assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102,
                                                   .staff_id = 8 }), QM_OK);
     assert_int_equal(state_of(fx, "A002"), QM_TICKET_WAITING);
+    qm_ticket_info_t back;
+    assert_int_equal(qm_ticket_find(fx->b, "A002", &back), 0);
+    assert_int_equal(back.issued_ms, fx->now);          /* waits again from its return */
+    assert_true(back.original_ms < back.issued_ms);     /* keeping its place */
     assert_int_equal(qm_window_find(fx->b, 102, &w), 0);
     assert_int_equal(w.staff_id, 8);
     assert_string_equal(call_next(fx, 102), "A002");
@@ -1091,6 +1096,227 @@ static void test_estimate(void **state)
     assert_int_equal(qm_service_stats(fx->b, 4, &st), -1);
 }
 
+/* ---- live state for alerts: since, waiting per window, oldest per queue ------ */
+
+static int64_t since(fx_t *fx, int64_t window)
+{
+    qm_window_info_t w;
+    assert_int_equal(qm_window_find(fx->b, window, &w), 0);
+    return w.since_ms;
+}
+
+/* Moves the clock, acts; checks the window's since moved to now (`moves`)
+ * or stayed where it was. */
+static void s_act_since(fx_t *fx, qm_action_t a, int64_t window, bool moves)
+{
+    int64_t before = since(fx, window);
+    fx->now += MIN;
+    assert_int_equal(act_full(fx, a), QM_OK);
+    if (moves)
+        assert_int_equal(since(fx, window), fx->now);
+    else
+        assert_int_equal(since(fx, window), before);
+}
+
+#define ACT(k, win) ((qm_action_t) { .kind = (k), .window_id = (win) })
+
+static void test_window_since(void **state)
+{
+    fx_t *fx = *state;
+    for (int64_t w = 101; w <= 103; w++)
+        assert_int_equal(since(fx, w), 0);              /* nothing yet today */
+    s_act_since(fx, ACT(QM_ACT_OPEN, 101), 101, true);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 101, .staff_id = 1 },
+                101, true);
+    /* idle: tickets issued, another window's work, a profile change do not move it */
+    int64_t idle = since(fx, 101);
+    fx->now += MIN;
+    issue(fx, S_DEP, QM_CLASS_ORDINARY);                    /* A001 */
+    issue(fx, S_DEP, QM_CLASS_ORDINARY);                    /* A002 */
+    issue(fx, S_LOAN, QM_CLASS_ORDINARY);                   /* B001 */
+    assert_int_equal(since(fx, 101), idle);
+    s_act_since(fx, ACT(QM_ACT_OPEN, 102), 101, false);
+    assert_int_equal(since(fx, 102), fx->now);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102, .staff_id = 2 },
+                101, false);
+    s_act_since(fx, ACT(QM_ACT_CALL_NEXT, 102), 101, false);           /* 102: A001 */
+    int64_t loans[] = { S_LOAN, S_DEP, S_FX };
+    fx->now += MIN;
+    set_profile(fx, 101, QM_STRATEGY_STRICT, 3, loans, 2, 1);
+    assert_int_equal(since(fx, 101), idle);
+    /* a ticket transferred to it waits there: not a change of the window */
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 102,
+                                    .target = QM_TARGET_WINDOW, .target_id = 101 }, 101, false);
+    assert_int_equal(since(fx, 102), fx->now);              /* 102 lost its current */
+
+    /* each change of the current ticket */
+    s_act_since(fx, ACT(QM_ACT_CALL_NEXT, 101), 101, true);            /* A001 */
+    assert_string_equal(current(fx, 101), "A001");
+    s_act_since(fx, ACT(QM_ACT_RECALL, 101), 101, false);
+    s_act_since(fx, ACT(QM_ACT_START, 101), 101, false);
+    s_act_since(fx, ACT(QM_ACT_FINISH, 101), 101, true);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_CALL_TICKET, .window_id = 101,
+                                    .ticket = "A002" }, 101, true);
+    s_act_since(fx, ACT(QM_ACT_NO_SHOW, 101), 101, true);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_WALK_IN, .window_id = 101,
+                                    .service_id = S_FX }, 101, true);
+    s_act_since(fx, ACT(QM_ACT_FINISH, 101), 101, true);
+    s_act_since(fx, ACT(QM_ACT_CALL_NEXT, 101), 101, true);            /* B001 */
+    s_act_since(fx, ACT(QM_ACT_PARK, 101), 101, true);
+    s_act_since(fx, ACT(QM_ACT_CALL_BACK, 101), 101, true);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 101,
+                                    .target = QM_TARGET_SERVICE, .target_id = S_LOAN },
+                101, true);
+    /* state */
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_PAUSE, .window_id = 101, .reason = "tea" },
+                101, true);
+    s_act_since(fx, ACT(QM_ACT_RESUME, 101), 101, true);
+    /* a called ticket returned by a logout: both at the same time */
+    s_act_since(fx, ACT(QM_ACT_CALL_NEXT, 101), 101, true);            /* B001 again */
+    s_act_since(fx, ACT(QM_ACT_LOGOUT, 101), 101, true);
+    assert_int_equal(state_of(fx, "B001"), QM_TICKET_WAITING);
+    /* a teller who logs in elsewhere leaves: both windows change */
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 101, .staff_id = 3 },
+                101, true);
+    s_act_since(fx, (qm_action_t) { .kind = QM_ACT_LOGIN, .window_id = 102, .staff_id = 3 },
+                101, true);
+    assert_int_equal(since(fx, 102), fx->now);
+    s_act_since(fx, ACT(QM_ACT_CLOSE, 101), 101, true);
+    assert_int_equal(since(fx, 103), 0);                    /* never touched */
+
+    /* the same since from a replay of the events */
+    fx_t *copy = fx_new();
+    assert_int_equal(qm_journal_apply(copy->b, fx->j, 0), 0);
+    for (int64_t w = 101; w <= 103; w++)
+        assert_int_equal(since(copy, w), since(fx, w));
+    teardown((void **) &copy);
+
+    /* abandoned while current at day end; the new day starts with none */
+    s_act_since(fx, ACT(QM_ACT_CALL_NEXT, 102), 102, true);            /* B001 */
+    fx->now += MIN;
+    size_t mark = qm_journal_count(fx->j);
+    assert_int_equal(qm_day_end(fx->b, DAY + 1, "system", fx->now, fx->j, fx->reason), QM_OK);
+    /* the ticket's window moves even if the event does not name it */
+    qm_event_t ev = *qm_journal_at(fx->j, mark);
+    assert_int_equal(ev.kind, QM_EV_ABANDONED);
+    assert_int_equal(ev.window_id, 102);
+    ev.window_id = 0;
+    ev.window_no = 0;
+    int64_t before = since(fx, 102);
+    assert_int_equal(qm_apply(fx->b, &ev), 0);
+    assert_true(ev.at_ms > before);
+    assert_int_equal(since(fx, 102), ev.at_ms);
+    assert_string_equal(current(fx, 102), "");
+    assert_int_equal(qm_journal_apply(fx->b, fx->j, mark + 1), 0);
+    for (int64_t w = 101; w <= 103; w++)
+        assert_int_equal(since(fx, w), 0);
+}
+
+static void test_window_waiting(void **state)
+{
+    fx_t *fx = *state;
+    int64_t deposits[] = { S_DEP }, loans[] = { S_LOAN };
+    set_profile(fx, 101, QM_STRATEGY_STRICT, 1, deposits, 2, 1);
+    set_profile(fx, 102, QM_STRATEGY_STRICT, 1, loans, 2, 1);
+    issue(fx, S_DEP, QM_CLASS_ORDINARY);                    /* A001 */
+    issue(fx, S_DEP, QM_CLASS_VIP);                         /* A002 */
+    issue(fx, S_LOAN, QM_CLASS_ORDINARY);                   /* B001 */
+    issue_at(fx, S_FX, QM_CLASS_ORDINARY, fx->now + 60 * MIN);   /* A003, appointment */
+    /* closed windows count what they could call, by their profiles */
+    assert_int_equal(qm_window_waiting(fx->b, 101), 2);
+    assert_int_equal(qm_window_waiting(fx->b, 102), 1);
+    assert_int_equal(qm_window_waiting(fx->b, 103), 4);
+    assert_int_equal(qm_window_waiting(fx->b, 999), -1);
+
+    open_window(fx, 101, 1);
+    open_window(fx, 102, 2);
+    assert_string_equal(call_next(fx, 102), "B001");
+    assert_int_equal(qm_window_waiting(fx->b, 102), 0);
+    /* transferred to window 101: its own, whatever the service */
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 102,
+                                                  .target = QM_TARGET_WINDOW,
+                                                  .target_id = 101 }), QM_OK);
+    assert_int_equal(qm_window_waiting(fx->b, 101), 3);
+    assert_int_equal(qm_window_waiting(fx->b, 102), 0);
+    assert_int_equal(qm_window_waiting(fx->b, 103), 3);     /* not in LOAN any more */
+    assert_string_equal(call_next(fx, 101), "B001");
+    assert_int_equal(qm_window_waiting(fx->b, 101), 2);
+    /* transferred to teller 2: wherever teller 2 is logged in */
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 101,
+                                                  .target = QM_TARGET_STAFF,
+                                                  .target_id = 2 }), QM_OK);
+    assert_int_equal(qm_window_waiting(fx->b, 102), 1);
+    assert_int_equal(qm_window_waiting(fx->b, 101), 2);
+    assert_int_equal(qm_window_waiting(fx->b, 103), 3);
+    assert_int_equal(act(fx, QM_ACT_LOGOUT, 102), QM_OK);
+    assert_int_equal(qm_window_waiting(fx->b, 102), 0);
+    open_window(fx, 103, 2);
+    assert_int_equal(qm_window_waiting(fx->b, 103), 4);
+    /* paused still counts; called and parked tickets do not */
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_PAUSE, .window_id = 101,
+                                                  .reason = "tea" }), QM_OK);
+    assert_int_equal(qm_window_waiting(fx->b, 101), 2);
+    assert_int_equal(act(fx, QM_ACT_RESUME, 101), QM_OK);
+    assert_string_equal(call_next(fx, 101), "A002");
+    assert_int_equal(act(fx, QM_ACT_PARK, 101), QM_OK);
+    assert_int_equal(qm_window_waiting(fx->b, 101), 1);
+}
+
+static void test_queue_oldest(void **state)
+{
+    fx_t *fx = *state;
+    assert_int_equal(qm_queue_oldest(fx->b, Q_A), 0);
+    assert_int_equal(qm_queue_oldest(fx->b, 99), -1);
+    issue(fx, S_DEP, QM_CLASS_ORDINARY);                    /* A001 */
+    int64_t a001 = fx->now;
+    issue(fx, S_FX, QM_CLASS_ORDINARY);                     /* A002, same queue */
+    int64_t a002 = fx->now;
+    issue(fx, S_LOAN, QM_CLASS_ORDINARY);                   /* B001 */
+    int64_t b001 = fx->now;
+    assert_int_equal(qm_queue_oldest(fx->b, Q_A), a001);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), b001);
+
+    open_window(fx, 101, 1);
+    open_window(fx, 102, 2);
+    assert_string_equal(call_next(fx, 101), "A001");        /* called: no longer waiting */
+    assert_int_equal(qm_queue_oldest(fx->b, Q_A), a002);
+    /* to a service of queue B: waits there since the transfer, not since its issue */
+    fx->now += 5 * MIN;
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 101,
+                                                  .target = QM_TARGET_SERVICE,
+                                                  .target_id = S_LOAN }), QM_OK);
+    int64_t moved = fx->now;
+    assert_int_equal(qm_queue_waiting(fx->b, Q_B), 2);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), b001);
+    assert_int_equal(qm_queue_waiting(fx->b, Q_A), 1);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_A), a002);
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_CALL_TICKET, .window_id = 102,
+                                                  .ticket = "B001" }), QM_OK);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), moved);
+    /* returned to the queue by a logout: waits again from then */
+    fx->now += 5 * MIN;
+    assert_int_equal(act(fx, QM_ACT_LOGOUT, 102), QM_OK);
+    int64_t returned = fx->now;
+    assert_int_equal(state_of(fx, "B001"), QM_TICKET_WAITING);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), moved);
+    fx->now += MIN;
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_CALL_TICKET, .window_id = 101,
+                                                  .ticket = "A001" }), QM_OK);
+    assert_int_equal(qm_queue_waiting(fx->b, Q_B), 1);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), returned);
+    /* transferred to a window: counted by neither */
+    assert_int_equal(act_full(fx, (qm_action_t) { .kind = QM_ACT_TRANSFER, .window_id = 101,
+                                                  .target = QM_TARGET_WINDOW,
+                                                  .target_id = 102 }), QM_OK);
+    assert_int_equal(qm_queue_waiting(fx->b, Q_B), 1);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), returned);
+    assert_string_equal(call_next(fx, 101), "B001");
+    assert_int_equal(qm_queue_waiting(fx->b, Q_B), 0);
+    assert_int_equal(qm_queue_oldest(fx->b, Q_B), 0);
+    assert_string_equal(call_next(fx, 101), "A002");
+    assert_int_equal(qm_queue_oldest(fx->b, Q_A), 0);
+}
+
 /* ---- apply and replay --------------------------------------------------------- */
 
 static void test_apply_refuses(void **state)
@@ -1157,7 +1383,10 @@ static void s_assert_same(const qm_branch_t *a, const qm_branch_t *b, int64_t no
     for (int64_t q = Q_A; q <= Q_B; q++) {
         assert_int_equal(qm_queue_next_number(a, q), qm_queue_next_number(b, q));
         assert_int_equal(qm_queue_waiting(a, q), qm_queue_waiting(b, q));
+        assert_int_equal(qm_queue_oldest(a, q), qm_queue_oldest(b, q));
     }
+    for (int64_t w = 101; w <= 104; w++)
+        assert_int_equal(qm_window_waiting(a, w), qm_window_waiting(b, w));
     qm_hall_t *ha = qm_branch_hall((qm_branch_t *) a), *hb = qm_branch_hall((qm_branch_t *) b);
     assert_int_equal(qm_hall_line_count(ha), qm_hall_line_count(hb));
     for (size_t i = 0; i < qm_hall_line_count(ha); i++)
@@ -1363,6 +1592,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_estimate_follows_the_window_rules, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_window_since, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_set, setup, teardown),

@@ -589,6 +589,115 @@ static void test_reply_branch_state(void **state)
     json_decref(r);
 }
 
+/* The members of an object in reply order, comma-separated. */
+static const char *s_keys(json_t *object)
+{
+    static char keys[256];
+    keys[0] = '\0';
+    const char *key;
+    json_t *value;
+    json_object_foreach(object, key, value) {
+        (void) value;
+        if (keys[0])
+            strcat(keys, ",");
+        strcat(keys, key);
+    }
+    return keys;
+}
+
+/* A time member: its text, "null" for null; fails on any other type. */
+static const char *s_time(json_t *object, const char *key)
+{
+    json_t *v = json_object_get(object, key);
+    if (json_is_null(v))
+        return "null";
+    if (!json_is_string(v))
+        fail_msg("%s is neither a string nor null", key);
+    return json_string_value(v);
+}
+
+static json_t *s_state(fx_t *fx)
+{
+    size_t len = 0;
+    char *text = qm_reply_branch_state("s1", fx->b, "hq.r01.b0001", fx->queues, 2, &len);
+    assert_non_null(text);
+    json_t *r = s_parse(text, len);
+    free(text);
+    return r;
+}
+
+static void test_branch_state_live_members(void **state)
+{
+    fx_t *fx = *state;
+    qm_request_t req;
+    for (int i = 0; i < 3; i++)
+        s_run(fx, REQ("ticket.issue", ",\"service\":10"), T0 + i * 1000, &req);
+    s_run(fx, REQ("ticket.issue", ",\"service\":20"), T0 + 4000, &req);
+    s_run(fx, REQ("window.open", ",\"window\":101"), T0 + 10000, &req);
+    s_run(fx, REQ("window.login", ",\"window\":101,\"staff\":7"), T0 + 11000, &req);
+    s_run(fx, REQ("window.call_next", ",\"window\":101"), T0 + 12000, &req);   /* A001 */
+    s_run(fx, REQ("window.open", ",\"window\":102"), T0 + 13000, &req);
+    s_run(fx, REQ("window.pause", ",\"window\":102,\"reason\":\"lunch\""), T0 + 14000, &req);
+    s_run(fx, REQ("window.start", ",\"window\":101"), T0 + 20000, &req);
+
+    json_t *r = s_state(fx);
+    json_t *qa = json_array_get(json_object_get(r, "queues"), 0);
+    json_t *qb = json_array_get(json_object_get(r, "queues"), 1);
+    /* the new members come after the old ones */
+    assert_string_equal(s_keys(qa), "id,prefix,waiting,next_number,oldest");
+    assert_string_equal(s_time(qa, "oldest"), "2026-11-28T01:00:01.000Z");   /* A002 */
+    assert_string_equal(s_time(qb, "oldest"), "2026-11-28T01:00:04.000Z");
+    json_t *w1 = json_array_get(json_object_get(r, "windows"), 0);
+    json_t *w2 = json_array_get(json_object_get(r, "windows"), 1);
+    assert_string_equal(s_keys(w1), "id,number,name,state,pause_reason,staff,current,parked,"
+                                    "transferred,profile,since,waiting,service,called,started");
+    /* serving A001 since its call; started does not move since */
+    assert_string_equal(s_time(w1, "since"), "2026-11-28T01:00:12.000Z");
+    assert_true(json_is_integer(json_object_get(w1, "waiting")));
+    assert_int_equal(json_integer_value(json_object_get(w1, "waiting")), 3);
+    assert_true(json_is_integer(json_object_get(w1, "service")));
+    assert_int_equal(json_integer_value(json_object_get(w1, "service")), S_DEP);
+    assert_string_equal(s_time(w1, "called"), "2026-11-28T01:00:12.000Z");
+    assert_string_equal(s_time(w1, "started"), "2026-11-28T01:00:20.000Z");
+    /* paused, nobody, nothing current: counts what it could call all the same */
+    assert_string_equal(s_time(w2, "since"), "2026-11-28T01:00:14.000Z");
+    assert_int_equal(json_integer_value(json_object_get(w2, "waiting")), 3);
+    assert_true(json_is_null(json_object_get(w2, "service")));
+    assert_string_equal(s_time(w2, "called"), "null");
+    assert_string_equal(s_time(w2, "started"), "null");
+    json_decref(r);
+
+    /* A001 transferred to window 102; B001 called out of order at 101 */
+    s_run(fx, REQ("window.transfer", ",\"window\":101,\"to\":\"window\",\"target\":102"),
+          T0 + 30000, &req);
+    r = s_state(fx);
+    w1 = json_array_get(json_object_get(r, "windows"), 0);
+    w2 = json_array_get(json_object_get(r, "windows"), 1);
+    assert_string_equal(s_time(w1, "since"), "2026-11-28T01:00:30.000Z");
+    assert_true(json_is_null(json_object_get(w1, "service")));
+    assert_string_equal(s_time(w1, "called"), "null");
+    assert_string_equal(s_time(w1, "started"), "null");
+    assert_string_equal(s_time(w2, "since"), "2026-11-28T01:00:14.000Z");
+    assert_int_equal(json_integer_value(json_object_get(w2, "waiting")), 4);
+    assert_int_equal(json_integer_value(json_object_get(w2, "transferred")), 1);
+    json_decref(r);
+    s_run(fx, REQ("window.call_ticket", ",\"window\":101,\"ticket\":\"B001\""), T0 + 40000,
+          &req);
+    r = s_state(fx);
+    qa = json_array_get(json_object_get(r, "queues"), 0);
+    qb = json_array_get(json_object_get(r, "queues"), 1);
+    assert_string_equal(s_time(qa, "oldest"), "2026-11-28T01:00:01.000Z");
+    assert_int_equal(json_integer_value(json_object_get(qb, "waiting")), 0);
+    assert_string_equal(s_time(qb, "oldest"), "null");
+    w1 = json_array_get(json_object_get(r, "windows"), 0);
+    assert_string_equal(s_time(w1, "since"), "2026-11-28T01:00:40.000Z");
+    assert_int_equal(json_integer_value(json_object_get(w1, "service")), S_LOAN);
+    assert_string_equal(s_time(w1, "called"), "2026-11-28T01:00:40.000Z");
+    assert_string_equal(s_time(w1, "started"), "null");
+    assert_int_equal(json_integer_value(json_object_get(w1, "waiting")), 2);
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_reply_error_and_ok),
         cmocka_unit_test_setup_teardown(test_reply_ticket_from_branch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_branch_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_branch_state_live_members, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,7 +331,7 @@ def test_the_live_state_is_read_from_queue_manager(demo_db, bus, start_bin, kann
     wait_for(lambda: len(texts(kannel)) == 1, 20)
     assert texts(kannel) == [f"{prefix}队列({qname})等候4人"]
     (state,), = q(demo_db, "SELECT state FROM alert_live WHERE branch_id = %s", h["id"])
-    (waiting,), = [e["waiting"] for e in state["queues"] if e["id"] == qid]
+    (waiting,) = [e["waiting"] for e in state["queues"] if e["id"] == qid]
     assert waiting == 4
     # two called: 2 of 3 is under 80 %: resolved
     (w1, _), _ = h["windows"]
@@ -340,6 +340,16 @@ def test_the_live_state_is_read_from_queue_manager(demo_db, bus, start_bin, kann
     assert c.call("window.call_next", window=w1)["ok"]
     assert c.call("window.call_next", window=w1)["ok"]
     wait_for(lambda: alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "resolved")], 15)
+
+    def window_read():
+        (state,), = q(demo_db, "SELECT state FROM alert_live WHERE branch_id = %s", h["id"])
+        return next(w for w in state["windows"] if w["id"] == w1)
+    # what the window rules judge is read too: its customer and since when
+    wait_for(lambda: window_read()["current"] is not None, 10)
+    w = window_read()
+    assert (w["state"], w["staff"], w["service"], w["started"]) == (
+        "open", h["staff"], h["service"][0], None)
+    assert w["since"] == w["called"] and w["waiting"] >= 2
     # three more: a new alert; then queue-manager goes away: nothing is
     # known, nothing resolves, however long the queue has been called down
     for _ in range(3):

@@ -392,6 +392,16 @@ def run_mode(args, mode, pg, kannel, bus, root):
         conn.close()
 
 
+# Loopback up, and its routes acknowledging at once (no delayed ACK): the
+# same lines as docker/kannel/start.sh; then the bench itself.
+QUICKACK_SH = (
+    "ip link set lo up && "
+    "ip route change local 127.0.0.0/8 dev lo proto kernel scope host src 127.0.0.1 "
+    "table local quickack 1 && "
+    "ip route change local 127.0.0.1 dev lo proto kernel scope host src 127.0.0.1 "
+    "table local quickack 1 && exec \"$@\"")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "release", "bin"))
@@ -405,7 +415,17 @@ def main():
     ap.add_argument("--keep", metavar="DIR",
                     help="run under DIR and keep it (logs, Kannel's logs, the stopped "
                          "PostgreSQL cluster)")
+    ap.add_argument("--quickack", action="store_true",
+                    help="run in a network namespace of its own whose loopback routes have "
+                         "quickack 1, as the kannel container sets them "
+                         "(docker/kannel/start.sh): no delayed ACKs on Kannel's box link")
     args = ap.parse_args()
+    if args.quickack and os.environ.get("EQMS_BENCH_NETNS") != "1":
+        os.environ["EQMS_BENCH_NETNS"] = "1"
+        os.execvp("unshare", ["unshare", "--net", "--", "sh", "-c", QUICKACK_SH, "sh",
+                              sys.executable, *sys.argv])
+    if args.quickack:
+        say("network: a namespace of its own, loopback routes with quickack 1")
     if args.keep:
         root = os.path.abspath(args.keep)
         os.makedirs(root, exist_ok=True)

@@ -98,8 +98,7 @@ sn_live_t *sn_live_new(const sn_live_config_t *config, metrics_t *metrics)
     if (!self->pg || !self->qm || !self->silent || !self->read || !self->unread)
         goto err;
     looper_config_t loop = { .name = "live", .poll_ms = config->every_ms,
-                             .retry_min_ms = 200, .retry_max_ms = 5000, .pass = s_pass,
-                             .ctx = self };
+                             .pass = s_pass, .ctx = self };
     self->loop = looper_start(&loop);
     if (!self->loop)
         goto err;

@@ -264,8 +264,7 @@ sn_notices_t *sn_notices_new(const sn_notices_config_t *config, metrics_t *metri
             goto err;
     }
     looper_config_t loop = { .name = "notices", .bus = self->bus, .poll_ms = config->poll_ms,
-                             .retry_min_ms = 200, .retry_max_ms = 5000, .pass = s_pass,
-                             .ctx = self };
+                             .pass = s_pass, .ctx = self };
     self->loop = looper_start(&loop);
     if (!self->loop)
         goto err;

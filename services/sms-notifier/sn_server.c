@@ -210,7 +210,6 @@ sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,
             goto err;
     }
     looper_config_t loop = { .name = "alerts", .bus = self->bus, .poll_ms = self->cfg.poll_ms,
-                             .retry_min_ms = 200, .retry_max_ms = 5000,
                              .liveness = &self->liveness, .pass = s_pass, .ctx = self };
     self->loop = looper_start(&loop);
     if (!self->loop)

@@ -321,8 +321,7 @@ st_server_t *st_server_new(pgstore_t **pg_p, const st_server_config_t *config,
     if (!self->reports)
         goto err;
     looper_config_t loop = { .name = "stats", .bus = sub ? self->bus : NULL,
-                             .poll_ms = self->cfg.poll_ms, .retry_min_ms = 200,
-                             .retry_max_ms = 5000, .liveness = &self->liveness,
+                             .poll_ms = self->cfg.poll_ms, .liveness = &self->liveness,
                              .pass = s_pass, .ctx = self };
     self->loop = looper_start(&loop);
     if (!self->loop)

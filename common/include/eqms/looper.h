@@ -32,7 +32,7 @@ typedef struct {
     const char *name;           /* in the log: event=loop_pass_failed loop=<name> retry_ms= */
     bus_t *bus;                 /* wake-ups (borrowed; used only by the thread); NULL: poll */
     int poll_ms;
-    int retry_min_ms, retry_max_ms;
+    int retry_min_ms, retry_max_ms;     /* 0: 200 and 5000 */
     health_liveness_t *liveness;    /* beaten every turn, db ok/failed per pass; NULL: none */
     looper_pass_fn *pass;
     void *ctx;                  /* borrowed until looper_stop */

@@ -57,6 +57,13 @@ static bool s_setup(void)
     return s_ready;
 }
 
+/* Takes one of the PASSWORD_CONCURRENCY slots, waiting for it. */
+static void s_slot_take(void)
+{
+    while (sem_wait(&s_slots) != 0 && errno == EINTR)
+        ;
+}
+
 /* --- normalising ------------------------------------------------------------------- */
 
 typedef struct {
@@ -210,7 +217,7 @@ int password_hash(const char *password, char hash[PASSWORD_HASH_SIZE])
         s_normal_destroy(&pw);
         return -1;
     }
-    sem_wait(&s_slots);
+    s_slot_take();
     int rc = crypto_pwhash_str(hash, pw->utf8, (unsigned long long) pw->nbytes,
                                PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT);
     sem_post(&s_slots);
@@ -242,7 +249,7 @@ int password_verify(const char *hash, const char *password)
     /* text that cannot be a password is checked anyway, as nothing */
     if (s_normalize(password, pw) != 0)
         pw->nbytes = 0;
-    sem_wait(&s_slots);
+    s_slot_take();
     errno = 0;
     int rc = crypto_pwhash_str_verify(hash, pw->utf8, (unsigned long long) pw->nbytes);
     int why = errno;

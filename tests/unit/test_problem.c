@@ -145,6 +145,18 @@ static void post(int port, const char *body, httptest_reply_t *r)
     httptest_send(port, req, (size_t) n, r);
 }
 
+/* The reply is a problem of `status` with `title`: its body parsed (the
+ * caller json_decref's it). */
+static json_t *problem_of(const httptest_reply_t *r, int status, const char *title)
+{
+    assert_int_equal(r->status, status);
+    assert_non_null(strstr(r->headers, "Content-Type: application/problem+json"));
+    json_t *j = parse(r->body);
+    assert_string_equal(str(j, "title"), title);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), status);
+    return j;
+}
+
 static void test_answers_through_httpd(void **state)
 {
     (void) state;
@@ -156,11 +168,8 @@ static void test_answers_through_httpd(void **state)
     assert_int_equal(r.status, 201);
 
     post(port, "{\"name\":\"\",\"admin\":true}", &r);
-    assert_int_equal(r.status, 400);
-    assert_non_null(strstr(r.headers, "Content-Type: application/problem+json"));
+    json_t *j = problem_of(&r, 400, "Bad Request");
     assert_non_null(strstr(r.headers, "X-Content-Type-Options: nosniff"));
-    json_t *j = parse(r.body);
-    assert_string_equal(str(j, "title"), "Bad Request");
     assert_string_equal(str(j, "instance"), "/api/v1/things");
     assert_string_equal(str(j, "detail"), "\"admin\": unknown member (known: name); "
                                           "\"name\": must be a string of 1..8 characters");
@@ -171,40 +180,30 @@ static void test_answers_through_httpd(void **state)
     json_decref(j);
 
     post(port, "{\"name\":\"taken\"}", &r);
-    assert_int_equal(r.status, 409);
-    j = parse(r.body);
+    j = problem_of(&r, 409, "Conflict");
     assert_string_equal(str(j, "detail"), "the name \"taken\" is taken");
-    assert_string_equal(str(j, "title"), "Conflict");
     assert_null(json_object_get(j, "errors"));
     json_decref(j);
 
     post(port, "{\"name\":\"a\" ", &r);
-    assert_int_equal(r.status, 400);
-    j = parse(r.body);
+    j = problem_of(&r, 400, "Bad Request");
     assert_non_null(strstr(str(j, "detail"), "not valid JSON"));
     json_decref(j);
 
     /* httpd's own refusals in the same form */
     httptest(port, "GET /api/v1/nothing HTTP/1.0\r\n\r\n", &r);
-    assert_int_equal(r.status, 404);
-    assert_non_null(strstr(r.headers, "Content-Type: application/problem+json"));
-    j = parse(r.body);
-    assert_string_equal(str(j, "title"), "Not Found");
+    j = problem_of(&r, 404, "Not Found");
     assert_string_equal(str(j, "instance"), "/api/v1/nothing");
     json_decref(j);
     httptest(port, "GET /api/v1/things HTTP/1.0\r\n\r\n", &r);
-    assert_int_equal(r.status, 405);
+    j = problem_of(&r, 405, "Method Not Allowed");
     assert_non_null(strstr(r.headers, "Allow: POST"));
-    j = parse(r.body);
-    assert_string_equal(str(j, "title"), "Method Not Allowed");
     json_decref(j);
     char big[128];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     post(port, big, &r);
-    assert_int_equal(r.status, 413);
-    j = parse(r.body);
-    assert_string_equal(str(j, "title"), "Content Too Large");
+    j = problem_of(&r, 413, "Content Too Large");
     assert_string_equal(str(j, "detail"), "request body larger than 64 bytes");
     json_decref(j);
     httpd_destroy(&h);

@@ -114,13 +114,20 @@ static void test_tokens(void **state)
 
 /* --- login sessions ------------------------------------------------------------------ */
 
+/* A login of `user` at node 7 at the fake time T0. */
+static void login(const session_config_t *config, int64_t user, char token[SESSION_TOKEN_SIZE],
+                  session_t *made)
+{
+    clock_set_fake(T0);
+    assert_int_equal(session_create(s_rs, config, user, 7, token, made), 0);
+}
+
 static void test_create_and_lookup(void **state)
 {
     (void) state;
-    clock_set_fake(T0);
     char token[SESSION_TOKEN_SIZE];
     session_t made, found;
-    assert_int_equal(session_create(s_rs, &s_config, 42, 7, token, &made), 0);
+    login(&s_config, 42, token, &made);
     assert_int_equal(made.kind, SESSION_LOGIN);
     assert_int_equal(made.created_ms, T0);
     assert_int_equal(made.expires_ms, T0 + 43200 * 1000LL);
@@ -170,10 +177,9 @@ static void test_create_and_lookup(void **state)
 static void test_sliding_idle_expiry(void **state)
 {
     (void) state;
-    clock_set_fake(T0);
     char token[SESSION_TOKEN_SIZE];
     session_t made, found;
-    assert_int_equal(session_create(s_rs, &s_config, 43, 7, token, &made), 0);
+    login(&s_config, 43, token, &made);
     /* used every 29 minutes: it lives on past the first 30 */
     int64_t t = T0;
     for (int i = 0; i < 4; i++) {
@@ -196,11 +202,10 @@ static void test_sliding_idle_expiry(void **state)
 static void test_absolute_end(void **state)
 {
     (void) state;
-    clock_set_fake(T0);
     session_config_t config = { .idle_s = 1800, .max_s = 3600 };
     char token[SESSION_TOKEN_SIZE];
     session_t made, found;
-    assert_int_equal(session_create(s_rs, &config, 44, 7, token, &made), 0);
+    login(&config, 44, token, &made);
     assert_int_equal(made.expires_ms, T0 + 3600 * 1000LL);
     clock_set_fake(T0 + 1700 * 1000LL);
     assert_int_equal(session_lookup(s_rs, &config, token, &found), 1);
@@ -222,11 +227,10 @@ static void test_absolute_end(void **state)
 static void test_defaults(void **state)
 {
     (void) state;
-    clock_set_fake(T0);
     session_config_t config = { 0 };
     char token[SESSION_TOKEN_SIZE];
     session_t made, found;
-    assert_int_equal(session_create(s_rs, &config, 45, 7, token, &made), 0);
+    login(&config, 45, token, &made);
     assert_int_equal(made.expires_ms, T0 + SESSION_MAX_S_DEFAULT * 1000LL);
     clock_set_fake(T0 + (SESSION_IDLE_S_DEFAULT - 1) * 1000LL);
     assert_int_equal(session_lookup(s_rs, &config, token, &found), 1);
@@ -239,10 +243,9 @@ static void test_defaults(void **state)
 static void test_revoke(void **state)
 {
     (void) state;
-    clock_set_fake(T0);
     char token[SESSION_TOKEN_SIZE], kept[SESSION_TOKEN_SIZE];
     session_t made, found;
-    assert_int_equal(session_create(s_rs, &s_config, 46, 7, token, &made), 0);
+    login(&s_config, 46, token, &made);
     assert_int_equal(session_create(s_rs, &s_config, 46, 7, kept, NULL), 0);
     assert_int_equal(session_revoke(s_rs, made.hash), 1);
     assert_int_equal(session_lookup(s_rs, &s_config, token, &found), 0);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eqms/clock.h"
+#include "eqms/jsonreq.h"
 
 int envelope_reject(char reason[ENVELOPE_REASON_SIZE], const char *fmt, ...)
 {
@@ -117,19 +118,10 @@ envelope_t *envelope_decode(const void *buf, size_t len,
     json_int_t version, seq;
     json_t *data;
 
-    if (len > ENVELOPE_MAX_BYTES) {
-        envelope_reject(reason, "envelope is %zu bytes, limit %d", len, ENVELOPE_MAX_BYTES);
+    root = jsonreq_load_object(buf, len, ENVELOPE_MAX_BYTES, "envelope", reason,
+                               ENVELOPE_REASON_SIZE);
+    if (!root)
         goto err;
-    }
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &error);
-    if (!root) {
-        envelope_reject(reason, "not valid JSON: %s at byte %d", error.text, error.position);
-        goto err;
-    }
-    if (!json_is_object(root)) {
-        envelope_reject(reason, "envelope is not a JSON object");
-        goto err;
-    }
     /* The version first, so that a newer producer gets a clear answer. */
     json_t *v = json_object_get(root, "v");
     if (!json_is_integer(v)) {

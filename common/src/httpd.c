@@ -23,6 +23,7 @@ struct httpd_t {
     size_t nroutes;
     void *ctx;
     size_t body_max;
+    httpd_refusal_fn *refusal;      /* NULL: text/plain */
     struct MHD_Daemon *daemon;      /* NULL when inert */
 };
 
@@ -114,6 +115,16 @@ void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content
     reply->len = reply->body ? strlen(reply->body) : 0;
     reply->status = reply->body ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
     reply->content_type = reply->body ? content_type : NULL;
+}
+
+/* One of httpd's own refusals, in the server's form. */
+static void s_refuse(const httpd_t *self, httpd_reply_t *reply, unsigned status,
+                     const char *path, const char *detail)
+{
+    if (self->refusal)
+        self->refusal(reply, status, path, detail);
+    else
+        httpd_reply_text(reply, status, "%s\n", detail);
 }
 
 /* --- the request ----------------------------------------------------------------- */
@@ -235,16 +246,17 @@ static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
                                                                               : "");
     }
     if (!route && *allow) {
-        httpd_reply_text(&reply, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+        s_refuse(self, &reply, MHD_HTTP_METHOD_NOT_ALLOWED, path, "method not allowed");
         return s_queue(conn, &reply, allow);
     }
     if (!route) {
-        httpd_reply_text(&reply, MHD_HTTP_NOT_FOUND, "not found\n");
+        s_refuse(self, &reply, MHD_HTTP_NOT_FOUND, path, "not found");
         return s_queue(conn, &reply, NULL);
     }
     if (up->too_big) {
-        httpd_reply_text(&reply, MHD_HTTP_CONTENT_TOO_LARGE,
-                         "request body larger than %zu bytes\n", self->body_max);
+        char detail[64];
+        snprintf(detail, sizeof detail, "request body larger than %zu bytes", self->body_max);
+        s_refuse(self, &reply, MHD_HTTP_CONTENT_TOO_LARGE, path, detail);
         return s_queue(conn, &reply, NULL);
     }
     httpd_req_t req = { .conn = conn, .method = method, .path = path, .body = up->body,
@@ -343,6 +355,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     self->nroutes = n;
     self->ctx = ctx;
     self->body_max = config->body_max ? config->body_max : S_BODY_DEFAULT;
+    self->refusal = config->refusal;
     if (config->port == 0)
         return self;            /* inert: no port */
 

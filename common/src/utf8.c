@@ -28,7 +28,7 @@ size_t utf8_seq_len(const unsigned char *s, size_t avail)
     return n;
 }
 
-bool utf8_valid(const void *bytes, size_t len)
+size_t utf8_valid_prefix(const void *bytes, size_t len)
 {
     const unsigned char *s = bytes;
     size_t i = 0;
@@ -48,8 +48,22 @@ bool utf8_valid(const void *bytes, size_t len)
         }
         size_t n = utf8_seq_len(s + i, len - i);
         if (n == 0)
-            return false;
+            return i;
         i += n;
     }
-    return true;
+    return len;
+}
+
+bool utf8_valid(const void *bytes, size_t len)
+{
+    return utf8_valid_prefix(bytes, len) == len;
+}
+
+size_t utf8_count(const void *bytes, size_t len)
+{
+    const unsigned char *s = bytes;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += !s_cont(s[i]);
+    return n;
 }

@@ -57,18 +57,23 @@ static const httpd_route_t s_routes[] = {
     { "PUT", "/silent", s_silent },
 };
 
-static httpd_t *start(int *calls, int *port)
+static httpd_t *start_with(int *calls, int *port, httpd_refusal_fn *refusal)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         *port = httptest_free_port();
         httpd_config_t config = { .name = "test", .address = "127.0.0.1", .port = *port,
-                                  .body_max = 100, .threads = 2 };
+                                  .body_max = 100, .threads = 2, .refusal = refusal };
         httpd_t *h = httpd_new(&config, s_routes, sizeof s_routes / sizeof s_routes[0], calls);
         if (h)
             return h;
     }
     fail_msg("no free port");
     return NULL;
+}
+
+static httpd_t *start(int *calls, int *port)
+{
+    return start_with(calls, port, NULL);
 }
 
 static void test_routes_and_request(void **state)
@@ -105,8 +110,11 @@ static void test_unknown_path_and_method(void **state)
     httptest_reply_t r;
     httptest(port, "GET /nothing HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "not found\n");
+    assert_non_null(strstr(r.headers, "Content-Type: text/plain; charset=utf-8"));
     httptest(port, "DELETE /echo HTTP/1.0\r\n\r\n", &r);
     assert_int_equal(r.status, 405);
+    assert_string_equal(r.body, "method not allowed\n");
     assert_non_null(strstr(r.headers, "Allow: GET, HEAD, POST"));
     httptest(port, "POST /strict HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
     assert_int_equal(r.status, 405);
@@ -145,6 +153,40 @@ static void test_body_limit(void **state)
     httptest_send(port, req, (size_t) n, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "body=100:yyyy"));
+    assert_int_equal(calls, 1);
+    httpd_destroy(&h);
+}
+
+/* A server's own form for its refusals. */
+static void s_refusal(httpd_reply_t *reply, unsigned status, const char *path,
+                      const char *detail)
+{
+    char *body = NULL;
+    if (asprintf(&body, "refused %u %s: %s", status, path, detail) < 0)
+        body = NULL;     /* answers 500 */
+    httpd_reply_take(reply, status, "text/x-refusal", &body);
+}
+
+static void test_own_refusals_in_the_servers_form(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start_with(&calls, &port, s_refusal);
+    httptest_reply_t r;
+    httptest(port, "GET /nothing HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "refused 404 /nothing: not found");
+    assert_non_null(strstr(r.headers, "Content-Type: text/x-refusal"));
+    assert_non_null(strstr(r.headers, "X-Content-Type-Options: nosniff"));
+    httptest(port, "DELETE /echo HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.body, "refused 405 /echo: method not allowed");
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD, POST"));
+    httptest(port, "POST /echo HTTP/1.0\r\nContent-Length: 101\r\n\r\n", &r);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(r.body, "refused 413 /echo: request body larger than 100 bytes");
+    httptest(port, "GET /echo HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);   /* answers are the handlers' own */
     assert_int_equal(calls, 1);
     httpd_destroy(&h);
 }
@@ -199,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_routes_and_request),
         cmocka_unit_test(test_unknown_path_and_method),
         cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_own_refusals_in_the_servers_form),
         cmocka_unit_test(test_strict_arguments),
         cmocka_unit_test(test_bad_configuration),
     };

@@ -78,11 +78,29 @@ static void test_agrees_with_jansson(void **state)
     assert_true(checked > 10000);
 }
 
+/* Where cut text should end, and how many characters it holds. */
+static void test_prefix_and_count(void **state)
+{
+    (void) state;
+    const char text[] = "ab\xe6\xbb\xa1\xe6\x84\x8f\xf0\x90\x80\x80";   /* ab满意U+10000 */
+    size_t len = sizeof text - 1;
+    assert_int_equal(utf8_valid_prefix(text, len), len);
+    assert_int_equal(utf8_count(text, len), 5);
+    assert_int_equal(utf8_valid_prefix(text, 4), 2);      /* 满 cut after its 2nd byte */
+    assert_int_equal(utf8_valid_prefix(text, 5), 5);
+    assert_int_equal(utf8_valid_prefix(text, len - 1), 8); /* U+10000 cut short */
+    assert_int_equal(utf8_valid_prefix("a\x80" "b", 3), 1);
+    assert_int_equal(utf8_valid_prefix("", 0), 0);
+    assert_int_equal(utf8_count("", 0), 0);
+    assert_int_equal(utf8_count("a\0b", 3), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_sequences),
         cmocka_unit_test(test_agrees_with_jansson),
+        cmocka_unit_test(test_prefix_and_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

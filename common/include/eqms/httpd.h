@@ -41,6 +41,12 @@ typedef struct {
     httpd_handler_fn *handler;
 } httpd_route_t;
 
+/* Writes one of httpd's own refusals into `reply`: 404 (no such path), 405
+ * (another method) and 413 (body too large), with `detail` the one line
+ * httpd says of it and `path` the request's. */
+typedef void (httpd_refusal_fn)(httpd_reply_t *reply, unsigned status, const char *path,
+                                const char *detail);
+
 typedef struct {
     const char *name;           /* in the log lines */
     const char *address;        /* an IPv4 or IPv6 address to listen on */
@@ -49,6 +55,9 @@ typedef struct {
     unsigned threads;           /* handler threads; 0: 1 */
     unsigned connections;       /* at most at once; 0: 64 */
     unsigned timeout_s;         /* idle connection timeout; 0: 10 s */
+    httpd_refusal_fn *refusal;  /* how its own refusals read (problem_httpd_refusal
+                                   answers Problem Details); NULL: the detail as
+                                   text/plain */
 } httpd_config_t;
 
 /* Starts listening. `routes` (n of them) and `ctx` are borrowed and must

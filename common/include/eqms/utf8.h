@@ -20,4 +20,11 @@ size_t utf8_seq_len(const unsigned char *s, size_t avail);
 /* True if the `len` bytes are valid UTF-8 (NUL bytes count as ASCII). */
 bool utf8_valid(const void *bytes, size_t len);
 
+/* The length of the longest valid UTF-8 prefix of the `len` bytes: where
+ * text that was cut in the middle of a character should end. */
+size_t utf8_valid_prefix(const void *bytes, size_t len);
+
+/* The number of characters (code points) in `len` bytes of valid UTF-8. */
+size_t utf8_count(const void *bytes, size_t len);
+
 #endif

@@ -1,6 +1,9 @@
-/*  eqms-sms-notifier: alerts on unhappy customers, customer messages, and
- *  their SMS (sn_server.h, sn_notices.h, sn_inbound.h, sn_sender.h,
- *  sn_callbacks.h, docs/alerts.md). */
+/*  eqms-sms-notifier: alerts on unhappy customers and on the hall, customer
+ *  messages, and their SMS (docs/alerts.md). Its threads: sn_server (alerts
+ *  of unsatisfied ratings), sn_watch (threshold rules, reminders), sn_live
+ *  (queue-manager's live state), sn_notices (customers' notices), sn_sender
+ *  (the outbox to the gateway); sn_callbacks and sn_inbound answer the
+ *  gateway's calls. */
 #include <curl/curl.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@
 #include "sn_inbound.h"
 #include "sn_live.h"
 #include "sn_notices.h"
+#include "sn_watch.h"
 #include "sn_provider.h"
 #include "sn_sender.h"
 #include "sn_server.h"
@@ -116,6 +120,7 @@ int main(int argc, char **argv)
     sn_inbound_t *inbound = NULL;
     sn_notices_t *notices = NULL;
     sn_live_t *live = NULL;
+    sn_watch_t *watch = NULL;
     sn_server_t *server = NULL;
     health_t *health = NULL;
     if (!provider)
@@ -175,6 +180,11 @@ int main(int argc, char **argv)
     server = sn_server_new(&pg, &scfg, metrics);
     if (!server)
         goto done;
+    sn_watch_config_t wcfg = { .pg_conninfo = cfg.pg_conninfo, .max_parts = (int) cfg.max_parts,
+                               .stale_s = (int) cfg.stale_s, .sender = sender };
+    watch = sn_watch_new(&wcfg, metrics);
+    if (!watch)
+        goto done;
     sn_notices_config_t ncfg = { .pg_conninfo = cfg.pg_conninfo, .bus_sub = cfg.bus_sub,
                                  .qm_endpoint = cfg.qm_endpoint,
                                  .qm_timeout_ms = (int) cfg.qm_timeout_ms,
@@ -210,6 +220,7 @@ int main(int argc, char **argv)
 done:
     health_destroy(&health);
     sn_live_destroy(&live);
+    sn_watch_destroy(&watch);
     sn_notices_destroy(&notices);
     sn_server_destroy(&server);
     sn_callbacks_destroy(&callbacks);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 
 #include "eqms/bus.h"
-#include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/looper.h"
 #include "eqms/tailcursor.h"
@@ -13,11 +12,6 @@
 
 /* Seqs of one journal read per query, at most. */
 #define S_CHUNK 5000
-
-/* How often open alerts are looked at for reminders and escalations, and
- * the threshold rules evaluated. */
-#define S_LIFECYCLE_MS 5000
-#define S_THRESHOLDS_MS 1000
 
 struct sn_server_t {
     sn_server_config_t cfg;
@@ -29,8 +23,6 @@ struct sn_server_t {
     health_liveness_t liveness;
     metrics_counter_t *raised, *no_rule, *bad_rule, *failures;
     sn_alerts_counts_t counted;     /* what the metrics have of sn_alerts_counts */
-    int64_t next_lifecycle_ms, next_thresholds_ms;
-    metrics_counter_t *lifecycle_sms;
 };
 
 typedef struct {
@@ -90,52 +82,7 @@ static int s_catch_up(sn_server_t *self)
     return 0;
 }
 
-/* The threshold rules, every S_THRESHOLDS_MS, in one transaction. */
-static void s_thresholds(sn_server_t *self)
-{
-    int64_t now = clock_mono_ms();
-    if (now < self->next_thresholds_ms)
-        return;
-    self->next_thresholds_ms = now + S_THRESHOLDS_MS;
-    uint64_t raised = sn_alerts_counts(self->alerts).raised;
-    int rc = sn_store_begin(self->store);
-    if (rc == 0 && sn_store_threshold_members(self->store, sn_alerts_threshold, self->alerts) != 0) {
-        sn_store_rollback(self->store);
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = sn_store_commit(self->store, self->cursors);
-    sn_alerts_settle(self->alerts, rc == 0);
-    if (rc != 0) {
-        log_warn("alert_thresholds_failed", "reason=\"database error\"");
-        return;
-    }
-    if (sn_alerts_counts(self->alerts).raised > raised)
-        sn_sender_wake(self->cfg.sender);
-    s_count(self);
-}
-
-/* Reminders and escalations, every S_LIFECYCLE_MS. */
-static void s_lifecycle(sn_server_t *self)
-{
-    int64_t now = clock_mono_ms();
-    if (now < self->next_lifecycle_ms)
-        return;
-    self->next_lifecycle_ms = now + S_LIFECYCLE_MS;
-    int made = sn_store_lifecycle(self->store);
-    if (made < 0) {
-        log_warn("alert_lifecycle_failed", "reason=\"database error\"");
-        return;
-    }
-    if (made > 0) {
-        metrics_add(self->lifecycle_sms, (uint64_t) made);
-        log_info("alert_reminders", "sms=%d", made);
-        sn_sender_wake(self->cfg.sender);
-    }
-}
-
-/* One turn of the loop (a looper_pass_fn): the ratings behind, then the
- * thresholds and the lifecycle when they are due. */
+/* One turn of the loop (a looper_pass_fn): the ratings behind. */
 static int s_pass(void *arg)
 {
     sn_server_t *self = arg;
@@ -147,8 +94,6 @@ static int s_pass(void *arg)
     }
     if (sn_alerts_counts(self->alerts).raised > self->counted.raised)
         sn_sender_wake(self->cfg.sender);
-    s_thresholds(self);
-    s_lifecycle(self);
     s_count(self);
     return LOOPER_IDLE;
 }
@@ -165,20 +110,16 @@ static void s_free(sn_server_t *self)
 
 static int s_metrics(sn_server_t *self, metrics_t *metrics)
 {
-    self->raised = metrics_counter(metrics, "alerts_raised_total",
-                                   "Alerts written (with their SMS rows).");
+    self->raised = metrics_counter_shared(metrics, "alerts_raised_total",
+                                          "Alerts written (with their SMS rows).");
     self->no_rule = metrics_counter(metrics, "alerts_without_rule_total",
                                     "Unsatisfied ratings no enabled rule covers.");
-    self->bad_rule = metrics_counter(metrics, "alerts_builtin_template_total",
-                                     "Alerts written with the built-in template because "
-                                     "their rule's template was refused.");
+    self->bad_rule = metrics_counter_shared(metrics, "alerts_builtin_template_total",
+                                            "Alerts written with the built-in template "
+                                            "because their rule's template was refused.");
     self->failures = metrics_counter(metrics, "catch_up_failures_total",
                                      "Transactions that failed (read again).");
-    self->lifecycle_sms = metrics_counter(metrics, "alert_reminder_sms_total",
-                                          "SMS of reminders and escalations.");
-    return self->raised && self->no_rule && self->bad_rule && self->failures
-                   && self->lifecycle_sms
-               ? 0 : -1;
+    return self->raised && self->no_rule && self->bad_rule && self->failures ? 0 : -1;
 }
 
 sn_server_t *sn_server_new(pgstore_t **pg_p, const sn_server_config_t *config,

@@ -10,9 +10,10 @@
  *  after a backoff. After a commit that wrote SMS rows it wakes the sender
  *  (sn_sender), which hands them to the gateway.
  *
- *  Not yet here (issue 13): threshold rules, quiet hours, digests, the
- *  alert lifecycle beyond `opened` (customer messages: sn_notices.h,
- *  sn_inbound.h).
+ *  Nothing else runs on this thread, so that an unsatisfied rating's alert
+ *  never waits for other work: threshold rules and the lifecycle are
+ *  sn_watch's, customer messages sn_notices' and sn_inbound's, the live
+ *  state sn_live's.
  */
 #ifndef EQMS_SN_SERVER_H
 #define EQMS_SN_SERVER_H

@@ -231,7 +231,7 @@ int sn_store_begin(sn_store_t *self)
 
 int sn_store_commit(sn_store_t *self, const tailcursor_t *cursors)
 {
-    if (tailcursor_save(cursors, self->pg, S_CURSOR_TABLE) != 0
+    if ((cursors && tailcursor_save(cursors, self->pg, S_CURSOR_TABLE) != 0)
         || pgstore_commit(self->pg) != 0) {
         pgstore_rollback(self->pg);
         return -1;

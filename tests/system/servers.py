@@ -306,13 +306,23 @@ class Kannel:
             self._wait("bearerbox status", lambda: self.smsc_state("fake") is not None,
                        [self.bearerbox])
             wait_port(self.box_port, proc=self.bearerbox)
-        if new_bearerbox or not _alive(self.smsbox):
-            # After a crash of bearerbox, smsbox sleeps 10 s before it
-            # re-executes itself: a fresh one is started instead.
-            _end(self.smsbox, signal.SIGKILL)
-            self.smsbox = self._spawn("smsbox", [SMSBOX, "-v", "3", self.conf])
-        self._wait("smsbox", lambda: re.search(r"^\s+smsbox:", self.admin_status(), re.M),
-                   [self.bearerbox, self.smsbox])
+        for attempt in range(3):
+            if new_bearerbox or not _alive(self.smsbox):
+                # After a crash of bearerbox, smsbox sleeps 10 s before it
+                # re-executes itself: a fresh one is started instead.
+                _end(self.smsbox, signal.SIGKILL)
+                self.smsbox = self._spawn("smsbox", [SMSBOX, "-v", "3", self.conf])
+            try:
+                self._wait("smsbox",
+                           lambda: re.search(r"^\s+smsbox:", self.admin_status(), re.M),
+                           [self.bearerbox, self.smsbox])
+                break
+            except RuntimeError:
+                # Debian's smsbox (Kannel 1.4.5) now and then dies of SIGSEGV
+                # while it connects to a bearerbox that has just started: it
+                # is started again, as a supervisor would
+                if attempt == 2 or _alive(self.smsbox) or not _alive(self.bearerbox):
+                    raise
         wait_port(self.sendsms_port, proc=self.smsbox)
         self.start_smsc()
 

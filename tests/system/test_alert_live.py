@@ -125,10 +125,10 @@ def test_a_long_queue_opens_an_alert_that_clears_under_80_percent(demo_db, kanne
     set_live(demo_db, h, [queue(h, 2, utc(19))])
     time.sleep(1.5)
     assert alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "open")]
-    set_live(demo_db, h, [queue(h, 8, utc(16))])         # both at 80 %: clears
+    set_live(demo_db, h, [queue(h, 8, utc(15.5))])       # both under 80 %: clears
     wait_for(lambda: alerts(demo_db, "queue_waiting") == [(f"queue:{qid}", "resolved")], 10)
     assert events(demo_db, "queue_waiting")[-1] == (
-        "resolved", "sms-notifier", f"已恢复：{prefix}队列等候8人，最长等候16分钟")
+        "resolved", "sms-notifier", f"已恢复：{prefix}队列等候8人，最长等候15分钟")
     # the longest wait alone opens the next episode
     set_live(demo_db, h, [queue(h, 1, utc(21))])
     wait_for(lambda: len(alerts(demo_db, "queue_waiting")) == 2, 10)

@@ -73,7 +73,11 @@ def test_a_gateway_outage_delays_and_never_loses(demo_db, bus, start_bin, kannel
     rows = q(demo_db, "SELECT phone, body FROM sms_outbox")
     # (Kannel may report a delivery before the fake SMSC's line is written)
     want = collections.Counter((p, b) for p, b in rows)
-    wait_for(lambda: collections.Counter(messages(kannel)) == want, 10)
+    try:
+        wait_for(lambda: collections.Counter(messages(kannel)) == want, 10)
+    except AssertionError:
+        got = collections.Counter(messages(kannel))
+        raise AssertionError(f"fake SMSC only: {got - want}; outbox only: {want - got}")
 
 
 def test_a_killed_notifier_loses_nothing(demo_db, bus, start_bin, kannel):

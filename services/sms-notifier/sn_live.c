@@ -10,12 +10,17 @@
 #include "eqms/pgstore.h"
 #include "eqms/qmclient.h"
 
+/* Timeouts in one pass after which it ends: queue-manager is away, and
+ * waiting for it branch by branch would hold the rest for minutes. */
+#define S_TIMEOUTS_MAX 3
+
 struct sn_live_t {
     sn_live_config_t cfg;
     pgstore_t *pg;
     qmclient_t *qm;
     looper_t *loop;
     zhash_t *silent;                /* paths that did not answer last time */
+    int timeouts;                   /* in this pass */
     metrics_counter_t *read, *unread;
 };
 
@@ -45,6 +50,8 @@ static int s_read(sn_live_t *self, const char *branch_id, const char *path)
                            self->cfg.qm_timeout_ms, &reply);
     if (rc != 0 || !reply.ok) {
         metrics_add(self->unread, 1);
+        if (rc == QMCLIENT_TIMEOUT)
+            self->timeouts++;
         s_answered(self, path, false, rc == QMCLIENT_TIMEOUT ? "no reply in time"
                                       : rc != 0 ? "request failed" : reply.reason);
         qmclient_reply_clear(&reply);
@@ -70,14 +77,23 @@ static int s_pass(void *arg)
     sn_live_t *self = arg;
     if (pgstore_connect(self->pg, 0) != 0)
         return LOOPER_FAILED;
+    /* the states of branches no rule covers any more go */
+    if (pgstore_exec(self->pg, "DELETE FROM alert_live WHERE branch_id NOT IN "
+                     "(SELECT branch_id FROM alert_live_branches())", 0, NULL) != 0)
+        return LOOPER_FAILED;
     PGresult *res = pgstore_query(self->pg, "SELECT branch_id, path FROM alert_live_branches()",
                                   0, NULL);
     if (!res)
         return LOOPER_FAILED;
     int rc = LOOPER_IDLE;
-    for (int r = 0; r < PQntuples(res) && rc == LOOPER_IDLE; r++)
+    self->timeouts = 0;
+    int n = PQntuples(res), r = 0;
+    for (; r < n && rc == LOOPER_IDLE && self->timeouts < S_TIMEOUTS_MAX; r++)
         if (s_read(self, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)) != 0)
             rc = LOOPER_FAILED;
+    if (r < n && rc == LOOPER_IDLE)
+        log_warn("live_states_skipped", "branches=%d reason=\"queue-manager did not answer "
+                 "%d times in this pass\"", n - r, self->timeouts);
     PQclear(res);
     return rc;
 }

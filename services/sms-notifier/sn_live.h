@@ -11,6 +11,10 @@
  *  answers again (logged once when it stops answering and once when it
  *  answers again).
  *
+ *  A pass in which queue-manager does not answer three times in time ends
+ *  there (the other branches keep their last states, which age): waiting
+ *  for it branch by branch would hold the pass for minutes.
+ *
  *  Its own thread (common/looper), PostgreSQL connection and qmclient.
  */
 #ifndef EQMS_SN_LIVE_H

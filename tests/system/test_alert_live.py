@@ -322,8 +322,8 @@ def test_the_live_state_is_read_from_queue_manager(demo_db, bus, start_bin, kann
     qid, prefix, qname = h["queue"]
     rule(demo_db, "queue_waiting", {"max_waiting": 3}, "{queue}等候{waiting}人")
     qm, endpoint, _ = start_qm(start_bin, demo_db, bus)
-    start_notifier(start_bin, demo_db, bus, kannel, EQMS_QM_ENDPOINT=endpoint,
-                   EQMS_SMS_LIVE_MS="500", **env)
+    notifier = start_notifier(start_bin, demo_db, bus, kannel, EQMS_QM_ENDPOINT=endpoint,
+                              EQMS_SMS_LIVE_MS="500", EQMS_SMS_QM_TIMEOUT_MS="300", **env)
     c = Client(endpoint)
     for _ in range(4):
         assert c.call("ticket.issue", service_code="cash")["ok"]
@@ -357,8 +357,15 @@ def test_the_live_state_is_read_from_queue_manager(demo_db, bus, start_bin, kann
     wait_for(lambda: [s for _, s in alerts(demo_db, "queue_waiting")] == ["resolved", "open"],
              15)
     qm.stop()
+    # the rule covers the demo's 4 branches: 3 timeouts end a pass
+    wait_for(lambda: "event=live_states_skipped branches=1" in notifier.log(), 10)
     q(demo_db, """UPDATE alert_live SET read_at = now() - interval '1 minute',
                   state = jsonb_set(state, '{queues}', '[]')""")
     time.sleep(2)
     assert [s for _, s in alerts(demo_db, "queue_waiting")] == ["resolved", "open"]
+    # no rule covers the branches any more: their states go (and the alert
+    # resolves, whatever the state says)
+    q(demo_db, "UPDATE alert_rule SET enabled = false WHERE kind = 'queue_waiting'")
+    wait_for(lambda: q(demo_db, "SELECT count(*) FROM alert_live") == [(0,)], 10)
+    wait_for(lambda: [s for _, s in alerts(demo_db, "queue_waiting")] == ["resolved"] * 2, 10)
     c.close()

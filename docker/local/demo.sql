@@ -202,6 +202,28 @@ FROM (VALUES
 ) AS v (node, name, phone, subtree)
 JOIN org_node n ON n.path = v.node::ltree
 ON CONFLICT (node_id, phone) DO NOTHING;
+-- The live hall and praise (docs/alerts.md): more than 15 waiting or a wait
+-- over 20 minutes in a queue, a window idle or paused for 5 minutes while
+-- customers wait, a service past its standard time (20 minutes), a
+-- teller's five stars; told to the branch supervisors.
+INSERT INTO alert_rule (node_id, kind, template, params)
+SELECT n.id, v.kind, v.template, v.params::jsonb
+FROM (VALUES
+    ('queue_waiting', '【排队预警】{branch}{queue}等候{waiting}人，最长已等{longest}分钟。{time}',
+     '{"max_waiting": 15, "max_wait_minutes": 20}'),
+    ('window_idle', '【窗口空闲】{branch}{window}号窗口{state}已{minutes}分钟，'
+                    '{waiting}位客户在等候其业务。{teller} {time}', '{"minutes": 5}'),
+    ('service_overrun', '【办理超时】{branch}{window}号窗口{ticket}号({service})已办理'
+                        '{minutes}分钟，超过标准{standard}分钟。{teller} {time}', '{"minutes": 20}'),
+    ('five_star', '【表扬】{branch}{subject}{period}满意率{share}(评价{rated}次)，'
+                  '{first}评为五星。{time}', '{}')
+) AS v (kind, template, params)
+JOIN org_node n ON n.path = 'hq'
+ON CONFLICT (node_id, kind) DO NOTHING;
+UPDATE alert_recipient p
+SET kinds = p.kinds || ARRAY['queue_waiting', 'window_idle', 'service_overrun', 'five_star']
+FROM org_node n
+WHERE n.id = p.node_id AND n.path = 'hq.r01.b0001' AND NOT 'five_star' = ANY (p.kinds);
 
 -- Customer messages (docs/alerts.md): the demo branch answers SMS to 95588;
 -- "A" (or "a", "Ａ") is a ticket for 个人存取款, "B" for 对公开户, "V" for 贵宾理财,

@@ -45,6 +45,7 @@ static void s_rfc3339(int64_t ms, char out[32])
 /* The user row a login names (login compared in lowercase, as stored). */
 typedef struct {
     int64_t id, node_id;
+    char login[S_LOGIN_MAX + 1];    /* as stored (lowercase) */
     char hash[PASSWORD_HASH_SIZE];
     bool disabled, must_change, locked;
     char locked_until[40];
@@ -63,7 +64,7 @@ static int s_find(wa_call_t *call, const char *login, s_user_t *u)
         call->pg,
         "SELECT id, node_id, password_hash, disabled, must_change_password,"
         "  coalesce(locked_until > now(), false), " WA_TS("locked_until") ","
-        "  coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::bigint"
+        "  coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::bigint, login"
         " FROM app_user WHERE login = $1 AND deleted_at IS NULL",
         1, params);
     if (!res)
@@ -71,6 +72,7 @@ static int s_find(wa_call_t *call, const char *login, s_user_t *u)
     int found = PQntuples(res) == 1;
     if (found) {
         u->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        snprintf(u->login, sizeof u->login, "%.64s", PQgetvalue(res, 0, 8));
         u->node_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
         snprintf(u->hash, sizeof u->hash, "%s", PQgetvalue(res, 0, 2));
         u->disabled = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
@@ -181,7 +183,7 @@ static void s_succeeded(wa_call_t *call, const s_user_t *u, const char *login,
         return;
     }
     call->who.user_id = u->id;
-    snprintf(call->who.name, sizeof call->who.name, "%s", login);
+    snprintf(call->who.name, sizeof call->who.name, "%.64s", login);
     json_t *detail = json_pack("{s:b}", "must_change_password", u->must_change);
     int rc = wa_store_audit_as(call, u->id, login, "session.login", "user", u->id, u->node_id,
                                detail);
@@ -234,12 +236,12 @@ void wa_session_login(wa_call_t *call)
             wa_problem(call, MHD_HTTP_INTERNAL_SERVER_ERROR, "the stored password hash is "
                        "unreadable: an administrator must reset this password");
         else if (ok == 0)
-            s_failed(call, &u, json_string_value(json_object_get(body, "login")));
+            s_failed(call, &u, u.login);
         else if (u.disabled)
             wa_problem(call, MHD_HTTP_FORBIDDEN, "this account is disabled: ask an "
                        "administrator");
         else
-            s_succeeded(call, &u, json_string_value(json_object_get(body, "login")), password);
+            s_succeeded(call, &u, u.login, password);
     }
     json_decref(body);
 }

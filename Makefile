@@ -17,7 +17,7 @@ DEB_PACKAGES := build-essential pkg-config \
 	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
-	python3-jsonschema python3-yaml nodejs npm \
+	python3-jsonschema python3-yaml \
 	docker-compose procps iproute2 curl \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi

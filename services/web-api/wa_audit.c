@@ -1,26 +1,12 @@
 /*  wa_audit: reading the audit log (wa_audit.h). */
 #include "wa_audit.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-
 #include "wa_store.h"
 
 void wa_audit_list(wa_call_t *call)
 {
     static const char *const filters[] = { "action", "object_type", "object_id", NULL };
-    int limit;
-    int64_t after;
-    if (wa_list_args(call, "audit", filters, &limit, &after) != 0)
-        return;
-    char after_text[24], limit_text[16];
-    snprintf(after_text, sizeof after_text, "%" PRId64, after);
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[] = { call->who.node_path, after ? after_text : NULL, limit_text,
-                             httpd_req_arg(call->req, "action"),
-                             httpd_req_arg(call->req, "object_type"),
-                             httpd_req_arg(call->req, "object_id") };
-    wa_store_page(call, "audit", limit,
+    wa_store_list(call, "audit", filters,
                   "SELECT a.id, json_build_object('id', a.id, 'at', " WA_TS("a.at") ","
                   " 'actor', json_build_object('kind', CASE WHEN a.actor_user_id IS NOT NULL"
                   "   THEN 'user' WHEN a.actor_token_id IS NOT NULL THEN 'api_token'"
@@ -35,6 +21,5 @@ void wa_audit_list(wa_call_t *call)
                   "   AND ($4::text IS NULL OR a.action = $4)"
                   "   AND ($5::text IS NULL OR a.object_type = $5)"
                   "   AND ($6::text IS NULL OR a.object_id = $6)"
-                  " ORDER BY a.id DESC LIMIT $3",
-                  6, params);
+                  " ORDER BY a.id DESC LIMIT $3");
 }

@@ -102,14 +102,7 @@ static int s_perms(wa_call_t *call, const json_t *names, uint64_t *bits)
 
 static json_t *s_json(wa_call_t *call, const char *id)
 {
-    const char *params[] = { id, call->who.node_path };
-    PGresult *res = pgstore_query(call->pg, s_by_id_sql, 2, params);
-    json_t *j = NULL;
-    if (res && PQntuples(res) == 1)
-        j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    if (res)
-        PQclear(res);
-    return j;
+    return wa_store_json(call, s_by_id_sql, id);
 }
 
 /* Writes the role's permissions (replacing them). */
@@ -130,51 +123,21 @@ static int s_set_perms(wa_call_t *call, const char *id, uint64_t bits)
 static void s_finish(wa_call_t *call, const char *action, const s_role_t *r, json_t *before,
                      unsigned status)
 {
-    json_t *after = status == MHD_HTTP_NO_CONTENT ? NULL : s_json(call, r->id_text);
-    json_t *detail = json_object();
-    if (before)
-        json_object_set(detail, "before", before);
-    if (after)
-        json_object_set(detail, "after", after);
-    if (wa_store_audit(call, action, "role", r->id, r->node_id, detail) != 0
-        || wa_store_commit(call) != 0) {
-        wa_store_rollback(call);
-        json_decref(after);
-    }
-    else if (!after) {
-        wa_reply_empty(call);
-    }
-    else
-        wa_reply_jansson(call, status, &after);
-    json_decref(detail);
+    wa_store_finish(call, action, "role", r->id, r->node_id, before, s_by_id_sql, status);
 }
 
 void wa_roles_list(wa_call_t *call)
 {
-    int limit;
-    int64_t after;
-    if (wa_list_args(call, "roles", NULL, &limit, &after) != 0)
-        return;
-    char after_text[24], limit_text[16];
-    snprintf(after_text, sizeof after_text, "%" PRId64, after);
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[] = { call->who.node_path, after_text, limit_text };
-    wa_store_page(call, "roles", limit,
+    wa_store_list(call, "roles", NULL,
                   "SELECT r.id, " S_ROLE_JSON "::text FROM role r"
                   " JOIN org_node n ON n.id = r.node_id"
-                  " WHERE n.path <@ $1::ltree AND r.id > $2 ORDER BY r.id LIMIT $3",
-                  3, params);
+                  " WHERE n.path <@ $1::ltree AND ($2::bigint IS NULL OR r.id > $2)"
+                  " ORDER BY r.id LIMIT $3");
 }
 
 void wa_roles_get(wa_call_t *call)
 {
-    int64_t id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    const char *params[] = { id_text, call->who.node_path };
-    wa_store_object(call, MHD_HTTP_OK, s_by_id_sql, 2, params);
+    wa_store_get(call, s_by_id_sql);
 }
 
 void wa_roles_create(wa_call_t *call)

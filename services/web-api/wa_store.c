@@ -46,6 +46,72 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
     return 0;
 }
 
+int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
+                  const char *sql)
+{
+    int limit;
+    int64_t after;
+    if (wa_list_args(call, kind, more, &limit, &after) != 0)
+        return -1;
+    char after_text[24], limit_text[16];
+    snprintf(after_text, sizeof after_text, "%" PRId64, after);
+    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    const char *params[8] = { call->who.node_path, after ? after_text : NULL, limit_text };
+    int n = 3;
+    for (; more && *more && n < 8; more++)
+        params[n++] = httpd_req_arg(call->req, *more);
+    return wa_store_page(call, kind, limit, sql, n, params);
+}
+
+int wa_store_get(wa_call_t *call, const char *sql)
+{
+    int64_t id;
+    if (wa_param_id(call, &id) != 0)
+        return -1;
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%" PRId64, id);
+    const char *params[] = { id_text, call->who.node_path };
+    return wa_store_object(call, MHD_HTTP_OK, sql, 2, params);
+}
+
+json_t *wa_store_json(wa_call_t *call, const char *sql, const char *id)
+{
+    const char *params[] = { id, call->who.node_path };
+    PGresult *res = pgstore_query(call->pg, sql, 2, params);
+    json_t *j = NULL;
+    if (res && PQntuples(res) == 1)
+        j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    if (res)
+        PQclear(res);
+    return j;
+}
+
+int wa_store_finish(wa_call_t *call, const char *action, const char *object_type,
+                    int64_t id, int64_t node_id, const json_t *before, const char *sql,
+                    unsigned status)
+{
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%" PRId64, id);
+    json_t *after = status == MHD_HTTP_NO_CONTENT ? NULL : wa_store_json(call, sql, id_text);
+    json_t *detail = json_object();
+    if (before)
+        json_object_set(detail, "before", (json_t *) before);
+    if (after)
+        json_object_set(detail, "after", after);
+    int rc = wa_store_audit(call, action, object_type, id, node_id, detail);
+    json_decref(detail);
+    if (rc != 0 || wa_store_commit(call) != 0) {
+        wa_store_rollback(call);
+        json_decref(after);
+        return -1;
+    }
+    if (!after)
+        wa_reply_empty(call);
+    else
+        wa_reply_jansson(call, status, &after);
+    return 0;
+}
+
 int wa_store_object(wa_call_t *call, unsigned status, const char *sql, int nparams,
                     const char *const *params)
 {

@@ -20,6 +20,32 @@
 int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql, int nparams,
                   const char *const *params);
 
+/* Answers a page of the list `kind` in the principal's subtree: checks
+ * the list's arguments (limit, cursor, and those in `more`, NULL-terminated),
+ * then runs `sql` with $1 the principal's node path, $2 the row id after
+ * which the page begins (NULL on the first page), $3 limit + 1, and $4..
+ * the values of the arguments in `more` (NULL when absent). */
+int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
+                  const char *sql);
+
+/* Answers the object {id} of the request in the principal's subtree:
+ * `sql` yields its JSON text with $1 the id and $2 the principal's node
+ * path; 404 when there is none. */
+int wa_store_get(wa_call_t *call, const char *sql);
+
+/* The object `id` (decimal text) read with such an `sql` ($1 the id, $2
+ * the principal's node path), parsed; NULL if there is none. */
+json_t *wa_store_json(wa_call_t *call, const char *sql, const char *id);
+
+/* Ends a change begun with wa_store_begin: audits `action` on the object
+ * (`object_type`, `id`, `node_id`) with `before` (borrowed, may be NULL) and
+ * its JSON after (read with `sql` as for wa_store_json, unless `status` is
+ * 204), commits, and answers `status` with the JSON after (204: nothing).
+ * On a failure rolls back and answers 503. */
+int wa_store_finish(wa_call_t *call, const char *action, const char *object_type,
+                    int64_t id, int64_t node_id, const json_t *before, const char *sql,
+                    unsigned status);
+
 /* Answers `status` with the one JSON object `sql` yields (one text column);
  * no row answers 404. */
 int wa_store_object(wa_call_t *call, unsigned status, const char *sql, int nparams,

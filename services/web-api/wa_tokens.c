@@ -38,41 +38,21 @@ static const char *s_by_id_sql =
 
 void wa_tokens_list(wa_call_t *call)
 {
-    int limit;
-    int64_t after;
-    if (wa_list_args(call, "tokens", NULL, &limit, &after) != 0)
-        return;
-    char after_text[24], limit_text[16];
-    snprintf(after_text, sizeof after_text, "%" PRId64, after);
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[] = { call->who.node_path, after_text, limit_text };
-    wa_store_page(call, "tokens", limit,
+    wa_store_list(call, "tokens", NULL,
                   "SELECT t.id, " S_TOKEN_JSON "::text" S_FROM
-                  " WHERE n.path <@ $1::ltree AND t.id > $2 ORDER BY t.id LIMIT $3",
-                  3, params);
+                  " WHERE n.path <@ $1::ltree AND ($2::bigint IS NULL OR t.id > $2)"
+                  " ORDER BY t.id LIMIT $3");
 }
 
 void wa_tokens_get(wa_call_t *call)
 {
-    int64_t id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    const char *params[] = { id_text, call->who.node_path };
-    wa_store_object(call, MHD_HTTP_OK, s_by_id_sql, 2, params);
+    wa_store_get(call, s_by_id_sql);
 }
 
 /* The token's JSON with the secret added, for the one answer that shows it. */
 static json_t *s_created(wa_call_t *call, const char *id, const char *token)
 {
-    const char *params[] = { id, call->who.node_path };
-    PGresult *res = pgstore_query(call->pg, s_by_id_sql, 2, params);
-    json_t *j = NULL;
-    if (res && PQntuples(res) == 1)
-        j = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    if (res)
-        PQclear(res);
+    json_t *j = wa_store_json(call, s_by_id_sql, id);
     if (j && token)
         json_object_set_new(j, "token", json_string(token));
     return j;

@@ -155,25 +155,16 @@ void wa_roles_create(wa_call_t *call)
         snprintf(node_text, sizeof node_text, "%" PRId64, r.node_id);
         const char *params[] = { node_text, json_string_value(json_object_get(body, "name")),
                                  description ? description : "" };
-        PGresult *res = NULL;
-        if (wa_store_begin(call) == 0
-            && (res = wa_store_query(call, s_conflict,
-                                     "INSERT INTO role (node_id, name, description)"
-                                     " VALUES ($1, $2, $3) RETURNING id", 3, params))) {
-            r.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (wa_store_insert(call, s_conflict,
+                            "INSERT INTO role (node_id, name, description)"
+                            " VALUES ($1, $2, $3) RETURNING id", 3, params, &r.id) == 0) {
             snprintf(r.id_text, sizeof r.id_text, "%" PRId64, r.id);
-            PQclear(res);
-            if (s_set_perms(call, r.id_text, bits) == 0) {
-                char location[64];
-                snprintf(location, sizeof location, "/api/v1/roles/%" PRId64, r.id);
-                httpd_reply_header(call->reply, "Location", location);
-                s_finish(call, "role.create", &r, NULL, MHD_HTTP_CREATED);
-            }
+            if (s_set_perms(call, r.id_text, bits) == 0)
+                wa_store_created(call, "roles", "role.create", "role", r.id, r.node_id,
+                                 s_by_id_sql);
             else
                 wa_store_rollback(call);
         }
-        else
-            wa_store_rollback(call);
     }
     json_decref(body);
 }

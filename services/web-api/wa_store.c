@@ -112,6 +112,31 @@ int wa_store_finish(wa_call_t *call, const char *action, const char *object_type
     return 0;
 }
 
+int wa_store_insert(wa_call_t *call, const char *conflict, const char *sql, int nparams,
+                    const char *const *params, int64_t *id)
+{
+    if (wa_store_begin(call) != 0)
+        return -1;
+    PGresult *res = wa_store_query(call, conflict, sql, nparams, params);
+    if (!res) {
+        wa_store_rollback(call);
+        return -1;
+    }
+    *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+int wa_store_created(wa_call_t *call, const char *collection, const char *action,
+                     const char *object_type, int64_t id, int64_t node_id, const char *sql)
+{
+    char location[96];
+    snprintf(location, sizeof location, "/api/v1/%s/%" PRId64, collection, id);
+    httpd_reply_header(call->reply, "Location", location);
+    return wa_store_finish(call, action, object_type, id, node_id, NULL, sql,
+                           MHD_HTTP_CREATED);
+}
+
 int wa_store_object(wa_call_t *call, unsigned status, const char *sql, int nparams,
                     const char *const *params)
 {

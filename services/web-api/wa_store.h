@@ -46,6 +46,16 @@ int wa_store_finish(wa_call_t *call, const char *action, const char *object_type
                     int64_t id, int64_t node_id, const json_t *before, const char *sql,
                     unsigned status);
 
+/* Begins a change with an INSERT ... RETURNING id: 0 with the new row's id,
+ * or -1 rolled back and answered (409 with `conflict`, 503). */
+int wa_store_insert(wa_call_t *call, const char *conflict, const char *sql, int nparams,
+                    const char *const *params, int64_t *id);
+
+/* wa_store_finish for an object just made: 201 with Location
+ * /api/v1/<collection>/<id>. */
+int wa_store_created(wa_call_t *call, const char *collection, const char *action,
+                     const char *object_type, int64_t id, int64_t node_id, const char *sql);
+
 /* Answers `status` with the one JSON object `sql` yields (one text column);
  * no row answers 404. */
 int wa_store_object(wa_call_t *call, unsigned status, const char *sql, int nparams,

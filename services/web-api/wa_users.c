@@ -255,29 +255,19 @@ void wa_users_create(wa_call_t *call)
         const char *params[] = { login, json_string_value(json_object_get(body, "display_name")),
                                  hash, node_text, must && json_is_false(must) ? "f" : "t",
                                  creator };
-        PGresult *res = NULL;
-        if (wa_store_begin(call) == 0
-            && (res = wa_store_query(call, "this login is taken (by a user, maybe a deleted "
-                                     "one: logins are never reused)",
-                                     "INSERT INTO app_user (login, display_name, password_hash,"
-                                     " node_id, must_change_password, created_by)"
-                                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                                     6, params))) {
-            t.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-            t.node_id = node_id;
+        if (wa_store_insert(call, "this login is taken (by a user, maybe a deleted one: "
+                            "logins are never reused)",
+                            "INSERT INTO app_user (login, display_name, password_hash,"
+                            " node_id, must_change_password, created_by)"
+                            " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                            6, params, &t.id) == 0) {
             snprintf(t.id_text, sizeof t.id_text, "%" PRId64, t.id);
-            PQclear(res);
-            if (s_set_roles(call, t.id_text, array) == 0) {
-                char location[64];
-                snprintf(location, sizeof location, "/api/v1/users/%" PRId64, t.id);
-                httpd_reply_header(call->reply, "Location", location);
-                s_finish(call, "user.create", &t, NULL, MHD_HTTP_CREATED);
-            }
+            if (s_set_roles(call, t.id_text, array) == 0)
+                wa_store_created(call, "users", "user.create", "user", t.id, node_id,
+                                 s_by_id_sql);
             else
                 wa_store_rollback(call);
         }
-        else
-            wa_store_rollback(call);
     }
     json_decref(none);
     json_decref(body);

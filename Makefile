@@ -17,6 +17,7 @@ DEB_PACKAGES := build-essential pkg-config \
 	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
+	python3-jsonschema python3-yaml \
 	docker-compose procps iproute2 curl \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi
@@ -102,7 +103,7 @@ BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRC)) \
 # define `firmware` (the STM32 image).
 -include $(wildcard firmware/port/*/port.mk)
 
-.PHONY: all deps test unit run stop bench clean firmware
+.PHONY: all deps test unit run stop bench clean firmware lint-openapi
 .DEFAULT_GOAL := all
 
 all: $(LIBEQMS) $(LIBDEVCORE) $(BINS) $(EXTRA_BINS)
@@ -169,6 +170,12 @@ run: deps
 
 stop:
 	sh docker/local/stop.sh
+
+# docs/openapi.yaml through @redocly/cli, the version pinned in
+# tools/redocly/package-lock.json (node_modules there is not committed)
+lint-openapi:
+	cd tools/redocly && npm ci --no-audit --no-fund --loglevel=error && \
+		npx redocly lint ../../docs/openapi.yaml --config ../../docs/redocly.yaml
 
 bench: all
 	@for n in $(BENCH_NAMES); do $(MAKE) --no-print-directory bench-$$n || exit 1; done

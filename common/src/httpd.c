@@ -11,11 +11,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "eqms/log.h"
 
 #define S_ARGS_MAX      32          /* query arguments kept per request */
 #define S_NAME_MAX      32
 #define S_BODY_DEFAULT  (64 * 1024)
+#define S_PARAMS_TEXT   512         /* the parameters' values, NUL-terminated */
+#define S_ETAG_SIZE     36          /* '"' + 32 hex digits + '"' + NUL */
+#define S_CSP           "default-src 'none'; frame-ancestors 'none'"
 
 struct httpd_t {
     char name[S_NAME_MAX + 1];
@@ -24,12 +29,19 @@ struct httpd_t {
     void *ctx;
     size_t body_max;
     httpd_refusal_fn *refusal;      /* NULL: text/plain */
+    bool etag;
     struct MHD_Daemon *daemon;      /* NULL when inert */
 };
 
 struct httpd_req_t {
     struct MHD_Connection *conn;
     const char *method, *path;
+    const httpd_route_t *route;
+    size_t nparams;
+    const char *param_names[HTTPD_PARAMS_MAX];     /* into the route's path */
+    size_t param_lens[HTTPD_PARAMS_MAX];
+    const char *param_values[HTTPD_PARAMS_MAX];    /* into params_text */
+    char params_text[S_PARAMS_TEXT];
     const char *names[S_ARGS_MAX], *values[S_ARGS_MAX];
     size_t nargs;
     bool too_many;                  /* more than S_ARGS_MAX arguments */
@@ -62,9 +74,59 @@ static void s_mhd_logger(void *cls, const char *fmt, va_list ap)
 
 /* --- answering ------------------------------------------------------------------- */
 
-static enum MHD_Result s_queue(struct MHD_Connection *conn, httpd_reply_t *reply,
-                               const char *allow)
+/* The strong ETag of a body: a quoted SHA-256 prefix in hex. */
+static void s_etag(const char *body, size_t len, char etag[S_ETAG_SIZE])
 {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *) body, len);
+    etag[0] = '"';
+    sodium_bin2hex(etag + 1, 33, digest, 16);
+    etag[33] = '"';
+    etag[34] = '\0';
+}
+
+/* Whether an If-None-Match value ("*", or a list of entity tags, weak ones
+ * compared weakly as RFC 9110 says) names `etag`. */
+static bool s_etag_listed(const char *list, const char *etag)
+{
+    if (!list)
+        return false;
+    size_t n = strlen(etag);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '
+                                         || p[n] == '\t'))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
+
+static enum MHD_Result s_queue_for(const httpd_t *self, struct MHD_Connection *conn,
+                                   const char *method, httpd_reply_t *reply,
+                                   const char *allow)
+{
+    char etag[S_ETAG_SIZE] = "";
+    bool not_modified = false;
+    if (self && self->etag && reply->status == MHD_HTTP_OK && reply->body && method
+        && (strcmp(method, MHD_HTTP_METHOD_GET) == 0
+            || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        s_etag(reply->body, reply->len, etag);
+        not_modified = s_etag_listed(
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+            etag);
+        if (not_modified) {
+            free(reply->body);
+            reply->body = NULL;
+            reply->status = MHD_HTTP_NOT_MODIFIED;
+        }
+    }
     if (!reply->body) {
         reply->body = strdup("");
         reply->len = 0;
@@ -79,16 +141,43 @@ static enum MHD_Result s_queue(struct MHD_Connection *conn, httpd_reply_t *reply
         return MHD_NO;
     }
     reply->body = NULL;
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            reply->content_type ? reply->content_type
-                                                : "text/plain; charset=utf-8");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!not_modified)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                reply->content_type ? reply->content_type
+                                                    : "text/plain; charset=utf-8");
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            *etag ? "private, no-cache" : "no-store");
+    if (*etag)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "Content-Security-Policy", S_CSP);
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    for (size_t i = 0; i < reply->nheaders && i < HTTPD_HEADERS_MAX; i++)
+        MHD_add_response_header(response, reply->headers[i].name, reply->headers[i].value);
     if (allow)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ret = MHD_queue_response(conn, reply->status, response);
     MHD_destroy_response(response);
     return ret;
+}
+
+static enum MHD_Result s_queue(struct MHD_Connection *conn, httpd_reply_t *reply,
+                               const char *allow)
+{
+    return s_queue_for(NULL, conn, NULL, reply, allow);
+}
+
+int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value)
+{
+    size_t len = strlen(value);
+    if (reply->nheaders >= HTTPD_HEADERS_MAX || len >= HTTPD_HEADER_VALUE_MAX
+        || strpbrk(value, "\r\n"))
+        return -1;
+    reply->headers[reply->nheaders].name = name;
+    memcpy(reply->headers[reply->nheaders].value, value, len + 1);
+    reply->nheaders++;
+    return 0;
 }
 
 void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ...)
@@ -151,6 +240,20 @@ const char *httpd_req_method(const httpd_req_t *req)
 const char *httpd_req_path(const httpd_req_t *req)
 {
     return req->path;
+}
+
+const httpd_route_t *httpd_req_route(const httpd_req_t *req)
+{
+    return req->route;
+}
+
+const char *httpd_req_param(const httpd_req_t *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->nparams; i++)
+        if (req->param_lens[i] == n && strncmp(req->param_names[i], name, n) == 0)
+            return req->param_values[i];
+    return NULL;
 }
 
 const char *httpd_req_arg(const httpd_req_t *req, const char *name)
@@ -227,18 +330,68 @@ static bool s_method_matches(const char *route, const char *method)
                && strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
 }
 
+/* Matches `path` against `pattern`; with `req`, keeps the parameters'
+ * values there. A {name} segment matches one non-empty segment. */
+static bool s_match(const char *pattern, const char *path, httpd_req_t *req)
+{
+    size_t nparams = 0, used = 0;
+    const char *p = pattern, *q = path;
+    while (*p && *q) {
+        if (p[0] == '{' && (p == pattern || p[-1] == '/')) {
+            const char *close = strchr(p, '}');
+            if (!close)
+                return false;
+            size_t len = strcspn(q, "/");
+            if (len == 0 || nparams == HTTPD_PARAMS_MAX)
+                return false;
+            if (req) {
+                if (used + len + 1 > sizeof req->params_text)
+                    return false;
+                req->param_names[nparams] = p + 1;
+                req->param_lens[nparams] = (size_t) (close - p - 1);
+                memcpy(req->params_text + used, q, len);
+                req->params_text[used + len] = '\0';
+                req->param_values[nparams] = req->params_text + used;
+                used += len + 1;
+            }
+            nparams++;
+            p = close + 1;
+            q += len;
+            continue;
+        }
+        if (*p != *q)
+            return false;
+        p++;
+        q++;
+    }
+    if (*p || *q)
+        return false;
+    if (req)
+        req->nparams = nparams;
+    return true;
+}
+
+bool httpd_path_matches(const char *pattern, const char *path)
+{
+    return pattern && path && s_match(pattern, path, NULL);
+}
+
 /* Answers a complete request: the route's handler, 404 or 405. */
 static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
                                   const char *path, const char *method, s_upload_t *up)
 {
     httpd_reply_t reply = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
+    httpd_req_t req = { .conn = conn, .method = method, .path = path, .body = up->body,
+                        .len = up->len };
     const httpd_route_t *route = NULL;
     char allow[128] = "";
     for (size_t i = 0; i < self->nroutes && !route; i++) {
-        if (strcmp(self->routes[i].path, path) != 0)
+        if (!s_match(self->routes[i].path, path, NULL))
             continue;
-        if (s_method_matches(self->routes[i].method, method))
+        if (s_method_matches(self->routes[i].method, method)) {
             route = &self->routes[i];
+            s_match(route->path, path, &req);
+        }
         else if (strlen(allow) + strlen(self->routes[i].method) + 8 < sizeof allow)
             snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s%s",
                      *allow ? ", " : "", self->routes[i].method,
@@ -259,12 +412,11 @@ static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
         s_refuse(self, &reply, MHD_HTTP_CONTENT_TOO_LARGE, path, detail);
         return s_queue(conn, &reply, NULL);
     }
-    httpd_req_t req = { .conn = conn, .method = method, .path = path, .body = up->body,
-                        .len = up->len };
+    req.route = route;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_arg, &req);
     s_peer(conn, req.peer, sizeof req.peer);
     route->handler(self->ctx, &req, &reply);
-    return s_queue(conn, &reply, NULL);
+    return s_queue_for(self, conn, method, &reply, NULL);
 }
 
 /* Collects `data` into the upload; beyond the limit only notes it. */
@@ -356,6 +508,11 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     self->ctx = ctx;
     self->body_max = config->body_max ? config->body_max : S_BODY_DEFAULT;
     self->refusal = config->refusal;
+    self->etag = config->etag;
+    if (self->etag && sodium_init() < 0) {
+        free(self);
+        return NULL;
+    }
     if (config->port == 0)
         return self;            /* inert: no port */
 

@@ -38,6 +38,15 @@ static char *s_encode(const problem_t *p, bool full, size_t *len)
         s_text(&w, "detail", p->detail);
         s_text(&w, "instance", p->instance);
     }
+    static const char *const standard[] = { "type", "title", "status", "detail",
+                                            "instance", "errors" };
+    for (size_t i = 0; full && i < PROBLEM_EXT_MAX; i++) {
+        bool ok = p->ext[i].name && p->ext[i].value;
+        for (size_t j = 0; ok && j < sizeof standard / sizeof standard[0]; j++)
+            ok = strcmp(p->ext[i].name, standard[j]) != 0;
+        if (ok && utf8_valid(p->ext[i].name, strlen(p->ext[i].name)))
+            s_text(&w, p->ext[i].name, p->ext[i].value);
+    }
     size_t kept = p->errors ? p->errors->count : 0;
     if (kept > JSONREQ_ERRORS_MAX)
         kept = JSONREQ_ERRORS_MAX;

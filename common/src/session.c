@@ -72,13 +72,15 @@ static const char s_revoke_lua[] =
     "if v[1] == '1' and v[2] then redis.call('SREM', ARGV[1] .. v[2], ARGV[2]) end\n"
     "return 1\n";
 
-/* KEYS: user set. ARGV: session key prefix. */
+/* KEYS: user set. ARGV: session key prefix, the hash to keep ("": none). */
 static const char s_revoke_user_lua[] =
     "local n = 0\n"
     "for _, h in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  n = n + redis.call('DEL', ARGV[1] .. h)\n"
+    "  if h ~= ARGV[2] then\n"
+    "    n = n + redis.call('DEL', ARGV[1] .. h)\n"
+    "    redis.call('SREM', KEYS[1], h)\n"
+    "  end\n"
     "end\n"
-    "redis.call('DEL', KEYS[1])\n"
     "return n\n";
 
 /* --- tokens ---------------------------------------------------------------------- */
@@ -274,10 +276,15 @@ int session_revoke(redisstore_t *rs, const char *hash)
 
 int session_revoke_user(redisstore_t *rs, int64_t user_id)
 {
+    return session_revoke_user_others(rs, user_id, NULL);
+}
+
+int session_revoke_user_others(redisstore_t *rs, int64_t user_id, const char *keep)
+{
     char key[sizeof S_USER_KEY + S_NUM_SIZE];
     snprintf(key, sizeof key, S_USER_KEY "%" PRId64, user_id);
-    const char *args[] = { key, S_KEY };
-    redisReply *reply = s_eval(rs, s_revoke_user_lua, 1, 2, args);
+    const char *args[] = { key, S_KEY, keep ? keep : "" };
+    redisReply *reply = s_eval(rs, s_revoke_user_lua, 1, 3, args);
     if (!reply)
         return -1;
     int n = reply->type == REDIS_REPLY_INTEGER ? (int) reply->integer : -1;

@@ -146,6 +146,9 @@ export EQMS_BUS_SUB="tcp://127.0.0.1:5551"
 export EQMS_BUS_XSUB_BIND="tcp://127.0.0.1:5550"
 export EQMS_BUS_XPUB_BIND="tcp://127.0.0.1:5551"
 export EQMS_HTTP_ADDRESS=127.0.0.1
+# web-api's REST API (docs/openapi.yaml)
+WEBAPI_PORT=${EQMS_LOCAL_WEBAPI_PORT:-8080}
+export EQMS_WEBAPI_ADDRESS=127.0.0.1 EQMS_WEBAPI_PORT=$WEBAPI_PORT
 
 # name http-port, in start order (the forwarder first: everyone meets there)
 SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554 stats-aggregator 9556 sms-notifier 9557"
@@ -181,11 +184,46 @@ if running smsbox; then
 fi
 export EQMS_SMS_CALLBACK_URL="http://127.0.0.1:9558" EQMS_SMS_CALLBACK_PORT=9558
 
+# The demo's administrator (at hq) and a branch manager (at hq.r01.b0001):
+# their passwords are EQMS_LOCAL_ADMIN_PASSWORD and EQMS_LOCAL_MANAGER_PASSWORD
+# when set, else made at random on the first run and kept in var/ (mode 600).
+# Nothing in the code knows a password.
+demo_password() {  # FILE [GIVEN]
+    if [ -n "${2:-}" ]; then printf '%s' "$2" >"$1"
+    elif [ ! -s "$1" ]; then
+        # 18 random characters of base64url, then one of each kind the rules count
+        printf '%s-Aa1' "$(head -c 14 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-18)" >"$1"
+    fi
+    chmod 600 "$1"
+    cat "$1"
+}
+ADMIN_PASSWORD=$(demo_password "$VAR/admin-password" "${EQMS_LOCAL_ADMIN_PASSWORD:-}")
+MANAGER_PASSWORD=$(demo_password "$VAR/manager-password" "${EQMS_LOCAL_MANAGER_PASSWORD:-}")
+EQMS_ADMIN_PASSWORD=$ADMIN_PASSWORD "$BUILD/bin/eqms-web-api" --create-admin admin hq \
+    >>"$VAR/log/web-api.log" 2>&1 || die "the demo administrator was not made: see var/log/web-api.log"
+
 set -- $SERVICES
 while [ $# -ge 2 ]; do
     start_service "$1" "$2"
     shift 2
 done
+
+# --- the demo branch's manager, made through the REST API as the administrator --------
+API=http://127.0.0.1:$WEBAPI_PORT/api/v1
+api() {  # METHOD PATH [JSON] with the admin's token
+    curl -fsS -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        ${3:+--data "$3"} "$API$2"
+}
+ADMIN_TOKEN=$(curl -fsS -H 'Content-Type: application/json' -X POST "$API/sessions" \
+    --data "{\"login\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" \
+    | sed -n 's/.*"token":"\([^"]*\)".*/\1/p') || die "the demo administrator cannot log in: see var/log/web-api.log"
+if ! api GET /users?limit=200 | grep -q '"login" *: *"b0001.manager"'; then
+    role=$(api POST /roles '{"name":"branch manager","node":"hq.r01.b0001","description":"Figures, hall and complaints of the branch; its users","permissions":["view_statistics","view_live_hall","view_complaints","operate_windows","issue_tickets","export","manage_users","read_audit_log"]}' \
+        | sed -n 's/^{"id" *: *\([0-9]*\).*/\1/p')
+    api POST /users "{\"login\":\"b0001.manager\",\"display_name\":\"浦东支行经理\",\"node\":\"hq.r01.b0001\",\"password\":\"$MANAGER_PASSWORD\",\"roles\":[$role],\"must_change_password\":false}" \
+        >/dev/null || die "the demo branch manager was not made: see var/log/web-api.log"
+fi
+api DELETE /sessions/current >/dev/null || true
 
 # --- emulated rating devices and their gateway (demo branch) ----------------------
 # eqms-devsim runs the real firmware core behind emulated USB devices (umockdev)
@@ -238,7 +276,13 @@ EQMS is running (logs in var/log, stop with: make stop)
   Redis        redis://127.0.0.1:$REDIS_PORT/0
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
-  web-api      health http://127.0.0.1:9560/health   (device registry for the gateways)
+  web-api      REST API http://127.0.0.1:$WEBAPI_PORT/api/v1 (docs/openapi.yaml)
+               health http://127.0.0.1:9560/health   (and the device registry for the gateways)
+               log in as the administrator (hq; password in var/admin-password):
+                 curl -s -X POST $API/sessions -H 'Content-Type: application/json' \\
+                   -d "{\"login\":\"admin\",\"password\":\"\$(cat var/admin-password)\"}"
+               or as the demo branch's manager: login b0001.manager, password in
+               var/manager-password; then: curl -H "Authorization: Bearer <token>" $API/me
   rating-ingest health http://127.0.0.1:9552/health   metrics http://127.0.0.1:9552/metrics
                (ratings and staff sessions into PostgreSQL, live counters into Redis)
   queue-manager requests tcp://127.0.0.1:9553 (docs/protocol.md)   health http://127.0.0.1:9554/health

@@ -1,6 +1,15 @@
-/*  eqms-web-api: the management service. So far it answers the device
- *  gateways' registry requests on the bus; the REST API and the console come
- *  with their issue. */
+/*  eqms-web-api: the management service: the REST API under /api/v1 on
+ *  EQMS_WEBAPI_PORT (docs/openapi.yaml) and the device gateways' registry
+ *  requests on the bus; health and metrics on EQMS_HTTP_PORT.
+ *
+ *    eqms-web-api                   runs the service
+ *    eqms-web-api --routes          prints the REST routes and exits
+ *    eqms-web-api --create-admin LOGIN NODE-PATH
+ *                                   makes the first administrator, the
+ *                                   password taken from EQMS_ADMIN_PASSWORD
+ */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eqms/bus.h"
@@ -8,52 +17,134 @@
 #include "eqms/log.h"
 #include "eqms/metrics.h"
 #include "eqms/service.h"
+#include "wa_admin.h"
+#include "wa_auth.h"
+#include "wa_http.h"
 #include "webapi_server.h"
 
 typedef struct {
     char pg_conninfo[512];
+    char redis_url[512];
     char bus_pub[256];
     char bus_sub[256];
     char http_address[64];
     long http_port;
+    char api_address[64];
+    long api_port;
+    long api_threads;
+    long body_max;
+    long session_idle_s;
+    long session_max_s;
+    long lockout_failures;
+    long lockout_s;
 } s_config_t;
+
+#define S_INT(name, field, fallback, min, max, help) \
+    { name, CONFIG_INT, fallback, offsetof(s_config_t, field), 0, min, max, NULL, help }
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
+    SERVICE_VAR_REDIS_URL(s_config_t, redis_url),
     SERVICE_VAR_BUS_PUB(s_config_t, bus_pub),
     SERVICE_VAR_BUS_SUB(s_config_t, bus_sub),
     SERVICE_VAR_HTTP_ADDRESS(s_config_t, http_address),
     SERVICE_VAR_HTTP_PORT(s_config_t, http_port, "9560"),
+    { "EQMS_WEBAPI_ADDRESS", CONFIG_STRING, "0.0.0.0", offsetof(s_config_t, api_address),
+      sizeof ((s_config_t *) 0)->api_address, 0, 0, NULL,
+      "address of the REST API (/api/v1)" },
+    S_INT("EQMS_WEBAPI_PORT", api_port, "8080", 0, 65535, "REST API port (0 = none)"),
+    S_INT("EQMS_WEBAPI_THREADS", api_threads, "4", 1, 256,
+          "REST handler threads (each with a database and a Redis connection)"),
+    S_INT("EQMS_WEBAPI_BODY_MAX", body_max, "65536", 1024, 16777216,
+          "largest request body in bytes (larger: 413)"),
+    S_INT("EQMS_WEBAPI_SESSION_IDLE_S", session_idle_s, "1800", 60, 86400,
+          "a login session ends this long after its last use"),
+    S_INT("EQMS_WEBAPI_SESSION_MAX_S", session_max_s, "43200", 60, 604800,
+          "and this long after the login at the latest"),
+    S_INT("EQMS_WEBAPI_LOCKOUT_FAILURES", lockout_failures, "5", 1, 100,
+          "failed logins in a row that lock an account"),
+    S_INT("EQMS_WEBAPI_LOCKOUT_S", lockout_s, "900", 1, 86400,
+          "how long a locked account stays locked"),
 };
+
+/* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
+static int s_create_admin(const s_config_t *cfg, const char *login, const char *node)
+{
+    const char *password = getenv("EQMS_ADMIN_PASSWORD");
+    if (!password || !*password) {
+        fprintf(stderr, "eqms-web-api: set EQMS_ADMIN_PASSWORD to the administrator's "
+                        "password\n");
+        return 1;
+    }
+    pgstore_t *pg = service_open_database(cfg->pg_conninfo, 30000);
+    char reason[512];
+    int made = wa_admin_create(pg, login, node, password, reason, sizeof reason);
+    pgstore_destroy(&pg);
+    if (made < 0) {
+        fprintf(stderr, "eqms-web-api: administrator %s not made: %s\n", login, reason);
+        return 1;
+    }
+    printf("administrator %s at %s: %s\n", login, node,
+           made ? "made" : "exists already (unchanged)");
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        wa_http_routes_print(stdout);
+        return 0;
+    }
     s_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     service_init("web-api", argc, argv, s_vars, sizeof s_vars / sizeof s_vars[0], &cfg);
+    if (argc == 4 && strcmp(argv[1], "--create-admin") == 0)
+        return s_create_admin(&cfg, argv[2], argv[3]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: eqms-web-api [--help | --routes | --create-admin LOGIN "
+                        "NODE-PATH]\n");
+        return SERVICE_EXIT_CONFIG;
+    }
     service_block_signals();
     pgstore_t *pg = service_open_database(cfg.pg_conninfo, 30000);
+    if (wa_auth_check_schema(pg) != 0) {
+        pgstore_destroy(&pg);
+        return SERVICE_EXIT_SCHEMA;
+    }
     int rc = 1;
     metrics_t *metrics = metrics_new("web-api");
     webapi_server_t *server = NULL;
+    wa_http_t *api = NULL;
     health_t *health = NULL;
     if (!metrics)
         goto done;
     server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics);
     if (!server)
         goto done;
+    wa_http_config_t api_cfg = {
+        .address = cfg.api_address, .port = (int) cfg.api_port,
+        .threads = (unsigned) cfg.api_threads, .body_max = (size_t) cfg.body_max,
+        .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
+        .api = { .session = { .idle_s = (int) cfg.session_idle_s,
+                              .max_s = (int) cfg.session_max_s },
+                 .lockout_failures = (int) cfg.lockout_failures,
+                 .lockout_s = (int) cfg.lockout_s } };
+    if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
+        goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
                         health_liveness_check,
                         webapi_server_liveness(server));
     if (!health)
         goto done;
-    log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld", cfg.bus_pub, cfg.bus_sub,
-             cfg.http_address, cfg.http_port);
+    log_info("started", "bus_pub=%s bus_sub=%s http=%s:%ld api=%s:%ld threads=%ld",
+             cfg.bus_pub, cfg.bus_sub, cfg.http_address, cfg.http_port, cfg.api_address,
+             cfg.api_port, cfg.api_threads);
     int sig = service_wait_signal();
     log_info("stopping", "signal=%d", sig);
     rc = 0;
 done:
     health_destroy(&health);
+    wa_http_destroy(&api);
     webapi_server_destroy(&server);
     metrics_destroy(&metrics);
     pgstore_destroy(&pg);

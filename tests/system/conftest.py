@@ -12,6 +12,8 @@ start_bin starts a long-running EQMS binary; stopped with SIGTERM at teardown
 kannel    a running Kannel (bearerbox, smsbox, fakesmsc) for this test, logs
           in its tmp dir (servers.Kannel); kannel_factory(inbound_url=...,
           max_messages=...) starts one with the notifier's inbound URL
+webapi    a running eqms-web-api (REST API) on demo_db with an administrator
+          at hq (tests/system/webapi.py)
 http_recorder  an HTTP server that records the requests it gets
           (httprecorder.py): Kannel's delivery reports and inbound messages
 """
@@ -149,6 +151,14 @@ def demo_db(fresh_db):
             cur.execute(f.read())
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def webapi(demo_db, start_bin, servers):
+    """A running eqms-web-api on the demo organisation with an administrator at
+    hq (webapi.WebApi: .admin, .login(), .make_user(), .client())."""
+    from webapi import WebApi
+    return WebApi(start_bin, _run, demo_db, servers.redis.url(13))
 
 
 class Proc:

@@ -50,11 +50,26 @@ static void s_silent(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     (void) reply;               /* forgets to answer */
 }
 
+/* Answers the route's path and its parameters, with a header of its own. */
+static void s_param(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    (void) ctx;
+    const char *id = httpd_req_param(req, "id");
+    const char *sub = httpd_req_param(req, "sub");
+    assert_null(httpd_req_param(req, "other"));
+    assert_int_equal(httpd_reply_header(reply, "X-Route", httpd_req_route(req)->path), 0);
+    httpd_reply_text(reply, 200, "%s id=%s sub=%s", httpd_req_method(req), id ? id : "-",
+                     sub ? sub : "-");
+}
+
 static const httpd_route_t s_routes[] = {
     { "GET", "/echo", s_echo },
     { "POST", "/echo", s_echo },
     { "GET", "/strict", s_strict },
     { "PUT", "/silent", s_silent },
+    { "GET", "/items/{id}", s_param },
+    { "DELETE", "/items/{id}", s_param },
+    { "POST", "/items/{id}/parts/{sub}", s_param },
 };
 
 static httpd_t *start_with(int *calls, int *port, httpd_refusal_fn *refusal)
@@ -217,6 +232,125 @@ static void test_strict_arguments(void **state)
     httpd_destroy(&h);
 }
 
+static void test_path_parameters(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    httptest(port, "GET /items/42 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "GET id=42 sub=-");
+    assert_non_null(strstr(r.headers, "X-Route: /items/{id}"));
+    httptest(port, "POST /items/7/parts/b-2 HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "POST id=7 sub=b-2");
+    assert_non_null(strstr(r.headers, "X-Route: /items/{id}/parts/{sub}"));
+    /* a parameter is one whole, non-empty segment */
+    httptest(port, "GET /items/ HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    httptest(port, "GET /items/4/2 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    httptest(port, "GET /items HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    httptest(port, "PUT /items/42 HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "Allow: GET, HEAD, DELETE"));
+    httpd_destroy(&h);
+
+    assert_true(httpd_path_matches("/a/{x}/b", "/a/1/b"));
+    assert_false(httpd_path_matches("/a/{x}/b", "/a//b"));
+    assert_false(httpd_path_matches("/a/{x}/b", "/a/1/b/"));
+    assert_false(httpd_path_matches("/a/{x}", "/a/1/2"));
+    assert_true(httpd_path_matches("/a", "/a"));
+    assert_false(httpd_path_matches("/a", "/ab"));
+}
+
+static void test_security_headers_and_added_ones(void **state)
+{
+    (void) state;
+    int calls = 0, port;
+    httpd_t *h = start(&calls, &port);
+    httptest_reply_t r;
+    httptest(port, "GET /nothing HTTP/1.0\r\n\r\n", &r);
+    assert_non_null(strstr(r.headers, "Content-Security-Policy: default-src 'none'; "
+                                      "frame-ancestors 'none'"));
+    assert_non_null(strstr(r.headers, "X-Frame-Options: DENY"));
+    assert_non_null(strstr(r.headers, "Referrer-Policy: no-referrer"));
+    assert_null(strstr(r.headers, "ETag"));
+    httpd_destroy(&h);
+
+    httpd_reply_t reply = { .status = 200 };
+    char long_value[HTTPD_HEADER_VALUE_MAX + 1];
+    memset(long_value, 'v', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    assert_int_equal(httpd_reply_header(&reply, "X-Long", long_value), -1);
+    assert_int_equal(httpd_reply_header(&reply, "X-Split", "a\r\nSet-Cookie: x"), -1);
+    for (int i = 0; i < HTTPD_HEADERS_MAX; i++)
+        assert_int_equal(httpd_reply_header(&reply, "X-Ok", "v"), 0);
+    assert_int_equal(httpd_reply_header(&reply, "X-One-Too-Many", "v"), -1);
+}
+
+/* The ETag of a body, from a first answer's headers. */
+static void s_etag_of(const httptest_reply_t *r, char *out, size_t size)
+{
+    const char *e = strstr(r->headers, "ETag: ");
+    assert_non_null(e);
+    e += 6;
+    size_t n = strcspn(e, "\r\n");
+    assert_true(n < size);
+    memcpy(out, e, n);
+    out[n] = '\0';
+}
+
+static void test_etag_and_if_none_match(void **state)
+{
+    (void) state;
+    int calls = 0, port = 0;
+    httpd_t *h = NULL;
+    for (int attempt = 0; attempt < 20 && !h; attempt++) {
+        port = httptest_free_port();
+        httpd_config_t config = { .name = "test", .address = "127.0.0.1", .port = port,
+                                  .etag = true };
+        h = httpd_new(&config, s_routes, sizeof s_routes / sizeof s_routes[0], &calls);
+    }
+    assert_non_null(h);
+    httptest_reply_t r;
+    httptest(port, "GET /echo?id=1 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "Cache-Control: private, no-cache"));
+    char etag[64], req[256];
+    s_etag_of(&r, etag, sizeof etag);
+    assert_int_equal((int) strlen(etag), 34);
+    assert_true(etag[0] == '"' && etag[33] == '"');
+    /* the same body: 304 without it, the same ETag */
+    snprintf(req, sizeof req, "GET /echo?id=1 HTTP/1.0\r\nIf-None-Match: \"x\", %s\r\n\r\n",
+             etag);
+    httptest(port, req, &r);
+    assert_int_equal(r.status, 304);
+    assert_string_equal(r.body, "");
+    assert_non_null(strstr(r.headers, etag));
+    snprintf(req, sizeof req, "GET /echo?id=1 HTTP/1.0\r\nIf-None-Match: W/%s\r\n\r\n", etag);
+    httptest(port, req, &r);
+    assert_int_equal(r.status, 304);
+    httptest(port, "GET /echo?id=1 HTTP/1.0\r\nIf-None-Match: *\r\n\r\n", &r);
+    assert_int_equal(r.status, 304);
+    /* another body: 200 with it */
+    snprintf(req, sizeof req, "GET /echo?id=2 HTTP/1.0\r\nIf-None-Match: %s\r\n\r\n", etag);
+    httptest(port, req, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "id=2"));
+    /* no ETag on other methods or on refusals */
+    httptest(port, "POST /echo HTTP/1.0\r\nContent-Length: 0\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.headers, "ETag"));
+    assert_non_null(strstr(r.headers, "Cache-Control: no-store"));
+    httptest(port, "GET /strict?bad=1 HTTP/1.0\r\n\r\n", &r);
+    assert_int_equal(r.status, 400);
+    assert_null(strstr(r.headers, "ETag"));
+    httpd_destroy(&h);
+}
+
 static void test_bad_configuration(void **state)
 {
     (void) state;
@@ -243,6 +377,9 @@ int main(void)
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_own_refusals_in_the_servers_form),
         cmocka_unit_test(test_strict_arguments),
+        cmocka_unit_test(test_path_parameters),
+        cmocka_unit_test(test_security_headers_and_added_ones),
+        cmocka_unit_test(test_etag_and_if_none_match),
         cmocka_unit_test(test_bad_configuration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,24 @@ static void test_encode_minimal_and_full(void **state)
     free(body);
 }
 
+static void test_extension_members(void **state)
+{
+    (void) state;
+    problem_t p = { .status = 429, .type = "urn:eqms:problem:account-locked",
+                    .ext = { { "locked_until", "2026-01-02T03:04:05.000Z" },
+                             { "status", "forged" },        /* standard: left out */
+                             { "bad", "\xff" },             /* not UTF-8: left out */
+                             { NULL, "x" } } };
+    char *body = problem_encode(&p, NULL);
+    json_t *j = parse(body);
+    assert_string_equal(str(j, "locked_until"), "2026-01-02T03:04:05.000Z");
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 429);
+    assert_null(json_object_get(j, "bad"));
+    assert_int_equal(json_object_size(j), 4);    /* type, title, status, locked_until */
+    json_decref(j);
+    free(body);
+}
+
 static void test_bad_input_still_answers(void **state)
 {
     (void) state;
@@ -214,6 +232,7 @@ int main(void)
     log_init("test_problem", LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_minimal_and_full),
+        cmocka_unit_test(test_extension_members),
         cmocka_unit_test(test_bad_input_still_answers),
         cmocka_unit_test(test_answers_through_httpd),
     };

@@ -285,6 +285,28 @@ static void test_revoke_user(void **state)
 
 /* A user's set keeps only sessions that still exist: ended ones go at the
  * next login. */
+static void test_revoke_user_others(void **state)
+{
+    (void) state;
+    clock_set_fake(T0);
+    char tokens[3][SESSION_TOKEN_SIZE];
+    session_t made[3], found;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(session_create(s_rs, &s_config, 49, 7, tokens[i], &made[i]), 0);
+    assert_int_equal(session_revoke_user_others(s_rs, 49, made[1].hash), 2);
+    assert_int_equal(session_lookup(s_rs, &s_config, tokens[0], &found), 0);
+    assert_int_equal(session_lookup(s_rs, &s_config, tokens[2], &found), 0);
+    assert_int_equal(session_lookup(s_rs, &s_config, tokens[1], &found), 1);
+    char user_key[64];
+    user_key_of(user_key, sizeof user_key, 49);
+    assert_int_equal(num("SCARD", user_key, NULL), 1);
+    assert_int_equal(num("SISMEMBER", user_key, made[1].hash), 1);
+    /* the kept one is still ended with all of them later */
+    assert_int_equal(session_revoke_user(s_rs, 49), 1);
+    assert_int_equal(session_lookup(s_rs, &s_config, tokens[1], &found), 0);
+    assert_int_equal(num("SCARD", user_key, NULL), 0);
+}
+
 static void test_user_set_pruned(void **state)
 {
     (void) state;
@@ -402,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_revoke),
         cmocka_unit_test(test_revoke_user),
+        cmocka_unit_test(test_revoke_user_others),
         cmocka_unit_test(test_user_set_pruned),
         cmocka_unit_test(test_api_token_cache),
         cmocka_unit_test(test_api_token_expiry),

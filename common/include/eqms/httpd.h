@@ -1,14 +1,25 @@
 /*  httpd: a service's own small HTTP server (libmicrohttpd, its own
  *  threads) on a table of routes.
  *
- *  The plumbing every EQMS HTTP endpoint shares: exact-path routes with a
- *  method each (GET also answers HEAD), 404 for an unknown path, 405 with
- *  Allow for a known path and another method, request bodies collected up
- *  to a limit (413 beyond), query arguments read strictly (an argument
- *  given twice is refused), and the same headers on every reply
- *  (Cache-Control: no-store, X-Content-Type-Options: nosniff). health (the
- *  /health and /metrics port of every service) and sms-notifier's gateway
- *  callbacks run on it.
+ *  The plumbing every EQMS HTTP endpoint shares: routes with a method each
+ *  (GET also answers HEAD), 404 for an unknown path, 405 with Allow for a
+ *  known path and another method, request bodies collected up to a limit
+ *  (413 beyond), query arguments read strictly (an argument given twice is
+ *  refused), and the same headers on every reply (Cache-Control: no-store,
+ *  X-Content-Type-Options: nosniff, a Content-Security-Policy that forbids
+ *  everything and framing, X-Frame-Options: DENY, Referrer-Policy:
+ *  no-referrer). health (the /health and /metrics port of every service),
+ *  sms-notifier's gateway callbacks and web-api's REST API run on it.
+ *
+ *  A route's path is exact ("/sms/dlr") or has parameters, each a whole
+ *  segment: "/api/v1/users/{id}" matches "/api/v1/users/42" (not
+ *  "/api/v1/users/" nor "/api/v1/users/4/2") and httpd_req_param(req, "id")
+ *  is "42". The first route of the table that matches the path and the
+ *  method answers.
+ *
+ *  With `etag` set, a 200 answer to GET or HEAD carries a strong ETag (a
+ *  hash of the body) and Cache-Control: private, no-cache, and a request
+ *  whose If-None-Match names it (or is "*") gets 304 without the body.
  *
  *  Handlers run on the server's threads, concurrently when `threads` > 1:
  *  they may only touch thread-safe state or their own connections.
@@ -26,18 +37,29 @@ typedef struct httpd_req_t httpd_req_t;
 
 /* What a handler answers. Starts as 500 with no body: a handler that
  * forgets to answer is visible. */
+#define HTTPD_HEADERS_MAX     4     /* headers a handler may add to its answer */
+#define HTTPD_HEADER_VALUE_MAX 256
+#define HTTPD_PARAMS_MAX      4     /* {name} segments of a route's path */
+
 typedef struct {
     unsigned status;
     const char *content_type;   /* static string; NULL: text/plain; charset=utf-8 */
     char *body;                 /* heap, taken by httpd; NULL: empty */
     size_t len;
+    /* headers added with httpd_reply_header */
+    size_t nheaders;
+    struct {
+        const char *name;       /* static string */
+        char value[HTTPD_HEADER_VALUE_MAX];
+    } headers[HTTPD_HEADERS_MAX];
 } httpd_reply_t;
 
 typedef void (httpd_handler_fn)(void *ctx, const httpd_req_t *req, httpd_reply_t *reply);
 
 typedef struct {
     const char *method;         /* "GET" (answers HEAD too), "POST", ... */
-    const char *path;           /* exact, e.g. "/sms/dlr" */
+    const char *path;           /* exact, e.g. "/sms/dlr", or with {name} segments,
+                                   e.g. "/api/v1/users/{id}" */
     httpd_handler_fn *handler;
 } httpd_route_t;
 
@@ -58,6 +80,7 @@ typedef struct {
     httpd_refusal_fn *refusal;  /* how its own refusals read (problem_httpd_refusal
                                    answers Problem Details); NULL: the detail as
                                    text/plain */
+    bool etag;                  /* ETag and If-None-Match on GET answers (above) */
 } httpd_config_t;
 
 /* Starts listening. `routes` (n of them) and `ctx` are borrowed and must
@@ -73,6 +96,13 @@ void httpd_destroy(httpd_t **self_p);
 
 const char *httpd_req_method(const httpd_req_t *req);
 const char *httpd_req_path(const httpd_req_t *req);
+
+/* The route that matched (an element of the table given to httpd_new). */
+const httpd_route_t *httpd_req_route(const httpd_req_t *req);
+
+/* The path segment that matched `{name}` in the route's path, or NULL when
+ * the route has no such parameter. */
+const char *httpd_req_param(const httpd_req_t *req, const char *name);
 
 /* The value of query argument `name` ("" for "?name" without a value), or
  * NULL when it is absent. */
@@ -102,5 +132,14 @@ void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ..
  * to NULL) of `content_type` (a static string). A NULL body answers 500. */
 void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
                       char **body_p);
+
+/* Adds a header to the answer (`name` a static string, `value` copied).
+ * -1 if HTTPD_HEADERS_MAX are already there or the value is longer than
+ * HTTPD_HEADER_VALUE_MAX - 1 or holds a line break. */
+int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value);
+
+/* Whether `pattern` (a route's path) matches `path`, for route tables
+ * that callers check (a parameter matches any one non-empty segment). */
+bool httpd_path_matches(const char *pattern, const char *path);
 
 #endif

@@ -22,6 +22,14 @@
 
 #define PROBLEM_CONTENT_TYPE "application/problem+json"
 
+/* An extension member with a text value, e.g. {"locked_until", "2026-...Z"}. */
+typedef struct {
+    const char *name;                 /* not one of the standard members */
+    const char *value;
+} problem_ext_t;
+
+#define PROBLEM_EXT_MAX 4
+
 typedef struct {
     unsigned status;                  /* 400..599; anything else answers 500 */
     const char *type;                 /* a URI reference; NULL: "about:blank" */
@@ -29,6 +37,9 @@ typedef struct {
     const char *detail;               /* this occurrence, for a person; NULL: none */
     const char *instance;             /* this occurrence, e.g. the request path; NULL: none */
     const jsonreq_errors_t *errors;   /* members refused; NULL or none: no "errors" */
+    problem_ext_t ext[PROBLEM_EXT_MAX];   /* extension members; those with a NULL
+                                             name or value, or a standard member's
+                                             name, are left out */
 } problem_t;
 
 /* The body, a malloc'd NUL-terminated string the caller frees, with its

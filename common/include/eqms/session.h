@@ -106,4 +106,9 @@ int session_revoke(redisstore_t *rs, const char *hash);
  * failed. */
 int session_revoke_user(redisstore_t *rs, int64_t user_id);
 
+/* Ends every login session of the user but the one whose hash is `keep`
+ * (the caller's own, after a password change). The number ended, or -1 if
+ * Redis failed. */
+int session_revoke_user_others(redisstore_t *rs, int64_t user_id, const char *keep);
+
 #endif

@@ -1,0 +1,184 @@
+/*  wa_http: the REST server, its route table and connection pool (wa_http.h). */
+#include "wa_http.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqms/clock.h"
+#include "eqms/httpd.h"
+#include "eqms/log.h"
+#include "eqms/problem.h"
+#include "wa_audit.h"
+#include "wa_auth.h"
+#include "wa_roles.h"
+#include "wa_session.h"
+#include "wa_tokens.h"
+#include "wa_users.h"
+
+#define S_REDIS_TIMEOUT_MS 2000
+
+typedef struct {
+    const char *method;
+    const char *path;
+    wa_access_t access;
+    wa_perm_t perm;               /* for WA_ACCESS_PERM */
+    bool during_change;           /* usable while the password must be changed */
+    wa_handler_fn *handler;
+} s_route_t;
+
+#define API "/api/v1"
+#define USERS WA_ACCESS_PERM, WA_PERM_MANAGE_USERS, false
+#define TOKENS WA_ACCESS_PERM, WA_PERM_MANAGE_API_TOKENS, false
+
+static const s_route_t s_routes[] = {
+    { "POST", API "/sessions", WA_ACCESS_PUBLIC, 0, true, wa_session_login },
+    { "DELETE", API "/sessions/current", WA_ACCESS_ANY, 0, true, wa_session_logout },
+    { "GET", API "/me", WA_ACCESS_ANY, 0, true, wa_session_me },
+    { "POST", API "/me/password", WA_ACCESS_ANY, 0, true, wa_session_change_password },
+    { "GET", API "/permissions", WA_ACCESS_ANY, 0, false, wa_roles_permissions },
+    { "GET", API "/users", USERS, wa_users_list },
+    { "POST", API "/users", USERS, wa_users_create },
+    { "GET", API "/users/{id}", USERS, wa_users_get },
+    { "PATCH", API "/users/{id}", USERS, wa_users_update },
+    { "DELETE", API "/users/{id}", USERS, wa_users_delete },
+    { "POST", API "/users/{id}/disable", USERS, wa_users_disable },
+    { "POST", API "/users/{id}/enable", USERS, wa_users_enable },
+    { "POST", API "/users/{id}/password-reset", USERS, wa_users_reset_password },
+    { "GET", API "/roles", USERS, wa_roles_list },
+    { "POST", API "/roles", USERS, wa_roles_create },
+    { "GET", API "/roles/{id}", USERS, wa_roles_get },
+    { "PATCH", API "/roles/{id}", USERS, wa_roles_update },
+    { "DELETE", API "/roles/{id}", USERS, wa_roles_delete },
+    { "GET", API "/tokens", TOKENS, wa_tokens_list },
+    { "POST", API "/tokens", TOKENS, wa_tokens_create },
+    { "GET", API "/tokens/{id}", TOKENS, wa_tokens_get },
+    { "DELETE", API "/tokens/{id}", TOKENS, wa_tokens_revoke },
+    { "GET", API "/audit", WA_ACCESS_PERM, WA_PERM_READ_AUDIT_LOG, false, wa_audit_list },
+};
+#define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
+
+/* One handler's connections. */
+typedef struct {
+    pgstore_t *pg;
+    redisstore_t *rs;
+    bool busy;
+} s_slot_t;
+
+struct wa_http_t {
+    wa_config_t api;
+    httpd_route_t routes[S_NROUTES];
+    s_slot_t *slots;
+    unsigned nslots;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    httpd_t *http;
+};
+
+static s_slot_t *s_acquire(wa_http_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    s_slot_t *slot = NULL;
+    while (!slot) {
+        for (unsigned i = 0; i < self->nslots && !slot; i++)
+            if (!self->slots[i].busy)
+                slot = &self->slots[i];
+        if (!slot)
+            pthread_cond_wait(&self->freed, &self->lock);
+    }
+    slot->busy = true;
+    pthread_mutex_unlock(&self->lock);
+    return slot;
+}
+
+static void s_release(wa_http_t *self, s_slot_t *slot)
+{
+    /* a handler that returned inside a transaction must not leave it open */
+    PGconn *conn = pgstore_conn(slot->pg);
+    if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        pgstore_rollback(slot->pg);
+    pthread_mutex_lock(&self->lock);
+    slot->busy = false;
+    pthread_cond_signal(&self->freed);
+    pthread_mutex_unlock(&self->lock);
+}
+
+static void s_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
+{
+    wa_http_t *self = ctx;
+    const s_route_t *route = &s_routes[httpd_req_route(req) - self->routes];
+    int64_t started = clock_mono_ms();
+    s_slot_t *slot = s_acquire(self);
+    wa_call_t call = { .pg = slot->pg, .rs = slot->rs, .config = &self->api, .req = req,
+                       .reply = reply };
+    if (wa_auth_resolve(&call, route->access, route->perm, route->during_change) == 0)
+        route->handler(&call);
+    s_release(self, slot);
+    log_debug("http_request", "method=%s path=%s status=%u principal=%s ms=%lld",
+              httpd_req_method(req), httpd_req_path(req), reply->status,
+              *call.who.name ? call.who.name : "-", (long long) (clock_mono_ms() - started));
+}
+
+void wa_http_routes_print(FILE *out)
+{
+    for (size_t i = 0; i < S_NROUTES; i++) {
+        const s_route_t *r = &s_routes[i];
+        fprintf(out, "%s %s %s\n", r->method, r->path,
+                r->access == WA_ACCESS_PUBLIC ? "public"
+                : r->access == WA_ACCESS_ANY  ? "any"
+                                              : wa_perm_name(r->perm));
+    }
+}
+
+wa_http_t *wa_http_new(const wa_http_config_t *config)
+{
+    wa_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->api = config->api;
+    self->nslots = config->threads ? config->threads : 1;
+    self->slots = calloc(self->nslots, sizeof *self->slots);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_cond_init(&self->freed, NULL);
+    if (!self->slots)
+        goto err;
+    for (unsigned i = 0; i < self->nslots; i++) {
+        self->slots[i].pg = pgstore_new(config->pg_conninfo);
+        self->slots[i].rs = redisstore_new(config->redis_url, S_REDIS_TIMEOUT_MS);
+        if (!self->slots[i].pg || !self->slots[i].rs) {
+            log_error("webapi_http_config", "reason=\"bad database or Redis address\"");
+            goto err;
+        }
+    }
+    for (size_t i = 0; i < S_NROUTES; i++)
+        self->routes[i] = (httpd_route_t) { s_routes[i].method, s_routes[i].path, s_handle };
+    httpd_config_t http = { .name = "web-api", .address = config->address,
+                            .port = config->port, .body_max = config->body_max,
+                            .threads = self->nslots, .connections = 512, .timeout_s = 30,
+                            .refusal = problem_httpd_refusal, .etag = true };
+    self->http = httpd_new(&http, self->routes, S_NROUTES, self);
+    if (!self->http)
+        goto err;
+    return self;
+err:
+    wa_http_destroy(&self);
+    return NULL;
+}
+
+void wa_http_destroy(wa_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    wa_http_t *self = *self_p;
+    httpd_destroy(&self->http);
+    for (unsigned i = 0; self->slots && i < self->nslots; i++) {
+        pgstore_destroy(&self->slots[i].pg);
+        redisstore_destroy(&self->slots[i].rs);
+    }
+    free(self->slots);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->freed);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,114 @@
+"""web-api's REST API under test: a started eqms-web-api with an administrator
+at the head office (made by `eqms-web-api --create-admin`), and a small client.
+
+    api = WebApi(start_bin, run_bin, demo_db, redis_url)
+    admin = api.login("admin", ADMIN_PASSWORD)         # a Client with its token
+    r = admin.get("/users")                             # requests.Response
+    alice = api.make_user("alice", "hq.r01", ["manage_users"])   # a Client
+"""
+import requests
+
+from servers import free_port, wait_port
+
+ADMIN_PASSWORD = "Admin-Pass-2024!"
+USER_PASSWORD = "User-Pass-2024!"
+API = "/api/v1"
+
+
+class Client:
+    """Requests to the API with one bearer token (or none)."""
+
+    def __init__(self, base, token=None):
+        self.base = base
+        self.token = token
+        self.http = requests.Session()
+
+    def request(self, method, path, json=None, data=None, headers=None, params=None):
+        h = dict(headers or {})
+        if self.token:
+            h.setdefault("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            h.setdefault("Content-Type", "application/json")
+        url = path if path.startswith("http") else self.base + API + path
+        return self.http.request(method, url, json=json, data=data, headers=h, params=params,
+                                 timeout=20)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+class WebApi:
+    def __init__(self, start_bin, run_bin, db, redis_url, **env):
+        self.db = db
+        self.port = free_port()
+        self.http_port = free_port()
+        self.env = {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_REDIS_URL": redis_url,
+                    "EQMS_BUS_PUB": f"tcp://127.0.0.1:{free_port()}",
+                    "EQMS_BUS_SUB": f"tcp://127.0.0.1:{free_port()}",
+                    "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(self.http_port),
+                    "EQMS_WEBAPI_ADDRESS": "127.0.0.1", "EQMS_WEBAPI_PORT": str(self.port),
+                    "EQMS_WEBAPI_THREADS": "2"}
+        self.env.update(env)
+        res = run_bin("web-api", ["--create-admin", "admin", "hq"],
+                      env=dict(self.env, EQMS_ADMIN_PASSWORD=ADMIN_PASSWORD))
+        assert res.returncode == 0, res.stderr
+        self.proc = start_bin("web-api", self.env)
+        wait_port(self.port, proc=self.proc.proc)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._admin = None
+
+    def client(self, token=None):
+        return Client(self.base, token)
+
+    def login(self, login, password, expect=201):
+        r = self.client().post("/sessions", {"login": login, "password": password})
+        assert r.status_code == expect, r.text
+        return self.client(r.json()["token"]) if expect == 201 else r
+
+    @property
+    def admin(self):
+        if self._admin is None:
+            self._admin = self.login("admin", ADMIN_PASSWORD)
+        return self._admin
+
+    def node_id(self, path):
+        with self.db.cursor() as cur:
+            cur.execute("SELECT id FROM org_node WHERE path = %s::ltree", (path,))
+            return cur.fetchone()[0]
+
+    def make_role(self, name, node, permissions, by=None):
+        r = (by or self.admin).post("/roles", {"name": name, "node": node,
+                                               "permissions": permissions})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def make_user(self, login, node, permissions, by=None, must_change=False):
+        """A user at `node` holding a role (made at that node) with `permissions`,
+        logged in: a Client."""
+        role = self.make_role(f"role-{login}", node, permissions, by)
+        r = (by or self.admin).post("/users", {"login": login, "display_name": login.title(),
+                                               "node": node, "password": USER_PASSWORD,
+                                               "roles": [role["id"]],
+                                               "must_change_password": must_change})
+        assert r.status_code == 201, r.text
+        client = self.login(login, USER_PASSWORD)
+        client.user = r.json()
+        return client
+
+
+def problem(r, status):
+    """The Problem Details body of a refusal, checked for its form."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["Content-Type"] == "application/problem+json", r.headers
+    body = r.json()
+    assert body["status"] == status and body["type"] and body["title"]
+    return body

@@ -6,7 +6,12 @@
  *  Allow for a known path and another method, request bodies collected up
  *  to a limit (413 beyond), query arguments read strictly (an argument
  *  given twice is refused), and the same headers on every reply
- *  (Cache-Control: no-store, X-Content-Type-Options: nosniff). health (the
+ *  (Cache-Control: no-store, X-Content-Type-Options: nosniff). Bodies of
+ *  GZIP_MIN_SIZE bytes or more are gzip-compressed when the request's
+ *  Accept-Encoding allows it (gzip.h), unless the reply opts out. A reply
+ *  may also be a stream (httpd_reply_stream): a body of unknown length
+ *  that a producer feeds from any thread, parked without a thread while
+ *  it has nothing to send (Server-Sent Events, sse.h). health (the
  *  /health and /metrics port of every service) and sms-notifier's gateway
  *  callbacks run on it.
  *
@@ -24,6 +29,9 @@ typedef struct httpd_t httpd_t;
 /* One request, valid only during the handler call. */
 typedef struct httpd_req_t httpd_req_t;
 
+/* A streamed reply's body (httpd_reply_stream). */
+typedef struct httpd_stream_t httpd_stream_t;
+
 /* What a handler answers. Starts as 500 with no body: a handler that
  * forgets to answer is visible. */
 typedef struct {
@@ -31,6 +39,11 @@ typedef struct {
     const char *content_type;   /* static string; NULL: text/plain; charset=utf-8 */
     char *body;                 /* heap, taken by httpd; NULL: empty */
     size_t len;
+    const char *const *headers; /* NULL-terminated name, value pairs (static) added
+                                   to the reply; a Cache-Control among them replaces
+                                   the default no-store. NULL: none */
+    bool identity;              /* true: never compressed (XLSX, zip: already are) */
+    httpd_stream_t *stream;     /* set by httpd_reply_stream, else NULL */
 } httpd_reply_t;
 
 typedef void (httpd_handler_fn)(void *ctx, const httpd_req_t *req, httpd_reply_t *reply);
@@ -102,5 +115,36 @@ void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ..
  * to NULL) of `content_type` (a static string). A NULL body answers 500. */
 void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
                       char **body_p);
+
+/* --- streamed replies ------------------------------------------------------------ */
+
+/* What feeds a streamed reply. httpd calls `read` on its own threads, one
+ * call at a time per stream, and `close` exactly once, last. */
+typedef struct {
+    /* Copies at most `max` bytes of the body into `buf` and returns how
+     * many; 0 when nothing is ready (httpd parks the connection, without
+     * holding a thread, until httpd_stream_wake); -1 to end the body. */
+    long (*read)(void *producer, char *buf, size_t max);
+    /* The stream is over: ended by `read`, client gone, send failed or the
+     * server stopping. After it returns, the httpd_stream_t is freed: the
+     * producer must have forgotten it (and must not be inside
+     * httpd_stream_wake for it on another thread). Also called when the
+     * reply could not even be started. */
+    void (*close)(void *producer);
+} httpd_stream_ops_t;
+
+/* Answers `status` with a body of unknown length (chunked over HTTP/1.1)
+ * that `ops` read from `producer`, never compressed. `content_type` and
+ * reply->headers (set them before or after) are static. Returns the
+ * stream, for httpd_stream_wake, valid until ops->close returns; NULL when
+ * memory ran out (ops->close has then been called, the reply is 500). */
+httpd_stream_t *httpd_reply_stream(httpd_reply_t *reply, unsigned status,
+                                   const char *content_type, const httpd_stream_ops_t *ops,
+                                   void *producer);
+
+/* Tells httpd that `stream` has data (or its end) ready: a parked
+ * connection is resumed and `read` called again. Thread-safe, never
+ * blocks on the network; a wake before the next park is not lost. */
+void httpd_stream_wake(httpd_stream_t *stream);
 
 #endif

@@ -30,6 +30,8 @@ SVC_PKGS_device-gateway := libusb-1.0
 SVC_PKGS_rating-ingest := yajl
 SVC_PKGS_queue-manager := yajl
 SVC_PKGS_sms-notifier := libcurl
+# common/export's XLSX (an archive member: only binaries that export link it)
+SVC_PKGS_web-api := xlsxwriter
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -140,7 +142,8 @@ $(BUILD)/testlib/eqms-%.so: tests/shim/%.c
 
 $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+		$(if $(ALL_SVC_PKGS),$(shell pkg-config --libs $(ALL_SVC_PKGS)))
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIBS) $(LIBEQMS)
 	@mkdir -p $(@D)

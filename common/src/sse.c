@@ -542,6 +542,21 @@ static void *s_heartbeat(void *arg)
 
 /* --- life cycle -------------------------------------------------------------------- */
 
+/* Frees what the hub holds (its mutex and condition when made). */
+static void s_hub_free(sse_hub_t *self, bool mutex_made, bool cond_made)
+{
+    if (cond_made)
+        pthread_cond_destroy(&self->cond);
+    if (mutex_made)
+        pthread_mutex_destroy(&self->mu);
+    zhashx_destroy(&self->channels);
+    s_frame_unref(&self->retry);
+    s_frame_unref(&self->beat);
+    s_frame_unref(&self->too_old);
+    s_frame_unref(&self->behind);
+    free(self);
+}
+
 sse_hub_t *sse_hub_new(const sse_config_t *config)
 {
     sse_hub_t *self = calloc(1, sizeof *self);
@@ -576,22 +591,11 @@ sse_hub_t *sse_hub_new(const sse_config_t *config)
         || !cond_ok)
         goto err;
     zhashx_set_destructor(self->channels, s_channel_destroy);
-    if (pthread_create(&self->heartbeat, NULL, s_heartbeat, self) != 0) {
-        pthread_cond_destroy(&self->cond);
+    if (pthread_create(&self->heartbeat, NULL, s_heartbeat, self) != 0)
         goto err;
-    }
     return self;
 err:
-    if (sync_ok && cond_ok)
-        pthread_cond_destroy(&self->cond);
-    if (sync_ok)
-        pthread_mutex_destroy(&self->mu);
-    zhashx_destroy(&self->channels);
-    s_frame_unref(&self->retry);
-    s_frame_unref(&self->beat);
-    s_frame_unref(&self->too_old);
-    s_frame_unref(&self->behind);
-    free(self);
+    s_hub_free(self, sync_ok, sync_ok && cond_ok);
     return NULL;
 }
 
@@ -606,13 +610,6 @@ void sse_hub_destroy(sse_hub_t **self_p)
     pthread_cond_signal(&self->cond);
     pthread_mutex_unlock(&self->mu);
     pthread_join(self->heartbeat, NULL);
-    pthread_cond_destroy(&self->cond);
-    pthread_mutex_destroy(&self->mu);
-    zhashx_destroy(&self->channels);
-    s_frame_unref(&self->retry);
-    s_frame_unref(&self->beat);
-    s_frame_unref(&self->too_old);
-    s_frame_unref(&self->behind);
-    free(self);
+    s_hub_free(self, true, true);
     *self_p = NULL;
 }

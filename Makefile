@@ -15,20 +15,23 @@ Q ?= @
 DEB_PACKAGES := build-essential pkg-config \
 	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
 	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev \
+	zlib1g-dev libxlsxwriter-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
-	python3-jsonschema python3-yaml \
+	python3-jsonschema python3-yaml python3-openpyxl \
 	docker-compose procps iproute2 curl \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi
 
-PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc libsodium
+PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc libsodium zlib
 # Libraries only one service needs, by service (pkg-config names); unit tests,
 # which link every service, get all of them.
 SVC_PKGS_device-gateway := libusb-1.0
 SVC_PKGS_rating-ingest := yajl
 SVC_PKGS_queue-manager := yajl
 SVC_PKGS_sms-notifier := libcurl
+# common/export's XLSX (an archive member: only binaries that export link it)
+SVC_PKGS_web-api := xlsxwriter
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -139,7 +142,8 @@ $(BUILD)/testlib/eqms-%.so: tests/shim/%.c
 
 $(BUILD)/testbin/eqms-%: $(BUILD)/tests/system/%/main.o $(LIBEQMS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+		$(if $(ALL_SVC_PKGS),$(shell pkg-config --libs $(ALL_SVC_PKGS)))
 
 $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(SERVICE_LIBS) $(LIBEQMS)
 	@mkdir -p $(@D)

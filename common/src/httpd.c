@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "eqms/gzip.h"
 #include "eqms/log.h"
 
 #define S_ARGS_MAX      32          /* query arguments kept per request */
@@ -31,6 +34,23 @@ struct httpd_t {
     httpd_refusal_fn *refusal;      /* NULL: text/plain */
     bool etag;
     struct MHD_Daemon *daemon;      /* NULL when inert */
+    pthread_mutex_t streams_mu;     /* guards the list of streams and stopping */
+    httpd_stream_t *streams;        /* open streamed replies, a list */
+    bool stopping;                  /* httpd_destroy began: no stream parks again */
+};
+
+/* A streamed reply: the producer, and whether the connection is parked
+ * (MHD_suspend_connection), which only `mu` decides. */
+struct httpd_stream_t {
+    httpd_t *server;
+    struct MHD_Connection *conn;
+    httpd_stream_ops_t ops;
+    void *producer;
+    pthread_mutex_t mu;
+    bool suspended;                 /* parked: httpd_stream_wake resumes it */
+    bool woken;                     /* woken since the last read: do not park */
+    atomic_bool closing;            /* the server stops: end the body */
+    httpd_stream_t *prev, *next;    /* the server's list */
 };
 
 struct httpd_req_t {
@@ -72,6 +92,114 @@ static void s_mhd_logger(void *cls, const char *fmt, va_list ap)
     log_warn("http_error", "server=%s msg=\"%s\"", self ? self->name : "?", msg);
 }
 
+/* --- streamed replies ------------------------------------------------------------ */
+
+httpd_stream_t *httpd_reply_stream(httpd_reply_t *reply, unsigned status,
+                                   const char *content_type, const httpd_stream_ops_t *ops,
+                                   void *producer)
+{
+    free(reply->body);
+    reply->body = NULL;
+    reply->len = 0;
+    httpd_stream_t *st = calloc(1, sizeof *st);
+    if (!st || pthread_mutex_init(&st->mu, NULL) != 0) {
+        free(st);
+        ops->close(producer);
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->content_type = NULL;
+        return NULL;
+    }
+    st->ops = *ops;
+    st->producer = producer;
+    reply->stream = st;
+    reply->status = status;
+    reply->content_type = content_type;
+    return st;
+}
+
+void httpd_stream_wake(httpd_stream_t *st)
+{
+    pthread_mutex_lock(&st->mu);
+    if (st->suspended) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+    else
+        st->woken = true;
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* libmicrohttpd's content reader: the producer's bytes, or a park. */
+static ssize_t s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void) pos;
+    httpd_stream_t *st = cls;
+    for (;;) {
+        if (atomic_load(&st->closing))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        long n = st->ops.read(st->producer, buf, max);
+        if (n < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (n > 0)
+            return (ssize_t) n;
+        pthread_mutex_lock(&st->mu);
+        bool again = st->woken || atomic_load(&st->closing);
+        st->woken = false;
+        if (!again) {
+            /* returning 0 without a park would spin the polling thread */
+            MHD_suspend_connection(st->conn);
+            st->suspended = true;
+        }
+        pthread_mutex_unlock(&st->mu);
+        if (!again)
+            return 0;
+    }
+}
+
+/* libmicrohttpd is done with the reply: the producer's close, then ours. */
+static void s_stream_free(void *cls)
+{
+    httpd_stream_t *st = cls;
+    httpd_t *self = st->server;
+    if (self) {
+        pthread_mutex_lock(&self->streams_mu);
+        if (st->prev)
+            st->prev->next = st->next;
+        else
+            self->streams = st->next;
+        if (st->next)
+            st->next->prev = st->prev;
+        pthread_mutex_unlock(&self->streams_mu);
+    }
+    st->ops.close(st->producer);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+/* The stream's MHD response, registered with the server; NULL (the
+ * stream closed and freed) on failure. */
+static struct MHD_Response *s_stream_response(httpd_t *self, struct MHD_Connection *conn,
+                                              httpd_stream_t *st)
+{
+    st->conn = conn;
+    struct MHD_Response *response = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 4096, s_stream_read, st, s_stream_free);
+    if (!response) {
+        s_stream_free(st);
+        return NULL;
+    }
+    st->server = self;
+    pthread_mutex_lock(&self->streams_mu);
+    st->next = self->streams;
+    if (st->next)
+        st->next->prev = st;
+    self->streams = st;
+    if (self->stopping)
+        atomic_store(&st->closing, true);
+    pthread_mutex_unlock(&self->streams_mu);
+    return response;
+}
+
 /* --- answering ------------------------------------------------------------------- */
 
 /* The strong ETag of a body: a quoted SHA-256 prefix in hex. */
@@ -108,64 +236,113 @@ static bool s_etag_listed(const char *list, const char *etag)
     return false;
 }
 
-static enum MHD_Result s_queue_for(const httpd_t *self, struct MHD_Connection *conn,
-                                   const char *method, httpd_reply_t *reply,
-                                   const char *allow)
+/* With the server's `etag`, a 200 answer to GET or HEAD gets the tag of its
+ * body in `etag`, and becomes 304 without a body when If-None-Match names
+ * it; otherwise `etag` stays "". */
+static void s_etag_check(const httpd_t *self, struct MHD_Connection *conn, const char *method,
+                         httpd_reply_t *reply, char etag[S_ETAG_SIZE])
 {
-    char etag[S_ETAG_SIZE] = "";
-    bool not_modified = false;
-    if (self && self->etag && reply->status == MHD_HTTP_OK && reply->body && method
-        && (strcmp(method, MHD_HTTP_METHOD_GET) == 0
-            || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
-        s_etag(reply->body, reply->len, etag);
-        not_modified = s_etag_listed(
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
-            etag);
-        if (not_modified) {
-            free(reply->body);
-            reply->body = NULL;
-            reply->status = MHD_HTTP_NOT_MODIFIED;
-        }
-    }
-    if (!reply->body) {
-        reply->body = strdup("");
+    if (!self || !self->etag || reply->status != MHD_HTTP_OK || !method
+        || (strcmp(method, MHD_HTTP_METHOD_GET) != 0
+            && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0))
+        return;
+    s_etag(reply->body, reply->len, etag);
+    if (s_etag_listed(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+        reply->body[0] = '\0';
         reply->len = 0;
-        if (!reply->body)
-            return MHD_NO;
+        reply->status = MHD_HTTP_NOT_MODIFIED;
+    }
+}
+
+/* The reply's body as an MHD response: gzip-compressed when it is large
+ * enough, not opted out and the request allows it (*varies: the form
+ * depended on Accept-Encoding). NULL when memory ran out. */
+static struct MHD_Response *s_body_response(struct MHD_Connection *conn,
+                                            httpd_reply_t *reply, bool *varies,
+                                            bool *gzipped)
+{
+    *varies = !reply->identity && reply->len >= GZIP_MIN_SIZE;
+    *gzipped = false;
+    if (*varies && gzip_accepted(MHD_lookup_connection_value(
+                       conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING))) {
+        size_t len;
+        char *packed = gzip_compress(reply->body, reply->len, &len);
+        if (packed) {
+            free(reply->body);
+            reply->body = packed;
+            reply->len = len;
+            *gzipped = true;
+        }
     }
     struct MHD_Response *response = MHD_create_response_from_buffer(
         reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
-    if (!response) {
+    if (!response)
+        free(reply->body);
+    reply->body = NULL;
+    return response;
+}
+
+/* Answers the reply: a stream, or its body with its ETag (`method` GET or
+ * HEAD and the server's `etag`; NULL: none, as for refusals) and
+ * compressed when it may be. */
+static enum MHD_Result s_queue(httpd_t *self, struct MHD_Connection *conn, const char *method,
+                               httpd_reply_t *reply, const char *allow)
+{
+    bool varies = false, gzipped = false;
+    char etag[S_ETAG_SIZE] = "";
+    struct MHD_Response *response;
+    if (reply->stream) {
         free(reply->body);
         reply->body = NULL;
-        return MHD_NO;
+        response = s_stream_response(self, conn, reply->stream);
+        reply->stream = NULL;
     }
-    reply->body = NULL;
-    if (!not_modified)
+    else {
+        if (!reply->body) {
+            reply->body = strdup("");
+            reply->len = 0;
+            if (!reply->body)
+                return MHD_NO;
+        }
+        s_etag_check(self, conn, method, reply, etag);
+        response = s_body_response(conn, reply, &varies, &gzipped);
+    }
+    if (!response)
+        return MHD_NO;
+    if (reply->status != MHD_HTTP_NOT_MODIFIED)
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 reply->content_type ? reply->content_type
                                                     : "text/plain; charset=utf-8");
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            *etag ? "private, no-cache" : "no-store");
-    if (*etag)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, etag);
+    bool cache_control = false;
+    for (size_t i = 0; i < reply->nheaders && i < HTTPD_HEADERS_MAX; i++) {
+        MHD_add_response_header(response, reply->headers[i].name, reply->headers[i].value);
+        cache_control = cache_control
+                        || strcasecmp(reply->headers[i].name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+    }
+    if (!cache_control)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                *etag ? "private, no-cache" : "no-store");
+    if (*etag) {
+        /* the compressed form is another representation: its tag is weak */
+        char weak[S_ETAG_SIZE + 2];
+        snprintf(weak, sizeof weak, "%s%s", gzipped ? "W/" : "", etag);
+        MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, weak);
+    }
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Content-Security-Policy", S_CSP);
     MHD_add_response_header(response, "X-Frame-Options", "DENY");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
-    for (size_t i = 0; i < reply->nheaders && i < HTTPD_HEADERS_MAX; i++)
-        MHD_add_response_header(response, reply->headers[i].name, reply->headers[i].value);
+    if (varies)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_VARY,
+                                MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (gzipped)
+        MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     if (allow)
         MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ret = MHD_queue_response(conn, reply->status, response);
     MHD_destroy_response(response);
     return ret;
-}
-
-static enum MHD_Result s_queue(struct MHD_Connection *conn, httpd_reply_t *reply,
-                               const char *allow)
-{
-    return s_queue_for(NULL, conn, NULL, reply, allow);
 }
 
 int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value)
@@ -400,23 +577,23 @@ static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
     }
     if (!route && *allow) {
         s_refuse(self, &reply, MHD_HTTP_METHOD_NOT_ALLOWED, path, "method not allowed");
-        return s_queue(conn, &reply, allow);
+        return s_queue(self, conn, NULL, &reply, allow);
     }
     if (!route) {
         s_refuse(self, &reply, MHD_HTTP_NOT_FOUND, path, "not found");
-        return s_queue(conn, &reply, NULL);
+        return s_queue(self, conn, NULL, &reply, NULL);
     }
     if (up->too_big) {
         char detail[64];
         snprintf(detail, sizeof detail, "request body larger than %zu bytes", self->body_max);
         s_refuse(self, &reply, MHD_HTTP_CONTENT_TOO_LARGE, path, detail);
-        return s_queue(conn, &reply, NULL);
+        return s_queue(self, conn, NULL, &reply, NULL);
     }
     req.route = route;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, s_arg, &req);
     s_peer(conn, req.peer, sizeof req.peer);
     route->handler(self->ctx, &req, &reply);
-    return s_queue_for(self, conn, method, &reply, NULL);
+    return s_queue(self, conn, method, &reply, NULL);
 }
 
 /* Collects `data` into the upload; beyond the limit only notes it. */
@@ -502,6 +679,10 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     httpd_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
+    if (pthread_mutex_init(&self->streams_mu, NULL) != 0) {
+        free(self);
+        return NULL;
+    }
     snprintf(self->name, sizeof self->name, "%s", name);
     self->routes = routes;
     self->nroutes = n;
@@ -519,7 +700,8 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     struct sockaddr_in in4 = { .sin_family = AF_INET };
     struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
     const struct sockaddr *addr;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG
+                         | MHD_ALLOW_SUSPEND_RESUME;   /* parked streams */
     if (inet_pton(AF_INET, config->address, &in4.sin_addr) == 1) {
         in4.sin_port = htons((uint16_t) config->port);
         addr = (const struct sockaddr *) &in4;
@@ -532,6 +714,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     else {
         log_error("http_config", "server=%s address=%s reason=\"not an IP address\"", name,
                   config->address);
+        pthread_mutex_destroy(&self->streams_mu);
         free(self);
         return NULL;
     }
@@ -553,6 +736,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     if (!self->daemon) {
         log_error("http_listen", "server=%s address=%s port=%d", name, config->address,
                   config->port);
+        pthread_mutex_destroy(&self->streams_mu);
         free(self);
         return NULL;
     }
@@ -564,8 +748,23 @@ void httpd_destroy(httpd_t **self_p)
     if (!self_p || !*self_p)
         return;
     httpd_t *self = *self_p;
-    if (self->daemon)
+    if (self->daemon) {
+        /* libmicrohttpd must not be stopped with a parked connection */
+        pthread_mutex_lock(&self->streams_mu);
+        self->stopping = true;
+        for (httpd_stream_t *st = self->streams; st; st = st->next) {
+            pthread_mutex_lock(&st->mu);
+            atomic_store(&st->closing, true);
+            if (st->suspended) {
+                st->suspended = false;
+                MHD_resume_connection(st->conn);
+            }
+            pthread_mutex_unlock(&st->mu);
+        }
+        pthread_mutex_unlock(&self->streams_mu);
         MHD_stop_daemon(self->daemon);
+    }
+    pthread_mutex_destroy(&self->streams_mu);
     free(self);
     *self_p = NULL;
 }

@@ -30,9 +30,8 @@ static inline int httptest_free_port(void)
     return ntohs(addr.sin_port);
 }
 
-/* Sends `request` (`len` bytes) and reads the whole reply (the server closes). */
-static inline void httptest_send(int port, const char *request, size_t len,
-                                 httptest_reply_t *reply)
+/* A socket connected to the loopback `port`. */
+static inline int httptest_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
@@ -40,6 +39,29 @@ static inline void httptest_send(int port, const char *request, size_t len,
                                 .sin_port = htons((uint16_t) port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     assert_int_equal(connect(fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    return fd;
+}
+
+/* Sends `request` and reads the whole raw reply (the server closes) into
+ * `raw` (at most `size` - 1 bytes, NUL-terminated); returns its length. */
+static inline size_t httptest_raw(int port, const char *request, char *raw, size_t size)
+{
+    int fd = httptest_connect(port);
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t) strlen(request));
+    size_t got = 0;
+    ssize_t n;
+    while (got < size - 1 && (n = read(fd, raw + got, size - 1 - got)) > 0)
+        got += (size_t) n;
+    close(fd);
+    raw[got] = '\0';
+    return got;
+}
+
+/* Sends `request` (`len` bytes) and reads the whole reply (the server closes). */
+static inline void httptest_send(int port, const char *request, size_t len,
+                                 httptest_reply_t *reply)
+{
+    int fd = httptest_connect(port);
     size_t sent = 0;
     while (sent < len) {
         ssize_t n = write(fd, request + sent, len - sent);

@@ -21,6 +21,13 @@
  *  hash of the body) and Cache-Control: private, no-cache, and a request
  *  whose If-None-Match names it (or is "*") gets 304 without the body.
  *
+ *  Bodies of GZIP_MIN_SIZE bytes or more are gzip-compressed when the
+ *  request's Accept-Encoding allows it (gzip.h), unless the reply opts out
+ *  (their ETag is then weak). A reply may also be a stream
+ *  (httpd_reply_stream): a body of unknown length that a producer feeds
+ *  from any thread, parked without a thread while it has nothing to send
+ *  (Server-Sent Events, sse.h).
+ *
  *  Handlers run on the server's threads, concurrently when `threads` > 1:
  *  they may only touch thread-safe state or their own connections.
  */
@@ -35,9 +42,12 @@ typedef struct httpd_t httpd_t;
 /* One request, valid only during the handler call. */
 typedef struct httpd_req_t httpd_req_t;
 
+/* A streamed reply's body (httpd_reply_stream). */
+typedef struct httpd_stream_t httpd_stream_t;
+
 /* What a handler answers. Starts as 500 with no body: a handler that
  * forgets to answer is visible. */
-#define HTTPD_HEADERS_MAX     4     /* headers a handler may add to its answer */
+#define HTTPD_HEADERS_MAX     8     /* headers a handler may add to its answer */
 #define HTTPD_HEADER_VALUE_MAX 256
 #define HTTPD_PARAMS_MAX      4     /* {name} segments of a route's path */
 
@@ -52,6 +62,8 @@ typedef struct {
         const char *name;       /* static string */
         char value[HTTPD_HEADER_VALUE_MAX];
     } headers[HTTPD_HEADERS_MAX];
+    bool identity;              /* true: never compressed (XLSX, zip: already are) */
+    httpd_stream_t *stream;     /* set by httpd_reply_stream, else NULL */
 } httpd_reply_t;
 
 typedef void (httpd_handler_fn)(void *ctx, const httpd_req_t *req, httpd_reply_t *reply);
@@ -133,7 +145,8 @@ void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ..
 void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
                       char **body_p);
 
-/* Adds a header to the answer (`name` a static string, `value` copied).
+/* Adds a header to the answer (`name` a static string, `value` copied); a
+ * Cache-Control among them replaces the default.
  * -1 if HTTPD_HEADERS_MAX are already there or the value is longer than
  * HTTPD_HEADER_VALUE_MAX - 1 or holds a line break. */
 int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value);
@@ -141,5 +154,36 @@ int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value
 /* Whether `pattern` (a route's path) matches `path`, for route tables
  * that callers check (a parameter matches any one non-empty segment). */
 bool httpd_path_matches(const char *pattern, const char *path);
+
+/* --- streamed replies ------------------------------------------------------------ */
+
+/* What feeds a streamed reply. httpd calls `read` on its own threads, one
+ * call at a time per stream, and `close` exactly once, last. */
+typedef struct {
+    /* Copies at most `max` bytes of the body into `buf` and returns how
+     * many; 0 when nothing is ready (httpd parks the connection, without
+     * holding a thread, until httpd_stream_wake); -1 to end the body. */
+    long (*read)(void *producer, char *buf, size_t max);
+    /* The stream is over: ended by `read`, client gone, send failed or the
+     * server stopping. After it returns, the httpd_stream_t is freed: the
+     * producer must have forgotten it (and must not be inside
+     * httpd_stream_wake for it on another thread). Also called when the
+     * reply could not even be started. */
+    void (*close)(void *producer);
+} httpd_stream_ops_t;
+
+/* Answers `status` with a body of unknown length (chunked over HTTP/1.1)
+ * that `ops` read from `producer`, never compressed. `content_type` is
+ * static; headers may be added before or after (httpd_reply_header). Returns the
+ * stream, for httpd_stream_wake, valid until ops->close returns; NULL when
+ * memory ran out (ops->close has then been called, the reply is 500). */
+httpd_stream_t *httpd_reply_stream(httpd_reply_t *reply, unsigned status,
+                                   const char *content_type, const httpd_stream_ops_t *ops,
+                                   void *producer);
+
+/* Tells httpd that `stream` has data (or its end) ready: a parked
+ * connection is resumed and `read` called again. Thread-safe, never
+ * blocks on the network; a wake before the next park is not lost. */
+void httpd_stream_wake(httpd_stream_t *stream);
 
 #endif

@@ -93,17 +93,23 @@ static void s_sized(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
 
 static const httpd_route_t s_routes[] = { { "GET", "/sized", s_sized } };
 
-static httpd_t *s_start(int *port)
+static httpd_t *s_start_etag(int *port, bool etag)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         *port = httptest_free_port();
-        httpd_config_t config = { .name = "test", .address = "127.0.0.1", .port = *port };
+        httpd_config_t config = { .name = "test", .address = "127.0.0.1", .port = *port,
+                                  .etag = etag };
         httpd_t *h = httpd_new(&config, s_routes, 1, NULL);
         if (h)
             return h;
     }
     fail_msg("no free port");
     return NULL;
+}
+
+static httpd_t *s_start(int *port)
+{
+    return s_start_etag(port, false);
 }
 
 typedef struct {
@@ -181,12 +187,49 @@ static void test_httpd_compresses_large_replies(void **state)
     httpd_destroy(&h);
 }
 
+/* A compressed body is another representation of the resource: its ETag
+ * is weak, and either tag in If-None-Match gives 304. */
+static void test_a_compressed_body_has_a_weak_etag(void **state)
+{
+    (void) state;
+    int port;
+    httpd_t *h = s_start_etag(&port, true);
+    static s_reply_t r;
+    s_get(port, "/sized?n=5000", NULL, &r);
+    const char *e = strstr(r.headers, "ETag: ");
+    assert_non_null(e);
+    char strong[64];
+    size_t n = strcspn(e + 6, "\r\n");
+    assert_true(n == 34 && e[6] == '"');
+    memcpy(strong, e + 6, n);
+    strong[n] = '\0';
+    s_get(port, "/sized?n=5000", "gzip", &r);
+    assert_non_null(strstr(r.headers, "Content-Encoding: gzip"));
+    char weak[80];
+    snprintf(weak, sizeof weak, "ETag: W/%s", strong);
+    assert_non_null(strstr(r.headers, weak));
+    char target[160];
+    for (int i = 0; i < 2; i++) {
+        /* the If-None-Match line rides in the target; "X-A:" takes s_get's
+         * " HTTP/1.0" as its value */
+        snprintf(target, sizeof target, "/sized?n=5000 HTTP/1.0\r\nIf-None-Match: %s%s\r\nX-A:",
+                 i ? "W/" : "", strong);
+        s_get(port, target, "gzip", &r);
+        int status = 0;
+        assert_int_equal(sscanf(r.headers, "HTTP/1.%*d %d", &status), 1);
+        assert_int_equal(status, 304);
+        assert_int_equal(r.len, 0);
+    }
+    httpd_destroy(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accept_encoding),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_httpd_compresses_large_replies),
+        cmocka_unit_test(test_a_compressed_body_has_a_weak_etag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,8 @@ struct sn_sender_t {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;                  /* guarded by lock */
-    uint64_t woken;             /* guarded by lock: counts wake-ups */
+    uint64_t woken[S_WORKERS_MAX];  /* guarded by lock: wake-ups, per worker */
+    uint64_t noted;             /* guarded by lock: shares noted for the next wake */
     metrics_counter_t *accepted, *retried, *failed, *db_failures, *digests, *held;
     s_worker_t *workers[S_WORKERS_MAX];
     int nworkers;
@@ -41,7 +42,7 @@ struct s_worker_t {
     void *gateway;              /* the provider's state */
     pthread_t thread;
     bool running;
-    uint64_t seen;              /* owner->woken when it last looked */
+    uint64_t seen;              /* owner->woken[index] when it last looked */
     int pause_ms;               /* after a retry: the gateway is given time */
 };
 
@@ -196,14 +197,14 @@ static void *s_run(void *arg)
     pthread_mutex_lock(&owner->lock);
     while (!owner->stop) {
         int64_t now = clock_mono_ms();
-        bool woken = owner->woken != self->seen;
+        bool woken = owner->woken[self->index] != self->seen;
         if (now < next_ms && !(woken && now >= paused_until)) {
             struct timespec until;
             clock_deadline(&until, (int) ((woken ? paused_until : next_ms) - now));
             pthread_cond_timedwait(&owner->wake, &owner->lock, &until);
             continue;
         }
-        self->seen = owner->woken;
+        self->seen = owner->woken[self->index];
         pthread_mutex_unlock(&owner->lock);
         self->pause_ms = 0;
         int taken = s_pass(self);
@@ -312,12 +313,36 @@ void sn_sender_destroy(sn_sender_t **self_p)
     *self_p = NULL;
 }
 
+void sn_sender_note(sn_sender_t *self, const char *recipient_ids)
+{
+    if (!self || !recipient_ids)
+        return;
+    uint64_t shares = 0;
+    for (const char *p = recipient_ids; *p;) {
+        char *end;
+        long long id = strtoll(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        /* as S_SHARE in sn_outbox.c: mod(abs(recipient_id), workers) */
+        shares |= 1ULL << (llabs(id) % self->nworkers);
+        p = end;
+    }
+    pthread_mutex_lock(&self->lock);
+    self->noted |= shares;
+    pthread_mutex_unlock(&self->lock);
+}
+
 void sn_sender_wake(sn_sender_t *self)
 {
     if (!self)
         return;
     pthread_mutex_lock(&self->lock);
-    self->woken++;
+    for (int i = 0; i < self->nworkers; i++)
+        if (!self->noted || (self->noted & (1ULL << i)))
+            self->woken[i]++;
+    self->noted = 0;
     pthread_cond_broadcast(&self->wake);
     pthread_mutex_unlock(&self->lock);
 }

@@ -57,7 +57,14 @@ sn_sender_t *sn_sender_new(const sn_sender_config_t *config, metrics_t *metrics)
 /* Stops the thread (after the SMS it is submitting) and frees. Accepts NULL. */
 void sn_sender_destroy(sn_sender_t **self_p);
 
-/* New rows were committed: look now rather than at the next poll. Any thread. */
+/* Notes that rows for these recipients (an array literal of
+ * alert_recipient ids, "{3,7}") are being written: the next wake goes to
+ * the threads whose share they are, not to all. Any thread; noting rows
+ * that are then not committed only wakes a thread for nothing. */
+void sn_sender_note(sn_sender_t *self, const char *recipient_ids);
+
+/* New rows were committed: look now rather than at the next poll: the
+ * threads noted since the last wake, or all if none was. Any thread. */
 void sn_sender_wake(sn_sender_t *self);
 
 #endif

@@ -31,14 +31,24 @@ typedef struct {
     bool moved;
 } s_walk_t;
 
+/* An unsatisfied rating into its alert (sn_alerts_rating); its SMS rows'
+ * senders noted, so that the wake after the commit goes to them alone. */
+static int s_rating(void *arg, const sn_rating_t *r)
+{
+    sn_server_t *self = arg;
+    int rc = sn_alerts_rating(self->alerts, r);
+    if (rc == 0)
+        sn_sender_note(self->cfg.sender, r->recipient_ids);
+    return rc;
+}
+
 static int s_gateway_head(void *arg, const char *stream, int64_t pos, int64_t head)
 {
     s_walk_t *w = arg;
     sn_server_t *self = w->self;
     while (pos < head) {
         int64_t upto = head - pos > S_CHUNK ? pos + S_CHUNK : head;
-        if (sn_store_unsatisfied(self->store, stream, pos, upto, sn_alerts_rating,
-                                 self->alerts) != 0
+        if (sn_store_unsatisfied(self->store, stream, pos, upto, s_rating, self) != 0
             || tailcursor_set(self->cursors, TAILCURSOR_GATEWAY, stream, upto, true) != 0) {
             w->rc = -1;
             return 1;

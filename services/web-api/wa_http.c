@@ -12,6 +12,7 @@
 #include "eqms/problem.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
+#include "wa_cfg_nodes.h"
 #include "wa_roles.h"
 #include "wa_session.h"
 #include "wa_tokens.h"
@@ -31,6 +32,8 @@ typedef struct {
 #define API "/api/v1"
 #define USERS WA_ACCESS_PERM, WA_PERM_MANAGE_USERS, false
 #define TOKENS WA_ACCESS_PERM, WA_PERM_MANAGE_API_TOKENS, false
+#define CONFIG WA_ACCESS_PERM, WA_PERM_MANAGE_CONFIGURATION, false
+#define QUEUES WA_ACCESS_PERM, WA_PERM_MANAGE_QUEUES, false
 
 static const s_route_t s_routes[] = {
     { "POST", API "/sessions", WA_ACCESS_PUBLIC, 0, true, wa_session_login },
@@ -56,6 +59,12 @@ static const s_route_t s_routes[] = {
     { "GET", API "/tokens/{id}", TOKENS, wa_tokens_get },
     { "DELETE", API "/tokens/{id}", TOKENS, wa_tokens_revoke },
     { "GET", API "/audit", WA_ACCESS_PERM, WA_PERM_READ_AUDIT_LOG, false, wa_audit_list },
+    /* configuration (wa_cfg_*.c) */
+    { "GET", API "/nodes", CONFIG, wa_cfg_nodes_list },
+    { "POST", API "/nodes", CONFIG, wa_cfg_nodes_create },
+    { "GET", API "/nodes/tree", CONFIG, wa_cfg_nodes_tree },
+    { "GET", API "/nodes/{id}", CONFIG, wa_cfg_nodes_get },
+    { "PATCH", API "/nodes/{id}", CONFIG, wa_cfg_nodes_update },
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 

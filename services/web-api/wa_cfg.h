@@ -1,0 +1,67 @@
+/*  wa_cfg: what the configuration routes (wa_cfg_*.c) share: values the
+ *  database refused turned into Problem Details naming the member, the
+ *  organisation node a member names, and telling the running services that
+ *  a part of the tree changed.
+ *
+ *  A request whose JSON is malformed is refused by jsonreq with 400 (wa.h);
+ *  a well-formed value that configuration cannot use (a time zone that is
+ *  not IANA, a parent outside the caller's subtree, a profile naming a
+ *  service twice) answers 422 with the member in `errors`; a code or number
+ *  already taken answers 409, also naming the member.
+ */
+#ifndef EQMS_WA_CFG_H
+#define EQMS_WA_CFG_H
+
+#include <stdint.h>
+
+#include "wa.h"
+
+/* Which request member a database constraint checks. */
+typedef struct {
+    const char *constraint;       /* e.g. "org_node_code_unique_among_siblings" */
+    const char *member;           /* e.g. "code" */
+} wa_cfg_rule_t;
+
+/* Answers 422 naming `member` with a reason formatted like printf.
+ * Returns -1. */
+int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Runs a statement of a change inside the caller's transaction. Returns
+ * its rows (PQclear them), or NULL rolled back and answered: 409 for a
+ * unique violation, 422 for a value the database refused (check, foreign
+ * key, SQLSTATE 22023 and the like), each naming the member `rules` give
+ * for the constraint (NULL-terminated; none matching: the body as a
+ * whole) with the database's message; 503 otherwise. */
+PGresult *wa_cfg_query(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
+                       int nparams, const char *const *params);
+
+/* wa_cfg_query for a statement whose rows nobody reads. 0 or -1. */
+int wa_cfg_exec(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql, int nparams,
+                const char *const *params);
+
+/* Begins a change with an INSERT ... RETURNING id (wa_cfg_query's
+ * answers): 0 with the new id. */
+int wa_cfg_insert(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
+                  int nparams, const char *const *params, int64_t *id);
+
+/* The node at `path` (the value of `member`) inside the caller's subtree,
+ * with its kind when `kind` is not NULL (at least 16 bytes). 0, or -1
+ * answered 422: not an org path, or no such node in the caller's subtree
+ * (one answer for both, so that it tells nothing about other subtrees). */
+int wa_cfg_node(wa_call_t *call, const char *member, const char *path, int64_t *node_id,
+                char *kind);
+
+/* A branch at `path` inside the caller's subtree: wa_cfg_node, and 422
+ * when the node is not a branch. */
+int wa_cfg_branch(wa_call_t *call, const char *member, const char *path, int64_t *node_id);
+
+/* Tells the running services, after a commit, that the configuration at or
+ * below `path` changed (web-api then publishes the registry snapshot of
+ * each branch there: docs/protocol.md). Does nothing without a listener. */
+void wa_cfg_changed(wa_call_t *call, const char *path);
+
+/* The same for the node `node_id`. */
+void wa_cfg_changed_node(wa_call_t *call, int64_t node_id);
+
+#endif

@@ -1,0 +1,188 @@
+/*  wa_cfg_nodes: the organisation tree (wa_cfg_nodes.h). */
+#include "wa_cfg_nodes.h"
+
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wa_cfg.h"
+#include "wa_store.h"
+
+static const char *const s_kinds[] = { "head_office", "region", "branch", "area",
+                                       "department", NULL };
+
+static const jsonreq_member_t s_create_members[] = {
+    { "parent", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "kind", JSONREQ_STRING, JSONREQ_REQUIRED, .one_of = s_kinds },
+    { "time_zone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
+};
+static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
+
+static const jsonreq_member_t s_update_members[] = {
+    { "parent", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "kind", JSONREQ_STRING, JSONREQ_OPTIONAL, .one_of = s_kinds },
+    { "time_zone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
+};
+static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
+
+/* What the database refuses, and the member that said it. */
+static const wa_cfg_rule_t s_rules[] = {
+    { "org_node_code_unique_among_siblings", "code" },
+    { "org_node_code_not_window_code", "code" },
+    { "org_node_code_format", "code" },
+    { "org_node_name_present", "name" },
+    { "org_node_kind_valid", "kind" },
+    { "service_window_node_is_branch", "kind" },
+    { "org_node_time_zone_valid", "time_zone" },
+    { "org_node_no_cycle", "parent" },
+    { "queue_prefix_unique_in_line", "parent" },
+    { "service_queue_in_scope", "parent" },
+    { "node_settings_scale_in_scope", "parent" },
+    { NULL, NULL },
+};
+
+#define S_NODE_JSON \
+    "json_build_object('id', n.id, 'code', n.code, 'name', n.name, 'kind', n.kind," \
+    " 'path', n.path::text," \
+    " 'parent', (SELECT p.path::text FROM org_node p WHERE p.id = n.parent_id)," \
+    " 'time_zone', n.time_zone, 'created_at', " WA_TS("n.created_at") ")"
+
+static const char *s_by_id_sql =
+    "SELECT " S_NODE_JSON "::text FROM org_node n"
+    " WHERE n.id = $1 AND n.path <@ $2::ltree";
+
+void wa_cfg_nodes_list(wa_call_t *call)
+{
+    static const char *const more[] = { "under", NULL };
+    wa_store_list(call, "nodes", more,
+                  "SELECT n.id, " S_NODE_JSON "::text FROM org_node n"
+                  " WHERE n.path <@ $1::ltree AND ($2::bigint IS NULL OR n.id > $2)"
+                  "   AND ($4::text IS NULL OR n.path::text = $4"
+                  "        OR n.path::text LIKE $4 || '.%')"
+                  " ORDER BY n.id LIMIT $3");
+}
+
+void wa_cfg_nodes_get(wa_call_t *call)
+{
+    wa_store_get(call, s_by_id_sql);
+}
+
+/* The subtree nested: each node with its "children", in path order. */
+void wa_cfg_nodes_tree(wa_call_t *call)
+{
+    if (wa_no_args(call) != 0)
+        return;
+    const char *params[] = { call->who.node_path };
+    PGresult *res = pgstore_query(call->pg,
+                                  "SELECT n.id, n.parent_id, " S_NODE_JSON "::text"
+                                  " FROM org_node n WHERE n.path <@ $1::ltree ORDER BY n.path",
+                                  1, params);
+    if (!res) {
+        wa_unavailable(call, "database");
+        return;
+    }
+    json_t *by_id = json_object(), *root = NULL;
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *node = json_loads(PQgetvalue(res, i, 2), 0, NULL);
+        if (!node)
+            continue;
+        json_object_set_new(node, "children", json_array());
+        json_t *parent = json_object_get(by_id, PQgetvalue(res, i, 1));
+        if (parent)
+            json_array_append(json_object_get(parent, "children"), node);
+        else if (!root)
+            root = json_incref(node);
+        json_object_set_new(by_id, PQgetvalue(res, i, 0), node);
+    }
+    PQclear(res);
+    json_decref(by_id);
+    if (!root)
+        wa_unavailable(call, "database");
+    else
+        wa_reply_jansson(call, MHD_HTTP_OK, &root);
+}
+
+void wa_cfg_nodes_create(wa_call_t *call)
+{
+    json_t *body = wa_decode(call, &s_create_spec);
+    if (!body)
+        return;
+    const char *parent = json_string_value(json_object_get(body, "parent"));
+    int64_t parent_id, id;
+    if (wa_cfg_node(call, "parent", parent, &parent_id, NULL) == 0) {
+        char parent_text[24];
+        snprintf(parent_text, sizeof parent_text, "%" PRId64, parent_id);
+        const char *params[] = { parent_text,
+                                 json_string_value(json_object_get(body, "code")),
+                                 json_string_value(json_object_get(body, "name")),
+                                 json_string_value(json_object_get(body, "kind")),
+                                 json_string_value(json_object_get(body, "time_zone")) };
+        if (wa_cfg_insert(call, s_rules,
+                          "INSERT INTO org_node (parent_id, code, name, kind, time_zone)"
+                          " VALUES ($1, $2, $3, $4, coalesce($5, (SELECT time_zone"
+                          "         FROM org_node WHERE id = $1))) RETURNING id",
+                          5, params, &id) == 0
+            && wa_store_created(call, "nodes", "node.create", "node", id, id,
+                                s_by_id_sql) == 0)
+            wa_cfg_changed_node(call, id);
+    }
+    json_decref(body);
+}
+
+void wa_cfg_nodes_update(wa_call_t *call)
+{
+    int64_t id;
+    if (wa_param_id(call, &id) != 0)
+        return;
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%" PRId64, id);
+    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
+    if (!before) {
+        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such node");
+        return;
+    }
+    json_t *body = wa_decode(call, &s_update_spec);
+    if (!body) {
+        json_decref(before);
+        return;
+    }
+    const char *parent = json_string_value(json_object_get(body, "parent"));
+    const char *code = json_string_value(json_object_get(body, "code"));
+    const char *path = json_string_value(json_object_get(before, "path"));
+    int64_t parent_id = 0;
+    char parent_text[24] = "";
+    int rc = 0;
+    if (json_object_size(body) == 0)
+        rc = wa_invalid_member(call, NULL, "name at least one of parent, code, name, kind, "
+                               "time_zone");
+    else if ((parent || code) && strcmp(path, call->who.node_path) == 0)
+        rc = wa_problem(call, MHD_HTTP_FORBIDDEN, "%s is the root of your own subtree: only "
+                        "an administrator above it may move or recode it", path);
+    else if (parent && wa_cfg_node(call, "parent", parent, &parent_id, NULL) != 0)
+        rc = -1;
+    if (rc == 0) {
+        if (parent)
+            snprintf(parent_text, sizeof parent_text, "%" PRId64, parent_id);
+        const char *params[] = { id_text, parent ? parent_text : NULL, code,
+                                 json_string_value(json_object_get(body, "name")),
+                                 json_string_value(json_object_get(body, "kind")),
+                                 json_string_value(json_object_get(body, "time_zone")) };
+        if (wa_store_begin(call) == 0
+            && wa_cfg_exec(call, s_rules,
+                           "UPDATE org_node SET parent_id = coalesce($2, parent_id),"
+                           " code = coalesce($3, code), name = coalesce($4, name),"
+                           " kind = coalesce($5, kind), time_zone = coalesce($6, time_zone)"
+                           " WHERE id = $1", 6, params) == 0
+            && wa_store_finish(call, "node.update", "node", id, id, before, s_by_id_sql,
+                               MHD_HTTP_OK) == 0)
+            wa_cfg_changed_node(call, id);
+    }
+    json_decref(body);
+    json_decref(before);
+}

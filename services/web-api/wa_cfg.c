@@ -10,6 +10,7 @@
 
 #include "eqms/envelope.h"
 #include "eqms/problem.h"
+#include "wa_store.h"
 
 #define S_UNPROCESSABLE 422
 #define S_UNIQUE_VIOLATION "23505"
@@ -38,10 +39,10 @@ static void s_refused(wa_call_t *call, const wa_cfg_rule_t *rules)
 {
     const char *state = pgstore_last_sqlstate(call->pg);
     const char *constraint = pgstore_last_constraint(call->pg);
-    const char *member = NULL;
-    for (const wa_cfg_rule_t *r = rules; r && r->constraint && !member; r++)
+    const wa_cfg_rule_t *rule = NULL;
+    for (const wa_cfg_rule_t *r = rules; r && r->constraint && !rule; r++)
         if (strcmp(r->constraint, constraint) == 0)
-            member = r->member;
+            rule = r;
     /* 23xxx integrity, 22xxx data (22023: a value a check function refused),
      * P0001: a RAISE without a code */
     bool value = strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0
@@ -51,9 +52,11 @@ static void s_refused(wa_call_t *call, const wa_cfg_rule_t *rules)
         return;
     }
     jsonreq_errors_t errors = { 0 };
-    jsonreq_errors_add(&errors, member, "%s", pgstore_last_message(call->pg));
-    s_problem(call, strcmp(state, S_UNIQUE_VIOLATION) == 0 ? MHD_HTTP_CONFLICT : S_UNPROCESSABLE,
-              &errors);
+    jsonreq_errors_add(&errors, rule ? rule->member : NULL, "%s",
+                       pgstore_last_message(call->pg));
+    unsigned status = strcmp(state, S_UNIQUE_VIOLATION) == 0 ? MHD_HTTP_CONFLICT
+                                                            : S_UNPROCESSABLE;
+    s_problem(call, rule && rule->status ? rule->status : status, &errors);
 }
 
 PGresult *wa_cfg_query(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
@@ -88,6 +91,67 @@ int wa_cfg_insert(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
     *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
+                        wa_cfg_update_t *u)
+{
+    memset(u, 0, sizeof *u);
+    if (wa_param_id(call, &u->id) != 0)
+        return -1;
+    snprintf(u->id_text, sizeof u->id_text, "%" PRId64, u->id);
+    u->before = wa_store_json(call, by_id_sql, u->id_text);
+    if (!u->before)
+        return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
+    u->body = wa_decode(call, spec);
+    if (!u->body)
+        return -1;
+    if (json_object_size(u->body) == 0) {
+        jsonreq_errors_t errors = { 0 };
+        char names[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < spec->count && used < sizeof names; i++)
+            used += (size_t) snprintf(names + used, sizeof names - used, "%s%s",
+                                      i ? ", " : "", spec->members[i].name);
+        jsonreq_errors_add(&errors, NULL, "name at least one of %s", names);
+        return wa_invalid(call, &errors);
+    }
+    return 0;
+}
+
+void wa_cfg_update_end(wa_cfg_update_t *u)
+{
+    json_decref(u->before);
+    json_decref(u->body);
+    u->before = u->body = NULL;
+}
+
+int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_t *rules,
+                         const char *sql, int nparams, const char *const *params,
+                         const char *action, const char *object_type, int64_t node_id,
+                         const char *by_id_sql)
+{
+    if (wa_store_begin(call) != 0 || wa_cfg_exec(call, rules, sql, nparams, params) != 0)
+        return -1;
+    return wa_store_finish(call, action, object_type, u->id, node_id, u->before, by_id_sql,
+                           MHD_HTTP_OK);
+}
+
+const char *wa_cfg_str(const json_t *body, const char *name)
+{
+    return json_string_value(json_object_get(body, name));
+}
+
+const char *wa_cfg_text(const json_t *body, const char *name, char buf[24])
+{
+    const json_t *v = json_object_get(body, name);
+    if (json_is_integer(v))
+        snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, 24, "%s", json_is_true(v) ? "t" : "f");
+    else
+        return NULL;
+    return buf;
 }
 
 int wa_cfg_node(wa_call_t *call, const char *member, const char *path, int64_t *node_id,

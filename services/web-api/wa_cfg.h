@@ -20,7 +20,16 @@
 typedef struct {
     const char *constraint;       /* e.g. "org_node_code_unique_among_siblings" */
     const char *member;           /* e.g. "code" */
+    unsigned status;              /* 0: 409 for a unique violation, else 422; or this */
 } wa_cfg_rule_t;
+
+/* A change of one object {id} in progress (wa_cfg_update_begin). */
+typedef struct {
+    int64_t id;
+    char id_text[24];
+    json_t *before;               /* the object's JSON before the change */
+    json_t *body;                 /* the request, decoded */
+} wa_cfg_update_t;
 
 /* Answers 422 naming `member` with a reason formatted like printf.
  * Returns -1. */
@@ -44,6 +53,30 @@ int wa_cfg_exec(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql, in
  * answers): 0 with the new id. */
 int wa_cfg_insert(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
                   int nparams, const char *const *params, int64_t *id);
+
+/* Begins a PATCH of the object {id} read with `by_id_sql` (wa_store_get's
+ * form: $1 the id, $2 the caller's node path): 0 with its JSON before and
+ * the body decoded against `spec`, which names at least one member; or -1
+ * answered (404 outside the subtree or missing, 400). Free it with
+ * wa_cfg_update_end either way. */
+int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
+                        wa_cfg_update_t *u);
+void wa_cfg_update_end(wa_cfg_update_t *u);
+
+/* Runs `sql` (the UPDATE) in a transaction, audits `action` on the object
+ * (its type, the node it belongs to) with the JSON before and after, commits
+ * and answers 200 with the object after (wa_cfg_query's refusals). 0 or -1. */
+int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_t *rules,
+                         const char *sql, int nparams, const char *const *params,
+                         const char *action, const char *object_type, int64_t node_id,
+                         const char *by_id_sql);
+
+/* The body's string member `name`, or NULL when it is absent or null. */
+const char *wa_cfg_str(const json_t *body, const char *name);
+
+/* The body's integer or boolean member as text for a parameter ("12",
+ * "t", "f"), in `buf`; NULL when absent or null. */
+const char *wa_cfg_text(const json_t *body, const char *name, char buf[24]);
 
 /* The node at `path` (the value of `member`) inside the caller's subtree,
  * with its kind when `kind` is not NULL (at least 16 bytes). 0, or -1

@@ -33,18 +33,18 @@ static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members
 
 /* What the database refuses, and the member that said it. */
 static const wa_cfg_rule_t s_rules[] = {
-    { "org_node_code_unique_among_siblings", "code" },
-    { "org_node_code_not_window_code", "code" },
-    { "org_node_code_format", "code" },
-    { "org_node_name_present", "name" },
-    { "org_node_kind_valid", "kind" },
-    { "service_window_node_is_branch", "kind" },
-    { "org_node_time_zone_valid", "time_zone" },
-    { "org_node_no_cycle", "parent" },
-    { "queue_prefix_unique_in_line", "parent" },
-    { "service_queue_in_scope", "parent" },
-    { "node_settings_scale_in_scope", "parent" },
-    { NULL, NULL },
+    { "org_node_code_unique_among_siblings", "code", 0 },
+    { "org_node_code_not_window_code", "code", 0 },
+    { "org_node_code_format", "code", 0 },
+    { "org_node_name_present", "name", 0 },
+    { "org_node_kind_valid", "kind", 0 },
+    { "service_window_node_is_branch", "kind", 0 },
+    { "org_node_time_zone_valid", "time_zone", 0 },
+    { "org_node_no_cycle", "parent", 0 },
+    { "queue_prefix_unique_in_line", "parent", 0 },
+    { "service_queue_in_scope", "parent", 0 },
+    { "node_settings_scale_in_scope", "parent", 0 },
+    { NULL, NULL, 0 },
 };
 
 #define S_NODE_JSON \
@@ -137,31 +137,18 @@ void wa_cfg_nodes_create(wa_call_t *call)
 
 void wa_cfg_nodes_update(wa_call_t *call)
 {
-    int64_t id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
-    if (!before) {
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such node");
+    wa_cfg_update_t u;
+    if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) != 0) {
+        wa_cfg_update_end(&u);
         return;
     }
-    json_t *body = wa_decode(call, &s_update_spec);
-    if (!body) {
-        json_decref(before);
-        return;
-    }
-    const char *parent = json_string_value(json_object_get(body, "parent"));
-    const char *code = json_string_value(json_object_get(body, "code"));
-    const char *path = json_string_value(json_object_get(before, "path"));
+    const char *parent = wa_cfg_str(u.body, "parent");
+    const char *code = wa_cfg_str(u.body, "code");
+    const char *path = wa_cfg_str(u.before, "path");
     int64_t parent_id = 0;
     char parent_text[24] = "";
     int rc = 0;
-    if (json_object_size(body) == 0)
-        rc = wa_invalid_member(call, NULL, "name at least one of parent, code, name, kind, "
-                               "time_zone");
-    else if ((parent || code) && strcmp(path, call->who.node_path) == 0)
+    if ((parent || code) && strcmp(path, call->who.node_path) == 0)
         rc = wa_problem(call, MHD_HTTP_FORBIDDEN, "%s is the root of your own subtree: only "
                         "an administrator above it may move or recode it", path);
     else if (parent && wa_cfg_node(call, "parent", parent, &parent_id, NULL) != 0)
@@ -169,20 +156,16 @@ void wa_cfg_nodes_update(wa_call_t *call)
     if (rc == 0) {
         if (parent)
             snprintf(parent_text, sizeof parent_text, "%" PRId64, parent_id);
-        const char *params[] = { id_text, parent ? parent_text : NULL, code,
-                                 json_string_value(json_object_get(body, "name")),
-                                 json_string_value(json_object_get(body, "kind")),
-                                 json_string_value(json_object_get(body, "time_zone")) };
-        if (wa_store_begin(call) == 0
-            && wa_cfg_exec(call, s_rules,
-                           "UPDATE org_node SET parent_id = coalesce($2, parent_id),"
-                           " code = coalesce($3, code), name = coalesce($4, name),"
-                           " kind = coalesce($5, kind), time_zone = coalesce($6, time_zone)"
-                           " WHERE id = $1", 6, params) == 0
-            && wa_store_finish(call, "node.update", "node", id, id, before, s_by_id_sql,
-                               MHD_HTTP_OK) == 0)
-            wa_cfg_changed_node(call, id);
+        const char *params[] = { u.id_text, parent ? parent_text : NULL, code,
+                                 wa_cfg_str(u.body, "name"), wa_cfg_str(u.body, "kind"),
+                                 wa_cfg_str(u.body, "time_zone") };
+        if (wa_cfg_update_finish(call, &u, s_rules,
+                                 "UPDATE org_node SET parent_id = coalesce($2, parent_id),"
+                                 " code = coalesce($3, code), name = coalesce($4, name),"
+                                 " kind = coalesce($5, kind),"
+                                 " time_zone = coalesce($6, time_zone) WHERE id = $1",
+                                 6, params, "node.update", "node", u.id, s_by_id_sql) == 0)
+            wa_cfg_changed_node(call, u.id);
     }
-    json_decref(body);
-    json_decref(before);
+    wa_cfg_update_end(&u);
 }

@@ -13,6 +13,9 @@
 #include "wa_audit.h"
 #include "wa_auth.h"
 #include "wa_cfg_nodes.h"
+#include "wa_cfg_queues.h"
+#include "wa_cfg_staff.h"
+#include "wa_cfg_windows.h"
 #include "wa_roles.h"
 #include "wa_session.h"
 #include "wa_tokens.h"
@@ -65,6 +68,23 @@ static const s_route_t s_routes[] = {
     { "GET", API "/nodes/tree", CONFIG, wa_cfg_nodes_tree },
     { "GET", API "/nodes/{id}", CONFIG, wa_cfg_nodes_get },
     { "PATCH", API "/nodes/{id}", CONFIG, wa_cfg_nodes_update },
+    { "GET", API "/windows", CONFIG, wa_cfg_windows_list },
+    { "POST", API "/windows", CONFIG, wa_cfg_windows_create },
+    { "GET", API "/windows/{id}", CONFIG, wa_cfg_windows_get },
+    { "PATCH", API "/windows/{id}", CONFIG, wa_cfg_windows_update },
+    { "PUT", API "/windows/{id}/profile", QUEUES, wa_cfg_windows_set_profile },
+    { "GET", API "/staff", CONFIG, wa_cfg_staff_list },
+    { "POST", API "/staff", CONFIG, wa_cfg_staff_create },
+    { "GET", API "/staff/{id}", CONFIG, wa_cfg_staff_get },
+    { "PATCH", API "/staff/{id}", CONFIG, wa_cfg_staff_update },
+    { "GET", API "/queues", QUEUES, wa_cfg_queues_list },
+    { "POST", API "/queues", QUEUES, wa_cfg_queues_create },
+    { "GET", API "/queues/{id}", QUEUES, wa_cfg_queues_get },
+    { "PATCH", API "/queues/{id}", QUEUES, wa_cfg_queues_update },
+    { "GET", API "/services", QUEUES, wa_cfg_services_list },
+    { "POST", API "/services", QUEUES, wa_cfg_services_create },
+    { "GET", API "/services/{id}", QUEUES, wa_cfg_services_get },
+    { "PATCH", API "/services/{id}", QUEUES, wa_cfg_services_update },
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 

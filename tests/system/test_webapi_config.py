@@ -113,3 +113,156 @@ def test_nodes_paginate_and_etag(webapi):
     admin.patch(f"/nodes/{nid}", {"name": "浦东支行"})
     changed = admin.get(f"/nodes/{nid}", headers={"If-None-Match": r.headers["ETag"]})
     assert changed.status_code == 200 and changed.json()["name"] == "浦东支行"
+
+
+# --- windows and work profiles -----------------------------------------------------
+
+def test_windows_added_at_run_time_with_profiles(webapi):
+    admin = webapi.admin
+    r = admin.post("/windows", {"branch": "hq.r01.b0002", "number": 9, "name": "9号窗口"})
+    assert r.status_code == 201, r.text
+    win = r.json()
+    assert win["code"] == "w09" and win["path"] == "hq.r01.b0002.w09" and win["active"]
+    assert win["profile"] is None
+    # the number taken: 409 naming it; a region is no branch: 422
+    r = admin.post("/windows", {"branch": "hq.r01.b0002", "number": 9, "name": "x",
+                                "code": "w99"})
+    assert members(problem(r, 409)) == ["number"]
+    r = admin.post("/windows", {"branch": "hq.r01", "number": 1, "name": "x"})
+    assert members(problem(r, 422)) == ["branch"]
+    r = admin.patch(f"/windows/{win['id']}", {"name": "贵宾窗口", "active": False})
+    assert r.status_code == 200 and r.json()["name"] == "贵宾窗口" and not r.json()["active"]
+    with webapi.db.cursor() as cur:
+        cur.execute("SELECT s.id FROM service s JOIN org_node n ON n.id = s.node_id"
+                    " WHERE s.active AND n.path @> 'hq.r01.b0002' ORDER BY s.id LIMIT 2")
+        services = [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT max(id) + 1000 FROM service")
+        unknown = cur.fetchone()[0]
+    good = f"weighted;vip=2;ordinary=1;services={services[1]},{services[0]}"
+    r = admin.request("PUT", f"/windows/{win['id']}/profile", json={"profile": good})
+    assert r.status_code == 200 and r.json()["profile"] == good, r.text
+    # what queue-manager's parser refuses, and a service the branch does not have
+    for bad in ("fastest;vip=2;ordinary=1;services=1",
+                f"strict;vip=2;ordinary=1;services={services[0]},{services[0]}",
+                "strict;vip=0;ordinary=1;services=1"):
+        r = admin.request("PUT", f"/windows/{win['id']}/profile", json={"profile": bad})
+        assert members(problem(r, 422)) == ["profile"], bad
+    r = admin.request("PUT", f"/windows/{win['id']}/profile",
+                      json={"profile": f"strict;vip=1;ordinary=1;services={unknown}"})
+    assert str(unknown) in problem(r, 422)["detail"]
+    row = audit_of(webapi, "window.profile", win["id"])[0]
+    assert row["detail"]["before"]["profile"] is None and row["detail"]["after"]["profile"] == good
+    # manage_queues sets profiles; manage_configuration alone may not
+    cfg = webapi.make_user("cfg-only", "hq.r01", ["manage_configuration"])
+    r = cfg.request("PUT", f"/windows/{win['id']}/profile", json={"profile": good})
+    assert "manage_queues" in problem(r, 403)["detail"]
+    # outside the subtree
+    other = cfg.get("/windows", params={"branch": "hq.r02.b0003"}).json()["items"]
+    assert other == []
+    with webapi.db.cursor() as cur:
+        cur.execute("SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id"
+                    " WHERE n.path = 'hq.r02.b0003' LIMIT 1")
+        outside = cur.fetchone()[0]
+    problem(cfg.patch(f"/windows/{outside}", {"name": "x"}), 404)
+    page = cfg.get("/windows", params={"limit": "5"}).json()
+    assert len(page["items"]) == 5 and page["next_cursor"]
+    rest = cfg.get("/windows", params={"limit": "200", "cursor": page["next_cursor"]}).json()
+    ids = [w["id"] for w in page["items"] + rest["items"]]
+    assert len(ids) == len(set(ids)) == 12 + 9
+
+
+# --- staff ------------------------------------------------------------------------------
+
+def test_staff(webapi):
+    admin = webapi.admin
+    r = admin.post("/staff", {"employee_no": "900001", "name": "新员工", "node": "hq.r01.b0001",
+                              "phone": "+8613912345678"})
+    assert r.status_code == 201, r.text
+    st = r.json()
+    assert st["active"] and st["node"] == "hq.r01.b0001"
+    r = admin.post("/staff", {"employee_no": "900001", "name": "x", "node": "hq.r01.b0001"})
+    assert members(problem(r, 409)) == ["employee_no"]
+    r = admin.post("/staff", {"employee_no": "90A", "name": "x", "node": "hq.r01.b0001"})
+    assert members(problem(r, 422)) == ["employee_no"]
+    r = admin.post("/staff", {"employee_no": "900002", "name": "x", "node": "hq.r01.b0001",
+                              "phone": "13912345678"})
+    assert members(problem(r, 422)) == ["phone"]
+    r = admin.patch(f"/staff/{st['id']}", {"phone": None, "node": "hq.r01.b0002",
+                                           "active": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["phone"] is None and r.json()["node"] == "hq.r01.b0002"
+    row = audit_of(webapi, "staff.update", st["id"])[0]
+    assert row["detail"]["before"]["phone"] == "+8613912345678"
+    assert row["detail"]["after"]["active"] is False
+    r02 = webapi.make_user("cfg-r02", "hq.r02", ["manage_configuration"])
+    problem(r02.get(f"/staff/{st['id']}"), 404)
+    r = r02.patch(f"/staff/{st['id']}", {"name": "x"})
+    problem(r, 404)
+    r = admin.patch(f"/staff/{st['id']}", {"node": "hq.r09"})
+    assert members(problem(r, 422)) == ["node"]
+
+
+# --- queues and services -------------------------------------------------------------
+
+def test_queues_and_services(webapi):
+    admin = webapi.admin
+    r = admin.post("/queues", {"node": "hq.r02.b0003", "prefix": "C", "name": "理财",
+                               "target_wait_s": 600})
+    assert r.status_code == 201, r.text
+    q = r.json()
+    # A is the whole bank's (hq): a clash on the line from the root
+    r = admin.post("/queues", {"node": "hq.r02.b0003", "prefix": "A", "name": "x"})
+    assert members(problem(r, 409)) == ["prefix"]
+    r = admin.post("/queues", {"node": "hq.r02.b0003", "prefix": "c1", "name": "x"})
+    assert members(problem(r, 422)) == ["prefix"]
+    r = admin.patch(f"/queues/{q['id']}", {"target_wait_s": 480})
+    assert r.status_code == 200 and r.json()["target_wait_s"] == 480
+    r = admin.post("/services", {"node": "hq.r02.b0003", "code": "wealth", "name": "理财签约",
+                                 "queue": q["id"], "standard_s": 900})
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert s["prefix"] == "C" and s["standard_s"] == 900
+    # a queue of another branch is not in scope
+    r = admin.post("/services", {"node": "hq.r01.b0001", "code": "wealth", "name": "x",
+                                 "queue": q["id"]})
+    assert members(problem(r, 422)) == ["queue"]
+    r = admin.post("/services", {"node": "hq.r02.b0003", "code": "wealth", "name": "x",
+                                 "queue": q["id"]})
+    assert members(problem(r, 409)) == ["code"]
+    r = admin.post("/services", {"node": "hq.r02.b0003", "code": "w2", "name": "x",
+                                 "queue": q["id"], "standard_s": 30})
+    assert members(problem(r, 400)) == ["standard_s"]
+    r = admin.patch(f"/services/{s['id']}", {"standard_s": None, "active": False})
+    assert r.status_code == 200 and r.json()["standard_s"] is None and not r.json()["active"]
+    assert audit_of(webapi, "service.update", s["id"])[0]["detail"]["before"]["standard_s"] == 900
+    r01 = webapi.make_user("q-r01", "hq.r01", ["manage_queues"])
+    problem(r01.get(f"/services/{s['id']}"), 404)
+    problem(r01.patch(f"/queues/{q['id']}", {"name": "x"}), 404)
+    assert all(x["node"].startswith("hq.r01") for x in r01.get("/queues").json()["items"])
+
+
+# --- changes reach the running services ------------------------------------------------
+
+def test_a_change_publishes_the_branch_registry_snapshot(demo_db, start_bin, servers, bus):
+    from conftest import _run
+    api = WebApi(start_bin, _run, demo_db, servers.redis.url(13),
+                 EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub)
+    listener = BusClient(bus, "registry.snapshot.")
+    time.sleep(0.5)                        # the subscription reaches the forwarder
+    admin = api.admin
+    started = time.monotonic()
+    r = admin.post("/staff", {"employee_no": "900077", "name": "新柜员", "node": "hq.r01.b0002"})
+    assert r.status_code == 201, r.text
+    got = listener.receive(timeout=1.0)
+    assert got is not None, "no registry snapshot within a second"
+    assert time.monotonic() - started < 1.5
+    topic, envelope = got
+    assert topic == "registry.snapshot.hq.r01.b0002"
+    staff = {s["employee_no"]: s for s in envelope["data"]["staff"]}
+    assert staff["900077"] == {"employee_no": "900077", "name": "新柜员", "active": True}
+    # a region's change reaches each of its branches
+    admin.patch(f"/nodes/{api.node_id('hq.r02')}", {"name": "华南区域"})
+    topics = set()
+    while (got := listener.receive(timeout=1.0)) is not None:
+        topics.add(got[0])
+    assert topics == {"registry.snapshot.hq.r02.b0003", "registry.snapshot.hq.r02.b0004"}

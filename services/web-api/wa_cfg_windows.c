@@ -85,7 +85,7 @@ void wa_cfg_windows_create(wa_call_t *call)
                                  wa_cfg_text(body, "active", active) };
         if (wa_cfg_insert(call, s_rules,
                           "INSERT INTO service_window (node_id, number, name, code, active)"
-                          " VALUES ($1, $2::int, $3, coalesce($4, 'w' || lpad($2::text, 2, '0')),"
+                          " VALUES ($1, $2::int, $3, coalesce($4, 'w' || lpad($2::text, greatest(2, length($2::text)), '0')),"
                           "         coalesce($5::boolean, true)) RETURNING id",
                           5, params, &id) == 0
             && wa_store_created(call, "windows", "window.create", "window", id, branch_id,

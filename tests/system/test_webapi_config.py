@@ -130,6 +130,8 @@ def test_windows_added_at_run_time_with_profiles(webapi):
     assert members(problem(r, 409)) == ["number"]
     r = admin.post("/windows", {"branch": "hq.r01", "number": 1, "name": "x"})
     assert members(problem(r, 422)) == ["branch"]
+    r = admin.post("/windows", {"branch": "hq.r01.b0002", "number": 105, "name": "105"})
+    assert r.status_code == 201 and r.json()["code"] == "w105", r.text
     r = admin.patch(f"/windows/{win['id']}", {"name": "贵宾窗口", "active": False})
     assert r.status_code == 200 and r.json()["name"] == "贵宾窗口" and not r.json()["active"]
     with webapi.db.cursor() as cur:
@@ -168,7 +170,7 @@ def test_windows_added_at_run_time_with_profiles(webapi):
     assert len(page["items"]) == 5 and page["next_cursor"]
     rest = cfg.get("/windows", params={"limit": "200", "cursor": page["next_cursor"]}).json()
     ids = [w["id"] for w in page["items"] + rest["items"]]
-    assert len(ids) == len(set(ids)) == 12 + 9
+    assert len(ids) == len(set(ids)) == 12 + 10
 
 
 # --- staff ------------------------------------------------------------------------------

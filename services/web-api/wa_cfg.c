@@ -17,10 +17,7 @@
 
 static int s_problem(wa_call_t *call, unsigned status, const jsonreq_errors_t *errors)
 {
-    char detail[512];
-    problem_t p = { .status = status, .instance = httpd_req_path(call->req), .errors = errors,
-                    .detail = jsonreq_errors_text(errors, detail, sizeof detail) };
-    problem_reply(call->reply, &p);
+    problem_reply_errors(call->reply, status, httpd_req_path(call->req), errors);
     return -1;
 }
 
@@ -131,10 +128,54 @@ int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_
                          const char *action, const char *object_type, int64_t node_id,
                          const char *by_id_sql)
 {
-    if (wa_store_begin(call) != 0 || wa_cfg_exec(call, rules, sql, nparams, params) != 0)
+    if (wa_store_begin(call) != 0 || wa_cfg_exec(call, rules, sql, nparams, params) != 0
+        || wa_store_finish(call, action, object_type, u->id, node_id, u->before, by_id_sql,
+                           MHD_HTTP_OK) != 0)
         return -1;
-    return wa_store_finish(call, action, object_type, u->id, node_id, u->before, by_id_sql,
-                           MHD_HTTP_OK);
+    wa_cfg_changed_node(call, node_id);
+    return 0;
+}
+
+#define S_FIELDS_MAX 8
+
+void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_create_t *how)
+{
+    json_t *body = wa_decode(call, spec);
+    if (!body)
+        return;
+    const char *path = wa_cfg_str(body, how->node_member);
+    int64_t node_id, id;
+    int rc = how->branch ? wa_cfg_branch(call, how->node_member, path, &node_id)
+                         : wa_cfg_node(call, how->node_member, path, &node_id, NULL);
+    if (rc == 0) {
+        char bufs[S_FIELDS_MAX + 1][24];
+        const char *params[S_FIELDS_MAX + 1];
+        int n = 0;
+        snprintf(bufs[n], sizeof bufs[n], "%" PRId64, node_id);
+        params[n] = bufs[n];
+        for (n = 1; how->fields[n - 1] && n <= S_FIELDS_MAX; n++)
+            params[n] = wa_cfg_text(body, how->fields[n - 1], bufs[n]);
+        if (wa_cfg_insert(call, how->rules, how->insert_sql, n, params, &id) == 0
+            && wa_store_created(call, how->collection, how->action, how->object_type, id,
+                                node_id, how->by_id_sql) == 0)
+            wa_cfg_changed_node(call, node_id);
+    }
+    json_decref(body);
+}
+
+int wa_cfg_node_of(wa_call_t *call, const char *table, const char *id_text,
+                   int64_t *node_id)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT node_id FROM %s WHERE id = $1", table);
+    const char *params[] = { id_text };
+    PGresult *res = pgstore_query(call->pg, sql, 1, params);
+    int found = res && PQntuples(res) == 1;
+    if (found)
+        *node_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    if (res)
+        PQclear(res);
+    return found ? 0 : wa_unavailable(call, "database");
 }
 
 const char *wa_cfg_str(const json_t *body, const char *name)
@@ -145,6 +186,8 @@ const char *wa_cfg_str(const json_t *body, const char *name)
 const char *wa_cfg_text(const json_t *body, const char *name, char buf[24])
 {
     const json_t *v = json_object_get(body, name);
+    if (json_is_string(v))
+        return json_string_value(v);
     if (json_is_integer(v))
         snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else if (json_is_boolean(v))

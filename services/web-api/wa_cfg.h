@@ -12,6 +12,7 @@
 #ifndef EQMS_WA_CFG_H
 #define EQMS_WA_CFG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wa.h"
@@ -54,6 +55,25 @@ int wa_cfg_exec(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql, in
 int wa_cfg_insert(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
                   int nparams, const char *const *params, int64_t *id);
 
+/* How a POST makes an object at a node of the caller's subtree. */
+typedef struct {
+    const char *node_member;      /* the member naming the node: "node", "branch", ... */
+    bool branch;                  /* that node must be a branch */
+    const char *const *fields;    /* the body's members that follow as $2.., NULL-ended
+                                     (absent or null: SQL NULL) */
+    const char *insert_sql;       /* INSERT ... RETURNING id; $1 the node's id */
+    const wa_cfg_rule_t *rules;   /* the members its constraints check */
+    const char *collection;       /* "windows": Location /api/v1/windows/<id> */
+    const char *action;           /* "window.create" */
+    const char *object_type;      /* "window" */
+    const char *by_id_sql;        /* the object's JSON (wa_store_get's form) */
+} wa_cfg_create_t;
+
+/* Decodes the body against `spec`, finds the node, inserts, audits the
+ * object after, commits, answers 201 with it and Location, and tells the
+ * services that the node's part of the tree changed. */
+void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_create_t *how);
+
 /* Begins a PATCH of the object {id} read with `by_id_sql` (wa_store_get's
  * form: $1 the id, $2 the caller's node path): 0 with its JSON before and
  * the body decoded against `spec`, which names at least one member; or -1
@@ -64,18 +84,25 @@ int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_ob
 void wa_cfg_update_end(wa_cfg_update_t *u);
 
 /* Runs `sql` (the UPDATE) in a transaction, audits `action` on the object
- * (its type, the node it belongs to) with the JSON before and after, commits
- * and answers 200 with the object after (wa_cfg_query's refusals). 0 or -1. */
+ * (its type, the node it belongs to) with the JSON before and after, commits,
+ * answers 200 with the object after (wa_cfg_query's refusals) and tells the
+ * services that `node_id`'s part of the tree changed. 0 or -1. */
 int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_t *rules,
                          const char *sql, int nparams, const char *const *params,
                          const char *action, const char *object_type, int64_t node_id,
                          const char *by_id_sql);
 
+/* The node id (node_id column) of the object `id_text` of `table` (one of
+ * web-api's configuration tables). 0, or -1 answered (503). */
+int wa_cfg_node_of(wa_call_t *call, const char *table, const char *id_text,
+                   int64_t *node_id);
+
 /* The body's string member `name`, or NULL when it is absent or null. */
 const char *wa_cfg_str(const json_t *body, const char *name);
 
-/* The body's integer or boolean member as text for a parameter ("12",
- * "t", "f"), in `buf`; NULL when absent or null. */
+/* The body's member as the text of a parameter: a string as it is, an
+ * integer or boolean written in `buf` ("12", "t", "f"); NULL when absent
+ * or null. */
 const char *wa_cfg_text(const json_t *body, const char *name, char buf[24]);
 
 /* The node at `path` (the value of `member`) inside the caller's subtree,

@@ -53,7 +53,7 @@ static const wa_cfg_rule_t s_rules[] = {
     " 'parent', (SELECT p.path::text FROM org_node p WHERE p.id = n.parent_id)," \
     " 'time_zone', n.time_zone, 'created_at', " WA_TS("n.created_at") ")"
 
-static const char *s_by_id_sql =
+static const char s_by_id_sql[] =
     "SELECT " S_NODE_JSON "::text FROM org_node n"
     " WHERE n.id = $1 AND n.path <@ $2::ltree";
 
@@ -110,29 +110,15 @@ void wa_cfg_nodes_tree(wa_call_t *call)
 
 void wa_cfg_nodes_create(wa_call_t *call)
 {
-    json_t *body = wa_decode(call, &s_create_spec);
-    if (!body)
-        return;
-    const char *parent = json_string_value(json_object_get(body, "parent"));
-    int64_t parent_id, id;
-    if (wa_cfg_node(call, "parent", parent, &parent_id, NULL) == 0) {
-        char parent_text[24];
-        snprintf(parent_text, sizeof parent_text, "%" PRId64, parent_id);
-        const char *params[] = { parent_text,
-                                 json_string_value(json_object_get(body, "code")),
-                                 json_string_value(json_object_get(body, "name")),
-                                 json_string_value(json_object_get(body, "kind")),
-                                 json_string_value(json_object_get(body, "time_zone")) };
-        if (wa_cfg_insert(call, s_rules,
-                          "INSERT INTO org_node (parent_id, code, name, kind, time_zone)"
-                          " VALUES ($1, $2, $3, $4, coalesce($5, (SELECT time_zone"
-                          "         FROM org_node WHERE id = $1))) RETURNING id",
-                          5, params, &id) == 0
-            && wa_store_created(call, "nodes", "node.create", "node", id, id,
-                                s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, id);
-    }
-    json_decref(body);
+    static const char *const fields[] = { "code", "name", "kind", "time_zone", NULL };
+    static const wa_cfg_create_t how = {
+        .node_member = "parent", .fields = fields, .rules = s_rules,
+        .insert_sql = "INSERT INTO org_node (parent_id, code, name, kind, time_zone)"
+                      " VALUES ($1, $2, $3, $4, coalesce($5, (SELECT time_zone"
+                      "         FROM org_node WHERE id = $1))) RETURNING id",
+        .collection = "nodes", .action = "node.create", .object_type = "node",
+        .by_id_sql = s_by_id_sql };
+    wa_cfg_create(call, &s_create_spec, &how);
 }
 
 void wa_cfg_nodes_update(wa_call_t *call)
@@ -159,13 +145,12 @@ void wa_cfg_nodes_update(wa_call_t *call)
         const char *params[] = { u.id_text, parent ? parent_text : NULL, code,
                                  wa_cfg_str(u.body, "name"), wa_cfg_str(u.body, "kind"),
                                  wa_cfg_str(u.body, "time_zone") };
-        if (wa_cfg_update_finish(call, &u, s_rules,
-                                 "UPDATE org_node SET parent_id = coalesce($2, parent_id),"
-                                 " code = coalesce($3, code), name = coalesce($4, name),"
-                                 " kind = coalesce($5, kind),"
-                                 " time_zone = coalesce($6, time_zone) WHERE id = $1",
-                                 6, params, "node.update", "node", u.id, s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, u.id);
+        wa_cfg_update_finish(call, &u, s_rules,
+                             "UPDATE org_node SET parent_id = coalesce($2, parent_id),"
+                             " code = coalesce($3, code), name = coalesce($4, name),"
+                             " kind = coalesce($5, kind),"
+                             " time_zone = coalesce($6, time_zone) WHERE id = $1",
+                             6, params, "node.update", "node", u.id, s_by_id_sql);
     }
     wa_cfg_update_end(&u);
 }

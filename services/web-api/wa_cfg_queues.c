@@ -70,7 +70,7 @@ static const wa_cfg_rule_t s_rules[] = {
     " 'target_wait_s', q.target_wait_s, 'number_max', q.number_max," \
     " 'created_at', " WA_TS("q.created_at") ")"
 
-static const char *s_queue_sql =
+static const char s_queue_sql[] =
     "SELECT " S_QUEUE_JSON "::text FROM queue q JOIN org_node n ON n.id = q.node_id"
     " WHERE q.id = $1 AND n.path <@ $2::ltree";
 
@@ -80,25 +80,9 @@ static const char *s_queue_sql =
     " 'standard_s', s.standard_s, 'active', s.active," \
     " 'created_at', " WA_TS("s.created_at") ")"
 
-static const char *s_service_sql =
+static const char s_service_sql[] =
     "SELECT " S_SERVICE_JSON "::text FROM service s JOIN org_node n ON n.id = s.node_id"
     " WHERE s.id = $1 AND n.path <@ $2::ltree";
-
-/* The node id of the object {id} of `table` (its node_id column). */
-static int s_node_of(wa_call_t *call, const char *table, const wa_cfg_update_t *u,
-                     int64_t *node_id)
-{
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT node_id FROM %s WHERE id = $1", table);
-    const char *params[] = { u->id_text };
-    PGresult *res = pgstore_query(call->pg, sql, 1, params);
-    int found = res && PQntuples(res) == 1;
-    if (found)
-        *node_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    if (res)
-        PQclear(res);
-    return found ? 0 : wa_unavailable(call, "database");
-}
 
 /* --- queues ------------------------------------------------------------------------- */
 
@@ -118,26 +102,16 @@ void wa_cfg_queues_get(wa_call_t *call)
 
 void wa_cfg_queues_create(wa_call_t *call)
 {
-    json_t *body = wa_decode(call, &s_queue_create_spec);
-    if (!body)
-        return;
-    int64_t node_id, id;
-    if (wa_cfg_node(call, "node", wa_cfg_str(body, "node"), &node_id, NULL) == 0) {
-        char node_text[24], wait[24], max[24];
-        snprintf(node_text, sizeof node_text, "%" PRId64, node_id);
-        const char *params[] = { node_text, wa_cfg_str(body, "prefix"), wa_cfg_str(body, "name"),
-                                 wa_cfg_text(body, "target_wait_s", wait),
-                                 wa_cfg_text(body, "number_max", max) };
-        if (wa_cfg_insert(call, s_rules,
-                          "INSERT INTO queue (node_id, prefix, name, target_wait_s, number_max)"
-                          " VALUES ($1, $2, $3, coalesce($4::int, 600), coalesce($5::int, 999))"
-                          " RETURNING id",
-                          5, params, &id) == 0
-            && wa_store_created(call, "queues", "queue.create", "queue", id, node_id,
-                                s_queue_sql) == 0)
-            wa_cfg_changed_node(call, node_id);
-    }
-    json_decref(body);
+    static const char *const fields[] = { "prefix", "name", "target_wait_s", "number_max",
+                                          NULL };
+    static const wa_cfg_create_t how = {
+        .node_member = "node", .fields = fields, .rules = s_rules,
+        .insert_sql = "INSERT INTO queue (node_id, prefix, name, target_wait_s, number_max)"
+                      " VALUES ($1, $2, $3, coalesce($4::int, 600), coalesce($5::int, 999))"
+                      " RETURNING id",
+        .collection = "queues", .action = "queue.create", .object_type = "queue",
+        .by_id_sql = s_queue_sql };
+    wa_cfg_create(call, &s_queue_create_spec, &how);
 }
 
 void wa_cfg_queues_update(wa_call_t *call)
@@ -145,20 +119,19 @@ void wa_cfg_queues_update(wa_call_t *call)
     wa_cfg_update_t u;
     int64_t node_id;
     if (wa_cfg_update_begin(call, s_queue_sql, &s_queue_update_spec, &u) == 0
-        && s_node_of(call, "queue", &u, &node_id) == 0) {
+        && wa_cfg_node_of(call, "queue", u.id_text, &node_id) == 0) {
         char wait[24], max[24];
         const char *params[] = { u.id_text, wa_cfg_str(u.body, "prefix"),
                                  wa_cfg_str(u.body, "name"),
                                  wa_cfg_text(u.body, "target_wait_s", wait),
                                  wa_cfg_text(u.body, "number_max", max) };
-        if (wa_cfg_update_finish(call, &u, s_rules,
-                                 "UPDATE queue SET prefix = coalesce($2, prefix),"
-                                 " name = coalesce($3, name),"
-                                 " target_wait_s = coalesce($4::int, target_wait_s),"
-                                 " number_max = coalesce($5::int, number_max) WHERE id = $1",
-                                 5, params, "queue.update", "queue", node_id,
-                                 s_queue_sql) == 0)
-            wa_cfg_changed_node(call, node_id);
+        wa_cfg_update_finish(call, &u, s_rules,
+                             "UPDATE queue SET prefix = coalesce($2, prefix),"
+                             " name = coalesce($3, name),"
+                             " target_wait_s = coalesce($4::int, target_wait_s),"
+                             " number_max = coalesce($5::int, number_max) WHERE id = $1",
+                             5, params, "queue.update", "queue", node_id,
+                             s_queue_sql);
     }
     wa_cfg_update_end(&u);
 }
@@ -181,27 +154,15 @@ void wa_cfg_services_get(wa_call_t *call)
 
 void wa_cfg_services_create(wa_call_t *call)
 {
-    json_t *body = wa_decode(call, &s_service_create_spec);
-    if (!body)
-        return;
-    int64_t node_id, id;
-    if (wa_cfg_node(call, "node", wa_cfg_str(body, "node"), &node_id, NULL) == 0) {
-        char node_text[24], queue[24], standard[24], active[24];
-        snprintf(node_text, sizeof node_text, "%" PRId64, node_id);
-        const char *params[] = { node_text, wa_cfg_str(body, "code"), wa_cfg_str(body, "name"),
-                                 wa_cfg_text(body, "queue", queue),
-                                 wa_cfg_text(body, "standard_s", standard),
-                                 wa_cfg_text(body, "active", active) };
-        if (wa_cfg_insert(call, s_rules,
-                          "INSERT INTO service (node_id, code, name, queue_id, standard_s,"
-                          " active) VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, true))"
-                          " RETURNING id",
-                          6, params, &id) == 0
-            && wa_store_created(call, "services", "service.create", "service", id, node_id,
-                                s_service_sql) == 0)
-            wa_cfg_changed_node(call, node_id);
-    }
-    json_decref(body);
+    static const char *const fields[] = { "code", "name", "queue", "standard_s", "active",
+                                          NULL };
+    static const wa_cfg_create_t how = {
+        .node_member = "node", .fields = fields, .rules = s_rules,
+        .insert_sql = "INSERT INTO service (node_id, code, name, queue_id, standard_s, active)"
+                      " VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, true)) RETURNING id",
+        .collection = "services", .action = "service.create", .object_type = "service",
+        .by_id_sql = s_service_sql };
+    wa_cfg_create(call, &s_service_create_spec, &how);
 }
 
 void wa_cfg_services_update(wa_call_t *call)
@@ -209,7 +170,7 @@ void wa_cfg_services_update(wa_call_t *call)
     wa_cfg_update_t u;
     int64_t node_id;
     if (wa_cfg_update_begin(call, s_service_sql, &s_service_update_spec, &u) == 0
-        && s_node_of(call, "service", &u, &node_id) == 0) {
+        && wa_cfg_node_of(call, "service", u.id_text, &node_id) == 0) {
         char queue[24], standard[24], active[24];
         /* standard_s: absent keeps it, null clears it */
         const char *params[] = { u.id_text, wa_cfg_str(u.body, "name"),
@@ -217,15 +178,14 @@ void wa_cfg_services_update(wa_call_t *call)
                                  wa_cfg_text(u.body, "standard_s", standard),
                                  json_object_get(u.body, "standard_s") ? "t" : "f",
                                  wa_cfg_text(u.body, "active", active) };
-        if (wa_cfg_update_finish(call, &u, s_rules,
-                                 "UPDATE service SET name = coalesce($2, name),"
-                                 " queue_id = coalesce($3::bigint, queue_id),"
-                                 " standard_s = CASE WHEN $5::boolean THEN $4::int"
-                                 "                   ELSE standard_s END,"
-                                 " active = coalesce($6::boolean, active) WHERE id = $1",
-                                 6, params, "service.update", "service", node_id,
-                                 s_service_sql) == 0)
-            wa_cfg_changed_node(call, node_id);
+        wa_cfg_update_finish(call, &u, s_rules,
+                             "UPDATE service SET name = coalesce($2, name),"
+                             " queue_id = coalesce($3::bigint, queue_id),"
+                             " standard_s = CASE WHEN $5::boolean THEN $4::int"
+                             "                   ELSE standard_s END,"
+                             " active = coalesce($6::boolean, active) WHERE id = $1",
+                             6, params, "service.update", "service", node_id,
+                             s_service_sql);
     }
     wa_cfg_update_end(&u);
 }

@@ -41,7 +41,7 @@ static const wa_cfg_rule_t s_rules[] = {
     " 'node', n.path::text, 'phone', s.phone, 'active', s.active," \
     " 'created_at', " WA_TS("s.created_at") ")"
 
-static const char *s_by_id_sql =
+static const char s_by_id_sql[] =
     "SELECT " S_STAFF_JSON "::text FROM staff s JOIN org_node n ON n.id = s.node_id"
     " WHERE s.id = $1 AND n.path <@ $2::ltree";
 
@@ -63,25 +63,14 @@ void wa_cfg_staff_get(wa_call_t *call)
 
 void wa_cfg_staff_create(wa_call_t *call)
 {
-    json_t *body = wa_decode(call, &s_create_spec);
-    if (!body)
-        return;
-    int64_t node_id, id;
-    if (wa_cfg_node(call, "node", wa_cfg_str(body, "node"), &node_id, NULL) == 0) {
-        char node_text[24], active[24];
-        snprintf(node_text, sizeof node_text, "%" PRId64, node_id);
-        const char *params[] = { wa_cfg_str(body, "employee_no"), wa_cfg_str(body, "name"),
-                                 node_text, wa_cfg_str(body, "phone"),
-                                 wa_cfg_text(body, "active", active) };
-        if (wa_cfg_insert(call, s_rules,
-                          "INSERT INTO staff (employee_no, name, node_id, phone, active)"
-                          " VALUES ($1, $2, $3, $4, coalesce($5::boolean, true)) RETURNING id",
-                          5, params, &id) == 0
-            && wa_store_created(call, "staff", "staff.create", "staff", id, node_id,
-                                s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, node_id);
-    }
-    json_decref(body);
+    static const char *const fields[] = { "employee_no", "name", "phone", "active", NULL };
+    static const wa_cfg_create_t how = {
+        .node_member = "node", .fields = fields, .rules = s_rules,
+        .insert_sql = "INSERT INTO staff (node_id, employee_no, name, phone, active)"
+                      " VALUES ($1, $2, $3, $4, coalesce($5::boolean, true)) RETURNING id",
+        .collection = "staff", .action = "staff.create", .object_type = "staff",
+        .by_id_sql = s_by_id_sql };
+    wa_cfg_create(call, &s_create_spec, &how);
 }
 
 void wa_cfg_staff_update(wa_call_t *call)
@@ -108,11 +97,9 @@ void wa_cfg_staff_update(wa_call_t *call)
                                  " phone = CASE WHEN $5::boolean THEN $4 ELSE phone END,"
                                  " active = coalesce($6::boolean, active) WHERE id = $1",
                                  6, params, "staff.update", "staff", node_id,
-                                 s_by_id_sql) == 0) {
+                                 s_by_id_sql) == 0
+            && node_id != old_id)
             wa_cfg_changed_node(call, old_id);
-            if (node_id != old_id)
-                wa_cfg_changed_node(call, node_id);
-        }
     }
     wa_cfg_update_end(&u);
 }

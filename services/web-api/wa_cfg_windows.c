@@ -51,7 +51,7 @@ static const wa_cfg_rule_t s_rules[] = {
     " 'profile', (SELECT p.profile FROM work_profile p WHERE p.window_id = w.id)," \
     " 'created_at', " WA_TS("w.created_at") ")"
 
-static const char *s_by_id_sql =
+static const char s_by_id_sql[] =
     "SELECT " S_WINDOW_JSON "::text FROM service_window w JOIN org_node n ON n.id = w.node_id"
     " WHERE w.id = $1 AND n.path <@ $2::ltree";
 
@@ -73,42 +73,16 @@ void wa_cfg_windows_get(wa_call_t *call)
 
 void wa_cfg_windows_create(wa_call_t *call)
 {
-    json_t *body = wa_decode(call, &s_create_spec);
-    if (!body)
-        return;
-    int64_t branch_id, id;
-    if (wa_cfg_branch(call, "branch", wa_cfg_str(body, "branch"), &branch_id) == 0) {
-        char branch_text[24], number[24], active[24];
-        snprintf(branch_text, sizeof branch_text, "%" PRId64, branch_id);
-        const char *params[] = { branch_text, wa_cfg_text(body, "number", number),
-                                 wa_cfg_str(body, "name"), wa_cfg_str(body, "code"),
-                                 wa_cfg_text(body, "active", active) };
-        if (wa_cfg_insert(call, s_rules,
-                          "INSERT INTO service_window (node_id, number, name, code, active)"
-                          " VALUES ($1, $2::int, $3, coalesce($4, 'w' || lpad($2::text, greatest(2, length($2::text)), '0')),"
-                          "         coalesce($5::boolean, true)) RETURNING id",
-                          5, params, &id) == 0
-            && wa_store_created(call, "windows", "window.create", "window", id, branch_id,
-                                s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, branch_id);
-    }
-    json_decref(body);
-}
-
-/* The window's branch (its node id) from its JSON. */
-static int s_branch_of(wa_call_t *call, const wa_cfg_update_t *u, int64_t *branch_id)
-{
-    const char *params[] = { u->id_text };
-    PGresult *res = pgstore_query(call->pg, "SELECT node_id FROM service_window WHERE id = $1",
-                                  1, params);
-    if (!res || PQntuples(res) != 1) {
-        if (res)
-            PQclear(res);
-        return wa_unavailable(call, "database");
-    }
-    *branch_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return 0;
+    static const char *const fields[] = { "number", "name", "code", "active", NULL };
+    static const wa_cfg_create_t how = {
+        .node_member = "branch", .branch = true, .fields = fields, .rules = s_rules,
+        .insert_sql = "INSERT INTO service_window (node_id, number, name, code, active)"
+                      " VALUES ($1, $2::int, $3, coalesce($4, 'w' || lpad($2::text,"
+                      "         greatest(2, length($2::text)), '0')),"
+                      "         coalesce($5::boolean, true)) RETURNING id",
+        .collection = "windows", .action = "window.create", .object_type = "window",
+        .by_id_sql = s_by_id_sql };
+    wa_cfg_create(call, &s_create_spec, &how);
 }
 
 void wa_cfg_windows_update(wa_call_t *call)
@@ -116,18 +90,16 @@ void wa_cfg_windows_update(wa_call_t *call)
     wa_cfg_update_t u;
     int64_t branch_id;
     if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) == 0
-        && s_branch_of(call, &u, &branch_id) == 0) {
+        && wa_cfg_node_of(call, "service_window", u.id_text, &branch_id) == 0) {
         char number[24], active[24];
         const char *params[] = { u.id_text, wa_cfg_text(u.body, "number", number),
                                  wa_cfg_str(u.body, "name"),
                                  wa_cfg_text(u.body, "active", active) };
-        if (wa_cfg_update_finish(call, &u, s_rules,
-                                 "UPDATE service_window SET number = coalesce($2, number),"
-                                 " name = coalesce($3, name),"
-                                 " active = coalesce($4::boolean, active) WHERE id = $1",
-                                 4, params, "window.update", "window", branch_id,
-                                 s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, branch_id);
+        wa_cfg_update_finish(call, &u, s_rules,
+                             "UPDATE service_window SET number = coalesce($2, number),"
+                             " name = coalesce($3, name),"
+                             " active = coalesce($4::boolean, active) WHERE id = $1",
+                             4, params, "window.update", "window", branch_id, s_by_id_sql);
     }
     wa_cfg_update_end(&u);
 }
@@ -166,7 +138,7 @@ void wa_cfg_windows_set_profile(wa_call_t *call)
     wa_cfg_update_t u;
     int64_t branch_id, unusable = 0;
     if (wa_cfg_update_begin(call, s_by_id_sql, &s_profile_spec, &u) != 0
-        || s_branch_of(call, &u, &branch_id) != 0) {
+        || wa_cfg_node_of(call, "service_window", u.id_text, &branch_id) != 0) {
         wa_cfg_update_end(&u);
         return;
     }
@@ -187,13 +159,11 @@ void wa_cfg_windows_set_profile(wa_call_t *call)
         wa_cfg_unprocessable(call, "profile", "too long");
     else {
         const char *params[] = { u.id_text, canonical };
-        if (wa_cfg_update_finish(call, &u, s_rules,
-                                 "INSERT INTO work_profile (window_id, profile) VALUES ($1, $2)"
-                                 " ON CONFLICT (window_id) DO UPDATE"
-                                 " SET profile = EXCLUDED.profile, updated_at = now()",
-                                 2, params, "window.profile", "window", branch_id,
-                                 s_by_id_sql) == 0)
-            wa_cfg_changed_node(call, branch_id);
+        wa_cfg_update_finish(call, &u, s_rules,
+                             "INSERT INTO work_profile (window_id, profile) VALUES ($1, $2)"
+                             " ON CONFLICT (window_id) DO UPDATE"
+                             " SET profile = EXCLUDED.profile, updated_at = now()",
+                             2, params, "window.profile", "window", branch_id, s_by_id_sql);
     }
     wa_cfg_update_end(&u);
 }

@@ -64,6 +64,11 @@ $(BUILD)/firmware/core/%.o: CPPFLAGS += -Ifirmware/core
 $(LIBDEVCORE): $(DEVCORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# Objects of another service that a service links (listed before its own
+# archive): web-api checks work profiles with queue-manager's own parser.
+SVC_OBJS_web-api := $(BUILD)/services/queue-manager/qm_rules.o
+$(BUILD)/services/web-api/%.o: CPPFLAGS += -Iservices/queue-manager
+
 # --- services: services/<name>/*.c -> bin/eqms-<name>; all but main.o also
 # go into a per-service archive that unit tests link to run it in-process.
 SERVICES := $(notdir $(patsubst %/,%,$(dir $(wildcard services/*/main.c))))
@@ -76,7 +81,7 @@ $(1)_LIBOBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out services/$(1)/main.c,$
 $(BUILD)/services/lib$(1).a: $$($(1)_LIBOBJ)
 	@mkdir -p $$(@D)
 	rm -f $$@ && ar rcs $$@ $$^
-$(BUILD)/bin/eqms-$(1): $(BUILD)/services/$(1)/main.o $(BUILD)/services/lib$(1).a $(LIBEQMS)
+$(BUILD)/bin/eqms-$(1): $(BUILD)/services/$(1)/main.o $$(SVC_OBJS_$(1)) $(BUILD)/services/lib$(1).a $(LIBEQMS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(if $$(SVC_PKGS_$(1)),$$(shell pkg-config --libs $$(SVC_PKGS_$(1))))
 endef

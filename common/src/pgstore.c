@@ -27,6 +27,8 @@ struct pgstore_t {
     backoff_t backoff;       /* when to try connecting again */
     int down_logged;         /* one log line per outage, not one per call */
     char sqlstate[6];
+    char message[512];       /* the last failed statement's primary message */
+    char constraint[64];     /* and the constraint it names, if any */
 };
 
 struct pgstore_copy_t {
@@ -168,6 +170,16 @@ const char *pgstore_last_sqlstate(const pgstore_t *self)
     return self->sqlstate;
 }
 
+const char *pgstore_last_message(const pgstore_t *self)
+{
+    return self->sqlstate[0] ? self->message : "";
+}
+
+const char *pgstore_last_constraint(const pgstore_t *self)
+{
+    return self->sqlstate[0] ? self->constraint : "";
+}
+
 /* Checks a result; on failure logs it, records the SQLSTATE, clears it and
  * notices a lost connection. Returns the result or NULL. */
 static PGresult *s_check(pgstore_t *self, PGresult *res, const char *sql)
@@ -180,6 +192,10 @@ static PGresult *s_check(pgstore_t *self, PGresult *res, const char *sql)
     }
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(self->sqlstate, sizeof self->sqlstate, "%s", state ? state : "");
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(self->message, sizeof self->message, "%s", primary ? primary : "");
+    snprintf(self->constraint, sizeof self->constraint, "%s", constraint ? constraint : "");
     char message[512];
     snprintf(message, sizeof message, "%s",
              res ? PQresultErrorMessage(res) : PQerrorMessage(self->conn));

@@ -97,13 +97,19 @@ void problem_replyf(httpd_reply_t *reply, unsigned status, const char *instance,
     problem_reply(reply, &p);
 }
 
+void problem_reply_errors(httpd_reply_t *reply, unsigned status, const char *instance,
+                          const jsonreq_errors_t *errors)
+{
+    char detail[S_DETAIL_MAX];
+    problem_t p = { .status = status, .instance = instance, .errors = errors,
+                    .detail = jsonreq_errors_text(errors, detail, sizeof detail) };
+    problem_reply(reply, &p);
+}
+
 void problem_reply_invalid(httpd_reply_t *reply, const char *instance,
                            const jsonreq_errors_t *errors)
 {
-    char detail[S_DETAIL_MAX];
-    problem_t p = { .status = MHD_HTTP_BAD_REQUEST, .instance = instance, .errors = errors,
-                    .detail = jsonreq_errors_text(errors, detail, sizeof detail) };
-    problem_reply(reply, &p);
+    problem_reply_errors(reply, MHD_HTTP_BAD_REQUEST, instance, errors);
 }
 
 void problem_httpd_refusal(httpd_reply_t *reply, unsigned status, const char *path,

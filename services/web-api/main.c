@@ -128,7 +128,8 @@ int main(int argc, char **argv)
         .api = { .session = { .idle_s = (int) cfg.session_idle_s,
                               .max_s = (int) cfg.session_max_s },
                  .lockout_failures = (int) cfg.lockout_failures,
-                 .lockout_s = (int) cfg.lockout_s } };
+                 .lockout_s = (int) cfg.lockout_s,
+                 .changed = webapi_server_changed, .changed_ctx = server } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,

@@ -39,6 +39,11 @@ typedef struct {
     session_config_t session;
     int lockout_failures;         /* failed logins in a row that lock an account */
     int lockout_s;                /* how long it stays locked */
+    /* told after a configuration change is committed: what changed is at or
+     * below the org path (webapi_server publishes registry snapshots);
+     * NULL: nobody listens. Called from handler threads. */
+    void (*changed)(void *ctx, const char *path);
+    void *changed_ctx;
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */

@@ -12,6 +12,10 @@
 #include "eqms/problem.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
+#include "wa_cfg_nodes.h"
+#include "wa_cfg_queues.h"
+#include "wa_cfg_staff.h"
+#include "wa_cfg_windows.h"
 #include "wa_roles.h"
 #include "wa_session.h"
 #include "wa_tokens.h"
@@ -31,6 +35,8 @@ typedef struct {
 #define API "/api/v1"
 #define USERS WA_ACCESS_PERM, WA_PERM_MANAGE_USERS, false
 #define TOKENS WA_ACCESS_PERM, WA_PERM_MANAGE_API_TOKENS, false
+#define CONFIG WA_ACCESS_PERM, WA_PERM_MANAGE_CONFIGURATION, false
+#define QUEUES WA_ACCESS_PERM, WA_PERM_MANAGE_QUEUES, false
 
 static const s_route_t s_routes[] = {
     { "POST", API "/sessions", WA_ACCESS_PUBLIC, 0, true, wa_session_login },
@@ -56,6 +62,29 @@ static const s_route_t s_routes[] = {
     { "GET", API "/tokens/{id}", TOKENS, wa_tokens_get },
     { "DELETE", API "/tokens/{id}", TOKENS, wa_tokens_revoke },
     { "GET", API "/audit", WA_ACCESS_PERM, WA_PERM_READ_AUDIT_LOG, false, wa_audit_list },
+    /* configuration (wa_cfg_*.c) */
+    { "GET", API "/nodes", CONFIG, wa_cfg_nodes_list },
+    { "POST", API "/nodes", CONFIG, wa_cfg_nodes_create },
+    { "GET", API "/nodes/tree", CONFIG, wa_cfg_nodes_tree },
+    { "GET", API "/nodes/{id}", CONFIG, wa_cfg_nodes_get },
+    { "PATCH", API "/nodes/{id}", CONFIG, wa_cfg_nodes_update },
+    { "GET", API "/windows", CONFIG, wa_cfg_windows_list },
+    { "POST", API "/windows", CONFIG, wa_cfg_windows_create },
+    { "GET", API "/windows/{id}", CONFIG, wa_cfg_windows_get },
+    { "PATCH", API "/windows/{id}", CONFIG, wa_cfg_windows_update },
+    { "PUT", API "/windows/{id}/profile", QUEUES, wa_cfg_windows_set_profile },
+    { "GET", API "/staff", CONFIG, wa_cfg_staff_list },
+    { "POST", API "/staff", CONFIG, wa_cfg_staff_create },
+    { "GET", API "/staff/{id}", CONFIG, wa_cfg_staff_get },
+    { "PATCH", API "/staff/{id}", CONFIG, wa_cfg_staff_update },
+    { "GET", API "/queues", QUEUES, wa_cfg_queues_list },
+    { "POST", API "/queues", QUEUES, wa_cfg_queues_create },
+    { "GET", API "/queues/{id}", QUEUES, wa_cfg_queues_get },
+    { "PATCH", API "/queues/{id}", QUEUES, wa_cfg_queues_update },
+    { "GET", API "/services", QUEUES, wa_cfg_services_list },
+    { "POST", API "/services", QUEUES, wa_cfg_services_create },
+    { "GET", API "/services/{id}", QUEUES, wa_cfg_services_get },
+    { "PATCH", API "/services/{id}", QUEUES, wa_cfg_services_update },
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 

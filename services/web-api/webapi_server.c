@@ -15,6 +15,8 @@
 
 #define S_REQUEST_TYPE  "registry.request"
 #define S_SNAPSHOT_TYPE "registry.snapshot"
+#define S_CHANGED_MAX   64      /* paths waiting; beyond: the whole tree */
+#define S_WAIT_MS       100     /* a change waits at most this long to go out */
 
 struct webapi_server_t {
     pgstore_t *pg;
@@ -25,6 +27,11 @@ struct webapi_server_t {
     metrics_counter_t *requests;
     metrics_counter_t *snapshots;
     metrics_counter_t *refused;
+    metrics_counter_t *pushed;
+    pthread_mutex_t lock;           /* guards the changes below */
+    char changed[S_CHANGED_MAX][256];
+    int nchanged;
+    bool everything;                /* more changes than fit: every branch */
 };
 
 /* Answers one request: {"gateway": id, "branch": path, "cached": bool?},
@@ -60,6 +67,62 @@ static void s_answer(webapi_server_t *self, const char *topic, envelope_t *reque
     }
 }
 
+void webapi_server_changed(void *ctx, const char *path)
+{
+    webapi_server_t *self = ctx;
+    pthread_mutex_lock(&self->lock);
+    bool known = false;
+    for (int i = 0; i < self->nchanged && !known; i++)
+        known = strcmp(self->changed[i], path) == 0;
+    if (!known && self->nchanged < S_CHANGED_MAX)
+        snprintf(self->changed[self->nchanged++], sizeof self->changed[0], "%s", path);
+    else if (!known)
+        self->everything = true;
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Publishes the snapshot of every branch at or below the changed paths. */
+static void s_push_changes(webapi_server_t *self)
+{
+    char changed[S_CHANGED_MAX][256];
+    pthread_mutex_lock(&self->lock);
+    int n = self->everything ? 0 : self->nchanged;
+    memcpy(changed, self->changed, sizeof changed[0] * (size_t) n);
+    bool everything = self->everything;
+    self->nchanged = 0;
+    self->everything = false;
+    pthread_mutex_unlock(&self->lock);
+    if (!n && !everything)
+        return;
+    char array[S_CHANGED_MAX * 260] = "{";
+    size_t used = 1;
+    for (int i = 0; i < n; i++)
+        used += (size_t) snprintf(array + used, sizeof array - used, "%s\"%s\"",
+                                  i ? "," : "", changed[i]);
+    snprintf(array + used, sizeof array - used, "}");
+    const char *params[] = { everything ? NULL : array };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT path::text FROM org_node WHERE kind = 'branch'"
+                                  " AND ($1::ltree[] IS NULL OR path <@ $1::ltree[])"
+                                  " ORDER BY path",
+                                  1, params);
+    health_liveness_db(&self->liveness, pgstore_connected(self->pg));
+    if (!res) {
+        log_warn("registry_push_failed", "reason=\"database unavailable\"");
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *branch = PQgetvalue(res, i, 0);
+        json_t *snapshot = registry_snapshot(self->pg, branch);
+        if (snapshot && bus_publish(self->bus, S_SNAPSHOT_TYPE, branch, &snapshot, NULL) == 0) {
+            metrics_add(self->pushed, 1);
+            log_info("registry_snapshot_pushed", "branch=%s reason=configuration", branch);
+        }
+        json_decref(snapshot);
+    }
+    PQclear(res);
+}
+
 static void *s_loop(void *arg)
 {
     webapi_server_t *self = arg;
@@ -67,11 +130,12 @@ static void *s_loop(void *arg)
         health_liveness_beat(&self->liveness);
         char *topic = NULL;
         envelope_t *envelope = NULL;
-        if (bus_recv(self->bus, 500, &topic, &envelope) == 1) {
+        if (bus_recv(self->bus, S_WAIT_MS, &topic, &envelope) == 1) {
             s_answer(self, topic, envelope);
             free(topic);
             envelope_destroy(&envelope);
         }
+        s_push_changes(self);
     }
     return NULL;
 }
@@ -93,8 +157,12 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
     self->refused = metrics_counter(metrics, "registry_refused_total",
                                     "Registry requests refused (malformed, unknown branch, "
                                     "database down).");
+    self->pushed = metrics_counter(metrics, "registry_pushed_total",
+                                   "Registry snapshots published after a configuration "
+                                   "change.");
+    pthread_mutex_init(&self->lock, NULL);
     self->bus = bus_new(bus_pub, bus_sub, "web-api");
-    if (!self->requests || !self->snapshots || !self->refused || !self->bus
+    if (!self->requests || !self->snapshots || !self->refused || !self->pushed || !self->bus
         || bus_attach_metrics(self->bus, metrics) != 0
         || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
         goto err;
@@ -106,6 +174,7 @@ err:
     log_error("webapi_start_failed", "reason=\"bus or metrics could not be set up\"");
     bus_destroy(&self->bus);
     pgstore_destroy(&self->pg);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     return NULL;
 }
@@ -119,6 +188,7 @@ void webapi_server_destroy(webapi_server_t **self_p)
     pthread_join(self->thread, NULL);
     bus_destroy(&self->bus);
     pgstore_destroy(&self->pg);
+    pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
 }

@@ -8,6 +8,7 @@
 #ifndef EQMS_WEBAPI_SERVER_H
 #define EQMS_WEBAPI_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "eqms/health.h"
@@ -21,6 +22,11 @@ typedef struct webapi_server_t webapi_server_t;
 webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
                                    const char *bus_sub, metrics_t *metrics);
 void webapi_server_destroy(webapi_server_t **self_p);
+
+/* Notes that the configuration at or below the org path `path` changed
+ * (wa_config_t.changed, with the server as ctx); the snapshots go out from
+ * the server's thread. Safe from any thread. */
+void webapi_server_changed(void *ctx, const char *path);
 
 /* Its loop's liveness, for health_new with health_liveness_check. */
 health_liveness_t *webapi_server_liveness(webapi_server_t *self);

@@ -3,7 +3,7 @@ escape it): each operation called by a set of principals, on objects inside and
 outside their subtree, and each answer checked against what the principal may
 do and against the document."""
 import openapi
-from webapi import USER_PASSWORD, problem
+from webapi import CONFIG_KINDS, USER_PASSWORD, config_make, config_unique, problem
 
 PERMS = ["view_statistics", "view_complaints", "view_live_hall", "operate_windows",
          "issue_tickets", "manage_queues", "manage_configuration", "manage_devices",
@@ -22,6 +22,8 @@ class Objects:
         admin = self.webapi.admin
         self.n += 1
         node = "hq.r01.b0001" if inside else "hq.r02.b0003"
+        if kind in CONFIG_KINDS:
+            return config_make(admin, kind, node, self.n)
         if kind == "users":
             r = admin.post("/users", {"login": f"obj{self.n}", "display_name": "Obj",
                                       "node": node, "password": USER_PASSWORD})
@@ -52,6 +54,9 @@ def call(op, client, objects, inside, role_id):
     if isinstance(body, dict) and "name" in body and op.kind == "roles":
         objects.n += 1
         body = dict(body, name=f"made{objects.n}")
+    if op.method == "POST" and op.kind in CONFIG_KINDS:
+        objects.n += 1
+        body = config_unique(op.kind, body, objects.n)
     return client.request(op.method, path, json=body), target
 
 

@@ -4,7 +4,7 @@ import subprocess
 
 import openapi
 from conftest import bin_path
-from webapi import USER_PASSWORD
+from webapi import CONFIG_KINDS, USER_PASSWORD, config_make
 
 
 def server_routes():
@@ -52,6 +52,9 @@ def test_every_example_request_is_answered_as_documented(webapi):
                "roles": role["id"],
                "tokens": admin.post("/tokens", {"name": "t", "scopes": ["export"],
                                                 "expires_in_days": 1}).json()["id"]}
+    # configuration: an object of each kind in hq.r01.b0001
+    for kind in CONFIG_KINDS:
+        targets[kind] = config_make(admin, kind, "hq.r01.b0001", 500 + len(targets))
     # deletions and logouts last, so that the others find their objects
     ops.sort(key=lambda op: (op.method == "DELETE", op.path))
     checked = 0

@@ -112,3 +112,43 @@ def problem(r, status):
     body = r.json()
     assert body["status"] == status and body["type"] and body["title"]
     return body
+
+
+# --- configuration objects (issue 14 item 4), for the tests that walk every route ---
+
+CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services")
+
+
+def config_prefix(n):
+    """A two-letter queue prefix of its own for each n (the demo's are one letter)."""
+    return chr(65 + (n // 26) % 26) + chr(65 + n % 26)
+
+
+def config_unique(kind, body, n):
+    """An example body of a configuration route made unique with the number n."""
+    if not isinstance(body, dict):
+        return body
+    field = {"nodes": ("code", f"n{n}"), "windows": ("number", 100 + n),
+             "staff": ("employee_no", f"3{n:05d}"), "queues": ("prefix", config_prefix(n)),
+             "services": ("code", f"svc{n}")}.get(kind)
+    return dict(body, **{field[0]: field[1]}) if field and field[0] in body else body
+
+
+def config_make(admin, kind, node, n):
+    """A new configuration object of `kind` at the branch `node`: its id."""
+    if kind == "nodes":
+        r = admin.post("/nodes", {"parent": node, "code": f"d{n}", "name": "Obj",
+                                  "kind": "department"})
+    elif kind == "windows":
+        r = admin.post("/windows", {"branch": node, "number": 100 + n, "name": "Obj"})
+    elif kind == "staff":
+        r = admin.post("/staff", {"employee_no": f"3{n:05d}", "name": "Obj", "node": node})
+    elif kind == "queues":
+        r = admin.post("/queues", {"node": node, "prefix": config_prefix(n), "name": "Obj"})
+    else:
+        queue = [q["id"] for q in admin.get("/queues", params={"limit": "200"}).json()["items"]
+                 if q["prefix"] == "A" and q["node"] == "hq"][0]
+        r = admin.post("/services", {"node": node, "code": f"svc{n}", "name": "Obj",
+                                     "queue": queue})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]

@@ -96,6 +96,8 @@ static void test_errors_keep_connection_and_sqlstate(void **state)
     assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, one), 0);
     assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, one), -1);
     assert_string_equal(pgstore_last_sqlstate(pg), "23505");
+    assert_string_equal(pgstore_last_constraint(pg), "u_pkey");
+    assert_non_null(strstr(pgstore_last_message(pg), "duplicate key"));
     const char *bad[] = { "not a number" };
     assert_int_equal(pgstore_exec(pg, "INSERT INTO u VALUES ($1)", 1, bad), -1);
     assert_string_equal(pgstore_last_sqlstate(pg), "22P02");
@@ -103,6 +105,8 @@ static void test_errors_keep_connection_and_sqlstate(void **state)
     assert_true(pgstore_connected(pg));
     assert_int_equal(pgstore_exec(pg, "SELECT 1", 0, NULL), 0);
     assert_string_equal(pgstore_last_sqlstate(pg), "");
+    assert_string_equal(pgstore_last_message(pg), "");
+    assert_string_equal(pgstore_last_constraint(pg), "");
     pgstore_destroy(&pg);
 }
 

@@ -132,6 +132,10 @@ static void s_create(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     const char *name = json_string_value(json_object_get(body, "name"));
     if (strcmp(name, "taken") == 0)
         problem_replyf(reply, 409, httpd_req_path(req), "the name \"%s\" is taken", name);
+    else if (strcmp(name, "unusable") == 0) {
+        jsonreq_errors_add(&errors, "name", "is well formed but cannot be used");
+        problem_reply_errors(reply, 422, httpd_req_path(req), &errors);
+    }
     else
         httpd_reply_text(reply, 201, "created %s", name);
     json_decref(body);
@@ -201,6 +205,13 @@ static void test_answers_through_httpd(void **state)
     j = problem_of(&r, 409, "Conflict");
     assert_string_equal(str(j, "detail"), "the name \"taken\" is taken");
     assert_null(json_object_get(j, "errors"));
+    json_decref(j);
+
+    post(port, "{\"name\":\"unusable\"}", &r);
+    j = problem_of(&r, 422, "Unprocessable Content");
+    assert_string_equal(str(j, "detail"), "\"name\": is well formed but cannot be used");
+    json_t *e = json_array_get(json_object_get(j, "errors"), 0);
+    assert_string_equal(str(e, "member"), "name");
     json_decref(j);
 
     post(port, "{\"name\":\"a\" ", &r);

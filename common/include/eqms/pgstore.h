@@ -71,6 +71,13 @@ int pgstore_exec(pgstore_t *self, const char *sql, int nparams,
  * connection), e.g. "23505" for a unique violation. */
 const char *pgstore_last_sqlstate(const pgstore_t *self);
 
+/* The primary message and the constraint name (each "" if none) of the
+ * last failed statement, e.g. "org_node_time_zone_valid": what a caller
+ * shows a person when the database refused a value. Valid until the next
+ * statement. */
+const char *pgstore_last_message(const pgstore_t *self);
+const char *pgstore_last_constraint(const pgstore_t *self);
+
 int pgstore_begin(pgstore_t *self);
 int pgstore_commit(pgstore_t *self);
 int pgstore_rollback(pgstore_t *self);

@@ -61,6 +61,11 @@ void problem_replyf(httpd_reply_t *reply, unsigned status, const char *instance,
 void problem_reply_invalid(httpd_reply_t *reply, const char *instance,
                            const jsonreq_errors_t *errors);
 
+/* The same with another status: 409 for a name taken, 422 for a value
+ * that is well formed but cannot be used, each naming the member. */
+void problem_reply_errors(httpd_reply_t *reply, unsigned status, const char *instance,
+                          const jsonreq_errors_t *errors);
+
 /* httpd's refusals (404, 405, 413) as Problem Details: give it as
  * httpd_config_t.refusal. */
 void problem_httpd_refusal(httpd_reply_t *reply, unsigned status, const char *path,

@@ -1,14 +1,12 @@
 """web-api's operations against the real eqms-web-api with a real queue-manager,
 PostgreSQL and Redis: tickets, window actions and the live hall through
 queue-manager, and sms-notifier's alerts."""
-import json
-import uuid
 
 import pytest
 
 from qm_client import start_qm
 from servers import free_port
-from webapi import WebApi, problem
+from webapi import WebApi, make_alert, problem
 
 B1 = "hq.r01.b0001"      # inside hq.r01
 B3 = "hq.r02.b0003"      # outside it
@@ -126,16 +124,6 @@ def test_no_answer_from_queue_manager_is_an_unknown_outcome(demo_db, start_bin, 
 
 
 # --- alerts -------------------------------------------------------------------------
-
-def make_alert(db, branch, option="态度差", kind="unsatisfied_rating"):
-    aid = str(uuid.uuid4())
-    q(db, """INSERT INTO alert (id, kind, branch_id, fact, opened_at, facts)
-             SELECT %s, %s, n.id, %s, now(), %s::jsonb FROM org_node n WHERE n.path = %s::ltree""",
-      aid, kind, aid, json.dumps({"option": option, "teller": "张三", "window": "1"}), branch)
-    q(db, "INSERT INTO alert_event (alert_id, kind, actor) VALUES (%s, 'opened', 'sms-notifier')",
-      aid)
-    db.commit()
-    return aid
 
 
 def test_alerts_listed_acknowledged_resolved_with_events(api, demo_db):

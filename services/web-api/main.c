@@ -37,6 +37,8 @@ typedef struct {
     long session_max_s;
     long lockout_failures;
     long lockout_s;
+    char qm_endpoint[256];
+    long qm_timeout_ms;
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -65,6 +67,11 @@ static const config_var_t s_vars[] = {
           "failed logins in a row that lock an account"),
     S_INT("EQMS_WEBAPI_LOCKOUT_S", lockout_s, "900", 1, 86400,
           "how long a locked account stays locked"),
+    { "EQMS_QM_ENDPOINT", CONFIG_STRING, "tcp://127.0.0.1:9553",
+      offsetof(s_config_t, qm_endpoint), sizeof ((s_config_t *) 0)->qm_endpoint, 0, 0, NULL,
+      "queue-manager's request endpoint for tickets and window actions (\"\" = none: 503)" },
+    S_INT("EQMS_WEBAPI_QM_TIMEOUT_MS", qm_timeout_ms, "3000", 100, 60000,
+          "a queue-manager request without a reply this long: 504, outcome unknown"),
 };
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
@@ -125,11 +132,13 @@ int main(int argc, char **argv)
         .address = cfg.api_address, .port = (int) cfg.api_port,
         .threads = (unsigned) cfg.api_threads, .body_max = (size_t) cfg.body_max,
         .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
+        .qm_endpoint = cfg.qm_endpoint,
         .api = { .session = { .idle_s = (int) cfg.session_idle_s,
                               .max_s = (int) cfg.session_max_s },
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,
-                 .changed = webapi_server_changed, .changed_ctx = server } };
+                 .changed = webapi_server_changed, .changed_ctx = server,
+                 .qm_timeout_ms = (int) cfg.qm_timeout_ms } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,

@@ -22,6 +22,7 @@
 #include "eqms/httpd.h"
 #include "eqms/jsonreq.h"
 #include "eqms/pgstore.h"
+#include "eqms/qmclient.h"
 #include "eqms/redisstore.h"
 #include "eqms/session.h"
 
@@ -44,6 +45,7 @@ typedef struct {
      * NULL: nobody listens. Called from handler threads. */
     void (*changed)(void *ctx, const char *path);
     void *changed_ctx;
+    int qm_timeout_ms;            /* a queue-manager request's reply, at most */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */
@@ -62,6 +64,7 @@ typedef struct {
 typedef struct {
     pgstore_t *pg;                /* this call's own */
     redisstore_t *rs;             /* this call's own */
+    qmclient_t *qm;               /* this call's own; NULL: no queue-manager configured */
     const wa_config_t *config;
     const httpd_req_t *req;
     httpd_reply_t *reply;
@@ -118,9 +121,18 @@ int wa_param_id(wa_call_t *call, int64_t *id);
 int wa_list_args(wa_call_t *call, const char *kind, const char *const *more, int *limit,
                  int64_t *after);
 
-/* The cursor of a list `kind` positioned after the row `id` (base64url, no
- * padding; opaque to clients). 0, or -1 if it does not fit. */
-int wa_cursor_encode(const char *kind, int64_t id, char *out, size_t size);
+/* The same for a list whose rows are keyed by text (a UUID, a time and an
+ * id): *key is "" without a cursor. */
+int wa_list_args_key(wa_call_t *call, const char *kind, const char *const *more, int *limit,
+                     char *key, size_t size);
+
+/* The cursor of a list `kind` positioned after the row whose key is `key`
+ * (its id in decimal, or its text key) (base64url, no padding; opaque to
+ * clients). 0, or -1 if it does not fit. */
+int wa_cursor_encode(const char *kind, const char *key, char *out, size_t size);
+
+/* The key of a cursor of the list `kind`; -1 if it is none. */
+int wa_cursor_decode_key(const char *kind, const char *cursor, char *key, size_t size);
 
 /* The row id of a cursor of the list `kind`; -1 if it is none. */
 int wa_cursor_decode(const char *kind, const char *cursor, int64_t *id);

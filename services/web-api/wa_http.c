@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eqms/clock.h"
 #include "eqms/httpd.h"
@@ -16,6 +17,9 @@
 #include "wa_cfg_queues.h"
 #include "wa_cfg_staff.h"
 #include "wa_cfg_windows.h"
+#include "wa_ops_alerts.h"
+#include "wa_ops_qm.h"
+#include "wa_stats.h"
 #include "wa_roles.h"
 #include "wa_session.h"
 #include "wa_tokens.h"
@@ -85,6 +89,46 @@ static const s_route_t s_routes[] = {
     { "POST", API "/services", QUEUES, wa_cfg_services_create },
     { "GET", API "/services/{id}", QUEUES, wa_cfg_services_get },
     { "PATCH", API "/services/{id}", QUEUES, wa_cfg_services_update },
+    /* operations (wa_ops_*.c) and statistics (wa_stats.c) */
+#define LIVE WA_ACCESS_PERM, WA_PERM_VIEW_LIVE_HALL, false
+#define WINDOWS WA_ACCESS_PERM, WA_PERM_OPERATE_WINDOWS, false
+#define ALERTS WA_ACCESS_PERM, WA_PERM_MANAGE_ALERTS, false
+#define STATS WA_ACCESS_PERM, WA_PERM_VIEW_STATISTICS, false
+    { "POST", API "/branches/{branch}/tickets", WA_ACCESS_PERM, WA_PERM_ISSUE_TICKETS, false,
+      wa_ops_ticket_issue },
+    { "GET", API "/branches/{branch}/tickets/{ticket}", LIVE, wa_ops_ticket_get },
+    { "GET", API "/branches/{branch}/state", LIVE, wa_ops_branch_state },
+    { "POST", API "/windows/{id}/open", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/close", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/pause", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/resume", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/login", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/logout", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/call-next", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/call-ticket", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/recall", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/start", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/finish", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/no-show", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/transfer", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/park", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/call-back", WINDOWS, wa_ops_window_action },
+    { "POST", API "/windows/{id}/walk-in", WINDOWS, wa_ops_window_action },
+    { "GET", API "/alerts", LIVE, wa_ops_alerts_list },
+    { "GET", API "/alerts/{id}", LIVE, wa_ops_alerts_get },
+    { "POST", API "/alerts/{id}/acknowledge", ALERTS, wa_ops_alerts_acknowledge },
+    { "POST", API "/alerts/{id}/resolve", ALERTS, wa_ops_alerts_resolve },
+    { "GET", API "/stats/figures", STATS, wa_stats_figures },
+    { "GET", API "/stats/compare", STATS, wa_stats_compare },
+    { "GET", API "/stats/rank", STATS, wa_stats_rank },
+    { "GET", API "/stats/stars", STATS, wa_stats_stars },
+    { "GET", API "/stats/services", STATS, wa_stats_services },
+    { "GET", API "/stats/on-duty", STATS, wa_stats_on_duty },
+    { "GET", API "/staff/{id}/sessions", STATS, wa_stats_staff_sessions },
+#undef LIVE
+#undef WINDOWS
+#undef ALERTS
+#undef STATS
 };
 #define S_NROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -92,6 +136,7 @@ static const s_route_t s_routes[] = {
 typedef struct {
     pgstore_t *pg;
     redisstore_t *rs;
+    qmclient_t *qm;
     bool busy;
 } s_slot_t;
 
@@ -139,7 +184,7 @@ static void s_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     const s_route_t *route = &s_routes[httpd_req_route(req) - self->routes];
     int64_t started = clock_mono_ms();
     s_slot_t *slot = s_acquire(self);
-    wa_call_t call = { .pg = slot->pg, .rs = slot->rs, .config = &self->api, .req = req,
+    wa_call_t call = { .pg = slot->pg, .rs = slot->rs, .qm = slot->qm, .config = &self->api, .req = req,
                        .reply = reply };
     if (wa_auth_resolve(&call, route->access, route->perm, route->during_change) == 0)
         route->handler(&call);
@@ -179,6 +224,11 @@ wa_http_t *wa_http_new(const wa_http_config_t *config)
             log_error("webapi_http_config", "reason=\"bad database or Redis address\"");
             goto err;
         }
+        char prefix[40];
+        snprintf(prefix, sizeof prefix, "web-api.%ld.%u", (long) getpid(), i);
+        if (config->qm_endpoint && *config->qm_endpoint
+            && !(self->slots[i].qm = qmclient_new(config->qm_endpoint, prefix)))
+            goto err;
     }
     for (size_t i = 0; i < S_NROUTES; i++)
         self->routes[i] = (httpd_route_t) { s_routes[i].method, s_routes[i].path, s_handle };
@@ -204,6 +254,7 @@ void wa_http_destroy(wa_http_t **self_p)
     for (unsigned i = 0; self->slots && i < self->nslots; i++) {
         pgstore_destroy(&self->slots[i].pg);
         redisstore_destroy(&self->slots[i].rs);
+        qmclient_destroy(&self->slots[i].qm);
     }
     free(self->slots);
     pthread_mutex_destroy(&self->lock);

@@ -7,7 +7,12 @@
  *  whether a principal that must change its password may use it, and the
  *  handler. `eqms-web-api --routes` prints it (tests compare it with
  *  docs/openapi.yaml). Each handler call gets a database and a Redis
- *  connection of its own from a pool of one per thread.
+ *  connection of its own from a pool of one per thread, and a
+ *  queue-manager client (common/qmclient) likewise: a qmclient_t is one
+ *  ZeroMQ socket, usable by one thread at a time, so each slot holds its
+ *  own and a handler has it to itself for the call (no lock, no waiting
+ *  behind another thread's 3-second timeout; a few DEALER connections in
+ *  all, each multiplexing every window its requests name).
  */
 #ifndef EQMS_WA_HTTP_H
 #define EQMS_WA_HTTP_H
@@ -25,6 +30,7 @@ typedef struct {
     size_t body_max;              /* request bodies; larger get 413 */
     const char *pg_conninfo;
     const char *redis_url;
+    const char *qm_endpoint;      /* queue-manager's requests; "": none (503) */
     wa_config_t api;
 } wa_http_config_t;
 

@@ -13,7 +13,7 @@
 #include "eqms/problem.h"
 
 #define S_JSON "application/json"
-#define S_CURSOR_MAX 64
+#define S_CURSOR_MAX 128
 
 void wa_reply_json(wa_call_t *call, unsigned status, char **body_p)
 {
@@ -117,8 +117,8 @@ int wa_param_id(wa_call_t *call, int64_t *id)
     return 0;
 }
 
-int wa_list_args(wa_call_t *call, const char *kind, const char *const *more, int *limit,
-                 int64_t *after)
+int wa_list_args_key(wa_call_t *call, const char *kind, const char *const *more, int *limit,
+                     char *key, size_t size)
 {
     const char *allowed[12] = { "limit", "cursor" };
     size_t n = 2;
@@ -134,19 +134,33 @@ int wa_list_args(wa_call_t *call, const char *kind, const char *const *more, int
                           "query argument \"limit\": must be an integer in 1..%d",
                           WA_LIST_LIMIT_MAX);
     *limit = (int) value;
-    *after = 0;
+    *key = '\0';
     text = httpd_req_arg(call->req, "cursor");
-    if (text && wa_cursor_decode(kind, text, after) != 0)
+    if (text && wa_cursor_decode_key(kind, text, key, size) != 0)
         return wa_problem(call, MHD_HTTP_BAD_REQUEST,
                           "query argument \"cursor\": not a cursor of this list (take it "
                           "from next_cursor of the page before)");
     return 0;
 }
 
-int wa_cursor_encode(const char *kind, int64_t id, char *out, size_t size)
+int wa_list_args(wa_call_t *call, const char *kind, const char *const *more, int *limit,
+                 int64_t *after)
+{
+    char key[S_CURSOR_MAX];
+    if (wa_list_args_key(call, kind, more, limit, key, sizeof key) != 0)
+        return -1;
+    *after = 0;
+    if (*key && s_id(key, after) != 0)
+        return wa_problem(call, MHD_HTTP_BAD_REQUEST,
+                          "query argument \"cursor\": not a cursor of this list (take it "
+                          "from next_cursor of the page before)");
+    return 0;
+}
+
+int wa_cursor_encode(const char *kind, const char *key, char *out, size_t size)
 {
     char plain[S_CURSOR_MAX];
-    int n = snprintf(plain, sizeof plain, "%s:%" PRId64, kind, id);
+    int n = snprintf(plain, sizeof plain, "%s:%s", kind, key);
     if (n < 0 || (size_t) n >= sizeof plain
         || size < sodium_base64_ENCODED_LEN((size_t) n, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
         return -1;
@@ -155,7 +169,7 @@ int wa_cursor_encode(const char *kind, int64_t id, char *out, size_t size)
     return 0;
 }
 
-int wa_cursor_decode(const char *kind, const char *cursor, int64_t *id)
+int wa_cursor_decode_key(const char *kind, const char *cursor, char *key, size_t size)
 {
     unsigned char plain[S_CURSOR_MAX];
     size_t len = 0;
@@ -165,9 +179,19 @@ int wa_cursor_decode(const char *kind, const char *cursor, int64_t *id)
         return -1;
     plain[len] = '\0';
     size_t klen = strlen(kind);
-    if (len <= klen + 1 || memcmp(plain, kind, klen) != 0 || plain[klen] != ':')
+    if (len <= klen + 1 || memcmp(plain, kind, klen) != 0 || plain[klen] != ':'
+        || len - klen - 1 >= size)
         return -1;
-    return s_id((const char *) plain + klen + 1, id);
+    memcpy(key, plain + klen + 1, len - klen);
+    return 0;
+}
+
+int wa_cursor_decode(const char *kind, const char *cursor, int64_t *id)
+{
+    char key[S_CURSOR_MAX];
+    if (wa_cursor_decode_key(kind, cursor, key, sizeof key) != 0)
+        return -1;
+    return s_id(key, id);
 }
 
 bool wa_path_within(const char *path, const char *root)

@@ -32,8 +32,7 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
         fprintf(out, "%s%s", i ? "," : "", PQgetvalue(res, i, 1));
     char cursor[128];
     if (rows > limit
-        && wa_cursor_encode(kind, strtoll(PQgetvalue(res, shown - 1, 0), NULL, 10), cursor,
-                            sizeof cursor) == 0)
+        && wa_cursor_encode(kind, PQgetvalue(res, shown - 1, 0), cursor, sizeof cursor) == 0)
         fprintf(out, "],\"next_cursor\":\"%s\"}", cursor);
     else
         fputs("],\"next_cursor\":null}", out);
@@ -46,6 +45,20 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
     return 0;
 }
 
+/* Runs a list's `sql` with $1 the principal's node path, $2 `after`
+ * (NULL: the first page), $3 limit + 1 and $4.. the arguments in `more`. */
+static int s_list(wa_call_t *call, const char *kind, const char *const *more,
+                  const char *sql, int limit, const char *after)
+{
+    char limit_text[16];
+    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    const char *params[12] = { call->who.node_path, after, limit_text };
+    int n = 3;
+    for (; more && *more && n < 12; more++)
+        params[n++] = httpd_req_arg(call->req, *more);
+    return wa_store_page(call, kind, limit, sql, n, params);
+}
+
 int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
                   const char *sql)
 {
@@ -53,14 +66,19 @@ int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
     int64_t after;
     if (wa_list_args(call, kind, more, &limit, &after) != 0)
         return -1;
-    char after_text[24], limit_text[16];
+    char after_text[24];
     snprintf(after_text, sizeof after_text, "%" PRId64, after);
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[8] = { call->who.node_path, after ? after_text : NULL, limit_text };
-    int n = 3;
-    for (; more && *more && n < 8; more++)
-        params[n++] = httpd_req_arg(call->req, *more);
-    return wa_store_page(call, kind, limit, sql, n, params);
+    return s_list(call, kind, more, sql, limit, after ? after_text : NULL);
+}
+
+int wa_store_list_key(wa_call_t *call, const char *kind, const char *const *more,
+                      const char *sql)
+{
+    int limit;
+    char key[128];
+    if (wa_list_args_key(call, kind, more, &limit, key, sizeof key) != 0)
+        return -1;
+    return s_list(call, kind, more, sql, limit, *key ? key : NULL);
 }
 
 int wa_store_get(wa_call_t *call, const char *sql)
@@ -176,21 +194,20 @@ int wa_store_exec(wa_call_t *call, const char *conflict, const char *sql, int np
     return 0;
 }
 
-int wa_store_audit_as(wa_call_t *call, int64_t user_id, const char *actor, const char *action,
-                      const char *object_type, int64_t object_id, int64_t node_id,
-                      const json_t *detail)
+/* The audit row, with the object's id as text (NULL: none). */
+static int s_audit(wa_call_t *call, int64_t user_id, const char *actor, const char *action,
+                   const char *object_type, const char *object, int64_t node_id,
+                   const json_t *detail)
 {
-    char user[24], token[24], object[24], node[24];
+    char user[24], token[24], node[24];
     snprintf(user, sizeof user, "%" PRId64, user_id);
     snprintf(token, sizeof token, "%" PRId64, call->who.token_id);
-    snprintf(object, sizeof object, "%" PRId64, object_id);
     snprintf(node, sizeof node, "%" PRId64, node_id);
     char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     const char *peer = httpd_req_peer(call->req);
     const char *params[] = { user_id ? user : NULL, call->who.token_id ? token : NULL, actor,
-                             strcmp(peer, "?") ? peer : NULL, action, object_type,
-                             object_id ? object : NULL, node_id ? node : NULL,
-                             text ? text : "{}" };
+                             strcmp(peer, "?") ? peer : NULL, action, object_type, object,
+                             node_id ? node : NULL, text ? text : "{}" };
     int rc = pgstore_exec(call->pg,
                           "INSERT INTO audit_log (actor_user_id, actor_token_id, actor, address,"
                           " action, object_type, object_id, node_id, detail)"
@@ -198,6 +215,24 @@ int wa_store_audit_as(wa_call_t *call, int64_t user_id, const char *actor, const
                           9, params);
     free(text);
     return rc == 0 ? 0 : wa_unavailable(call, "audit log");
+}
+
+int wa_store_audit_as(wa_call_t *call, int64_t user_id, const char *actor, const char *action,
+                      const char *object_type, int64_t object_id, int64_t node_id,
+                      const json_t *detail)
+{
+    char object[24];
+    snprintf(object, sizeof object, "%" PRId64, object_id);
+    return s_audit(call, user_id, actor, action, object_type, object_id ? object : NULL,
+                   node_id, detail);
+}
+
+int wa_store_audit_key(wa_call_t *call, const char *action, const char *object_type,
+                       const char *object, int64_t node_id, const json_t *detail)
+{
+    const wa_principal_t *who = &call->who;
+    return s_audit(call, who->token_id ? 0 : who->user_id, who->name, action, object_type,
+                   object, node_id, detail);
 }
 
 int wa_store_audit(wa_call_t *call, const char *action, const char *object_type,

@@ -28,6 +28,12 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
 int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
                   const char *sql);
 
+/* wa_store_list for a list keyed by text: $2 is the key of the row after
+ * which the page begins (NULL on the first page), the text of the rows'
+ * first column. */
+int wa_store_list_key(wa_call_t *call, const char *kind, const char *const *more,
+                      const char *sql);
+
 /* Answers the object {id} of the request in the principal's subtree:
  * `sql` yields its JSON text with $1 the id and $2 the principal's node
  * path; 404 when there is none. */
@@ -82,6 +88,10 @@ int wa_store_audit(wa_call_t *call, const char *action, const char *object_type,
 int wa_store_audit_as(wa_call_t *call, int64_t user_id, const char *actor, const char *action,
                       const char *object_type, int64_t object_id, int64_t node_id,
                       const json_t *detail);
+
+/* wa_store_audit for an object whose id is text (a UUID; NULL: none). */
+int wa_store_audit_key(wa_call_t *call, const char *action, const char *object_type,
+                       const char *object, int64_t node_id, const json_t *detail);
 
 int wa_store_begin(wa_call_t *call);
 int wa_store_commit(wa_call_t *call);

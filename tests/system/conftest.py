@@ -14,6 +14,7 @@ kannel    a running Kannel (bearerbox, smsbox, fakesmsc) for this test, logs
           max_messages=...) starts one with the notifier's inbound URL
 webapi    a running eqms-web-api (REST API) on demo_db with an administrator
           at hq (tests/system/webapi.py)
+webapi_qm the same with a real eqms-queue-manager behind it (tickets, windows)
 http_recorder  an HTTP server that records the requests it gets
           (httprecorder.py): Kannel's delivery reports and inbound messages
 """
@@ -159,6 +160,16 @@ def webapi(demo_db, start_bin, servers):
     hq (webapi.WebApi: .admin, .login(), .make_user(), .client())."""
     from webapi import WebApi
     return WebApi(start_bin, _run, demo_db, servers.redis.url(13))
+
+
+@pytest.fixture
+def webapi_qm(demo_db, bus, start_bin, servers):
+    """webapi with a real eqms-queue-manager on the same demo database behind
+    it (EQMS_QM_ENDPOINT), for the routes of tickets and windows."""
+    from qm_client import start_qm
+    from webapi import WebApi
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    return WebApi(start_bin, _run, demo_db, servers.redis.url(13), EQMS_QM_ENDPOINT=endpoint)
 
 
 class Proc:

@@ -26,7 +26,8 @@ class Operation:
 
     @property
     def kind(self):
-        """users, roles, tokens...: the object of a path with {id}."""
+        """users, roles, tokens, windows, alerts, staff, branches, stats: the
+        collection a path begins with."""
         return self.path.split("/")[3]
 
     def examples(self):
@@ -38,6 +39,17 @@ class Operation:
         if "examples" in media:
             return [e["value"] for e in media["examples"].values()]
         return [media["example"]]
+
+    def example_query(self):
+        """The query of an example request: each required query argument with
+        the first example of its schema."""
+        query = {}
+        for param in self.op.get("parameters", []):
+            while "$ref" in param:
+                param = self.doc["components"]["parameters"][param["$ref"].split("/")[-1]]
+            if param["in"] == "query" and param.get("required"):
+                query[param["name"]] = param["schema"]["examples"][0]
+        return query
 
     def schema(self, status, content_type="application/json"):
         """The schema of the answer `status` (None: no body documented)."""

@@ -6,6 +6,9 @@ at the head office (made by `eqms-web-api --create-admin`), and a small client.
     r = admin.get("/users")                             # requests.Response
     alice = api.make_user("alice", "hq.r01", ["manage_users"])   # a Client
 """
+import json
+import uuid
+
 import requests
 
 from servers import free_port, wait_port
@@ -152,3 +155,20 @@ def config_make(admin, kind, node, n):
                                      "queue": queue})
     assert r.status_code == 201, r.text
     return r.json()["id"]
+
+
+def make_alert(db, branch, option="态度差", kind="unsatisfied_rating"):
+    """An open alert at `branch` written as sms-notifier writes one (the alert
+    and its "opened" event); its id."""
+    aid = str(uuid.uuid4())
+    with db.cursor() as cur:
+        cur.execute("""INSERT INTO alert (id, kind, branch_id, fact, opened_at, facts)
+                       SELECT %s, %s, n.id, %s, now(), %s::jsonb FROM org_node n
+                       WHERE n.path = %s::ltree""",
+                    (aid, kind, aid, json.dumps({"option": option, "teller": "张三",
+                                                 "window": "1"}), branch))
+        assert cur.rowcount == 1, branch
+        cur.execute("INSERT INTO alert_event (alert_id, kind, actor)"
+                    " VALUES (%s, 'opened', 'sms-notifier')", (aid,))
+    db.commit()
+    return aid

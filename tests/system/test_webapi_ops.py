@@ -1,0 +1,180 @@
+"""web-api's operations against the real eqms-web-api with a real queue-manager,
+PostgreSQL and Redis: tickets, window actions and the live hall through
+queue-manager, and sms-notifier's alerts."""
+
+import pytest
+
+from qm_client import start_qm
+from servers import free_port
+from webapi import WebApi, make_alert, problem
+
+B1 = "hq.r01.b0001"      # inside hq.r01
+B3 = "hq.r02.b0003"      # outside it
+OPS = ["issue_tickets", "operate_windows", "view_live_hall"]
+
+
+def q(db, sql, *args):
+    with db.cursor() as cur:
+        cur.execute(sql, args)
+        return cur.fetchall() if cur.description else None
+
+
+def window(db, branch, n=0):
+    return q(db, """SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id
+                    WHERE n.path = %s::ltree ORDER BY w.number""", branch)[n][0]
+
+
+def teller(db, branch):
+    return q(db, """SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id
+                    WHERE n.path = %s::ltree AND s.active ORDER BY s.id""", branch)[0][0]
+
+
+@pytest.fixture
+def api(demo_db, bus, start_bin, run_bin, servers):
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    return WebApi(start_bin, run_bin, demo_db, servers.redis.url(13),
+                  EQMS_QM_ENDPOINT=endpoint)
+
+
+def test_a_ticket_issued_and_called_through_the_api_is_in_the_branch_state(api, demo_db):
+    user = api.make_user("teller1", "hq.r01", OPS)
+    r = user.post(f"/branches/{B1}/tickets", {"service_code": "cash", "class": "vip"})
+    assert r.status_code == 201, r.text
+    ticket = r.json()["ticket"]
+    assert r.headers["Location"] == f"/api/v1/branches/{B1}/tickets/{ticket['id']}"
+    assert ticket["state"] == "waiting" and r.json()["position"] == 0
+    w = window(demo_db, B1)
+    assert user.post(f"/windows/{w}/open").status_code == 200
+    r = user.post(f"/windows/{w}/login", {"staff": teller(demo_db, B1)})
+    assert r.status_code == 200, r.text
+    r = user.post(f"/windows/{w}/call-next")
+    assert r.status_code == 200, r.text
+    assert r.json()["ticket"]["number"] == ticket["number"]
+    assert r.json()["window"]["current"] == ticket["number"]
+    state = user.get(f"/branches/{B1}/state")
+    assert state.status_code == 200 and state.headers["ETag"]
+    mine = [x for x in state.json()["windows"] if x["id"] == w][0]
+    assert mine["current"] == ticket["number"] and mine["state"] == "open"
+    assert state.json()["display"][0]["number"] == ticket["number"]
+    got = user.get(f"/branches/{B1}/tickets/{ticket['number']}")
+    assert got.status_code == 200 and got.json()["ticket"]["state"] == "called"
+    assert got.json()["ticket"]["id"] == ticket["id"]
+    # pause needs a reason; then the window refuses calls (409 with the code)
+    problem(user.post(f"/windows/{w}/pause", {}), 400)
+    assert user.post(f"/windows/{w}/start").status_code == 200
+    assert user.post(f"/windows/{w}/finish").status_code == 200
+    assert user.post(f"/windows/{w}/pause", {"reason": "午休"}).json()["window"]["state"] == "paused"
+    body = problem(user.post(f"/windows/{w}/call-next"), 409)
+    assert body["error"] == "window_paused" and body["type"] == "urn:eqms:problem:queue-manager-refused"
+    # every action is in the audit log, with who did it
+    audit = api.admin.get("/audit", params={"object_type": "window", "object_id": str(w)})
+    actions = [a["action"] for a in audit.json()["items"]]
+    for a in ("window.open", "window.login", "window.call_next", "window.finish",
+              "window.pause"):
+        assert a in actions, actions
+    issued = api.admin.get("/audit", params={"action": "ticket.issue"}).json()["items"]
+    assert issued[0]["object_id"] == ticket["id"] and issued[0]["actor"]["name"] == "teller1"
+
+
+def test_an_unknown_ticket_is_404_and_refusals_are_mapped(api, demo_db):
+    user = api.make_user("teller2", "hq.r01", OPS)
+    body = problem(user.get(f"/branches/{B1}/tickets/Z999"), 404)
+    assert body["error"] == "unknown_ticket"
+    problem(user.get(f"/branches/{B1}/tickets/not-a-ticket"), 404)
+    body = problem(user.post(f"/branches/{B1}/tickets", {"service_code": "nosuch"}), 422)
+    assert body["error"] == "unknown_service"
+    problem(user.post(f"/branches/{B1}/tickets", {"service_code": "cash", "service": 1}), 400)
+    problem(user.post(f"/branches/{B1}/tickets", {"service_code": "cash", "x": 1}), 400)
+    w = window(demo_db, B1, 1)
+    assert problem(user.post(f"/windows/{w}/call-next"), 409)["error"] == "window_closed"
+    problem(user.post(f"/windows/{w}/transfer", {"to": "nowhere", "target": 1}), 400)
+    problem(user.post("/windows/99999/open"), 404)
+    problem(user.get("/branches/hq.r01/state"), 404)          # a region, not a branch
+
+
+def test_outside_the_subtree_is_404_and_changes_nothing(api, demo_db):
+    user = api.make_user("teller3", "hq.r01", OPS)
+    w = window(demo_db, B3)
+    before = api.admin.get(f"/branches/{B3}/state").json()
+    assert "no such window" in problem(user.post(f"/windows/{w}/open"), 404)["detail"]
+    assert "no such branch" in problem(user.get(f"/branches/{B3}/state"), 404)["detail"]
+    problem(user.post(f"/branches/{B3}/tickets", {"service_code": "cash"}), 404)
+    after = api.admin.get(f"/branches/{B3}/state").json()
+    assert [x["state"] for x in after["windows"]] == [x["state"] for x in before["windows"]]
+    assert after["queues"] == before["queues"]
+    assert api.admin.get("/audit", params={"object_type": "window",
+                                            "object_id": str(w)}).json()["items"] == []
+
+
+def test_no_answer_from_queue_manager_is_an_unknown_outcome(demo_db, start_bin, run_bin, servers):
+    api = WebApi(start_bin, run_bin, demo_db, servers.redis.url(13),
+                 EQMS_QM_ENDPOINT=f"tcp://127.0.0.1:{free_port()}",
+                 EQMS_WEBAPI_QM_TIMEOUT_MS="300")
+    user = api.make_user("teller4", "hq.r01", OPS)
+    w = window(demo_db, B1)
+    body = problem(user.post(f"/windows/{w}/call-next"), 504)
+    assert body["type"] == "urn:eqms:problem:outcome-unknown"
+    assert body["check"] == f"GET /api/v1/branches/{B1}/state"
+    assert "not repeat it blindly" in body["detail"]
+    # a read changes nothing: plain 504, try again
+    body = problem(user.get(f"/branches/{B1}/state"), 504)
+    assert body["type"] == "about:blank" and "nothing was changed" in body["detail"]
+    audit = api.admin.get("/audit", params={"action": "window.call_next"}).json()["items"]
+    assert audit[0]["detail"]["outcome"] == "unknown"
+
+
+# --- alerts -------------------------------------------------------------------------
+
+
+def test_alerts_listed_acknowledged_resolved_with_events(api, demo_db):
+    inside, outside = make_alert(demo_db, B1), make_alert(demo_db, B3)
+    sup = api.make_user("sup1", "hq.r01", ["view_live_hall", "manage_alerts"])
+    items = sup.get("/alerts").json()["items"]
+    assert [a["id"] for a in items] == [inside]
+    assert items[0]["facts"]["option"] == "不满意"           # no view_complaints
+    assert sup.get(f"/alerts/{inside}").json()["events"][0]["kind"] == "opened"
+    problem(sup.get(f"/alerts/{outside}"), 404)
+    problem(sup.post(f"/alerts/{outside}/acknowledge", {"note": "x"}), 404)
+    assert q(demo_db, "SELECT state FROM alert WHERE id = %s", outside)[0][0] == "open"
+    r = sup.post(f"/alerts/{inside}/acknowledge", {"note": "在处理"})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "acknowledged" and r.json()["acknowledged_by"] == "sup1"
+    assert r.json()["events"][-1] == dict(r.json()["events"][-1], kind="acknowledged",
+                                          actor="sup1", note="在处理")
+    problem(sup.post(f"/alerts/{inside}/resolve", {"root_cause": "   "}), 400)
+    r = sup.post(f"/alerts/{inside}/resolve", {"root_cause": "柜员已培训"})
+    assert r.json()["state"] == "resolved" and r.json()["events"][-1]["note"] == "柜员已培训"
+    assert problem(sup.post(f"/alerts/{inside}/acknowledge", {}), 409)
+    assert [a["id"] for a in sup.get("/alerts", params={"state": "resolved"}).json()["items"]] == [inside]
+    assert sup.get("/alerts", params={"state": "open"}).json()["items"] == []
+    problem(sup.get("/alerts", params={"state": "gone"}), 400)
+    problem(sup.get("/alerts", params={"from": "2026-13-40"}), 400)
+    problem(sup.get("/alerts", params={"node": "hq.r02"}), 404)
+    audit = api.admin.get("/audit", params={"object_type": "alert", "object_id": inside})
+    assert [a["action"] for a in audit.json()["items"]] == ["alert.resolve", "alert.acknowledge"]
+    # reading only: acknowledging needs manage_alerts
+    viewer = api.make_user("viewer1", "hq.r01", ["view_live_hall"])
+    assert "manage_alerts" in problem(viewer.post(f"/alerts/{inside}/acknowledge", {}), 403)["detail"]
+
+
+def test_complaint_detail_only_with_view_complaints(api, demo_db):
+    aid = make_alert(demo_db, B1, option="业务不熟")
+    plain = api.make_user("plain1", "hq.r01", ["view_live_hall"])
+    full = api.make_user("full1", "hq.r01", ["view_live_hall", "view_complaints"])
+    assert plain.get(f"/alerts/{aid}").json()["facts"]["option"] == "不满意"
+    assert plain.get("/alerts").json()["items"][0]["facts"]["option"] == "不满意"
+    assert full.get(f"/alerts/{aid}").json()["facts"]["option"] == "业务不熟"
+    assert full.get("/alerts").json()["items"][0]["facts"]["teller"] == "张三"
+
+
+def test_alert_pages_follow_the_cursor(api, demo_db):
+    ids = {make_alert(demo_db, B1) for _ in range(5)}
+    user = api.make_user("pager1", "hq.r01", ["view_live_hall"])
+    seen, cursor = [], None
+    while True:
+        page = user.get("/alerts", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == 5 and set(seen) == ids

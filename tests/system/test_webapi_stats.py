@@ -1,0 +1,139 @@
+"""web-api's statistics against the real eqms-web-api: traffic through a real
+queue-manager, placed by a real stats-aggregator, read through the API and
+compared with the SQL functions called directly (docs/statistics.md)."""
+import datetime
+from decimal import Decimal
+
+import psycopg2.extras
+import pytest
+
+from conftest import wait_for
+from qm_client import Client, start_qm
+from test_stats import start_stats
+from webapi import WebApi, problem
+
+B1 = "hq.r01.b0001"
+
+
+def rows(db, sql, *args):
+    with db.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute(sql, args)
+        return [dict(r) for r in cur.fetchall()]
+
+
+def as_json(value):
+    """A value as the API's JSON gives it (numbers read as Decimal)."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+@pytest.fixture
+def traffic(demo_db, bus, start_bin, run_bin, servers):
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    start_stats(start_bin, demo_db, bus)
+    qm = Client(endpoint)
+    w = rows(demo_db, """SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id
+                         WHERE n.path = %s::ltree ORDER BY w.number LIMIT 1""", B1)[0]["id"]
+    s = rows(demo_db, """SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id
+                         WHERE n.path = %s::ltree AND s.active ORDER BY s.id LIMIT 1""", B1)[0]["id"]
+    for _ in range(3):
+        assert qm.call("ticket.issue", service_code="cash")["ok"]
+    assert qm.call("window.open", window=w)["ok"]
+    assert qm.call("window.login", window=w, staff=s)["ok"]
+    for _ in range(2):
+        assert qm.call("window.call_next", window=w)["ok"]
+        assert qm.call("window.finish", window=w)["ok"]
+    node = rows(demo_db, "SELECT id, (now() AT TIME ZONE time_zone)::date AS today FROM org_node"
+                         " WHERE path = %s::ltree", B1)[0]
+    wait_for(lambda: rows(demo_db, "SELECT served FROM stats_figures(%s, %s, %s)", node["id"],
+                          node["today"], node["today"] + datetime.timedelta(days=1))[0]["served"] == 2,
+             timeout=30)
+    api = WebApi(start_bin, run_bin, demo_db, servers.redis.url(13), EQMS_QM_ENDPOINT=endpoint)
+    qm.close()
+    return api, node, w, s
+
+
+def test_figures_compare_and_rank_are_the_sql_s(traffic, demo_db):
+    api, node, w, s = traffic
+    user = api.make_user("analyst1", "hq.r01", ["view_statistics"])
+    today = node["today"].isoformat()
+    tomorrow = (node["today"] + datetime.timedelta(days=1)).isoformat()
+    for group in ("none", "service", "teller", "window", "hour_of_day"):
+        r = user.get("/stats/figures", params={"node": B1, "from": today, "to": tomorrow,
+                                                "group": group})
+        assert r.status_code == 200, r.text
+        got = r.json(parse_float=Decimal)["rows"]
+        want = rows(demo_db, "SELECT * FROM stats_figures(%s, %s, %s, %s)", node["id"], today,
+                    tomorrow, group)
+        assert got == [{k: as_json(v) for k, v in x.items()} for x in want], group
+    r = user.get("/stats/figures", params={"node": B1, "from": today, "to": tomorrow})
+    figures = r.json()["rows"][0]
+    assert figures["issued"] == 3 and figures["served"] == 2
+    assert isinstance(figures["wait_avg_s"], (int, float))
+    assert figures["satisfaction"] is None                 # nobody rated: a ratio over 0
+    # the whole region: the same counts from above
+    region = user.get("/stats/figures", params={"from": today, "to": tomorrow}).json()
+    assert region["node"] == "hq.r01" and region["rows"][0]["issued"] == 3
+    # comparisons
+    r = user.get("/stats/compare", params={"node": B1, "from": today, "to": tomorrow})
+    periods = r.json(parse_float=Decimal)["periods"]
+    assert [p["period"] for p in periods] == ["current", "previous", "year_before"]
+    want = rows(demo_db, "SELECT period, from_day, to_day, (figures).* FROM stats_compare(%s, %s, %s)",
+                node["id"], today, tomorrow)
+    for p in periods:
+        w_row = dict([x for x in want if x["period"] == p["period"]][0])
+        assert p["from"] == w_row.pop("from_day").isoformat() and p["to"] == w_row.pop("to_day").isoformat()
+        w_row.pop("period")
+        assert p["rows"] == [w_row]
+    # rankings
+    r = user.get("/stats/rank", params={"node": B1, "from": today, "to": tomorrow,
+                                         "group": "teller", "measure": "served",
+                                         "min_sample": 0})
+    assert r.status_code == 200, r.text
+    want = rows(demo_db, "SELECT * FROM stats_rank(%s, %s, %s, 'teller', 'served', 10, 0)",
+                node["id"], today, tomorrow)
+    assert r.json(parse_float=Decimal)["items"] == want
+    assert r.json()["items"][0]["member"] == s
+    problem(user.get("/stats/rank", params={"from": today, "to": tomorrow, "group": "teller",
+                                            "measure": "nosuch"}), 400)
+    problem(user.get("/stats/figures", params={"from": tomorrow, "to": today}), 400)
+    problem(user.get("/stats/figures", params={"from": today}), 400)
+    problem(user.get("/stats/figures", params={"from": today, "to": tomorrow,
+                                               "node": "hq.r02"}), 404)
+    problem(api.make_user("nostats", "hq.r01", ["view_live_hall"]).get(
+        "/stats/figures", params={"from": today, "to": tomorrow}), 403)
+
+
+def test_service_details_on_duty_and_a_tellers_sessions(traffic, demo_db):
+    api, node, w, s = traffic
+    user = api.make_user("analyst2", "hq.r01", ["view_statistics"])
+    legs = user.get("/stats/services", params={"node": B1}).json()["items"]
+    assert len(legs) == 3
+    served = [x for x in legs if x["outcome"] == "served"]
+    assert len(served) == 2 and all(x["window"] == w and x["staff"] == s for x in served)
+    assert all(x["number"].startswith("A") and x["wait_s"] is not None for x in served)
+    page = user.get("/stats/services", params={"limit": 2}).json()
+    rest = user.get("/stats/services", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert [x["ticket"] for x in page["items"] + rest["items"]] == [x["ticket"] for x in legs]
+    assert rest["next_cursor"] is None
+    assert len(user.get("/stats/services", params={"outcome": "open"}).json()["items"]) == 1
+    assert user.get("/stats/services", params={"window": 99999}).json()["items"] == []
+    outsider = api.make_user("analyst3", "hq.r02", ["view_statistics"])
+    assert outsider.get("/stats/services").json()["items"] == []
+    # on duty and the login history come from rating-ingest's staff sessions
+    with demo_db.cursor() as cur:
+        cur.execute("""INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway,
+                       gateway_incarnation, gateway_seq)
+                       VALUES (gen_random_uuid(), %s, %s, now(), 'gw-test', gen_random_uuid(), 1)""",
+                    (s, w))
+    demo_db.commit()
+    duty = user.get("/stats/on-duty", params={"node": B1}).json()["items"]
+    assert [(x["staff"], x["window"], x["logout_at"]) for x in duty] == [(s, w, None)]
+    assert outsider.get("/stats/on-duty").json()["items"] == []
+    sessions = user.get(f"/staff/{s}/sessions").json()["items"]
+    assert len(sessions) == 1 and sessions[0]["branch"] == B1
+    problem(outsider.get(f"/staff/{s}/sessions"), 404)
+    problem(user.get("/staff/99999/sessions"), 404)
+    stars = user.get("/stats/stars", params={"node": B1})
+    assert stars.status_code == 200 and isinstance(stars.json()["items"], list)

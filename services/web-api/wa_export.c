@@ -76,7 +76,7 @@ static const wa_export_col_t s_services[] = {
     S_TEXT("rating.at", "评价时间(UTC)"),
 };
 static const wa_export_col_t s_on_duty[] = {
-    S_INT("id", "会话编号"), S_INT("staff", "柜员编号"), S_TEXT("employee_no", "工号"),
+    S_TEXT("id", "会话编号"), S_INT("staff", "柜员编号"), S_TEXT("employee_no", "工号"),
     S_TEXT("teller", "柜员"), S_INT("window", "窗口编号"), S_TEXT("window_number", "窗口号"),
     S_TEXT("branch", "网点"), S_TEXT("login_at", "登录时间(UTC)"),
     S_TEXT("logout_at", "退出时间(UTC)"), S_TEXT("closed_by", "结束方式"),

@@ -498,19 +498,28 @@ static void s_services_stream(wa_call_t *call, const wa_export_what_t *what,
 static void s_services_xlsx(wa_call_t *call, const wa_export_what_t *what,
                             const char *const *params)
 {
-    PGresult *res = pgstore_query(call->pg, s_services_sql, 10, params);
+    /* counted first, so that a list over the limit is never fetched */
+    char count_sql[sizeof s_services_sql + 64];
+    snprintf(count_sql, sizeof count_sql, "SELECT count(*) FROM (%s) x", s_services_sql);
+    PGresult *res = pgstore_query(call->pg, count_sql, 10, params);
     if (!res) {
         wa_unavailable(call, "database");
         return;
     }
-    int rows = PQntuples(res);
-    if (rows > WA_EXPORT_XLSX_ROWS_MAX) {
-        PQclear(res);
+    long counted = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (counted <= WA_EXPORT_XLSX_ROWS_MAX
+        && !(res = pgstore_query(call->pg, s_services_sql, 10, params))) {
+        wa_unavailable(call, "database");
+        return;
+    }
+    if (counted > WA_EXPORT_XLSX_ROWS_MAX) {
         wa_problem(call, MHD_HTTP_CONTENT_TOO_LARGE, "more than %d rows: an .xlsx holds at "
                    "most %d rows of the detail list; take the .csv (streamed, no limit) or "
                    "a shorter range", WA_EXPORT_XLSX_ROWS_MAX, WA_EXPORT_XLSX_ROWS_MAX);
         return;
     }
+    int rows = PQntuples(res);
     export_table_t *table = wa_export_table(&wa_export_services, "services");
     int rc = table ? 0 : -1;
     for (int i = 0; i < rows && rc == 0; i++) {

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,9 @@ static const char s_services_sql[] =
  * row mode on a connection of the stream's own), S_STREAM_ROWS at a time
  * through the table's CSV, so that a long range is never held whole. */
 #define S_STREAM_ROWS 64
+#define S_STREAMS_MAX 4           /* streamed exports at once (a connection each) */
+
+static atomic_int s_streams;
 #define S_STREAM_TIMEOUT_MS (15 * 60 * 1000)
 
 typedef struct {
@@ -443,6 +447,7 @@ static void s_stream_close(void *producer)
              st->ended && st->off == st->len ? "yes" : "no");
     PQclear(st->first);
     pgstore_destroy(&st->pg);
+    atomic_fetch_sub(&s_streams, 1);
     export_table_destroy(&st->table);
     free(st->buf);
     free(st);
@@ -454,12 +459,20 @@ static const httpd_stream_ops_t s_stream_ops = { s_stream_read, s_stream_close }
 static void s_services_stream(wa_call_t *call, const wa_export_what_t *what,
                               const char *const *params)
 {
+    if (atomic_fetch_add(&s_streams, 1) >= S_STREAMS_MAX) {
+        atomic_fetch_sub(&s_streams, 1);
+        httpd_reply_header(call->reply, "Retry-After", "10");
+        wa_problem(call, MHD_HTTP_SERVICE_UNAVAILABLE, "%d streamed exports are running: "
+                   "try again shortly", S_STREAMS_MAX);
+        return;
+    }
     s_stream_t *st = calloc(1, sizeof *st);
     if (!st || !(st->table = wa_export_table(&wa_export_services, "services"))
         || !(st->pg = pgstore_new(call->config->pg_conninfo))) {
         if (st)
             export_table_destroy(&st->table);
         free(st);
+        atomic_fetch_sub(&s_streams, 1);
         wa_unavailable(call, "memory");
         return;
     }

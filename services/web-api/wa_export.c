@@ -89,6 +89,7 @@ const wa_export_view_t wa_export_rank = S_VIEW("rank", "排名", s_rank);
 const wa_export_view_t wa_export_stars = S_VIEW("stars", "星级", s_stars);
 const wa_export_view_t wa_export_services = S_VIEW("services", "服务明细", s_services);
 const wa_export_view_t wa_export_on_duty = S_VIEW("on-duty", "在岗人员", s_on_duty);
+const wa_export_view_t wa_export_sessions = S_VIEW("sessions", "登录记录", s_on_duty);
 
 /* --- tables ------------------------------------------------------------------------- */
 

@@ -49,6 +49,7 @@ extern const wa_export_view_t wa_export_rank;
 extern const wa_export_view_t wa_export_stars;
 extern const wa_export_view_t wa_export_services;
 extern const wa_export_view_t wa_export_on_duty;
+extern const wa_export_view_t wa_export_sessions;  /* a teller's: on-duty's columns */
 
 /* 0 when the principal may export (view_statistics on top of the route's
  * export); -1 answered (403). */

@@ -136,6 +136,8 @@ static const s_route_t s_routes[] = {
     FILES("stars", stars),
     FILES("services", services),
     FILES("on-duty", on_duty),
+    { "GET", API "/staff/{id}/sessions.xlsx", EXPORT, wa_stats_staff_sessions_xlsx },
+    { "GET", API "/staff/{id}/sessions.csv", EXPORT, wa_stats_staff_sessions_csv },
 #undef FILES
 #undef EXPORT
     { "GET", API "/staff/{id}/sessions", STATS, wa_stats_staff_sessions },

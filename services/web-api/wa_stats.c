@@ -628,7 +628,7 @@ static void s_on_duty(wa_call_t *call, wa_format_t format)
 
 S_FORMATS(on_duty, s_on_duty)
 
-void wa_stats_staff_sessions(wa_call_t *call)
+static void s_staff_sessions(wa_call_t *call, wa_format_t format)
 {
     static const char *const more[] = { NULL };
     const char *param = httpd_req_param(call->req, "id");
@@ -666,5 +666,36 @@ void wa_stats_staff_sessions(wa_call_t *call)
              "        'YYYYMMDDHH24MISSUS') || '/' || ss.id < $2)"
              " ORDER BY ss.login_at DESC, ss.id DESC LIMIT $3",
              param);
-    wa_store_list_key(call, "sessions", more, sql);
+    if (format == WA_FORMAT_JSON) {
+        wa_store_list_key(call, "sessions", more, sql);
+        return;
+    }
+    /* a file: every session, no pages */
+    if (wa_no_args(call) != 0)
+        return;
+    const char *all[] = { call->who.node_path, NULL, NULL };
+    res = pgstore_query(call->pg, sql, 3, all);
+    if (!res) {
+        wa_unavailable(call, "database");
+        return;
+    }
+    export_table_t *table = wa_export_table(&wa_export_sessions, "sessions");
+    int rc = table ? 0 : -1;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        json_t *row = json_loads(PQgetvalue(res, i, 1), 0, NULL);
+        rc = row ? wa_export_row(table, &wa_export_sessions, row) : -1;
+        json_decref(row);
+    }
+    PQclear(res);
+    char view_path[WA_PATH_SIZE + 32];
+    snprintf(view_path, sizeof view_path, "%s_staff%s", call->who.node_path, param);
+    wa_export_what_t what = { &wa_export_sessions, format, call->who.node_id, view_path,
+                              NULL, NULL };
+    if (rc == 0)
+        wa_export_reply(call, &what, (const export_table_t *const *) &table, 1);
+    else
+        wa_problem(call, MHD_HTTP_INTERNAL_SERVER_ERROR, "the file could not be made");
+    export_table_destroy(&table);
 }
+
+S_FORMATS(staff_sessions, s_staff_sessions)

@@ -15,8 +15,8 @@
  *  GET /stats/on-duty   who is logged in at a window now (staff_session)
  *  GET /staff/{id}/sessions  a teller's logins at the node's windows
  *
- *  Each of these but the teller's sessions is also a file (wa_export):
- *  GET /stats/<view>.xlsx and /stats/<view>.csv with the same arguments
+ *  Each of these is also a file (wa_export): GET /stats/<view>.xlsx and
+ *  /stats/<view>.csv (/staff/{id}/sessions.xlsx, .csv) with the same arguments
  *  (services: without limit and cursor, the whole list; its CSV is
  *  streamed), needing export and view_statistics.
  *
@@ -42,6 +42,6 @@ WA_STATS_FORMATS(rank)
 WA_STATS_FORMATS(stars)
 WA_STATS_FORMATS(services)
 WA_STATS_FORMATS(on_duty)
-void wa_stats_staff_sessions(wa_call_t *call);
+WA_STATS_FORMATS(staff_sessions)
 
 #endif

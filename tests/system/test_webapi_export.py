@@ -136,6 +136,14 @@ def test_every_view_as_files_is_its_json_cell_by_cell(traffic, demo_db):  # noqa
         book = xlsx(user.get(f"/stats/{view}.xlsx", params=params))
         assert book.sheetnames == [sheet]
         check_sheet(book[sheet], view, rows)
+    # a teller's sessions, with on-duty's columns
+    rows = user.get(f"/staff/{s}/sessions").json()["items"]
+    assert len(rows) == 1
+    check_csv(user.get(f"/staff/{s}/sessions.csv"), "on-duty", rows)
+    book = xlsx(user.get(f"/staff/{s}/sessions.xlsx"))
+    assert book.sheetnames == ["sessions"]
+    check_sheet(book["sessions"], "on-duty", rows)
+    problem(user.get("/staff/99999/sessions.csv"), 404)
     # the figures really need rounding: 2 served of 3 is 66.7%
     r = user.get("/stats/figures.csv", params=period)
     assert "66.7%" in next(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))["办结率"]

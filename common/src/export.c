@@ -110,6 +110,14 @@ void export_table_destroy(export_table_t **self_p)
     *self_p = NULL;
 }
 
+void export_table_clear(export_table_t *self)
+{
+    for (size_t i = 0; i < self->ncells; i++)
+        if (!self->cells[i].empty && self->columns[i % self->ncolumns].type == EXPORT_TEXT)
+            free(self->cells[i].v.text);
+    self->ncells = 0;
+}
+
 size_t export_rows(const export_table_t *self)
 {
     return (self->ncells + self->ncolumns - 1) / self->ncolumns;
@@ -253,18 +261,25 @@ static void s_csv_cell(FILE *out, const export_column_t *col, const s_cell_t *ce
 
 char *export_csv(const export_table_t *self, size_t *len)
 {
+    return export_csv_part(self, true, len);
+}
+
+char *export_csv_part(const export_table_t *self, bool head, size_t *len)
+{
     char *buf = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&buf, &size);
     if (!out)
         return NULL;
-    fputs("\xEF\xBB\xBF", out);
-    for (size_t i = 0; i < self->ncolumns; i++) {
-        if (i > 0)
+    for (size_t i = 0; head && i < self->ncolumns; i++) {
+        if (i == 0)
+            fputs("\xEF\xBB\xBF", out);
+        else
             fputc(',', out);
         s_csv_text(out, self->columns[i].title);
     }
-    fputs("\r\n", out);
+    if (head)
+        fputs("\r\n", out);
     size_t rows = export_rows(self);
     for (size_t r = 0; r < rows; r++) {
         for (size_t i = 0; i < self->ncolumns; i++) {

@@ -46,6 +46,7 @@ typedef struct {
     void (*changed)(void *ctx, const char *path);
     void *changed_ctx;
     int qm_timeout_ms;            /* a queue-manager request's reply, at most */
+    const char *pg_conninfo;      /* for connections of their own (streamed exports) */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */

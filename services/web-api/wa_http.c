@@ -124,6 +124,22 @@ static const s_route_t s_routes[] = {
     { "GET", API "/stats/stars", STATS, wa_stats_stars },
     { "GET", API "/stats/services", STATS, wa_stats_services },
     { "GET", API "/stats/on-duty", STATS, wa_stats_on_duty },
+    /* the same as files (wa_export.c): export, and view_statistics checked
+     * by the handler */
+#define EXPORT WA_ACCESS_PERM, WA_PERM_EXPORT, false
+#define FILES(view, fn)                                              \
+    { "GET", API "/stats/" view ".xlsx", EXPORT, wa_stats_##fn##_xlsx }, \
+    { "GET", API "/stats/" view ".csv", EXPORT, wa_stats_##fn##_csv }
+    FILES("figures", figures),
+    FILES("compare", compare),
+    FILES("rank", rank),
+    FILES("stars", stars),
+    FILES("services", services),
+    FILES("on-duty", on_duty),
+    { "GET", API "/staff/{id}/sessions.xlsx", EXPORT, wa_stats_staff_sessions_xlsx },
+    { "GET", API "/staff/{id}/sessions.csv", EXPORT, wa_stats_staff_sessions_csv },
+#undef FILES
+#undef EXPORT
     { "GET", API "/staff/{id}/sessions", STATS, wa_stats_staff_sessions },
 #undef LIVE
 #undef WINDOWS
@@ -211,6 +227,7 @@ wa_http_t *wa_http_new(const wa_http_config_t *config)
     if (!self)
         return NULL;
     self->api = config->api;
+    self->api.pg_conninfo = config->pg_conninfo;
     self->nslots = config->threads ? config->threads : 1;
     self->slots = calloc(self->nslots, sizeof *self->slots);
     pthread_mutex_init(&self->lock, NULL);

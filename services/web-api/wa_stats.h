@@ -15,6 +15,11 @@
  *  GET /stats/on-duty   who is logged in at a window now (staff_session)
  *  GET /staff/{id}/sessions  a teller's logins at the node's windows
  *
+ *  Each of these is also a file (wa_export): GET /stats/<view>.xlsx and
+ *  /stats/<view>.csv (/staff/{id}/sessions.xlsx, .csv) with the same arguments
+ *  (services: without limit and cursor, the whole list; its CSV is
+ *  streamed), needing export and view_statistics.
+ *
  *  The figures are the SQL's own: each stats_row as row_to_json writes it,
  *  numbers as JSON numbers (numeric keeps its digits), a NULL (a ratio
  *  whose denominator is 0, a percentile without a histogram) as null.
@@ -26,12 +31,17 @@
 
 #include "wa.h"
 
-void wa_stats_figures(wa_call_t *call);
-void wa_stats_compare(wa_call_t *call);
-void wa_stats_rank(wa_call_t *call);
-void wa_stats_stars(wa_call_t *call);
-void wa_stats_services(wa_call_t *call);
-void wa_stats_on_duty(wa_call_t *call);
-void wa_stats_staff_sessions(wa_call_t *call);
+#define WA_STATS_FORMATS(name)                    \
+    void wa_stats_##name(wa_call_t *call);        \
+    void wa_stats_##name##_csv(wa_call_t *call);  \
+    void wa_stats_##name##_xlsx(wa_call_t *call);
+
+WA_STATS_FORMATS(figures)
+WA_STATS_FORMATS(compare)
+WA_STATS_FORMATS(rank)
+WA_STATS_FORMATS(stars)
+WA_STATS_FORMATS(services)
+WA_STATS_FORMATS(on_duty)
+WA_STATS_FORMATS(staff_sessions)
 
 #endif

@@ -20,6 +20,7 @@ class Operation:
         self.permission = op.get("x-eqms-permission")
         self.during_change = bool(op.get("x-eqms-during-password-change"))
         self.statuses = {int(s) for s in op["responses"]}
+        self.streamed = bool(op.get("x-eqms-streamed"))
 
     def __repr__(self):
         return f"{self.method} {self.path}"
@@ -70,9 +71,20 @@ class Operation:
         if not resp.get("content"):
             assert r.content == b"", f"{self}: {r.status_code} has a body: {r.text}"
             return
-        schema = self.schema(r.status_code, r.headers.get("Content-Type", ""))
-        assert schema is not None, f"{self}: {r.status_code} as {r.headers.get('Content-Type')}"
-        validate(self.doc, r.json(), schema)
+        ctype = r.headers.get("Content-Type", "")
+        schema = self.schema(r.status_code, ctype)
+        assert schema is not None, f"{self}: {r.status_code} as {ctype}"
+        if ctype.startswith("text/csv"):
+            # a file: UTF-8 with a BOM, named by Content-Disposition
+            assert r.content.startswith(b"\xef\xbb\xbf"), f"{self}: CSV without BOM"
+            r.content.decode("utf-8")
+            assert r.headers["Content-Disposition"].startswith("attachment; filename="), self
+        elif ctype.startswith("application/vnd.openxmlformats"):
+            assert r.content.startswith(b"PK\x03\x04"), f"{self}: not an XLSX (zip)"
+            assert r.headers.get("Content-Encoding") is None, f"{self}: XLSX compressed again"
+            assert r.headers["Content-Disposition"].startswith("attachment; filename="), self
+        else:
+            validate(self.doc, r.json(), schema)
 
 
 def validate(doc, value, schema):

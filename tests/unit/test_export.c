@@ -96,6 +96,45 @@ static void test_headers_are_guarded_too(void **state)
     export_table_destroy(&t);
 }
 
+/* A CSV streamed a few rows at a time is the file export_csv writes. */
+static void test_csv_in_parts(void **state)
+{
+    (void) state;
+    export_column_t cols[] = { { "柜员", EXPORT_TEXT, 0 }, { "等候(秒)", EXPORT_DECIMAL, 1 } };
+    export_table_t *whole = export_table_new("x", cols, 2), *part = export_table_new("x", cols, 2);
+    assert_non_null(whole);
+    assert_non_null(part);
+    char *joined = NULL;
+    size_t joined_len = 0;
+    for (int i = 0; i < 5; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "张%d", i);
+        assert_int_equal(export_add_text(whole, name), 0);
+        assert_int_equal(export_add_decimal(whole, i * 1.25), 0);
+        assert_int_equal(export_add_text(part, name), 0);
+        assert_int_equal(export_add_decimal(part, i * 1.25), 0);
+        if (i % 2 == 1 || i == 4) {
+            size_t len;
+            char *csv = export_csv_part(part, joined == NULL, &len);
+            assert_non_null(csv);
+            joined = realloc(joined, joined_len + len);
+            memcpy(joined + joined_len, csv, len);
+            joined_len += len;
+            free(csv);
+            export_table_clear(part);
+            assert_int_equal(export_rows(part), 0);
+        }
+    }
+    size_t len;
+    char *csv = export_csv(whole, &len);
+    assert_int_equal(len, joined_len);
+    assert_memory_equal(csv, joined, len);
+    free(csv);
+    free(joined);
+    export_table_destroy(&whole);
+    export_table_destroy(&part);
+}
+
 static void test_rounding(void **state)
 {
     (void) state;
@@ -145,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_bytes),
         cmocka_unit_test(test_headers_are_guarded_too),
+        cmocka_unit_test(test_csv_in_parts),
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_refusals),
     };

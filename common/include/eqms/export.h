@@ -21,6 +21,7 @@
 #ifndef EQMS_EXPORT_H
 #define EQMS_EXPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -63,6 +64,10 @@ int export_add_time(export_table_t *self, const struct tm *local); /* DATE, DATE
 /* An empty cell, in a column of any type. */
 int export_add_empty(export_table_t *self);
 
+/* Drops every row (the columns stay): a writer that streams takes the
+ * CSV of a few rows with export_csv_part, then clears them. */
+void export_table_clear(export_table_t *self);
+
 /* Rows so far (a partly filled last row counts). */
 size_t export_rows(const export_table_t *self);
 
@@ -73,6 +78,11 @@ double export_round(double value, int places);
 /* The CSV file: a malloc'd buffer the caller frees, its length in *len.
  * NULL when memory ran out. */
 char *export_csv(const export_table_t *self, size_t *len);
+
+/* The same, with the BOM and the header row only when `head` is true:
+ * the parts of a CSV file streamed a few rows at a time (the first part
+ * with `head`, the others without) join into what export_csv writes. */
+char *export_csv_part(const export_table_t *self, bool head, size_t *len);
 
 /* The XLSX file of `n` tables, one sheet each: a malloc'd buffer the
  * caller frees, its length in *len. libxlsxwriter writes through a

@@ -16,6 +16,7 @@
 #define EQMS_WA_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -97,6 +98,11 @@ int wa_invalid(wa_call_t *call, const jsonreq_errors_t *errors);
 /* Answers 400 naming one member. Returns -1. */
 int wa_invalid_member(wa_call_t *call, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Answers `status` (400 malformed, 422 unusable) naming one member, its
+ * reason formatted like vprintf. Returns -1. */
+int wa_member_vproblem(wa_call_t *call, unsigned status, const char *member, const char *fmt,
+                       va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Answers 503: the database (or Redis) failed; logged with `what`. Returns -1. */
 int wa_unavailable(wa_call_t *call, const char *what);

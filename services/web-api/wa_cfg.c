@@ -23,12 +23,11 @@ static int s_problem(wa_call_t *call, unsigned status, const jsonreq_errors_t *e
 
 int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, ...)
 {
-    jsonreq_errors_t errors = { 0 };
     va_list ap;
     va_start(ap, fmt);
-    jsonreq_errors_vadd(&errors, member, fmt, ap);
+    wa_member_vproblem(call, S_UNPROCESSABLE, member, fmt, ap);
     va_end(ap);
-    return s_problem(call, S_UNPROCESSABLE, &errors);
+    return -1;
 }
 
 /* The database's refusal of a value: 409 or 422 naming the member, else 503. */

@@ -51,14 +51,22 @@ int wa_invalid(wa_call_t *call, const jsonreq_errors_t *errors)
     return -1;
 }
 
-int wa_invalid_member(wa_call_t *call, const char *member, const char *fmt, ...)
+int wa_member_vproblem(wa_call_t *call, unsigned status, const char *member, const char *fmt,
+                       va_list ap)
 {
     jsonreq_errors_t errors = { 0 };
+    jsonreq_errors_vadd(&errors, member, fmt, ap);
+    problem_reply_errors(call->reply, status, httpd_req_path(call->req), &errors);
+    return -1;
+}
+
+int wa_invalid_member(wa_call_t *call, const char *member, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    jsonreq_errors_vadd(&errors, member, fmt, ap);
+    wa_member_vproblem(call, MHD_HTTP_BAD_REQUEST, member, fmt, ap);
     va_end(ap);
-    return wa_invalid(call, &errors);
+    return -1;
 }
 
 int wa_unavailable(wa_call_t *call, const char *what)

@@ -12,6 +12,7 @@
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "registry.h"
+#include "wa_live.h"
 
 #define S_REQUEST_TYPE  "registry.request"
 #define S_SNAPSHOT_TYPE "registry.snapshot"
@@ -21,6 +22,7 @@
 struct webapi_server_t {
     pgstore_t *pg;
     bus_t *bus;
+    wa_live_t *live;                /* borrowed; NULL: no live streams */
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;    /* read by the health port */
@@ -131,7 +133,10 @@ static void *s_loop(void *arg)
         char *topic = NULL;
         envelope_t *envelope = NULL;
         if (bus_recv(self->bus, S_WAIT_MS, &topic, &envelope) == 1) {
-            s_answer(self, topic, envelope);
+            if (strncmp(topic, S_REQUEST_TYPE ".", strlen(S_REQUEST_TYPE) + 1) == 0)
+                s_answer(self, topic, envelope);
+            else if (self->live)
+                wa_live_bus(self->live, topic, envelope);
             free(topic);
             envelope_destroy(&envelope);
         }
@@ -141,7 +146,7 @@ static void *s_loop(void *arg)
 }
 
 webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
-                                   const char *bus_sub, metrics_t *metrics)
+                                   const char *bus_sub, metrics_t *metrics, wa_live_t *live)
 {
     webapi_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -150,6 +155,7 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
     }
     self->pg = *pg_p;
     *pg_p = NULL;
+    self->live = live;
     self->requests = metrics_counter(metrics, "registry_requests_total",
                                      "Registry requests received from gateways.");
     self->snapshots = metrics_counter(metrics, "registry_snapshots_total",
@@ -166,6 +172,9 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
         || bus_attach_metrics(self->bus, metrics) != 0
         || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
         goto err;
+    for (size_t i = 0; live && wa_live_topics[i]; i++)
+        if (bus_subscribe(self->bus, wa_live_topics[i]) != 0)
+            goto err;
     health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;

@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/redisstore.h"
 #include "wa_ops_common.h"
 
 #define S_REDIS_TIMEOUT_MS 500
+#define S_QUEUES_DELAY_MS  50     /* queue-manager writes its mirror after publishing */
+#define S_PENDING_MAX      64     /* branches whose counts are due; beyond: at once */
 
 const char *const wa_live_topics[] = {
     "ticket.", "display.", "announce.", "rating.stored.", "device.online.",
@@ -24,9 +27,16 @@ static const char *const s_queue_kinds[] = {
     "ticket.day_start", "ticket.window_closed", "ticket.staff_logout", NULL
 };
 
+typedef struct {
+    char branch[WA_PATH_SIZE];
+    int64_t due;                 /* clock_mono_ms */
+} s_pending_t;
+
 struct wa_live_t {
     sse_hub_t *hub;
     redisstore_t *rs;            /* NULL: no Redis, no `queues` events */
+    s_pending_t pending[S_PENDING_MAX];   /* `queues` events to publish */
+    size_t npending;
 };
 
 wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url)
@@ -120,6 +130,25 @@ static json_t *s_queues(wa_live_t *self, const char *branch)
     return queues;
 }
 
+static int s_queues_publish(wa_live_t *self, const char *branch);
+
+/* Notes that `branch`'s counts are to be published S_QUEUES_DELAY_MS from
+ * now (once, however many events come meanwhile): queue-manager writes the
+ * mirror they are read from just after it publishes the events. Returns
+ * the events published at once (when too many branches wait). */
+static int s_queues_due(wa_live_t *self, const char *branch)
+{
+    for (size_t i = 0; i < self->npending; i++)
+        if (strcmp(self->pending[i].branch, branch) == 0)
+            return 0;
+    if (self->npending == S_PENDING_MAX)
+        return s_queues_publish(self, branch);
+    s_pending_t *p = &self->pending[self->npending++];
+    snprintf(p->branch, sizeof p->branch, "%s", branch);
+    p->due = clock_mono_ms() + S_QUEUES_DELAY_MS;
+    return 0;
+}
+
 int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope)
 {
     size_t tlen = strlen(envelope->type);
@@ -160,15 +189,38 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope)
     json_object_set_new(data, "bus_id", json_string(envelope->id));
     int published = s_publish(self, branch, envelope->type, data);
     json_decref(data);
-    if (ticket && s_among(envelope->type, s_queue_kinds)) {
-        json_t *queues = s_queues(self, branch);
-        if (queues) {
-            json_t *counts = json_pack("{s:s, s:o}", "branch", branch, "queues", queues);
-            published += s_publish(self, branch, "queues", counts);
-            json_decref(counts);
-        }
-    }
+    if (ticket && self->rs && s_among(envelope->type, s_queue_kinds))
+        published += s_queues_due(self, branch);
     return published;
+}
+
+/* Publishes the `queues` event of `branch`; 1, or 0 when Redis failed. */
+static int s_queues_publish(wa_live_t *self, const char *branch)
+{
+    json_t *queues = s_queues(self, branch);
+    if (!queues)
+        return 0;
+    json_t *counts = json_pack("{s:s, s:o}", "branch", branch, "queues", queues);
+    int published = s_publish(self, branch, "queues", counts);
+    json_decref(counts);
+    return published;
+}
+
+int wa_live_tick(wa_live_t *self)
+{
+    int64_t now = clock_mono_ms();
+    int64_t next = -1;
+    for (size_t i = 0; i < self->npending;) {
+        if (self->pending[i].due <= now) {
+            s_queues_publish(self, self->pending[i].branch);
+            self->pending[i] = self->pending[--self->npending];
+            continue;
+        }
+        if (next < 0 || self->pending[i].due - now < next)
+            next = self->pending[i].due - now;
+        i++;
+    }
+    return (int) next;
 }
 
 /* --- the routes -------------------------------------------------------------------- */

@@ -7,9 +7,11 @@
  *  every node above it ("hq.r01", "hq"), so that a subtree stream follows
  *  one channel whatever the number of branches below it. After a ticket
  *  event that may change the queues it also publishes a `queues` event with
- *  the branch's absolute counts from queue-manager's Redis mirror (written
- *  before queue-manager publishes), so that an event seen twice (between a
- *  snapshot and the stream) never counts twice.
+ *  the branch's absolute counts from queue-manager's Redis mirror, so that
+ *  an event seen twice (between a snapshot and the stream) never counts
+ *  twice. queue-manager writes that mirror just after it publishes the
+ *  events, so the counts are read 50 ms after the event (once for a burst
+ *  of events of one branch; wa_live_tick).
  *
  *  HTTP side (handlers, view_live_hall):
  *    GET /live/branches/{branch}   the stream of one branch (404 outside)
@@ -45,6 +47,10 @@ void wa_live_destroy(wa_live_t **self_p);
  * for the live streams. Returns the number of events published (0: not a
  * live topic, or malformed: logged). Runs on one thread. */
 int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope);
+
+/* Publishes the `queues` events that are due. Returns the milliseconds
+ * until the next is due, -1 when none waits. Same thread as wa_live_bus. */
+int wa_live_tick(wa_live_t *self);
 
 /* The route handlers (call->config->live is the hub; without one: 503). */
 void wa_live_branch(wa_call_t *call);

@@ -132,7 +132,11 @@ static void *s_loop(void *arg)
         health_liveness_beat(&self->liveness);
         char *topic = NULL;
         envelope_t *envelope = NULL;
-        if (bus_recv(self->bus, S_WAIT_MS, &topic, &envelope) == 1) {
+        int wait = S_WAIT_MS;
+        int due = self->live ? wa_live_tick(self->live) : -1;
+        if (due >= 0 && due < wait)
+            wait = due;
+        if (bus_recv(self->bus, wait, &topic, &envelope) == 1) {
             if (strncmp(topic, S_REQUEST_TYPE ".", strlen(S_REQUEST_TYPE) + 1) == 0)
                 s_answer(self, topic, envelope);
             else if (self->live)

@@ -2,6 +2,7 @@
 #include "wa_live.h"
 
 #include <hiredis/hiredis.h>
+#include <libpq-fe.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #define S_REDIS_TIMEOUT_MS 500
 #define S_QUEUES_DELAY_MS  50     /* queue-manager writes its mirror after publishing */
 #define S_PENDING_MAX      64     /* branches whose counts are due; beyond: at once */
+#define S_ALERTS_EVERY_MS  1000   /* alert_event is read this often */
+#define S_ALERTS_MARGIN_US 60000000LL /* a step committed this late after its `at` is seen */
 
 const char *const wa_live_topics[] = {
     "ticket.", "display.", "announce.", "rating.stored.", "device.online.",
@@ -37,6 +40,11 @@ struct wa_live_t {
     redisstore_t *rs;            /* NULL: no Redis, no `queues` events */
     s_pending_t pending[S_PENDING_MAX];   /* `queues` events to publish */
     size_t npending;
+    int64_t alerts_next;         /* clock_mono_ms of the next look at alert_event */
+    int64_t alerts_from;         /* alert steps at or after this (us since the epoch,
+                                    minus the margin) are read; 0: not yet started */
+    struct { char key[80]; int64_t at; } *seen;  /* steps published since then */
+    size_t nseen, seen_cap;
 };
 
 wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url)
@@ -57,6 +65,7 @@ void wa_live_destroy(wa_live_t **self_p)
     if (!self_p || !*self_p)
         return;
     redisstore_destroy(&(*self_p)->rs);
+    free((*self_p)->seen);
     free(*self_p);
     *self_p = NULL;
 }
@@ -206,10 +215,95 @@ static int s_queues_publish(wa_live_t *self, const char *branch)
     return published;
 }
 
-int wa_live_tick(wa_live_t *self)
+/* --- alerts: sms-notifier writes them to the tables only ------------------------- */
+
+static bool s_seen(wa_live_t *self, const char *key)
+{
+    for (size_t i = 0; i < self->nseen; i++)
+        if (strcmp(self->seen[i].key, key) == 0)
+            return true;
+    return false;
+}
+
+static void s_remember(wa_live_t *self, const char *key, int64_t at)
+{
+    if (self->nseen == self->seen_cap) {
+        size_t cap = self->seen_cap ? self->seen_cap * 2 : 64;
+        void *grown = realloc(self->seen, cap * sizeof *self->seen);
+        if (!grown)
+            return;         /* published again at the next look: harmless */
+        self->seen = grown;
+        self->seen_cap = cap;
+    }
+    snprintf(self->seen[self->nseen].key, sizeof self->seen[0].key, "%s", key);
+    self->seen[self->nseen++].at = at;
+}
+
+/* Publishes the alert steps (alert_event) not published yet. A step's `at`
+ * is its transaction's start, so steps are read back a margin before the
+ * last seen and told apart by (alert, kind, at). */
+static void s_alerts(wa_live_t *self, pgstore_t *pg)
+{
+    if (!self->alerts_from) {
+        PGresult *res = pgstore_query(pg, "SELECT (extract(epoch FROM now()) * 1e6)::bigint",
+                                      0, NULL);
+        if (res)
+            self->alerts_from = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        return;
+    }
+    char from[24];
+    snprintf(from, sizeof from, "%lld", (long long) (self->alerts_from - S_ALERTS_MARGIN_US));
+    const char *params[] = { from };
+    PGresult *res = pgstore_query(
+        pg,
+        "SELECT e.alert_id::text, e.kind, (extract(epoch FROM e.at) * 1e6)::bigint,"
+        " json_build_object('alert', e.alert_id, 'step', e.kind, 'kind', a.kind,"
+        "  'at', " WA_TS("e.at") ", 'actor', e.actor, 'window', a.window_id,"
+        "  'staff', a.staff_id, 'branch', n.path::text)::text, n.path::text"
+        " FROM alert_event e JOIN alert a ON a.id = e.alert_id"
+        " JOIN org_node n ON n.id = a.branch_id"
+        " WHERE e.at >= to_timestamp($1::bigint / 1e6) ORDER BY e.at",
+        1, params);
+    if (!res) {
+        log_warn("live_alerts_unreadable", "reason=\"database unavailable\"");
+        return;
+    }
+    int64_t latest = self->alerts_from;
+    for (int i = 0; i < PQntuples(res); i++) {
+        char key[80], event[32];
+        int64_t at = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        snprintf(key, sizeof key, "%s/%s/%lld", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                 (long long) at);
+        if (s_seen(self, key))
+            continue;
+        json_error_t error;
+        json_t *data = json_loads(PQgetvalue(res, i, 3), 0, &error);
+        snprintf(event, sizeof event, "alert.%s", PQgetvalue(res, i, 1));
+        if (data)
+            s_publish(self, PQgetvalue(res, i, 4), event, data);
+        json_decref(data);
+        s_remember(self, key, at);
+        if (at > latest)
+            latest = at;
+    }
+    PQclear(res);
+    self->alerts_from = latest;
+    for (size_t i = 0; i < self->nseen;)
+        if (self->seen[i].at < latest - S_ALERTS_MARGIN_US)
+            self->seen[i] = self->seen[--self->nseen];
+        else
+            i++;
+}
+
+int wa_live_tick(wa_live_t *self, pgstore_t *pg)
 {
     int64_t now = clock_mono_ms();
     int64_t next = -1;
+    if (pg && now >= self->alerts_next) {
+        s_alerts(self, pg);
+        self->alerts_next = now + S_ALERTS_EVERY_MS;
+    }
     for (size_t i = 0; i < self->npending;) {
         if (self->pending[i].due <= now) {
             s_queues_publish(self, self->pending[i].branch);
@@ -220,6 +314,8 @@ int wa_live_tick(wa_live_t *self)
             next = self->pending[i].due - now;
         i++;
     }
+    if (pg && (next < 0 || self->alerts_next - now < next))
+        next = self->alerts_next - now;
     return (int) next;
 }
 

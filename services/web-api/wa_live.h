@@ -29,6 +29,7 @@
 #define EQMS_WA_LIVE_H
 
 #include "eqms/envelope.h"
+#include "eqms/pgstore.h"
 #include "eqms/sse.h"
 #include "wa.h"
 
@@ -48,9 +49,13 @@ void wa_live_destroy(wa_live_t **self_p);
  * live topic, or malformed: logged). Runs on one thread. */
 int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope);
 
-/* Publishes the `queues` events that are due. Returns the milliseconds
- * until the next is due, -1 when none waits. Same thread as wa_live_bus. */
-int wa_live_tick(wa_live_t *self);
+/* Publishes the `queues` events that are due and, every second, the alert
+ * steps committed since the last look (read from alert_event through `pg`,
+ * borrowed; NULL: none), as `alert.<step>` (opened, acknowledged,
+ * resolved, reminded, escalated): sms-notifier does not publish them.
+ * Returns the milliseconds until the next is due, -1 when none waits. Same
+ * thread as wa_live_bus. */
+int wa_live_tick(wa_live_t *self, pgstore_t *pg);
 
 /* The route handlers (call->config->live is the hub; without one: 503). */
 void wa_live_branch(wa_call_t *call);

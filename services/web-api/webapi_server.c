@@ -133,7 +133,7 @@ static void *s_loop(void *arg)
         char *topic = NULL;
         envelope_t *envelope = NULL;
         int wait = S_WAIT_MS;
-        int due = self->live ? wa_live_tick(self->live) : -1;
+        int due = self->live ? wa_live_tick(self->live, self->pg) : -1;
         if (due >= 0 && due < wait)
             wait = due;
         if (bus_recv(self->bus, wait, &topic, &envelope) == 1) {

@@ -13,12 +13,14 @@ import pytest
 from conftest import wait_for
 from qm_client import start_qm
 from servers import wait_port
-from webapi import WebApi, problem
+from webapi import WebApi, make_alert, problem
 
 BRANCH, OTHER, OUTSIDE = "hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003"
 SCHEMAS = {"queues": "LiveQueues", "display": "LiveDisplay", "announce": "LiveAnnounce",
            "rating.stored": "LiveRating", "device.online": "LiveDevice",
            "device.offline": "LiveDevice", "reload": "LiveReload"}
+SCHEMAS.update({f"alert.{step}": "LiveAlert"
+                for step in ("opened", "acknowledged", "resolved", "reminded", "escalated")})
 
 
 class Stream:
@@ -249,3 +251,74 @@ def test_after_a_restart_of_web_api_a_client_is_told_to_reload(live):
     number = hall.issue()
     resumed.next("ticket.issued", where=lambda e: e["data"]["number"] == number)
     resumed.close()
+
+
+def test_alerts_raised_and_acknowledged_arrive_from_the_tables(live):
+    """sms-notifier writes alerts to the tables only: web-api reads their
+    steps every second."""
+    doc = openapi.load()
+    s = Stream(live.admin, "/live", params={"node": "hq.r01"},
+               last_id=Hall(live, BRANCH).snapshot()["live_event_id"])
+    time.sleep(1.5)     # web-api's first look at the tables sets where it starts
+    aid = make_alert(live.db, BRANCH)
+    opened = s.next("alert.opened", where=lambda e: e["data"]["alert"] == aid)
+    check_schema(doc, opened)
+    assert opened["data"]["branch"] == BRANCH
+    assert opened["data"]["kind"] == "unsatisfied_rating"
+    assert "facts" not in opened["data"] and "option" not in opened["data"]
+    r = live.admin.post(f"/alerts/{aid}/acknowledge", {"note": "on it"})
+    assert r.status_code == 200, r.text
+    acked = s.next("alert.acknowledged", where=lambda e: e["data"]["alert"] == aid)
+    assert acked["data"]["actor"]
+    # each step once
+    time.sleep(2.5)
+    while not s.events.empty():
+        e = s.events.get()
+        assert e is None or not (e["event"].startswith("alert.") and e["data"]["alert"] == aid)
+    s.close()
+
+
+def threads(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        return int(next(line for line in f if line.startswith("Threads:")).split()[1])
+
+
+def test_a_thousand_streams_need_no_more_threads(live):
+    """Streams are parked connections (common/httpd): 1,000 open streams
+    run on the threads web-api had before them."""
+    hall = Hall(live, BRANCH)
+    pid = live.proc.proc.pid
+    before = threads(pid)
+    request = (f"GET /api/v1/live/branches/{BRANCH} HTTP/1.1\r\nHost: x\r\n"
+               f"Authorization: Bearer {live.admin.token}\r\n\r\n").encode()
+    socks = []
+    try:
+        for _ in range(1000):
+            s = socket.create_connection(("127.0.0.1", live.port))
+            s.sendall(request)
+            socks.append(s)
+        for s in socks:
+            s.settimeout(20)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                assert chunk, head
+                head += chunk
+            assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        during = threads(pid)
+        print(f"web-api threads: {before} before, {during} with {len(socks)} streams")
+        assert during == before
+        # and they all get the next event
+        number = hall.issue()
+        for s in socks[::100]:
+            data = b""
+            while f'"number":"{number}"'.encode() not in data:
+                chunk = s.recv(65536)
+                assert chunk, data[-300:]
+                data += chunk
+        # one more than the limit is refused, not served late
+        extra = Stream(live.admin, f"/live/branches/{BRANCH}")
+        assert extra.status == 503 and extra.r.headers["Retry-After"]
+    finally:
+        for s in socks:
+            s.close()

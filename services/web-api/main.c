@@ -134,7 +134,7 @@ int main(int argc, char **argv)
     health_t *health = NULL;
     if (!metrics || !live)
         goto done;
-    server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live);
+    server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live, hub);
     if (!server)
         goto done;
     wa_http_config_t api_cfg = {

@@ -10,6 +10,7 @@ import time
 
 import openapi
 import pytest
+import requests
 from conftest import wait_for
 from qm_client import start_qm
 from servers import wait_port
@@ -308,6 +309,8 @@ def test_a_thousand_streams_need_no_more_threads(live):
         during = threads(pid)
         print(f"web-api threads: {before} before, {during} with {len(socks)} streams")
         assert during == before
+        wait_for(lambda: "eqms_web_api_live_streams 1000\n" in requests.get(
+            f"http://127.0.0.1:{live.http_port}/metrics", timeout=5).text)
         # and they all get the next event
         number = hall.issue()
         for s in socks[::100]:

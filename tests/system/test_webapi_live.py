@@ -11,7 +11,7 @@ import time
 import openapi
 import pytest
 import requests
-from conftest import wait_for
+from conftest import BusClient, wait_for
 from qm_client import start_qm
 from servers import wait_port
 from webapi import WebApi, make_alert, problem
@@ -276,6 +276,40 @@ def test_alerts_raised_and_acknowledged_arrive_from_the_tables(live):
     while not s.events.empty():
         e = s.events.get()
         assert e is None or not (e["event"].startswith("alert.") and e["data"]["alert"] == aid)
+    s.close()
+
+
+RATING = {"id": "01a2038e-a3b4-740f-a053-e884efc69913", "gateway": "device-gateway.b0001",
+          "window_id": 1, "staff_id": 3, "employee_no": "100103", "serial": "EQ-B0001-W01",
+          "event_time": "2026-11-22T14:00:09.396Z", "option_code": 4, "score": 1.0,
+          "satisfied": False, "unsatisfied": True, "ticket": "A012", "ticket_id": None,
+          "teller_today": {"total": 17, "satisfied": 15, "unsatisfied": 1}}
+DEVICE = {"incarnation": "019ad5e2-7c1b-7a3d-9e4f-0a1b2c3d4e5f", "serial": "EQ-B0001-W01",
+          "boot": 1, "device_seq": 0, "uptime_ms": 5, "received": "2026-11-22T14:00:09.396Z",
+          "event_time": "2026-11-22T14:00:09.396Z",
+          "window": {"id": 1, "number": 1, "code": "w01"}, "branch": BRANCH,
+          "employee_no": None, "ticket": None, "reason": "unplugged"}
+
+
+def test_ratings_and_devices_of_the_bus_arrive_with_their_branch(live, bus):
+    """rating.stored (rating-ingest) and device.* (the gateways), as they
+    publish them on the bus."""
+    doc = openapi.load()
+    s = Stream(live.admin, f"/live/branches/{BRANCH}",
+               last_id=Hall(live, BRANCH).snapshot()["live_event_id"])
+    client = BusClient(bus)
+    for type_, path, data in (("rating.stored", f"{BRANCH}.w01", RATING),
+                              ("device.offline", f"{BRANCH}.w01", DEVICE)):
+        def arrived():
+            client.publish(type_, path, data)
+            try:
+                return s.next(type_, timeout=0.5)
+            except AssertionError:
+                return None
+        e = wait_for(arrived, timeout=10)
+        check_schema(doc, e)
+        assert e["data"]["branch"] == BRANCH and e["data"]["window_path"] == f"{BRANCH}.w01"
+        assert e["data"]["serial"] == "EQ-B0001-W01"
     s.close()
 
 

@@ -17,9 +17,11 @@
 #include "eqms/log.h"
 #include "eqms/metrics.h"
 #include "eqms/service.h"
+#include "eqms/sse.h"
 #include "wa_admin.h"
 #include "wa_auth.h"
 #include "wa_http.h"
+#include "wa_live.h"
 #include "webapi_server.h"
 
 typedef struct {
@@ -39,6 +41,7 @@ typedef struct {
     long lockout_s;
     char qm_endpoint[256];
     long qm_timeout_ms;
+    long streams_max;
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -72,6 +75,9 @@ static const config_var_t s_vars[] = {
       "queue-manager's request endpoint for tickets and window actions (\"\" = none: 503)" },
     S_INT("EQMS_WEBAPI_QM_TIMEOUT_MS", qm_timeout_ms, "3000", 100, 60000,
           "a queue-manager request without a reply this long: 504, outcome unknown"),
+    S_INT("EQMS_WEBAPI_STREAMS_MAX", streams_max, "1000", 1, 100000,
+          "live streams (/api/v1/live...) open at once, beyond: 503; connections are "
+          "this plus 512 (mind the open-files limit)"),
 };
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
@@ -120,17 +126,21 @@ int main(int argc, char **argv)
     }
     int rc = 1;
     metrics_t *metrics = metrics_new("web-api");
+    sse_config_t sse_cfg = { .streams_max = (unsigned) cfg.streams_max };
+    sse_hub_t *hub = sse_hub_new(&sse_cfg);
+    wa_live_t *live = hub ? wa_live_new(hub, cfg.redis_url) : NULL;
     webapi_server_t *server = NULL;
     wa_http_t *api = NULL;
     health_t *health = NULL;
-    if (!metrics)
+    if (!metrics || !live)
         goto done;
-    server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics);
+    server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live, hub);
     if (!server)
         goto done;
     wa_http_config_t api_cfg = {
         .address = cfg.api_address, .port = (int) cfg.api_port,
-        .threads = (unsigned) cfg.api_threads, .body_max = (size_t) cfg.body_max,
+        .threads = (unsigned) cfg.api_threads,
+        .connections = (unsigned) cfg.streams_max + 512, .body_max = (size_t) cfg.body_max,
         .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
         .qm_endpoint = cfg.qm_endpoint,
         .api = { .session = { .idle_s = (int) cfg.session_idle_s,
@@ -138,7 +148,7 @@ int main(int argc, char **argv)
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,
                  .changed = webapi_server_changed, .changed_ctx = server,
-                 .qm_timeout_ms = (int) cfg.qm_timeout_ms } };
+                 .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
@@ -156,6 +166,8 @@ done:
     health_destroy(&health);
     wa_http_destroy(&api);
     webapi_server_destroy(&server);
+    wa_live_destroy(&live);
+    sse_hub_destroy(&hub);
     metrics_destroy(&metrics);
     pgstore_destroy(&pg);
     return rc;

@@ -17,6 +17,7 @@
 #include "wa_cfg_queues.h"
 #include "wa_cfg_staff.h"
 #include "wa_cfg_windows.h"
+#include "wa_live.h"
 #include "wa_ops_alerts.h"
 #include "wa_ops_qm.h"
 #include "wa_stats.h"
@@ -98,6 +99,8 @@ static const s_route_t s_routes[] = {
       wa_ops_ticket_issue },
     { "GET", API "/branches/{branch}/tickets/{ticket}", LIVE, wa_ops_ticket_get },
     { "GET", API "/branches/{branch}/state", LIVE, wa_ops_branch_state },
+    { "GET", API "/live", LIVE, wa_live_node },
+    { "GET", API "/live/branches/{branch}", LIVE, wa_live_branch },
     { "POST", API "/windows/{id}/open", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/close", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/pause", WINDOWS, wa_ops_window_action },
@@ -251,7 +254,8 @@ wa_http_t *wa_http_new(const wa_http_config_t *config)
         self->routes[i] = (httpd_route_t) { s_routes[i].method, s_routes[i].path, s_handle };
     httpd_config_t http = { .name = "web-api", .address = config->address,
                             .port = config->port, .body_max = config->body_max,
-                            .threads = self->nslots, .connections = 512, .timeout_s = 30,
+                            .threads = self->nslots,
+                            .connections = config->connections ? config->connections : 512, .timeout_s = 30,
                             .refusal = problem_httpd_refusal, .etag = true };
     self->http = httpd_new(&http, self->routes, S_NROUTES, self);
     if (!self->http)

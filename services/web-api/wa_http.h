@@ -27,6 +27,7 @@ typedef struct {
     const char *address;          /* to listen on */
     int port;
     unsigned threads;             /* handler threads, and connections of each kind */
+    unsigned connections;         /* open at once (live streams included); 0: 512 */
     size_t body_max;              /* request bodies; larger get 413 */
     const char *pg_conninfo;
     const char *redis_url;

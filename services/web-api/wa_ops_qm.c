@@ -310,8 +310,13 @@ void wa_ops_branch_state(wa_call_t *call)
         return;
     json_t *members = NULL;
     qmclient_reply_t reply;
+    /* taken before asking: every event after this state has a larger id */
+    uint64_t live = call->config->live ? sse_last_id(call->config->live) : 0;
     if (s_call(call, "branch.state", branch, &members, true, NULL, &reply) == 0) {
         json_t *answer = s_body(&reply, true);
+        char id[24];
+        snprintf(id, sizeof id, "%" PRIu64, live);
+        json_object_set_new(answer, "live_event_id", live ? json_string(id) : json_null());
         wa_reply_jansson(call, MHD_HTTP_OK, &answer);
         qmclient_reply_clear(&reply);
     }

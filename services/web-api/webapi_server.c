@@ -12,6 +12,7 @@
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "registry.h"
+#include "wa_live.h"
 
 #define S_REQUEST_TYPE  "registry.request"
 #define S_SNAPSHOT_TYPE "registry.snapshot"
@@ -21,6 +22,7 @@
 struct webapi_server_t {
     pgstore_t *pg;
     bus_t *bus;
+    wa_live_t *live;                /* borrowed; NULL: no live streams */
     pthread_t thread;
     _Atomic int stop;
     health_liveness_t liveness;    /* read by the health port */
@@ -28,6 +30,9 @@ struct webapi_server_t {
     metrics_counter_t *snapshots;
     metrics_counter_t *refused;
     metrics_counter_t *pushed;
+    metrics_counter_t *live_events;
+    metrics_gauge_t *live_streams;
+    sse_hub_t *hub;                 /* borrowed, for the gauge; NULL without live */
     pthread_mutex_t lock;           /* guards the changes below */
     char changed[S_CHANGED_MAX][256];
     int nchanged;
@@ -130,18 +135,29 @@ static void *s_loop(void *arg)
         health_liveness_beat(&self->liveness);
         char *topic = NULL;
         envelope_t *envelope = NULL;
-        if (bus_recv(self->bus, S_WAIT_MS, &topic, &envelope) == 1) {
-            s_answer(self, topic, envelope);
+        int wait = S_WAIT_MS;
+        int due = self->live ? wa_live_tick(self->live, self->pg) : -1;
+        if (due >= 0 && due < wait)
+            wait = due;
+        if (bus_recv(self->bus, wait, &topic, &envelope) == 1) {
+            if (strncmp(topic, S_REQUEST_TYPE ".", strlen(S_REQUEST_TYPE) + 1) == 0)
+                s_answer(self, topic, envelope);
+            else if (self->live)
+                metrics_add(self->live_events,
+                            (uint64_t) wa_live_bus(self->live, topic, envelope));
             free(topic);
             envelope_destroy(&envelope);
         }
         s_push_changes(self);
+        if (self->hub)
+            metrics_set(self->live_streams, (int64_t) sse_streams(self->hub));
     }
     return NULL;
 }
 
 webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
-                                   const char *bus_sub, metrics_t *metrics)
+                                   const char *bus_sub, metrics_t *metrics, wa_live_t *live,
+                                   sse_hub_t *hub)
 {
     webapi_server_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -150,6 +166,8 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
     }
     self->pg = *pg_p;
     *pg_p = NULL;
+    self->live = live;
+    self->hub = hub;
     self->requests = metrics_counter(metrics, "registry_requests_total",
                                      "Registry requests received from gateways.");
     self->snapshots = metrics_counter(metrics, "registry_snapshots_total",
@@ -160,12 +178,21 @@ webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
     self->pushed = metrics_counter(metrics, "registry_pushed_total",
                                    "Registry snapshots published after a configuration "
                                    "change.");
+    self->live_events = metrics_counter(metrics, "live_events_total",
+                                        "Events published on the live streams' channels "
+                                        "(one per channel: a branch's and each node's above).");
+    self->live_streams = metrics_gauge(metrics, "live_streams",
+                                       "Live streams (Server-Sent Events) open.");
     pthread_mutex_init(&self->lock, NULL);
     self->bus = bus_new(bus_pub, bus_sub, "web-api");
-    if (!self->requests || !self->snapshots || !self->refused || !self->pushed || !self->bus
+    if (!self->requests || !self->snapshots || !self->refused || !self->pushed
+        || !self->live_events || !self->live_streams || !self->bus
         || bus_attach_metrics(self->bus, metrics) != 0
         || bus_subscribe(self->bus, S_REQUEST_TYPE ".") != 0)
         goto err;
+    for (size_t i = 0; live && wa_live_topics[i]; i++)
+        if (bus_subscribe(self->bus, wa_live_topics[i]) != 0)
+            goto err;
     health_liveness_init(&self->liveness);
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;

@@ -1,7 +1,10 @@
 /*  webapi_server: web-api's bus side, run in its own thread.
  *
  *  Answers `registry.request.<branch-path>` with
- *  `registry.snapshot.<branch-path>` (docs/protocol.md). Counters:
+ *  `registry.snapshot.<branch-path>` (docs/protocol.md), and hands the
+ *  live topics (wa_live_topics) to wa_live for the live streams.
+ *  Also counts _live_events_total and keeps the gauge _live_streams (of
+ *  `hub`, read every loop). Counters:
  *  eqms_web_api_registry_requests_total, _registry_snapshots_total,
  *  _registry_refused_total.
  */
@@ -14,13 +17,17 @@
 #include "eqms/health.h"
 #include "eqms/metrics.h"
 #include "eqms/pgstore.h"
+#include "wa_live.h"
 
 typedef struct webapi_server_t webapi_server_t;
 
-/* Takes *pg_p (set to NULL) and starts the thread; `metrics` is borrowed.
+/* Takes *pg_p (set to NULL) and starts the thread; `metrics`, `live`
+ * (NULL: no live topics) and `hub` (its streams counted; NULL: none) are
+ * borrowed and must outlive the server.
  * Returns NULL (logged) if the bus endpoints are bad or the thread fails. */
 webapi_server_t *webapi_server_new(pgstore_t **pg_p, const char *bus_pub,
-                                   const char *bus_sub, metrics_t *metrics);
+                                   const char *bus_sub, metrics_t *metrics, wa_live_t *live,
+                                   sse_hub_t *hub);
 void webapi_server_destroy(webapi_server_t **self_p);
 
 /* Notes that the configuration at or below the org path `path` changed

@@ -80,7 +80,7 @@ def state(admin, op, path):
         audit = admin.get("/audit", params={"object_type": "window", "object_id": str(window)})
         return ([w for w in live["windows"] if w["id"] == window], audit.json()["items"],
                 admin.get(f"/windows/{window}").json())
-    if op.kind == "branches":
+    if op.kind in ("branches", "live"):
         live = admin.get(f"/branches/{OUTSIDE}/state").json()
         return live["queues"], admin.get("/audit", params={"action": "ticket.issue"}).json()
     if op.kind in ("alerts", "users", "roles", "tokens") or op.kind in CONFIG_KINDS:

@@ -26,15 +26,27 @@ class Client:
         self.token = token
         self.http = requests.Session()
 
-    def request(self, method, path, json=None, data=None, headers=None, params=None):
+    def request(self, method, path, json=None, data=None, headers=None, params=None,
+                stream=False):
+        """The answer. A live stream (text/event-stream) never ends: unless
+        `stream` is asked for, only its status and headers are read and the
+        connection is closed (its r.content is empty)."""
         h = dict(headers or {})
         if self.token:
             h.setdefault("Authorization", f"Bearer {self.token}")
         if data is not None:
             h.setdefault("Content-Type", "application/json")
         url = path if path.startswith("http") else self.base + API + path
-        return self.http.request(method, url, json=json, data=data, headers=h, params=params,
-                                 timeout=20)
+        r = self.http.request(method, url, json=json, data=data, headers=h, params=params,
+                              timeout=20, stream=True)
+        if stream:
+            return r
+        if r.headers.get("Content-Type", "").startswith("text/event-stream"):
+            r.close()
+            r._content, r._content_consumed = b"", True
+        else:
+            r.content  # read it all, as without stream
+        return r
 
     def get(self, path, **kw):
         return self.request("GET", path, **kw)

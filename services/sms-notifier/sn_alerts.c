@@ -11,7 +11,7 @@
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "sn_sms.h"
-#include "sn_template.h"
+#include "eqms/alerttpl.h"
 
 const char *const SN_ALERTS_PLAIN_OPTION = "不满意";
 
@@ -73,8 +73,8 @@ static const char *s_template(sn_alerts_t *self, const char *kind, const char *t
     snprintf(key, sizeof key, "%s\n%s", kind, text);
     const char *seen = zhash_lookup(self->checked, key);
     if (!seen) {
-        char reason[SN_TEMPLATE_REASON_SIZE];
-        seen = sn_template_check(kind, text, reason) == 0 ? "ok" : "bad";
+        char reason[ALERTTPL_REASON_SIZE];
+        seen = alerttpl_check(kind, text, reason) == 0 ? "ok" : "bad";
         if (*seen == 'b')
             log_warn("alert_rule_refused", "kind=%s reason=\"%s\" "
                      "fallback=\"built-in template\"", kind, reason);
@@ -109,29 +109,29 @@ int sn_alerts_rating(void *arg, const sn_rating_t *r)
         return 0;
     }
     const char *tpl = s_template(self, "unsatisfied_rating", r->rule_template,
-                                 sn_template_kind("unsatisfied_rating")->builtin);
+                                 alerttpl_kind("unsatisfied_rating")->builtin);
     char unsat[24], rated[24], ratio[24];
     snprintf(unsat, sizeof unsat, "%" PRId64, r->unsatisfied_today);
     snprintf(rated, sizeof rated, "%" PRId64, r->rated_today);
     snprintf(ratio, sizeof ratio, "%.1f%%",
              r->rated_today > 0 ? 100.0 * (double) r->unsatisfied_today
                                   / (double) r->rated_today : 0.0);
-    const sn_field_t fields[] = {
+    const alerttpl_field_t fields[] = {
         { "branch", r->branch_name }, { "window", r->window_no }, { "teller", r->teller },
         { "employee_no", r->employee_no }, { "ticket", r->ticket }, { "service", r->service },
         { "option", r->option }, { "time", r->local_time },
         { "unsatisfied_today", unsat }, { "rated_today", rated }, { "ratio_today", ratio },
     };
     size_t nfields = sizeof fields / sizeof fields[0];
-    char *text = s_fit(self, sn_template_render(tpl, fields, nfields), r->rating_id);
+    char *text = s_fit(self, alerttpl_render(tpl, fields, nfields), r->rating_id);
     /* the option chosen is the complaint's detail: only for recipients
      * allowed it; the others read the generic word */
-    sn_field_t plain_fields[sizeof fields / sizeof fields[0]];
+    alerttpl_field_t plain_fields[sizeof fields / sizeof fields[0]];
     memcpy(plain_fields, fields, sizeof fields);
     for (size_t i = 0; i < nfields; i++)
         if (strcmp(plain_fields[i].name, "option") == 0)
             plain_fields[i].value = SN_ALERTS_PLAIN_OPTION;
-    char *plain = s_fit(self, sn_template_render(tpl, plain_fields, nfields), r->rating_id);
+    char *plain = s_fit(self, alerttpl_render(tpl, plain_fields, nfields), r->rating_id);
     json_t *facts = json_object();
     for (size_t i = 0; facts && i < sizeof fields / sizeof fields[0]; i++)
         json_object_set_new(facts, fields[i].name, json_string(fields[i].value));
@@ -180,23 +180,23 @@ int sn_alerts_threshold(void *arg, const sn_threshold_t *m)
                  m->member);
         return 0;
     }
-    const sn_kind_t *kind = sn_template_kind(m->kind);
+    const alerttpl_kind_t *kind = alerttpl_kind(m->kind);
     if (*m->open_alert || !m->template || !kind)
         return 0;               /* open already: one alert per episode */
     const char *tpl = s_template(self, m->kind, m->template, kind->builtin);
     json_error_t error;
     json_t *facts = json_loads(m->fields_json, 0, &error);
-    sn_field_t fields[16];
+    alerttpl_field_t fields[16];
     size_t n = 0;
     const char *key;
     json_t *value;
     json_object_foreach(facts, key, value)
         if (n < sizeof fields / sizeof fields[0] && json_is_string(value))
-            fields[n++] = (sn_field_t) { key, json_string_value(value) };
+            fields[n++] = (alerttpl_field_t) { key, json_string_value(value) };
     int64_t now = clock_now_ms();
     char fact[160];
     snprintf(fact, sizeof fact, "%s:%" PRId64, m->member, now);
-    char *text = facts ? s_fit(self, sn_template_render(tpl, fields, n), fact) : NULL;
+    char *text = facts ? s_fit(self, alerttpl_render(tpl, fields, n), fact) : NULL;
     if (facts)
         json_object_set_new(facts, "member", json_string(m->member));
     char *facts_json = facts ? json_dumps(facts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

@@ -36,7 +36,7 @@ int sn_alerts_rating(void *arg, const sn_rating_t *rating);
  * open alert gets one (its fact: member and now, one per episode; its text
  * from the rule's template, or the kind's built-in one, over the member's
  * fields); an open one that cleared is resolved with the member's note.
- * Praise (sn_kind_t.praise) is resolved as it is written, with its note.
+ * Praise (alerttpl_kind_t.praise) is resolved as it is written, with its note.
  * 0, or -1 if the database failed. */
 int sn_alerts_threshold(void *arg, const sn_threshold_t *member);
 

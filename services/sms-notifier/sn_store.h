@@ -78,7 +78,7 @@ int sn_store_resolve_fact(sn_store_t *self, const char *kind, const char *fact,
 /* A member of a threshold rule (alert_threshold_members; text borrowed
  * from the query's result: valid during the callback). */
 typedef struct {
-    const char *kind;                /* "unsatisfied_share", ... (sn_template_kind) */
+    const char *kind;                /* "unsatisfied_share", ... (alerttpl_kind) */
     int64_t branch_id, window_id, staff_id;     /* window, staff: 0 = none */
     const char *member;              /* "window:12", "teller:7", "device:EQ-0001" */
     bool firing;

@@ -37,7 +37,8 @@ static void s_refused(wa_call_t *call, const wa_cfg_rule_t *rules)
     const char *constraint = pgstore_last_constraint(call->pg);
     const wa_cfg_rule_t *rule = NULL;
     for (const wa_cfg_rule_t *r = rules; r && r->constraint && !rule; r++)
-        if (strcmp(r->constraint, constraint) == 0)
+        if (strcmp(r->constraint, constraint) == 0
+            || (!*constraint && strcmp(r->constraint, state) == 0))
             rule = r;
     /* 23xxx integrity, 22xxx data (22023: a value a check function refused),
      * P0001: a RAISE without a code */
@@ -135,13 +136,17 @@ int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_
     return 0;
 }
 
-#define S_FIELDS_MAX 8
+#define S_FIELDS_MAX 10
 
 void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_create_t *how)
 {
     json_t *body = wa_decode(call, spec);
     if (!body)
         return;
+    if (how->check && how->check(call, body) != 0) {
+        json_decref(body);
+        return;
+    }
     const char *path = wa_cfg_str(body, how->node_member);
     int64_t node_id, id;
     int rc = how->branch ? wa_cfg_branch(call, how->node_member, path, &node_id)
@@ -149,15 +154,20 @@ void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_c
     if (rc == 0) {
         char bufs[S_FIELDS_MAX + 1][24];
         const char *params[S_FIELDS_MAX + 1];
+        char *texts[S_FIELDS_MAX + 1] = { NULL };
         int n = 0;
         snprintf(bufs[n], sizeof bufs[n], "%" PRId64, node_id);
         params[n] = bufs[n];
-        for (n = 1; how->fields[n - 1] && n <= S_FIELDS_MAX; n++)
-            params[n] = wa_cfg_text(body, how->fields[n - 1], bufs[n]);
+        for (n = 1; how->fields[n - 1] && n <= S_FIELDS_MAX; n++) {
+            texts[n] = wa_cfg_json_text(body, how->fields[n - 1]);
+            params[n] = texts[n] ? texts[n] : wa_cfg_text(body, how->fields[n - 1], bufs[n]);
+        }
         if (wa_cfg_insert(call, how->rules, how->insert_sql, n, params, &id) == 0
             && wa_store_created(call, how->collection, how->action, how->object_type, id,
                                 node_id, how->by_id_sql) == 0)
             wa_cfg_changed_node(call, node_id);
+        for (int i = 0; i <= S_FIELDS_MAX; i++)
+            free(texts[i]);
     }
     json_decref(body);
 }
@@ -194,6 +204,14 @@ const char *wa_cfg_text(const json_t *body, const char *name, char buf[24])
     else
         return NULL;
     return buf;
+}
+
+char *wa_cfg_json_text(const json_t *body, const char *name)
+{
+    const json_t *v = json_object_get(body, name);
+    if (!json_is_array(v) && !json_is_object(v))
+        return NULL;
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 int wa_cfg_node(wa_call_t *call, const char *member, const char *path, int64_t *node_id,

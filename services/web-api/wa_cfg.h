@@ -19,7 +19,9 @@
 
 /* Which request member a database constraint checks. */
 typedef struct {
-    const char *constraint;       /* e.g. "org_node_code_unique_among_siblings" */
+    const char *constraint;       /* e.g. "org_node_code_unique_among_siblings"; or a
+                                     SQLSTATE ("22023") for a refusal that names no
+                                     constraint (a trigger's or check function's RAISE) */
     const char *member;           /* e.g. "code" */
     unsigned status;              /* 0: 409 for a unique violation, else 422; or this */
 } wa_cfg_rule_t;
@@ -60,13 +62,17 @@ typedef struct {
     const char *node_member;      /* the member naming the node: "node", "branch", ... */
     bool branch;                  /* that node must be a branch */
     const char *const *fields;    /* the body's members that follow as $2.., NULL-ended
-                                     (absent or null: SQL NULL) */
+                                     (absent or null: SQL NULL; an array or object: its
+                                     JSON text) */
     const char *insert_sql;       /* INSERT ... RETURNING id; $1 the node's id */
     const wa_cfg_rule_t *rules;   /* the members its constraints check */
     const char *collection;       /* "windows": Location /api/v1/windows/<id> */
     const char *action;           /* "window.create" */
     const char *object_type;      /* "window" */
     const char *by_id_sql;        /* the object's JSON (wa_store_get's form) */
+    int (*check)(wa_call_t *call, const json_t *body);
+                                  /* NULL, or checks the decoded body before the node:
+                                     0, or -1 answered (422 naming the member) */
 } wa_cfg_create_t;
 
 /* Decodes the body against `spec`, finds the node, inserts, audits the
@@ -104,6 +110,10 @@ const char *wa_cfg_str(const json_t *body, const char *name);
  * integer or boolean written in `buf` ("12", "t", "f"); NULL when absent
  * or null. */
 const char *wa_cfg_text(const json_t *body, const char *name, char buf[24]);
+
+/* The body's array or object member `name` as JSON text (the caller frees
+ * it); NULL when absent, null or on allocation failure. */
+char *wa_cfg_json_text(const json_t *body, const char *name);
 
 /* The node at `path` (the value of `member`) inside the caller's subtree,
  * with its kind when `kind` is not NULL (at least 16 bytes). 0, or -1

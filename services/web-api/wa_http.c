@@ -13,6 +13,7 @@
 #include "eqms/problem.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
+#include "wa_cfg_alerts.h"
 #include "wa_cfg_nodes.h"
 #include "wa_cfg_queues.h"
 #include "wa_cfg_staff.h"
@@ -94,6 +95,13 @@ static const s_route_t s_routes[] = {
 #define LIVE WA_ACCESS_PERM, WA_PERM_VIEW_LIVE_HALL, false
 #define WINDOWS WA_ACCESS_PERM, WA_PERM_OPERATE_WINDOWS, false
 #define ALERTS WA_ACCESS_PERM, WA_PERM_MANAGE_ALERTS, false
+    { "GET", API "/alert-rules", ALERTS, wa_cfg_rules_list },
+    { "POST", API "/alert-rules", ALERTS, wa_cfg_rules_set },
+    { "GET", API "/alert-recipients", ALERTS, wa_cfg_recipients_list },
+    { "POST", API "/alert-recipients", ALERTS, wa_cfg_recipients_create },
+    { "GET", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_get },
+    { "PATCH", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_update },
+    { "DELETE", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_delete },
 #define STATS WA_ACCESS_PERM, WA_PERM_VIEW_STATISTICS, false
     { "POST", API "/branches/{branch}/tickets", WA_ACCESS_PERM, WA_PERM_ISSUE_TICKETS, false,
       wa_ops_ticket_issue },

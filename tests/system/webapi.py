@@ -131,12 +131,17 @@ def problem(r, status):
 
 # --- configuration objects (issue 14 item 4), for the tests that walk every route ---
 
-CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services")
+CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients")
 
 
 def config_prefix(n):
     """A two-letter queue prefix of its own for each n (the demo's are one letter)."""
     return chr(65 + (n // 26) % 26) + chr(65 + n % 26)
+
+
+def config_phone(n):
+    """A mobile number of its own for each n (E.164)."""
+    return f"+86137{n:08d}"
 
 
 def config_unique(kind, body, n):
@@ -145,7 +150,8 @@ def config_unique(kind, body, n):
         return body
     field = {"nodes": ("code", f"n{n}"), "windows": ("number", 100 + n),
              "staff": ("employee_no", f"3{n:05d}"), "queues": ("prefix", config_prefix(n)),
-             "services": ("code", f"svc{n}")}.get(kind)
+             "services": ("code", f"svc{n}"),
+             "alert-recipients": ("phone", config_phone(n))}.get(kind)
     return dict(body, **{field[0]: field[1]}) if field and field[0] in body else body
 
 
@@ -160,6 +166,8 @@ def config_make(admin, kind, node, n):
         r = admin.post("/staff", {"employee_no": f"3{n:05d}", "name": "Obj", "node": node})
     elif kind == "queues":
         r = admin.post("/queues", {"node": node, "prefix": config_prefix(n), "name": "Obj"})
+    elif kind == "alert-recipients":
+        r = admin.post("/alert-recipients", {"node": node, "name": "Obj", "phone": config_phone(n)})
     else:
         queue = [q["id"] for q in admin.get("/queues", params={"limit": "200"}).json()["items"]
                  if q["prefix"] == "A" and q["node"] == "hq"][0]

@@ -1,5 +1,5 @@
-/*  sn_template: the text of an alert SMS (sn_template.h). */
-#include "sn_template.h"
+/*  alerttpl: the text of an alert SMS (alerttpl.h). */
+#include "eqms/alerttpl.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +37,7 @@ static const char *const s_star[] = {
     "branch", "subject", "period", "rated", "share", "first", "time", NULL
 };
 
-static const sn_kind_t s_kinds[] = {
+static const alerttpl_kind_t s_kinds[] = {
     { "unsatisfied_rating", s_unsatisfied,
       "【服务评价】{branch} {window}号窗口 {teller}(工号{employee_no}) {time} 收到不满意评价"
       "「{option}」，票号{ticket}，业务{service}。该柜员今日不满意{unsatisfied_today}次，"
@@ -62,7 +62,7 @@ static const sn_kind_t s_kinds[] = {
       true },
 };
 
-const sn_kind_t *sn_template_kind(const char *kind)
+const alerttpl_kind_t *alerttpl_kind(const char *kind)
 {
     for (size_t i = 0; kind && i < sizeof s_kinds / sizeof s_kinds[0]; i++)
         if (strcmp(s_kinds[i].name, kind) == 0)
@@ -70,9 +70,9 @@ const sn_kind_t *sn_template_kind(const char *kind)
     return NULL;
 }
 
-const char *const *sn_template_names(const char *kind)
+const char *const *alerttpl_names(const char *kind)
 {
-    const sn_kind_t *k = sn_template_kind(kind);
+    const alerttpl_kind_t *k = alerttpl_kind(kind);
     return k ? k->names : NULL;
 }
 
@@ -89,7 +89,7 @@ static bool s_known(const char *const *names, const char *name)
 typedef int (s_emit_fn)(void *arg, const char *text, size_t len, bool placeholder);
 
 static int s_walk(const char *text, s_emit_fn *emit, void *arg,
-                  char reason[SN_TEMPLATE_REASON_SIZE])
+                  char reason[ALERTTPL_REASON_SIZE])
 {
     const char *p = text;
     while (*p) {
@@ -101,18 +101,18 @@ static int s_walk(const char *text, s_emit_fn *emit, void *arg,
             const char *end = strchr(p + 1, '}');
             const char *open = strchr(p + 1, '{');
             if (!end || (open && open < end)) {
-                snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unclosed '{' at character %zu",
+                snprintf(reason, ALERTTPL_REASON_SIZE, "unclosed '{' at character %zu",
                          (size_t) (p - text) + 1);
                 return -1;
             }
             if (emit(arg, p + 1, (size_t) (end - p - 1), true) != 0) {
-                snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unknown placeholder {%.*s}",
+                snprintf(reason, ALERTTPL_REASON_SIZE, "unknown placeholder {%.*s}",
                          (int) (end - p - 1 < S_NAME_MAX ? end - p - 1 : S_NAME_MAX), p + 1);
                 return -1;
             }
             p = end + 1;
         } else if (*p == '}') {
-            snprintf(reason, SN_TEMPLATE_REASON_SIZE, "stray '}' at character %zu (write }})",
+            snprintf(reason, ALERTTPL_REASON_SIZE, "stray '}' at character %zu (write }})",
                      (size_t) (p - text) + 1);
             return -1;
         } else {
@@ -137,15 +137,15 @@ static int s_check_one(void *arg, const char *text, size_t len, bool placeholder
     return s_known(arg, name) ? 0 : -1;
 }
 
-int sn_template_check(const char *kind, const char *text, char reason[SN_TEMPLATE_REASON_SIZE])
+int alerttpl_check(const char *kind, const char *text, char reason[ALERTTPL_REASON_SIZE])
 {
-    const char *const *names = sn_template_names(kind);
+    const char *const *names = alerttpl_names(kind);
     if (!names) {
-        snprintf(reason, SN_TEMPLATE_REASON_SIZE, "unknown alert kind");
+        snprintf(reason, ALERTTPL_REASON_SIZE, "unknown alert kind");
         return -1;
     }
     if (!text || !*text) {
-        snprintf(reason, SN_TEMPLATE_REASON_SIZE, "empty template");
+        snprintf(reason, ALERTTPL_REASON_SIZE, "empty template");
         return -1;
     }
     return s_walk(text, s_check_one, (void *) names, reason);
@@ -154,7 +154,7 @@ int sn_template_check(const char *kind, const char *text, char reason[SN_TEMPLAT
 typedef struct {
     char *out;
     size_t len, cap;
-    const sn_field_t *fields;
+    const alerttpl_field_t *fields;
     size_t nfields;
     bool failed;
 } s_render_t;
@@ -186,7 +186,7 @@ static int s_render_one(void *arg, const char *text, size_t len, bool placeholde
         return 0;
     }
     for (size_t i = 0; i < r->nfields; i++) {
-        const sn_field_t *f = &r->fields[i];
+        const alerttpl_field_t *f = &r->fields[i];
         if (strlen(f->name) == len && memcmp(f->name, text, len) == 0 && f->value) {
             s_append(r, f->value, strlen(f->value));
             break;
@@ -195,10 +195,10 @@ static int s_render_one(void *arg, const char *text, size_t len, bool placeholde
     return 0;
 }
 
-char *sn_template_render(const char *text, const sn_field_t *fields, size_t nfields)
+char *alerttpl_render(const char *text, const alerttpl_field_t *fields, size_t nfields)
 {
     s_render_t r = { .fields = fields, .nfields = nfields };
-    char reason[SN_TEMPLATE_REASON_SIZE];
+    char reason[ALERTTPL_REASON_SIZE];
     s_append(&r, "", 0);
     if (s_walk(text ? text : "", s_render_one, &r, reason) != 0 || r.failed) {
         free(r.out);

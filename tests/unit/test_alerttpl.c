@@ -1,4 +1,4 @@
-/*  Unit tests: sn_template, alert SMS texts from rule templates. */
+/*  Unit tests: alerttpl, alert SMS texts from rule templates. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,20 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../services/sms-notifier/sn_template.h"
+#include "eqms/alerttpl.h"
 
 static const char *K = "unsatisfied_rating";
 
 static void test_every_offered_placeholder_is_accepted(void **state)
 {
     (void) state;
-    char reason[SN_TEMPLATE_REASON_SIZE] = "";
-    for (const char *const *n = sn_template_names(K); *n; n++) {
+    char reason[ALERTTPL_REASON_SIZE] = "";
+    for (const char *const *n = alerttpl_names(K); *n; n++) {
         char text[64];
         snprintf(text, sizeof text, "x{%s}y", *n);
-        assert_int_equal(sn_template_check(K, text, reason), 0);
+        assert_int_equal(alerttpl_check(K, text, reason), 0);
     }
-    assert_int_equal(sn_template_check(K, "{{literal}} braces, no placeholder", reason), 0);
+    assert_int_equal(alerttpl_check(K, "{{literal}} braces, no placeholder", reason), 0);
 }
 
 /* Each kind offers its own placeholders: a threshold alert has no teller
@@ -28,14 +28,14 @@ static void test_every_offered_placeholder_is_accepted(void **state)
 static void test_each_kind_has_its_placeholders(void **state)
 {
     (void) state;
-    char reason[SN_TEMPLATE_REASON_SIZE] = "";
-    assert_int_equal(sn_template_check("unsatisfied_share",
+    char reason[ALERTTPL_REASON_SIZE] = "";
+    assert_int_equal(alerttpl_check("unsatisfied_share",
                                        "{branch}{scope} {unsatisfied}/{rated} {share} "
                                        "{minutes} {time}", reason), 0);
-    assert_int_equal(sn_template_check("unsatisfied_share", "{teller}", reason), -1);
+    assert_int_equal(alerttpl_check("unsatisfied_share", "{teller}", reason), -1);
     assert_string_equal(reason, "unknown placeholder {teller}");
-    assert_int_equal(sn_template_check(K, "{share}", reason), -1);
-    assert_null(sn_template_names("no_such_kind"));
+    assert_int_equal(alerttpl_check(K, "{share}", reason), -1);
+    assert_null(alerttpl_names("no_such_kind"));
 }
 
 static void test_malformed_templates_are_refused_with_a_reason(void **state)
@@ -52,27 +52,27 @@ static void test_malformed_templates_are_refused_with_a_reason(void **state)
         { "", "empty template" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char reason[SN_TEMPLATE_REASON_SIZE] = "";
-        assert_int_equal(sn_template_check(K, cases[i].text, reason), -1);
+        char reason[ALERTTPL_REASON_SIZE] = "";
+        assert_int_equal(alerttpl_check(K, cases[i].text, reason), -1);
         assert_string_equal(reason, cases[i].reason);
     }
-    char reason[SN_TEMPLATE_REASON_SIZE] = "";
-    assert_int_equal(sn_template_check("no_such_kind", "x", reason), -1);
+    char reason[ALERTTPL_REASON_SIZE] = "";
+    assert_int_equal(alerttpl_check("no_such_kind", "x", reason), -1);
     assert_string_equal(reason, "unknown alert kind");
-    assert_null(sn_template_names("no_such_kind"));
+    assert_null(alerttpl_names("no_such_kind"));
 }
 
 static void test_render_fills_the_fields(void **state)
 {
     (void) state;
-    sn_field_t f[] = { { "branch", "城东支行" }, { "window", "3" }, { "teller", "李娜" },
+    alerttpl_field_t f[] = { { "branch", "城东支行" }, { "window", "3" }, { "teller", "李娜" },
                        { "option", NULL } };
-    char *s = sn_template_render("{branch}{window}号窗口 {teller}: {option}/{ticket} {{x}}",
+    char *s = alerttpl_render("{branch}{window}号窗口 {teller}: {option}/{ticket} {{x}}",
                                  f, sizeof f / sizeof f[0]);
     assert_non_null(s);
     assert_string_equal(s, "城东支行3号窗口 李娜: / {x}");
     free(s);
-    s = sn_template_render("", f, 0);
+    s = alerttpl_render("", f, 0);
     assert_string_equal(s, "");
     free(s);
 }

@@ -9,6 +9,7 @@
 #include "eqms/looper.h"
 #include "eqms/pgstore.h"
 #include "eqms/qmclient.h"
+#include "sn_livestate.h"
 
 /* Timeouts in one pass after which it ends: queue-manager is away, and
  * waiting for it branch by branch would hold the rest for minutes. */
@@ -54,6 +55,14 @@ static int s_read(sn_live_t *self, const char *branch_id, const char *path)
             self->timeouts++;
         s_answered(self, path, false, rc == QMCLIENT_TIMEOUT ? "no reply in time"
                                       : rc != 0 ? "request failed" : reply.reason);
+        qmclient_reply_clear(&reply);
+        return 0;
+    }
+    char why[200];
+    if (sn_livestate_check(reply.body, why, sizeof why) != 0) {
+        /* kept as it was: the old state ages and is not judged */
+        metrics_add(self->unread, 1);
+        s_answered(self, path, false, why);
         qmclient_reply_clear(&reply);
         return 0;
     }

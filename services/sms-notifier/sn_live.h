@@ -5,7 +5,9 @@
  *  queue_waiting, window_idle or service_overrun rule covers, reads each
  *  one's state through queue-manager's request endpoint (common/qmclient,
  *  branch.state, idempotent) and keeps the reply in alert_live with the
- *  time it was read; the threshold functions (schema 28) judge it with the
+ *  time it was read, once sn_livestate found it of the documented form (a
+ *  reply of another form is refused like a missing one: logged with the
+ *  member named, the old state left to age); the threshold functions (schema 28) judge it with the
  *  other rules. A branch queue-manager does not answer for keeps its last
  *  state, which goes stale: its alerts neither open nor resolve until it
  *  answers again (logged once when it stops answering and once when it

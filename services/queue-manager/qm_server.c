@@ -28,10 +28,13 @@
 #define S_PARTITIONS_MS    (24 * 3600 * 1000)
 #define S_DEVICE_MAX_AGE_MS 60000  /* older device key events are not acted on */
 
-static const char *s_device_types[] = {
+/* What it follows on the bus: the device keys, and the registry snapshots
+ * that tell of a configuration change (s_on_registry). */
+static const char *s_bus_types[] = {
     "call.request", "call.recall", "call.pause", "service.start", "service.end",
-    "staff.login", "staff.logout",
+    "staff.login", "staff.logout", "registry.snapshot",
 };
+#define S_REGISTRY_TOPIC "registry.snapshot."
 
 /* A reply held until its batch is committed. */
 #define S_IDENTITY_MAX 255       /* ZeroMQ routing ids are 1..255 bytes */
@@ -90,7 +93,7 @@ struct qm_server_t {
     health_liveness_t liveness;
     bool db_down;
     backoff_t backoff;
-    int64_t last_tick, last_mirror_check, last_partitions, last_new_windows;
+    int64_t last_tick, last_mirror_check, last_partitions, last_windows;
     metrics_counter_t *requests, *refused, *committed, *commit_failures, *device_actions;
     metrics_gauge_t *batch_events;
 };
@@ -864,30 +867,68 @@ static void s_check_mirror(qm_server_t *self, int64_t now)
         qm_publish_mirror_ready(self->publish);
 }
 
-/* Windows added in the database since a branch was built join it (as
- * window_set / profile_set events); changes of existing windows wait for the
- * next rebuild, so run-time profile changes are not overwritten. */
-static void s_add_new_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
+/* Whether the configuration changed a window between two readings. */
+static bool s_window_changed(const qm_window_cfg_t *before, const qm_window_cfg_t *after)
+{
+    char a[512], b[512];
+    return before->number != after->number || strcmp(before->name, after->name) != 0
+           || qm_profile_format(&before->profile, a, sizeof a) != 0
+           || qm_profile_format(&after->profile, b, sizeof b) != 0 || strcmp(a, b) != 0;
+}
+
+static const qm_window_cfg_t *s_window_cfg(const qm_config_t *config, int64_t id)
+{
+    for (size_t i = 0; i < config->window_count; i++)
+        if (config->windows[i].id == id)
+            return &config->windows[i];
+    return NULL;
+}
+
+/* The database's windows of a branch join its model (as window_set /
+ * profile_set events): a window added since the model was built, and a
+ * window whose number, name or work profile the configuration changed since
+ * it was last read. A profile set at run time through a request stays until
+ * the configuration itself changes. The windows read become the slot's. */
+static void s_sync_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
 {
     qm_config_t fresh;
     if (qm_store_config(self->store, slot->ref.id, &fresh) != 0)
         return;
+    qm_branches_reload_devices(self->branches, slot);
     for (size_t i = 0; i < fresh.window_count; i++) {
+        const qm_window_cfg_t *window = &fresh.windows[i];
+        const qm_window_cfg_t *known = s_window_cfg(&slot->config, window->id);
         qm_window_info_t info;
-        if (qm_window_find(slot->model, fresh.windows[i].id, &info) == 0)
+        bool present = qm_window_find(slot->model, window->id, &info) == 0;
+        if (present && (!known || !s_window_changed(known, window)))
             continue;
-        qm_branches_reload_devices(self->branches, slot);
         char reason[QM_REASON_SIZE];
         size_t mark = qm_journal_count(self->journal);
-        if (qm_window_set(slot->model, &fresh.windows[i], "system:config", now, self->journal,
+        if (qm_window_set(slot->model, window, "system:config", now, self->journal,
                           reason) == QM_OK && s_take_events(self, slot, mark, NULL) >= 0)
-            log_info("window_added", "branch=%s window=%" PRId64 " number=%d", slot->ref.path,
-                     fresh.windows[i].id, fresh.windows[i].number);
+            log_info(present ? "window_changed" : "window_added",
+                     "branch=%s window=%" PRId64 " number=%d", slot->ref.path, window->id,
+                     window->number);
         else
-            log_warn("window_not_added", "branch=%s window=%" PRId64 " reason=\"%s\"",
-                     slot->ref.path, fresh.windows[i].id, reason);
+            log_warn("window_not_set", "branch=%s window=%" PRId64 " reason=\"%s\"",
+                     slot->ref.path, window->id, reason);
     }
+    free((void *) slot->config.windows);
+    slot->config.windows = fresh.windows;
+    slot->config.window_count = fresh.window_count;
+    fresh.windows = NULL;
     qm_store_config_free(&fresh);
+}
+
+/* web-api publishes a branch's registry snapshot within 100 ms of a
+ * configuration change there (docs/protocol.md): the branch's windows and
+ * devices are read again at once. The periodic reading (refresh_ms) catches
+ * what the bus lost. */
+static void s_on_registry(qm_server_t *self, const char *topic, int64_t now)
+{
+    qm_slot_t *slot = qm_branches_by_path(self->branches, topic + strlen(S_REGISTRY_TOPIC));
+    if (slot && slot->model && !s_frozen(self))
+        s_sync_windows(self, slot, now);
 }
 
 static void s_tick(qm_server_t *self, int64_t now)
@@ -904,12 +945,12 @@ static void s_tick(qm_server_t *self, int64_t now)
         qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
     }
     s_check_mirror(self, now);
-    if (!s_frozen(self) && now - self->last_new_windows >= self->cfg.refresh_ms) {
-        self->last_new_windows = now;
+    if (!s_frozen(self) && now - self->last_windows >= self->cfg.refresh_ms) {
+        self->last_windows = now;
         for (size_t i = 0; i < qm_branches_count(self->branches); i++) {
             qm_slot_t *slot = qm_branches_at(self->branches, i);
             if (slot->model)
-                s_add_new_windows(self, slot, now);
+                s_sync_windows(self, slot, now);
         }
     }
     s_device_prune(self, now);
@@ -946,7 +987,10 @@ static void *s_loop(void *arg)
             envelope_t *env = NULL;
             if (bus_recv(self->bus, 0, &topic, &env) != 1)
                 break;
-            s_on_device(self, env, now);
+            if (strncmp(topic, S_REGISTRY_TOPIC, strlen(S_REGISTRY_TOPIC)) == 0)
+                s_on_registry(self, topic, now);
+            else
+                s_on_device(self, env, now);
             free(topic);
             envelope_destroy(&env);
         }
@@ -970,7 +1014,7 @@ static int s_prefixes(qm_server_t *self)
         return -1;
     strcpy(self->ltree_prefixes, "{");
     char *save = NULL;
-    const size_t ntypes = sizeof s_device_types / sizeof s_device_types[0];
+    const size_t ntypes = sizeof s_bus_types / sizeof s_bus_types[0];
     bool any = false;
     for (char *p = strtok_r(self->prefixes, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         while (*p == ' ')
@@ -986,7 +1030,7 @@ static int s_prefixes(qm_server_t *self)
         strcat(self->ltree_prefixes, p);
         for (size_t i = 0; i < ntypes; i++) {
             char topic[ENVELOPE_TOPIC_MAX + 2];
-            snprintf(topic, sizeof topic, "%s.%s", s_device_types[i], p);
+            snprintf(topic, sizeof topic, "%s.%s", s_bus_types[i], p);
             if (bus_subscribe(self->bus, topic) != 0)
                 return -1;
         }
@@ -995,7 +1039,7 @@ static int s_prefixes(qm_server_t *self)
     strcat(self->ltree_prefixes, "}");
     for (size_t i = 0; !any && i < ntypes; i++) {
         char topic[ENVELOPE_TYPE_MAX + 2];
-        snprintf(topic, sizeof topic, "%s.", s_device_types[i]);
+        snprintf(topic, sizeof topic, "%s.", s_bus_types[i]);
         if (bus_subscribe(self->bus, topic) != 0)
             return -1;
     }
@@ -1089,7 +1133,7 @@ qm_server_t *qm_server_new(pgstore_t **pg_p, const qm_server_config_t *config,
     if (s_load_causes(self) != 0)
         goto err;
     health_liveness_init(&self->liveness);
-    self->last_partitions = self->last_new_windows = clock_now_ms();
+    self->last_partitions = self->last_windows = clock_now_ms();
     if (pthread_create(&self->thread, NULL, s_loop, self) != 0)
         goto err;
     log_info("queue_manager_started", "branches=%zu prefixes=\"%s\" endpoint=%s",

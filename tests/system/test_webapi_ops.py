@@ -4,6 +4,7 @@ queue-manager, and sms-notifier's alerts."""
 
 import pytest
 
+from conftest import wait_for
 from qm_client import start_qm
 from servers import free_port
 from webapi import WebApi, make_alert, problem
@@ -121,6 +122,55 @@ def test_no_answer_from_queue_manager_is_an_unknown_outcome(demo_db, start_bin, 
     assert body["type"] == "about:blank" and "nothing was changed" in body["detail"]
     audit = api.admin.get("/audit", params={"action": "window.call_next"}).json()["items"]
     assert audit[0]["detail"]["outcome"] == "unknown"
+
+
+# --- configuration reaching the running queue-manager ------------------------------
+
+
+def service_id(db, branch, code):
+    return q(db, """SELECT s.id FROM service s JOIN org_node n ON n.id = s.node_id
+                    WHERE s.code = %s AND n.path @> %s::ltree""", code, branch)[0][0]
+
+
+def test_a_new_window_and_a_new_profile_reach_queue_manager_at_once(demo_db, bus, start_bin,
+                                                                     run_bin, servers):
+    """Issue 14 item 4: queue-manager reads windows from the database only
+    every EQMS_QM_REFRESH_S (3600 here); a window added through the API, and
+    the work profile set on it, are used a moment later because web-api's
+    registry snapshot of the branch tells queue-manager to read them."""
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus, EQMS_QM_REFRESH_S=3600)
+    api = WebApi(start_bin, run_bin, demo_db, servers.redis.url(13), EQMS_QM_ENDPOINT=endpoint,
+                 EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub)
+    user = api.make_user("teller9", "hq.r01", OPS + ["manage_configuration", "manage_queues"])
+    r = user.post("/windows", {"branch": B1, "number": 31, "name": "31号窗口"})
+    assert r.status_code == 201, r.text
+    w = r.json()["id"]
+    wait_for(lambda: user.post(f"/windows/{w}/open").status_code == 200, timeout=5)
+    assert user.post(f"/windows/{w}/login", {"staff": teller(demo_db, B1)}).status_code == 200
+    # the new window serves every service; a profile limits it to one
+    cash, other = service_id(demo_db, B1, "cash"), q(
+        demo_db, """SELECT s.id FROM service s JOIN org_node n ON n.id = s.node_id
+                    WHERE s.code <> 'cash' AND s.active AND n.path @> %s::ltree
+                    ORDER BY s.id LIMIT 1""", B1)[0][0]
+    r = user.request("PUT", f"/windows/{w}/profile",
+                     json={"profile": f"strict;vip=1;ordinary=1;services={other}"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: q(demo_db, """SELECT count(*) FROM ticket_event
+                                   WHERE window_id = %s AND kind = 'profile_set'""", w)[0][0],
+             timeout=5)
+    first = user.post(f"/branches/{B1}/tickets", {"service": cash}).json()["ticket"]
+    second = user.post(f"/branches/{B1}/tickets", {"service": other}).json()["ticket"]
+    r = user.post(f"/windows/{w}/call-next")
+    assert r.status_code == 200, r.text
+    assert r.json()["ticket"]["number"] == second["number"] != first["number"]
+    # a change of another window sets that one only (it is renamed at once)
+    mine = "SELECT count(*) FROM ticket_event WHERE window_id = %s"
+    before = q(demo_db, mine, w)[0][0]
+    other_w = window(demo_db, B1)
+    assert user.patch(f"/windows/{other_w}", {"name": "综合窗口"}).status_code == 200
+    wait_for(lambda: q(demo_db, """SELECT count(*) FROM ticket_event WHERE window_id = %s
+                                   AND kind = 'window_set'""", other_w)[0][0], timeout=5)
+    assert q(demo_db, mine, w)[0][0] == before
 
 
 # --- alerts -------------------------------------------------------------------------

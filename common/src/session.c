@@ -222,13 +222,12 @@ static int64_t s_field(const redisReply *reply, int i)
     return e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : 0;
 }
 
-int session_lookup(redisstore_t *rs, const session_config_t *config, const char *token,
-                   session_t *out)
+int session_lookup_hash(redisstore_t *rs, const session_config_t *config,
+                        session_kind_t kind, const char *hash, session_t *out)
 {
-    session_kind_t kind;
-    char hash[SESSION_HASH_SIZE], key[S_KEY_SIZE], now[S_NUM_SIZE], idle[S_NUM_SIZE];
-    if (session_token_hash(token, &kind, hash) != 0)
+    if (!s_hash_valid(hash))
         return 0;
+    char key[S_KEY_SIZE], now[S_NUM_SIZE], idle[S_NUM_SIZE];
     snprintf(key, sizeof key, S_KEY "%s", hash);
     snprintf(now, sizeof now, "%" PRId64, clock_now_ms());
     snprintf(idle, sizeof idle, "%" PRId64,
@@ -252,11 +251,21 @@ int session_lookup(redisstore_t *rs, const session_config_t *config, const char 
             .seen_ms = s_field(reply, F_SEEN),
             .expires_ms = s_field(reply, F_EXPIRES),
         };
-        memcpy(out->hash, hash, sizeof hash);
+        memcpy(out->hash, hash, SESSION_HASH_SIZE);
         found = 1;
     }
     freeReplyObject(reply);
     return found;
+}
+
+int session_lookup(redisstore_t *rs, const session_config_t *config, const char *token,
+                   session_t *out)
+{
+    session_kind_t kind;
+    char hash[SESSION_HASH_SIZE];
+    if (session_token_hash(token, &kind, hash) != 0)
+        return 0;
+    return session_lookup_hash(rs, config, kind, hash, out);
 }
 
 int session_revoke(redisstore_t *rs, const char *hash)

@@ -54,6 +54,7 @@ struct s_client_t {
     size_t qhead, qcount, qcap;
     size_t offset;              /* bytes of the front frame already sent */
     s_client_t *prev, *next;    /* the hub's list */
+    char owner[SSE_OWNER_MAX];  /* "": none */
 };
 
 struct sse_hub_t {
@@ -67,7 +68,7 @@ struct sse_hub_t {
     s_client_t *clients;
     size_t nclients;
     uint64_t base, last;        /* ids: the starting point, the last published */
-    s_frame_t *retry, *beat, *too_old, *behind;   /* shared frames */
+    s_frame_t *retry, *beat, *too_old, *behind, *unauthorized;   /* shared frames */
 };
 
 /* --- frames ------------------------------------------------------------------------ */
@@ -370,14 +371,14 @@ static bool s_channel_name_ok(const char *name)
 }
 
 int sse_serve(sse_hub_t *self, const httpd_req_t *req, httpd_reply_t *reply,
-              const char *const *channels, size_t n)
+              const char *const *channels, size_t n, const char *owner)
 {
     const char *path = httpd_req_path(req);
     bool names_ok = n >= 1 && n <= SSE_CHANNELS_MAX;
     for (size_t i = 0; names_ok && i < n; i++)
         names_ok = s_channel_name_ok(channels[i]);
-    if (!names_ok) {
-        problem_replyf(reply, MHD_HTTP_BAD_REQUEST, path, "invalid live channels");
+    if (!names_ok || (owner && (!*owner || strlen(owner) >= SSE_OWNER_MAX))) {
+        problem_replyf(reply, MHD_HTTP_BAD_REQUEST, path, "invalid live channels or owner");
         return -1;
     }
     s_client_t *client = calloc(1, sizeof *client);
@@ -392,6 +393,8 @@ int sse_serve(sse_hub_t *self, const httpd_req_t *req, httpd_reply_t *reply,
         return -1;
     }
     client->hub = self;
+    if (owner)
+        snprintf(client->owner, sizeof client->owner, "%s", owner);
     uint64_t last = s_last_event_id(httpd_req_header(req, "Last-Event-ID"));
 
     pthread_mutex_lock(&self->mu);
@@ -507,6 +510,57 @@ size_t sse_streams(sse_hub_t *self)
     return n;
 }
 
+/* --- owners ----------------------------------------------------------------------- */
+
+static void s_free_owner(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+size_t sse_check_owners(sse_hub_t *self, sse_alive_fn *alive, void *ctx)
+{
+    zhashx_t *owners = zhashx_new();       /* the owners (keys; items: a stream, unused) */
+    if (!owners)
+        return 0;
+    pthread_mutex_lock(&self->mu);
+    for (s_client_t *client = self->clients; client; client = client->next)
+        if (client->owner[0] && !client->ending)
+            zhashx_insert(owners, client->owner, client);
+    pthread_mutex_unlock(&self->mu);
+    zlistx_t *ended = zlistx_new();
+    if (ended) {
+        zlistx_set_destructor(ended, s_free_owner);
+        for (void *v = zhashx_first(owners); v; v = zhashx_next(owners)) {
+            const char *owner = zhashx_cursor(owners);
+            char *copy;
+            if (alive(ctx, owner) == 0 && (copy = strdup(owner)))
+                zlistx_add_end(ended, copy);
+        }
+    }
+    zhashx_destroy(&owners);
+    size_t n = 0;
+    if (!ended || zlistx_size(ended) == 0) {
+        zlistx_destroy(&ended);
+        return 0;
+    }
+    pthread_mutex_lock(&self->mu);
+    for (s_client_t *client = self->clients; client; client = client->next) {
+        if (!client->owner[0] || client->ending)
+            continue;
+        for (const char *owner = zlistx_first(ended); owner; owner = zlistx_next(ended))
+            if (strcmp(owner, client->owner) == 0) {
+                s_client_reload(client, self->unauthorized);
+                s_client_wake(client);
+                n++;
+                break;
+            }
+    }
+    pthread_mutex_unlock(&self->mu);
+    zlistx_destroy(&ended);
+    return n;
+}
+
 /* --- heartbeat --------------------------------------------------------------------- */
 
 static void *s_heartbeat(void *arg)
@@ -551,6 +605,7 @@ static void s_hub_free(sse_hub_t *self, bool mutex_made, bool cond_made)
     s_frame_unref(&self->beat);
     s_frame_unref(&self->too_old);
     s_frame_unref(&self->behind);
+    s_frame_unref(&self->unauthorized);
     free(self);
 }
 
@@ -573,6 +628,8 @@ sse_hub_t *sse_hub_new(const sse_config_t *config)
     self->beat = s_frame_text(": heartbeat\n\n");
     self->too_old = s_frame_text("event: reload\ndata: {\"reason\":\"too_old\"}\n\n");
     self->behind = s_frame_text("event: reload\ndata: {\"reason\":\"behind\"}\n\n");
+    self->unauthorized =
+        s_frame_text("event: reload\ndata: {\"reason\":\"unauthorized\"}\n\n");
     self->channels = zhashx_new();
     pthread_condattr_t attr;
     bool sync_ok = false, cond_ok = false;
@@ -584,8 +641,8 @@ sse_hub_t *sse_hub_new(const sse_config_t *config)
             pthread_condattr_destroy(&attr);
         }
     }
-    if (!self->retry || !self->beat || !self->too_old || !self->behind || !self->channels
-        || !cond_ok)
+    if (!self->retry || !self->beat || !self->too_old || !self->behind || !self->unauthorized
+        || !self->channels || !cond_ok)
         goto err;
     zhashx_set_destructor(self->channels, s_channel_destroy);
     if (pthread_create(&self->heartbeat, NULL, s_heartbeat, self) != 0)

@@ -42,6 +42,7 @@ typedef struct {
     char qm_endpoint[256];
     long qm_timeout_ms;
     long streams_max;
+    long live_check_s;
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -78,6 +79,9 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_WEBAPI_STREAMS_MAX", streams_max, "1000", 1, 100000,
           "live streams (/api/v1/live...) open at once, beyond: 503; connections are "
           "this plus 512 (mind the open-files limit)"),
+    S_INT("EQMS_WEBAPI_LIVE_CHECK_S", live_check_s, "10", 1, 3600,
+          "how often the credentials of open live streams are checked: a stream whose "
+          "session or token was revoked or has expired ends"),
 };
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
@@ -128,7 +132,11 @@ int main(int argc, char **argv)
     metrics_t *metrics = metrics_new("web-api");
     sse_config_t sse_cfg = { .streams_max = (unsigned) cfg.streams_max };
     sse_hub_t *hub = sse_hub_new(&sse_cfg);
-    wa_live_t *live = hub ? wa_live_new(hub, cfg.redis_url) : NULL;
+    session_config_t session = { .idle_s = (int) cfg.session_idle_s,
+                                 .max_s = (int) cfg.session_max_s };
+    wa_live_t *live = hub ? wa_live_new(hub, cfg.redis_url, &session,
+                                        (int) cfg.live_check_s * 1000)
+                          : NULL;
     webapi_server_t *server = NULL;
     wa_http_t *api = NULL;
     health_t *health = NULL;
@@ -143,8 +151,7 @@ int main(int argc, char **argv)
         .connections = (unsigned) cfg.streams_max + 512, .body_max = (size_t) cfg.body_max,
         .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
         .qm_endpoint = cfg.qm_endpoint,
-        .api = { .session = { .idle_s = (int) cfg.session_idle_s,
-                              .max_s = (int) cfg.session_max_s },
+        .api = { .session = session,
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,
                  .changed = webapi_server_changed, .changed_ctx = server,

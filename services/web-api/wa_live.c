@@ -4,12 +4,14 @@
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/redisstore.h"
+#include "eqms/session.h"
 #include "wa_ops_common.h"
 
 #define S_REDIS_TIMEOUT_MS 500
@@ -38,6 +40,10 @@ typedef struct {
 struct wa_live_t {
     sse_hub_t *hub;
     redisstore_t *rs;            /* NULL: no Redis, no `queues` events */
+    session_config_t session;
+    int check_ms;                /* the streams' credentials are checked this often */
+    int64_t check_next;          /* clock_mono_ms */
+    pgstore_t *pg;               /* borrowed during a check (s_owner_alive) */
     s_pending_t pending[S_PENDING_MAX];   /* `queues` events to publish */
     size_t npending;
     int64_t alerts_next;         /* clock_mono_ms of the next look at alert_event */
@@ -47,12 +53,16 @@ struct wa_live_t {
     size_t nseen, seen_cap;
 };
 
-wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url)
+wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
+                       const session_config_t *session, int check_ms)
 {
     wa_live_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->hub = hub;
+    self->session = *session;
+    self->check_ms = check_ms;
+    self->check_next = clock_mono_ms() + check_ms;
     if (redis_url && *redis_url && !(self->rs = redisstore_new(redis_url, S_REDIS_TIMEOUT_MS))) {
         free(self);
         return NULL;
@@ -296,6 +306,48 @@ static void s_alerts(wa_live_t *self, pgstore_t *pg)
             i++;
 }
 
+/* --- the streams' credentials ------------------------------------------------------ */
+
+#define S_OWNER_LOGIN "eqs:"
+#define S_OWNER_API   "eqt:"
+
+/* Whether the credential a stream was opened with holds (sse_alive_fn):
+ * the session (or cached token) in Redis, else an API token's row. */
+static int s_owner_alive(void *ctx, const char *owner)
+{
+    wa_live_t *self = ctx;
+    bool api = strncmp(owner, S_OWNER_API, 4) == 0;
+    const char *hash = owner + 4;
+    session_t s;
+    int found = self->rs ? session_lookup_hash(self->rs, &self->session,
+                                               api ? SESSION_API : SESSION_LOGIN, hash, &s)
+                         : -1;
+    if (found != 0 || !api)
+        return found;
+    if (!self->pg)
+        return -1;
+    const char *params[] = { hash };
+    PGresult *res = pgstore_query(self->pg,
+                                  "SELECT 1 FROM api_token WHERE token_hash = decode($1, 'hex')"
+                                  " AND revoked_at IS NULL AND expires_at > now()",
+                                  1, params);
+    if (!res)
+        return -1;
+    found = PQntuples(res) == 1;
+    PQclear(res);
+    return found;
+}
+
+static void s_check_owners(wa_live_t *self, pgstore_t *pg)
+{
+    self->pg = pg;
+    size_t ended = sse_check_owners(self->hub, s_owner_alive, self);
+    self->pg = NULL;
+    if (ended)
+        log_info("live_streams_ended", "streams=%zu reason=\"credential revoked or expired\"",
+                 ended);
+}
+
 int wa_live_tick(wa_live_t *self, pgstore_t *pg)
 {
     int64_t now = clock_mono_ms();
@@ -303,6 +355,10 @@ int wa_live_tick(wa_live_t *self, pgstore_t *pg)
     if (pg && now >= self->alerts_next) {
         s_alerts(self, pg);
         self->alerts_next = now + S_ALERTS_EVERY_MS;
+    }
+    if (now >= self->check_next) {
+        s_check_owners(self, pg);
+        self->check_next = now + self->check_ms;
     }
     for (size_t i = 0; i < self->npending;) {
         if (self->pending[i].due <= now) {
@@ -316,15 +372,21 @@ int wa_live_tick(wa_live_t *self, pgstore_t *pg)
     }
     if (pg && (next < 0 || self->alerts_next - now < next))
         next = self->alerts_next - now;
+    if (next < 0 || self->check_next - now < next)
+        next = self->check_next - now;
     return (int) next;
 }
 
 /* --- the routes -------------------------------------------------------------------- */
 
+/* Serves the stream of `path`, owned by the caller's credential. */
 static void s_serve(wa_call_t *call, const char *path)
 {
     const char *channels[] = { path };
-    sse_serve(call->config->live, call->req, call->reply, channels, 1);
+    char owner[SSE_OWNER_MAX];
+    snprintf(owner, sizeof owner, "%s%s",
+             call->who.kind == SESSION_API ? S_OWNER_API : S_OWNER_LOGIN, call->who.hash);
+    sse_serve(call->config->live, call->req, call->reply, channels, 1, owner);
 }
 
 void wa_live_branch(wa_call_t *call)

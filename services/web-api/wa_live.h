@@ -17,7 +17,8 @@
  *    GET /live/branches/{branch}   the stream of one branch (404 outside)
  *    GET /live?node=<path>         the stream of a subtree (default: the
  *                                  caller's node; 404 outside)
- *  Both resume after Last-Event-ID (sse.h). The snapshot a client starts
+ *  Both resume after Last-Event-ID (sse.h). A stream ends, told to reload,
+ *  within EQMS_WEBAPI_LIVE_CHECK_S of its credential being revoked. The snapshot a client starts
  *  from is GET /branches/{branch}/state, whose `live_event_id` is the
  *  hub's last id taken before queue-manager was asked: every event after
  *  the snapshot has a larger id (some before it may come again).
@@ -39,9 +40,13 @@ typedef struct wa_live_t wa_live_t;
 extern const char *const wa_live_topics[];
 
 /* The bus side, publishing into `hub` (borrowed; it must outlive this),
- * reading queue counts from Redis at `redis_url` ("" = none: no `queues`
- * events). NULL when memory ran out or the URL is malformed. */
-wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url);
+ * reading queue counts and sessions from Redis at `redis_url` ("" = none:
+ * no `queues` events, login sessions of streams never checked) and
+ * checking the credentials of the open streams every `check_ms` (sessions
+ * as `session` (copied) says). NULL when memory ran out or the URL is
+ * malformed. */
+wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
+                       const session_config_t *session, int check_ms);
 void wa_live_destroy(wa_live_t **self_p);
 
 /* Publishes what the bus message (`topic`, `envelope`, both borrowed) means
@@ -53,6 +58,10 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope);
  * steps committed since the last look (read from alert_event through `pg`,
  * borrowed; NULL: none), as `alert.<step>` (opened, acknowledged,
  * resolved, reminded, escalated): sms-notifier does not publish them.
+ * Every check_ms it ends the streams whose credential no longer holds (a
+ * login session logged out, revoked, expired; an API token revoked or
+ * expired: sse_check_owners). An open stream counts as a use of its login
+ * session, which it keeps alive up to the session's absolute end.
  * Returns the milliseconds until the next is due, -1 when none waits. Same
  * thread as wa_live_bus. */
 int wa_live_tick(wa_live_t *self, pgstore_t *pg);

@@ -87,7 +87,7 @@ def live(demo_db, bus, start_bin, run_bin, servers):
     redis_url = servers.redis.url(14)
     _, endpoint, _ = start_qm(start_bin, demo_db, bus, redis_url=redis_url)
     webapi = WebApi(start_bin, run_bin, demo_db, redis_url, EQMS_QM_ENDPOINT=endpoint,
-                    EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub)
+                    EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub, EQMS_WEBAPI_LIVE_CHECK_S="1")
     webapi.start_bin = start_bin
     return webapi
 
@@ -229,6 +229,37 @@ def test_a_client_that_does_not_read_holds_nobody_back(live):
     assert got == numbers
     reader.close()
     stuck.close()
+
+
+def test_a_stream_ends_when_its_session_or_token_is_revoked(live):
+    """An open stream does not outlive its credential: a logout, a revoked
+    API token, a disabled user end their streams (told to reload, which
+    then answers 401) within EQMS_WEBAPI_LIVE_CHECK_S (1 s here); other
+    streams go on."""
+    hall = Hall(live, BRANCH)
+    bob = live.make_user("bob", "hq.r01", ["view_live_hall"])
+    carol = live.make_user("carol", "hq.r01", ["view_live_hall"])
+    r = live.admin.post("/tokens", {"name": "wall", "scopes": ["view_live_hall"],
+                                    "node": "hq.r01", "expires_in_days": 1})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    machine = type(bob)(bob.base, made["token"])
+    streams = {who: Stream(client, f"/live/branches/{BRANCH}")
+               for who, client in (("bob", bob), ("carol", carol), ("machine", machine),
+                                   ("admin", live.admin))}
+    assert all(s.status == 200 for s in streams.values())
+    assert bob.delete("/sessions/current").status_code == 204
+    assert live.admin.delete(f"/tokens/{made['id']}").status_code == 204
+    assert live.admin.post(f"/users/{carol.user['id']}/disable").status_code == 200
+    for who in ("bob", "carol", "machine"):
+        assert streams[who].next("reload", timeout=5)["data"] == {"reason": "unauthorized"}
+        assert streams[who].events.get(timeout=5) is None, who
+    # reading the snapshot again is refused; the administrator's stream goes on
+    problem(bob.get(f"/branches/{BRANCH}/state"), 401)
+    problem(machine.get(f"/branches/{BRANCH}/state"), 401)
+    number = hall.issue()
+    streams["admin"].next("ticket.issued", where=lambda e: e["data"]["number"] == number)
+    streams["admin"].close()
 
 
 def test_after_a_restart_of_web_api_a_client_is_told_to_reload(live):

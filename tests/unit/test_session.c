@@ -169,6 +169,16 @@ static void test_create_and_lookup(void **state)
     assert_int_equal(session_lookup(s_rs, &s_config, other, &found), 0);
     assert_int_equal(session_lookup(s_rs, &s_config, "eqs_nonsense", &found), 0);
     assert_int_equal(session_lookup(s_rs, &s_config, NULL, &found), 0);
+    /* by hash: the same session, renewed; the other kind or a bad hash finds nothing */
+    clock_set_fake(T0 + 9000);
+    assert_int_equal(session_lookup_hash(s_rs, &s_config, SESSION_LOGIN, made.hash, &found), 1);
+    assert_int_equal(found.user_id, 42);
+    assert_int_equal(found.seen_ms, T0 + 5000);
+    assert_int_equal(session_lookup(s_rs, &s_config, token, &found), 1);
+    assert_int_equal(found.seen_ms, T0 + 9000);
+    assert_int_equal(session_lookup_hash(s_rs, &s_config, SESSION_API, made.hash, &found), 0);
+    assert_int_equal(session_lookup_hash(s_rs, &s_config, SESSION_LOGIN, "abc", &found), 0);
+    assert_int_equal(session_lookup_hash(s_rs, &s_config, SESSION_LOGIN, hash, &found), 0);
     /* the same secret as another kind is another token */
     token[2] = 't';
     assert_int_equal(session_lookup(s_rs, &s_config, token, &found), 0);

@@ -21,7 +21,7 @@ static void s_live(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
 {
     sse_hub_t *hub = ctx;
     const char *channels[2] = { httpd_req_arg(req, "ch"), httpd_req_arg(req, "ch2") };
-    sse_serve(hub, req, reply, channels, channels[1] ? 2 : 1);
+    sse_serve(hub, req, reply, channels, channels[1] ? 2 : 1, httpd_req_arg(req, "who"));
 }
 
 static const httpd_route_t s_routes[] = { { "GET", "/live", s_live } };
@@ -348,6 +348,58 @@ static void test_reload_when_too_old_or_unknown(void **state)
     s_stop(&server);
 }
 
+/* sse_check_owners' callback: "bob" is revoked, "carol" unknown (a store
+ * failed), the rest alive; counts the questions. */
+static int s_asked;
+
+static int s_alive(void *ctx, const char *owner)
+{
+    (void) ctx;
+    s_asked++;
+    return strcmp(owner, "bob") == 0 ? 0 : strcmp(owner, "carol") == 0 ? -1 : 1;
+}
+
+static void test_streams_of_a_revoked_owner_end(void **state)
+{
+    (void) state;
+    s_server_t server = { 0 };
+    s_start(&server, &(sse_config_t) { .heartbeat_ms = 100 }, 0);
+    s_client_t *bob1 = s_connect(server.port, "/live?ch=a&who=bob", NULL, 0);
+    s_client_t *bob2 = s_connect(server.port, "/live?ch=b&who=bob", NULL, 0);
+    s_client_t *alice = s_connect(server.port, "/live?ch=a&who=alice", NULL, 0);
+    s_client_t *carol = s_connect(server.port, "/live?ch=a&who=carol", NULL, 0);
+    s_client_t *anon = s_connect(server.port, "/live?ch=a", NULL, 0);
+    s_client_t *all[] = { bob1, bob2, alice, carol, anon };
+    for (size_t i = 0; i < 5; i++)
+        s_expect(all[i], "retry:");
+    s_wait_streams(server.hub, 5);
+    s_asked = 0;
+    assert_int_equal(sse_check_owners(server.hub, s_alive, NULL), 2);
+    assert_int_equal(s_asked, 3);                 /* once per owner; none for anon */
+    for (size_t i = 0; i < 2; i++) {
+        s_expect(all[i], "event: reload\ndata: {\"reason\":\"unauthorized\"}\n\n");
+        s_expect_end(all[i]);
+    }
+    /* the others still get events */
+    sse_publish(server.hub, "a", "ev", "{\"n\":1}");
+    for (size_t i = 2; i < 5; i++)
+        s_expect(all[i], "event: ev\ndata: {\"n\":1}\n\n");
+    s_wait_streams(server.hub, 3);
+    s_asked = 0;
+    assert_int_equal(sse_check_owners(server.hub, s_alive, NULL), 0);
+    assert_int_equal(s_asked, 2);                 /* alice, carol: bob's are gone */
+    /* an owner that does not fit is refused */
+    char target[256];
+    snprintf(target, sizeof target, "/live?ch=a&who=%0*d", SSE_OWNER_MAX, 7);
+    s_client_t *big = s_connect(server.port, target, NULL, 0);
+    s_read(big, 2000);
+    assert_int_equal(big->status, 400);
+    s_close(&big);
+    for (size_t i = 0; i < 5; i++)
+        s_close(&all[i]);
+    s_stop(&server);
+}
+
 static void test_heartbeat(void **state)
 {
     (void) state;
@@ -472,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_events_in_order),
         cmocka_unit_test(test_resume_by_last_event_id),
         cmocka_unit_test(test_reload_when_too_old_or_unknown),
+        cmocka_unit_test(test_streams_of_a_revoked_owner_end),
         cmocka_unit_test(test_heartbeat),
         cmocka_unit_test(test_slow_client_dropped_publisher_never_waits),
         cmocka_unit_test(test_stream_limit),

@@ -91,6 +91,12 @@ int session_create(redisstore_t *rs, const session_config_t *config, int64_t use
 int session_lookup(redisstore_t *rs, const session_config_t *config, const char *token,
                    session_t *out);
 
+/* session_lookup by the token's kind and hash (what a holder of the hash,
+ * not of the token, may ask: a live stream opened with the token, say);
+ * a login session found is renewed the same way. */
+int session_lookup_hash(redisstore_t *rs, const session_config_t *config,
+                        session_kind_t kind, const char *hash, session_t *out);
+
 /* Caches an API token's lookup, `s` filled from its row: kind SESSION_API,
  * hash, user_id (created_by), node_id, token_id, scopes, created_ms,
  * expires_ms. Kept api_cache_s or until its expiry if that is sooner (an

@@ -34,6 +34,10 @@
  *  503 with Retry-After. Streams are httpd's parked connections: they
  *  hold no thread while waiting.
  *
+ *  A stream opened with an owner (the credential it was allowed by) ends
+ *  when sse_check_owners finds that credential revoked: a live stream
+ *  never outlives the right to read it by more than the caller's period.
+ *
  *  Threading: sse_publish, sse_last_id and sse_streams may be called from
  *  any thread; sse_serve from httpd handlers. The hub has one thread of its
  *  own, the heartbeat. Destroy the httpd serving the streams before the
@@ -48,6 +52,7 @@
 #include "eqms/httpd.h"
 
 #define SSE_CHANNELS_MAX 8          /* channels one stream may follow */
+#define SSE_OWNER_MAX    96         /* bytes of a stream's owner, with the NUL */
 #define SSE_CHANNEL_MAX  128        /* bytes of a channel's name */
 
 typedef struct sse_hub_t sse_hub_t;
@@ -86,10 +91,24 @@ size_t sse_streams(sse_hub_t *self);
 
 /* Answers `req` with a stream of `channels` (n of 1..SSE_CHANNELS_MAX,
  * names of 1..SSE_CHANNEL_MAX bytes; borrowed), resuming after the
- * request's Last-Event-ID header when it has one. Returns 0 when the reply
- * is the stream; -1 when it is an error (503 at the limit of streams, 400
- * for bad channel names, 500 when memory ran out), as Problem Details. */
+ * request's Last-Event-ID header when it has one. `owner` (NULL: none;
+ * else 1..SSE_OWNER_MAX - 1 bytes, copied) names the credential the stream
+ * was opened with, for sse_check_owners. Returns 0 when the reply is the
+ * stream; -1 when it is an error (503 at the limit of streams, 400 for bad
+ * channel names or owner, 500 when memory ran out), as Problem Details. */
 int sse_serve(sse_hub_t *self, const httpd_req_t *req, httpd_reply_t *reply,
-              const char *const *channels, size_t n);
+              const char *const *channels, size_t n, const char *owner);
+
+/* Whether the credential `owner` still holds: 1 yes, 0 no (revoked,
+ * expired), -1 unknown (a store failed: the streams stay). */
+typedef int (sse_alive_fn)(void *ctx, const char *owner);
+
+/* Asks `alive` (outside the hub's lock, so it may take its time) once
+ * about each owner of the open streams; every stream of an owner it
+ * answers 0 for is told to reload ({"reason":"unauthorized"}: reading the
+ * snapshot again then fails with the caller's 401) and ended. A stream
+ * opened while this runs is asked about next time. Returns the number of
+ * streams ended. Any thread; one caller at a time. */
+size_t sse_check_owners(sse_hub_t *self, sse_alive_fn *alive, void *ctx);
 
 #endif

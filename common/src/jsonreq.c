@@ -186,8 +186,11 @@ static bool s_value_fits(const jsonreq_member_t *m, const json_t *value)
     }
 }
 
+/* How an object is checked: as made, or as the body of a change. */
+typedef enum { S_MAKE, S_CHANGE } s_mode_t;
+
 static void s_check_object(const jsonreq_object_t *spec, json_t *object, const char *path,
-                           jsonreq_errors_t *errors);
+                           s_mode_t mode, jsonreq_errors_t *errors);
 
 static void s_check(const jsonreq_member_t *m, json_t *value, const char *path,
                     jsonreq_errors_t *errors)
@@ -214,7 +217,7 @@ static void s_check(const jsonreq_member_t *m, json_t *value, const char *path,
         }
     }
     if (m->type == JSONREQ_OBJECT && m->object)
-        s_check_object(m->object, value, path, errors);
+        s_check_object(m->object, value, path, S_MAKE, errors);
 }
 
 static const jsonreq_member_t *s_find(const jsonreq_object_t *spec, const char *name)
@@ -225,22 +228,26 @@ static const jsonreq_member_t *s_find(const jsonreq_object_t *spec, const char *
     return NULL;
 }
 
-/* "known: name, kind, limit" */
-static void s_known(const jsonreq_object_t *spec, char *out, size_t size)
+/* `lead` and the names of the members (those a change may name, in
+ * S_CHANGE): "known: name, kind, limit"; `none` when there are none. */
+static void s_names(const jsonreq_object_t *spec, s_mode_t mode, const char *lead,
+                    const char *none, char *out, size_t size)
 {
     size_t used = 0;
     out[0] = '\0';
     for (size_t i = 0; i < spec->count && used < size; i++) {
-        int n = snprintf(out + used, size - used, "%s%s", i ? ", " : "known: ",
+        if (mode == S_CHANGE && (spec->members[i].flags & JSONREQ_FIXED))
+            continue;
+        int n = snprintf(out + used, size - used, "%s%s", used ? ", " : lead,
                          spec->members[i].name);
         used += n > 0 ? (size_t) n : 0;
     }
-    if (spec->count == 0)
-        snprintf(out, size, "none are known");
+    if (used == 0)
+        snprintf(out, size, "%s", none);
 }
 
 static void s_check_object(const jsonreq_object_t *spec, json_t *object, const char *path,
-                           jsonreq_errors_t *errors)
+                           s_mode_t mode, jsonreq_errors_t *errors)
 {
     char member[JSONREQ_MEMBER_SIZE], rule[S_RULE_SIZE];
     const char *key;
@@ -249,18 +256,24 @@ static void s_check_object(const jsonreq_object_t *spec, json_t *object, const c
         if (s_find(spec, key))
             continue;
         snprintf(member, sizeof member, "%s%s%s", path, *path ? "." : "", key);
-        s_known(spec, rule, sizeof rule);
+        s_names(spec, S_MAKE, "known: ", "none are known", rule, sizeof rule);
         jsonreq_errors_add(errors, member, "unknown member (%s)", rule);
     }
     for (size_t i = 0; i < spec->count; i++) {
         const jsonreq_member_t *m = &spec->members[i];
         snprintf(member, sizeof member, "%s%s%s", path, *path ? "." : "", m->name);
         value = json_object_get(object, m->name);
-        if (value)
+        if (value && mode == S_CHANGE && (m->flags & JSONREQ_FIXED))
+            jsonreq_errors_add(errors, member, "cannot be changed by this request");
+        else if (value)
             s_check(m, value, member, errors);
-        else if (m->flags & JSONREQ_REQUIRED)
+        else if ((m->flags & JSONREQ_REQUIRED) && mode == S_MAKE)
             jsonreq_errors_add(errors, member, "is required: %s",
                                jsonreq_rule(m, rule, sizeof rule));
+    }
+    if (mode == S_CHANGE && json_object_size(object) == 0) {
+        s_names(spec, S_CHANGE, "", "", rule, sizeof rule);
+        jsonreq_errors_add(errors, path, "name at least one of %s", rule);
     }
 }
 
@@ -287,8 +300,8 @@ json_t *jsonreq_load_object(const void *text, size_t len, size_t max, const char
     return root;
 }
 
-json_t *jsonreq_decode(const void *text, size_t len, const jsonreq_object_t *spec,
-                       jsonreq_errors_t *errors)
+static json_t *s_decode(const void *text, size_t len, const jsonreq_object_t *spec,
+                        s_mode_t mode, jsonreq_errors_t *errors)
 {
     memset(errors, 0, sizeof *errors);
     char reason[JSONREQ_REASON_SIZE];
@@ -297,10 +310,22 @@ json_t *jsonreq_decode(const void *text, size_t len, const jsonreq_object_t *spe
         jsonreq_errors_add(errors, NULL, "%s", reason);
         return NULL;
     }
-    s_check_object(spec, root, "", errors);
+    s_check_object(spec, root, "", mode, errors);
     if (errors->count > 0) {
         json_decref(root);
         return NULL;
     }
     return root;
+}
+
+json_t *jsonreq_decode(const void *text, size_t len, const jsonreq_object_t *spec,
+                       jsonreq_errors_t *errors)
+{
+    return s_decode(text, len, spec, S_MAKE, errors);
+}
+
+json_t *jsonreq_decode_update(const void *text, size_t len, const jsonreq_object_t *spec,
+                              jsonreq_errors_t *errors)
+{
+    return s_decode(text, len, spec, S_CHANGE, errors);
 }

@@ -115,6 +115,11 @@ int wa_unavailable(wa_call_t *call, const char *what);
  * json_decref's it. Refuses query arguments (400). */
 json_t *wa_decode(wa_call_t *call, const jsonreq_object_t *spec);
 
+/* The same for the body of a change of an object made with `spec`
+ * (jsonreq_decode_update: required members may be absent, fixed ones are
+ * refused, at least one member is named). */
+json_t *wa_decode_update(wa_call_t *call, const jsonreq_object_t *spec);
+
 /* 0 when the request has no query arguments; -1 answered (400). */
 int wa_no_args(wa_call_t *call);
 

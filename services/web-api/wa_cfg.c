@@ -100,20 +100,8 @@ int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_ob
     u->before = wa_store_json(call, by_id_sql, u->id_text);
     if (!u->before)
         return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
-    u->body = wa_decode(call, spec);
-    if (!u->body)
-        return -1;
-    if (json_object_size(u->body) == 0) {
-        jsonreq_errors_t errors = { 0 };
-        char names[256] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < spec->count && used < sizeof names; i++)
-            used += (size_t) snprintf(names + used, sizeof names - used, "%s%s",
-                                      i ? ", " : "", spec->members[i].name);
-        jsonreq_errors_add(&errors, NULL, "name at least one of %s", names);
-        return wa_invalid(call, &errors);
-    }
-    return 0;
+    u->body = wa_decode_update(call, spec);
+    return u->body ? 0 : -1;
 }
 
 void wa_cfg_update_end(wa_cfg_update_t *u)

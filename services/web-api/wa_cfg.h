@@ -82,7 +82,8 @@ void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_c
 
 /* Begins a PATCH of the object {id} read with `by_id_sql` (wa_store_get's
  * form: $1 the id, $2 the caller's node path): 0 with its JSON before and
- * the body decoded against `spec`, which names at least one member; or -1
+ * the body decoded as a change of an object made with `spec`
+ * (wa_decode_update: at least one member, none JSONREQ_FIXED); or -1
  * answered (404 outside the subtree or missing, 400). Free it with
  * wa_cfg_update_end either way. */
 int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,

@@ -22,15 +22,6 @@ static const jsonreq_member_t s_create_members[] = {
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
 
-static const jsonreq_member_t s_update_members[] = {
-    { "parent", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 32 },
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "kind", JSONREQ_STRING, JSONREQ_OPTIONAL, .one_of = s_kinds },
-    { "time_zone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
-
 /* What the database refuses, and the member that said it. */
 static const wa_cfg_rule_t s_rules[] = {
     { "org_node_code_unique_among_siblings", "code", 0 },
@@ -124,7 +115,7 @@ void wa_cfg_nodes_create(wa_call_t *call)
 void wa_cfg_nodes_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) != 0) {
+    if (wa_cfg_update_begin(call, s_by_id_sql, &s_create_spec, &u) != 0) {
         wa_cfg_update_end(&u);
         return;
     }

@@ -11,7 +11,7 @@
 #include "wa_store.h"
 
 static const jsonreq_member_t s_queue_create_members[] = {
-    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
     { "prefix", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 2 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "target_wait_s", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = 86400 },
@@ -19,17 +19,9 @@ static const jsonreq_member_t s_queue_create_members[] = {
 };
 static const jsonreq_object_t s_queue_create_spec = JSONREQ_OBJECT_OF(s_queue_create_members);
 
-static const jsonreq_member_t s_queue_update_members[] = {
-    { "prefix", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 2 },
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "target_wait_s", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = 86400 },
-    { "number_max", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = 9999 },
-};
-static const jsonreq_object_t s_queue_update_spec = JSONREQ_OBJECT_OF(s_queue_update_members);
-
 static const jsonreq_member_t s_service_create_members[] = {
-    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 32 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "queue", JSONREQ_INTEGER, JSONREQ_REQUIRED, .min = 1, .max = INT64_MAX },
     { "standard_s", JSONREQ_INTEGER, JSONREQ_OPTIONAL | JSONREQ_NULLABLE, .min = 60,
@@ -38,16 +30,6 @@ static const jsonreq_member_t s_service_create_members[] = {
 };
 static const jsonreq_object_t s_service_create_spec =
     JSONREQ_OBJECT_OF(s_service_create_members);
-
-static const jsonreq_member_t s_service_update_members[] = {
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "queue", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = INT64_MAX },
-    { "standard_s", JSONREQ_INTEGER, JSONREQ_OPTIONAL | JSONREQ_NULLABLE, .min = 60,
-      .max = 86400 },
-    { .name = "active", .type = JSONREQ_BOOLEAN },
-};
-static const jsonreq_object_t s_service_update_spec =
-    JSONREQ_OBJECT_OF(s_service_update_members);
 
 static const wa_cfg_rule_t s_rules[] = {
     { "queue_prefix_unique", "prefix", 0 },
@@ -118,7 +100,7 @@ void wa_cfg_queues_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
     int64_t node_id;
-    if (wa_cfg_update_begin(call, s_queue_sql, &s_queue_update_spec, &u) == 0
+    if (wa_cfg_update_begin(call, s_queue_sql, &s_queue_create_spec, &u) == 0
         && wa_cfg_node_of(call, "queue", u.id_text, &node_id) == 0) {
         char wait[24], max[24];
         const char *params[] = { u.id_text, wa_cfg_str(u.body, "prefix"),
@@ -169,7 +151,7 @@ void wa_cfg_services_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
     int64_t node_id;
-    if (wa_cfg_update_begin(call, s_service_sql, &s_service_update_spec, &u) == 0
+    if (wa_cfg_update_begin(call, s_service_sql, &s_service_create_spec, &u) == 0
         && wa_cfg_node_of(call, "service", u.id_text, &node_id) == 0) {
         char queue[24], standard[24], active[24];
         /* standard_s: absent keeps it, null clears it */

@@ -10,7 +10,7 @@
 #include "wa_store.h"
 
 static const jsonreq_member_t s_create_members[] = {
-    { "employee_no", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 16 },
+    { "employee_no", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 16 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
     { "phone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_NULLABLE | JSONREQ_LINE, .min = 1,
@@ -18,15 +18,6 @@ static const jsonreq_member_t s_create_members[] = {
     { .name = "active", .type = JSONREQ_BOOLEAN },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
-
-static const jsonreq_member_t s_update_members[] = {
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "phone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_NULLABLE | JSONREQ_LINE, .min = 1,
-      .max = 16 },
-    { .name = "active", .type = JSONREQ_BOOLEAN },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
 
 static const wa_cfg_rule_t s_rules[] = {
     { "staff_employee_no_unique", "employee_no", 0 },
@@ -76,7 +67,7 @@ void wa_cfg_staff_create(wa_call_t *call)
 void wa_cfg_staff_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) != 0) {
+    if (wa_cfg_update_begin(call, s_by_id_sql, &s_create_spec, &u) != 0) {
         wa_cfg_update_end(&u);
         return;
     }

@@ -12,20 +12,13 @@
 #include "wa_store.h"
 
 static const jsonreq_member_t s_create_members[] = {
-    { "branch", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "branch", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
     { "number", JSONREQ_INTEGER, JSONREQ_REQUIRED, .min = 1, .max = 999 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 32 },
     { .name = "active", .type = JSONREQ_BOOLEAN },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
-
-static const jsonreq_member_t s_update_members[] = {
-    { "number", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = 999 },
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { .name = "active", .type = JSONREQ_BOOLEAN },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
 
 static const jsonreq_member_t s_profile_members[] = {
     { "profile", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 512 },
@@ -89,7 +82,7 @@ void wa_cfg_windows_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
     int64_t branch_id;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) == 0
+    if (wa_cfg_update_begin(call, s_by_id_sql, &s_create_spec, &u) == 0
         && wa_cfg_node_of(call, "service_window", u.id_text, &branch_id) == 0) {
         char number[24], active[24];
         const char *params[] = { u.id_text, wa_cfg_text(u.body, "number", number),

@@ -93,17 +93,28 @@ int wa_no_args(wa_call_t *call)
     return s_args(call, NULL);
 }
 
-json_t *wa_decode(wa_call_t *call, const jsonreq_object_t *spec)
+static json_t *s_decode(wa_call_t *call, const jsonreq_object_t *spec, bool change)
 {
     if (s_args(call, NULL) != 0)
         return NULL;
     size_t len;
     const char *text = httpd_req_body(call->req, &len);
     jsonreq_errors_t errors;
-    json_t *body = jsonreq_decode(text, len, spec, &errors);
+    json_t *body = change ? jsonreq_decode_update(text, len, spec, &errors)
+                          : jsonreq_decode(text, len, spec, &errors);
     if (!body)
         wa_invalid(call, &errors);
     return body;
+}
+
+json_t *wa_decode(wa_call_t *call, const jsonreq_object_t *spec)
+{
+    return s_decode(call, spec, false);
+}
+
+json_t *wa_decode_update(wa_call_t *call, const jsonreq_object_t *spec)
+{
+    return s_decode(call, spec, true);
 }
 
 /* A positive int64 written in decimal digits only. */

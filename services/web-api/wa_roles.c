@@ -17,17 +17,10 @@ static const jsonreq_member_t s_perm = { .type = JSONREQ_STRING, .one_of = wa_pe
 static const jsonreq_member_t s_create_members[] = {
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "description", JSONREQ_STRING, JSONREQ_OPTIONAL, .min = 0, .max = 500 },
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
     { "permissions", JSONREQ_ARRAY, JSONREQ_REQUIRED, .min = 0, .max = 64, .items = &s_perm },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
-
-static const jsonreq_member_t s_update_members[] = {
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "description", JSONREQ_STRING, JSONREQ_OPTIONAL, .min = 0, .max = 500 },
-    { "permissions", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 0, .max = 64, .items = &s_perm },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
 
 #define S_ROLE_JSON \
     "json_build_object('id', r.id, 'name', r.name, 'description', r.description," \
@@ -174,14 +167,12 @@ void wa_roles_update(wa_call_t *call)
     s_role_t r = { 0 };
     if (s_target(call, &r) != 0)
         return;
-    json_t *body = wa_decode(call, &s_update_spec);
+    json_t *body = wa_decode_update(call, &s_create_spec);
     if (!body)
         return;
     json_t *perms = json_object_get(body, "permissions");
     uint64_t bits = r.perms;
-    if (json_object_size(body) == 0)
-        wa_invalid_member(call, NULL, "name at least one of name, description, permissions");
-    else if (!perms || s_perms(call, perms, &bits) == 0) {
+    if (!perms || s_perms(call, perms, &bits) == 0) {
         json_t *before = s_json(call, r.id_text);
         const char *params[] = { r.id_text, json_string_value(json_object_get(body, "name")),
                                  json_string_value(json_object_get(body, "description")) };

@@ -20,23 +20,15 @@ static const jsonreq_member_t s_role_id = { .type = JSONREQ_INTEGER, .min = 1,
                                             .max = INT64_MAX };
 
 static const jsonreq_member_t s_create_members[] = {
-    { "login", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "login", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "display_name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "password", JSONREQ_STRING, JSONREQ_REQUIRED, .min = 1, .max = S_PASSWORD_MAX_BYTES },
+    { "password", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED, .min = 1, .max = S_PASSWORD_MAX_BYTES },
     { "roles", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 0, .max = S_ROLES_MAX,
       .items = &s_role_id },
-    { .name = "must_change_password", .type = JSONREQ_BOOLEAN },
+    { .name = "must_change_password", .type = JSONREQ_BOOLEAN, .flags = JSONREQ_FIXED },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
-
-static const jsonreq_member_t s_update_members[] = {
-    { "display_name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "roles", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 0, .max = S_ROLES_MAX,
-      .items = &s_role_id },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
 
 static const jsonreq_member_t s_reset_members[] = {
     { "temporary_password", JSONREQ_STRING, JSONREQ_REQUIRED, .min = 1,
@@ -301,7 +293,7 @@ void wa_users_update(wa_call_t *call)
     s_target_t t = { 0 };
     if (s_target(call, &t) != 0)
         return;
-    json_t *body = wa_decode(call, &s_update_spec);
+    json_t *body = wa_decode_update(call, &s_create_spec);
     if (!body)
         return;
     const char *name = json_string_value(json_object_get(body, "display_name"));
@@ -310,9 +302,7 @@ void wa_users_update(wa_call_t *call)
     char array[S_ROLES_MAX * 24], node_text[24] = "";
     int64_t node_id = t.node_id;
     int rc = 0;
-    if (json_object_size(body) == 0)
-        rc = wa_invalid_member(call, NULL, "name at least one of display_name, node, roles");
-    if (rc == 0 && node && wa_store_node(call, "node", node, &node_id) != 0)
+    if (node && wa_store_node(call, "node", node, &node_id) != 0)
         rc = -1;
     const char *path = node ? node : t.node_path;
     if (rc == 0 && roles && s_roles(call, roles, path, array, sizeof array) != 0)

@@ -267,6 +267,51 @@ static void test_errors_added_later(void **state)
     assert_int_equal(errors.count, 22);
 }
 
+/* One spec for the object made and for its change. */
+static const jsonreq_member_t s_made_members[] = {
+    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED, .min = 1, .max = 8 },
+    { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "window", JSONREQ_OBJECT, JSONREQ_OPTIONAL, .object = &s_window },
+    { .name = "enabled", .type = JSONREQ_BOOLEAN },
+};
+static const jsonreq_object_t s_made = JSONREQ_OBJECT_OF(s_made_members);
+
+static void change_refused(const char *text, const char *expected)
+{
+    jsonreq_errors_t errors;
+    json_t *body = jsonreq_decode_update(text, strlen(text), &s_made, &errors);
+    if (body)
+        fail_msg("accepted: %s", text);
+    char line[1024];
+    jsonreq_errors_text(&errors, line, sizeof line);
+    if (strcmp(line, expected) != 0)
+        fail_msg("for %s\n  got      %s\n  expected %s", text, line, expected);
+}
+
+static void test_a_change_by_the_same_spec(void **state)
+{
+    (void) state;
+    jsonreq_errors_t errors;
+    /* a change names what changes: required members may be absent */
+    const char *text = "{\"enabled\":false}";
+    json_t *body = jsonreq_decode_update(text, strlen(text), &s_made, &errors);
+    assert_non_null(body);
+    assert_int_equal(json_object_size(body), 1);
+    json_decref(body);
+    /* but making the object needs them */
+    assert_null(jsonreq_decode(text, strlen(text), &s_made, &errors));
+    assert_int_equal(errors.count, 2);
+    /* what it names is checked as ever, nested objects whole */
+    change_refused("{\"name\":\"\"}", "\"name\": must be a string of 1..64 characters");
+    change_refused("{\"window\":{}}", "\"window.id\": is required: an integer >= 1");
+    change_refused("{\"colour\":1}",
+                   "\"colour\": unknown member (known: code, name, window, enabled)");
+    /* a fixed member cannot change, and nothing to change is refused */
+    change_refused("{\"code\":\"a\",\"name\":\"b\"}",
+                   "\"code\": cannot be changed by this request");
+    change_refused("{}", "name at least one of name, window, enabled");
+}
+
 static void test_rules_in_words(void **state)
 {
     (void) state;
@@ -304,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_errors_added_later),
+        cmocka_unit_test(test_a_change_by_the_same_spec),
         cmocka_unit_test(test_rules_in_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,6 +65,8 @@ typedef enum {
 #define JSONREQ_NULLABLE 2u       /* null is accepted in place of the type */
 #define JSONREQ_LINE     4u       /* strings: no control characters (U+0000..U+001F,
                                      U+007F..U+009F: no tabs, no line breaks) */
+#define JSONREQ_FIXED    8u       /* given when the object is made, never changed by
+                                     jsonreq_decode_update's request */
 
 typedef struct jsonreq_member_t jsonreq_member_t;
 
@@ -79,7 +81,8 @@ typedef struct {
 struct jsonreq_member_t {
     const char *name;             /* the key; ignored for an array's items */
     jsonreq_type_t type;
-    unsigned flags;               /* JSONREQ_REQUIRED | JSONREQ_NULLABLE | JSONREQ_LINE */
+    unsigned flags;               /* JSONREQ_REQUIRED | JSONREQ_NULLABLE | JSONREQ_LINE |
+                                     JSONREQ_FIXED */
     int64_t min, max;             /* the range (see above) */
     const char *const *one_of;    /* strings: the allowed values, NULL-terminated */
     const jsonreq_member_t *items;    /* arrays: what each element must be; NULL: any */
@@ -101,6 +104,15 @@ typedef struct {
  * `errors` filled (count >= 1). `errors` is cleared first. */
 json_t *jsonreq_decode(const void *text, size_t len, const jsonreq_object_t *spec,
                        jsonreq_errors_t *errors);
+
+/* Decodes the body of a change of an object that `spec` makes (one spec
+ * serves both requests): as jsonreq_decode, but a required member may be
+ * absent, a JSONREQ_FIXED member is refused ("cannot be changed by this
+ * request"), and a body naming no member is refused ("name at least one
+ * of ..." the members that may change). Members inside arrays and objects are checked whole,
+ * as a change replaces them whole. */
+json_t *jsonreq_decode_update(const void *text, size_t len, const jsonreq_object_t *spec,
+                              jsonreq_errors_t *errors);
 
 /* Parses `len` bytes as one JSON object, duplicate keys refused (the first
  * step of jsonreq_decode, and of envelope_decode). `max` > 0 refuses longer

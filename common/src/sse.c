@@ -510,13 +510,34 @@ size_t sse_streams(sse_hub_t *self)
     return n;
 }
 
-/* --- owners ----------------------------------------------------------------------- */
-
-static void s_free_owner(void **item)
+/* zlistx's destructor of strdup'ed text. */
+static void s_free_text(void **item)
 {
     free(*item);
     *item = NULL;
 }
+
+size_t sse_followed(sse_hub_t *self, void (*fn)(void *ctx, const char *channel), void *ctx)
+{
+    zlistx_t *names = zlistx_new();
+    if (!names)
+        return 0;
+    zlistx_set_destructor(names, s_free_text);
+    pthread_mutex_lock(&self->mu);
+    for (s_channel_t *c = zhashx_first(self->channels); c; c = zhashx_next(self->channels)) {
+        char *copy;
+        if (c->nclients > 0 && (copy = strdup(c->name)))
+            zlistx_add_end(names, copy);
+    }
+    pthread_mutex_unlock(&self->mu);
+    size_t n = 0;
+    for (const char *name = zlistx_first(names); name; name = zlistx_next(names), n++)
+        fn(ctx, name);
+    zlistx_destroy(&names);
+    return n;
+}
+
+/* --- owners ----------------------------------------------------------------------- */
 
 size_t sse_check_owners(sse_hub_t *self, sse_alive_fn *alive, void *ctx)
 {
@@ -530,7 +551,7 @@ size_t sse_check_owners(sse_hub_t *self, sse_alive_fn *alive, void *ctx)
     pthread_mutex_unlock(&self->mu);
     zlistx_t *ended = zlistx_new();
     if (ended) {
-        zlistx_set_destructor(ended, s_free_owner);
+        zlistx_set_destructor(ended, s_free_text);
         for (void *v = zhashx_first(owners); v; v = zhashx_next(owners)) {
             const char *owner = zhashx_cursor(owners);
             char *copy;

@@ -12,12 +12,14 @@
 #include "eqms/log.h"
 #include "eqms/redisstore.h"
 #include "eqms/session.h"
+#include "wa_livefig.h"
 #include "wa_ops_common.h"
 
 #define S_REDIS_TIMEOUT_MS 500
 #define S_QUEUES_DELAY_MS  50     /* queue-manager writes its mirror after publishing */
 #define S_PENDING_MAX      64     /* branches whose counts are due; beyond: at once */
 #define S_ALERTS_EVERY_MS  1000   /* alert_event is read this often */
+#define S_FIGURES_EVERY_MS 5000   /* today's figures of the followed channels */
 #define S_ALERTS_MARGIN_US 60000000LL /* a step committed this late after its `at` is seen */
 
 const char *const wa_live_topics[] = {
@@ -44,6 +46,7 @@ struct wa_live_t {
     int check_ms;                /* the streams' credentials are checked this often */
     int64_t check_next;          /* clock_mono_ms */
     pgstore_t *pg;               /* borrowed during a check (s_owner_alive) */
+    wa_livefig_t *figures;       /* today's figures on the followed channels */
     s_pending_t pending[S_PENDING_MAX];   /* `queues` events to publish */
     size_t npending;
     int64_t alerts_next;         /* clock_mono_ms of the next look at alert_event */
@@ -63,7 +66,12 @@ wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
     self->session = *session;
     self->check_ms = check_ms;
     self->check_next = clock_mono_ms() + check_ms;
+    if (!(self->figures = wa_livefig_new(hub, S_FIGURES_EVERY_MS))) {
+        free(self);
+        return NULL;
+    }
     if (redis_url && *redis_url && !(self->rs = redisstore_new(redis_url, S_REDIS_TIMEOUT_MS))) {
+        wa_livefig_destroy(&self->figures);
         free(self);
         return NULL;
     }
@@ -75,6 +83,7 @@ void wa_live_destroy(wa_live_t **self_p)
     if (!self_p || !*self_p)
         return;
     redisstore_destroy(&(*self_p)->rs);
+    wa_livefig_destroy(&(*self_p)->figures);
     free((*self_p)->seen);
     free(*self_p);
     *self_p = NULL;
@@ -374,6 +383,11 @@ int wa_live_tick(wa_live_t *self, pgstore_t *pg)
         next = self->alerts_next - now;
     if (next < 0 || self->check_next - now < next)
         next = self->check_next - now;
+    if (pg) {
+        int figures = wa_livefig_tick(self->figures, pg);
+        if (figures < next)
+            next = figures;
+    }
     return (int) next;
 }
 

@@ -58,7 +58,9 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope);
  * steps committed since the last look (read from alert_event through `pg`,
  * borrowed; NULL: none), as `alert.<step>` (opened, acknowledged,
  * resolved, reminded, escalated): sms-notifier does not publish them.
- * Every check_ms it ends the streams whose credential no longer holds (a
+ * Every 5 s it publishes today's figures of the followed channels that
+ * changed (wa_livefig). Every check_ms it ends the streams whose credential
+ * no longer holds (a
  * login session logged out, revoked, expired; an API token revoked or
  * expired: sse_check_owners). An open stream counts as a use of its login
  * session, which it keeps alive up to the session's absolute end.

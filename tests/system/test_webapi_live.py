@@ -2,6 +2,7 @@
 with the real bus, queue-manager and web-api: the snapshot then the stream,
 calls arriving with their data, Last-Event-ID resumes, subtrees, a client
 that does not read, and a restart of web-api."""
+import datetime
 import json
 import queue
 import socket
@@ -19,7 +20,7 @@ from webapi import WebApi, make_alert, problem
 BRANCH, OTHER, OUTSIDE = "hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003"
 SCHEMAS = {"queues": "LiveQueues", "display": "LiveDisplay", "announce": "LiveAnnounce",
            "rating.stored": "LiveRating", "device.online": "LiveDevice",
-           "device.offline": "LiveDevice", "reload": "LiveReload"}
+           "device.offline": "LiveDevice", "reload": "LiveReload", "figures": "LiveFigures"}
 SCHEMAS.update({f"alert.{step}": "LiveAlert"
                 for step in ("opened", "acknowledged", "resolved", "reminded", "escalated")})
 
@@ -260,6 +261,26 @@ def test_a_stream_ends_when_its_session_or_token_is_revoked(live):
     number = hall.issue()
     streams["admin"].next("ticket.issued", where=lambda e: e["data"]["number"] == number)
     streams["admin"].close()
+
+
+def test_todays_figures_arrive_on_the_streams_that_are_followed(live):
+    """A stream gets its node's figures of today (what GET /stats/figures
+    answers for that day) without asking, a branch's and a subtree's."""
+    doc = openapi.load()
+    branch = Stream(live.admin, f"/live/branches/{BRANCH}")
+    region = Stream(live.admin, "/live", params={"node": "hq.r01"})
+    for s, node in ((branch, BRANCH), (region, "hq.r01")):
+        e = s.next("figures", timeout=12)
+        check_schema(doc, e)
+        assert e["data"]["node"] == node
+        day = e["data"]["day"]
+        rest = live.admin.get("/stats/figures", params={
+            "node": node, "from": day, "to": (datetime.date.fromisoformat(day)
+                                              + datetime.timedelta(days=1)).isoformat(),
+            "percentiles": "false"})
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["rows"] == [e["data"]["figures"]]
+        s.close()
 
 
 def test_after_a_restart_of_web_api_a_client_is_told_to_reload(live):

@@ -348,6 +348,13 @@ static void test_reload_when_too_old_or_unknown(void **state)
     s_stop(&server);
 }
 
+/* sse_followed's callback: the names, comma-separated. */
+static void s_name(void *ctx, const char *channel)
+{
+    char *names = ctx;
+    strcat(strcat(names, channel), ",");
+}
+
 /* sse_check_owners' callback: "bob" is revoked, "carol" unknown (a store
  * failed), the rest alive; counts the questions. */
 static int s_asked;
@@ -373,6 +380,9 @@ static void test_streams_of_a_revoked_owner_end(void **state)
     for (size_t i = 0; i < 5; i++)
         s_expect(all[i], "retry:");
     s_wait_streams(server.hub, 5);
+    char names[64] = "";
+    assert_int_equal(sse_followed(server.hub, s_name, names), 2);
+    assert_true(strcmp(names, "a,b,") == 0 || strcmp(names, "b,a,") == 0);
     s_asked = 0;
     assert_int_equal(sse_check_owners(server.hub, s_alive, NULL), 2);
     assert_int_equal(s_asked, 3);                 /* once per owner; none for anon */
@@ -385,6 +395,9 @@ static void test_streams_of_a_revoked_owner_end(void **state)
     for (size_t i = 2; i < 5; i++)
         s_expect(all[i], "event: ev\ndata: {\"n\":1}\n\n");
     s_wait_streams(server.hub, 3);
+    names[0] = '\0';
+    assert_int_equal(sse_followed(server.hub, s_name, names), 1);   /* b: bob2's only */
+    assert_string_equal(names, "a,");
     s_asked = 0;
     assert_int_equal(sse_check_owners(server.hub, s_alive, NULL), 0);
     assert_int_equal(s_asked, 2);                 /* alice, carol: bob's are gone */

@@ -89,6 +89,10 @@ uint64_t sse_last_id(sse_hub_t *self);
 /* Open streams now. */
 size_t sse_streams(sse_hub_t *self);
 
+/* Calls `fn` with the name of each channel some open stream follows now
+ * (outside the hub's lock: `fn` may publish). Returns how many. */
+size_t sse_followed(sse_hub_t *self, void (*fn)(void *ctx, const char *channel), void *ctx);
+
 /* Answers `req` with a stream of `channels` (n of 1..SSE_CHANNELS_MAX,
  * names of 1..SSE_CHANNEL_MAX bytes; borrowed), resuming after the
  * request's Last-Event-ID header when it has one. `owner` (NULL: none;

@@ -147,9 +147,10 @@ BEGIN
         DELETE FROM sms_inbound WHERE received_at < p_before
             AND branch_id IN (SELECT id FROM purge_scope);
     WHEN 'rejected_event' THEN
-        IF nlevel(root) = 1 THEN
-            DELETE FROM rejected_event WHERE rejected_at < p_before;
+        IF nlevel(root) > 1 THEN
+            RETURN 0;             -- (ROW_COUNT would be purge_scope's)
         END IF;
+        DELETE FROM rejected_event WHERE rejected_at < p_before;
     ELSE
         RAISE EXCEPTION 'no raw table "%" to purge', p_table USING ERRCODE = '22023';
     END CASE;

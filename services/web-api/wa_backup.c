@@ -90,32 +90,28 @@ void wa_backup_archive(wa_call_t *call)
         return;
     char id_text[24];
     snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    const char *params[] = { id_text, call->who.node_path };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT b.state, b.file, b.node_id, n.path::text"
-                                  " FROM backup_job b JOIN org_node n ON n.id = b.node_id"
-                                  " WHERE b.id = $1 AND n.path <@ $2::ltree", 2, params);
-    if (!res) {
-        wa_unavailable(call, "database");
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    json_t *job = wa_store_json(call,
+                                "SELECT json_build_object('state', b.state, 'file', b.file,"
+                                " 'node_id', b.node_id, 'node', n.path::text)::text"
+                                " FROM backup_job b JOIN org_node n ON n.id = b.node_id"
+                                " WHERE b.id = $1 AND n.path <@ $2::ltree", id_text);
+    if (!job) {
         wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
         return;
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "completed") != 0) {
-        wa_problem(call, MHD_HTTP_CONFLICT, "the backup is %s, not completed",
-                   PQgetvalue(res, 0, 0));
-        PQclear(res);
+    const char *state = json_string_value(json_object_get(job, "state"));
+    if (strcmp(state, "completed") != 0) {
+        wa_problem(call, MHD_HTTP_CONFLICT, "the backup is %s, not completed", state);
+        json_decref(job);
         return;
     }
     char file[4200], name[160];
-    snprintf(file, sizeof file, "%s/%s", call->config->backup_dir, PQgetvalue(res, 0, 1));
+    snprintf(file, sizeof file, "%s/%s", call->config->backup_dir,
+             json_string_value(json_object_get(job, "file")));
     snprintf(name, sizeof name, "attachment; filename=\"eqms-%s-%s.zip\"",
-             PQgetvalue(res, 0, 3), id_text);
-    int64_t node_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-    PQclear(res);
+             json_string_value(json_object_get(job, "node")), id_text);
+    int64_t node_id = json_integer_value(json_object_get(job, "node_id"));
+    json_decref(job);
     FILE *f = fopen(file, "rb");
     if (!f) {
         log_error("webapi_backup_missing", "job=%s file=%s", id_text, file);

@@ -15,7 +15,7 @@ Q ?= @
 DEB_PACKAGES := build-essential pkg-config \
 	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
 	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev \
-	zlib1g-dev libxlsxwriter-dev \
+	zlib1g-dev libxlsxwriter-dev libzip-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	python3-jsonschema python3-yaml python3-openpyxl \
@@ -31,7 +31,9 @@ SVC_PKGS_rating-ingest := yajl
 SVC_PKGS_queue-manager := yajl
 SVC_PKGS_sms-notifier := libcurl
 # common/export's XLSX (an archive member: only binaries that export link it)
-SVC_PKGS_web-api := xlsxwriter
+SVC_PKGS_web-api := xlsxwriter libzip
+# common/bkwriter and bkreader (backup archives: web-api writes, eqms-restore reads)
+SVC_PKGS_restore := libzip
 
 CC ?= cc
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

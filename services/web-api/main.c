@@ -21,6 +21,7 @@
 #include "wa_admin.h"
 #include "wa_auth.h"
 #include "wa_http.h"
+#include "wa_jobs.h"
 #include "wa_live.h"
 #include "webapi_server.h"
 
@@ -43,6 +44,7 @@ typedef struct {
     long qm_timeout_ms;
     long streams_max;
     long live_check_s;
+    char backup_dir[1024];
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -82,6 +84,9 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_WEBAPI_LIVE_CHECK_S", live_check_s, "10", 1, 3600,
           "how often the credentials of open live streams are checked: a stream whose "
           "session or token was revoked or has expired ends"),
+    { "EQMS_WEBAPI_BACKUP_DIR", CONFIG_STRING, "var/backups", offsetof(s_config_t, backup_dir),
+      sizeof ((s_config_t *) 0)->backup_dir, 0, 0, NULL,
+      "where backup archives are kept (docs/backup.md); made if missing" },
 };
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
@@ -139,8 +144,9 @@ int main(int argc, char **argv)
                           : NULL;
     webapi_server_t *server = NULL;
     wa_http_t *api = NULL;
+    wa_jobs_t *jobs = NULL;
     health_t *health = NULL;
-    if (!metrics || !live)
+    if (!metrics || !live || !(jobs = wa_jobs_new(cfg.pg_conninfo, cfg.backup_dir)))
         goto done;
     server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live, hub);
     if (!server)
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,
                  .changed = webapi_server_changed, .changed_ctx = server,
-                 .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub } };
+                 .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub, .backup_dir = cfg.backup_dir } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
@@ -172,6 +178,7 @@ int main(int argc, char **argv)
 done:
     health_destroy(&health);
     wa_http_destroy(&api);
+    wa_jobs_destroy(&jobs);
     webapi_server_destroy(&server);
     wa_live_destroy(&live);
     sse_hub_destroy(&hub);

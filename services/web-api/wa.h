@@ -50,6 +50,7 @@ typedef struct {
     int qm_timeout_ms;            /* a queue-manager request's reply, at most */
     const char *pg_conninfo;      /* for connections of their own (streamed exports) */
     sse_hub_t *live;              /* the live streams' hub (wa_live.h); NULL: 503 */
+    const char *backup_dir;       /* backup archives (wa_backup.h, wa_jobs.h) */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */

@@ -13,6 +13,7 @@
 #include "eqms/problem.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
+#include "wa_backup.h"
 #include "wa_cfg_alerts.h"
 #include "wa_cfg_nodes.h"
 #include "wa_cfg_queues.h"
@@ -21,6 +22,7 @@
 #include "wa_live.h"
 #include "wa_ops_alerts.h"
 #include "wa_ops_qm.h"
+#include "wa_purge.h"
 #include "wa_stats.h"
 #include "wa_roles.h"
 #include "wa_session.h"
@@ -152,6 +154,18 @@ static const s_route_t s_routes[] = {
 #undef FILES
 #undef EXPORT
     { "GET", API "/staff/{id}/sessions", STATS, wa_stats_staff_sessions },
+    /* data management (wa_backup.c, wa_purge.c; the runs in wa_jobs.c) */
+#define BACKUP WA_ACCESS_PERM, WA_PERM_BACKUP, false
+#define PURGE WA_ACCESS_PERM, WA_PERM_PURGE_DATA, false
+    { "GET", API "/backups", BACKUP, wa_backup_list },
+    { "POST", API "/backups", BACKUP, wa_backup_create },
+    { "GET", API "/backups/{id}", BACKUP, wa_backup_get },
+    { "GET", API "/backups/{id}/archive", BACKUP, wa_backup_archive },
+    { "GET", API "/purges", PURGE, wa_purge_list },
+    { "POST", API "/purges", PURGE, wa_purge_create },
+    { "GET", API "/purges/{id}", PURGE, wa_purge_get },
+#undef BACKUP
+#undef PURGE
 #undef LIVE
 #undef WINDOWS
 #undef ALERTS

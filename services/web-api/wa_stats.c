@@ -574,7 +574,19 @@ static void s_services(wa_call_t *call, wa_format_t format)
         || wa_ops_node_arg(call, "node", &node_id, path) != 0)
         return;
     if (format == WA_FORMAT_JSON) {
-        wa_store_list_key(call, "services", more, s_services_sql);
+        /* where the raw data (ratings) under the node starts after a purge */
+        const char *at[] = { path };
+        PGresult *res = pgstore_query(call->pg, "SELECT json_build_object('purged_before', "
+                                      WA_TS("eqms_purged_before($1::ltree)") ")::text", 1, at);
+        if (!res) {
+            wa_unavailable(call, "database");
+            return;
+        }
+        char members[96];
+        const char *obj = PQgetvalue(res, 0, 0);   /* {"purged_before":...} */
+        snprintf(members, sizeof members, "%.*s", (int) strlen(obj) - 2, obj + 1);
+        PQclear(res);
+        wa_store_list_key_with(call, "services", more, s_services_sql, members);
         return;
     }
     char limit[16];

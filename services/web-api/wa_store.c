@@ -12,8 +12,9 @@
 
 #define S_UNIQUE_VIOLATION "23505"
 
-int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql, int nparams,
-                  const char *const *params)
+/* wa_store_page with `members` (JSON object members, or NULL) after the page's. */
+static int s_page(wa_call_t *call, const char *kind, int limit, const char *sql, int nparams,
+                  const char *const *params, const char *members)
 {
     PGresult *res = pgstore_query(call->pg, sql, nparams, params);
     if (!res)
@@ -33,9 +34,10 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
     char cursor[128];
     if (rows > limit
         && wa_cursor_encode(kind, PQgetvalue(res, shown - 1, 0), cursor, sizeof cursor) == 0)
-        fprintf(out, "],\"next_cursor\":\"%s\"}", cursor);
+        fprintf(out, "],\"next_cursor\":\"%s\"", cursor);
     else
-        fputs("],\"next_cursor\":null}", out);
+        fputs("],\"next_cursor\":null", out);
+    fprintf(out, "%s%s}", members ? "," : "", members ? members : "");
     PQclear(res);
     if (fclose(out) != 0) {
         free(body);
@@ -45,10 +47,17 @@ int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql,
     return 0;
 }
 
+int wa_store_page(wa_call_t *call, const char *kind, int limit, const char *sql, int nparams,
+                  const char *const *params)
+{
+    return s_page(call, kind, limit, sql, nparams, params, NULL);
+}
+
 /* Runs a list's `sql` with $1 the principal's node path, $2 `after`
- * (NULL: the first page), $3 limit + 1 and $4.. the arguments in `more`. */
-static int s_list(wa_call_t *call, const char *kind, const char *const *more,
-                  const char *sql, int limit, const char *after)
+ * (NULL: the first page), $3 limit + 1 and $4.. the arguments in `more`;
+ * `members` as for s_page. */
+static int s_list_with(wa_call_t *call, const char *kind, const char *const *more,
+                       const char *sql, int limit, const char *after, const char *members)
 {
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
@@ -56,7 +65,13 @@ static int s_list(wa_call_t *call, const char *kind, const char *const *more,
     int n = 3;
     for (; more && *more && n < 12; more++)
         params[n++] = httpd_req_arg(call->req, *more);
-    return wa_store_page(call, kind, limit, sql, n, params);
+    return s_page(call, kind, limit, sql, n, params, members);
+}
+
+static int s_list(wa_call_t *call, const char *kind, const char *const *more,
+                  const char *sql, int limit, const char *after)
+{
+    return s_list_with(call, kind, more, sql, limit, after, NULL);
 }
 
 int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
@@ -74,11 +89,17 @@ int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
 int wa_store_list_key(wa_call_t *call, const char *kind, const char *const *more,
                       const char *sql)
 {
+    return wa_store_list_key_with(call, kind, more, sql, NULL);
+}
+
+int wa_store_list_key_with(wa_call_t *call, const char *kind, const char *const *more,
+                           const char *sql, const char *members)
+{
     int limit;
     char key[128];
     if (wa_list_args_key(call, kind, more, &limit, key, sizeof key) != 0)
         return -1;
-    return s_list(call, kind, more, sql, limit, *key ? key : NULL);
+    return s_list_with(call, kind, more, sql, limit, *key ? key : NULL, members);
 }
 
 int wa_store_get(wa_call_t *call, const char *sql)

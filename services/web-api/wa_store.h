@@ -34,6 +34,11 @@ int wa_store_list(wa_call_t *call, const char *kind, const char *const *more,
 int wa_store_list_key(wa_call_t *call, const char *kind, const char *const *more,
                       const char *sql);
 
+/* wa_store_list_key with `members` (JSON object members as text, e.g.
+ * "\"purged_before\":null"; NULL: none) in the page after next_cursor. */
+int wa_store_list_key_with(wa_call_t *call, const char *kind, const char *const *more,
+                           const char *sql, const char *members);
+
 /* Answers the object {id} of the request in the principal's subtree:
  * `sql` yields its JSON text with $1 the id and $2 the principal's node
  * path; 404 when there is none. */

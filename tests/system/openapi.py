@@ -81,6 +81,10 @@ class Operation:
             assert r.content.startswith(b"\xef\xbb\xbf"), f"{self}: CSV without BOM"
             r.content.decode("utf-8")
             assert r.headers["Content-Disposition"].startswith("attachment; filename="), self
+        elif ctype.startswith("application/zip"):
+            # a backup archive (docs/backup.md): a zip with its manifest
+            assert r.content.startswith(b"PK\x03\x04"), f"{self}: not a zip"
+            assert b"manifest.json" in r.content, f"{self}: no manifest"
         elif ctype.startswith("application/vnd.openxmlformats"):
             assert r.content.startswith(b"PK\x03\x04"), f"{self}: not an XLSX (zip)"
             assert r.headers.get("Content-Encoding") is None, f"{self}: XLSX compressed again"

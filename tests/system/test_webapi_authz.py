@@ -3,6 +3,7 @@ escape it): each operation called by a set of principals, on objects inside and
 outside their subtree, and each answer checked against what the principal may
 do and against the document."""
 import openapi
+from conftest import wait_for
 from webapi import CONFIG_KINDS, USER_PASSWORD, config_make, config_unique, make_alert, problem
 
 PERMS = ["view_statistics", "view_complaints", "view_live_hall", "operate_windows",
@@ -57,6 +58,20 @@ class Objects:
             return make_alert(self.webapi.db, node)
         if kind in CONFIG_KINDS:
             return config_make(admin, kind, node, self.n)
+        if kind in ("backups", "purges"):
+            r = admin.post("/backups", {"node": node})
+            assert r.status_code == 202, r.text
+            backup = r.json()["id"]
+            wait_for(lambda: admin.get(f"/backups/{backup}").json()["state"] == "completed",
+                     timeout=30)
+            if kind == "backups":
+                return backup
+            r = admin.post("/purges", {"node": node, "older_than": "month", "confirm": node})
+            assert r.status_code == 202, r.text
+            purge = r.json()["id"]
+            wait_for(lambda: admin.get(f"/purges/{purge}").json()["state"] == "completed",
+                     timeout=30)
+            return purge
         if kind == "users":
             r = admin.post("/users", {"login": f"obj{self.n}", "display_name": "Obj",
                                       "node": node, "password": USER_PASSWORD})
@@ -83,7 +98,8 @@ def state(admin, op, path):
     if op.kind in ("branches", "live"):
         live = admin.get(f"/branches/{OUTSIDE}/state").json()
         return live["queues"], admin.get("/audit", params={"action": "ticket.issue"}).json()
-    if op.kind in ("alerts", "users", "roles", "tokens") or op.kind in CONFIG_KINDS:
+    if op.kind in ("alerts", "users", "roles", "tokens", "backups", "purges") \
+            or op.kind in CONFIG_KINDS:
         r = admin.get("/" + "/".join(path.split("/")[1:3]))
         assert r.status_code == 200, r.text
         return r.json()

@@ -3,7 +3,7 @@ documented example request answered as documented."""
 import subprocess
 
 import openapi
-from conftest import bin_path
+from conftest import bin_path, wait_for
 from webapi import CONFIG_KINDS, USER_PASSWORD, config_make, make_alert
 
 
@@ -114,6 +114,12 @@ def test_every_example_request_is_answered_as_documented(webapi_qm, demo_db):
     for kind in CONFIG_KINDS:
         targets[kind] = config_make(admin, kind, "hq.r01.b0001", 500 + len(targets))
     ticket = hall.issue("hq.r01.b0001")
+    # a completed backup of the branch (its archive; a purge it covers) and a purge
+    targets["backups"] = admin.post("/backups", {"node": "hq.r01.b0001"}).json()["id"]
+    wait_for(lambda: admin.get(f"/backups/{targets['backups']}").json()["state"] == "completed",
+             timeout=30)
+    targets["purges"] = admin.post("/purges", {"node": "hq.r01.b0001", "older_than": "month",
+                                               "confirm": "hq.r01.b0001"}).json()["id"]
     # deletions and logouts last, so that the others find their objects
     ops.sort(key=lambda op: (op.method == "DELETE", op.path))
     checked = 0

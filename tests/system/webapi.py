@@ -7,6 +7,7 @@ at the head office (made by `eqms-web-api --create-admin`), and a small client.
     alice = api.make_user("alice", "hq.r01", ["manage_users"])   # a Client
 """
 import json
+import tempfile
 import uuid
 
 import requests
@@ -71,7 +72,8 @@ class WebApi:
                     "EQMS_BUS_SUB": f"tcp://127.0.0.1:{free_port()}",
                     "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(self.http_port),
                     "EQMS_WEBAPI_ADDRESS": "127.0.0.1", "EQMS_WEBAPI_PORT": str(self.port),
-                    "EQMS_WEBAPI_THREADS": "2"}
+                    "EQMS_WEBAPI_THREADS": "2",
+                    "EQMS_WEBAPI_BACKUP_DIR": tempfile.mkdtemp(prefix="eqms-backups-")}
         self.env.update(env)
         res = run_bin("web-api", ["--create-admin", "admin", "hq"],
                       env=dict(self.env, EQMS_ADMIN_PASSWORD=ADMIN_PASSWORD))

@@ -26,8 +26,7 @@ typedef struct {
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(restore_config_t, pg_conninfo),
-    { "EQMS_PG_WAIT_S", CONFIG_INT, "30", offsetof(restore_config_t, pg_wait_s), 0, 0, 3600,
-      NULL, "how long to wait for the database to accept connections" },
+    SERVICE_VAR_PG_WAIT_S(restore_config_t, pg_wait_s, "30"),
 };
 
 int main(int argc, char **argv)

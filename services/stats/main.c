@@ -21,8 +21,7 @@ typedef struct {
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
-    { "EQMS_PG_WAIT_S", CONFIG_INT, "10", offsetof(s_config_t, pg_wait_s), 0, 0, 3600,
-      NULL, "how long to wait for the database to accept connections" },
+    SERVICE_VAR_PG_WAIT_S(s_config_t, pg_wait_s, "10"),
 };
 
 static int s_usage(void)

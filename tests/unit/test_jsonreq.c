@@ -42,17 +42,27 @@ static json_t *decode(const char *text, jsonreq_errors_t *errors)
     return jsonreq_decode(text, strlen(text), &s_spec, errors);
 }
 
-/* Refused, and the one-line text of the errors is exactly `expected`. */
-static void refused(const char *text, const char *expected)
+typedef json_t *(s_decode_fn)(const void *text, size_t len, const jsonreq_object_t *spec,
+                              jsonreq_errors_t *errors);
+
+/* Refused by `fn` with `spec`, and the one-line text of the errors is
+ * exactly `expected`. */
+static void refused_by(s_decode_fn *fn, const jsonreq_object_t *spec, const char *text,
+                       const char *expected)
 {
     jsonreq_errors_t errors;
-    json_t *body = decode(text, &errors);
+    json_t *body = fn(text, strlen(text), spec, &errors);
     if (body)
         fail_msg("accepted: %s", text);
     char line[1024];
     jsonreq_errors_text(&errors, line, sizeof line);
     if (strcmp(line, expected) != 0)
         fail_msg("for %s\n  got      %s\n  expected %s", text, line, expected);
+}
+
+static void refused(const char *text, const char *expected)
+{
+    refused_by(jsonreq_decode, &s_spec, text, expected);
 }
 
 /* Refused with one body-wide error containing `part`. */
@@ -278,14 +288,7 @@ static const jsonreq_object_t s_made = JSONREQ_OBJECT_OF(s_made_members);
 
 static void change_refused(const char *text, const char *expected)
 {
-    jsonreq_errors_t errors;
-    json_t *body = jsonreq_decode_update(text, strlen(text), &s_made, &errors);
-    if (body)
-        fail_msg("accepted: %s", text);
-    char line[1024];
-    jsonreq_errors_text(&errors, line, sizeof line);
-    if (strcmp(line, expected) != 0)
-        fail_msg("for %s\n  got      %s\n  expected %s", text, line, expected);
+    refused_by(jsonreq_decode_update, &s_made, text, expected);
 }
 
 static void test_a_change_by_the_same_spec(void **state)

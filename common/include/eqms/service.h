@@ -37,6 +37,9 @@
     { "EQMS_BUS_SUB", CONFIG_ENDPOINT, "tcp://127.0.0.1:5551", \
       offsetof(type, field), sizeof ((type *) 0)->field, 0, 0, NULL, \
       "the forwarder's XPUB endpoint, where this service subscribes" }
+#define SERVICE_VAR_PG_WAIT_S(type, field, fallback) \
+    { "EQMS_PG_WAIT_S", CONFIG_INT, fallback, offsetof(type, field), 0, 0, 3600, NULL, \
+      "how long to wait for the database to accept connections" }
 #define SERVICE_VAR_HTTP_ADDRESS(type, field) \
     { "EQMS_HTTP_ADDRESS", CONFIG_STRING, "0.0.0.0", offsetof(type, field), \
       sizeof ((type *) 0)->field, 0, 0, NULL, \

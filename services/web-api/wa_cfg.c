@@ -208,21 +208,8 @@ int wa_cfg_node(wa_call_t *call, const char *member, const char *path, int64_t *
     if (!envelope_org_path_valid(path, strlen(path)))
         return wa_cfg_unprocessable(call, member, "must be an organisation path such as "
                                     "\"hq.r01.b0001\"");
-    const char *params[] = { path, call->who.node_path };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT id, kind FROM org_node"
-                                  " WHERE path = $1::ltree AND path <@ $2::ltree",
-                                  2, params);
-    if (!res)
-        return wa_unavailable(call, "database");
-    int found = PQntuples(res) == 1;
-    if (found) {
-        *node_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        if (kind)
-            snprintf(kind, 16, "%s", PQgetvalue(res, 0, 1));
-    }
-    PQclear(res);
-    return found ? 0 : wa_cfg_unprocessable(call, member, "no organisation node %s in your "
+    int found = wa_store_node_find(call, path, node_id, kind);
+    return found > 0 ? 0 : found < 0 ? -1 : wa_cfg_unprocessable(call, member, "no organisation node %s in your "
                                             "subtree %s", path, call->who.node_path);
 }
 

@@ -10,25 +10,17 @@
 #include <string.h>
 
 #include "eqms/envelope.h"
+#include "wa_store.h"
 
 int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *node_id)
 {
     const char *what = branch_only ? "branch" : "node";
-    if (!path || !envelope_org_path_valid(path, strlen(path))
-        || !wa_path_within(path, call->who.node_path))
-        return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
-    const char *params[] = { path, branch_only ? "t" : "f" };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT id FROM org_node WHERE path = $1::ltree"
-                                  " AND (NOT $2::boolean OR kind = 'branch')",
-                                  2, params);
-    if (!res)
-        return wa_unavailable(call, "database");
-    int found = PQntuples(res) == 1;
-    if (found)
-        *node_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return found ? 0 : wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
+    char kind[16];
+    int found = wa_store_node_find(call, path, node_id, kind);
+    if (found < 0)
+        return -1;
+    return found && (!branch_only || strcmp(kind, "branch") == 0)
+               ? 0 : wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
 }
 
 int wa_ops_node_arg(wa_call_t *call, const char *name, int64_t *node_id, char *path)

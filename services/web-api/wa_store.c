@@ -287,14 +287,27 @@ int wa_store_node(wa_call_t *call, const char *member, const char *path, int64_t
     if (!wa_path_within(path, call->who.node_path))
         return wa_problem(call, MHD_HTTP_FORBIDDEN, "\"%s\": %s is outside your subtree %s",
                           member, path, call->who.node_path);
+    int found = wa_store_node_find(call, path, node_id, NULL);
+    return found > 0 ? 0 : found < 0 ? -1
+                                     : wa_invalid_member(call, member, "no such organisation node");
+}
+
+int wa_store_node_find(wa_call_t *call, const char *path, int64_t *node_id, char *kind)
+{
+    if (!path || !envelope_org_path_valid(path, strlen(path))
+        || !wa_path_within(path, call->who.node_path))
+        return 0;
     const char *params[] = { path };
-    PGresult *res = pgstore_query(call->pg, "SELECT id FROM org_node WHERE path = $1::ltree",
-                                  1, params);
+    PGresult *res = pgstore_query(call->pg, "SELECT id, kind FROM org_node"
+                                  " WHERE path = $1::ltree", 1, params);
     if (!res)
         return wa_unavailable(call, "database");
     int found = PQntuples(res) == 1;
-    if (found)
+    if (found) {
         *node_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (kind)
+            snprintf(kind, 16, "%s", PQgetvalue(res, 0, 1));
+    }
     PQclear(res);
-    return found ? 0 : wa_invalid_member(call, member, "no such organisation node");
+    return found;
 }

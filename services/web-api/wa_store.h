@@ -107,4 +107,11 @@ void wa_store_rollback(wa_call_t *call);
  * 403 (outside the principal's subtree, said before looking it up). */
 int wa_store_node(wa_call_t *call, const char *member, const char *path, int64_t *node_id);
 
+/* The node at `path` if it is in the caller's subtree: 1 with its id and,
+ * when `kind` is not NULL (at least 16 bytes), its kind; 0 when `path` is
+ * NULL, not an org path, outside the subtree or no node (each caller
+ * answers those alike, so that nothing tells of other subtrees); -1
+ * answered 503. The one look-up of a node the routes name. */
+int wa_store_node_find(wa_call_t *call, const char *path, int64_t *node_id, char *kind);
+
 #endif

@@ -42,6 +42,9 @@ typedef struct {
     char qm_endpoint[256];
     long qm_timeout_ms;
     long streams_max;
+    long api_timeout_s;
+    char cors_origins[1024];
+    char static_dir[512];
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -73,6 +76,15 @@ static const config_var_t s_vars[] = {
     { "EQMS_QM_ENDPOINT", CONFIG_STRING, "tcp://127.0.0.1:9553",
       offsetof(s_config_t, qm_endpoint), sizeof ((s_config_t *) 0)->qm_endpoint, 0, 0, NULL,
       "queue-manager's request endpoint for tickets and window actions (\"\" = none: 503)" },
+    S_INT("EQMS_WEBAPI_TIMEOUT_S", api_timeout_s, "30", 1, 3600,
+          "a REST connection idle this long is dropped (slow or stuck clients)"),
+    { "EQMS_WEBAPI_CORS_ORIGINS", CONFIG_STRING, "", offsetof(s_config_t, cors_origins),
+      sizeof ((s_config_t *) 0)->cors_origins, 0, 0, NULL,
+      "browser origins allowed to call the API from their pages (CORS), comma-separated "
+      "scheme://host[:port]; \"\" = none (docs/security.md)" },
+    { "EQMS_WEBAPI_STATIC_DIR", CONFIG_STRING, "", offsetof(s_config_t, static_dir),
+      sizeof ((s_config_t *) 0)->static_dir, 0, 0, NULL,
+      "directory of the web console's built files, served at / (\"\" = none)" },
     S_INT("EQMS_WEBAPI_QM_TIMEOUT_MS", qm_timeout_ms, "3000", 100, 60000,
           "a queue-manager request without a reply this long: 504, outcome unknown"),
     S_INT("EQMS_WEBAPI_STREAMS_MAX", streams_max, "1000", 1, 100000,
@@ -142,7 +154,8 @@ int main(int argc, char **argv)
         .threads = (unsigned) cfg.api_threads,
         .connections = (unsigned) cfg.streams_max + 512, .body_max = (size_t) cfg.body_max,
         .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
-        .qm_endpoint = cfg.qm_endpoint,
+        .qm_endpoint = cfg.qm_endpoint, .timeout_s = (unsigned) cfg.api_timeout_s,
+        .cors_origins = cfg.cors_origins, .static_dir = cfg.static_dir,
         .api = { .session = { .idle_s = (int) cfg.session_idle_s,
                               .max_s = (int) cfg.session_max_s },
                  .lockout_failures = (int) cfg.lockout_failures,

@@ -185,16 +185,20 @@ void httpstatic_destroy(httpstatic_t **self_p)
 
 /* Reads the regular file `rel` inside the root: its bytes (heap, taken by
  * the caller) and length; NULL when there is none (missing, a directory,
- * a link that leads out, too large, unreadable). */
-static char *s_read(const httpstatic_t *self, const char *rel, size_t *len)
+ * too large, unreadable), with *refused set when the name is there but
+ * leads out of the directory (a symbolic link). */
+static char *s_read(const httpstatic_t *self, const char *rel, size_t *len, bool *refused)
 {
     char path[PATH_MAX], real[PATH_MAX];
+    *refused = false;
     if (snprintf(path, sizeof path, "%s/%s", self->root, rel) >= (int) sizeof path
         || !realpath(path, real))
         return NULL;
     size_t n = strlen(self->root);
-    if (strncmp(real, self->root, n) != 0 || (real[n] != '/' && strcmp(self->root, "/") != 0))
-        return NULL;                /* a symbolic link out of the directory */
+    if (strncmp(real, self->root, n) != 0 || (real[n] != '/' && strcmp(self->root, "/") != 0)) {
+        *refused = true;            /* a symbolic link out of the directory */
+        return NULL;
+    }
     int fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return NULL;
@@ -238,15 +242,16 @@ void httpstatic_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     size_t len = 0;
     const char *slash = strrchr(rel, '/');
     const char *last = slash ? slash + 1 : rel;
-    char *body = *last ? s_read(self, rel, &len) : NULL;
+    bool refused = false;
+    char *body = *last ? s_read(self, rel, &len, &refused) : NULL;
     const char *name = rel;
     if (!body) {
-        if (strncmp(rel, S_ASSETS, strlen(S_ASSETS)) == 0 || strchr(last, '.')) {
+        if (refused || strncmp(rel, S_ASSETS, strlen(S_ASSETS)) == 0 || strchr(last, '.')) {
             problem_replyf(reply, 404, path, "no such file");
             return;
         }
         name = S_INDEX;             /* a route of the app: its page */
-        body = s_read(self, S_INDEX, &len);
+        body = s_read(self, S_INDEX, &len, &refused);
         if (!body) {
             problem_replyf(reply, 404, path, "no such file (and no " S_INDEX ")");
             return;

@@ -14,6 +14,7 @@
 
 #include "eqms/bus.h"
 #include "eqms/health.h"
+#include "eqms/httpcors.h"
 #include "eqms/log.h"
 #include "eqms/metrics.h"
 #include "eqms/service.h"
@@ -130,6 +131,13 @@ int main(int argc, char **argv)
                         "NODE-PATH]\n");
         return SERVICE_EXIT_CONFIG;
     }
+    char reason[160];
+    httpcors_t *cors = httpcors_new(cfg.cors_origins, reason, sizeof reason);
+    if (!cors) {
+        log_error("config_invalid", "var=EQMS_WEBAPI_CORS_ORIGINS reason=\"%s\"", reason);
+        return SERVICE_EXIT_CONFIG;
+    }
+    httpcors_destroy(&cors);    /* checked here, before the database; httpd keeps its own */
     service_block_signals();
     pgstore_t *pg = service_open_database(cfg.pg_conninfo, 30000);
     if (wa_auth_check_schema(pg) != 0) {

@@ -1,7 +1,7 @@
 /*  httpstatic: a directory of built web files behind httpd (httpstatic.h). */
 #include "eqms/httpstatic.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "eqms/log.h"
 #include "eqms/problem.h"
@@ -81,17 +83,6 @@ const char *httpstatic_content_type(const char *name)
     return t ? t->type : "application/octet-stream";
 }
 
-static int s_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Checks one decoded segment (`len` bytes at `seg`): 0, or the status. */
 static unsigned s_segment(const char *seg, size_t len, const char **reason)
 {
@@ -119,12 +110,12 @@ unsigned httpstatic_resolve(const char *target, char *rel, size_t size, const ch
         unsigned char c = (unsigned char) *p;
         bool encoded = false;
         if (c == '%') {
-            int hi = s_hex(p[1]), lo = hi < 0 ? -1 : s_hex(p[2]);
-            if (hi < 0 || lo < 0) {
+            size_t n = 0;
+            if (!isxdigit((unsigned char) p[1]) || !isxdigit((unsigned char) p[2])
+                || sodium_hex2bin(&c, 1, p + 1, 2, NULL, &n, NULL) != 0 || n != 1) {
                 *reason = "a malformed percent escape";
                 return 400;
             }
-            c = (unsigned char) (hi * 16 + lo);
             p += 2;
             encoded = true;
         }

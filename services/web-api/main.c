@@ -50,6 +50,9 @@ typedef struct {
 
 #define S_INT(name, field, fallback, min, max, help) \
     { name, CONFIG_INT, fallback, offsetof(s_config_t, field), 0, min, max, NULL, help }
+#define S_STR(name, field, fallback, help)                                             \
+    { name, CONFIG_STRING, fallback, offsetof(s_config_t, field),                      \
+      sizeof ((s_config_t *) 0)->field, 0, 0, NULL, help }
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
@@ -79,13 +82,11 @@ static const config_var_t s_vars[] = {
       "queue-manager's request endpoint for tickets and window actions (\"\" = none: 503)" },
     S_INT("EQMS_WEBAPI_TIMEOUT_S", api_timeout_s, "30", 1, 3600,
           "a REST connection idle this long is dropped (slow or stuck clients)"),
-    { "EQMS_WEBAPI_CORS_ORIGINS", CONFIG_STRING, "", offsetof(s_config_t, cors_origins),
-      sizeof ((s_config_t *) 0)->cors_origins, 0, 0, NULL,
-      "browser origins allowed to call the API from their pages (CORS), comma-separated "
-      "scheme://host[:port]; \"\" = none (docs/security.md)" },
-    { "EQMS_WEBAPI_STATIC_DIR", CONFIG_STRING, "", offsetof(s_config_t, static_dir),
-      sizeof ((s_config_t *) 0)->static_dir, 0, 0, NULL,
-      "directory of the web console's built files, served at / (\"\" = none)" },
+    S_STR("EQMS_WEBAPI_CORS_ORIGINS", cors_origins, "",
+          "browser origins allowed to call the API from their pages (CORS), comma-separated "
+          "scheme://host[:port]; \"\" = none (docs/security.md)"),
+    S_STR("EQMS_WEBAPI_STATIC_DIR", static_dir, "",
+          "directory of the web console's built files, served at / (\"\" = none)"),
     S_INT("EQMS_WEBAPI_QM_TIMEOUT_MS", qm_timeout_ms, "3000", 100, 60000,
           "a queue-manager request without a reply this long: 504, outcome unknown"),
     S_INT("EQMS_WEBAPI_STREAMS_MAX", streams_max, "1000", 1, 100000,

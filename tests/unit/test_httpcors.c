@@ -169,6 +169,23 @@ static httpd_t *s_start(int *calls, int *port, const char *origins)
     return NULL;
 }
 
+static const char *const s_none[] = { NULL };
+
+/* Sends `request`, expects `status`, each of `headers` (NULL-ended) among
+ * the answer's headers and `body` (NULL: anything) in its body; the
+ * answer in *r. */
+static void s_expect(int port, const char *request, int status, const char *const *headers,
+                     const char *body, httptest_reply_t *r)
+{
+    httptest(port, request, r);
+    assert_int_equal(r->status, status);
+    for (const char *const *h = headers; *h; h++)
+        if (!strstr(r->headers, *h))
+            fail_msg("no \"%s\" in:\n%s", *h, r->headers);
+    if (body && !strstr(r->body, body))
+        fail_msg("no \"%s\" in: %s", body, r->body);
+}
+
 static void test_through_httpd(void **state)
 {
     (void) state;
@@ -177,63 +194,55 @@ static void test_through_httpd(void **state)
     httptest_reply_t r;
 
     /* an allowed origin's preflight and request */
-    httptest(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
+    s_expect(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
                    "\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers:"
-                   " authorization, content-type\r\nConnection: close\r\n\r\n", &r);
-    assert_int_equal(r.status, 204);
-    assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin: https://console.example.com"));
-    assert_non_null(strstr(r.headers, "Access-Control-Allow-Methods: GET, HEAD, POST"));
-    assert_non_null(strstr(r.headers, "Access-Control-Allow-Headers: Authorization"));
-    assert_non_null(strstr(r.headers, "Access-Control-Max-Age: 600"));
-    assert_non_null(strstr(r.headers, "Vary: Origin"));
+                   " authorization, content-type\r\nConnection: close\r\n\r\n", 204,
+             (const char *const[]) { "Access-Control-Allow-Origin: https://console.example.com",
+                                     "Access-Control-Allow-Methods: GET, HEAD, POST",
+                                     "Access-Control-Allow-Headers: Authorization",
+                                     "Access-Control-Max-Age: 600", "Vary: Origin", NULL },
+             NULL, &r);
     assert_int_equal(calls, 0);
-    httptest(port, "POST /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
+    s_expect(port, "POST /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
                    "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-                   "Connection: close\r\n\r\n{}", &r);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin: https://console.example.com"));
-    assert_non_null(strstr(r.headers, "Access-Control-Expose-Headers: ETag"));
+                   "Connection: close\r\n\r\n{}", 200,
+             (const char *const[]) { "Access-Control-Allow-Origin: https://console.example.com",
+                                     "Access-Control-Expose-Headers: ETag", NULL },
+             NULL, &r);
     assert_int_equal(calls, 1);
 
     /* another origin: no CORS headers on a read, 403 for its preflight
      * and its state-changing request, the handler never called */
-    httptest(port, "GET /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
-                   "Connection: close\r\n\r\n", &r);
-    assert_int_equal(r.status, 200);
+    s_expect(port, "GET /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
+                   "Connection: close\r\n\r\n", 200, s_none, NULL, &r);
     assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
     assert_int_equal(calls, 2);
-    httptest(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
-                   "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n", &r);
-    assert_int_equal(r.status, 403);
+    s_expect(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
+                   "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n", 403, s_none,
+             "not allowed", &r);
     assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
-    assert_non_null(strstr(r.body, "not allowed"));
-    httptest(port, "POST /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
+    s_expect(port, "POST /things HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
                    "Content-Type: application/json\r\nContent-Length: 2\r\n"
-                   "Connection: close\r\n\r\n{}", &r);
-    assert_int_equal(r.status, 403);
-    assert_non_null(strstr(r.body, "another origin"));
+                   "Connection: close\r\n\r\n{}", 403, s_none, "another origin", &r);
     /* a form's body, even from no origin at all */
-    httptest(port, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                   "Content-Length: 2\r\nConnection: close\r\n\r\n{}", &r);
-    assert_int_equal(r.status, 403);
-    assert_non_null(strstr(r.body, "application/json"));
+    s_expect(port, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                   "Content-Length: 2\r\nConnection: close\r\n\r\n{}", 403, s_none,
+             "application/json", &r);
     assert_int_equal(calls, 2);
     /* the same origin (by Host) */
-    httptest(port, "POST /things HTTP/1.1\r\nHost: eqms.example:8080\r\n"
+    s_expect(port, "POST /things HTTP/1.1\r\nHost: eqms.example:8080\r\n"
                    "Origin: http://eqms.example:8080\r\nContent-Type: application/json\r\n"
-                   "Content-Length: 2\r\nConnection: close\r\n\r\n{}", &r);
-    assert_int_equal(r.status, 200);
+                   "Content-Length: 2\r\nConnection: close\r\n\r\n{}", 200, s_none, NULL, &r);
     assert_int_equal(calls, 3);
     httpd_destroy(&h);
 
     /* no origins configured: no Vary: Origin, every preflight refused */
     h = s_start(&calls, &port, NULL);
-    httptest(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
-                   "\r\nAccess-Control-Request-Method: GET\r\nConnection: close\r\n\r\n", &r);
-    assert_int_equal(r.status, 403);
-    httptest(port, "GET /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
-                   "\r\nConnection: close\r\n\r\n", &r);
-    assert_int_equal(r.status, 200);
+    s_expect(port, "OPTIONS /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
+                   "\r\nAccess-Control-Request-Method: GET\r\nConnection: close\r\n\r\n", 403,
+             s_none, NULL, &r);
+    s_expect(port, "GET /things HTTP/1.1\r\nHost: x\r\nOrigin: https://console.example.com"
+                   "\r\nConnection: close\r\n\r\n", 200, s_none, NULL, &r);
     assert_null(strstr(r.headers, "Access-Control"));
     assert_null(strstr(r.headers, "Vary: Origin"));
     httpd_destroy(&h);

@@ -150,16 +150,22 @@ static void s_get(const s_fixture_t *f, const char *target, const char *extra,
     httptest(f->port, request, r);
 }
 
+/* GET `target` answers index.html, revalidated, as a page. */
+static void s_expect_index(const s_fixture_t *f, const char *target, httptest_reply_t *r)
+{
+    s_get(f, target, NULL, r);
+    assert_int_equal(r->status, 200);
+    assert_string_equal(r->body, "<!doctype html><title>EQMS</title>");
+    assert_non_null(strstr(r->headers, "Content-Type: text/html; charset=utf-8"));
+    assert_non_null(strstr(r->headers, "Cache-Control: no-cache"));
+    assert_non_null(strstr(r->headers, "Content-Security-Policy: default-src 'self'"));
+}
+
 static void test_serves_files(void **state)
 {
     s_fixture_t *f = *state;
     httptest_reply_t r;
-    s_get(f, "/", NULL, &r);
-    assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "<!doctype html><title>EQMS</title>");
-    assert_non_null(strstr(r.headers, "Content-Type: text/html; charset=utf-8"));
-    assert_non_null(strstr(r.headers, "Cache-Control: no-cache"));
-    assert_non_null(strstr(r.headers, "Content-Security-Policy: default-src 'self'"));
+    s_expect_index(f, "/", &r);
     assert_non_null(strstr(r.headers, "ETag: \""));
 
     s_get(f, "/assets/app.1a2b.js", NULL, &r);
@@ -193,12 +199,8 @@ static void test_single_page_fallback(void **state)
 {
     s_fixture_t *f = *state;
     httptest_reply_t r;
-    s_get(f, "/halls/3", NULL, &r);
-    assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "<!doctype html><title>EQMS</title>");
-    assert_non_null(strstr(r.headers, "Cache-Control: no-cache"));
-    s_get(f, "/stats/branches/", NULL, &r);
-    assert_int_equal(r.status, 200);
+    s_expect_index(f, "/halls/3", &r);
+    s_expect_index(f, "/stats/branches/", &r);
     /* files that are not there, and the API, are not pages */
     s_get(f, "/assets/gone.js", NULL, &r);
     assert_int_equal(r.status, 404);

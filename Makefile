@@ -21,7 +21,8 @@ DEB_PACKAGES := build-essential pkg-config \
 	python3-jsonschema python3-yaml python3-openpyxl \
 	docker-compose procps iproute2 curl \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
-	gcc-arm-none-eabi libnewlib-arm-none-eabi
+	gcc-arm-none-eabi libnewlib-arm-none-eabi \
+	clang libclang-rt-14-dev
 
 PKGS := libczmq libzmq jansson hiredis libpq libmicrohttpd icu-i18n icu-uc libsodium zlib
 # Libraries only one service needs, by service (pkg-config names); unit tests,
@@ -113,7 +114,7 @@ BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRC)) \
 # define `firmware` (the STM32 image).
 -include $(wildcard firmware/port/*/port.mk)
 
-.PHONY: all deps test unit run stop bench clean firmware lint-openapi
+.PHONY: all deps test unit run stop bench clean firmware lint-openapi fuzz
 .DEFAULT_GOAL := all
 
 all: $(LIBEQMS) $(LIBDEVCORE) $(BINS) $(EXTRA_BINS)
@@ -173,6 +174,7 @@ test: deps
 		$(TESTBINS:$(BUILD)/%=build/debug/%) $(TESTLIBS:$(BUILD)/%=build/debug/%) \
 		$(BENCH_TOOLS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
+	$(MAKE) --no-print-directory fuzz
 
 # Sub-makes, so that pkg-config runs after `deps` installed the libraries.
 run: deps
@@ -187,6 +189,21 @@ stop:
 lint-openapi:
 	cd tools/redocly && npm ci --no-audit --no-fund --loglevel=error && \
 		npx redocly lint ../../docs/openapi.yaml --config ../../docs/redocly.yaml
+
+# libFuzzer on the request-body decoder (tests/fuzz): FUZZ_S seconds, a
+# crash (or a sanitizer report) fails; new inputs go to build/fuzz, the
+# seeds in tests/fuzz/corpus stay as committed.
+FUZZ_S ?= 30
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/fuzz_jsonreq: tests/fuzz/fuzz_jsonreq.c common/src/jsonreq.c common/src/utf8.c
+	@mkdir -p $(@D)
+	clang $(WARN) $(FUZZ_FLAGS) -D_GNU_SOURCE -Icommon/include \
+		$(shell pkg-config --cflags jansson) -o $@ $^ $(shell pkg-config --libs jansson)
+
+fuzz: build/fuzz/fuzz_jsonreq
+	@mkdir -p build/fuzz/corpus/jsonreq
+	build/fuzz/fuzz_jsonreq -max_total_time=$(FUZZ_S) -max_len=4096 -print_final_stats=1 \
+		-artifact_prefix=build/fuzz/ build/fuzz/corpus/jsonreq tests/fuzz/corpus/jsonreq
 
 bench: all
 	@for n in $(BENCH_NAMES); do $(MAKE) --no-print-directory bench-$$n || exit 1; done

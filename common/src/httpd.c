@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "eqms/gzip.h"
+#include "eqms/httpcors.h"
 #include "eqms/log.h"
 
 #define S_ARGS_MAX      32          /* query arguments kept per request */
@@ -33,6 +34,10 @@ struct httpd_t {
     size_t body_max;
     httpd_refusal_fn *refusal;      /* NULL: text/plain */
     bool etag;
+    httpcors_t *cors;               /* allowed origins; NULL: none */
+    bool csrf;
+    httpd_handler_fn *fallback;     /* GET/HEAD without a route; NULL: 404 */
+    void *fallback_ctx;
     struct MHD_Daemon *daemon;      /* NULL when inert */
     pthread_mutex_t streams_mu;     /* guards the list of streams and stopping */
     httpd_stream_t *streams;        /* open streamed replies, a list */
@@ -56,6 +61,7 @@ struct httpd_stream_t {
 struct httpd_req_t {
     struct MHD_Connection *conn;
     const char *method, *path;
+    const char *target;             /* as sent, not decoded */
     const httpd_route_t *route;
     size_t nparams;
     const char *param_names[HTTPD_PARAMS_MAX];     /* into the route's path */
@@ -70,8 +76,11 @@ struct httpd_req_t {
     char peer[INET6_ADDRSTRLEN];
 };
 
-/* What a connection collects between libmicrohttpd's calls. */
+/* What a connection collects between libmicrohttpd's calls, from the
+ * request line on (s_uri_logger). */
 typedef struct {
+    char *target;                   /* the request target as sent */
+    bool started;                   /* the headers were seen */
     char *body;
     size_t len, cap;
     bool too_big;
@@ -314,11 +323,12 @@ static enum MHD_Result s_queue(httpd_t *self, struct MHD_Connection *conn, const
         MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 reply->content_type ? reply->content_type
                                                     : "text/plain; charset=utf-8");
-    bool cache_control = false;
+    bool cache_control = false, csp = false;
     for (size_t i = 0; i < reply->nheaders && i < HTTPD_HEADERS_MAX; i++) {
         MHD_add_response_header(response, reply->headers[i].name, reply->headers[i].value);
         cache_control = cache_control
                         || strcasecmp(reply->headers[i].name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+        csp = csp || strcasecmp(reply->headers[i].name, "Content-Security-Policy") == 0;
     }
     if (!cache_control)
         MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
@@ -330,7 +340,18 @@ static enum MHD_Result s_queue(httpd_t *self, struct MHD_Connection *conn, const
         MHD_add_response_header(response, MHD_HTTP_HEADER_ETAG, weak);
     }
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(response, "Content-Security-Policy", S_CSP);
+    if (!csp)
+        MHD_add_response_header(response, "Content-Security-Policy", S_CSP);
+    if (self && httpcors_count(self->cors) > 0) {
+        /* the answer depends on Origin: caches must keep them apart */
+        MHD_add_response_header(response, MHD_HTTP_HEADER_VARY, "Origin");
+        const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        if (httpcors_allowed(self->cors, origin)) {
+            MHD_add_response_header(response, "Access-Control-Allow-Origin", origin);
+            MHD_add_response_header(response, "Access-Control-Expose-Headers",
+                                    HTTPCORS_EXPOSE_HEADERS);
+        }
+    }
     MHD_add_response_header(response, "X-Frame-Options", "DENY");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
     if (varies)
@@ -369,6 +390,18 @@ void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ..
     reply->len = n < 0 ? 0 : (size_t) n;
     reply->status = n < 0 ? MHD_HTTP_INTERNAL_SERVER_ERROR : status;
     reply->content_type = NULL;
+}
+
+void httpd_reply_bytes(httpd_reply_t *reply, unsigned status, const char *content_type,
+                       char **body_p, size_t len)
+{
+    free(reply->body);
+    reply->body = body_p ? *body_p : NULL;
+    if (body_p)
+        *body_p = NULL;
+    reply->len = reply->body ? len : 0;
+    reply->status = reply->body ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    reply->content_type = reply->body ? content_type : NULL;
 }
 
 void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
@@ -417,6 +450,11 @@ const char *httpd_req_method(const httpd_req_t *req)
 const char *httpd_req_path(const httpd_req_t *req)
 {
     return req->path;
+}
+
+const char *httpd_req_target(const httpd_req_t *req)
+{
+    return req->target ? req->target : req->path;
 }
 
 const httpd_route_t *httpd_req_route(const httpd_req_t *req)
@@ -553,13 +591,38 @@ bool httpd_path_matches(const char *pattern, const char *path)
     return pattern && path && s_match(pattern, path, NULL);
 }
 
+static const char *s_header(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
+/* Answers a CORS preflight for `path`, whose routes have the methods in
+ * `allow` (may be ""): 204 with what the origin may do, or 403. */
+static enum MHD_Result s_preflight(httpd_t *self, struct MHD_Connection *conn,
+                                   const char *path, const char *allow, httpd_reply_t *reply)
+{
+    char reason[256];
+    if (httpcors_preflight_refusal(self->cors, s_header(conn, "Origin"),
+                                   s_header(conn, "Access-Control-Request-Method"), allow,
+                                   s_header(conn, "Access-Control-Request-Headers"), reason,
+                                   sizeof reason)) {
+        s_refuse(self, reply, MHD_HTTP_FORBIDDEN, path, reason);
+        return s_queue(self, conn, NULL, reply, NULL);
+    }
+    reply->status = MHD_HTTP_NO_CONTENT;
+    httpd_reply_header(reply, "Access-Control-Allow-Methods", allow);
+    httpd_reply_header(reply, "Access-Control-Allow-Headers", HTTPCORS_ALLOW_HEADERS);
+    httpd_reply_header(reply, "Access-Control-Max-Age", HTTPCORS_MAX_AGE);
+    return s_queue(self, conn, NULL, reply, NULL);
+}
+
 /* Answers a complete request: the route's handler, 404 or 405. */
 static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
                                   const char *path, const char *method, s_upload_t *up)
 {
     httpd_reply_t reply = { .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
-    httpd_req_t req = { .conn = conn, .method = method, .path = path, .body = up->body,
-                        .len = up->len };
+    httpd_req_t req = { .conn = conn, .method = method, .path = path,
+                        .target = up->target, .body = up->body, .len = up->len };
     const httpd_route_t *route = NULL;
     char allow[128] = "";
     for (size_t i = 0; i < self->nroutes && !route; i++) {
@@ -575,9 +638,19 @@ static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
                      strcmp(self->routes[i].method, MHD_HTTP_METHOD_GET) == 0 ? ", HEAD"
                                                                               : "");
     }
+    if (!route && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0
+        && s_header(conn, "Access-Control-Request-Method") && s_header(conn, "Origin"))
+        return s_preflight(self, conn, path, allow, &reply);
     if (!route && *allow) {
         s_refuse(self, &reply, MHD_HTTP_METHOD_NOT_ALLOWED, path, "method not allowed");
         return s_queue(self, conn, NULL, &reply, allow);
+    }
+    if (!route && self->fallback && !up->too_big
+        && (strcmp(method, MHD_HTTP_METHOD_GET) == 0
+            || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)) {
+        s_peer(conn, req.peer, sizeof req.peer);
+        self->fallback(self->fallback_ctx, &req, &reply);
+        return s_queue(self, conn, method, &reply, NULL);
     }
     if (!route) {
         s_refuse(self, &reply, MHD_HTTP_NOT_FOUND, path, "not found");
@@ -587,6 +660,15 @@ static enum MHD_Result s_dispatch(httpd_t *self, struct MHD_Connection *conn,
         char detail[64];
         snprintf(detail, sizeof detail, "request body larger than %zu bytes", self->body_max);
         s_refuse(self, &reply, MHD_HTTP_CONTENT_TOO_LARGE, path, detail);
+        return s_queue(self, conn, NULL, &reply, NULL);
+    }
+    const char *csrf = self->csrf ? httpcors_csrf_refusal(
+                           self->cors, method, s_header(conn, "Origin"),
+                           s_header(conn, MHD_HTTP_HEADER_HOST), s_header(conn, "Sec-Fetch-Site"),
+                           s_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE), up->len > 0)
+                                  : NULL;
+    if (csrf) {
+        s_refuse(self, &reply, MHD_HTTP_FORBIDDEN, path, csrf);
         return s_queue(self, conn, NULL, &reply, NULL);
     }
     req.route = route;
@@ -628,12 +710,11 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
     (void) version;
     httpd_t *self = cls;
     s_upload_t *up = *con_cls;
-    if (!up) {
+    if (!up)
+        return MHD_NO;          /* s_uri_logger ran out of memory */
+    if (!up->started) {
         /* the first call: only the headers */
-        up = calloc(1, sizeof *up);
-        if (!up)
-            return MHD_NO;
-        *con_cls = up;
+        up->started = true;
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > self->body_max) {
@@ -658,10 +739,25 @@ static void s_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void) code;
     s_upload_t *up = *con_cls;
     if (up) {
+        free(up->target);
         free(up->body);
         free(up);
         *con_cls = NULL;
     }
+}
+
+/* The first thing libmicrohttpd knows of a request: its target as sent,
+ * kept (what it returns becomes the connection's *con_cls). */
+static void *s_uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void) cls;
+    (void) conn;
+    s_upload_t *up = calloc(1, sizeof *up);
+    if (up && !(up->target = strdup(uri ? uri : ""))) {
+        free(up);
+        up = NULL;
+    }
+    return up;
 }
 
 /* --- life cycle ------------------------------------------------------------------- */
@@ -690,7 +786,19 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     self->body_max = config->body_max ? config->body_max : S_BODY_DEFAULT;
     self->refusal = config->refusal;
     self->etag = config->etag;
+    self->csrf = config->csrf;
+    self->fallback = config->fallback;
+    self->fallback_ctx = config->fallback_ctx;
+    char reason[160];
+    if (!(self->cors = httpcors_new(config->cors_origins, reason, sizeof reason))) {
+        log_error("http_config", "server=%s reason=\"cors origins: %s\"", name, reason);
+        pthread_mutex_destroy(&self->streams_mu);
+        free(self);
+        return NULL;
+    }
     if (self->etag && sodium_init() < 0) {
+        httpcors_destroy(&self->cors);
+        pthread_mutex_destroy(&self->streams_mu);
         free(self);
         return NULL;
     }
@@ -714,6 +822,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     else {
         log_error("http_config", "server=%s address=%s reason=\"not an IP address\"", name,
                   config->address);
+        httpcors_destroy(&self->cors);
         pthread_mutex_destroy(&self->streams_mu);
         free(self);
         return NULL;
@@ -728,6 +837,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
         flags, (uint16_t) config->port, NULL, NULL, s_handler, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_mhd_logger, self,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
+        MHD_OPTION_URI_LOG_CALLBACK, s_uri_logger, self,
         MHD_OPTION_SOCK_ADDR, addr,
         MHD_OPTION_CONNECTION_LIMIT, config->connections ? config->connections : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, config->timeout_s ? config->timeout_s : 10u,
@@ -736,6 +846,7 @@ httpd_t *httpd_new(const httpd_config_t *config, const httpd_route_t *routes, si
     if (!self->daemon) {
         log_error("http_listen", "server=%s address=%s port=%d", name, config->address,
                   config->port);
+        httpcors_destroy(&self->cors);
         pthread_mutex_destroy(&self->streams_mu);
         free(self);
         return NULL;
@@ -764,6 +875,7 @@ void httpd_destroy(httpd_t **self_p)
         pthread_mutex_unlock(&self->streams_mu);
         MHD_stop_daemon(self->daemon);
     }
+    httpcors_destroy(&self->cors);
     pthread_mutex_destroy(&self->streams_mu);
     free(self);
     *self_p = NULL;

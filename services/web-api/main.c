@@ -14,6 +14,7 @@
 
 #include "eqms/bus.h"
 #include "eqms/health.h"
+#include "eqms/httpcors.h"
 #include "eqms/log.h"
 #include "eqms/metrics.h"
 #include "eqms/service.h"
@@ -45,10 +46,16 @@ typedef struct {
     long streams_max;
     long live_check_s;
     char backup_dir[1024];
+    long api_timeout_s;
+    char cors_origins[1024];
+    char static_dir[512];
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
     { name, CONFIG_INT, fallback, offsetof(s_config_t, field), 0, min, max, NULL, help }
+#define S_STR(name, field, fallback, help)                                             \
+    { name, CONFIG_STRING, fallback, offsetof(s_config_t, field),                      \
+      sizeof ((s_config_t *) 0)->field, 0, 0, NULL, help }
 
 static const config_var_t s_vars[] = {
     SERVICE_VAR_PG_CONNINFO(s_config_t, pg_conninfo),
@@ -76,6 +83,13 @@ static const config_var_t s_vars[] = {
     { "EQMS_QM_ENDPOINT", CONFIG_STRING, "tcp://127.0.0.1:9553",
       offsetof(s_config_t, qm_endpoint), sizeof ((s_config_t *) 0)->qm_endpoint, 0, 0, NULL,
       "queue-manager's request endpoint for tickets and window actions (\"\" = none: 503)" },
+    S_INT("EQMS_WEBAPI_TIMEOUT_S", api_timeout_s, "30", 1, 3600,
+          "a REST connection idle this long is dropped (slow or stuck clients)"),
+    S_STR("EQMS_WEBAPI_CORS_ORIGINS", cors_origins, "",
+          "browser origins allowed to call the API from their pages (CORS), comma-separated "
+          "scheme://host[:port]; \"\" = none (docs/security.md)"),
+    S_STR("EQMS_WEBAPI_STATIC_DIR", static_dir, "",
+          "directory of the web console's built files, served at / (\"\" = none)"),
     S_INT("EQMS_WEBAPI_QM_TIMEOUT_MS", qm_timeout_ms, "3000", 100, 60000,
           "a queue-manager request without a reply this long: 504, outcome unknown"),
     S_INT("EQMS_WEBAPI_STREAMS_MAX", streams_max, "1000", 1, 100000,
@@ -84,9 +98,8 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_WEBAPI_LIVE_CHECK_S", live_check_s, "10", 1, 3600,
           "how often the credentials of open live streams are checked: a stream whose "
           "session or token was revoked or has expired ends"),
-    { "EQMS_WEBAPI_BACKUP_DIR", CONFIG_STRING, "var/backups", offsetof(s_config_t, backup_dir),
-      sizeof ((s_config_t *) 0)->backup_dir, 0, 0, NULL,
-      "where backup archives are kept (docs/backup.md); made if missing" },
+    S_STR("EQMS_WEBAPI_BACKUP_DIR", backup_dir, "var/backups",
+          "where backup archives are kept (docs/backup.md); made if missing"),
 };
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
@@ -127,6 +140,13 @@ int main(int argc, char **argv)
                         "NODE-PATH]\n");
         return SERVICE_EXIT_CONFIG;
     }
+    char reason[160];
+    httpcors_t *cors = httpcors_new(cfg.cors_origins, reason, sizeof reason);
+    if (!cors) {
+        log_error("config_invalid", "var=EQMS_WEBAPI_CORS_ORIGINS reason=\"%s\"", reason);
+        return SERVICE_EXIT_CONFIG;
+    }
+    httpcors_destroy(&cors);    /* checked here, before the database; httpd keeps its own */
     service_block_signals();
     pgstore_t *pg = service_open_database(cfg.pg_conninfo, 30000);
     if (wa_auth_check_schema(pg) != 0) {
@@ -156,7 +176,8 @@ int main(int argc, char **argv)
         .threads = (unsigned) cfg.api_threads,
         .connections = (unsigned) cfg.streams_max + 512, .body_max = (size_t) cfg.body_max,
         .pg_conninfo = cfg.pg_conninfo, .redis_url = cfg.redis_url,
-        .qm_endpoint = cfg.qm_endpoint,
+        .qm_endpoint = cfg.qm_endpoint, .timeout_s = (unsigned) cfg.api_timeout_s,
+        .cors_origins = cfg.cors_origins, .static_dir = cfg.static_dir,
         .api = { .session = session,
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,

@@ -9,6 +9,7 @@
 
 #include "eqms/clock.h"
 #include "eqms/httpd.h"
+#include "eqms/httpstatic.h"
 #include "eqms/log.h"
 #include "eqms/problem.h"
 #include "wa_audit.h"
@@ -188,6 +189,7 @@ struct wa_http_t {
     unsigned nslots;
     pthread_mutex_t lock;
     pthread_cond_t freed;
+    httpstatic_t *files;          /* the console's; NULL: none */
     httpd_t *http;
 };
 
@@ -274,11 +276,18 @@ wa_http_t *wa_http_new(const wa_http_config_t *config)
     }
     for (size_t i = 0; i < S_NROUTES; i++)
         self->routes[i] = (httpd_route_t) { s_routes[i].method, s_routes[i].path, s_handle };
+    if (config->static_dir && *config->static_dir
+        && !(self->files = httpstatic_new(config->static_dir, API "/")))
+        goto err;
     httpd_config_t http = { .name = "web-api", .address = config->address,
                             .port = config->port, .body_max = config->body_max,
                             .threads = self->nslots,
-                            .connections = config->connections ? config->connections : 512, .timeout_s = 30,
-                            .refusal = problem_httpd_refusal, .etag = true };
+                            .connections = config->connections ? config->connections : 512,
+                            .timeout_s = config->timeout_s ? config->timeout_s : 30,
+                            .refusal = problem_httpd_refusal, .etag = true,
+                            .cors_origins = config->cors_origins, .csrf = true,
+                            .fallback = self->files ? httpstatic_handle : NULL,
+                            .fallback_ctx = self->files };
     self->http = httpd_new(&http, self->routes, S_NROUTES, self);
     if (!self->http)
         goto err;
@@ -294,6 +303,7 @@ void wa_http_destroy(wa_http_t **self_p)
         return;
     wa_http_t *self = *self_p;
     httpd_destroy(&self->http);
+    httpstatic_destroy(&self->files);
     for (unsigned i = 0; self->slots && i < self->nslots; i++) {
         pgstore_destroy(&self->slots[i].pg);
         redisstore_destroy(&self->slots[i].rs);

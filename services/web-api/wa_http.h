@@ -13,6 +13,11 @@
  *  own and a handler has it to itself for the call (no lock, no waiting
  *  behind another thread's 3-second timeout; a few DEALER connections in
  *  all, each multiplexing every window its requests name).
+ *
+ *  Browsers: cross-site state-changing requests are refused (httpd's csrf,
+ *  httpcors.h), only the configured origins get CORS answers, and with a
+ *  static directory the console's files are served at / (httpstatic.h),
+ *  never anything under /api/.
  */
 #ifndef EQMS_WA_HTTP_H
 #define EQMS_WA_HTTP_H
@@ -32,6 +37,9 @@ typedef struct {
     const char *pg_conninfo;
     const char *redis_url;
     const char *qm_endpoint;      /* queue-manager's requests; "": none (503) */
+    unsigned timeout_s;           /* an idle connection is dropped; 0: 30 */
+    const char *cors_origins;     /* browser origins allowed (httpcors.h); "": none */
+    const char *static_dir;       /* the console's built files at /; NULL or "": none */
     wa_config_t api;
 } wa_http_config_t;
 

@@ -28,6 +28,15 @@
  *  from any thread, parked without a thread while it has nothing to send
  *  (Server-Sent Events, sse.h).
  *
+ *  Browsers (httpcors.h): with `cors_origins`, the configured origins get
+ *  Access-Control-Allow-Origin on every answer and their preflights
+ *  (OPTIONS with Access-Control-Request-Method) are answered 204; any other
+ *  preflight gets 403. With `csrf`, a state-changing request that a page
+ *  of another site could have made is refused 403 before its handler runs.
+ *
+ *  With a `fallback`, a GET or HEAD of a path no route has goes to it
+ *  instead of 404 (static files, httpstatic.h).
+ *
  *  Handlers run on the server's threads, concurrently when `threads` > 1:
  *  they may only touch thread-safe state or their own connections.
  */
@@ -76,7 +85,8 @@ typedef struct {
 } httpd_route_t;
 
 /* Writes one of httpd's own refusals into `reply`: 404 (no such path), 405
- * (another method) and 413 (body too large), with `detail` the one line
+ * (another method), 413 (body too large) and 403 (a cross-site request or
+ * preflight refused), with `detail` the one line
  * httpd says of it and `path` the request's. */
 typedef void (httpd_refusal_fn)(httpd_reply_t *reply, unsigned status, const char *path,
                                 const char *detail);
@@ -93,6 +103,11 @@ typedef struct {
                                    answers Problem Details); NULL: the detail as
                                    text/plain */
     bool etag;                  /* ETag and If-None-Match on GET answers (above) */
+    const char *cors_origins;   /* browser origins allowed (httpcors.h), comma-separated;
+                                   NULL or "": none (an invalid list fails httpd_new) */
+    bool csrf;                  /* refuse cross-site state-changing requests (httpcors.h) */
+    httpd_handler_fn *fallback; /* GET/HEAD of a path no route has; NULL: 404 */
+    void *fallback_ctx;         /* its ctx (borrowed) */
 } httpd_config_t;
 
 /* Starts listening. `routes` (n of them) and `ctx` are borrowed and must
@@ -108,6 +123,10 @@ void httpd_destroy(httpd_t **self_p);
 
 const char *httpd_req_method(const httpd_req_t *req);
 const char *httpd_req_path(const httpd_req_t *req);
+
+/* The request target as the client sent it, not decoded, with its query
+ * ("/a%2Fb?x=1"); for code that must decode the path itself (httpstatic). */
+const char *httpd_req_target(const httpd_req_t *req);
 
 /* The route that matched (an element of the table given to httpd_new). */
 const httpd_route_t *httpd_req_route(const httpd_req_t *req);
@@ -145,8 +164,14 @@ void httpd_reply_text(httpd_reply_t *reply, unsigned status, const char *fmt, ..
 void httpd_reply_take(httpd_reply_t *reply, unsigned status, const char *content_type,
                       char **body_p);
 
+/* Answers `status` with `len` bytes of `*body_p` (heap, may hold NULs;
+ * taken, *body_p set to NULL) of `content_type` (static). NULL: 500. */
+void httpd_reply_bytes(httpd_reply_t *reply, unsigned status, const char *content_type,
+                       char **body_p, size_t len);
+
 /* Adds a header to the answer (`name` a static string, `value` copied); a
- * Cache-Control among them replaces the default.
+ * Cache-Control or Content-Security-Policy among them replaces the
+ * default.
  * -1 if HTTPD_HEADERS_MAX are already there or the value is longer than
  * HTTPD_HEADER_VALUE_MAX - 1 or holds a line break. */
 int httpd_reply_header(httpd_reply_t *reply, const char *name, const char *value);

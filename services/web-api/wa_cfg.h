@@ -39,6 +39,11 @@ typedef struct {
 int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Answers 409 naming `member` (a value in use or taken) with a reason
+ * formatted like printf. Returns -1. */
+int wa_cfg_conflict(wa_call_t *call, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Runs a statement of a change inside the caller's transaction. Returns
  * its rows (PQclear them), or NULL rolled back and answered: 409 for a
  * unique violation, 422 for a value the database refused (check, foreign
@@ -99,7 +104,8 @@ int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_
                          const char *by_id_sql);
 
 /* The node id (node_id column) of the object `id_text` of `table` (one of
- * web-api's configuration tables). 0, or -1 answered (503). */
+ * web-api's configuration tables; 0 when the column is NULL). 0, or -1
+ * answered (503). */
 int wa_cfg_node_of(wa_call_t *call, const char *table, const char *id_text,
                    int64_t *node_id);
 

@@ -94,6 +94,11 @@ int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_ob
                         wa_cfg_update_t *u);
 void wa_cfg_update_end(wa_cfg_update_t *u);
 
+/* Begins a DELETE of the object {id} read with `by_id_sql` (as above): 0
+ * with its JSON before (u->body stays NULL), or -1 answered (404, 400).
+ * Free it with wa_cfg_update_end either way. */
+int wa_cfg_delete_begin(wa_call_t *call, const char *by_id_sql, wa_cfg_update_t *u);
+
 /* Runs `sql` (the UPDATE) in a transaction, audits `action` on the object
  * (its type, the node it belongs to) with the JSON before and after, commits,
  * answers 200 with the object after (wa_cfg_query's refusals) and tells the
@@ -112,9 +117,9 @@ int wa_cfg_node_of(wa_call_t *call, const char *table, const char *id_text,
 /* The body's string member `name`, or NULL when it is absent or null. */
 const char *wa_cfg_str(const json_t *body, const char *name);
 
-/* The body's member as the text of a parameter: a string as it is, an
- * integer or boolean written in `buf` ("12", "t", "f"); NULL when absent
- * or null. */
+/* The body's member as the text of a parameter: a string as it is, a
+ * number or boolean written in `buf` ("12", "0.975", "t", "f"); NULL when
+ * absent or null. */
 const char *wa_cfg_text(const json_t *body, const char *name, char buf[24]);
 
 /* The body's array or object member `name` as JSON text (the caller frees

@@ -170,25 +170,18 @@ void wa_cfg_recipients_update(wa_call_t *call)
 
 void wa_cfg_recipients_delete(wa_call_t *call)
 {
-    int64_t id, node_id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
-    if (!before) {
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
-        return;
-    }
-    const char *params[] = { id_text };
-    if (wa_cfg_node_of(call, "alert_recipient", id_text, &node_id) == 0
+    wa_cfg_update_t u;
+    int64_t node_id;
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_by_id_sql, &u) == 0
+        && wa_cfg_node_of(call, "alert_recipient", u.id_text, &node_id) == 0
         && wa_store_begin(call) == 0
         && wa_cfg_exec(call, s_rules, "DELETE FROM alert_recipient WHERE id = $1", 1,
                        params) == 0
-        && wa_store_finish(call, "alert_recipient.delete", "alert_recipient", id, node_id,
-                           before, s_by_id_sql, MHD_HTTP_NO_CONTENT) == 0)
+        && wa_store_finish(call, "alert_recipient.delete", "alert_recipient", u.id, node_id,
+                           u.before, s_by_id_sql, MHD_HTTP_NO_CONTENT) == 0)
         wa_cfg_changed_node(call, node_id);
-    json_decref(before);
+    wa_cfg_update_end(&u);
 }
 
 /* --- alert rules ------------------------------------------------------------------- */
@@ -373,15 +366,15 @@ void wa_cfg_rules_update(wa_call_t *call)
 static int s_rule_has_alerts(wa_call_t *call, const char *id_text)
 {
     const char *params[] = { id_text };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT EXISTS (SELECT 1 FROM alert_rule r"
-                                  "   JOIN org_node rn ON rn.id = r.node_id"
-                                  "   JOIN alert a ON a.kind = r.kind"
-                                  "   JOIN org_node b ON b.id = a.branch_id"
-                                  "   WHERE r.id = $1 AND b.path <@ rn.path)",
-                                  1, params);
+    PGresult *res = wa_store_query(call, NULL,
+                                   "SELECT EXISTS (SELECT 1 FROM alert_rule r"
+                                   "   JOIN org_node rn ON rn.id = r.node_id"
+                                   "   JOIN alert a ON a.kind = r.kind"
+                                   "   JOIN org_node b ON b.id = a.branch_id"
+                                   "   WHERE r.id = $1 AND b.path <@ rn.path)",
+                                   1, params);
     if (!res)
-        return wa_unavailable(call, "database");
+        return -1;
     int has = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
     return has;
@@ -389,29 +382,24 @@ static int s_rule_has_alerts(wa_call_t *call, const char *id_text)
 
 void wa_cfg_rules_delete(wa_call_t *call)
 {
-    int64_t id, node_id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_rule_by_id_sql, id_text);
-    if (!before) {
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
+    wa_cfg_update_t u;
+    int64_t node_id;
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_rule_by_id_sql, &u) != 0
+        || wa_cfg_node_of(call, "alert_rule", u.id_text, &node_id) != 0) {
+        wa_cfg_update_end(&u);
         return;
     }
     /* a rule that raised alerts stays, switched off: docs/alerts.md */
-    int has = wa_cfg_node_of(call, "alert_rule", id_text, &node_id) == 0
-                  ? s_rule_has_alerts(call, id_text)
-                  : -1;
-    const char *params[] = { id_text };
+    int has = s_rule_has_alerts(call, u.id_text);
     if (has >= 0 && wa_store_begin(call) == 0
         && wa_cfg_exec(call, s_rule_rules,
                        has ? "UPDATE alert_rule SET enabled = false, updated_at = now()"
                              " WHERE id = $1"
                            : "DELETE FROM alert_rule WHERE id = $1",
                        1, params) == 0
-        && wa_store_finish(call, "alert_rule.delete", "alert_rule", id, node_id, before,
+        && wa_store_finish(call, "alert_rule.delete", "alert_rule", u.id, node_id, u.before,
                            s_rule_by_id_sql, has ? MHD_HTTP_OK : MHD_HTTP_NO_CONTENT) == 0)
         wa_cfg_changed_node(call, node_id);
-    json_decref(before);
+    wa_cfg_update_end(&u);
 }

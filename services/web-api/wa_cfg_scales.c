@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/log.h"
 #include "wa_cfg.h"
 #include "wa_store.h"
 
@@ -134,14 +135,14 @@ static int s_check_options(wa_call_t *call, const json_t *options)
 static int s_check_labels(wa_call_t *call, const char *options)
 {
     const char *params[] = { options };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT i - 1, o->>'label'"
-                                  " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY x (o, i)"
-                                  " WHERE NOT eqms_lcd_text_valid(o->>'label', 8)"
-                                  " ORDER BY i LIMIT 1",
-                                  1, params);
+    PGresult *res = wa_store_query(call, NULL,
+                                   "SELECT i - 1, o->>'label'"
+                                   " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY x (o, i)"
+                                   " WHERE NOT eqms_lcd_text_valid(o->>'label', 8)"
+                                   " ORDER BY i LIMIT 1",
+                                   1, params);
     if (!res)
-        return wa_unavailable(call, "database");
+        return -1;
     int rc = 0;
     if (PQntuples(res) == 1) {
         char member[48];
@@ -174,40 +175,51 @@ static int s_write_options(wa_call_t *call, const char *id_text, const char *opt
                : 0;
 }
 
-/* The nodes whose settings use the scale `id_text`: those that set it, and
- * the roots of the tree when it is the built-in default (effective_settings
- * says which). Written "hq.r02, hq (the default)" in `out`; 0 with their
- * number in *count, or -1 answered (503). With `tell`, each is told
- * (wa_cfg_changed), so that its branches get a new registry snapshot. */
-static int s_users(wa_call_t *call, const char *id_text, char *out, size_t size, int *count,
-                   bool tell)
+/* The nodes whose settings use the scale $1: those that set it, and the
+ * roots of the tree when it is the built-in default (effective_settings
+ * says which), with whether it is the default there. */
+static const char s_users_sql[] =
+    "SELECT n.path::text, e.rating_scale_from IS NULL"
+    " FROM org_node n CROSS JOIN LATERAL effective_settings(n.id) e"
+    " WHERE (n.parent_id IS NULL OR EXISTS (SELECT 1 FROM node_settings x"
+    "        WHERE x.node_id = n.id AND x.rating_scale_id = $1))"
+    "   AND e.rating_scale_id = $1"
+    "   AND (e.rating_scale_from = n.id OR e.rating_scale_from IS NULL)"
+    " ORDER BY n.path";
+
+/* The nodes using the scale `id_text`, written "hq.r02, hq (the default)"
+ * in `out`: 0 with their number in *count, or -1 answered (503). */
+static int s_users(wa_call_t *call, const char *id_text, char *out, size_t size, int *count)
 {
     const char *params[] = { id_text };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT n.path::text, e.rating_scale_from IS NULL"
-                                  " FROM org_node n CROSS JOIN LATERAL effective_settings(n.id) e"
-                                  " WHERE (n.parent_id IS NULL OR EXISTS (SELECT 1"
-                                  "        FROM node_settings x WHERE x.node_id = n.id"
-                                  "        AND x.rating_scale_id = $1))"
-                                  "   AND e.rating_scale_id = $1"
-                                  "   AND (e.rating_scale_from = n.id OR e.rating_scale_from IS NULL)"
-                                  " ORDER BY n.path",
-                                  1, params);
+    PGresult *res = wa_store_query(call, NULL, s_users_sql, 1, params);
     if (!res)
-        return wa_unavailable(call, "database");
+        return -1;
     size_t used = 0;
     *out = '\0';
     *count = PQntuples(res);
-    for (int i = 0; i < *count; i++) {
-        const char *path = PQgetvalue(res, i, 0);
-        if (used < size)
-            used += (size_t) snprintf(out + used, size - used, "%s%s%s", i ? ", " : "", path,
-                                      *PQgetvalue(res, i, 1) == 't' ? " (the default)" : "");
-        if (tell)
-            wa_cfg_changed(call, path);
-    }
+    for (int i = 0; i < *count && used < size; i++)
+        used += (size_t) snprintf(out + used, size - used, "%s%s%s", i ? ", " : "",
+                                  PQgetvalue(res, i, 0),
+                                  *PQgetvalue(res, i, 1) == 't' ? " (the default)" : "");
     PQclear(res);
     return 0;
+}
+
+/* After a committed change of the scale `id_text`: tells each node using it
+ * (wa_cfg_changed), so that its branches get a new registry snapshot. The
+ * answer is given already: a failure is only logged. */
+static void s_tell_users(wa_call_t *call, const char *id_text)
+{
+    const char *params[] = { id_text };
+    PGresult *res = pgstore_query(call->pg, s_users_sql, 1, params);
+    if (!res) {
+        log_warn("rating_scale_untold", "scale=%s reason=\"database unavailable\"", id_text);
+        return;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        wa_cfg_changed(call, PQgetvalue(res, i, 0));
+    PQclear(res);
 }
 
 /* A scale the caller may only read: 0 when it may be changed, else -1
@@ -297,7 +309,7 @@ void wa_cfg_scales_update(wa_call_t *call)
             goto done;
         }
         if (s_check_options(call, given) != 0
-            || s_users(call, u.id_text, users, sizeof users, &nusers, false) != 0)
+            || s_users(call, u.id_text, users, sizeof users, &nusers) != 0)
             goto done;
         if (nusers && json_array_size(given) != (size_t) keys) {
             wa_cfg_conflict(call, "options", "the scale is in use (%s): its devices have "
@@ -325,7 +337,7 @@ void wa_cfg_scales_update(wa_call_t *call)
                            s_by_id_sql, MHD_HTTP_OK) != 0)
         goto done;
     /* the gateways of the branches that use it get its new labels */
-    s_users(call, u.id_text, users, sizeof users, &nusers, true);
+    s_tell_users(call, u.id_text);
 done:
     free(options);
     wa_cfg_update_end(&u);
@@ -333,29 +345,22 @@ done:
 
 void wa_cfg_scales_delete(wa_call_t *call)
 {
-    int64_t id, node_id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24], users[S_USERS_SIZE];
+    wa_cfg_update_t u;
+    int64_t node_id;
+    char users[S_USERS_SIZE];
     int nusers;
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
-    if (!before) {
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
-        return;
-    }
-    const char *params[] = { id_text };
-    if (s_writable(call, before) != 0
-        || s_users(call, id_text, users, sizeof users, &nusers, false) != 0)
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_by_id_sql, &u) != 0 || s_writable(call, u.before) != 0
+        || s_users(call, u.id_text, users, sizeof users, &nusers) != 0)
         ;
     else if (nusers)
         wa_problem(call, MHD_HTTP_CONFLICT, "rating scale %s is in use by the settings of %s",
-                   json_string_value(json_object_get(before, "code")), users);
-    else if (wa_cfg_node_of(call, "rating_scale", id_text, &node_id) != 0
-             || wa_store_begin(call) != 0)
-        ;
-    else if (wa_cfg_exec(call, s_rules, "DELETE FROM rating_scale WHERE id = $1", 1, params) == 0)
-        wa_store_finish(call, "rating_scale.delete", "rating_scale", id, node_id, before,
+                   wa_cfg_str(u.before, "code"), users);
+    else if (wa_cfg_node_of(call, "rating_scale", u.id_text, &node_id) == 0
+             && wa_store_begin(call) == 0
+             && wa_cfg_exec(call, s_rules, "DELETE FROM rating_scale WHERE id = $1", 1,
+                            params) == 0)
+        wa_store_finish(call, "rating_scale.delete", "rating_scale", u.id, node_id, u.before,
                         s_by_id_sql, MHD_HTTP_NO_CONTENT);
-    json_decref(before);
+    wa_cfg_update_end(&u);
 }

@@ -1,9 +1,7 @@
 /*  wa_cfg_stars: star rules (wa_cfg_stars.h). */
 #include "wa_cfg_stars.h"
 
-#include <inttypes.h>
 #include <microhttpd.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "wa_cfg.h"
@@ -85,12 +83,12 @@ void wa_cfg_stars_set(wa_call_t *call)
         wa_cfg_update_end(&u);
         return;
     }
-    char min_rated[24], five[32], four[32], three[32];
-    snprintf(five, sizeof five, "%.17g", json_number_value(json_object_get(u.body, "five")));
-    snprintf(four, sizeof four, "%.17g", json_number_value(json_object_get(u.body, "four")));
-    snprintf(three, sizeof three, "%.17g", json_number_value(json_object_get(u.body, "three")));
+    char b[4][24];
     const char *params[] = { u.id_text, wa_cfg_str(u.body, "period"),
-                             wa_cfg_text(u.body, "min_rated", min_rated), five, four, three };
+                             wa_cfg_text(u.body, "min_rated", b[0]),
+                             wa_cfg_text(u.body, "five", b[1]),
+                             wa_cfg_text(u.body, "four", b[2]),
+                             wa_cfg_text(u.body, "three", b[3]) };
     /* stats-aggregator reads the rule where it grades: nobody to tell */
     if (wa_store_begin(call) == 0
         && wa_cfg_exec(call, s_rules,
@@ -107,21 +105,16 @@ void wa_cfg_stars_set(wa_call_t *call)
 
 void wa_cfg_stars_delete(wa_call_t *call)
 {
-    int64_t id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
-    const char *params[] = { id_text };
-    if (!before)
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such node");
-    else if (strcmp(json_string_value(json_object_get(before, "source")), "own") != 0)
+    wa_cfg_update_t u;
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_by_id_sql, &u) != 0)
+        ;
+    else if (strcmp(wa_cfg_str(u.before, "source"), "own") != 0)
         wa_reply_empty(call);       /* none of its own: nothing to remove */
     else if (wa_store_begin(call) == 0
              && wa_cfg_exec(call, s_rules, "DELETE FROM star_rule WHERE node_id = $1", 1,
                             params) == 0)
-        wa_store_finish(call, "star_rule.delete", "star_rule", id, id, before, s_by_id_sql,
-                        MHD_HTTP_NO_CONTENT);
-    json_decref(before);
+        wa_store_finish(call, "star_rule.delete", "star_rule", u.id, u.id, u.before,
+                        s_by_id_sql, MHD_HTTP_NO_CONTENT);
+    wa_cfg_update_end(&u);
 }

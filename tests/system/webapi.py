@@ -7,6 +7,7 @@ at the head office (made by `eqms-web-api --create-admin`), and a small client.
     alice = api.make_user("alice", "hq.r01", ["manage_users"])   # a Client
 """
 import json
+import time
 import uuid
 
 import requests
@@ -118,6 +119,29 @@ class WebApi:
         client = self.login(login, USER_PASSWORD)
         client.user = r.json()
         return client
+
+
+def audit_of(api, action, object_id):
+    """The audit rows of `action` on object `object_id`, newest first."""
+    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
+                                        "limit": "200"})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def members(body):
+    """The members a Problem Details body names, in order."""
+    return [e.get("member") for e in body["errors"]]
+
+
+def next_snapshot(listener, started):
+    """The registry snapshot a change made at `started` (time.monotonic())
+    published, seen by `listener` (a conftest.BusClient) within a second:
+    (topic, envelope)."""
+    got = listener.receive(timeout=1.0)
+    assert got is not None, "no registry snapshot within a second"
+    assert time.monotonic() - started < 1.5
+    return got
 
 
 def problem(r, status):

@@ -336,8 +336,10 @@ void wa_cfg_scales_update(wa_call_t *call)
         || wa_store_finish(call, "rating_scale.update", "rating_scale", u.id, node_id, u.before,
                            s_by_id_sql, MHD_HTTP_OK) != 0)
         goto done;
-    /* the gateways of the branches that use it get its new labels */
-    s_tell_users(call, u.id_text);
+    /* the gateways of the branches that use it get its new keys (the name
+     * is not in the registry snapshot) */
+    if (given)
+        s_tell_users(call, u.id_text);
 done:
     free(options);
     wa_cfg_update_end(&u);

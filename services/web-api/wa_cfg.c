@@ -30,6 +30,15 @@ int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, .
     return -1;
 }
 
+int wa_cfg_conflict(wa_call_t *call, const char *member, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wa_member_vproblem(call, MHD_HTTP_CONFLICT, member, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* The database's refusal of a value: 409 or 422 naming the member, else 503. */
 static void s_refused(wa_call_t *call, const wa_cfg_rule_t *rules)
 {
@@ -90,8 +99,7 @@ int wa_cfg_insert(wa_call_t *call, const wa_cfg_rule_t *rules, const char *sql,
     return 0;
 }
 
-int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
-                        wa_cfg_update_t *u)
+int wa_cfg_delete_begin(wa_call_t *call, const char *by_id_sql, wa_cfg_update_t *u)
 {
     memset(u, 0, sizeof *u);
     if (wa_param_id(call, &u->id) != 0)
@@ -100,7 +108,24 @@ int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_ob
     u->before = wa_store_json(call, by_id_sql, u->id_text);
     if (!u->before)
         return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
+    return 0;
+}
+
+int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
+                        wa_cfg_update_t *u)
+{
+    if (wa_cfg_delete_begin(call, by_id_sql, u) != 0)
+        return -1;
     u->body = wa_decode_update(call, spec);
+    return u->body ? 0 : -1;
+}
+
+int wa_cfg_replace_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
+                         wa_cfg_update_t *u)
+{
+    if (wa_cfg_delete_begin(call, by_id_sql, u) != 0)
+        return -1;
+    u->body = wa_decode(call, spec);
     return u->body ? 0 : -1;
 }
 
@@ -187,6 +212,8 @@ const char *wa_cfg_text(const json_t *body, const char *name, char buf[24])
         return json_string_value(v);
     if (json_is_integer(v))
         snprintf(buf, 24, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, 24, "%.15g", json_real_value(v));
     else if (json_is_boolean(v))
         snprintf(buf, 24, "%s", json_is_true(v) ? "t" : "f");
     else

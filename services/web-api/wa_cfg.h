@@ -39,6 +39,11 @@ typedef struct {
 int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Answers 409 naming `member` (a value in use or taken) with a reason
+ * formatted like printf. Returns -1. */
+int wa_cfg_conflict(wa_call_t *call, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Runs a statement of a change inside the caller's transaction. Returns
  * its rows (PQclear them), or NULL rolled back and answered: 409 for a
  * unique violation, 422 for a value the database refused (check, foreign
@@ -88,7 +93,16 @@ void wa_cfg_create(wa_call_t *call, const jsonreq_object_t *spec, const wa_cfg_c
  * wa_cfg_update_end either way. */
 int wa_cfg_update_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
                         wa_cfg_update_t *u);
+
+/* The same for a PUT: the body is the whole object (wa_decode). */
+int wa_cfg_replace_begin(wa_call_t *call, const char *by_id_sql, const jsonreq_object_t *spec,
+                         wa_cfg_update_t *u);
 void wa_cfg_update_end(wa_cfg_update_t *u);
+
+/* Begins a DELETE of the object {id} read with `by_id_sql` (as above): 0
+ * with its JSON before (u->body stays NULL), or -1 answered (404, 400).
+ * Free it with wa_cfg_update_end either way. */
+int wa_cfg_delete_begin(wa_call_t *call, const char *by_id_sql, wa_cfg_update_t *u);
 
 /* Runs `sql` (the UPDATE) in a transaction, audits `action` on the object
  * (its type, the node it belongs to) with the JSON before and after, commits,
@@ -100,16 +114,17 @@ int wa_cfg_update_finish(wa_call_t *call, wa_cfg_update_t *u, const wa_cfg_rule_
                          const char *by_id_sql);
 
 /* The node id (node_id column) of the object `id_text` of `table` (one of
- * web-api's configuration tables). 0, or -1 answered (503). */
+ * web-api's configuration tables; 0 when the column is NULL). 0, or -1
+ * answered (503). */
 int wa_cfg_node_of(wa_call_t *call, const char *table, const char *id_text,
                    int64_t *node_id);
 
 /* The body's string member `name`, or NULL when it is absent or null. */
 const char *wa_cfg_str(const json_t *body, const char *name);
 
-/* The body's member as the text of a parameter: a string as it is, an
- * integer or boolean written in `buf` ("12", "t", "f"); NULL when absent
- * or null. */
+/* The body's member as the text of a parameter: a string as it is, a
+ * number or boolean written in `buf` ("12", "0.975", "t", "f"); NULL when
+ * absent or null. */
 const char *wa_cfg_text(const json_t *body, const char *name, char buf[24]);
 
 /* The body's array or object member `name` as JSON text (the caller frees

@@ -32,20 +32,6 @@ static const jsonreq_member_t s_create_members[] = {
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);
 
-static const jsonreq_member_t s_update_members[] = {
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "name", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "phone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_LINE, .min = 1, .max = 32 },
-    { .name = "subtree", .type = JSONREQ_BOOLEAN },
-    { "kinds", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 1, .max = 16, .items = &s_kind_item },
-    { .name = "complaint_details", .type = JSONREQ_BOOLEAN },
-    { .name = "active", .type = JSONREQ_BOOLEAN },
-    S_TIME("quiet_from"),
-    S_TIME("quiet_to"),
-    { "max_per_hour", JSONREQ_INTEGER, JSONREQ_OPTIONAL, .min = 1, .max = 3600 },
-};
-static const jsonreq_object_t s_update_spec = JSONREQ_OBJECT_OF(s_update_members);
-
 static const wa_cfg_rule_t s_rules[] = {
     { "alert_recipient_unique", "phone", 0 },
     { "alert_recipient_phone_e164", "phone", 0 },
@@ -124,7 +110,7 @@ void wa_cfg_recipients_create(wa_call_t *call)
 void wa_cfg_recipients_update(wa_call_t *call)
 {
     wa_cfg_update_t u;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_update_spec, &u) != 0
+    if (wa_cfg_update_begin(call, s_by_id_sql, &s_create_spec, &u) != 0
         || s_check(call, u.body) != 0) {
         wa_cfg_update_end(&u);
         return;
@@ -170,32 +156,25 @@ void wa_cfg_recipients_update(wa_call_t *call)
 
 void wa_cfg_recipients_delete(wa_call_t *call)
 {
-    int64_t id, node_id;
-    if (wa_param_id(call, &id) != 0)
-        return;
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%" PRId64, id);
-    json_t *before = wa_store_json(call, s_by_id_sql, id_text);
-    if (!before) {
-        wa_problem(call, MHD_HTTP_NOT_FOUND, "no such object");
-        return;
-    }
-    const char *params[] = { id_text };
-    if (wa_cfg_node_of(call, "alert_recipient", id_text, &node_id) == 0
+    wa_cfg_update_t u;
+    int64_t node_id;
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_by_id_sql, &u) == 0
+        && wa_cfg_node_of(call, "alert_recipient", u.id_text, &node_id) == 0
         && wa_store_begin(call) == 0
         && wa_cfg_exec(call, s_rules, "DELETE FROM alert_recipient WHERE id = $1", 1,
                        params) == 0
-        && wa_store_finish(call, "alert_recipient.delete", "alert_recipient", id, node_id,
-                           before, s_by_id_sql, MHD_HTTP_NO_CONTENT) == 0)
+        && wa_store_finish(call, "alert_recipient.delete", "alert_recipient", u.id, node_id,
+                           u.before, s_by_id_sql, MHD_HTTP_NO_CONTENT) == 0)
         wa_cfg_changed_node(call, node_id);
-    json_decref(before);
+    wa_cfg_update_end(&u);
 }
 
 /* --- alert rules ------------------------------------------------------------------- */
 
 static const jsonreq_member_t s_rule_members[] = {
-    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "kind", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "kind", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 64 },
     { .name = "enabled", .type = JSONREQ_BOOLEAN },
     { "template", JSONREQ_STRING, JSONREQ_REQUIRED, .min = 1, .max = 500 },
     { .name = "params", .type = JSONREQ_OBJECT },
@@ -215,13 +194,17 @@ static const wa_cfg_rule_t s_rule_rules[] = {
 };
 
 #define S_RULE_JSON \
-    "json_build_object('node', n.path::text, 'kind', r.kind, 'enabled', r.enabled," \
+    "json_build_object('id', r.id, 'node', n.path::text, 'kind', r.kind, 'enabled', r.enabled," \
     " 'template', r.template, 'params', r.params, 'remind_after_s', r.remind_after_s," \
     " 'escalate_after_s', r.escalate_after_s, 'updated_at', " WA_TS("r.updated_at") ")"
 
 static const char s_rule_sql[] =
     "SELECT " S_RULE_JSON "::text FROM alert_rule r JOIN org_node n ON n.id = r.node_id"
     " WHERE r.node_id = $1 AND r.kind = $2";
+
+static const char s_rule_by_id_sql[] =
+    "SELECT " S_RULE_JSON "::text FROM alert_rule r JOIN org_node n ON n.id = r.node_id"
+    " WHERE r.id = $1 AND n.path <@ $2::ltree";
 
 void wa_cfg_rules_list(wa_call_t *call)
 {
@@ -248,6 +231,19 @@ static json_t *s_rule_json(wa_call_t *call, const char *node_id, const char *kin
     return j;
 }
 
+/* The kind, and the template when given: 0, or -1 answered (422 naming it). */
+static int s_rule_check(wa_call_t *call, const char *kind, const char *template)
+{
+    char reason[ALERTTPL_REASON_SIZE];
+    if (!alerttpl_kind(kind))
+        return wa_cfg_unprocessable(call, "kind", "no alert kind \"%s\" (docs/alerts.md "
+                                    "lists them)", kind);
+    /* checked as sms-notifier checks it, so that a typo is refused here */
+    if (template && alerttpl_check(kind, template, reason) != 0)
+        return wa_cfg_unprocessable(call, "template", "%s", reason);
+    return 0;
+}
+
 void wa_cfg_rules_set(wa_call_t *call)
 {
     json_t *body = wa_decode(call, &s_rule_spec);
@@ -255,20 +251,10 @@ void wa_cfg_rules_set(wa_call_t *call)
         return;
     const char *kind = wa_cfg_str(body, "kind");
     const char *path = wa_cfg_str(body, "node");
-    char reason[ALERTTPL_REASON_SIZE];
     int64_t node_id;
     json_t *before = NULL;
-    if (!alerttpl_kind(kind)) {
-        wa_cfg_unprocessable(call, "kind", "no alert kind \"%s\" (docs/alerts.md lists them)",
-                             kind);
-        goto done;
-    }
-    /* checked as sms-notifier checks it, so that a typo is refused here */
-    if (alerttpl_check(kind, wa_cfg_str(body, "template"), reason) != 0) {
-        wa_cfg_unprocessable(call, "template", "%s", reason);
-        goto done;
-    }
-    if (wa_cfg_node(call, "node", path, &node_id, NULL) != 0)
+    if (s_rule_check(call, kind, wa_cfg_str(body, "template")) != 0
+        || wa_cfg_node(call, "node", path, &node_id, NULL) != 0)
         goto done;
     char node_text[24], b[3][24];
     snprintf(node_text, sizeof node_text, "%" PRId64, node_id);
@@ -302,9 +288,9 @@ void wa_cfg_rules_set(wa_call_t *call)
         json_object_set(detail, "before", before);
     if (after)
         json_object_set(detail, "after", after);
-    char key[300];
-    snprintf(key, sizeof key, "%s/%s", path, kind);
-    rc = after ? wa_store_audit_key(call, "alert_rule.set", "alert_rule", key, node_id, detail)
+    rc = after ? wa_store_audit(call, "alert_rule.set", "alert_rule",
+                                json_integer_value(json_object_get(after, "id")), node_id,
+                                detail)
                : wa_unavailable(call, "database");
     json_decref(detail);
     if (rc != 0 || wa_store_commit(call) != 0) {
@@ -317,4 +303,80 @@ void wa_cfg_rules_set(wa_call_t *call)
 done:
     json_decref(before);
     json_decref(body);
+}
+
+void wa_cfg_rules_get(wa_call_t *call)
+{
+    wa_store_get(call, s_rule_by_id_sql);
+}
+
+void wa_cfg_rules_update(wa_call_t *call)
+{
+    wa_cfg_update_t u;
+    int64_t node_id;
+    if (wa_cfg_update_begin(call, s_rule_by_id_sql, &s_rule_spec, &u) == 0
+        && s_rule_check(call, wa_cfg_str(u.before, "kind"), wa_cfg_str(u.body, "template"))
+               == 0
+        && wa_cfg_node_of(call, "alert_rule", u.id_text, &node_id) == 0) {
+        char b[3][24];
+        char *params_text = wa_cfg_json_text(u.body, "params");
+        const char *params[] = { u.id_text, wa_cfg_text(u.body, "enabled", b[0]),
+                                 wa_cfg_str(u.body, "template"), params_text,
+                                 wa_cfg_text(u.body, "remind_after_s", b[1]),
+                                 wa_cfg_text(u.body, "escalate_after_s", b[2]) };
+        wa_cfg_update_finish(call, &u, s_rule_rules,
+                             "UPDATE alert_rule SET enabled = coalesce($2::boolean, enabled),"
+                             " template = coalesce($3, template),"
+                             " params = coalesce($4::jsonb, params),"
+                             " remind_after_s = coalesce($5::int, remind_after_s),"
+                             " escalate_after_s = coalesce($6::int, escalate_after_s),"
+                             " updated_at = now() WHERE id = $1",
+                             6, params, "alert_rule.update", "alert_rule", node_id,
+                             s_rule_by_id_sql);
+        free(params_text);
+    }
+    wa_cfg_update_end(&u);
+}
+
+/* Whether an alert of the rule's kind was ever raised at or below its node:
+ * 1 or 0, or -1 answered (503). */
+static int s_rule_has_alerts(wa_call_t *call, const char *id_text)
+{
+    const char *params[] = { id_text };
+    PGresult *res = wa_store_query(call, NULL,
+                                   "SELECT EXISTS (SELECT 1 FROM alert_rule r"
+                                   "   JOIN org_node rn ON rn.id = r.node_id"
+                                   "   JOIN alert a ON a.kind = r.kind"
+                                   "   JOIN org_node b ON b.id = a.branch_id"
+                                   "   WHERE r.id = $1 AND b.path <@ rn.path)",
+                                   1, params);
+    if (!res)
+        return -1;
+    int has = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return has;
+}
+
+void wa_cfg_rules_delete(wa_call_t *call)
+{
+    wa_cfg_update_t u;
+    int64_t node_id;
+    const char *params[] = { u.id_text };
+    if (wa_cfg_delete_begin(call, s_rule_by_id_sql, &u) != 0
+        || wa_cfg_node_of(call, "alert_rule", u.id_text, &node_id) != 0) {
+        wa_cfg_update_end(&u);
+        return;
+    }
+    /* a rule that raised alerts stays, switched off: docs/alerts.md */
+    int has = s_rule_has_alerts(call, u.id_text);
+    if (has >= 0 && wa_store_begin(call) == 0
+        && wa_cfg_exec(call, s_rule_rules,
+                       has ? "UPDATE alert_rule SET enabled = false, updated_at = now()"
+                             " WHERE id = $1"
+                           : "DELETE FROM alert_rule WHERE id = $1",
+                       1, params) == 0
+        && wa_store_finish(call, "alert_rule.delete", "alert_rule", u.id, node_id, u.before,
+                           s_rule_by_id_sql, has ? MHD_HTTP_OK : MHD_HTTP_NO_CONTENT) == 0)
+        wa_cfg_changed_node(call, node_id);
+    wa_cfg_update_end(&u);
 }

@@ -130,7 +130,7 @@ void wa_cfg_windows_set_profile(wa_call_t *call)
 {
     wa_cfg_update_t u;
     int64_t branch_id, unusable = 0;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_profile_spec, &u) != 0
+    if (wa_cfg_replace_begin(call, s_by_id_sql, &s_profile_spec, &u) != 0
         || wa_cfg_node_of(call, "service_window", u.id_text, &branch_id) != 0) {
         wa_cfg_update_end(&u);
         return;

@@ -18,7 +18,9 @@
 #include "wa_cfg_alerts.h"
 #include "wa_cfg_nodes.h"
 #include "wa_cfg_queues.h"
+#include "wa_cfg_scales.h"
 #include "wa_cfg_staff.h"
+#include "wa_cfg_stars.h"
 #include "wa_cfg_windows.h"
 #include "wa_live.h"
 #include "wa_ops_alerts.h"
@@ -94,12 +96,24 @@ static const s_route_t s_routes[] = {
     { "POST", API "/services", QUEUES, wa_cfg_services_create },
     { "GET", API "/services/{id}", QUEUES, wa_cfg_services_get },
     { "PATCH", API "/services/{id}", QUEUES, wa_cfg_services_update },
+    { "GET", API "/rating-scales", CONFIG, wa_cfg_scales_list },
+    { "POST", API "/rating-scales", CONFIG, wa_cfg_scales_create },
+    { "GET", API "/rating-scales/{id}", CONFIG, wa_cfg_scales_get },
+    { "PATCH", API "/rating-scales/{id}", CONFIG, wa_cfg_scales_update },
+    { "DELETE", API "/rating-scales/{id}", CONFIG, wa_cfg_scales_delete },
+    { "GET", API "/star-rules", CONFIG, wa_cfg_stars_list },
+    { "GET", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_get },
+    { "PUT", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_set },
+    { "DELETE", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_delete },
     /* operations (wa_ops_*.c) and statistics (wa_stats.c) */
 #define LIVE WA_ACCESS_PERM, WA_PERM_VIEW_LIVE_HALL, false
 #define WINDOWS WA_ACCESS_PERM, WA_PERM_OPERATE_WINDOWS, false
 #define ALERTS WA_ACCESS_PERM, WA_PERM_MANAGE_ALERTS, false
     { "GET", API "/alert-rules", ALERTS, wa_cfg_rules_list },
     { "POST", API "/alert-rules", ALERTS, wa_cfg_rules_set },
+    { "GET", API "/alert-rules/{id}", ALERTS, wa_cfg_rules_get },
+    { "PATCH", API "/alert-rules/{id}", ALERTS, wa_cfg_rules_update },
+    { "DELETE", API "/alert-rules/{id}", ALERTS, wa_cfg_rules_delete },
     { "GET", API "/alert-recipients", ALERTS, wa_cfg_recipients_list },
     { "POST", API "/alert-recipients", ALERTS, wa_cfg_recipients_create },
     { "GET", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_get },

@@ -8,6 +8,7 @@ at the head office (made by `eqms-web-api --create-admin`), and a small client.
 """
 import json
 import tempfile
+import time
 import uuid
 
 import requests
@@ -122,6 +123,29 @@ class WebApi:
         return client
 
 
+def audit_of(api, action, object_id):
+    """The audit rows of `action` on object `object_id`, newest first."""
+    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
+                                        "limit": "200"})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def members(body):
+    """The members a Problem Details body names, in order."""
+    return [e.get("member") for e in body["errors"]]
+
+
+def next_snapshot(listener, started):
+    """The registry snapshot a change made at `started` (time.monotonic())
+    published, seen by `listener` (a conftest.BusClient) within a second:
+    (topic, envelope)."""
+    got = listener.receive(timeout=1.0)
+    assert got is not None, "no registry snapshot within a second"
+    assert time.monotonic() - started < 1.5
+    return got
+
+
 def problem(r, status):
     """The Problem Details body of a refusal, checked for its form."""
     assert r.status_code == status, (r.status_code, r.text)
@@ -133,7 +157,12 @@ def problem(r, status):
 
 # --- configuration objects (issue 14 item 4), for the tests that walk every route ---
 
-CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients")
+CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients",
+                "rating-scales", "alert-rules")
+SCALE_OPTIONS = [{"code": 1, "label": "非常满意", "satisfied": True, "score": 5},
+                 {"code": 2, "label": "满意", "satisfied": True, "score": 4},
+                 {"code": 3, "label": "一般", "score": 3},
+                 {"code": 4, "label": "不满意", "unsatisfied": True, "score": 1}]
 
 
 def config_prefix(n):
@@ -153,7 +182,8 @@ def config_unique(kind, body, n):
     field = {"nodes": ("code", f"n{n}"), "windows": ("number", 100 + n),
              "staff": ("employee_no", f"3{n:05d}"), "queues": ("prefix", config_prefix(n)),
              "services": ("code", f"svc{n}"),
-             "alert-recipients": ("phone", config_phone(n))}.get(kind)
+             "alert-recipients": ("phone", config_phone(n)),
+             "rating-scales": ("code", f"s{n}")}.get(kind)
     return dict(body, **{field[0]: field[1]}) if field and field[0] in body else body
 
 
@@ -170,6 +200,16 @@ def config_make(admin, kind, node, n):
         r = admin.post("/queues", {"node": node, "prefix": config_prefix(n), "name": "Obj"})
     elif kind == "alert-recipients":
         r = admin.post("/alert-recipients", {"node": node, "name": "Obj", "phone": config_phone(n)})
+    elif kind == "rating-scales":
+        r = admin.post("/rating-scales", {"code": f"s{n}", "name": "Obj", "node": node,
+                                          "options": SCALE_OPTIONS})
+    elif kind == "alert-rules":
+        # a node's rule of a kind is set, not made: the same one again is 200
+        r = admin.post("/alert-rules", {"node": node, "kind": "unsatisfied_share",
+                                        "template": "{branch} 不满意率 {share}%",
+                                        "params": {"share_pct": 20}})
+        assert r.status_code in (200, 201), r.text
+        return r.json()["id"]
     else:
         queue = [q["id"] for q in admin.get("/queues", params={"limit": "200"}).json()["items"]
                  if q["prefix"] == "A" and q["node"] == "hq"][0]

@@ -30,6 +30,15 @@ int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, .
     return -1;
 }
 
+int wa_cfg_conflict(wa_call_t *call, const char *member, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wa_member_vproblem(call, MHD_HTTP_CONFLICT, member, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 /* The database's refusal of a value: 409 or 422 naming the member, else 503. */
 static void s_refused(wa_call_t *call, const wa_cfg_rule_t *rules)
 {

@@ -39,6 +39,11 @@ typedef struct {
 int wa_cfg_unprocessable(wa_call_t *call, const char *member, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Answers 409 naming `member` with a reason formatted like printf (the
+ * value is taken by another object). Returns -1. */
+int wa_cfg_conflict(wa_call_t *call, const char *member, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Runs a statement of a change inside the caller's transaction. Returns
  * its rows (PQclear them), or NULL rolled back and answered: 409 for a
  * unique violation, 422 for a value the database refused (check, foreign

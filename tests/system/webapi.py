@@ -131,7 +131,8 @@ def problem(r, status):
 
 # --- configuration objects (issue 14 item 4), for the tests that walk every route ---
 
-CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients")
+CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients",
+                "devices")
 
 
 def config_prefix(n):
@@ -151,12 +152,23 @@ def config_unique(kind, body, n):
     field = {"nodes": ("code", f"n{n}"), "windows": ("number", 100 + n),
              "staff": ("employee_no", f"3{n:05d}"), "queues": ("prefix", config_prefix(n)),
              "services": ("code", f"svc{n}"),
-             "alert-recipients": ("phone", config_phone(n))}.get(kind)
+             "alert-recipients": ("phone", config_phone(n)),
+             "devices": ("serial", f"EQ-OBJ-{n:05d}")}.get(kind)
     return dict(body, **{field[0]: field[1]}) if field and field[0] in body else body
 
 
 def config_make(admin, kind, node, n):
-    """A new configuration object of `kind` at the branch `node`: its id."""
+    """A new configuration object of `kind` at the branch `node`: its id (a
+    device: registered there and assigned to a window of its own)."""
+    if kind == "devices":
+        r = admin.post("/devices", {"node": node, "serial": f"EQ-OBJ-{n:05d}",
+                                    "model": "EQR-4K"})
+        assert r.status_code == 201, r.text
+        device = r.json()["id"]
+        r = admin.post(f"/devices/{device}/assign",
+                       {"window": config_make(admin, "windows", node, n)})
+        assert r.status_code == 200, r.text
+        return device
     if kind == "nodes":
         r = admin.post("/nodes", {"parent": node, "code": f"d{n}", "name": "Obj",
                                   "kind": "department"})

@@ -4,19 +4,7 @@ read, changed and removed; a phone stored as E.164 and a bad one refused
 naming `phone` (the database's sms_phone_normal), an unknown alert kind
 naming `kinds[i]`, objects outside the caller's subtree answering 404, and
 every change audited with before and after."""
-from webapi import problem
-
-
-def audit_of(api, action, object_id):
-    """The audit rows of `action` on object `object_id`, newest first."""
-    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
-                                        "limit": "200"})
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
-
-
-def members(body):
-    return [e.get("member") for e in body["errors"]]
+from webapi import audit_of, members, problem
 
 
 def test_recipients_made_changed_removed(webapi):

@@ -8,19 +8,7 @@ on the bus."""
 import time
 
 from conftest import BusClient
-from webapi import WebApi, problem
-
-
-def audit_of(api, action, object_id):
-    """The audit rows of `action` on object `object_id`, newest first."""
-    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
-                                        "limit": "200"})
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
-
-
-def members(body):
-    return [e.get("member") for e in body["errors"]]
+from webapi import WebApi, audit_of, members, problem
 
 
 # --- organisation tree ---------------------------------------------------------------

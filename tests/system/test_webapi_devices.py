@@ -13,19 +13,7 @@ import time
 import uuid
 
 from conftest import BusClient
-from webapi import WebApi, problem
-
-
-def audit_of(api, action, object_id):
-    """The audit rows of `action` on object `object_id`, newest first."""
-    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
-                                        "limit": "200"})
-    assert r.status_code == 200, r.text
-    return r.json()["items"]
-
-
-def members(body):
-    return [e.get("member") for e in body["errors"]]
+from webapi import WebApi, audit_of, members, problem
 
 
 def bus_api(demo_db, start_bin, servers, bus):
@@ -357,3 +345,52 @@ def test_rejected_events_newest_first_in_the_subtree(webapi):
     stats = webapi.make_user("rej-stats", "hq", ["view_statistics"])
     detail = problem(stats.get("/rejected-events"), 403)["detail"]
     assert "view_live_hall" in detail and "manage_devices" in detail
+
+
+def test_the_device_shows_what_web_api_set_through_the_real_gateway(demo_db, bus, start_bin,
+                                                                    servers, tmp_path):
+    """Registered, given the idle text of its branch and assigned through the
+    API: the emulated device, served by a real device gateway from the
+    registry snapshot web-api publishes, shows the text on its idle screen
+    once a teller logs in, and a new text at once."""
+    from conftest import wait_for
+    from test_gateway import BRANCH, Devsim, Listener, start_gateway
+    api, _ = bus_api(demo_db, start_bin, servers, bus)
+    listener = Listener(bus)
+    try:
+        sim = Devsim(start_bin, tmp_path, 1, ["EQ-E2E-0001"])
+        state = tmp_path / "state"
+        state.mkdir()
+        start_gateway(start_bin, bus, sim, state)
+        listener.wait("device.unassigned", serial="EQ-E2E-0001", timeout=30)
+        admin = api.admin
+        r = admin.post("/devices", {"node": BRANCH, "serial": "EQ-E2E-0001", "model": "EQR-4K"})
+        assert r.status_code == 201, r.text
+        device = r.json()
+        r = admin.post("/windows", {"branch": BRANCH, "number": 88, "name": "E2E"})
+        assert r.status_code == 201, r.text
+        window = r.json()
+        b1 = api.node_id(BRANCH)
+        r = admin.patch(f"/nodes/{b1}/settings", {"idle_text": "理财产品火热发售中"})
+        assert r.status_code == 200, r.text
+        r = admin.post(f"/devices/{device['id']}/assign", {"window": window["id"]})
+        assert r.status_code == 200, r.text
+
+        def screen():
+            return [(line["text"] or "").strip() for line in sim(op="state", device=0)["lcd"]]
+
+        # the idle screen is the one of a teller waiting for a customer
+        with demo_db.cursor() as cur:
+            cur.execute("""SELECT s.employee_no FROM staff s JOIN org_node n ON n.id = s.node_id
+                           WHERE n.path = %s AND s.active ORDER BY s.employee_no LIMIT 1""",
+                        (BRANCH,))
+            employee = cur.fetchone()[0]
+        wait_for(lambda: listener.of("device.assigned", serial="EQ-E2E-0001"), timeout=20)
+        sim(op="login", device=0, employee=employee)
+        listener.wait("staff.login", serial="EQ-E2E-0001", timeout=20)
+        wait_for(lambda: screen()[:2] == ["理财产品火热发售", "中"], timeout=20)
+        r = admin.patch(f"/nodes/{b1}/settings", {"idle_text": "新春快乐"})
+        assert r.status_code == 200, r.text
+        wait_for(lambda: screen()[0] == "新春快乐", timeout=20)
+    finally:
+        listener.close()

@@ -120,6 +120,19 @@ class WebApi:
         return client
 
 
+def audit_of(api, action, object_id):
+    """The audit rows of `action` on object `object_id`, newest first."""
+    r = api.admin.get("/audit", params={"action": action, "object_id": str(object_id),
+                                        "limit": "200"})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def members(body):
+    """The members a Problem Details body names in its errors."""
+    return [e.get("member") for e in body["errors"]]
+
+
 def problem(r, status):
     """The Problem Details body of a refusal, checked for its form."""
     assert r.status_code == status, (r.status_code, r.text)

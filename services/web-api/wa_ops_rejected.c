@@ -4,7 +4,8 @@
 #include "wa_ops_common.h"
 #include "wa_store.h"
 
-/* A row's key: its time (UTC, microseconds) and id, in the list's order. */
+/* A row's key: its time (UTC, microseconds) and id, which as text (byte
+ * order) sort as the list does. */
 #define S_KEY \
     "to_char(r.rejected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || ' ' || r.id::text"
 
@@ -28,6 +29,6 @@ void wa_ops_rejected_list(wa_call_t *call)
                       "   AND ($4::text IS NULL OR g.branch::ltree <@ $4::ltree)"
                       "   AND ($5::timestamptz IS NULL OR r.rejected_at >= $5::timestamptz)"
                       "   AND ($6::timestamptz IS NULL OR r.rejected_at < $6::timestamptz)"
-                      "   AND ($2::text IS NULL OR " S_KEY " < $2)"
+                      "   AND ($2::text IS NULL OR (" S_KEY ") COLLATE \"C\" < $2)"
                       " ORDER BY r.rejected_at DESC, r.id DESC LIMIT $3");
 }

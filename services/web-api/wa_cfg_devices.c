@@ -304,9 +304,9 @@ done:
 
 void wa_cfg_devices_of_branch(wa_call_t *call)
 {
-    const char *branch = httpd_req_param(call->req, "branch");
     int64_t branch_id;
-    if (wa_no_args(call) != 0 || wa_ops_node(call, branch, true, &branch_id) != 0)
+    const char *branch = wa_ops_branch_param(call, &branch_id);
+    if (!branch)
         return;
     const char *params[] = { branch };
     wa_store_object(call, MHD_HTTP_OK,

@@ -84,7 +84,9 @@ def state(admin, op, path):
         live = admin.get(f"/branches/{OUTSIDE}/state").json()
         return live["queues"], admin.get("/audit", params={"action": "ticket.issue"}).json()
     if op.kind in ("alerts", "users", "roles", "tokens") or op.kind in CONFIG_KINDS:
-        r = admin.get("/" + "/".join(path.split("/")[1:3]))
+        # a node's device settings are an object of their own
+        tail = "/settings" if op.path.endswith("/settings") else ""
+        r = admin.get("/" + "/".join(path.split("/")[1:3]) + tail)
         assert r.status_code == 200, r.text
         return r.json()
     return None

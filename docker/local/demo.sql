@@ -150,17 +150,20 @@ FROM service_window_path w JOIN org_node b ON b.id = w.node_id
 WHERE d.window_id = w.window_id AND b.path <@ 'hq'
   AND d.serial <> 'EQ-' || upper(b.code) || '-' || upper(w.code);
 
-INSERT INTO device (serial, window_id, model)
+-- (node_id: the stock holding a device, schema 32; a device at a window
+-- belongs to its branch, which the trigger device_node sets; the spare is in
+-- the head office's stock)
+INSERT INTO device (serial, window_id, model, node_id)
 SELECT 'EQ-' || upper(b.code) || '-' || upper(w.code), w.id,
-       CASE WHEN b.path <@ 'hq.r02' THEN 'EQR-6K' ELSE 'EQR-4K' END
+       CASE WHEN b.path <@ 'hq.r02' THEN 'EQR-6K' ELSE 'EQR-4K' END, b.id
 FROM service_window w JOIN org_node b ON b.id = w.node_id
 WHERE b.path <@ 'hq'
 UNION ALL
-SELECT 'EQ-SPARE-0001', NULL, 'EQR-4K'
+SELECT 'EQ-SPARE-0001', NULL, 'EQR-4K', (SELECT id FROM org_node WHERE path = 'hq')
 ON CONFLICT (serial) DO UPDATE
-    SET window_id = EXCLUDED.window_id, model = EXCLUDED.model
-    WHERE (device.window_id, device.model)
-          IS DISTINCT FROM (EXCLUDED.window_id, EXCLUDED.model);
+    SET window_id = EXCLUDED.window_id, model = EXCLUDED.model, node_id = EXCLUDED.node_id
+    WHERE (device.window_id, device.model, device.node_id)
+          IS DISTINCT FROM (EXCLUDED.window_id, EXCLUDED.model, EXCLUDED.node_id);
 
 -- Settings: bank-wide at hq, 6-key scale in 华南区, 20 s timeout at 浦东 -------
 

@@ -36,6 +36,17 @@ const char *wa_perm_name(wa_perm_t perm)
     return (int) perm >= 0 && perm < WA_PERM_COUNT ? s_names[perm] : NULL;
 }
 
+const char *wa_perms_text(uint64_t bits, const char *sep, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < WA_PERM_COUNT && used < size; i++)
+        if (bits & WA_PERM_BIT(i))
+            used += (size_t) snprintf(out + used, size - used, "%s%s", used ? sep : "",
+                                      s_names[i]);
+    return out;
+}
+
 int wa_perm_of(const char *name, size_t len)
 {
     for (int i = 0; i < WA_PERM_COUNT; i++)
@@ -229,7 +240,7 @@ static const char *s_bearer(const httpd_req_t *req)
     return value;
 }
 
-int wa_auth_resolve(wa_call_t *call, wa_access_t access, wa_perm_t perm, bool during_change)
+int wa_auth_resolve(wa_call_t *call, wa_access_t access, uint64_t perms, bool during_change)
 {
     if (access == WA_ACCESS_PUBLIC)
         return 0;
@@ -287,8 +298,10 @@ int wa_auth_resolve(wa_call_t *call, wa_access_t access, wa_perm_t perm, bool du
         problem_reply(call->reply, &p);
         return -1;
     }
-    if (access == WA_ACCESS_PERM && !(who->perms & WA_PERM_BIT(perm)))
+    if (access == WA_ACCESS_PERM && !(who->perms & perms)) {
+        char names[256];
         return wa_problem(call, MHD_HTTP_FORBIDDEN, "this request needs the permission %s",
-                          wa_perm_name(perm));
+                          wa_perms_text(perms, " or ", names, sizeof names));
+    }
     return 0;
 }

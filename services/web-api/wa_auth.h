@@ -44,7 +44,7 @@ typedef enum {
 typedef enum {
     WA_ACCESS_PUBLIC,             /* nobody: logging in */
     WA_ACCESS_ANY,                /* any principal */
-    WA_ACCESS_PERM                /* a principal holding the route's permission */
+    WA_ACCESS_PERM                /* a principal holding one of the route's permissions */
 } wa_access_t;
 
 /* Every permission's name in bit order, NULL-terminated (jsonreq's one_of). */
@@ -69,6 +69,10 @@ uint64_t wa_perms_of_json(const json_t *names);
 /* `bits` as a PostgreSQL text[] literal ("{view_statistics,export}"). */
 void wa_perms_array(uint64_t bits, char *out, size_t size);
 
+/* The names of `bits` joined by `sep` ("view_live_hall|manage_devices"),
+ * cut to fit `size`. Returns `out`. */
+const char *wa_perms_text(uint64_t bits, const char *sep, char *out, size_t size);
+
 /* The first permission of `bits` that `held` lacks, or -1 if none. */
 int wa_perms_missing(uint64_t bits, uint64_t held);
 
@@ -77,11 +81,12 @@ int wa_perms_missing(uint64_t bits, uint64_t held);
 int wa_auth_check_schema(pgstore_t *pg);
 
 /* Resolves the principal of `call` into call->who and checks `access`
- * (and `perm` for WA_ACCESS_PERM); `during_change` lets a principal that
- * must change its password through. 0, or -1 answered: 401 (no, malformed,
- * unknown, ended or revoked token; WWW-Authenticate: Bearer), 403 (the
- * permission is missing, or the password must be changed first), 503
- * (Redis or the database failed). */
-int wa_auth_resolve(wa_call_t *call, wa_access_t access, wa_perm_t perm, bool during_change);
+ * (for WA_ACCESS_PERM: that it holds at least one of the permission bits
+ * `perms`); `during_change` lets a principal that must change its password
+ * through. 0, or -1 answered: 401 (no, malformed, unknown, ended or revoked
+ * token; WWW-Authenticate: Bearer), 403 (the permission is missing, naming
+ * it, or the password must be changed first), 503 (Redis or the database
+ * failed). */
+int wa_auth_resolve(wa_call_t *call, wa_access_t access, uint64_t perms, bool during_change);
 
 #endif

@@ -17,8 +17,10 @@
 #include "wa_backup.h"
 #include "wa_cfg_alerts.h"
 #include "wa_cfg_nodes.h"
+#include "wa_cfg_devices.h"
 #include "wa_cfg_queues.h"
 #include "wa_cfg_scales.h"
+#include "wa_cfg_settings.h"
 #include "wa_cfg_staff.h"
 #include "wa_cfg_stars.h"
 #include "wa_cfg_windows.h"
@@ -26,6 +28,7 @@
 #include "wa_ops_alerts.h"
 #include "wa_ops_qm.h"
 #include "wa_purge.h"
+#include "wa_ops_rejected.h"
 #include "wa_stats.h"
 #include "wa_roles.h"
 #include "wa_session.h"
@@ -38,16 +41,16 @@ typedef struct {
     const char *method;
     const char *path;
     wa_access_t access;
-    wa_perm_t perm;               /* for WA_ACCESS_PERM */
+    uint64_t perms;               /* for WA_ACCESS_PERM: any one of these bits */
     bool during_change;           /* usable while the password must be changed */
     wa_handler_fn *handler;
 } s_route_t;
 
 #define API "/api/v1"
-#define USERS WA_ACCESS_PERM, WA_PERM_MANAGE_USERS, false
-#define TOKENS WA_ACCESS_PERM, WA_PERM_MANAGE_API_TOKENS, false
-#define CONFIG WA_ACCESS_PERM, WA_PERM_MANAGE_CONFIGURATION, false
-#define QUEUES WA_ACCESS_PERM, WA_PERM_MANAGE_QUEUES, false
+#define USERS WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_USERS), false
+#define TOKENS WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_API_TOKENS), false
+#define CONFIG WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_CONFIGURATION), false
+#define QUEUES WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_QUEUES), false
 
 static const s_route_t s_routes[] = {
     { "POST", API "/sessions", WA_ACCESS_PUBLIC, 0, true, wa_session_login },
@@ -72,7 +75,8 @@ static const s_route_t s_routes[] = {
     { "POST", API "/tokens", TOKENS, wa_tokens_create },
     { "GET", API "/tokens/{id}", TOKENS, wa_tokens_get },
     { "DELETE", API "/tokens/{id}", TOKENS, wa_tokens_revoke },
-    { "GET", API "/audit", WA_ACCESS_PERM, WA_PERM_READ_AUDIT_LOG, false, wa_audit_list },
+    { "GET", API "/audit", WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_READ_AUDIT_LOG), false,
+      wa_audit_list },
     /* configuration (wa_cfg_*.c) */
     { "GET", API "/nodes", CONFIG, wa_cfg_nodes_list },
     { "POST", API "/nodes", CONFIG, wa_cfg_nodes_create },
@@ -105,10 +109,20 @@ static const s_route_t s_routes[] = {
     { "GET", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_get },
     { "PUT", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_set },
     { "DELETE", API "/nodes/{id}/star-rule", CONFIG, wa_cfg_stars_delete },
+    /* devices and their settings (wa_cfg_devices.c, wa_cfg_settings.c) */
+#define DEVICES WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_DEVICES), false
+    { "GET", API "/nodes/{id}/settings", DEVICES, wa_cfg_settings_get },
+    { "PATCH", API "/nodes/{id}/settings", DEVICES, wa_cfg_settings_update },
+    { "GET", API "/devices", DEVICES, wa_cfg_devices_list },
+    { "POST", API "/devices", DEVICES, wa_cfg_devices_create },
+    { "GET", API "/devices/{id}", DEVICES, wa_cfg_devices_get },
+    { "POST", API "/devices/{id}/assign", DEVICES, wa_cfg_devices_assign },
+    { "POST", API "/devices/{id}/unassign", DEVICES, wa_cfg_devices_unassign },
+    { "POST", API "/devices/{id}/replace", DEVICES, wa_cfg_devices_replace },
     /* operations (wa_ops_*.c) and statistics (wa_stats.c) */
-#define LIVE WA_ACCESS_PERM, WA_PERM_VIEW_LIVE_HALL, false
-#define WINDOWS WA_ACCESS_PERM, WA_PERM_OPERATE_WINDOWS, false
-#define ALERTS WA_ACCESS_PERM, WA_PERM_MANAGE_ALERTS, false
+#define LIVE WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false
+#define WINDOWS WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_OPERATE_WINDOWS), false
+#define ALERTS WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_MANAGE_ALERTS), false
     { "GET", API "/alert-rules", ALERTS, wa_cfg_rules_list },
     { "POST", API "/alert-rules", ALERTS, wa_cfg_rules_set },
     { "GET", API "/alert-rules/{id}", ALERTS, wa_cfg_rules_get },
@@ -119,9 +133,9 @@ static const s_route_t s_routes[] = {
     { "GET", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_get },
     { "PATCH", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_update },
     { "DELETE", API "/alert-recipients/{id}", ALERTS, wa_cfg_recipients_delete },
-#define STATS WA_ACCESS_PERM, WA_PERM_VIEW_STATISTICS, false
-    { "POST", API "/branches/{branch}/tickets", WA_ACCESS_PERM, WA_PERM_ISSUE_TICKETS, false,
-      wa_ops_ticket_issue },
+#define STATS WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_VIEW_STATISTICS), false
+    { "POST", API "/branches/{branch}/tickets", WA_ACCESS_PERM,
+      WA_PERM_BIT(WA_PERM_ISSUE_TICKETS), false, wa_ops_ticket_issue },
     { "GET", API "/branches/{branch}/tickets/{ticket}", LIVE, wa_ops_ticket_get },
     { "GET", API "/branches/{branch}/state", LIVE, wa_ops_branch_state },
     { "GET", API "/live", LIVE, wa_live_node },
@@ -142,6 +156,10 @@ static const s_route_t s_routes[] = {
     { "POST", API "/windows/{id}/park", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/call-back", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/walk-in", WINDOWS, wa_ops_window_action },
+    { "GET", API "/branches/{branch}/devices", LIVE, wa_cfg_devices_of_branch },
+    { "GET", API "/rejected-events", WA_ACCESS_PERM,
+      WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL) | WA_PERM_BIT(WA_PERM_MANAGE_DEVICES), false,
+      wa_ops_rejected_list },
     { "GET", API "/alerts", LIVE, wa_ops_alerts_list },
     { "GET", API "/alerts/{id}", LIVE, wa_ops_alerts_get },
     { "POST", API "/alerts/{id}/acknowledge", ALERTS, wa_ops_alerts_acknowledge },
@@ -154,7 +172,7 @@ static const s_route_t s_routes[] = {
     { "GET", API "/stats/on-duty", STATS, wa_stats_on_duty },
     /* the same as files (wa_export.c): export, and view_statistics checked
      * by the handler */
-#define EXPORT WA_ACCESS_PERM, WA_PERM_EXPORT, false
+#define EXPORT WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_EXPORT), false
 #define FILES(view, fn)                                              \
     { "GET", API "/stats/" view ".xlsx", EXPORT, wa_stats_##fn##_xlsx }, \
     { "GET", API "/stats/" view ".csv", EXPORT, wa_stats_##fn##_csv }
@@ -170,8 +188,8 @@ static const s_route_t s_routes[] = {
 #undef EXPORT
     { "GET", API "/staff/{id}/sessions", STATS, wa_stats_staff_sessions },
     /* data management (wa_backup.c, wa_purge.c; the runs in wa_jobs.c) */
-#define BACKUP WA_ACCESS_PERM, WA_PERM_BACKUP, false
-#define PURGE WA_ACCESS_PERM, WA_PERM_PURGE_DATA, false
+#define BACKUP WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_BACKUP), false
+#define PURGE WA_ACCESS_PERM, WA_PERM_BIT(WA_PERM_PURGE_DATA), false
     { "GET", API "/backups", BACKUP, wa_backup_list },
     { "POST", API "/backups", BACKUP, wa_backup_create },
     { "GET", API "/backups/{id}", BACKUP, wa_backup_get },
@@ -181,6 +199,7 @@ static const s_route_t s_routes[] = {
     { "GET", API "/purges/{id}", PURGE, wa_purge_get },
 #undef BACKUP
 #undef PURGE
+#undef DEVICES
 #undef LIVE
 #undef WINDOWS
 #undef ALERTS
@@ -243,7 +262,7 @@ static void s_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
     s_slot_t *slot = s_acquire(self);
     wa_call_t call = { .pg = slot->pg, .rs = slot->rs, .qm = slot->qm, .config = &self->api, .req = req,
                        .reply = reply };
-    if (wa_auth_resolve(&call, route->access, route->perm, route->during_change) == 0)
+    if (wa_auth_resolve(&call, route->access, route->perms, route->during_change) == 0)
         route->handler(&call);
     s_release(self, slot);
     log_debug("http_request", "method=%s path=%s status=%u principal=%s ms=%lld",
@@ -255,10 +274,11 @@ void wa_http_routes_print(FILE *out)
 {
     for (size_t i = 0; i < S_NROUTES; i++) {
         const s_route_t *r = &s_routes[i];
+        char names[256];
         fprintf(out, "%s %s %s\n", r->method, r->path,
                 r->access == WA_ACCESS_PUBLIC ? "public"
                 : r->access == WA_ACCESS_ANY  ? "any"
-                                              : wa_perm_name(r->perm));
+                                              : wa_perms_text(r->perms, "|", names, sizeof names));
     }
 }
 

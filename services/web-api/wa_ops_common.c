@@ -23,6 +23,14 @@ int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *no
                ? 0 : wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
 }
 
+const char *wa_ops_branch_param(wa_call_t *call, int64_t *branch_id)
+{
+    const char *branch = httpd_req_param(call->req, "branch");
+    if (wa_no_args(call) != 0 || wa_ops_node(call, branch, true, branch_id) != 0)
+        return NULL;
+    return branch;
+}
+
 int wa_ops_node_arg(wa_call_t *call, const char *name, int64_t *node_id, char *path)
 {
     const char *arg = httpd_req_arg(call->req, name);

@@ -16,6 +16,11 @@
  * "no such branch"; 503). */
 int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *node_id);
 
+/* The path parameter {branch} of a request without query arguments: the
+ * branch's path, with its id in *branch_id; or NULL answered (400 for a
+ * query argument, else as wa_ops_node). */
+const char *wa_ops_branch_param(wa_call_t *call, int64_t *branch_id);
+
 /* The node of the query argument `name` (absent: the caller's own node):
  * as wa_ops_node, with its path written into `path` (WA_PATH_SIZE). */
 int wa_ops_node_arg(wa_call_t *call, const char *name, int64_t *node_id, char *path);

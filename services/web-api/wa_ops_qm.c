@@ -283,10 +283,10 @@ void wa_ops_ticket_issue(wa_call_t *call)
 
 void wa_ops_ticket_get(wa_call_t *call)
 {
-    const char *branch = httpd_req_param(call->req, "branch");
     const char *ticket = httpd_req_param(call->req, "ticket");
     int64_t branch_id;
-    if (wa_no_args(call) != 0 || wa_ops_node(call, branch, true, &branch_id) != 0)
+    const char *branch = wa_ops_branch_param(call, &branch_id);
+    if (!branch)
         return;
     if (!s_ticket_ref_valid(ticket)) {
         wa_problem(call, MHD_HTTP_NOT_FOUND, "no such ticket: give its id or its number "
@@ -304,9 +304,9 @@ void wa_ops_ticket_get(wa_call_t *call)
 
 void wa_ops_branch_state(wa_call_t *call)
 {
-    const char *branch = httpd_req_param(call->req, "branch");
     int64_t branch_id;
-    if (wa_no_args(call) != 0 || wa_ops_node(call, branch, true, &branch_id) != 0)
+    const char *branch = wa_ops_branch_param(call, &branch_id);
+    if (!branch)
         return;
     json_t *members = NULL;
     qmclient_reply_t reply;

@@ -377,12 +377,15 @@ def test_another_subtrees_ids_answer_404(webapi, demo_db):
                for i, kind in enumerate(CONFIG_KINDS)}
     r01 = webapi.make_user("r01-admin", "hq.r01",
                            ["manage_configuration", "manage_queues", "manage_alerts",
-                            "manage_users"])
+                            "manage_users", "manage_devices"])
     other = webapi.make_user("r02-user", "hq.r02", ["view_statistics"])
     before = state(demo_db)
     for kind, oid in outside.items():
         problem(r01.get(f"/{kind}/{oid}"), 404)
-        problem(r01.patch(f"/{kind}/{oid}", {"name": "taken over"}), 404)
+        if kind == "devices":       # changed by its actions, not by PATCH
+            problem(r01.post(f"/devices/{oid}/unassign"), 404)
+        else:
+            problem(r01.patch(f"/{kind}/{oid}", {"name": "taken over"}), 404)
     problem(r01.get(f"/users/{other.user['id']}"), 404)
     problem(r01.patch(f"/users/{other.user['id']}", {"display_name": "x"}), 404)
     problem(r01.post(f"/users/{other.user['id']}/disable"), 404)

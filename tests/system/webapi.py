@@ -158,7 +158,7 @@ def problem(r, status):
 # --- configuration objects (issue 14 item 4), for the tests that walk every route ---
 
 CONFIG_KINDS = ("nodes", "windows", "staff", "queues", "services", "alert-recipients",
-                "rating-scales", "alert-rules")
+                "rating-scales", "alert-rules", "devices")
 SCALE_OPTIONS = [{"code": 1, "label": "非常满意", "satisfied": True, "score": 5},
                  {"code": 2, "label": "满意", "satisfied": True, "score": 4},
                  {"code": 3, "label": "一般", "score": 3},
@@ -183,12 +183,23 @@ def config_unique(kind, body, n):
              "staff": ("employee_no", f"3{n:05d}"), "queues": ("prefix", config_prefix(n)),
              "services": ("code", f"svc{n}"),
              "alert-recipients": ("phone", config_phone(n)),
-             "rating-scales": ("code", f"s{n}")}.get(kind)
+             "rating-scales": ("code", f"s{n}"),
+             "devices": ("serial", f"EQ-OBJ-{n:05d}")}.get(kind)
     return dict(body, **{field[0]: field[1]}) if field and field[0] in body else body
 
 
 def config_make(admin, kind, node, n):
-    """A new configuration object of `kind` at the branch `node`: its id."""
+    """A new configuration object of `kind` at the branch `node`: its id (a
+    device: registered there and assigned to a window of its own)."""
+    if kind == "devices":
+        r = admin.post("/devices", {"node": node, "serial": f"EQ-OBJ-{n:05d}",
+                                    "model": "EQR-4K"})
+        assert r.status_code == 201, r.text
+        device = r.json()["id"]
+        r = admin.post(f"/devices/{device}/assign",
+                       {"window": config_make(admin, "windows", node, n)})
+        assert r.status_code == 200, r.text
+        return device
     if kind == "nodes":
         r = admin.post("/nodes", {"parent": node, "code": f"d{n}", "name": "Obj",
                                   "kind": "department"})

@@ -173,15 +173,7 @@ static const char *s_copy(const char *name, s_edit_fn *edit, const void *arg)
 {
     static char path[320];
     snprintf(path, sizeof path, "%s/%s", s_dir, name);
-    FILE *in = fopen(s_archive, "rb"), *out = fopen(path, "wb");
-    assert_non_null(in);
-    assert_non_null(out);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    fclose(out);
+    assert_int_equal(tmpdir_copy(s_archive, path), 0);
     if (edit) {
         zip_t *zip = zip_open(path, 0, NULL);
         assert_non_null(zip);

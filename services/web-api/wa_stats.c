@@ -548,6 +548,22 @@ static void s_services_xlsx(wa_call_t *call, const wa_export_what_t *what,
     export_table_destroy(&table);
 }
 
+/* `"purged_before":<time or null>` for a list whose rows come from raw data
+ * that a purge deletes (docs/statistics.md, "After a purge"): the latest
+ * purge mark of `path`, its ancestors and its descendants. 0, or -1 answered. */
+static int s_purged_before(wa_call_t *call, const char *path, char *members, size_t size)
+{
+    const char *at[] = { path };
+    PGresult *res = pgstore_query(call->pg, "SELECT json_build_object('purged_before', "
+                                  WA_TS("eqms_purged_before($1::ltree)") ")::text", 1, at);
+    if (!res)
+        return wa_unavailable(call, "database");
+    const char *obj = PQgetvalue(res, 0, 0);   /* {"purged_before":...} */
+    snprintf(members, size, "%.*s", (int) strlen(obj) - 2, obj + 1);
+    PQclear(res);
+    return 0;
+}
+
 static void s_services(wa_call_t *call, wa_format_t format)
 {
     static const char *const more[] = { "node", "from", "to", "window", "staff", "service",
@@ -574,19 +590,10 @@ static void s_services(wa_call_t *call, wa_format_t format)
         || wa_ops_node_arg(call, "node", &node_id, path) != 0)
         return;
     if (format == WA_FORMAT_JSON) {
-        /* where the raw data (ratings) under the node starts after a purge */
-        const char *at[] = { path };
-        PGresult *res = pgstore_query(call->pg, "SELECT json_build_object('purged_before', "
-                                      WA_TS("eqms_purged_before($1::ltree)") ")::text", 1, at);
-        if (!res) {
-            wa_unavailable(call, "database");
-            return;
-        }
+        /* where the raw data (tickets, ratings) under the node starts */
         char members[96];
-        const char *obj = PQgetvalue(res, 0, 0);   /* {"purged_before":...} */
-        snprintf(members, sizeof members, "%.*s", (int) strlen(obj) - 2, obj + 1);
-        PQclear(res);
-        wa_store_list_key_with(call, "services", more, s_services_sql, members);
+        if (s_purged_before(call, path, members, sizeof members) == 0)
+            wa_store_list_key_with(call, "services", more, s_services_sql, members);
         return;
     }
     char limit[16];
@@ -679,7 +686,10 @@ static void s_staff_sessions(wa_call_t *call, wa_format_t format)
              " ORDER BY ss.login_at DESC, ss.id DESC LIMIT $3",
              param);
     if (format == WA_FORMAT_JSON) {
-        wa_store_list_key(call, "sessions", more, sql);
+        /* closed sessions of the subtree that logged out before a purge's cut are gone */
+        char members[96];
+        if (s_purged_before(call, call->who.node_path, members, sizeof members) == 0)
+            wa_store_list_key_with(call, "sessions", more, sql, members);
         return;
     }
     /* a file: every session, no pages */

@@ -51,26 +51,12 @@ static const gw_outbox_entry_t *add(gw_outbox_t *ob, uint32_t dseq)
     return gw_outbox_add(ob, "rating.submitted", PATH, &data, "EQ-1", 7, dseq);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    assert_non_null(in);
-    FILE *out = fopen(to, "wb");
-    assert_non_null(out);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    fclose(in);
-    fclose(out);
-}
-
 /* The journal as the disk holds it after a power loss. */
 static void pull_the_power(const char *journal)
 {
     char image[PATH_MAX + 16];
     snprintf(image, sizeof image, "%s.durable", journal);
-    copy_file(image, journal);
+    assert_int_equal(tmpdir_copy(image, journal), 0);
 }
 
 /* True if the device event dseq of EQ-1 boot 7 is in the journal. */

@@ -39,4 +39,23 @@ static inline int tmpdir_remove(char **dir_p)
     return rc == 0 ? 0 : -1;
 }
 
+/* Copies the file `from` to `to` (made or truncated). 0, or -1. */
+static inline int tmpdir_copy(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    FILE *out = in ? fopen(to, "wb") : NULL;
+    char buf[8192];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in && ferror(in))
+        rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
 #endif

@@ -37,6 +37,7 @@ typedef struct {
 
 struct wa_live_t {
     sse_hub_t *hub;
+    wa_snap_t *snap;             /* borrowed; NULL: no kept states */
     redisstore_t *rs;            /* NULL: no Redis, no `queues` events */
     s_pending_t pending[S_PENDING_MAX];   /* `queues` events to publish */
     size_t npending;
@@ -47,12 +48,13 @@ struct wa_live_t {
     size_t nseen, seen_cap;
 };
 
-wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url)
+wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url, wa_snap_t *snap)
 {
     wa_live_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->hub = hub;
+    self->snap = snap;
     if (redis_url && *redis_url && !(self->rs = redisstore_new(redis_url, S_REDIS_TIMEOUT_MS))) {
         free(self);
         return NULL;
@@ -189,6 +191,8 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope)
     else if (!ticket && strcmp(envelope->type, "display") != 0
              && strcmp(envelope->type, "announce") != 0)
         return 0;
+    if (self->snap)
+        wa_snap_forget(self->snap, branch);
     json_t *data = json_deep_copy(envelope->data);
     if (!data)
         return 0;

@@ -40,8 +40,10 @@ extern const char *const wa_live_topics[];
 
 /* The bus side, publishing into `hub` (borrowed; it must outlive this),
  * reading queue counts from Redis at `redis_url` ("" = none: no `queues`
- * events). NULL when memory ran out or the URL is malformed. */
-wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url);
+ * events), and forgetting in `snap` (borrowed; NULL: none) the kept state
+ * of every branch a live event comes for. NULL when memory ran out or the
+ * URL is malformed. */
+wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url, wa_snap_t *snap);
 void wa_live_destroy(wa_live_t **self_p);
 
 /* Publishes what the bus message (`topic`, `envelope`, both borrowed) means

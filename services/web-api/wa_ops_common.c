@@ -11,11 +11,16 @@
 
 #include "eqms/envelope.h"
 
+bool wa_ops_path_within(const wa_call_t *call, const char *path)
+{
+    return path && envelope_org_path_valid(path, strlen(path))
+           && wa_path_within(path, call->who.node_path);
+}
+
 int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *node_id)
 {
     const char *what = branch_only ? "branch" : "node";
-    if (!path || !envelope_org_path_valid(path, strlen(path))
-        || !wa_path_within(path, call->who.node_path))
+    if (!wa_ops_path_within(call, path))
         return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
     const char *params[] = { path, branch_only ? "t" : "f" };
     PGresult *res = pgstore_query(call->pg,

@@ -19,7 +19,7 @@ static int s_setup(void **state)
 {
     s_fixture_t *f = calloc(1, sizeof *f);
     f->hub = sse_hub_new(&(sse_config_t) { 0 });
-    f->live = wa_live_new(f->hub, "");
+    f->live = wa_live_new(f->hub, "", NULL);
     assert_non_null(f->live);
     *state = f;
     return 0;

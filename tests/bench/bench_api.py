@@ -51,14 +51,13 @@ import sys
 import threading
 import time
 
-import psycopg2
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import servers as srvmod  # noqa: E402
 from bench_queue import BRANCH, prepare_branch, q  # noqa: E402
-from benchproc import cpu_seconds, stop_all  # noqa: E402
+from benchproc import cpu_seconds, demo_database, stop_all  # noqa: E402
 
 LUA = os.path.join(ROOT, "tests", "bench", "bench_api.lua")
 API = "/api/v1"
@@ -294,15 +293,7 @@ def main():
     servers = srvmod.Servers().start()
     stack = None
     try:
-        conninfo = servers.pg.create_database("bench_api")
-        subprocess.run([os.path.join(args.bin, "eqms-migrate")],
-                       env=dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn"),
-                       check=True)
-        conn = psycopg2.connect(conninfo)
-        conn.autocommit = True
-        with conn.cursor() as cur, open(os.path.join(ROOT, "docker", "local", "demo.sql"),
-                                        encoding="utf-8") as f:
-            cur.execute(f.read())
+        conninfo, conn = demo_database(servers, "bench_api", args.bin)
         windows, staff = prepare_branch(conn)
         branches = add_branches(conn, args.branches)
         stack = Stack(args.bin, conninfo, servers.redis.url(0), args.streams,

@@ -23,10 +23,10 @@ int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *no
     if (!wa_ops_path_within(call, path))
         return wa_problem(call, MHD_HTTP_NOT_FOUND, "no such %s", what);
     const char *params[] = { path, branch_only ? "t" : "f" };
-    PGresult *res = pgstore_query(call->pg,
-                                  "SELECT id FROM org_node WHERE path = $1::ltree"
-                                  " AND (NOT $2::boolean OR kind = 'branch')",
-                                  2, params);
+    PGresult *res = pgstore_query_prepared(call->pg, "wa_ops_node",
+                                           "SELECT id FROM org_node WHERE path = $1::ltree"
+                                           " AND (NOT $2::boolean OR kind = 'branch')",
+                                           2, params);
     if (!res)
         return wa_unavailable(call, "database");
     int found = PQntuples(res) == 1;

@@ -40,6 +40,7 @@ Usage: /usr/bin/python3 tests/bench/bench_api.py --bin build/release/bin
        [--seconds 10] [--warmup 2] [--threads 2] [--connections 32]
        [--rate 1000] [--stats-rate 200] [--streams 1000] [--sse-rate 10]
        [--branches 40] [--phases live,stats,sse,issue] [--perf PHASE]
+       [--state-cache-ms MS]
 Last line: BENCH api live_rps=<n> live_p99_ms=<n> stats_rps=<n>
            stats_p99_ms=<n> issue_rps=<n> sse_p99_ms=<n>
 """
@@ -83,7 +84,7 @@ def add_branches(conn, n):
 class Stack:
     """eqms-bus, queue-manager, stats-aggregator and web-api on free ports."""
 
-    def __init__(self, bindir, conninfo, redis_url, streams, logdir):
+    def __init__(self, bindir, conninfo, redis_url, streams, logdir, webapi_env):
         self.procs, self.logdir = [], logdir
         os.makedirs(logdir, exist_ok=True)
         env = dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn",
@@ -99,7 +100,7 @@ class Stack:
         self.api_port = srvmod.free_port()
         api_env = dict(bus, EQMS_QM_ENDPOINT=endpoint, EQMS_WEBAPI_ADDRESS="127.0.0.1",
                        EQMS_WEBAPI_PORT=str(self.api_port),
-                       EQMS_WEBAPI_STREAMS_MAX=str(streams + 100))
+                       EQMS_WEBAPI_STREAMS_MAX=str(streams + 100), **webapi_env)
         subprocess.run([os.path.join(bindir, "eqms-web-api"), "--create-admin", ADMIN, "hq"],
                        env=dict(api_env, EQMS_ADMIN_PASSWORD=PASSWORD), check=True,
                        stdout=subprocess.DEVNULL)
@@ -287,6 +288,8 @@ def main():
     ap.add_argument("--waiting", type=int, default=20, help="tickets waiting in the hall")
     ap.add_argument("--phases", default="live,stats,sse,issue")
     ap.add_argument("--perf", default="", help="perf record web-api during this wrk phase")
+    ap.add_argument("--state-cache-ms", default="",
+                    help="EQMS_WEBAPI_STATE_CACHE_MS of web-api (default: its own, 1000; 0: off)")
     args = ap.parse_args()
     args.tool = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "bench", "tool_apiload")
     phases = args.phases.split(",")
@@ -296,8 +299,10 @@ def main():
         conninfo, conn = demo_database(servers, "bench_api", args.bin)
         windows, staff = prepare_branch(conn)
         branches = add_branches(conn, args.branches)
+        webapi_env = ({"EQMS_WEBAPI_STATE_CACHE_MS": args.state_cache_ms}
+                      if args.state_cache_ms else {})
         stack = Stack(args.bin, conninfo, servers.redis.url(0), args.streams,
-                      os.path.join(servers.root, "logs"))
+                      os.path.join(servers.root, "logs"), webapi_env)
         api = Api(stack.base)
         token = api.token
 

@@ -69,6 +69,13 @@ def say(text):
     print(text, flush=True)
 
 
+def load_average():
+    """The machine's 1-minute load average (other work on the same cores
+    moves the latency figures more than anything here)."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 def add_branches(conn, n):
     """Branches b0005.. until there are n (alternately in hq.r01 and hq.r02);
     the queues and services at hq serve them. Their paths, in code order."""
@@ -333,6 +340,7 @@ def main():
             return perf_top(stack.webapi.pid, max(1, int(args.seconds) - 2), data), data
 
         res = {}
+        loads = [load_average()]
         if "live" in phases:
             perf = perf_for("live")
             live = wrk(args, stack, token, [f"/branches/{BRANCH}/state"])
@@ -391,7 +399,10 @@ def main():
                 f"p50 {iss['p50_us'] / 1000:.2f} ms p99 {iss['p99_ms']:.2f} ms, errors "
                 f"{iss['errors']} (non-2xx {iss['non2xx']}), web-api CPU "
                 f"{iss['cpu_us']:.0f} us/request; {issued} tickets issued in all")
+        loads.append(load_average())
         conn.close()
+        say(f"machine load average (1 min) at the start and end of the phases: "
+            f"{loads[0]:.1f} -> {loads[1]:.1f} on {os.cpu_count()} cores")
         for line in stack.log_summary():
             say(f"log of {line}")
         fmt = lambda k: f"{res[k]:.0f}" if k.endswith("rps") else f"{res[k]:.2f}"  # noqa: E731

@@ -19,7 +19,7 @@ DEB_PACKAGES := build-essential pkg-config \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	python3-jsonschema python3-yaml python3-openpyxl \
-	docker-compose procps iproute2 curl \
+	docker-compose procps iproute2 curl wrk \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi \
 	clang libclang-rt-14-dev

@@ -29,6 +29,8 @@ struct pgstore_t {
     char sqlstate[6];
     char message[512];       /* the last failed statement's primary message */
     char constraint[64];     /* and the constraint it names, if any */
+    char prepared[PGSTORE_PREPARED_MAX][64];   /* on this connection */
+    size_t nprepared;
 };
 
 struct pgstore_copy_t {
@@ -53,6 +55,7 @@ static void s_disconnect(pgstore_t *self, const char *why)
             log_warn("pg_connection_lost", "reason=\"%s\"", why);
         PQfinish(self->conn);
         self->conn = NULL;
+        self->nprepared = 0;
         /* First retry at once: most drops are a server restart. */
         backoff_reset(&self->backoff);
     }
@@ -85,6 +88,7 @@ static int s_ensure(pgstore_t *self)
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (conn && PQstatus(conn) == CONNECTION_OK) {
         self->conn = conn;
+        self->nprepared = 0;
         backoff_reset(&self->backoff);
         if (self->down_logged)
             log_info("pg_connection_restored", NULL);
@@ -217,6 +221,28 @@ PGresult *pgstore_query(pgstore_t *self, const char *sql, int nparams,
         return NULL;
     PGresult *res = PQexecParams(self->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     return s_check(self, res, sql);
+}
+
+PGresult *pgstore_query_prepared(pgstore_t *self, const char *name, const char *sql,
+                                 int nparams, const char *const *params)
+{
+    self->sqlstate[0] = '\0';
+    if (s_ensure(self) != 0)
+        return NULL;
+    bool known = false;
+    for (size_t i = 0; i < self->nprepared && !known; i++)
+        known = strcmp(self->prepared[i], name) == 0;
+    if (!known) {
+        if (self->nprepared == PGSTORE_PREPARED_MAX || strlen(name) >= sizeof self->prepared[0])
+            return pgstore_query(self, sql, nparams, params);
+        PGresult *res = s_check(self, PQprepare(self->conn, name, sql, nparams, NULL), sql);
+        if (!res)
+            return NULL;
+        PQclear(res);
+        snprintf(self->prepared[self->nprepared++], sizeof self->prepared[0], "%s", name);
+    }
+    return s_check(self, PQexecPrepared(self->conn, name, nparams, params, NULL, NULL, 0),
+                   sql);
 }
 
 int pgstore_exec(pgstore_t *self, const char *sql, int nparams,

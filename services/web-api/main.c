@@ -49,6 +49,7 @@ typedef struct {
     long api_timeout_s;
     char cors_origins[1024];
     char static_dir[512];
+    long state_cache_ms;
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -100,7 +101,24 @@ static const config_var_t s_vars[] = {
           "session or token was revoked or has expired ends"),
     S_STR("EQMS_WEBAPI_BACKUP_DIR", backup_dir, "var/backups",
           "where backup archives are kept (docs/backup.md); made if missing"),
+    S_INT("EQMS_WEBAPI_STATE_CACHE_MS", state_cache_ms, "1000", 0, 60000,
+          "a branch's live state (GET /branches/{branch}/state) is kept between its bus "
+          "events, this long at most (0 = every read asks queue-manager)"),
 };
+
+/* A configuration change: every kept hall state is forgotten, and the
+ * gateways' registry snapshots are pushed. */
+typedef struct {
+    webapi_server_t *server;
+    wa_snap_t *snap;
+} s_changed_t;
+
+static void s_changed(void *ctx, const char *path)
+{
+    s_changed_t *changed = ctx;
+    wa_snap_forget(changed->snap, NULL);
+    webapi_server_changed(changed->server, path);
+}
 
 /* --create-admin LOGIN NODE-PATH: exit 0 made or already there, 1 refused. */
 static int s_create_admin(const s_config_t *cfg, const char *login, const char *node)
@@ -159,9 +177,10 @@ int main(int argc, char **argv)
     sse_hub_t *hub = sse_hub_new(&sse_cfg);
     session_config_t session = { .idle_s = (int) cfg.session_idle_s,
                                  .max_s = (int) cfg.session_max_s };
-    wa_live_t *live = hub ? wa_live_new(hub, cfg.redis_url, &session,
-                                        (int) cfg.live_check_s * 1000)
-                          : NULL;
+    wa_snap_t *snap = wa_snap_new((int) cfg.state_cache_ms);
+    wa_live_t *live = hub && snap ? wa_live_new(hub, cfg.redis_url, &session,
+                                                (int) cfg.live_check_s * 1000, snap)
+                                  : NULL;
     webapi_server_t *server = NULL;
     wa_http_t *api = NULL;
     wa_jobs_t *jobs = NULL;
@@ -171,6 +190,7 @@ int main(int argc, char **argv)
     server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live, hub);
     if (!server)
         goto done;
+    s_changed_t changed = { server, snap };
     wa_http_config_t api_cfg = {
         .address = cfg.api_address, .port = (int) cfg.api_port,
         .threads = (unsigned) cfg.api_threads,
@@ -181,8 +201,9 @@ int main(int argc, char **argv)
         .api = { .session = session,
                  .lockout_failures = (int) cfg.lockout_failures,
                  .lockout_s = (int) cfg.lockout_s,
-                 .changed = webapi_server_changed, .changed_ctx = server,
-                 .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub, .backup_dir = cfg.backup_dir } };
+                 .changed = s_changed, .changed_ctx = &changed,
+                 .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub,
+                 .backup_dir = cfg.backup_dir, .snap = snap } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
@@ -202,6 +223,7 @@ done:
     wa_jobs_destroy(&jobs);
     webapi_server_destroy(&server);
     wa_live_destroy(&live);
+    wa_snap_destroy(&snap);
     sse_hub_destroy(&hub);
     metrics_destroy(&metrics);
     pgstore_destroy(&pg);

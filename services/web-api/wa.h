@@ -27,6 +27,7 @@
 #include "eqms/redisstore.h"
 #include "eqms/session.h"
 #include "eqms/sse.h"
+#include "wa_snap.h"
 
 #define WA_PATH_SIZE 256          /* an org path as text (ltree, 32 levels at most) */
 #define WA_NAME_SIZE 132          /* a login or a token's name, for the audit log */
@@ -51,6 +52,8 @@ typedef struct {
     const char *pg_conninfo;      /* for connections of their own (streamed exports) */
     sse_hub_t *live;              /* the live streams' hub (wa_live.h); NULL: 503 */
     const char *backup_dir;       /* backup archives (wa_backup.h, wa_jobs.h) */
+    wa_snap_t *snap;              /* the live hall snapshots kept (wa_snap.h); NULL:
+                                     every read asks queue-manager */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */

@@ -150,8 +150,8 @@ static int s_load_user(wa_call_t *call, int64_t user_id)
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, user_id);
     const char *params[] = { id };
-    PGresult *res = pgstore_query(
-        call->pg,
+    PGresult *res = pgstore_query_prepared(
+        call->pg, "wa_auth_user",
         "SELECT u.login, u.node_id, n.path::text, u.disabled, u.must_change_password,"
         "  coalesce((SELECT string_agg(DISTINCT rp.permission, ',') FROM user_role ur"
         "            JOIN role_permission rp ON rp.role_id = ur.role_id"
@@ -212,8 +212,8 @@ static int s_token_details(wa_call_t *call, int64_t token_id)
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, token_id);
     const char *params[] = { id };
-    PGresult *res = pgstore_query(
-        call->pg,
+    PGresult *res = pgstore_query_prepared(
+        call->pg, "wa_auth_token",
         "SELECT n.path::text, t.name FROM api_token t JOIN org_node n ON n.id = t.node_id"
         " WHERE t.id = $1 AND t.revoked_at IS NULL AND t.expires_at > now()",
         1, params);

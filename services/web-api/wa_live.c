@@ -41,6 +41,7 @@ typedef struct {
 
 struct wa_live_t {
     sse_hub_t *hub;
+    wa_snap_t *snap;             /* borrowed; NULL: no kept states */
     redisstore_t *rs;            /* NULL: no Redis, no `queues` events */
     session_config_t session;
     int check_ms;                /* the streams' credentials are checked this often */
@@ -57,7 +58,7 @@ struct wa_live_t {
 };
 
 wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
-                       const session_config_t *session, int check_ms)
+                       const session_config_t *session, int check_ms, wa_snap_t *snap)
 {
     wa_live_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -66,6 +67,7 @@ wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
     self->session = *session;
     self->check_ms = check_ms;
     self->check_next = clock_mono_ms() + check_ms;
+    self->snap = snap;
     if (!(self->figures = wa_livefig_new(hub, S_FIGURES_EVERY_MS))) {
         free(self);
         return NULL;
@@ -208,6 +210,8 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope)
     else if (!ticket && strcmp(envelope->type, "display") != 0
              && strcmp(envelope->type, "announce") != 0)
         return 0;
+    if (self->snap)
+        wa_snap_forget(self->snap, branch);
     json_t *data = json_deep_copy(envelope->data);
     if (!data)
         return 0;

@@ -41,12 +41,13 @@ extern const char *const wa_live_topics[];
 
 /* The bus side, publishing into `hub` (borrowed; it must outlive this),
  * reading queue counts and sessions from Redis at `redis_url` ("" = none:
- * no `queues` events, login sessions of streams never checked) and
- * checking the credentials of the open streams every `check_ms` (sessions
- * as `session` (copied) says). NULL when memory ran out or the URL is
- * malformed. */
+ * no `queues` events, login sessions of streams never checked), checking
+ * the credentials of the open streams every `check_ms` (sessions as
+ * `session` (copied) says) and forgetting in `snap` (borrowed; NULL: none)
+ * the kept state of every branch a live event comes for. NULL when memory
+ * ran out or the URL is malformed. */
 wa_live_t *wa_live_new(sse_hub_t *hub, const char *redis_url,
-                       const session_config_t *session, int check_ms);
+                       const session_config_t *session, int check_ms, wa_snap_t *snap);
 void wa_live_destroy(wa_live_t **self_p);
 
 /* Publishes what the bus message (`topic`, `envelope`, both borrowed) means

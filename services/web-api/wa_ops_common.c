@@ -12,6 +12,12 @@
 #include "eqms/envelope.h"
 #include "wa_store.h"
 
+bool wa_ops_path_within(const wa_call_t *call, const char *path)
+{
+    return path && envelope_org_path_valid(path, strlen(path))
+           && wa_path_within(path, call->who.node_path);
+}
+
 int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *node_id)
 {
     const char *what = branch_only ? "branch" : "node";

@@ -21,6 +21,10 @@ int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *no
  * query argument, else as wa_ops_node). */
 const char *wa_ops_branch_param(wa_call_t *call, int64_t *branch_id);
 
+/* Whether `path` is a well-formed org path inside the caller's subtree
+ * (its form only: whether such a node exists is wa_ops_node's). */
+bool wa_ops_path_within(const wa_call_t *call, const char *path);
+
 /* The node of the query argument `name` (absent: the caller's own node):
  * as wa_ops_node, with its path written into `path` (WA_PATH_SIZE). */
 int wa_ops_node_arg(wa_call_t *call, const char *name, int64_t *node_id, char *path);

@@ -155,6 +155,8 @@ static int s_call(wa_call_t *call, const char *op, const char *branch, json_t **
         snprintf(actor, sizeof actor, "web:%.59s", call->who.name);
     int rc = qmclient_call(call->qm, op, branch, actor, members_p, call->config->qm_timeout_ms,
                            reply);
+    if (!idempotent && call->config->snap)
+        wa_snap_forget(call->config->snap, branch);   /* done, or may have been */
     if (rc == 0 && reply->ok)
         return 0;
     char detail[512];
@@ -304,12 +306,24 @@ void wa_ops_ticket_get(wa_call_t *call)
 
 void wa_ops_branch_state(wa_call_t *call)
 {
+    const char *branch = httpd_req_param(call->req, "branch");
+    wa_snap_t *snap = call->config->snap;
     int64_t branch_id;
-    const char *branch = wa_ops_branch_param(call, &branch_id);
-    if (!branch)
+    if (wa_no_args(call) != 0)
+        return;
+    /* kept: a branch read before, within the subtree (so no database) */
+    size_t len;
+    char *kept = snap && wa_ops_path_within(call, branch)
+                     ? wa_snap_get(snap, branch, &len) : NULL;
+    if (kept) {
+        wa_reply_json(call, MHD_HTTP_OK, &kept);
+        return;
+    }
+    if (wa_ops_node(call, branch, true, &branch_id) != 0)
         return;
     json_t *members = NULL;
     qmclient_reply_t reply;
+    uint64_t gen = snap ? wa_snap_begin(snap) : 0;
     /* taken before asking: every event after this state has a larger id */
     uint64_t live = call->config->live ? sse_last_id(call->config->live) : 0;
     if (s_call(call, "branch.state", branch, &members, true, NULL, &reply) == 0) {
@@ -317,7 +331,11 @@ void wa_ops_branch_state(wa_call_t *call)
         char id[24];
         snprintf(id, sizeof id, "%" PRIu64, live);
         json_object_set_new(answer, "live_event_id", live ? json_string(id) : json_null());
-        wa_reply_jansson(call, MHD_HTTP_OK, &answer);
+        char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(answer);
+        if (text && snap)
+            wa_snap_put(snap, branch, gen, text, strlen(text));
+        wa_reply_json(call, MHD_HTTP_OK, &text);
         qmclient_reply_clear(&reply);
     }
 }

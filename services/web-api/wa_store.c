@@ -298,8 +298,9 @@ int wa_store_node_find(wa_call_t *call, const char *path, int64_t *node_id, char
         || !wa_path_within(path, call->who.node_path))
         return 0;
     const char *params[] = { path };
-    PGresult *res = pgstore_query(call->pg, "SELECT id, kind FROM org_node"
-                                  " WHERE path = $1::ltree", 1, params);
+    PGresult *res = pgstore_query_prepared(call->pg, "wa_store_node_find",
+                                           "SELECT id, kind FROM org_node"
+                                           " WHERE path = $1::ltree", 1, params);
     if (!res)
         return wa_unavailable(call, "database");
     int found = PQntuples(res) == 1;

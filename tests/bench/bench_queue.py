@@ -36,12 +36,11 @@ import os
 import subprocess
 import sys
 
-import psycopg2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import servers as srvmod  # noqa: E402
-from benchproc import cpu_seconds, stop_all  # noqa: E402
+from benchproc import cpu_seconds, demo_database, stop_all  # noqa: E402
 from qm_client import Client  # noqa: E402
 
 BRANCH = "hq.r01.b0001"
@@ -167,14 +166,8 @@ def main():
     servers = srvmod.Servers().start()
     procs = []
     try:
-        conninfo = servers.pg.create_database("bench_queue")
+        conninfo, conn = demo_database(servers, "bench_queue", args.bin)
         env = dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn")
-        subprocess.run([os.path.join(args.bin, "eqms-migrate")], env=env, check=True)
-        conn = psycopg2.connect(conninfo)
-        conn.autocommit = True
-        with conn.cursor() as cur, open(os.path.join(ROOT, "docker", "local", "demo.sql"),
-                                        encoding="utf-8") as f:
-            cur.execute(f.read())
         wins, staff = prepare_branch(conn)
         settings = {k: q(conn, f"SHOW {k}")[0][0] for k in ("synchronous_commit", "fsync")}
 

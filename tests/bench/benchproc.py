@@ -1,7 +1,27 @@
-"""Process helpers shared by the benchmark scripts: CPU time from /proc and
-stopping what a benchmark started."""
+"""Process helpers shared by the benchmark scripts: CPU time from /proc,
+stopping what a benchmark started, and a demo database to start from."""
 import os
 import subprocess
+
+import psycopg2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def demo_database(servers, name, bindir):
+    """A new database `name` on the bench's PostgreSQL (servers.py) with the
+    schema (eqms-migrate from `bindir`) and the demo data
+    (docker/local/demo.sql): (conninfo, an autocommit connection)."""
+    conninfo = servers.pg.create_database(name)
+    subprocess.run([os.path.join(bindir, "eqms-migrate")],
+                   env=dict(os.environ, EQMS_PG_CONNINFO=conninfo, EQMS_LOG_LEVEL="warn"),
+                   check=True)
+    conn = psycopg2.connect(conninfo)
+    conn.autocommit = True
+    with conn.cursor() as cur, open(os.path.join(ROOT, "docker", "local", "demo.sql"),
+                                    encoding="utf-8") as f:
+        cur.execute(f.read())
+    return conninfo, conn
 
 
 def cpu_seconds(pid):

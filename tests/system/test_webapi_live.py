@@ -13,6 +13,7 @@ import openapi
 import pytest
 import requests
 from conftest import BusClient, wait_for
+from qm_client import Client as QmClient
 from qm_client import start_qm
 from servers import wait_port
 from webapi import WebApi, make_alert, problem
@@ -91,6 +92,20 @@ def live(demo_db, bus, start_bin, run_bin, servers):
                     EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub, EQMS_WEBAPI_LIVE_CHECK_S="1")
     webapi.start_bin = start_bin
     return webapi
+
+
+@pytest.fixture
+def kept(demo_db, bus, start_bin, run_bin, servers):
+    """As `live`, but a branch's state is kept for a minute unless its
+    branch changes, and queue-manager looks for new windows every second:
+    (web-api, queue-manager's endpoint)."""
+    redis_url = servers.redis.url(12)
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus, redis_url=redis_url,
+                              EQMS_QM_REFRESH_S=1)
+    webapi = WebApi(start_bin, run_bin, demo_db, redis_url, EQMS_QM_ENDPOINT=endpoint,
+                    EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub,
+                    EQMS_WEBAPI_STATE_CACHE_MS="60000")
+    return webapi, endpoint
 
 
 class Hall:
@@ -411,3 +426,39 @@ def test_a_thousand_streams_need_no_more_threads(live):
     finally:
         for s in socks:
             s.close()
+
+
+def waiting(state):
+    return sum(q["waiting"] for q in state["queues"])
+
+
+def test_the_kept_snapshot_follows_every_change_of_its_branch(kept):
+    """The snapshot is kept between changes (wa_snap): a change made through
+    web-api shows at once, one made elsewhere (queue-manager's own clients,
+    its own configuration reloads) as soon as its bus event arrives."""
+    webapi, endpoint = kept
+    hall = Hall(webapi, BRANCH)
+    first = hall.snapshot()
+    again = webapi.admin.get(f"/branches/{BRANCH}/state")
+    assert again.json() == first
+    # through web-api: the next read has it, without waiting for the bus
+    hall.issue()
+    assert waiting(hall.snapshot()) == waiting(first) + 1
+    # elsewhere: a kiosk's ticket through queue-manager directly
+    qm = QmClient(endpoint, branch=BRANCH)
+    try:
+        assert qm.call("ticket.issue", service_code="cash")["ok"]
+    finally:
+        qm.close()
+    wait_for(lambda: waiting(hall.snapshot()) == waiting(first) + 2, timeout=2.0)
+    # another branch's change leaves this one's state as it was
+    other = Hall(webapi, OTHER)
+    before = other.snapshot()
+    hall.issue()
+    assert other.snapshot() == before
+    # a window added at run time: in the state once queue-manager took it
+    # (its window_set event), though the state was read in between
+    r = webapi.admin.post("/windows", {"branch": BRANCH, "number": 77, "name": "77号窗口"})
+    assert r.status_code == 201, r.text
+    hall.snapshot()
+    wait_for(lambda: 77 in [w["number"] for w in hall.snapshot()["windows"]], timeout=10.0)

@@ -384,6 +384,45 @@ static void test_reconnects_after_connection_loss(void **state)
     pgstore_destroy(&killer);
 }
 
+static void test_prepared_statements_survive_a_reconnect(void **state)
+{
+    (void) state;
+    pgstore_t *pg = connected();
+    pgstore_t *killer = connected();
+    const char *sql = "SELECT $1::int + 1, pg_backend_pid()::text";
+    const char *two[] = { "2" };
+    for (int i = 0; i < 3; i++) {           /* prepared once, executed thrice */
+        PGresult *res = pgstore_query_prepared(pg, "unit_add", sql, 1, two);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "3");
+        PQclear(res);
+    }
+    PGresult *res = pgstore_query(pg, "SELECT count(*)::text FROM pg_prepared_statements"
+                                      " WHERE name = 'unit_add'", 0, NULL);
+    assert_string_equal(PQgetvalue(res, 0, 0), "1");
+    PQclear(res);
+    /* a parameter is a value, never SQL, and an error is reported as usual */
+    const char *bad[] = { "1; DROP TABLE x" };
+    assert_null(pgstore_query_prepared(pg, "unit_add", sql, 1, bad));
+    assert_string_equal(pgstore_last_sqlstate(pg), "22P02");
+    /* the connection is lost: the statement is prepared again on the next */
+    res = pgstore_query_prepared(pg, "unit_add", sql, 1, two);
+    char before[16];
+    snprintf(before, sizeof before, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    const char *pid[] = { before };
+    assert_int_equal(pgstore_exec(killer, "SELECT pg_terminate_backend($1::int)", 1, pid), 0);
+    usleep(100 * 1000);
+    assert_null(pgstore_query_prepared(pg, "unit_add", sql, 1, two));
+    res = pgstore_query_prepared(pg, "unit_add", sql, 1, two);
+    assert_non_null(res);
+    assert_string_equal(PQgetvalue(res, 0, 0), "3");
+    assert_string_not_equal(PQgetvalue(res, 0, 1), before);
+    PQclear(res);
+    pgstore_destroy(&pg);
+    pgstore_destroy(&killer);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_migration_changed_or_broken_is_refused),
         cmocka_unit_test(test_newer_schema_of_expand_migrations_is_accepted),
         cmocka_unit_test(test_reconnects_after_connection_loss),
+        cmocka_unit_test(test_prepared_statements_survive_a_reconnect),
         cmocka_unit_test(test_connections_have_timeouts),
     };
     return cmocka_run_group_tests(tests, setup_db, NULL);

@@ -20,7 +20,7 @@ static int s_setup(void **state)
     s_fixture_t *f = calloc(1, sizeof *f);
     f->hub = sse_hub_new(&(sse_config_t) { 0 });
     session_config_t session = { 0 };
-    f->live = wa_live_new(f->hub, "", &session, 60000);
+    f->live = wa_live_new(f->hub, "", &session, 60000, NULL);
     assert_non_null(f->live);
     *state = f;
     return 0;

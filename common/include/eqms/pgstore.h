@@ -63,6 +63,15 @@ PGconn *pgstore_conn(pgstore_t *self);
 PGresult *pgstore_query(pgstore_t *self, const char *sql, int nparams,
                         const char *const *params);
 
+/* pgstore_query for a statement run on every request: prepared under
+ * `name` (one name per statement text; at most PGSTORE_PREPARED_MAX names,
+ * beyond: run unprepared) on first use on each connection, then executed
+ * by name, so PostgreSQL parses and plans it once per connection. */
+PGresult *pgstore_query_prepared(pgstore_t *self, const char *name, const char *sql,
+                                 int nparams, const char *const *params);
+
+#define PGSTORE_PREPARED_MAX 16
+
 /* pgstore_query for statements with no rows wanted. Returns 0 or -1. */
 int pgstore_exec(pgstore_t *self, const char *sql, int nparams,
                  const char *const *params);

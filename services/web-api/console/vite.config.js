@@ -1,0 +1,26 @@
+// Vite configuration of the console: builds into build/console (hashed assets
+// under assets/); `vite preview` serves that folder and passes /api to web-api
+// at EQMS_CONSOLE_API (default http://127.0.0.1:8080, `make run`'s web-api).
+import { fileURLToPath, URL } from 'node:url'
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+
+const api = process.env.EQMS_CONSOLE_API || 'http://127.0.0.1:8080'
+const proxy = {
+  // SSE streams stay open: no proxy timeout, nothing buffered
+  '/api': { target: api, changeOrigin: false, timeout: 0, proxyTimeout: 0 },
+}
+
+export default defineConfig({
+  plugins: [vue()],
+  base: './',
+  resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
+  build: {
+    outDir: fileURLToPath(new URL('../../../build/console', import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    chunkSizeWarningLimit: 1500,
+  },
+  server: { proxy },
+  preview: { proxy },
+})

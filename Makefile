@@ -20,7 +20,7 @@ DEB_PACKAGES := build-essential pkg-config \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	python3-jsonschema python3-yaml python3-openpyxl \
 	docker-compose procps iproute2 curl \
-	chromium chromium-driver python3-selenium \
+	chromium chromium-driver python3-selenium fonts-wqy-microhei \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi
 

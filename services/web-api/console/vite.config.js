@@ -7,8 +7,18 @@ import vue from '@vitejs/plugin-vue'
 
 const api = process.env.EQMS_CONSOLE_API || 'http://127.0.0.1:8080'
 const proxy = {
-  // SSE streams stay open: no proxy timeout, nothing buffered
-  '/api': { target: api, changeOrigin: false, timeout: 0, proxyTimeout: 0 },
+  '/api': {
+    target: api,
+    changeOrigin: false,
+    // live streams stay open: no proxy timeout
+    timeout: 0,
+    proxyTimeout: 0,
+    // web-api going away mid-stream (a restart) ends the browser's stream
+    // too, as a direct connection would, instead of leaving it open
+    configure: (p) => p.on('proxyRes', (upstream, req, res) => {
+      upstream.on('close', () => { if (!res.writableEnded) res.destroy() })
+    }),
+  },
 }
 
 export default defineConfig({

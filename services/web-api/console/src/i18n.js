@@ -30,3 +30,11 @@ export function setLocale (code) {
   localStorage.setItem(KEY, code)
   document.documentElement.lang = code
 }
+
+/** A time (RFC 3339) in the current language's form: date and time, or
+ *  the time alone with `timeOnly`. */
+export function localTime (iso, timeOnly = false) {
+  const d = new Date(iso)
+  const code = i18n.global.locale.value
+  return timeOnly ? d.toLocaleTimeString(code) : d.toLocaleString(code)
+}

@@ -1,0 +1,117 @@
+"""Fixtures of the browser tests: the console in headless Chromium against the
+real stack (PostgreSQL, Redis, bus, queue-manager, web-api; tests/system's
+fixtures, loaded here under a name of their own).
+
+console   the built console (build/console) served by `vite preview` with /api
+          passed to a web-api on the real bus and queue-manager (Console: .url,
+          .api (webapi.WebApi), .restart_webapi())
+browser   a headless Chromium at 1280x800 (selenium, Debian's chromium and
+          chromium-driver); its console log is checked for errors at teardown
+          and every screenshot goes to the test's tmp folder
+"""
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SYSTEM = os.path.join(ROOT, "tests", "system")
+sys.path.insert(0, SYSTEM)
+
+_spec = importlib.util.spec_from_file_location("eqms_system_conftest",
+                                               os.path.join(SYSTEM, "conftest.py"))
+system = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(system)
+# the system tests' fixtures this folder uses
+servers, fresh_db, demo_db, bus, start_bin, run_bin = (
+    system.servers, system.fresh_db, system.demo_db, system.bus, system.start_bin, system.run_bin)
+
+from servers import free_port, wait_port  # noqa: E402
+from webapi import WebApi  # noqa: E402
+from qm_client import start_qm  # noqa: E402
+
+
+
+def system_module(name):
+    """A module of tests/system that imports `conftest` (the system tests'),
+    e.g. test_stats for start_stats."""
+    saved = sys.modules.get("conftest")
+    sys.modules["conftest"] = system
+    try:
+        return importlib.import_module(name)
+    finally:
+        if saved is None:
+            sys.modules.pop("conftest", None)
+        else:
+            sys.modules["conftest"] = saved
+
+
+CONSOLE_SRC = os.path.join(ROOT, "services", "web-api", "console")
+CONSOLE_OUT = os.path.join(ROOT, "build", "console")
+
+
+class Console:
+    """The console served on a port of its own in front of a web-api."""
+
+    def __init__(self, api, start_bin, tmp_path):
+        self.api = api
+        self.start_bin = start_bin
+        if not os.path.exists(os.path.join(CONSOLE_OUT, "index.html")):
+            raise RuntimeError("build/console is not built (make console)")
+        self.port = free_port()
+        env = dict(os.environ, EQMS_CONSOLE_API=f"http://127.0.0.1:{api.port}")
+        self.log_path = str(tmp_path / "vite-preview.log")
+        self.proc = subprocess.Popen(
+            ["npx", "vite", "preview", "--host", "127.0.0.1", "--port", str(self.port),
+             "--strictPort"], cwd=CONSOLE_SRC, env=env, stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        wait_port(self.port, timeout=60, proc=self.proc)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def restart_webapi(self):
+        """Stops web-api (SIGTERM) and starts it again on the same port."""
+        self.api.proc.stop()
+        self.api.proc = self.start_bin("web-api", self.api.env)
+        wait_port(self.api.port, proc=self.api.proc.proc)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+@pytest.fixture
+def stack(demo_db, bus, start_bin, run_bin, servers):
+    """queue-manager and web-api on the real bus sharing a Redis, as in
+    tests/system/test_webapi_live.py."""
+    redis_url = servers.redis.url(14)
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus, redis_url=redis_url)
+    api = WebApi(start_bin, run_bin, demo_db, redis_url, EQMS_QM_ENDPOINT=endpoint,
+                 EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub, EQMS_WEBAPI_LIVE_CHECK_S="1")
+    api.bus = bus
+    return api
+
+
+@pytest.fixture
+def console(stack, start_bin, tmp_path):
+    c = Console(stack, start_bin, tmp_path)
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def browser(tmp_path, request):
+    from browser import Browser
+    b = Browser(str(tmp_path))
+    yield b
+    errors = b.console_errors()
+    b.quit()
+    assert not errors, f"errors in the browser's console: {errors}"

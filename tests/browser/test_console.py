@@ -37,8 +37,7 @@ def test_login_a_wrong_password_and_a_lockout(console, browser):
     b = browser
     b.get(console.url)
     b.wait(lambda: "#/login" in b.driver.current_url, what="sent to the login")
-    shot = b.shot("login")
-    keep(shot, "console-login.png")
+    b.shot("login")
     login(b, console, "admin", "Wrong-Pass-2024!")
     assert "用户名或密码错误" in b.text("[data-test=problem]")
     assert b.driver.find_element("css selector", "#password").get_attribute("value") == ""
@@ -266,12 +265,17 @@ def test_statistics_page_shows_the_api_figures(console, browser, demo_db, start_
     shot = b.shot("statistics")
     keep(shot, "console-statistics.png")
 
-    # group by window: one row per window, as the API's
+    # group by window: one row per window, as the API's, each named by its
+    # window (GET /windows), not by its id
     b.get(console.url + f"#/stats?node={BRANCH}&from={frm}&to={to}&group=window")
     by_window = api.admin.get("/stats/figures", params=dict(query, group="window")).json()["rows"]
-    b.wait(lambda: b.texts("[data-test=figures] span[data-measure=served]")
-           == ["" if r["served"] is None else str(r["served"]) for r in by_window],
-           what="the rows by window")
+    with demo_db.cursor() as cur:
+        cur.execute("SELECT id, name FROM service_window")
+        names = dict(cur.fetchall())
+    b.wait(lambda: b.texts("[data-test=figures] span[data-measure=grp]")
+           == [names[r["member"]] for r in by_window], what="the rows by window, named")
+    assert (b.texts("[data-test=figures] span[data-measure=served]")
+            == ["" if r["served"] is None else str(r["served"]) for r in by_window])
 
     # the export button downloads the API's file
     b.click("button[data-test=export-csv]")

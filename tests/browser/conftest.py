@@ -31,8 +31,6 @@ servers, fresh_db, demo_db, bus, start_bin, run_bin = (
     system.servers, system.fresh_db, system.demo_db, system.bus, system.start_bin, system.run_bin)
 
 from servers import free_port, wait_port  # noqa: E402
-from webapi import WebApi  # noqa: E402
-from qm_client import start_qm  # noqa: E402
 
 
 
@@ -88,20 +86,13 @@ class Console:
                 self.proc.wait()
 
 
-@pytest.fixture
-def stack(demo_db, bus, start_bin, run_bin, servers):
-    """queue-manager and web-api on the real bus sharing a Redis, as in
-    tests/system/test_webapi_live.py."""
-    redis_url = servers.redis.url(14)
-    _, endpoint, _ = start_qm(start_bin, demo_db, bus, redis_url=redis_url)
-    api = WebApi(start_bin, run_bin, demo_db, redis_url, EQMS_QM_ENDPOINT=endpoint,
-                 EQMS_BUS_PUB=bus.xsub, EQMS_BUS_SUB=bus.xpub, EQMS_WEBAPI_LIVE_CHECK_S="1")
-    api.bus = bus
-    return api
+# queue-manager and web-api on the real bus sharing a Redis: test_webapi_live's
+stack = system_module("test_webapi_live").live
 
 
 @pytest.fixture
-def console(stack, start_bin, tmp_path):
+def console(stack, bus, start_bin, tmp_path):
+    stack.bus = bus
     c = Console(stack, start_bin, tmp_path)
     yield c
     c.stop()

@@ -38,7 +38,11 @@ test('request: headers, JSON, Problem Details, 401 and password change', async (
   assert.deepEqual(await request('GET', '/me', { query: { a: 1 } }), { ok: 1 })
   assert.equal(sent[0].url, '/api/v1/me?a=1')
   assert.equal(sent[0].init.headers.Authorization, 'Bearer eqs_x')
-  assert.equal(sent[0].init.headers['X-Requested-With'], 'eqms')
+  assert.deepEqual(Object.keys(sent[0].init.headers).sort(), ['Accept', 'Authorization'])
+  next = answer(201, { id: 1 }, 'application/json')
+  await request('POST', '/x', { body: { a: 1 } })
+  assert.equal(sent[1].init.headers['Content-Type'], 'application/json')
+  assert.equal(sent[1].init.body, '{"a":1}')
 
   next = answer(400, { type: 'about:blank', title: 'Bad Request', status: 400,
     detail: '"name": too long', errors: [{ member: 'name', reason: 'too long' }] })

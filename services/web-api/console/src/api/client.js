@@ -1,12 +1,12 @@
 // client: the console's only way to web-api's REST API (docs/openapi.yaml).
 // A fetch() wrapper that sends the session's bearer token (kept in
-// sessionStorage, so it ends with the tab) and the X-Requested-With header,
-// decodes Problem Details (RFC 9457) into ApiError, sends the user to the
-// login on 401 and to the password change on password-change-required.
+// sessionStorage, so it ends with the tab) and JSON bodies as
+// application/json (with the Authorization header, what web-api's CSRF rule
+// asks of a state-changing request: docs/security.md, "Browsers"), decodes
+// Problem Details (RFC 9457) into ApiError, sends the user to the login on
+// 401 and to the password change on password-change-required.
 
 export const API = '/api/v1'
-export const CSRF_HEADER = 'X-Requested-With'
-export const CSRF_VALUE = 'eqms'
 export const PASSWORD_CHANGE = 'urn:eqms:problem:password-change-required'
 export const ACCOUNT_LOCKED = 'urn:eqms:problem:account-locked'
 const TOKEN_KEY = 'eqms.token'
@@ -75,9 +75,11 @@ export const session = {
 export function onUnauthorized (fn) { hooks.unauthorized = fn }
 export function onPasswordChange (fn) { hooks.passwordChange = fn }
 
-/** The headers of every request: Accept, the CSRF header, the bearer token. */
+/** The headers of every request: Accept and the bearer token (no other
+ *  header: a cross-origin console's preflight allows only Authorization,
+ *  Content-Type, If-None-Match and Last-Event-ID). */
 export function headers (extra) {
-  const h = { Accept: 'application/json', [CSRF_HEADER]: CSRF_VALUE, ...extra }
+  const h = { Accept: 'application/json', ...extra }
   if (session.token) h.Authorization = `Bearer ${session.token}`
   return h
 }

@@ -10,7 +10,7 @@ import shutil
 import time
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
+import requests
 
 from conftest import system, system_module
 from webapi import ADMIN_PASSWORD, USER_PASSWORD
@@ -35,6 +35,10 @@ def login(b, console, who, password):
 
 def test_login_a_wrong_password_and_a_lockout(console, browser):
     b = browser
+    # the page runs under web-api's Content-Security-Policy (a violation is
+    # an error in the browser's console, which fails the test)
+    assert requests.get(console.url).headers["Content-Security-Policy"].startswith(
+        "default-src 'self'")
     b.get(console.url)
     b.wait(lambda: "#/login" in b.driver.current_url, what="sent to the login")
     b.shot("login")
@@ -277,7 +281,7 @@ def test_statistics_page_shows_the_api_figures(console, browser, demo_db, start_
     assert (b.texts("[data-test=figures] span[data-measure=served]")
             == ["" if r["served"] is None else str(r["served"]) for r in by_window])
 
-    # the export button downloads the API's file
+    # the export button downloads the API's file (the view by window)
     b.click("button[data-test=export-csv]")
     folder = os.path.join(b.out_dir, "downloads")
     done = b.wait(lambda: [f for f in os.listdir(folder) if f.endswith(".csv")]
@@ -286,6 +290,18 @@ def test_statistics_page_shows_the_api_figures(console, browser, demo_db, start_
         data = f.read()
     r = api.admin.get("/stats/figures.csv", params=dict(query, group="window"))
     assert data == r.content
+
+    # drill-down: the region by its branches, a click on one opens it by windows
+    b.get(console.url + f"#/stats?node=hq.r01&from={frm}&to={to}&group=child")
+    b.wait(lambda: "上海浦东支行" in b.texts("[data-test=figures] span[data-measure=grp]"),
+           what="the region's branches")
+    b.wait(lambda: next(e for e in b.driver.find_elements(
+        "css selector", "[data-test=figures] tr.drill span[data-measure=grp]")
+        if e.text == "上海浦东支行").click() or True, what="a click on the branch")
+    b.wait(lambda: f"node={BRANCH}" in b.driver.current_url and "group=window" in b.driver.current_url,
+           what="drilled down to the branch")
+    b.wait(lambda: b.texts("[data-test=figures] span[data-measure=grp]")
+           == [names[r["member"]] for r in by_window], what="the branch's windows")
 
 
 def screen_round(value, places):

@@ -21,6 +21,12 @@ const proxy = {
   },
 }
 
+// The pages' Content-Security-Policy of web-api's static files
+// (common/httpstatic.c, S_CSP_PAGE), so that `vite preview` and the browser
+// tests run the console under the policy it gets in production.
+const CSP = "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 export default defineConfig({
   plugins: [vue()],
   base: './',
@@ -32,5 +38,5 @@ export default defineConfig({
     chunkSizeWarningLimit: 1500,
   },
   server: { proxy },
-  preview: { proxy },
+  preview: { proxy, headers: { 'Content-Security-Policy': CSP } },
 })

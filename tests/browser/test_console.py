@@ -326,3 +326,25 @@ def test_language_switch_is_remembered(console, browser):
     b.click("button[data-test=lang-menu]")
     b.click("li[data-test=lang-zh-CN]")
     b.wait(lambda: b.text("li[data-test=menu-stats]") == "统计分析", what="Chinese again")
+
+
+def test_a_revoked_session_goes_back_to_the_login(console, browser):
+    """The live stream ends with `reload` (unauthorized) when the session is
+    revoked; the snapshot then answers 401 and the page sends to the login,
+    which brings the user back to where they were."""
+    b = browser
+    login(b, console, "admin", ADMIN_PASSWORD)
+    b.find("li[data-test=menu-live]")
+    b.get(console.url + f"#/live?node={BRANCH}")
+    b.wait(lambda: b.find("[data-test=live-status]").get_attribute("data-status") == "live",
+           what="the stream open")
+    token = b.driver.execute_script("return sessionStorage.getItem('eqms.token')")
+    assert console.api.client(token).delete("/sessions/current").status_code == 204
+    b.wait(lambda: "#/login" in b.driver.current_url, timeout=15, what="sent to the login")
+    assert b.driver.execute_script("return sessionStorage.getItem('eqms.token')") is None
+    b.forget_logs()  # the 401 of the snapshot
+    b.type("#login", "admin")
+    b.type("#password", ADMIN_PASSWORD)
+    b.click("button[data-test=submit]")
+    b.wait(lambda: f"#/live?node={BRANCH}" in b.driver.current_url, what="back to the live hall")
+    b.find("[data-test=window-1]")

@@ -2,6 +2,7 @@
 real stack (PostgreSQL, Redis, bus, queue-manager, web-api; tests/system's
 fixtures, loaded here under a name of their own).
 
+stack     queue-manager and web-api on the real bus (test_webapi_live's `live`)
 console   the built console (build/console) served by `vite preview` with /api
           passed to a web-api on the real bus and queue-manager (Console: .url,
           .api (webapi.WebApi), .restart_webapi())
@@ -31,7 +32,6 @@ servers, fresh_db, demo_db, bus, start_bin, run_bin = (
     system.servers, system.fresh_db, system.demo_db, system.bus, system.start_bin, system.run_bin)
 
 from servers import free_port, wait_port  # noqa: E402
-
 
 
 def system_module(name):

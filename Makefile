@@ -20,6 +20,7 @@ DEB_PACKAGES := build-essential pkg-config \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	python3-jsonschema python3-yaml python3-openpyxl \
 	docker-compose procps iproute2 curl wrk \
+	chromium chromium-driver python3-selenium fonts-wqy-microhei \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi \
 	clang libclang-rt-14-dev
@@ -114,10 +115,28 @@ BENCH_NAMES := $(sort $(patsubst tests/bench/bench_%.c,%,$(BENCH_SRC)) \
 # define `firmware` (the STM32 image).
 -include $(wildcard firmware/port/*/port.mk)
 
-.PHONY: all deps test unit run stop bench clean firmware lint-openapi fuzz
+.PHONY: all deps test unit run stop bench clean firmware lint-openapi fuzz console
 .DEFAULT_GOAL := all
 
-all: $(LIBEQMS) $(LIBDEVCORE) $(BINS) $(EXTRA_BINS)
+all: $(LIBEQMS) $(LIBDEVCORE) $(BINS) $(EXTRA_BINS) console
+
+# --- the web console (services/web-api/console, docs/development.md "Console"):
+# `npm ci` when package-lock.json changed (a stamp in node_modules), then
+# `vite build` into build/console (one build for every V: it has no debug form)
+CONSOLE_DIR := services/web-api/console
+CONSOLE_SRC := $(shell find $(CONSOLE_DIR)/src -type f 2>/dev/null) \
+	$(CONSOLE_DIR)/index.html $(CONSOLE_DIR)/vite.config.js
+CONSOLE_STAMP := $(CONSOLE_DIR)/node_modules/.eqms-npm-ci
+
+console: build/console/index.html
+
+$(CONSOLE_STAMP): $(CONSOLE_DIR)/package-lock.json $(CONSOLE_DIR)/package.json
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build/console/index.html: $(CONSOLE_STAMP) $(CONSOLE_SRC)
+	@echo "  VITE    $(CONSOLE_DIR) -> build/console"
+	$(Q)cd $(CONSOLE_DIR) && npx vite build --logLevel warn
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -168,6 +187,13 @@ deps:
 		$$sudo apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "deps: all $(words $(DEB_PACKAGES)) packages present"; fi
+	@# Node.js and npm for the console and lint-openapi: Debian's when there is
+	@# none (NodeSource's nodejs carries its own npm, so npm is not in the list)
+	@command -v npm >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends nodejs npm; }
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+		|| { echo "deps: the console's Vite needs Node.js >= 20.19, found $$(node --version)"; exit 1; }
+	$(MAKE) --no-print-directory $(CONSOLE_STAMP)
 
 test: deps
 	$(MAKE) V=debug all $(UNIT_SRC:tests/unit/%.c=build/debug/unit/%) \

@@ -2,7 +2,10 @@
 
 1. the cmocka unit tests in <build>/unit (with a real PostgreSQL and Redis
    started for the ones that need them, named in EQMS_TEST_* variables);
-2. the system tests in tests/system with pytest.
+2. the system tests in tests/system with pytest;
+3. the console's JavaScript unit tests (node --test, services/web-api/console/test);
+4. the browser tests in tests/browser with pytest (headless Chromium against
+   the real stack and the built console, build/console).
 
 Usage: /usr/bin/python3 tests/run.py --build build/debug [-k PATTERN]
 """
@@ -48,8 +51,8 @@ def run_unit(binary, env):
     return passed, failed
 
 
-def run_system(build, pattern):
-    cmd = ["/usr/bin/python3", "-m", "pytest", os.path.join(HERE, "system"), "-q",
+def run_system(build, pattern, folder="system"):
+    cmd = ["/usr/bin/python3", "-m", "pytest", os.path.join(HERE, folder), "-q",
            "-p", "no:cacheprovider", "-rfE"]
     if pattern:
         cmd += ["-k", pattern]
@@ -65,6 +68,26 @@ def run_system(build, pattern):
     if proc.returncode not in (0, 5) and failed == 0:
         failed = 1   # pytest itself failed (collection, usage)
     return counts["passed"], failed
+
+
+def run_js(pattern):
+    """The console's JavaScript unit tests (node's test runner), when the
+    pattern names none or matches "console"."""
+    if pattern and pattern not in "console_js":
+        return 0, 0
+    folder = os.path.join(os.path.dirname(HERE), "services", "web-api", "console")
+    proc = subprocess.run(["node", "--test", "test/"], cwd=folder, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    out = proc.stdout.decode(errors="replace")
+    passed = sum(int(n) for n in re.findall(r"^# pass (\d+)", out, re.M))
+    failed = sum(int(n) for n in re.findall(r"^# fail (\d+)", out, re.M))
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    print(f"console_js: {passed} passed, {failed} failed {'ok' if not failed else 'FAILED'}",
+          flush=True)
+    if failed:
+        print(out)
+    return passed, failed
 
 
 def main():
@@ -84,8 +107,9 @@ def main():
             passed, failed = passed + p, failed + f
     finally:
         srv.stop()
-    p, f = run_system(args.build, args.pattern)
-    passed, failed = passed + p, failed + f
+    for p, f in (run_system(args.build, args.pattern), run_js(args.pattern),
+                 run_system(args.build, args.pattern, "browser")):
+        passed, failed = passed + p, failed + f
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and passed > 0 else 1
 

@@ -149,6 +149,9 @@ export EQMS_HTTP_ADDRESS=127.0.0.1
 # web-api's REST API (docs/openapi.yaml)
 WEBAPI_PORT=${EQMS_LOCAL_WEBAPI_PORT:-8080}
 export EQMS_WEBAPI_ADDRESS=127.0.0.1 EQMS_WEBAPI_PORT=$WEBAPI_PORT
+# the console (make console builds it) is served by web-api on the same port
+[ -f "$TOP/build/console/index.html" ] || die "build/console is not built: run make (it builds the console)"
+export EQMS_WEBAPI_STATIC_DIR="$TOP/build/console" EQMS_WEBAPI_BACKUP_DIR="$VAR/backups"
 
 # name http-port, in start order (the forwarder first: everyone meets there)
 SERVICES="bus 9550 web-api 9560 rating-ingest 9552 queue-manager 9554 stats-aggregator 9556 sms-notifier 9557"
@@ -276,6 +279,7 @@ EQMS is running (logs in var/log, stop with: make stop)
   Redis        redis://127.0.0.1:$REDIS_PORT/0
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
+  console      http://127.0.0.1:$WEBAPI_PORT/  (log in as admin or b0001.manager, below)
   web-api      REST API http://127.0.0.1:$WEBAPI_PORT/api/v1 (docs/openapi.yaml)
                health http://127.0.0.1:9560/health   (and the device registry for the gateways)
                log in as the administrator (hq; password in var/admin-password):
@@ -288,10 +292,8 @@ EQMS is running (logs in var/log, stop with: make stop)
   queue-manager requests tcp://127.0.0.1:9553 (docs/protocol.md)   health http://127.0.0.1:9554/health
                (tickets, windows, display. and announce. on the bus, live state in Redis)
   stats-aggregator health http://127.0.0.1:9556/health   metrics http://127.0.0.1:9556/metrics
-               today's figures of the demo branch (docs/statistics.md):
-               psql $CONNINFO -x -c "SELECT f.* FROM org_node n,
-                 LATERAL (SELECT (now() AT TIME ZONE n.time_zone)::date AS today) d,
-                 LATERAL stats_figures(n.id, d.today, d.today + 1) f WHERE n.path = '$DEMO_BRANCH'"
+               today's figures of the demo branch: the console's statistics page,
+               or GET $API/stats/figures?node=$DEMO_BRANCH&from=<today>&to=<tomorrow>
   sms-notifier health http://127.0.0.1:9557/health   metrics http://127.0.0.1:9557/metrics
                delivery reports http://127.0.0.1:9558/sms/dlr, inbound SMS
                http://127.0.0.1:9558/sms/inbound (from Kannel)

@@ -236,8 +236,10 @@ int wa_cfg_node(wa_call_t *call, const char *member, const char *path, int64_t *
         return wa_cfg_unprocessable(call, member, "must be an organisation path such as "
                                     "\"hq.r01.b0001\"");
     int found = wa_store_node_find(call, path, node_id, kind);
-    return found > 0 ? 0 : found < 0 ? -1 : wa_cfg_unprocessable(call, member, "no organisation node %s in your "
-                                            "subtree %s", path, call->who.node_path);
+    if (found != 0)
+        return found > 0 ? 0 : -1;
+    return wa_cfg_unprocessable(call, member, "no organisation node %s in your subtree %s",
+                                path, call->who.node_path);
 }
 
 int wa_cfg_branch(wa_call_t *call, const char *member, const char *path, int64_t *node_id)

@@ -173,8 +173,10 @@ void wa_cfg_recipients_delete(wa_call_t *call)
 /* --- alert rules ------------------------------------------------------------------- */
 
 static const jsonreq_member_t s_rule_members[] = {
-    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "kind", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 255 },
+    { "kind", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 64 },
     { .name = "enabled", .type = JSONREQ_BOOLEAN },
     { "template", JSONREQ_STRING, JSONREQ_REQUIRED, .min = 1, .max = 500 },
     { .name = "params", .type = JSONREQ_OBJECT },

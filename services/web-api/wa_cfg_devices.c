@@ -151,7 +151,7 @@ void wa_cfg_devices_assign(wa_call_t *call)
 {
     wa_cfg_update_t u;
     int64_t old_node = 0, branch = 0;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_assign_spec, &u) == 0
+    if (wa_cfg_replace_begin(call, s_by_id_sql, &s_assign_spec, &u) == 0
         && wa_cfg_node_of(call, "device", u.id_text, &old_node) == 0
         && s_window(call, json_integer_value(json_object_get(u.body, "window")), u.id,
                     &branch) == 0) {
@@ -257,9 +257,9 @@ static json_t *s_pair(json_t *removed, json_t *installed)
 void wa_cfg_devices_replace(wa_call_t *call)
 {
     wa_cfg_update_t u;
-    int64_t branch, new_id;
+    int64_t branch, new_id = 0;
     json_t *new_before = NULL, *old_after = NULL, *new_after = NULL;
-    if (wa_cfg_update_begin(call, s_by_id_sql, &s_replace_spec, &u) != 0)
+    if (wa_cfg_replace_begin(call, s_by_id_sql, &s_replace_spec, &u) != 0)
         goto done;
     if (!s_assigned(u.before)) {
         wa_problem(call, MHD_HTTP_CONFLICT, "device %s is not assigned to a window: assign "

@@ -31,9 +31,11 @@ static const jsonreq_member_t s_option_item = { .type = JSONREQ_OBJECT,
                                                 .object = &s_option_spec };
 
 static const jsonreq_member_t s_create_members[] = {
-    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "code", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 32 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_NULLABLE | JSONREQ_LINE, .min = 1,
+    { "node", JSONREQ_STRING,
+      JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_NULLABLE | JSONREQ_LINE, .min = 1,
       .max = 255 },
     { "options", JSONREQ_ARRAY, JSONREQ_REQUIRED, .min = 4, .max = S_KEYS_MAX,
       .items = &s_option_item },

@@ -10,7 +10,8 @@
 #include "wa_store.h"
 
 static const jsonreq_member_t s_create_members[] = {
-    { "employee_no", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 16 },
+    { "employee_no", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 16 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
     { "phone", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_NULLABLE | JSONREQ_LINE, .min = 1,

@@ -12,10 +12,12 @@
 #include "wa_store.h"
 
 static const jsonreq_member_t s_create_members[] = {
-    { "branch", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "branch", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 255 },
     { "number", JSONREQ_INTEGER, JSONREQ_REQUIRED, .min = 1, .max = 999 },
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
-    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 32 },
+    { "code", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 32 },
     { .name = "active", .type = JSONREQ_BOOLEAN },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);

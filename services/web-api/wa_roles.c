@@ -17,7 +17,8 @@ static const jsonreq_member_t s_perm = { .type = JSONREQ_STRING, .one_of = wa_pe
 static const jsonreq_member_t s_create_members[] = {
     { "name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "description", JSONREQ_STRING, JSONREQ_OPTIONAL, .min = 0, .max = 500 },
-    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 255 },
+    { "node", JSONREQ_STRING, JSONREQ_OPTIONAL | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 255 },
     { "permissions", JSONREQ_ARRAY, JSONREQ_REQUIRED, .min = 0, .max = 64, .items = &s_perm },
 };
 static const jsonreq_object_t s_create_spec = JSONREQ_OBJECT_OF(s_create_members);

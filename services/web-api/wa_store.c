@@ -288,8 +288,9 @@ int wa_store_node(wa_call_t *call, const char *member, const char *path, int64_t
         return wa_problem(call, MHD_HTTP_FORBIDDEN, "\"%s\": %s is outside your subtree %s",
                           member, path, call->who.node_path);
     int found = wa_store_node_find(call, path, node_id, NULL);
-    return found > 0 ? 0 : found < 0 ? -1
-                                     : wa_invalid_member(call, member, "no such organisation node");
+    if (found != 0)
+        return found > 0 ? 0 : -1;
+    return wa_invalid_member(call, member, "no such organisation node");
 }
 
 int wa_store_node_find(wa_call_t *call, const char *path, int64_t *node_id, char *kind)

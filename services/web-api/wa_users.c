@@ -20,10 +20,12 @@ static const jsonreq_member_t s_role_id = { .type = JSONREQ_INTEGER, .min = 1,
                                             .max = INT64_MAX };
 
 static const jsonreq_member_t s_create_members[] = {
-    { "login", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE, .min = 1, .max = 64 },
+    { "login", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
+      .min = 1, .max = 64 },
     { "display_name", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 64 },
     { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_LINE, .min = 1, .max = 255 },
-    { "password", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED, .min = 1, .max = S_PASSWORD_MAX_BYTES },
+    { "password", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED,
+      .min = 1, .max = S_PASSWORD_MAX_BYTES },
     { "roles", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 0, .max = S_ROLES_MAX,
       .items = &s_role_id },
     { .name = "must_change_password", .type = JSONREQ_BOOLEAN, .flags = JSONREQ_FIXED },

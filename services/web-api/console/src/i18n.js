@@ -1,0 +1,40 @@
+// i18n: the console's languages (Chinese by default, English), the choice
+// remembered in localStorage, and Element Plus's own texts to match.
+import { createI18n } from 'vue-i18n'
+import { computed } from 'vue'
+import zhCn from 'element-plus/es/locale/lang/zh-cn'
+import enEl from 'element-plus/es/locale/lang/en'
+import zh from './locales/zh-CN.js'
+import en from './locales/en.js'
+
+const KEY = 'eqms.locale'
+export const LOCALES = [{ code: 'zh-CN', name: '中文' }, { code: 'en', name: 'English' }]
+
+function s_saved () {
+  const v = localStorage.getItem(KEY)
+  return LOCALES.some(l => l.code === v) ? v : 'zh-CN'
+}
+
+export const i18n = createI18n({
+  legacy: false,
+  locale: s_saved(),
+  fallbackLocale: 'zh-CN',
+  messages: { 'zh-CN': zh, en },
+})
+
+/** Element Plus's locale of the current language. */
+export const elementLocale = computed(() => (i18n.global.locale.value === 'en' ? enEl : zhCn))
+
+export function setLocale (code) {
+  i18n.global.locale.value = code
+  localStorage.setItem(KEY, code)
+  document.documentElement.lang = code
+}
+
+/** A time (RFC 3339) in the current language's form: date and time, or
+ *  the time alone with `timeOnly`. */
+export function localTime (iso, timeOnly = false) {
+  const d = new Date(iso)
+  const code = i18n.global.locale.value
+  return timeOnly ? d.toLocaleTimeString(code) : d.toLocaleString(code)
+}

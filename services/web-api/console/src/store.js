@@ -1,0 +1,53 @@
+// store: who is logged in (GET /me), the organisation tree they see, the
+// node picked in it. One reactive object shared by the pages.
+import { reactive } from 'vue'
+import { get, request, session } from './api/client.js'
+
+export const store = reactive({ me: null, tree: null, treeError: null })
+
+/** Whether the caller holds `permission`. */
+export function can (permission) {
+  return !!store.me && store.me.permissions.includes(permission)
+}
+
+/** Reads the caller and their tree (GET /nodes/tree needs
+ *  manage_configuration: without it the tree is the caller's node alone). */
+export async function loadMe () {
+  store.me = await get('/me')
+  try {
+    store.tree = await get('/nodes/tree')
+    store.treeError = null
+  } catch (e) {
+    if (e.status !== 403) throw e
+    store.treeError = e
+    const path = store.me.node
+    store.tree = { path, name: path, code: path.split('.').pop(), children: [],
+                   kind: null } // unknown: the pages try it
+  }
+  return store.me
+}
+
+/** The node of the tree with `path`, or null. */
+export function findNode (path, tree = store.tree) {
+  if (!tree) return null
+  if (tree.path === path) return tree
+  for (const c of tree.children || []) {
+    const n = findNode(path, c)
+    if (n) return n
+  }
+  return null
+}
+
+/** Every branch at or below `node`, in tree order. */
+export function branchesUnder (node) {
+  if (!node) return []
+  if (node.kind === 'branch') return [node]
+  return (node.children || []).flatMap(branchesUnder)
+}
+
+export async function logout () {
+  try { await request('DELETE', '/sessions/current') } catch { /* gone already */ }
+  session.token = null
+  store.me = null
+  store.tree = null
+}

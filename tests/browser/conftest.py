@@ -1,0 +1,89 @@
+"""Fixtures of the browser tests: the console in headless Chromium against the
+real stack (PostgreSQL, Redis, bus, queue-manager, web-api; tests/system's
+fixtures, loaded here under a name of their own).
+
+stack     queue-manager and web-api on the real bus (test_webapi_live's `live`)
+console   the built console (build/console) served by that web-api itself
+          (EQMS_WEBAPI_STATIC_DIR) (Console: .url, .api (webapi.WebApi),
+          .restart_webapi())
+browser   a headless Chromium at 1280x800 (selenium, Debian's chromium and
+          chromium-driver); its console log is checked for errors at teardown
+          and every screenshot goes to the test's tmp folder
+"""
+import importlib.util
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SYSTEM = os.path.join(ROOT, "tests", "system")
+sys.path.insert(0, SYSTEM)
+
+_spec = importlib.util.spec_from_file_location("eqms_system_conftest",
+                                               os.path.join(SYSTEM, "conftest.py"))
+system = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(system)
+# the system tests' fixtures this folder uses
+servers, fresh_db, demo_db, bus, start_bin, run_bin = (
+    system.servers, system.fresh_db, system.demo_db, system.bus, system.start_bin, system.run_bin)
+
+from servers import wait_port  # noqa: E402
+
+
+def system_module(name):
+    """A module of tests/system that imports `conftest` (the system tests'),
+    e.g. test_stats for start_stats."""
+    saved = sys.modules.get("conftest")
+    sys.modules["conftest"] = system
+    try:
+        return importlib.import_module(name)
+    finally:
+        if saved is None:
+            sys.modules.pop("conftest", None)
+        else:
+            sys.modules["conftest"] = saved
+
+
+CONSOLE_OUT = os.path.join(ROOT, "build", "console")
+
+
+class Console:
+    """The built console served by web-api itself (EQMS_WEBAPI_STATIC_DIR),
+    as in a release: the pages and /api on one origin."""
+
+    def __init__(self, api, start_bin):
+        self.api = api
+        self.start_bin = start_bin
+        if not os.path.exists(os.path.join(CONSOLE_OUT, "index.html")):
+            raise RuntimeError("build/console is not built (make console)")
+        api.env["EQMS_WEBAPI_STATIC_DIR"] = CONSOLE_OUT
+        self.restart_webapi()
+        self.url = f"http://127.0.0.1:{api.port}/"
+
+    def restart_webapi(self):
+        """Stops web-api (SIGTERM) and starts it again on the same port."""
+        self.api.proc.stop()
+        self.api.proc = self.start_bin("web-api", self.api.env)
+        wait_port(self.api.port, proc=self.api.proc.proc)
+
+
+# queue-manager and web-api on the real bus sharing a Redis: test_webapi_live's
+stack = system_module("test_webapi_live").live
+
+
+@pytest.fixture
+def console(stack, bus, start_bin):
+    stack.bus = bus
+    return Console(stack, start_bin)
+
+
+@pytest.fixture
+def browser(tmp_path, request):
+    from browser import Browser
+    b = Browser(str(tmp_path))
+    yield b
+    errors = b.console_errors()
+    b.quit()
+    assert not errors, f"errors in the browser's console: {errors}"

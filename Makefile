@@ -201,6 +201,7 @@ test: deps
 		$(BENCH_TOOLS:$(BUILD)/%=build/debug/%)
 	/usr/bin/python3 tests/run.py --build build/debug
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory lint-openapi
 
 # Sub-makes, so that pkg-config runs after `deps` installed the libraries.
 run: deps
@@ -212,6 +213,7 @@ stop:
 
 # docs/openapi.yaml through @redocly/cli, the version pinned in
 # tools/redocly/package-lock.json (node_modules there is not committed)
+# docs/openapi.yaml linted by @redocly/cli (tools/redocly's lock); part of `make test`
 lint-openapi:
 	cd tools/redocly && npm ci --no-audit --no-fund --loglevel=error && \
 		npx redocly lint ../../docs/openapi.yaml --config ../../docs/redocly.yaml

@@ -80,7 +80,7 @@ static const s_route_t s_routes[] = {
     /* configuration (wa_cfg_*.c) */
     { "GET", API "/nodes", CONFIG, wa_cfg_nodes_list },
     { "POST", API "/nodes", CONFIG, wa_cfg_nodes_create },
-    { "GET", API "/nodes/tree", CONFIG, wa_cfg_nodes_tree },
+    { "GET", API "/nodes/tree", WA_ACCESS_ANY, 0, false, wa_cfg_nodes_tree },
     { "GET", API "/nodes/{id}", CONFIG, wa_cfg_nodes_get },
     { "PATCH", API "/nodes/{id}", CONFIG, wa_cfg_nodes_update },
     { "GET", API "/windows", CONFIG, wa_cfg_windows_list },

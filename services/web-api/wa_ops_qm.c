@@ -10,6 +10,7 @@
 #include "eqms/log.h"
 #include "eqms/problem.h"
 #include "wa_ops_common.h"
+#include "wa_ops_names.h"
 #include "wa_store.h"
 
 #define S_OUTCOME_UNKNOWN "urn:eqms:problem:outcome-unknown"
@@ -328,6 +329,12 @@ void wa_ops_branch_state(wa_call_t *call)
     uint64_t live = call->config->live ? sse_last_id(call->config->live) : 0;
     if (s_call(call, "branch.state", branch, &members, true, NULL, &reply) == 0) {
         json_t *answer = s_body(&reply, true);
+        if (wa_ops_names_add(call, branch_id, answer) != 0) {
+            json_decref(answer);
+            qmclient_reply_clear(&reply);
+            wa_unavailable(call, "database");
+            return;
+        }
         char id[24];
         snprintf(id, sizeof id, "%" PRIu64, live);
         json_object_set_new(answer, "live_event_id", live ? json_string(id) : json_null());

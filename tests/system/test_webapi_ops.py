@@ -57,6 +57,15 @@ def test_a_ticket_issued_and_called_through_the_api_is_in_the_branch_state(api, 
     mine = [x for x in state.json()["windows"] if x["id"] == w][0]
     assert mine["current"] == ticket["number"] and mine["state"] == "open"
     assert state.json()["display"][0]["number"] == ticket["number"]
+    # named for screens without configuration permissions: the teller, the
+    # window's device with its live state, the queues
+    (name,), = q(demo_db, "SELECT name FROM staff WHERE id = %s", teller(demo_db, B1))
+    assert mine["staff_name"] == name
+    serial = q(demo_db, "SELECT serial FROM device WHERE window_id = %s", w)
+    assert mine["device"] == ({"serial": serial[0][0], "status": "unknown", "since": None}
+                              if serial else None)
+    names = dict(q(demo_db, "SELECT id, name FROM queue"))
+    assert all(x["name"] == names[x["id"]] for x in state.json()["queues"])
     got = user.get(f"/branches/{B1}/tickets/{ticket['number']}")
     assert got.status_code == 200 and got.json()["ticket"]["state"] == "called"
     assert got.json()["ticket"]["id"] == ticket["id"]

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wa_cfg.h"
+#include "wa_ops_common.h"
 #include "wa_store.h"
 
 static const jsonreq_member_t s_queue_create_members[] = {
@@ -135,6 +136,21 @@ void wa_cfg_services_list(wa_call_t *call)
 void wa_cfg_services_get(wa_call_t *call)
 {
     wa_store_get(call, s_service_sql);
+}
+
+void wa_cfg_services_of_branch(wa_call_t *call)
+{
+    int64_t branch_id;
+    const char *branch = wa_ops_branch_param(call, &branch_id);
+    if (!branch)
+        return;
+    const char *params[] = { branch };
+    wa_store_object(call, MHD_HTTP_OK,
+                    "SELECT json_build_object('branch', $1::text, 'services',"
+                    " coalesce(json_agg(" S_SERVICE_JSON " ORDER BY s.id), '[]'::json))::text"
+                    " FROM service s JOIN org_node n ON n.id = s.node_id"
+                    " WHERE n.path @> $1::ltree AND s.active",
+                    1, params);
 }
 
 void wa_cfg_services_create(wa_call_t *call)

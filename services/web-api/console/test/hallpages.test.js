@@ -158,3 +158,13 @@ test('a refused speech waits for the page to be touched', () => {
   assert.equal(log.length, 2)
   assert.equal(log[1][1], '请A零零一号到1号窗口')
 })
+
+test('a new work profile of a window changes what it serves', async () => {
+  const { applyEvent, hallFromSnapshot } = await import('../src/api/hall.js')
+  const h = hallFromSnapshot({ branch: 'b', day: 'd', live_event_id: '1', queues: [], display: [],
+    windows: [{ id: 7, state: 'open', profile: 'strict;vip=1;ordinary=1;services=1,2', since: 't0' }] })
+  applyEvent(h, { event: 'ticket.profile_set', id: '2',
+                  data: { branch: 'b', window: 7, detail: 'strict;vip=1;ordinary=1;services=2', at: 't1' } })
+  assert.deepEqual([...servedNow(h.windows)], [2])
+  assert.equal(h.windows[0].since, 't0')
+})

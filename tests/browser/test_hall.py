@@ -94,8 +94,8 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     # window 1 opens serving cash alone: cash can be had, a loan cannot
     window = hall_call(api)
     cash = db_one(api, "SELECT id FROM service WHERE code = 'cash'")[0]
-    r = api.admin.put(f"/windows/{window}/profile",
-                      {"profile": f"strict;vip=1;ordinary=1;services={cash}"})
+    r = api.admin.request("PUT", f"/windows/{window}/profile",
+                          json={"profile": f"strict;vip=1;ordinary=1;services={cash}"})
     assert r.status_code == 200, r.text
     b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-available") == "1",
            timeout=10, what="cash available")
@@ -108,7 +108,7 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     # a phone number the API refuses: its reason beside the field
     b.type("#kiosk-phone", "12")
     b.click("[data-test=service-cash]")
-    b.find("[data-test=phone-error]")
+    assert "手机号码" in b.text("[data-test=phone-error]")
     assert b.driver.execute_script("return window.__prints.length") == 0
     b.shot("kiosk-phone-refused")
 
@@ -142,8 +142,10 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
     # loaded again without the token in the address: still the device's
+    b.get("about:blank")
     b.get(console.url + "#/hall/kiosk")
     b.find("[data-test=service-cash]")
+    assert "token" not in b.driver.current_url
 
 
 def spoken(b):

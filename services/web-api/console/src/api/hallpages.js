@@ -113,7 +113,7 @@ const GAP_MS = 600 // between the repeats of one announcement
  */
 export class Announcer {
   constructor (synth, Utterance, { lang = 'zh-CN', now = Date.now, onState = () => {},
-    timers = { set: setTimeout, clear: clearTimeout } } = {}) {
+    timers = { set: (fn, ms) => setTimeout(fn, ms), clear: id => clearTimeout(id) } } = {}) {
     this.synth = synth
     this.Utterance = Utterance
     this.lang = lang

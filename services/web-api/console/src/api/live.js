@@ -108,7 +108,7 @@ export class LiveHall {
         for (const ev of parser.feed(value)) {
           let data
           try { data = JSON.parse(ev.data) } catch { continue }
-          this.onEvent(ev.event, data)
+          try { this.onEvent(ev.event, data) } catch (e) { console.error(e) } // the page's, not the stream's
           const what = applyEvent(this.hall, { id: ev.id, event: ev.event, data })
           if (what === 'reload') { mine.abort(); return 'reload' }
           if (ev.event === 'queues') this.s_refreshOldest()

@@ -12,6 +12,7 @@ export default {
       estimate: 'Estimated wait about {m} min', estimateSoon: 'You will be called soon', service: 'Service',
       print: 'Print the ticket', printing: 'Printing your ticket…', done: 'Done', again: 'Print again',
       ticketTitle: 'Queue ticket', ticketNote: 'Please watch the display; a missed call needs a new ticket.', issuedAt: 'Issued',
+      phoneInvalid: 'Please enter a valid mobile number (3 to 20 digits, + allowed)',
       none: 'No service is available now', busy: 'Issuing…',
     },
     display: {

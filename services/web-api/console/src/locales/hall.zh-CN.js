@@ -12,6 +12,7 @@ export default {
       estimate: '预计等候约 {m} 分钟', estimateSoon: '预计很快叫到您', service: '业务',
       print: '打印号票', printing: '正在打印号票…', done: '完成', again: '重新打印',
       ticketTitle: '排队号票', ticketNote: '请留意叫号，过号需重新取号。', issuedAt: '取号时间',
+      phoneInvalid: '请输入正确的手机号码（3 至 20 位数字，可带 +）',
       none: '目前没有可办理的业务', busy: '正在取号…',
     },
     display: {

@@ -140,17 +140,11 @@ void wa_cfg_services_get(wa_call_t *call)
 
 void wa_cfg_services_of_branch(wa_call_t *call)
 {
-    int64_t branch_id;
-    const char *branch = wa_ops_branch_param(call, &branch_id);
-    if (!branch)
-        return;
-    const char *params[] = { branch };
-    wa_store_object(call, MHD_HTTP_OK,
-                    "SELECT json_build_object('branch', $1::text, 'services',"
-                    " coalesce(json_agg(" S_SERVICE_JSON " ORDER BY s.id), '[]'::json))::text"
-                    " FROM service s JOIN org_node n ON n.id = s.node_id"
-                    " WHERE n.path @> $1::ltree AND s.active",
-                    1, params);
+    wa_ops_branch_object(call,
+                         "SELECT json_build_object('branch', $1::text, 'services',"
+                         " coalesce(json_agg(" S_SERVICE_JSON " ORDER BY s.id), '[]'::json))::text"
+                         " FROM service s JOIN org_node n ON n.id = s.node_id"
+                         " WHERE n.path @> $1::ltree AND s.active");
 }
 
 void wa_cfg_services_create(wa_call_t *call)

@@ -23,8 +23,10 @@ window.print = () => {
 """
 
 # window.speechSynthesis replaced before the page loads by a recorder that
-# "speaks" each utterance for 700 ms and records its start, end and whether
-# another was still being spoken
+# "speaks" each utterance for 4 s (a slow voice: an announcement said twice
+# takes longer than queue-manager's spacing of the next, so the page must
+# queue them) and records its start, end and whether another was still
+# being spoken
 SPEECH_RECORDER = """
 (() => {
   const log = [];
@@ -39,7 +41,7 @@ SPEECH_RECORDER = """
                       start: Date.now(), end: null, overlap: current !== null };
       log.push(entry);
       current = u;
-      setTimeout(() => { entry.end = Date.now(); current = null; if (u.onend) u.onend({}); }, 700);
+      setTimeout(() => { entry.end = Date.now(); current = null; if (u.onend) u.onend({}); }, 4000);
     },
     cancel () { log.push({ cancel: Date.now() }); },
     pause () {}, resume () {},
@@ -179,7 +181,7 @@ def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console,
     def said(n, w):
         return f"请{n[0]}{''.join('零一二三四五六七八九'[int(d)] for d in n[1:])}号到{w}号窗口"
     want = [said(first, 1)] * 2 + [said(second, 2)] * 2 + [said(first, 1)] * 2
-    b.wait(lambda: len(spoken(b)) >= 6 and all(e["end"] for e in spoken(b)[:6]), timeout=60,
+    b.wait(lambda: len(spoken(b)) >= 6 and all(e["end"] for e in spoken(b)[:6]), timeout=90,
            what="the three announcements spoken")
     log = spoken(b)
     assert [e["text"] for e in log] == want, [e["text"] for e in log]
@@ -201,7 +203,7 @@ def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console,
     third = issue_and_call(api, w2)
     b.wait(lambda: b.text("[data-test=current-number]") == third, timeout=10,
            what=f"{third} after the restart")
-    b.wait(lambda: [e["text"] for e in spoken(b)][6:] == [said(third, 2)] * 2, timeout=30,
+    b.wait(lambda: [e["text"] for e in spoken(b)][6:] == [said(third, 2)] * 2, timeout=40,
            what="the call after the restart spoken")
     b.shot("hall-display-after-restart")
 

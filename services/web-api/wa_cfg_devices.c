@@ -304,19 +304,13 @@ done:
 
 void wa_cfg_devices_of_branch(wa_call_t *call)
 {
-    int64_t branch_id;
-    const char *branch = wa_ops_branch_param(call, &branch_id);
-    if (!branch)
-        return;
-    const char *params[] = { branch };
-    wa_store_object(call, MHD_HTTP_OK,
-                    "SELECT json_build_object('branch', $1::text, 'devices',"
-                    " coalesce(json_agg(x.obj ORDER BY x.number NULLS LAST, x.serial"
-                    " COLLATE \"C\"), '[]'::json))::text FROM ("
-                    "  SELECT d.serial, w.number, " S_DEVICE_JSON " AS obj" S_DEVICE_FROM
-                    "  WHERE n.path = $1::ltree"
-                    "  UNION ALL"
-                    "  SELECT ds.serial, NULL::int, " S_UNKNOWN_JSON " FROM device_status ds"
-                    "  WHERE ds.branch_path = $1::ltree AND" S_UNKNOWN_WHERE ") x",
-                    1, params);
+    wa_ops_branch_object(call,
+                         "SELECT json_build_object('branch', $1::text, 'devices',"
+                         " coalesce(json_agg(x.obj ORDER BY x.number NULLS LAST, x.serial"
+                         " COLLATE \"C\"), '[]'::json))::text FROM ("
+                         "  SELECT d.serial, w.number, " S_DEVICE_JSON " AS obj" S_DEVICE_FROM
+                         "  WHERE n.path = $1::ltree"
+                         "  UNION ALL"
+                         "  SELECT ds.serial, NULL::int, " S_UNKNOWN_JSON " FROM device_status ds"
+                         "  WHERE ds.branch_path = $1::ltree AND" S_UNKNOWN_WHERE ") x");
 }

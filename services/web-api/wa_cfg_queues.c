@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wa_cfg.h"
+#include "wa_ops_common.h"
 #include "wa_store.h"
 
 static const jsonreq_member_t s_queue_create_members[] = {
@@ -135,6 +136,15 @@ void wa_cfg_services_list(wa_call_t *call)
 void wa_cfg_services_get(wa_call_t *call)
 {
     wa_store_get(call, s_service_sql);
+}
+
+void wa_cfg_services_of_branch(wa_call_t *call)
+{
+    wa_ops_branch_object(call,
+                         "SELECT json_build_object('branch', $1::text, 'services',"
+                         " coalesce(json_agg(" S_SERVICE_JSON " ORDER BY s.id), '[]'::json))::text"
+                         " FROM service s JOIN org_node n ON n.id = s.node_id"
+                         " WHERE n.path @> $1::ltree AND s.active");
 }
 
 void wa_cfg_services_create(wa_call_t *call)

@@ -157,6 +157,9 @@ static const s_route_t s_routes[] = {
     { "POST", API "/windows/{id}/call-back", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/walk-in", WINDOWS, wa_ops_window_action },
     { "GET", API "/branches/{branch}/devices", LIVE, wa_cfg_devices_of_branch },
+    { "GET", API "/branches/{branch}/services", WA_ACCESS_PERM,
+      WA_PERM_BIT(WA_PERM_ISSUE_TICKETS) | WA_PERM_BIT(WA_PERM_OPERATE_WINDOWS)
+          | WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false, wa_cfg_services_of_branch },
     { "GET", API "/rejected-events", WA_ACCESS_PERM,
       WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL) | WA_PERM_BIT(WA_PERM_MANAGE_DEVICES), false,
       wa_ops_rejected_list },

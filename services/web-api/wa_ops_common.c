@@ -37,6 +37,16 @@ const char *wa_ops_branch_param(wa_call_t *call, int64_t *branch_id)
     return branch;
 }
 
+void wa_ops_branch_object(wa_call_t *call, const char *sql)
+{
+    int64_t branch_id;
+    const char *branch = wa_ops_branch_param(call, &branch_id);
+    if (!branch)
+        return;
+    const char *params[] = { branch };
+    wa_store_object(call, MHD_HTTP_OK, sql, 1, params);
+}
+
 int wa_ops_node_arg(wa_call_t *call, const char *name, int64_t *node_id, char *path)
 {
     const char *arg = httpd_req_arg(call->req, name);

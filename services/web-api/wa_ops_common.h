@@ -20,6 +20,10 @@ int wa_ops_node(wa_call_t *call, const char *path, bool branch_only, int64_t *no
  * branch's path, with its id in *branch_id; or NULL answered (400 for a
  * query argument, else as wa_ops_node). */
 const char *wa_ops_branch_param(wa_call_t *call, int64_t *branch_id);
+/* Answers 200 with the JSON text `sql` makes of the {branch} path parameter
+ * (its one parameter, $1), after wa_ops_branch_param's checks (their answer
+ * otherwise). */
+void wa_ops_branch_object(wa_call_t *call, const char *sql);
 
 /* Whether `path` is a well-formed org path inside the caller's subtree
  * (its form only: whether such a node exists is wa_ops_node's). */

@@ -237,3 +237,29 @@ def test_alert_pages_follow_the_cursor(api, demo_db):
         if not cursor:
             break
     assert len(seen) == 5 and set(seen) == ids
+
+
+def test_a_branch_services_are_those_usable_there_for_its_kiosk(api, demo_db):
+    """GET /branches/{branch}/services: the active services of the branch and
+    the nodes above it, for a kiosk's token (issue_tickets alone)."""
+    kiosk = api.make_user("kiosk1", B1, ["issue_tickets"])
+    r = kiosk.get(f"/branches/{B1}/services")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["branch"] == B1
+    codes = [s["code"] for s in body["services"]]
+    # the bank's services and 华东区's foreign exchange, by id
+    assert "cash" in codes and "fx_exchange" in codes, codes
+    assert [s["id"] for s in body["services"]] == sorted(s["id"] for s in body["services"])
+    cash = next(s for s in body["services"] if s["code"] == "cash")
+    assert cash["name"] == "个人存取款" and cash["prefix"] == "A" and cash["active"]
+    # an inactive service is not offered
+    q(demo_db, "UPDATE service SET active = false WHERE code = 'card'")
+    codes = [s["code"] for s in kiosk.get(f"/branches/{B1}/services").json()["services"]]
+    assert "card" not in codes and "cash" in codes
+    # 华南区's branch sees no 华东区 service; outside the subtree is 404
+    other = api.make_user("kiosk3", B3, ["view_live_hall"])
+    codes = [s["code"] for s in other.get(f"/branches/{B3}/services").json()["services"]]
+    assert "fx_exchange" not in codes and "cash" in codes
+    problem(kiosk.get(f"/branches/{B3}/services"), 404)
+    problem(api.make_user("cfg1", B1, ["manage_queues"]).get(f"/branches/{B1}/services"), 403)

@@ -6,6 +6,7 @@ import { can, loadMe, store } from './store.js'
 import LoginPage from './pages/LoginPage.vue'
 import PasswordPage from './pages/PasswordPage.vue'
 import LayoutPage from './pages/LayoutPage.vue'
+import hallRoutes from './routes/hall.js'
 
 /** The pages of the menu, each with the permission that shows it. */
 export const MENU = [
@@ -14,6 +15,7 @@ export const MENU = [
 ]
 
 const routes = [
+  ...hallRoutes,
   { path: '/login', name: 'login', component: LoginPage, meta: { public: true } },
   { path: '/password', name: 'password', component: PasswordPage },
   {

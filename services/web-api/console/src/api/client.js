@@ -59,6 +59,12 @@ export function queryString (query) {
 }
 
 const hooks = { unauthorized: () => {}, passwordChange: () => {} }
+// a hall device's own API token (src/api/hallpages.js), used instead of the
+// session's while set; its 401 is the page's to show, not a login's
+let deviceToken = null
+
+/** Sends `token` (an API token, or null to stop) instead of the session's. */
+export function useDeviceToken (token) { deviceToken = token || null }
 const store = typeof sessionStorage !== 'undefined' ? sessionStorage : new Map()
 
 export const session = {
@@ -80,7 +86,8 @@ export function onPasswordChange (fn) { hooks.passwordChange = fn }
  *  Content-Type, If-None-Match and Last-Event-ID). */
 export function headers (extra) {
   const h = { Accept: 'application/json', ...extra }
-  if (session.token) h.Authorization = `Bearer ${session.token}`
+  const token = deviceToken || session.token
+  if (token) h.Authorization = `Bearer ${token}`
   return h
 }
 
@@ -117,7 +124,7 @@ export async function request (method, path, opts = {}) {
   }
   const problem = await s_problem(r)
   const err = new ApiError(r.status, problem)
-  if (r.status === 401 && opts.auth !== false) {
+  if (r.status === 401 && opts.auth !== false && !deviceToken) {
     session.token = null
     hooks.unauthorized(err)
   } else if (r.status === 403 && problem.type === PASSWORD_CHANGE) {

@@ -59,6 +59,9 @@ function s_ticket (hall, kind, d) {
     case 'staff_logout':
       w.staff = null
       break
+    case 'profile_set': // the services the window calls (not a change of `since`)
+      if (d.detail) w.profile = d.detail
+      return
     default:
       return
   }

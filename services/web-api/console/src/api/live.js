@@ -20,10 +20,12 @@ export function backoff (attempt, random = Math.random) {
 
 export class LiveHall {
   /** `onChange(hall)` after every change; `onStatus(status, error)` with
-   *  'connecting', 'live', 'reconnecting' or 'stopped'. */
-  constructor (branch, { onChange, onStatus }) {
+   *  'connecting', 'live', 'reconnecting' or 'stopped'; `onEvent(event,
+   *  data)` (optional) with every event, before it is applied. */
+  constructor (branch, { onChange, onStatus, onEvent }) {
     this.branch = branch
     this.onChange = onChange
+    this.onEvent = onEvent || (() => {})
     this.onStatus = onStatus
     this.hall = null
     this.stopped = false
@@ -106,6 +108,7 @@ export class LiveHall {
         for (const ev of parser.feed(value)) {
           let data
           try { data = JSON.parse(ev.data) } catch { continue }
+          try { this.onEvent(ev.event, data) } catch (e) { console.error(e) } // the page's, not the stream's
           const what = applyEvent(this.hall, { id: ev.id, event: ev.event, data })
           if (what === 'reload') { mine.abort(); return 'reload' }
           if (ev.event === 'queues') this.s_refreshOldest()

@@ -6,6 +6,8 @@ import zhCn from 'element-plus/es/locale/lang/zh-cn'
 import enEl from 'element-plus/es/locale/lang/en'
 import zh from './locales/zh-CN.js'
 import en from './locales/en.js'
+import adminZh from './locales/admin.zh-CN.js'
+import adminEn from './locales/admin.en.js'
 
 const KEY = 'eqms.locale'
 export const LOCALES = [{ code: 'zh-CN', name: '中文' }, { code: 'en', name: 'English' }]
@@ -19,7 +21,8 @@ export const i18n = createI18n({
   legacy: false,
   locale: s_saved(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zh, en },
+  messages: { 'zh-CN': { ...zh, ...adminZh, menu: { ...zh.menu, ...adminZh.menu } },
+              en: { ...en, ...adminEn, menu: { ...en.menu, ...adminEn.menu } } },
 })
 
 /** Element Plus's locale of the current language. */

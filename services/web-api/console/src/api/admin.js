@@ -66,6 +66,12 @@ export function changed (before, form) {
   return out
 }
 
+/** Whether a Problem's reasons ({member: reason}) name one of `keys` or a
+ *  member inside one: then the fields say it and the form need not. */
+export function namesAny (fields, keys) {
+  return keys.some(k => !!memberError(fields, k))
+}
+
 /** The reason a Problem gives for `key` ({member: reason} of fieldErrors),
  *  the member itself or one inside it ("options[2].label", "kinds[0]"). */
 export function memberError (fields, key) {
@@ -139,9 +145,4 @@ export function percent (done, total) {
 export function pickedNode (route, store, findNode) {
   const path = route.query.node || store.me?.node
   return findNode(path) || { path, name: path, kind: null, children: [] }
-}
-
-/** "yes"/"no" and a time for the tables. */
-export function when (iso) {
-  return iso ? new Date(iso).toLocaleString() : ''
 }

@@ -208,15 +208,23 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     b.type("#f-model", "EQ-R6")
     submit(b)
     assert field_error(b, "serial")
-    b.type("#f-serial", "SN-ADMIN-0001")
+    b.type("#f-serial", "A0-ADMIN-0001")
     submit(b)
     dialog_gone(b)
-    assert "库存" in row_with(b, "devices", "SN-ADMIN-0001")
-    b.click("[data-test=devices-assign-SN-ADMIN-0001]")
+    assert "库存" in row_with(b, "devices", "A0-ADMIN-0001")
+    b.click("[data-test=devices-assign-A0-ADMIN-0001]")
     pick(b, "window", "41 41号窗口")
     submit(b)
     dialog_gone(b)
-    b.wait(lambda: "41 (" in row_with(b, "devices", "SN-ADMIN-0001"), what="at window 41")
+    b.wait(lambda: "41 (" in row_with(b, "devices", "A0-ADMIN-0001"), what="at window 41")
+    # more devices than a page: the next page with the API's cursor, and back
+    first = rows(b, "devices")
+    assert len(first) == 20
+    b.click("[data-test=devices-next]")
+    b.wait(lambda: rows(b, "devices") and rows(b, "devices")[0] != first[0], what="the next page")
+    assert "第 2 页" in b.text("[data-test=devices]")
+    b.click("[data-test=devices-prev]")
+    b.wait(lambda: rows(b, "devices") == first, what="the first page again")
     b.shot("devices")
 
 
@@ -296,7 +304,7 @@ def test_users_roles_and_a_token_shown_once(console, browser):
     actions = [r.split("\n")[3] for r in rows(b, "audit")]
     assert "user.create" in actions and "user.disable" in actions and "user.enable" in actions, actions
     b.click("[data-test=audit-table] .el-table__expand-icon")
-    assert "lobby1" in b.text("[data-test^=detail-]")
+    assert "must_change_password" in b.text("[data-test^=detail-]")
     b.shot("audit-users")
 
 

@@ -22,10 +22,18 @@ def login(b, console, who="admin", password=ADMIN_PASSWORD):
     b.find("li[data-test=menu-live], li[data-test=menu-config], li[data-test=menu-users]")
 
 
+def shown(b, css, timeout=10.0):
+    """The text of the first visible element matching css that has one,
+    waiting for it."""
+    def text():
+        return next((e.text for e in b.driver.find_elements(By.CSS_SELECTOR, css)
+                     if e.is_displayed() and e.text), None)
+    return b.wait(text, timeout, f"a text in {css}")
+
+
 def field_error(b, key):
     """The reason shown beside the form's field `key`."""
-    return b.wait(lambda: b.text(f".el-dialog [data-test=field-{key}] .el-form-item__error", 0.5),
-                  what=f"an error beside {key}")
+    return shown(b, f".el-dialog [data-test=field-{key}] .el-form-item__error")
 
 
 def pick(b, field, text):
@@ -155,7 +163,7 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
         elif i > 2:
             b.click(f"[data-test=option-{i}] td:nth-child(4) .el-checkbox")
     submit(b)
-    err = b.wait(lambda: b.text("[data-test=error-5-label]", 0.5), what="the label's error")
+    err = shown(b, "[data-test=error-5-label]")
     assert err
     b.shot("scale-refused")
     b.type("input[data-test=label-5]", "太慢")
@@ -184,7 +192,7 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     b.click("li[data-test=menu-devices]")
     b.wait(lambda: "admin/devices" in b.driver.current_url, what="the devices page")
     b.get(console.url + f"#/admin/devices?node={BRANCH}.d01")
-    b.wait(lambda: b.text("[data-test=effective-rating_timeout_s]", 0.5), what="the settings")
+    shown(b, "[data-test=effective-rating_timeout_s]")
     inherited = b.text("[data-test=from-rating_timeout_s]")
     assert inherited == "系统默认" or inherited.startswith("继承自 hq"), inherited
     b.shot("device-settings-inherited")
@@ -365,8 +373,7 @@ def test_purge_refused_then_backup_downloaded_and_audited(console, browser):
     b.type("#f-confirm", "hq")
     b.click("[data-test=older-than] label:nth-child(3)")
     b.click("button[data-test=purge-submit]")
-    reason = b.wait(lambda: b.text("[data-test=purge-form] [data-test=problem]", 0.5),
-                    what="the purge refused")
+    reason = shown(b, "[data-test=purge-form] [data-test=problem]")
     assert "backup" in reason.lower() or "备份" in reason, reason
     b.shot("purge-refused")
 

@@ -53,7 +53,11 @@ def _click_option(b, text):
 
 
 def rows(b, table):
-    return b.texts(f"[data-test={table}-table] .el-table__body-wrapper tbody tr")
+    """The text of each row of a table, read at once (the table may be
+    drawn again meanwhile)."""
+    return b.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(r => r.innerText)",
+        f"[data-test={table}-table] .el-table__body-wrapper tbody tr.el-table__row")
 
 
 def row_with(b, table, text):
@@ -309,7 +313,7 @@ def test_users_roles_and_a_token_shown_once(console, browser):
     b.click("[data-test=filter-apply]")
     b.wait(lambda: any("user.password_reset" in r or "user.reset_password" in r or "password" in r
                        for r in rows(b, "audit")), what="the reset audited")
-    actions = [r.split("\n")[3] for r in rows(b, "audit")]
+    actions = {c.strip() for r in rows(b, "audit") for c in r.split("\t")}
     assert "user.create" in actions and "user.disable" in actions and "user.enable" in actions, actions
     b.click("[data-test=audit-table] .el-table__expand-icon")
     assert "must_change_password" in b.text("[data-test^=detail-]")
@@ -363,6 +367,16 @@ def test_alert_acknowledged_and_resolved(console, browser):
     dialog_gone(b)
     assert "+8613800138000" in row_with(b, "recipients", "网点主任")
 
+    # the same page in English
+    b.click("[data-test=lang-menu]")
+    b.click("[data-test=lang-en]")
+    b.click(".el-tabs__item#tab-alerts")
+    b.click("[data-test=filter-state] .el-select__wrapper")
+    b.wait(lambda: _click_option(b, "Resolved"), what="the state filter in English")
+    assert "Resolved" in row_with(b, "alerts", BRANCH)
+    assert b.text("li[data-test=menu-alerts]") == "Alerts"
+    b.shot("alerts-en")
+
 
 def test_purge_refused_then_backup_downloaded_and_audited(console, browser):
     b = browser
@@ -406,8 +420,8 @@ def test_purge_refused_then_backup_downloaded_and_audited(console, browser):
     b.click("li[data-test=menu-audit]")
     b.type("input[data-test=filter-type]", "backup")
     b.click("[data-test=filter-apply]")
-    b.wait(lambda: any("backup.download" in r for r in rows(b, "audit")), what="the download audited")
-    assert any("backup.create" in r for r in rows(b, "audit")), rows(b, "audit")
+    b.wait(lambda: any("backup.download" in r for r in rows(b, "audit"))
+           and any("backup.create" in r for r in rows(b, "audit")), what="the backup audited")
     b.type("input[data-test=filter-type]", "")
     b.type("input[data-test=filter-action]", "purge.create")
     b.click("[data-test=filter-apply]")

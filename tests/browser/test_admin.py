@@ -74,6 +74,27 @@ def dialog_gone(b):
                         if e.is_displayed()], what="the dialog closed")
 
 
+def refused_then_saved(b, opener, values, member, bad, good, shot=None, then=None):
+    """The form that `opener` (a table's name: its create button; else a
+    selector) opens, filled with `values` (and what `then()` picks) and
+    `bad` in `member`: refused, the reason beside that field (a screenshot
+    `shot`); then with `good` there: saved. The reason."""
+    b.click(opener if "[" in opener else f"[data-test={opener}-create]")
+    for key, value in values.items():
+        b.type(f"#f-{key}", value)
+    b.type(f"#f-{member}", bad)
+    if then:
+        then()
+    submit(b)
+    reason = field_error(b, member)
+    if shot:
+        b.shot(shot)
+    b.type(f"#f-{member}", good)
+    submit(b)
+    dialog_gone(b)
+    return reason
+
+
 def test_organisation_windows_staff_scales_and_device_settings(console, browser):
     b = browser
     login(b, console)
@@ -81,41 +102,20 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     b.get(console.url + f"#/admin/config?node={BRANCH}")
     # staff: made, refused with the reason beside the employee number, changed
     b.click(".el-tabs__item#tab-staff")
-    b.click("[data-test=staff-create]")
-    b.type("#f-employee_no", "12ab")
-    b.type("#f-name", "李四")
-    submit(b)
-    assert field_error(b, "employee_no")
-    b.shot("staff-refused")
-    b.type("#f-employee_no", "990001")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "staff", {"name": "李四"}, "employee_no", "12ab", "990001",
+                             shot="staff-refused")
     row = row_with(b, "staff", "990001")
     assert "李四" in row and BRANCH in row
     staff = console.api.admin.get("/staff", params={"node": BRANCH, "limit": "200"}).json()["items"]
     sid = next(s["id"] for s in staff if s["employee_no"] == "990001")
-    b.click(f"[data-test=staff-edit-{sid}]")
-    b.type("#f-phone", "12345")
-    submit(b)
-    assert field_error(b, "phone")
-    b.type("#f-phone", "+8613912345678")
-    b.type("#f-name", "李四（大堂）")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, f"[data-test=staff-edit-{sid}]", {"name": "李四（大堂）"}, "phone",
+                              "12345", "+8613912345678")
     assert "李四（大堂）" in row_with(b, "staff", "+8613912345678")
 
     # a node: an unknown time zone refused beside the field, then made
     b.click(".el-tabs__item#tab-nodes")
-    b.click("[data-test=nodes-create]")
-    b.type("#f-code", "d01")
-    b.type("#f-name", "对公部")
-    b.type("#f-time_zone", "Mars/Olympus")
-    pick(b, "kind", "部门")
-    submit(b)
-    assert field_error(b, "time_zone")
-    b.type("#f-time_zone", "Asia/Shanghai")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "nodes", {"code": "d01", "name": "对公部"}, "time_zone",
+                             "Mars/Olympus", "Asia/Shanghai", then=lambda: pick(b, "kind", "部门"))
     row_with(b, "nodes", f"{BRANCH}.d01")
     # and it is in the tree at once
     b.find(f"[data-test=tree] span[data-path='{BRANCH}.d01']")
@@ -123,16 +123,8 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     # a window: a number taken refused, another made; its work profile
     b.click(".el-tabs__item#tab-windows")
     row_with(b, "windows", "1")
-    b.click("[data-test=windows-create]")
-    b.type("#f-number", "1")
-    b.type("#f-name", "重复窗口")
-    submit(b)
-    assert field_error(b, "number")
-    b.shot("window-refused")
-    b.type("#f-number", "41")
-    b.type("#f-name", "41号窗口")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "windows", {"name": "41号窗口"}, "number", "1", "41",
+                             shot="window-refused")
     row_with(b, "windows", "41号窗口")
     win = next(w for w in console.api.admin.get("/windows", params={"branch": BRANCH, "limit": "200"}).json()["items"]
                if w["number"] == 41)
@@ -182,13 +174,7 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     # the star rule: inherited or the defaults, then set here
     b.click(".el-tabs__item#tab-stars")
     assert b.text("[data-test=star-source]") in ("系统默认",) or "继承" in b.text("[data-test=star-source]")
-    b.click("[data-test=star-set]")
-    b.type("#f-four", "0.99")
-    submit(b)
-    assert field_error(b, "four")
-    b.type("#f-four", "0.9")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "[data-test=star-set]", {}, "four", "0.99", "0.9")
     b.wait(lambda: b.text("[data-test=star-source]") == "本机构设置", what="the rule set here")
 
     # device settings: what is inherited and from where, a change refused
@@ -200,14 +186,8 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     inherited = b.text("[data-test=from-rating_timeout_s]")
     assert inherited == "系统默认" or inherited.startswith("继承自 hq"), inherited
     b.shot("device-settings-inherited")
-    b.click("[data-test=settings-edit]")
-    b.type("#f-rating_timeout_s", "3")
-    submit(b)
-    assert field_error(b, "rating_timeout_s")
-    b.type("#f-rating_timeout_s", "45")
-    b.type("#f-idle_text", "欢迎光临本网点")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "[data-test=settings-edit]", {"idle_text": "欢迎光临本网点"},
+                              "rating_timeout_s", "3", "45")
     b.wait(lambda: b.text("[data-test=effective-rating_timeout_s]") == "45", what="45 s in force")
     assert b.text("[data-test=from-rating_timeout_s]") == "本机构设置"
     assert b.text("[data-test=effective-idle_text]") == "欢迎光临本网点"
@@ -215,14 +195,7 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
 
     # devices: registered into stock, a bad serial refused, assigned
     b.click(".el-tabs__item#tab-devices")
-    b.click("[data-test=devices-create]")
-    b.type("#f-serial", "x!")
-    b.type("#f-model", "EQ-R6")
-    submit(b)
-    assert field_error(b, "serial")
-    b.type("#f-serial", "A0-ADMIN-0001")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "devices", {"model": "EQ-R6"}, "serial", "x!", "A0-ADMIN-0001")
     assert "库存" in row_with(b, "devices", "A0-ADMIN-0001")
     b.click("[data-test=devices-assign-A0-ADMIN-0001]")
     pick(b, "window", "41 41号窗口")
@@ -255,17 +228,9 @@ def test_users_roles_and_a_token_shown_once(console, browser):
     assert "查看实时大厅" in row_with(b, "roles", "大堂经理")
     # a user: a weak password refused beside the field, then made
     b.click(".el-tabs__item#tab-users")
-    b.click("[data-test=users-create]")
-    b.type("#f-login", "lobby1")
-    b.type("#f-display_name", "王经理")
-    b.type("#f-password", "short")
-    pick(b, "roles", "大堂经理")
-    submit(b)
-    assert field_error(b, "password")
-    b.shot("user-refused")
-    b.type("#f-password", "Lobby-Pass-2024!")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "users", {"login": "lobby1", "display_name": "王经理"}, "password",
+                             "short", "Lobby-Pass-2024!", shot="user-refused",
+                             then=lambda: pick(b, "roles", "大堂经理"))
     assert "大堂经理" in row_with(b, "users", "lobby1")
     uid = next(u["id"] for u in console.api.admin.get("/users").json()["items"] if u["login"] == "lobby1")
     console.api.login("lobby1", "Lobby-Pass-2024!")
@@ -357,14 +322,7 @@ def test_alert_acknowledged_and_resolved(console, browser):
 
     # a recipient: a phone refused beside the field, then added
     b.click(".el-tabs__item#tab-recipients")
-    b.click("[data-test=recipients-create]")
-    b.type("#f-name", "网点主任")
-    b.type("#f-phone", "12")
-    submit(b)
-    assert field_error(b, "phone")
-    b.type("#f-phone", "13800138000")
-    submit(b)
-    dialog_gone(b)
+    assert refused_then_saved(b, "recipients", {"name": "网点主任"}, "phone", "12", "13800138000")
     assert "+8613800138000" in row_with(b, "recipients", "网点主任")
 
     # the same page in English

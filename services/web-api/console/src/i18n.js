@@ -8,6 +8,8 @@ import zh from './locales/zh-CN.js'
 import en from './locales/en.js'
 import hallZh from './locales/hall.zh-CN.js'
 import hallEn from './locales/hall.en.js'
+import adminZh from './locales/admin.zh-CN.js'
+import adminEn from './locales/admin.en.js'
 
 const KEY = 'eqms.locale'
 export const LOCALES = [{ code: 'zh-CN', name: '中文' }, { code: 'en', name: 'English' }]
@@ -21,7 +23,10 @@ export const i18n = createI18n({
   legacy: false,
   locale: s_saved(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': { ...zh, ...hallZh }, en: { ...en, ...hallEn } },
+  messages: {
+    'zh-CN': { ...zh, ...hallZh, ...adminZh, menu: { ...zh.menu, ...adminZh.menu } },
+    en: { ...en, ...hallEn, ...adminEn, menu: { ...en.menu, ...adminEn.menu } },
+  },
 })
 
 /** Element Plus's locale of the current language. */

@@ -7,11 +7,13 @@ import LoginPage from './pages/LoginPage.vue'
 import PasswordPage from './pages/PasswordPage.vue'
 import LayoutPage from './pages/LayoutPage.vue'
 import hallRoutes from './routes/hall.js'
+import { ADMIN_MENU, ADMIN_ROUTES } from './routes/admin.js'
 
 /** The pages of the menu, each with the permission that shows it. */
 export const MENU = [
   { name: 'live', path: '/live', permission: 'view_live_hall', icon: 'Monitor' },
   { name: 'stats', path: '/stats', permission: 'view_statistics', icon: 'TrendCharts' },
+  ...ADMIN_MENU,
 ]
 
 const routes = [
@@ -25,6 +27,7 @@ const routes = [
       { path: '', name: 'home', component: { render: () => null } },
       { path: 'live', name: 'live', component: () => import('./pages/LivePage.vue') },
       { path: 'stats', name: 'stats', component: () => import('./pages/StatsPage.vue') },
+      ...ADMIN_ROUTES,
     ],
   },
 ]

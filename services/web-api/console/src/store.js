@@ -5,8 +5,9 @@ import { get, request, session } from './api/client.js'
 
 export const store = reactive({ me: null, tree: null, treeError: null })
 
-/** Whether the caller holds `permission`. */
+/** Whether the caller holds `permission` (an array: any of them). */
 export function can (permission) {
+  if (Array.isArray(permission)) return permission.some(can)
   return !!store.me && store.me.permissions.includes(permission)
 }
 

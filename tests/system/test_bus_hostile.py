@@ -59,7 +59,7 @@ def test_web_api(demo_db, bus, start_bin):
     proc = start_bin("web-api", {"EQMS_PG_CONNINFO": demo_db.conninfo,
                                  "EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
                                  "EQMS_HTTP_ADDRESS": "127.0.0.1",
-                                 "EQMS_HTTP_PORT": str(port)})
+                                 "EQMS_HTTP_PORT": str(port), "EQMS_WEBAPI_PORT": "0"})
     wait_port(port, proc=proc.proc)
     topic = "registry.request.hq.r01.b0001" + FORGED
     assert _send_until_counted(bus, topic, port, "web_api") >= 1

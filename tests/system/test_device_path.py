@@ -46,7 +46,8 @@ class Site:
                  (SELECT id FROM org_node WHERE path = %s::ltree) RETURNING node_id""", BRANCH)
         if web_api:
             start_bin("web-api", {"EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,
-                                  "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port())})
+                                  "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port()),
+                                  "EQMS_WEBAPI_PORT": "0"})   # the registry only
         port = free_port()
         self.ingest = start_bin("rating-ingest", {
             "EQMS_PG_CONNINFO": db.conninfo, "EQMS_BUS_PUB": bus.xsub,

@@ -19,7 +19,8 @@ def test_demo_device_reports_under_its_window_with_the_teller_from_the_database(
                        ORDER BY s.employee_no LIMIT 1""", (BRANCH,))
         employee, name = cur.fetchone()
     start_bin("web-api", {"EQMS_PG_CONNINFO": demo_db.conninfo, "EQMS_BUS_PUB": bus.xsub,
-                          "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port())})
+                          "EQMS_BUS_SUB": bus.xpub, "EQMS_HTTP_PORT": str(free_port()),
+                          "EQMS_WEBAPI_PORT": "0"})   # the registry only: no REST port
     listener = Listener(bus)
     try:
         sim = Devsim(start_bin, tmp_path, 1, [serial])

@@ -9,7 +9,8 @@ def start_web_api(start_bin, demo_db, bus):
     port = free_port()
     proc = start_bin("web-api", {"EQMS_PG_CONNINFO": demo_db.conninfo,
                                  "EQMS_BUS_PUB": bus.xsub, "EQMS_BUS_SUB": bus.xpub,
-                                 "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port)})
+                                 "EQMS_HTTP_ADDRESS": "127.0.0.1", "EQMS_HTTP_PORT": str(port),
+                                 "EQMS_WEBAPI_PORT": "0"})   # the bus side only
     wait_port(port, proc=proc.proc)
     return proc, port
 

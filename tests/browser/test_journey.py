@@ -69,9 +69,12 @@ def test_a_ticket_from_the_kiosk_to_the_display_and_a_branch_user_kept_to_its_br
            what="the ticket waiting in A on the display")
 
     # the teller calls the next customer: the ticket taken at the kiosk
+    # (the teller console keeps its device's token and window: its address alone opens it)
     b.driver.switch_to.window(hall_tab)
-    open_device(b, console, "teller", teller)
-    b.click(f"[data-test=pick-{number}]")
+    b.get(console.url + "#/hall/teller")
+    b.wait(lambda: b.find("[data-test=hall-status]").get_attribute("data-status") == "live",
+           timeout=15, what="the teller console live again")
+    assert state() == "open"
     b.wait(lambda: b.text("[data-test=waiting]") == "1", what="1 waiting for the window")
     b.click("[data-test=act-call-next]")
     b.wait(lambda: (b.texts("[data-test=current]") or [None])[0] == ticket,
@@ -104,6 +107,9 @@ def test_a_ticket_from_the_kiosk_to_the_display_and_a_branch_user_kept_to_its_br
     assert api.admin.get(f"/branches/{other}/state").status_code == 200
     b.get(console.url + f"#/live?node={other}")
     problem = b.text("[data-test=problem]", timeout=15)
-    assert "no such branch" in problem, problem
+    assert f"没有网点 {other}" in problem, problem
+    # and it stops there: asking again would change nothing
+    b.wait(lambda: b.find("[data-test=live-status]").get_attribute("data-status") == "stopped",
+           what="the stream given up")
     assert b.texts(f"[data-test=window-{number}]") == []
     b.shot("journey-other-branch")

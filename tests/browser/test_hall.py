@@ -5,7 +5,7 @@ a ticket (window.print stubbed), the hall display shows the calls and speaks
 them one at a time (speechSynthesis replaced by a recorder) and follows
 again after a restart of web-api, the teller console drives a window through
 every action and shows each refusal with its code. Screenshots are kept in
-each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/img)."""
+each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/screenshots)."""
 import time
 
 from selenium.webdriver.common.by import By

@@ -8,7 +8,8 @@ not read complaints, sees that call in the console's live hall and cannot
 open another branch's (404, as a branch that does not exist). The emulated
 USB rating device is not part of it (no device in this stack)."""
 from test_console import BRANCH, login
-from test_hall import PRINT_STUB, SPEECH_RECORDER, before_load, db_one, open_device, spoken, token_for
+from test_hall import (PRINT_STUB, SPEECH_RECORDER, before_load, db_one, open_device, spoken,
+                       take_first_cash_ticket, token_for)
 from webapi import USER_PASSWORD
 
 
@@ -50,12 +51,7 @@ def test_a_ticket_from_the_kiosk_to_the_display_and_a_branch_user_kept_to_its_br
     open_device(b, console, "kiosk", kiosk)
     b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-available") == "1",
            timeout=10, what="cash available at the kiosk")
-    b.click("[data-test=service-cash]")
-    ticket = b.text("[data-test=ticket-number]")
-    assert ticket.startswith("A"), ticket
-    assert "下一位就是您" in b.text("[data-test=ticket-position]")
-    b.wait(lambda: b.driver.execute_script("return window.__prints") == [ticket],
-           what="the ticket printed")
+    ticket = take_first_cash_ticket(b)
     b.shot("journey-kiosk-ticket")
     r = api.admin.get(f"/branches/{BRANCH}/tickets/{ticket}")
     assert r.status_code == 200 and r.json()["ticket"]["state"] == "waiting", r.text

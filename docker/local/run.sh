@@ -226,13 +226,34 @@ if ! api GET /users?limit=200 | grep -q '"login" *: *"b0001.manager"'; then
     api POST /users "{\"login\":\"b0001.manager\",\"display_name\":\"浦东支行经理\",\"node\":\"hq.r01.b0001\",\"password\":\"$MANAGER_PASSWORD\",\"roles\":[$role],\"must_change_password\":false}" \
         >/dev/null || die "the demo branch manager was not made: see var/log/web-api.log"
 fi
+
+# --- the demo branch's hall devices: an API token each, kept in var/ (mode 600) -----
+# The kiosk, the hall display and the teller console are pages of the console
+# opened once with their branch and token in the address (docs/development.md).
+# A token kept from an earlier run is used again while the API still takes it.
+DEMO_BRANCH=hq.r01.b0001
+hall_token() {  # FILE NAME SCOPES-JSON: the token, made once
+    if [ -s "$1" ] && curl -fsS -o /dev/null -H "Authorization: Bearer $(cat "$1")" \
+            "$API/branches/$DEMO_BRANCH/state" 2>/dev/null; then
+        cat "$1"
+        return
+    fi
+    ( umask 077
+      api POST /tokens "{\"name\":\"$2\",\"node\":\"$DEMO_BRANCH\",\"scopes\":$3,\"expires_in_days\":366}" \
+          | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' >"$1" )
+    chmod 600 "$1"
+    [ -s "$1" ] || die "the demo $2 token was not made: see var/log/web-api.log"
+    cat "$1"
+}
+KIOSK_TOKEN=$(hall_token "$VAR/kiosk-token" "demo kiosk" '["issue_tickets","view_live_hall"]')
+DISPLAY_TOKEN=$(hall_token "$VAR/display-token" "demo hall display" '["view_live_hall"]')
+TELLER_TOKEN=$(hall_token "$VAR/teller-token" "demo teller console" '["operate_windows","view_live_hall"]')
 api DELETE /sessions/current >/dev/null || true
 
 # --- emulated rating devices and their gateway (demo branch) ----------------------
 # eqms-devsim runs the real firmware core behind emulated USB devices (umockdev)
 # with tellers and customers simulated; the gateway reaches them through its
 # real libusb code under libumockdev-preload, as it would real hardware.
-DEMO_BRANCH=hq.r01.b0001
 serials=$(psql -X -tA "$CONNINFO" -c "SELECT string_agg(d.serial, ',' ORDER BY w.number)
     FROM device d JOIN service_window w ON w.id = d.window_id
     JOIN org_node n ON n.id = w.node_id WHERE n.path = '$DEMO_BRANCH'")
@@ -280,6 +301,11 @@ EQMS is running (logs in var/log, stop with: make stop)
   bus          publish to tcp://127.0.0.1:5550, subscribe at tcp://127.0.0.1:5551
                health http://127.0.0.1:9550/health   metrics http://127.0.0.1:9550/metrics
   console      http://127.0.0.1:$WEBAPI_PORT/  (log in as admin or b0001.manager, below)
+  hall         the demo branch's devices, each page opened once with its own API token
+               (tokens in var/kiosk-token, var/display-token, var/teller-token):
+               kiosk    http://127.0.0.1:$WEBAPI_PORT/#/hall/kiosk?branch=$DEMO_BRANCH&token=$KIOSK_TOKEN
+               display  http://127.0.0.1:$WEBAPI_PORT/#/hall/display?branch=$DEMO_BRANCH&token=$DISPLAY_TOKEN
+               teller   http://127.0.0.1:$WEBAPI_PORT/#/hall/teller?branch=$DEMO_BRANCH&token=$TELLER_TOKEN
   web-api      REST API http://127.0.0.1:$WEBAPI_PORT/api/v1 (docs/openapi.yaml)
                health http://127.0.0.1:9560/health   (and the device registry for the gateways)
                log in as the administrator (hq; password in var/admin-password):

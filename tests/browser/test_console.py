@@ -17,13 +17,14 @@ from webapi import ADMIN_PASSWORD, USER_PASSWORD
 
 BRANCH = "hq.r01.b0001"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# docs/img holds a few current screens for the README when EQMS_SCREENSHOTS=1
+# EQMS_SCREENSHOTS=1 copies a few screens into docs/screenshots (the README's come from
+# make run: docker/local/screenshots.py)
 KEEP = os.environ.get("EQMS_SCREENSHOTS") == "1"
 
 
 def keep(path, name):
     if KEEP:
-        shutil.copy(path, os.path.join(ROOT, "docs", "img", name))
+        shutil.copy(path, os.path.join(ROOT, "docs", "screenshots", name))
 
 
 def login(b, console, who, password):

@@ -5,7 +5,7 @@ a ticket (window.print stubbed), the hall display shows the calls and speaks
 them one at a time (speechSynthesis replaced by a recorder) and follows
 again after a restart of web-api, the teller console drives a window through
 every action and shows each refusal with its code. Screenshots are kept in
-each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/img)."""
+each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/screenshots)."""
 import time
 
 from selenium.webdriver.common.by import By
@@ -81,6 +81,18 @@ def db_one(api, sql, *args):
         return cur.fetchone()
 
 
+def take_first_cash_ticket(b):
+    """Cash taken at the kiosk (PRINT_STUB installed), no one ahead: the
+    number printed."""
+    b.click("[data-test=service-cash]")
+    number = b.text("[data-test=ticket-number]")
+    assert number.startswith("A"), number
+    assert "下一位就是您" in b.text("[data-test=ticket-position]")
+    b.wait(lambda: b.driver.execute_script("return window.__prints") == [number],
+           what="the print dialog opened with the ticket on the page")
+    return number
+
+
 def test_kiosk_issues_and_prints_a_ticket(console, browser):
     b = browser
     api = console.api
@@ -115,12 +127,7 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     b.shot("kiosk-phone-refused")
 
     b.type("#kiosk-phone", "+8613912345678")
-    b.click("[data-test=service-cash]")
-    number = b.text("[data-test=ticket-number]")
-    assert number.startswith("A"), number
-    assert "下一位就是您" in b.text("[data-test=ticket-position]")
-    b.wait(lambda: b.driver.execute_script("return window.__prints") == [number],
-           what="the print dialog opened with the ticket on the page")
+    number = take_first_cash_ticket(b)
     shot = b.shot("kiosk-ticket")
     keep(shot, "hall-kiosk-ticket.png")
     r = api.admin.get(f"/branches/{BRANCH}/tickets/{number}")

@@ -10,6 +10,8 @@ import hallZh from './locales/hall.zh-CN.js'
 import hallEn from './locales/hall.en.js'
 import adminZh from './locales/admin.zh-CN.js'
 import adminEn from './locales/admin.en.js'
+import journeyZh from './locales/journey.zh-CN.js'
+import journeyEn from './locales/journey.en.js'
 
 const KEY = 'eqms.locale'
 export const LOCALES = [{ code: 'zh-CN', name: '中文' }, { code: 'en', name: 'English' }]
@@ -24,8 +26,8 @@ export const i18n = createI18n({
   locale: s_saved(),
   fallbackLocale: 'zh-CN',
   messages: {
-    'zh-CN': { ...zh, ...hallZh, ...adminZh, menu: { ...zh.menu, ...adminZh.menu } },
-    en: { ...en, ...hallEn, ...adminEn, menu: { ...en.menu, ...adminEn.menu } },
+    'zh-CN': { ...zh, ...hallZh, ...adminZh, ...journeyZh, menu: { ...zh.menu, ...adminZh.menu } },
+    en: { ...en, ...hallEn, ...adminEn, ...journeyEn, menu: { ...en.menu, ...adminEn.menu } },
   },
 })
 

@@ -16,10 +16,23 @@ export function hallFromSnapshot (state, before) {
     windows: state.windows.map(w => ({ ...w })),
     display: state.display.slice(),
     // what the snapshot does not carry stays from the hall it replaces
-    devices: before && before.branch === state.branch ? { ...before.devices } : {},
+    devices: { ...(before && before.branch === state.branch ? before.devices : {}),
+               ...s_snapshot_devices(state) },
     ratings: before && before.branch === state.branch && before.day === state.day
       ? before.ratings.slice() : [],
   }
+}
+
+/** The rating devices a snapshot names with their live state (each window's
+ *  `device`, when web-api gives it): {window id: {online, serial, at}}. */
+function s_snapshot_devices (state) {
+  const out = {}
+  for (const w of state.windows) {
+    if (w.device && (w.device.status === 'online' || w.device.status === 'offline')) {
+      out[w.id] = { online: w.device.status === 'online', serial: w.device.serial, at: w.device.since }
+    }
+  }
+  return out
 }
 
 function s_window (hall, id) {

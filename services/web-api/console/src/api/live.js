@@ -38,11 +38,12 @@ export class LiveHall {
     return this
   }
 
-  stop () {
+  /** Ends the stream; `error`, when given, is why (onStatus's second argument). */
+  stop (error) {
     this.stopped = true
     this.abort.abort()
     clearTimeout(this.refreshTimer)
-    this.onStatus('stopped')
+    this.onStatus('stopped', error)
   }
 
   async s_snapshot () {
@@ -64,6 +65,8 @@ export class LiveHall {
       } catch (e) {
         if (this.stopped || e.name === 'AbortError') return
         if (e instanceof ApiError && e.status === 401) { this.stop(); return }
+        // no such branch, or one outside the caller's subtree: asking again changes nothing
+        if (e instanceof ApiError && e.status === 404) { this.stop(e); return }
         error = e
       }
       this.onStatus('reconnecting', error)

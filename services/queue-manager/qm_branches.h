@@ -36,6 +36,8 @@ typedef struct {
     clock_zone_t *zone;
     qm_window_device_t *devices;
     size_t device_count;
+    bool config_due;            /* a registry snapshot came: read the windows at
+                                   the next tick (a burst is read once) */
 } qm_slot_t;
 
 /* Borrows `store`. Loads the list of branches under `prefixes` (an ltree[]

@@ -922,13 +922,14 @@ static void s_sync_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
 
 /* web-api publishes a branch's registry snapshot within 100 ms of a
  * configuration change there (docs/protocol.md): the branch's windows and
- * devices are read again at once. The periodic reading (refresh_ms) catches
- * what the bus lost. */
-static void s_on_registry(qm_server_t *self, const char *topic, int64_t now)
+ * devices are read again at the next tick, once however many snapshots came
+ * (gateways ask for theirs too), so a flood of them costs one reading per
+ * tick. The periodic reading (refresh_ms) catches what the bus lost. */
+static void s_on_registry(qm_server_t *self, const char *topic)
 {
     qm_slot_t *slot = qm_branches_by_path(self->branches, topic + strlen(S_REGISTRY_TOPIC));
-    if (slot && slot->model && !s_frozen(self))
-        s_sync_windows(self, slot, now);
+    if (slot)
+        slot->config_due = true;
 }
 
 static void s_tick(qm_server_t *self, int64_t now)
@@ -943,6 +944,10 @@ static void s_tick(qm_server_t *self, int64_t now)
             continue;
         s_check_day(self, slot, now);
         qm_publish_announcements(self->publish, slot->ref.path, slot->announcer, now);
+        if (slot->config_due) {
+            slot->config_due = false;
+            s_sync_windows(self, slot, now);
+        }
     }
     s_check_mirror(self, now);
     if (!s_frozen(self) && now - self->last_windows >= self->cfg.refresh_ms) {
@@ -988,7 +993,7 @@ static void *s_loop(void *arg)
             if (bus_recv(self->bus, 0, &topic, &env) != 1)
                 break;
             if (strncmp(topic, S_REGISTRY_TOPIC, strlen(S_REGISTRY_TOPIC)) == 0)
-                s_on_registry(self, topic, now);
+                s_on_registry(self, topic);
             else
                 s_on_device(self, env, now);
             free(topic);

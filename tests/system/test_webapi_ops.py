@@ -164,8 +164,10 @@ def test_a_new_window_and_a_new_profile_reach_queue_manager_at_once(demo_db, bus
     r = user.request("PUT", f"/windows/{w}/profile",
                      json={"profile": f"strict;vip=1;ordinary=1;services={other}"})
     assert r.status_code == 200, r.text
+    # the window's own profile_set (made with it) came first: wait for the new one
     wait_for(lambda: q(demo_db, """SELECT count(*) FROM ticket_event
-                                   WHERE window_id = %s AND kind = 'profile_set'""", w)[0][0],
+                                   WHERE window_id = %s AND kind = 'profile_set'
+                                     AND detail LIKE %s""", w, f"%services={other}")[0][0],
              timeout=5)
     first = user.post(f"/branches/{B1}/tickets", {"service": cash}).json()["ticket"]
     second = user.post(f"/branches/{B1}/tickets", {"service": other}).json()["ticket"]

@@ -154,6 +154,7 @@ static int s_cmd_len(uint8_t type)
     case DEVPROTO_CMD_ACK:
         return DEVPROTO_LEN_ACK;
     case DEVPROTO_CMD_SET_TEXT:
+    case DEVPROTO_CMD_SET_LABEL:
         return 0;
     case DEVPROTO_CMD_SET_STARS:
         return DEVPROTO_LEN_STARS;
@@ -441,6 +442,17 @@ devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_
         memcpy(t->text, p + 3, t->length);
         break;
     }
+    case DEVPROTO_CMD_SET_LABEL: {
+        devproto_label_t *l = &cmd->u.label;
+        if (plen < 2 || plen > 2 + DEVPROTO_LINE_BYTES || p[1] != plen - 2)
+            return DEVCODEC_ERR_LENGTH;
+        l->key = p[0];
+        l->length = p[1];
+        if (l->key >= DEVPROTO_KEYS_MAX || !s_text_ok(p + 2, l->length))
+            return DEVCODEC_ERR_PAYLOAD;
+        memcpy(l->text, p + 2, l->length);
+        break;
+    }
     case DEVPROTO_CMD_SET_STARS:
         cmd->u.stars = p[0];
         if (cmd->u.stars > 5)
@@ -529,6 +541,16 @@ devcodec_err_t devcodec_encode_cmd(const devcodec_cmd_t *cmd,
         p[2] = n;
         memcpy(p + 3, cmd->u.text.text, n);
         plen = 3 + n;
+        break;
+    }
+    case DEVPROTO_CMD_SET_LABEL: {
+        uint8_t n = cmd->u.label.length;
+        if (n > DEVPROTO_LINE_BYTES)
+            return DEVCODEC_ERR_LENGTH;
+        p[0] = cmd->u.label.key;
+        p[1] = n;
+        memcpy(p + 2, cmd->u.label.text, n);
+        plen = 2 + n;
         break;
     }
     case DEVPROTO_CMD_SET_STARS:

@@ -9,6 +9,8 @@ console   the built console (build/console) served by that web-api itself
 browser   a headless Chromium at 1280x800 (selenium, Debian's chromium and
           chromium-driver); its console log is checked for errors at teardown
           and every screenshot goes to the test's tmp folder
+At the end of the session the page loads' Navigation Timing is printed and
+written to navigation-timing.txt in the session's output folder.
 """
 import importlib.util
 import os
@@ -87,3 +89,30 @@ def browser(tmp_path, request):
     errors = b.console_errors()
     b.quit()
     assert not errors, f"errors in the browser's console: {errors}"
+
+
+_OUTPUT = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_output(tmp_path_factory):
+    """The session's output folder (pytest's base temp: every test's folder
+    is in it), where the navigation timing is written at the end."""
+    _OUTPUT["dir"] = tmp_path_factory.getbasetemp()
+    return _OUTPUT["dir"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The page loads' Navigation Timing of the session: a table on stdout
+    and, with every load, in <session output>/navigation-timing.txt."""
+    import browser
+    if not browser.NAVIGATIONS or "dir" not in _OUTPUT:
+        return
+    table = browser.navigation_summary()
+    path = os.path.join(str(_OUTPUT["dir"]), "navigation-timing.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(table + ["", "every load:"] + browser.navigation_details()) + "\n")
+    terminalreporter.write_sep("-", "navigation timing")
+    for line in table:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(with every load in {path})")

@@ -6,6 +6,10 @@ stack     queue-manager and web-api on the real bus (test_webapi_live's `live`)
 console   the built console (build/console) served by that web-api itself
           (EQMS_WEBAPI_STATIC_DIR) (Console: .url, .api (webapi.WebApi),
           .restart_webapi())
+hall_devices  console, plus a branch's device side on the same bus:
+          rating-ingest (on web-api's Redis), stats-aggregator, a device
+          gateway and an emulated rating device at window w01 of
+          hq.r01.b0001 (only for the tests that ask for it)
 browser   a headless Chromium at 1280x800 (selenium, Debian's chromium and
           chromium-driver); its console log is checked for errors at teardown
           and every screenshot goes to the test's tmp folder
@@ -79,6 +83,25 @@ stack = system_module("test_webapi_live").live
 def console(stack, bus, start_bin):
     stack.bus = bus
     return Console(stack, start_bin)
+
+
+@pytest.fixture
+def hall_devices(console, demo_db, bus, start_bin, tmp_path):
+    """The device path of tests/system/test_device_path.py beside the console:
+    rating-ingest writing the live state into web-api's Redis,
+    stats-aggregator, the real device gateway (under libumockdev-preload,
+    through real libusb) and eqms-devsim (the firmware core behind an
+    emulated USB device) with the serial of window w01's device, assigned by
+    the registry snapshot of web-api. A Site: .sim(op=...) drives the device
+    and reads its screen, .serial, .window_id, .number, .employee (set it
+    before .login()), .ratings()."""
+    site = system_module("test_device_path").Site(
+        demo_db, bus, start_bin, tmp_path, redis_url=console.api.env["EQMS_REDIS_URL"],
+        web_api=False)
+    system_module("test_stats").start_stats(start_bin, demo_db, bus)
+    site.start_gateway()
+    yield site
+    site.close()
 
 
 @pytest.fixture

@@ -25,8 +25,10 @@ EXPECTED = ("Failed to load resource: the server responded with a status of",)
 NAVIGATIONS = []
 
 # The current document's navigation entry once it has loaded (null before);
-# a change of the hash (the console's routes) is no new document.
+# a change of the hash (the console's routes) is no new document, and a
+# blank tab no page.
 _NAVIGATION = """
+if (!location.protocol.startsWith('http')) return { origin: performance.timeOrigin, blank: true };
 const n = performance.getEntriesByType('navigation')[0];
 if (!n || !n.loadEventEnd) return null;
 return { origin: performance.timeOrigin, type: n.type,
@@ -74,7 +76,7 @@ class Browser:
             if n or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
-        if not n or n["origin"] in self.loads:
+        if not n or n.get("blank") or n["origin"] in self.loads:
             return
         self.loads.add(n["origin"])
         test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]

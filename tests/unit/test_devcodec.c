@@ -313,6 +313,25 @@ static void test_rejects_unknown_or_crossed_types(void **state)
     assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_TYPE);
 }
 
+/* A command ending in a text of `at` - 1 bytes, its length, and the text:
+ * a length byte that disagrees with the header's, a header too short for
+ * the text's length byte, and 17 bytes of text are refused. */
+static void s_text_length_rules(uint8_t type, int at)
+{
+    uint8_t buf[DEVPROTO_REPORT_SIZE];
+    s_cmd_bytes(type, buf);
+    buf[16 + at - 1] = 5;
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    s_cmd_bytes(type, buf);
+    memset(buf + 16, 0, 48);
+    buf[14] = (uint8_t) (at - 1);
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    memset(buf + 16 + at, 'a', 17);
+    buf[16 + at - 1] = 17;
+    buf[14] = (uint8_t) (at + 17);
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+}
+
 static void test_rejects_wrong_length(void **state)
 {
     (void) state;
@@ -360,31 +379,9 @@ static void test_rejects_wrong_length(void **state)
     buf[16] = 17;
     buf[14] = 18;
     assert_int_equal(s_dec_ev(buf), DEVCODEC_ERR_LENGTH);
-    /* text: header length must be 3 + text length */
-    s_cmd_bytes(DEVPROTO_CMD_SET_TEXT, buf);
-    buf[18] = 5;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    s_cmd_bytes(DEVPROTO_CMD_SET_TEXT, buf);
-    memset(buf + 16, 0, 48);
-    buf[14] = 2;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    memset(buf + 19, 'a', 17);
-    buf[16] = 0;
-    buf[18] = 17;
-    buf[14] = 20;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    /* label: header length must be 2 + label length, at most 2 + 16 */
-    s_cmd_bytes(DEVPROTO_CMD_SET_LABEL, buf);
-    buf[17] = 4;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    s_cmd_bytes(DEVPROTO_CMD_SET_LABEL, buf);
-    memset(buf + 16, 0, 48);
-    buf[14] = 1;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    memset(buf + 18, 'a', 17);
-    buf[17] = 17;
-    buf[14] = 19;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    /* text and label: header length must be 3 (2) + the text's, at most 16 */
+    s_text_length_rules(DEVPROTO_CMD_SET_TEXT, 3);
+    s_text_length_rules(DEVPROTO_CMD_SET_LABEL, 2);
 
     /* encoders refuse variable lengths over the maximum */
     devcodec_event_t e = s_event(DEVPROTO_EV_STAFF_LOGIN);

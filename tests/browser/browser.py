@@ -170,7 +170,8 @@ def navigation_summary():
     for n in NAVIGATIONS:
         by_page.setdefault(n["page"], []).append(n)
     by_page["(all)"] = NAVIGATIONS
-    head = f"{'page':<24} {'loads':>5} {'DCL median':>10} {'DCL max':>8} {'load median':>11} {'load max':>8}"
+    head = (f"{'page':<24} {'loads':>5} {'DCL median':>10} {'DCL max':>8} "
+            f"{'load median':>11} {'load max':>8}")
     lines = ["navigation timing in ms from the navigation's start (Navigation Timing; "
              "reported, never asserted)", head, "-" * len(head)]
     for page, loads in sorted(by_page.items(), key=lambda kv: (kv[0] == "(all)", kv[0])):

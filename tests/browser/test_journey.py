@@ -22,7 +22,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import openpyxl
 
-from conftest import system
 from test_console import BRANCH, login
 from test_hall import (PRINT_STUB, SPEECH_RECORDER, before_load, db_one, open_device, spoken,
                        take_first_cash_ticket, token_for)
@@ -129,14 +128,14 @@ def test_a_ticket_from_the_kiosk_to_its_rating_and_the_statistics_of_its_teller(
     b.shot("journey-other-branch")
 
     # the customer is served and rates at the window's rating device
-    teller = db_one(api, "SELECT id, name FROM staff WHERE employee_no = %s", employee_no)
-    rate_at_the_device(b, console, hall_devices, employee_no, ticket, number, teller)
+    staff = db_one(api, "SELECT id, name FROM staff WHERE employee_no = %s", employee_no)
+    rate_at_the_device(b, console, hall_devices, employee_no, ticket, number, staff)
     end_of_the_shift(b, console, hall_devices)
     frm, to = db_one(api, """SELECT (now() AT TIME ZONE time_zone)::date - 6,
                                     (now() AT TIME ZONE time_zone)::date + 1
                              FROM org_node WHERE path = %s::ltree""", BRANCH)
-    page = drill_down_to_the_teller(b, console, frm, to, hall_devices.window_id, teller)
-    export_is_the_page(b, page, teller)
+    page = drill_down_to_the_teller(b, console, frm, to, hall_devices.window_id, staff)
+    export_is_the_page(b, page, staff)
     scale_label_reaches_the_device(b, console, hall_devices)
 
 

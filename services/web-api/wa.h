@@ -38,6 +38,8 @@
  * NULL). */
 #define WA_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+struct wa_princache;              /* wa_princache.h */
+
 /* What web-api's REST side is configured with (main reads it). */
 typedef struct {
     session_config_t session;
@@ -54,6 +56,8 @@ typedef struct {
     const char *backup_dir;       /* backup archives (wa_backup.h, wa_jobs.h) */
     wa_snap_t *snap;              /* the live hall snapshots kept (wa_snap.h); NULL:
                                      every read asks queue-manager */
+    struct wa_princache *principals; /* the principals kept (wa_princache.h); NULL:
+                                     every request reads its user or token */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */
@@ -77,6 +81,9 @@ typedef struct {
     const httpd_req_t *req;
     httpd_reply_t *reply;
     wa_principal_t who;           /* filled for routes that need a principal */
+    bool principals_changed;      /* the call changed a user, role, node or token
+                                     (wa_store's audit tells): wa_http raises the
+                                     principals' generation after the handler */
 } wa_call_t;
 
 typedef void (wa_handler_fn)(wa_call_t *call);

@@ -267,6 +267,11 @@ static void s_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
                        .reply = reply };
     if (wa_auth_resolve(&call, route->access, route->perms, route->during_change) == 0)
         route->handler(&call);
+    /* after the commit, before the answer: whoever the caller tells next
+     * finds the change (wa_princache.h) */
+    if (call.principals_changed && session_principals_changed(call.rs) < 0)
+        log_warn("principals_generation_failed", "path=%s reason=\"redis\" effect=\"kept "
+                 "principals are used until they age\"", httpd_req_path(req));
     s_release(self, slot);
     log_debug("http_request", "method=%s path=%s status=%u principal=%s ms=%lld",
               httpd_req_method(req), httpd_req_path(req), reply->status,

@@ -2,6 +2,7 @@
 // node picked in it. One reactive object shared by the pages.
 import { reactive } from 'vue'
 import { get, request, session } from './api/client.js'
+import { nodeZone } from './api/zonetime.js'
 
 export const store = reactive({ me: null, tree: null, treeError: null })
 
@@ -37,6 +38,12 @@ export function findNode (path, tree = store.tree) {
     if (n) return n
   }
   return null
+}
+
+/** The IANA time zone of the node at `path` (or of its nearest ancestor in
+ *  the caller's tree); undefined when the tree does not tell. */
+export function zoneOf (path) {
+  return nodeZone(store.tree, path)
 }
 
 /** Every branch at or below `node`, in tree order. */

@@ -45,6 +45,7 @@ export default {
     live: { online: 'Online', offline: 'Offline', unassigned: 'Unassigned', none: 'Not reported' },
     serialHint: '4 to 32 letters, digits or -', assign: 'Assign', unassign: 'Unassign',
     confirmUnassign: 'Take {name} off its window into stock?', replace: 'Replace', newSerial: 'New device serial',
+    rejected: 'Rejected events', rejectedAt: 'Rejected at', gateway: 'Gateway', eventType: 'Event', reason: 'Reason',
     queues: 'Queues', addQueue: 'Add queue', prefix: 'Prefix', prefixHint: '1 or 2 capital letters',
     targetWait: 'Target wait (s)', numberMax: 'Highest number', addService: 'Add service', queue: 'Queue',
     standard: 'Standard time (s)',

@@ -44,6 +44,7 @@ export default {
     live: { online: '在线', offline: '离线', unassigned: '未分配', none: '未上报' },
     serialHint: '4 至 32 个字母、数字或 -', assign: '分配到窗口', unassign: '撤下',
     confirmUnassign: '把 {name} 从窗口撤下，放回库存？', replace: '更换', newSerial: '新设备序列号',
+    rejected: '被拒事件', rejectedAt: '拒收时间', gateway: '网关', eventType: '事件', reason: '原因',
     queues: '队列', addQueue: '新增队列', prefix: '票号前缀', prefixHint: '1 至 2 个大写字母',
     targetWait: '目标等候（秒）', numberMax: '最大票号', addService: '新增业务', queue: '队列',
     standard: '标准办理时长（秒）',

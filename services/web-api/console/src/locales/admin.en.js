@@ -30,6 +30,7 @@ export default {
     addScale: 'Add scale', keys: 'keys', readOnly: 'Read only', scope: 'Usable in', everywhere: 'Everywhere',
     usedBy: 'Used by', keyCount: 'Keys', optCode: 'Code', label: 'Label', satisfied: 'Satisfied',
     unsatisfied: 'Unsatisfied', score: 'Score', category: 'Reason', position: 'Position',
+    keyCell: '{what}, key {n}',
     categories: { none: 'None', attitude: 'Attitude', efficiency: 'Efficiency', skill: 'Skill', environment: 'Environment', other: 'Other' },
     source: 'Source', sources: { own: 'Set at this node', default: 'Defaults' }, inheritedFrom: 'Inherited from {from}',
     period: 'Period', periods: { day: 'Day', week: 'Week', month: 'Month', quarter: 'Quarter', year: 'Year' },

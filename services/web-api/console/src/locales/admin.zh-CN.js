@@ -29,6 +29,7 @@ export default {
     addScale: '新增评价标准', keys: '键', readOnly: '只读', scope: '适用范围', everywhere: '全部机构',
     usedBy: '使用中', keyCount: '按键数', optCode: '键值', label: '显示文字', satisfied: '满意',
     unsatisfied: '不满意', score: '分数', category: '原因类别', position: '位置',
+    keyCell: '第 {n} 键{what}',
     categories: { none: '无', attitude: '态度', efficiency: '效率', skill: '业务能力', environment: '环境', other: '其他' },
     source: '来源', sources: { own: '本机构设置', default: '系统默认' }, inheritedFrom: '继承自 {from}',
     period: '统计周期', periods: { day: '日', week: '周', month: '月', quarter: '季度', year: '年' },

@@ -70,7 +70,7 @@ export default {
     to: 'to', raised: 'Raised', option: 'Option', acknowledge: 'Acknowledge', resolve: 'Resolve',
     note: 'Note', rootCause: 'Root cause', ackBy: 'Acknowledged by {who} at {at}', resolvedBy: 'Resolved by {who} at {at}',
     addRule: 'Add rule', enabledLabel: 'Enabled', template: 'SMS template', params: 'Thresholds (JSON)',
-    templateHint: "Placeholders in docs/alerts.md, e.g. {'{'}branch{'}'}, {'{'}window{'}'}", paramsHint: "e.g. {'{'}\"share\": 0.2{'}'}",
+    templateHint: "Placeholders in docs/alerts.md, e.g. {'{'}branch{'}'}, {'{'}window{'}'}", paramsHint: "The kind's thresholds (docs/alerts.md), e.g. {'{'}\"share_pct\": 30, \"min_ratings\": 5, \"minutes\": 60{'}'}",
     remindAfter: 'Remind after (s)', escalateAfter: 'Escalate after (s)',
     addRecipient: 'Add recipient', subtree: 'Whole subtree', kinds: 'Alert kinds', complaintDetails: 'Complaint details in SMS',
     quiet: 'Quiet hours', quietFrom: 'Quiet from (HH:MM)', quietTo: 'Quiet to (HH:MM)',

@@ -69,7 +69,7 @@ export default {
     to: '至', raised: '告警时间', option: '评价选项', acknowledge: '确认', resolve: '解决',
     note: '备注', rootCause: '根本原因', ackBy: '{who} 于 {at} 确认', resolvedBy: '{who} 于 {at} 解决',
     addRule: '新增规则', enabledLabel: '启用', template: '短信模板', params: '阈值参数（JSON）',
-    templateHint: "可用占位符见 docs/alerts.md，如 {'{'}branch{'}'}、{'{'}window{'}'}", paramsHint: "如 {'{'}\"share\": 0.2{'}'}",
+    templateHint: "可用占位符见 docs/alerts.md，如 {'{'}branch{'}'}、{'{'}window{'}'}", paramsHint: "各类型的阈值见 docs/alerts.md，如 {'{'}\"share_pct\": 30, \"min_ratings\": 5, \"minutes\": 60{'}'}",
     remindAfter: '提醒间隔（秒）', escalateAfter: '升级间隔（秒）',
     addRecipient: '新增接收人', subtree: '包含下级机构', kinds: '告警类型', complaintDetails: '短信含投诉详情',
     quiet: '免打扰', quietFrom: '免打扰开始（HH:MM）', quietTo: '免打扰结束（HH:MM）',

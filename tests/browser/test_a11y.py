@@ -78,22 +78,37 @@ class Audit:
         for o in self.b.driver.execute_script(UNNAMED):
             self.offenders.append(f"{where}: {o}")
 
-    def tabs(self, where, names, each=None):
-        """Each tab of the page in turn, checked (and `each(name)` done there)."""
-        for name in names:
-            self.b.click(f".el-tabs__item#tab-{name}")
-            self.b.wait(lambda: self.b.find(f"#pane-{name}").is_displayed(), what=f"the {name} tab")
-            self.check(f"{where} {name}")
-            if each:
-                each(name)
-
-    def form(self, where, opener):
-        """The dialog `opener` opens, checked, then closed."""
+    def form(self, where, opener, dialog=".el-dialog"):
+        """The dialog `opener` opens, checked, then closed; `opener` a
+        prefix of data-test ("users-reset-"): the first row's."""
+        if not opener.startswith("["):
+            opener = f"[data-test={visible(self.b, f'[data-test^={opener}]')[0].get_attribute('data-test')}]"
         self.b.click(opener)
-        self.b.find(".el-dialog .el-form")
+        self.b.find(f"{dialog} .el-form")
         self.check(f"{where} form", shot=False)
-        self.b.click(".el-dialog .el-dialog__headerbtn")
+        self.b.click(f"{dialog} .el-dialog__headerbtn")
         dialog_gone(self.b)
+
+
+# the management pages: (page, node picked, its tabs, the table of a tab
+# whose create form and first row's edit form are checked (a table without
+# edit forms: "devices/"), more forms: (tab, opener, dialog))
+ADMIN_PAGES = [
+    ("config", BRANCH, ["nodes", "windows", "staff", "scales", "stars"],
+     {"nodes": "nodes", "windows": "windows", "staff": "staff"},
+     [("scales", "[data-test=scales-create]", "[data-test=scale-dialog]"),
+      ("stars", "[data-test=star-set]", ".el-dialog"), ("windows", "windows-profile-", ".el-dialog")]),
+    ("queues", BRANCH, ["queues", "services"], {"queues": "queues", "services": "services"}, []),
+    ("devices", BRANCH, ["settings", "devices", "rejected"], {"devices": "devices/"},
+     [("settings", "[data-test=settings-edit]", ".el-dialog"),
+      ("devices", "devices-assign-", ".el-dialog")]),
+    ("alerts", BRANCH, ["alerts", "rules", "recipients"], {"rules": "rules", "recipients": "recipients"}, []),
+    ("users", None, ["users", "roles"], {"users": "users", "roles": "roles"},
+     [("users", "users-reset-", ".el-dialog")]),
+    ("tokens", None, [], {}, [(None, "[data-test=tokens-create]", ".el-dialog")]),
+    ("data", "hq", ["backups", "purges"], {"backups": "backups/"}, []),
+    ("audit", None, [], {}, []),
+]
 
 
 def visible(b, css):
@@ -126,74 +141,27 @@ def test_every_control_of_every_page_has_an_accessible_name(console, browser):
     b.find("[data-test=figures]")
     a.check("statistics")
 
-    def forms(where, tables):
-        # each table's create form and, on its first row, its edit form
-        def each(name):
-            table = tables.get(name)
-            if not table:
-                return
-            if visible(b, f"[data-test={table}-create]"):
-                a.form(f"{where} {name} create", f"[data-test={table}-create]")
-            edits = visible(b, f"[data-test^={table}-edit-]")
-            if edits:
-                a.form(f"{where} {name} edit", f"[data-test={edits[0].get_attribute('data-test')}]")
-        return each
-
-    b.get(console.url + f"#/admin/config?node={BRANCH}")
-    b.find("[data-test=nodes-table]")
-    a.tabs("config", ["nodes", "windows", "staff", "scales", "stars"],
-           forms("config", {"nodes": "nodes", "windows": "windows", "staff": "staff"}))
-    b.click(".el-tabs__item#tab-scales")
-    b.click("[data-test=scales-create]")
-    b.find("[data-test=scale-dialog] .el-form")
-    a.check("config scales form", shot=False)
-    b.click("[data-test=scale-dialog] .el-dialog__headerbtn")
-    dialog_gone(b)
-    b.click(".el-tabs__item#tab-stars")
-    a.form("config stars", "[data-test=star-set]")
-    b.click(".el-tabs__item#tab-windows")
-    profile = visible(b, "[data-test^=windows-profile-]")[0].get_attribute("data-test")
-    a.form("config window profile", f"[data-test={profile}]")
-
-    b.get(console.url + f"#/admin/queues?node={BRANCH}")
-    b.find("[data-test=queues-table]")
-    a.tabs("queues", ["queues", "services"], forms("queues", {"queues": "queues", "services": "services"}))
-
-    b.get(console.url + f"#/admin/devices?node={BRANCH}")
-    b.find("[data-test=settings-table]")
-    a.tabs("devices", ["settings", "devices", "rejected"], forms("devices", {"devices": "devices"}))
-    b.click(".el-tabs__item#tab-settings")
-    a.form("devices settings", "[data-test=settings-edit]")
-    b.click(".el-tabs__item#tab-devices")
-    assign = visible(b, "[data-test^=devices-assign-]")[0].get_attribute("data-test")
-    a.form("devices assign", f"[data-test={assign}]")
-
-    b.get(console.url + f"#/admin/alerts?node={BRANCH}")
-    b.find("[data-test=alerts-table]")
-    a.tabs("alerts", ["alerts", "rules", "recipients"],
-           forms("alerts", {"rules": "rules", "recipients": "recipients"}))
-
-    b.get(console.url + "#/admin/users")
-    b.find("[data-test=users-table]")
-    a.tabs("users", ["users", "roles"], forms("users", {"users": "users", "roles": "roles"}))
-    b.click(".el-tabs__item#tab-users")
-    reset = visible(b, "[data-test^=users-reset-]")[0].get_attribute("data-test")
-    a.form("users reset", f"[data-test={reset}]")
-
-    b.get(console.url + "#/admin/tokens")
-    b.find("[data-test=tokens-table]")
-    a.check("tokens")
-    a.form("tokens create", "[data-test=tokens-create]")
-
-    b.get(console.url + "#/admin/data?node=hq")
-    b.find("[data-test=backups-table]")
-    a.tabs("data", ["backups", "purges"])
-    b.click(".el-tabs__item#tab-backups")
-    a.form("data backup", "[data-test=backups-create]")
-
-    b.get(console.url + "#/admin/audit")
-    b.find("[data-test=audit-table]")
-    a.check("audit")
+    for page, node, tabs, tables, more in ADMIN_PAGES:
+        b.get(console.url + f"#/admin/{page}" + (f"?node={node}" if node else ""))
+        b.find(f"li[data-test=menu-{page}].is-active")
+        if not tabs:
+            b.find(f"[data-test={page}-table]")
+            a.check(page)
+        for tab in tabs:
+            # each tab, its table's create form and its first row's edit form
+            b.click(f".el-tabs__item#tab-{tab}")
+            b.wait(lambda: b.find(f"#pane-{tab}").is_displayed(), what=f"the {tab} tab")
+            a.check(f"{page} {tab}")
+            table = tables.get(tab)
+            if table:
+                a.form(f"{page} {tab} create", f"[data-test={table.rstrip('/')}-create]")
+            if table and not table.endswith("/"):
+                b.find(f"[data-test^={table}-edit-]")
+                a.form(f"{page} {tab} edit", f"{table}-edit-")
+        for tab, opener, dialog in more:
+            if tab:
+                b.click(f".el-tabs__item#tab-{tab}")
+            a.form(f"{page} {opener}", opener, dialog)
 
     # the hall pages, each as its device opens it
     api = console.api

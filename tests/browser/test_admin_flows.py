@@ -26,6 +26,15 @@ def confirm(b):
     b.click(".el-message-box__btns .el-button--primary")
 
 
+def deleted(b, api, table, path, oid, text):
+    """Row `oid` of `table` (showing `text`) deleted with its button and
+    the confirmation: gone from the table and from the API (`path`)."""
+    b.click(f"[data-test={table}-delete-{oid}]")
+    confirm(b)
+    b.wait(lambda: not any(text in r for r in rows(b, table)), what=f"{text} gone")
+    assert api.admin.get(f"{path}/{oid}").status_code == 404
+
+
 def items(api, path, **params):
     r = api.admin.get(path, params=dict(params, limit="200"))
     assert r.status_code == 200, r.text
@@ -128,10 +137,7 @@ def test_alert_rules_and_recipients_made_changed_and_deleted(console, browser):
     after = api.admin.get(f"/alert-rules/{rule['id']}").json()
     assert (after["template"], after["enabled"]) == ("{branch}{queue}排队{waiting}人", False), after
     # deleted (it never raised an alert): gone from the table and the API
-    b.click(f"[data-test=rules-delete-{rule['id']}]")
-    confirm(b)
-    b.wait(lambda: not any("{queue}排队" in r for r in rows(b, "rules")), what="the rule gone")
-    assert api.admin.get(f"/alert-rules/{rule['id']}").status_code == 404
+    deleted(b, api, "rules", "/alert-rules", rule["id"], "{queue}排队")
 
     # a recipient with quiet hours and two kinds
     b.click(".el-tabs__item#tab-recipients")
@@ -167,10 +173,7 @@ def test_alert_rules_and_recipients_made_changed_and_deleted(console, browser):
     after = api.admin.get(f"/alert-recipients/{rec['id']}").json()
     assert (after["phone"], after["quiet_from"], after["quiet_to"]) == ("+8613900002222", None, None), after
     # deleted
-    b.click(f"[data-test=recipients-delete-{rec['id']}]")
-    confirm(b)
-    b.wait(lambda: not any("夜班主管" in r for r in rows(b, "recipients")), what="the recipient gone")
-    assert api.admin.get(f"/alert-recipients/{rec['id']}").status_code == 404
+    deleted(b, api, "recipients", "/alert-recipients", rec["id"], "夜班主管")
     b.shot("recipients")
 
 

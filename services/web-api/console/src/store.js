@@ -12,8 +12,9 @@ export function can (permission) {
   return !!store.me && store.me.permissions.includes(permission)
 }
 
-/** Reads the caller and their tree (GET /nodes/tree needs
- *  manage_configuration: without it the tree is the caller's node alone). */
+/** Reads the caller and their tree (GET /nodes/tree, any principal's own
+ *  subtree with each node's time zone; refused (403) by a web-api older
+ *  than that: the tree is then the caller's node alone, without a zone). */
 export async function loadMe () {
   store.me = await get('/me')
   try {

@@ -108,7 +108,7 @@ static const config_var_t s_vars[] = {
           "a branch's live state (GET /branches/{branch}/state) is kept between its bus "
           "events, this long at most (0 = every read asks queue-manager)"),
     S_INT("EQMS_WEBAPI_VOICE_CACHE_MB", voice_cache_mb, "16", 0, 1024,
-          "announcement audio kept in memory, least recently used out (about 150 KB a "
+          "announcement audio kept in memory, least recently used out (about 175 KB a "
           "call; docs/voice.md)"),
     S_INT("EQMS_WEBAPI_VOICE_QUEUE", voice_queue, "8", 1, 1000,
           "announcement syntheses waiting at most; beyond: 503 with Retry-After"),

@@ -47,7 +47,8 @@ void wa_announce_audio(wa_call_t *call)
 {
     static const char *const allowed[] = { "ticket", "window", "lang", NULL };
     const char *branch = httpd_req_param(call->req, "branch");
-    int64_t branch_id, window_no;
+    int64_t branch_id;
+    long window_no;
     if (wa_ops_node(call, branch, true, &branch_id) != 0 || wa_only_args(call, allowed) != 0)
         return;
     const char *number = httpd_req_arg(call->req, "ticket");
@@ -58,13 +59,15 @@ void wa_announce_audio(wa_call_t *call)
                           "3 or 4 digits, such as A012");
         return;
     }
-    if (!httpd_req_arg(call->req, "window")) {
-        wa_invalid_member(call, "window", "is required: the window number, 1..%d",
-                          WA_VOICETEXT_WINDOW_MAX);
+    const char *window = httpd_req_arg(call->req, "window");
+    size_t digits = window ? strspn(window, "0123456789") : 0;
+    window_no = digits >= 1 && digits <= 3 && !window[digits] && window[0] != '0'
+                    ? strtol(window, NULL, 10) : 0;
+    if (window_no < 1 || window_no > WA_VOICETEXT_WINDOW_MAX) {
+        wa_invalid_member(call, "window", "%s: the window number, an integer in 1..%d",
+                          window ? "must be" : "is required", WA_VOICETEXT_WINDOW_MAX);
         return;
     }
-    if (wa_ops_int_arg(call, "window", 1, WA_VOICETEXT_WINDOW_MAX, 0, &window_no) != 0)
-        return;
     if (lang_code && wa_voicetext_lang_of(lang_code, &lang) != 0) {
         wa_invalid_member(call, "lang", "must be zh-CN or en");
         return;

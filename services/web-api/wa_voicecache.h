@@ -3,9 +3,9 @@
  *
  *  A hall says the same few sentences all day ("请A012号到3号窗口" twice,
  *  again on a recall, on every display of the hall): each is synthesised
- *  once and then served from here. An entry costs its audio (about 150 KB
- *  for a Chinese call at 22050 Hz, 16-bit mono, 3.4 s) plus its key; 16 MiB
- *  (EQMS_WEBAPI_VOICE_CACHE_MB) keeps about a hundred calls. An entry
+ *  once and then served from here. An entry costs its audio (about 175 KB
+ *  for a Chinese call at 22050 Hz, 16-bit mono, 4 s) plus its key; 16 MiB
+ *  (EQMS_WEBAPI_VOICE_CACHE_MB) keeps about ninety calls. An entry
  *  larger than the whole bound is not kept. Lookups walk the entries
  *  (a few hundred at most for the sizes above).
  *

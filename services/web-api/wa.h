@@ -28,6 +28,7 @@
 #include "eqms/session.h"
 #include "eqms/sse.h"
 #include "wa_snap.h"
+#include "wa_voice.h"
 
 #define WA_PATH_SIZE 256          /* an org path as text (ltree, 32 levels at most) */
 #define WA_NAME_SIZE 132          /* a login or a token's name, for the audit log */
@@ -58,6 +59,7 @@ typedef struct {
                                      every read asks queue-manager */
     struct wa_princache *principals; /* the principals kept (wa_princache.h); NULL:
                                      every request reads its user or token */
+    wa_voice_t *voice;            /* the announcements' voice (wa_voice.h); NULL: 503 */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */
@@ -133,6 +135,10 @@ json_t *wa_decode_update(wa_call_t *call, const jsonreq_object_t *spec);
 
 /* 0 when the request has no query arguments; -1 answered (400). */
 int wa_no_args(wa_call_t *call);
+
+/* 0 when every query argument is one of `allowed` (NULL-terminated), none
+ * given twice; -1 answered (400). */
+int wa_only_args(wa_call_t *call, const char *const *allowed);
 
 /* The path parameter {id} as a positive integer; -1 answered (404) when it
  * is not one. Refuses query arguments (400). */

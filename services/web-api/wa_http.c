@@ -12,6 +12,7 @@
 #include "eqms/httpstatic.h"
 #include "eqms/log.h"
 #include "eqms/problem.h"
+#include "wa_announce.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
 #include "wa_backup.h"
@@ -157,6 +158,7 @@ static const s_route_t s_routes[] = {
     { "POST", API "/windows/{id}/call-back", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/walk-in", WINDOWS, wa_ops_window_action },
     { "GET", API "/branches/{branch}/devices", LIVE, wa_cfg_devices_of_branch },
+    { "GET", API "/branches/{branch}/announcements/audio", LIVE, wa_announce_audio },
     { "GET", API "/branches/{branch}/services", WA_ACCESS_PERM,
       WA_PERM_BIT(WA_PERM_ISSUE_TICKETS) | WA_PERM_BIT(WA_PERM_OPERATE_WINDOWS)
           | WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false, wa_cfg_services_of_branch },

@@ -4,7 +4,7 @@
 // instant a branch's day begins, 23 or 25 hours before the next one.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { knownZone, nodeZone, zoneMidnight, zoneOffset, zoneTime } from '../src/api/zonetime.js'
+import { knownZone, nodeZone, zoneDay, zoneMidnight, zoneOffset, zoneTime } from '../src/api/zonetime.js'
 
 const TREE = {
   path: 'hq', time_zone: 'Asia/Shanghai',
@@ -80,4 +80,17 @@ test('no zone, or one the browser does not know: the browser\'s; no time: nothin
   assert.equal(zoneMidnight('2025-03-30', 'Mars/Olympus'), '2025-03-30')
   assert.equal(zoneTime(null, 'Europe/Berlin', 'zh-CN'), '')
   assert.equal(zoneTime('not a time', 'Europe/Berlin', 'zh-CN'), '')
+})
+
+test('a branch\'s today is the date on its own clock, whatever the browser\'s', () => {
+  // 2025-03-29 23:30 UTC: already the 30th in Shanghai, still the 29th in New York,
+  // the 30th in Berlin (00:30 CET)
+  const ms = Date.UTC(2025, 2, 29, 23, 30)
+  assert.equal(zoneDay('Asia/Shanghai', 0, ms), '2025-03-30')
+  assert.equal(zoneDay('America/New_York', 0, ms), '2025-03-29')
+  assert.equal(zoneDay('Europe/Berlin', 0, ms), '2025-03-30')
+  // days counted across a month's and a year's end
+  assert.equal(zoneDay('Asia/Shanghai', -6, ms), '2025-03-24')
+  assert.equal(zoneDay('Asia/Shanghai', 2, ms), '2025-04-01')
+  assert.equal(zoneDay('Asia/Shanghai', 1, Date.UTC(2025, 11, 31, 16, 0)), '2026-01-02')
 })

@@ -80,3 +80,15 @@ export function zoneMidnight (day, zone) {
   const real = found.find(t => t + zoneOffset(t, zone) === wall)
   return new Date(real ?? found[1]).toISOString()
 }
+
+/** The date (YYYY-MM-DD) on the clock of `zone`, `offset` days from the one
+ *  of the instant `ms` (default: now); the browser's own date when the
+ *  zone is unknown. A branch's "today" as its people live it. */
+export function zoneDay (zone, offset = 0, ms = Date.now()) {
+  const opts = { year: 'numeric', month: '2-digit', day: '2-digit' }
+  if (knownZone(zone)) opts.timeZone = zone
+  const parts = {}
+  for (const p of new Intl.DateTimeFormat('en-US', opts).formatToParts(new Date(ms))) parts[p.type] = p.value
+  const d = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day) + offset))
+  return d.toISOString().slice(0, 10)
+}

@@ -4,12 +4,13 @@ change refused with the API's reason beside the field it names; the API
 token shown once; an alert acknowledged and resolved; a backup run to
 completion and downloaded, a purge refused without one; the audit log
 showing the changes. Screenshots are kept in each test's tmp folder."""
+import json
 import os
 import zipfile
 
 from selenium.webdriver.common.by import By
 
-from webapi import ADMIN_PASSWORD, make_alert
+from webapi import ADMIN_PASSWORD, USER_PASSWORD, make_alert
 
 BRANCH = "hq.r01.b0001"
 
@@ -334,6 +335,29 @@ def test_alert_acknowledged_and_resolved(console, browser):
     assert "Resolved" in row_with(b, "alerts", BRANCH)
     assert b.text("li[data-test=menu-alerts]") == "Alerts"
     b.shot("alerts-en")
+
+
+def test_complaint_details_only_with_the_permission(console, browser):
+    """A branch user who handles alerts but may not read complaints sees the
+    alert without the option the customer chose, on the page as in the API;
+    another branch's alert is not listed at all."""
+    b = browser
+    api = console.api
+    aid = make_alert(api.db, BRANCH, option="态度恶劣")
+    other = make_alert(api.db, "hq.r01.b0002", option="办事拖拉")
+    clerk = api.make_user("alertclerk", BRANCH, ["view_live_hall", "manage_alerts"])
+    facts = clerk.get(f"/alerts/{aid}").json()["facts"]
+    assert "态度恶劣" not in json.dumps(facts, ensure_ascii=False), facts
+    assert clerk.get(f"/alerts/{other}").status_code == 404
+    login(b, console, "alertclerk", USER_PASSWORD)
+    b.get(console.url + f"#/admin/alerts?node={BRANCH}")
+    row = row_with(b, "alerts", BRANCH)
+    b.shot("alerts-without-complaints")
+    assert "态度恶劣" not in row and "办事拖拉" not in b.text("body"), row
+    # the administrator, who holds view_complaints, reads the option
+    login(b, console)
+    b.get(console.url + f"#/admin/alerts?node={BRANCH}")
+    b.wait(lambda: any("态度恶劣" in r for r in rows(b, "alerts")), what="the option shown")
 
 
 def test_purge_refused_then_backup_downloaded_and_audited(console, browser):

@@ -150,8 +150,7 @@ int hours_decode_week(const json_t *week, hours_t *self, char member[64],
     return 0;
 }
 
-/* "YYYY-MM-DD" of a real date. 0 or -1. */
-static int s_date_parse(const char *text, clock_date_t *date)
+int hours_date_parse(const char *text, clock_date_t *date)
 {
     int64_t ms;
     char stamp[CLOCK_RFC3339_SIZE];
@@ -184,7 +183,7 @@ static int s_decode_dates(const json_t *dates, hours_t *self, char reason[HOURS_
             return -1;
         }
         int weekday = json_is_null(of) ? 0 : hours_weekday_parse(json_string_value(of));
-        if (s_date_parse(day, &date) != 0 || (!json_is_null(of) && weekday == 0)
+        if (hours_date_parse(day, &date) != 0 || (!json_is_null(of) && weekday == 0)
             || (i > 0 && clock_date_diff(self->dates[i - 1].date, date) <= 0)) {
             snprintf(reason, HOURS_REASON_SIZE, "dates[%zu]: not a date in order with null "
                      "or a weekday's name", i);

@@ -88,6 +88,9 @@ int hours_minute_parse(const char *text, bool closing);
 /* Writes minute (0..1440) as "HH:MM". */
 void hours_minute_format(int minute, char out[6]);
 
+/* "2026-10-01" of a real date into *date. 0 or -1. */
+int hours_date_parse(const char *text, clock_date_t *date);
+
 /* The weekday's name ("mon".."sun") of 1..7, NULL otherwise; and back
  * (0 for an unknown name). */
 const char *hours_weekday_name(int weekday);

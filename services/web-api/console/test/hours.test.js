@@ -31,7 +31,7 @@ test('the form starts from the week in force; the body sends what is shown', () 
   assert.deepEqual(inherited.week.mon, HALL.mon)  // a start for a week of its own
   assert.equal(inherited.ownCutoff, false)
   assert.equal(inherited.cutoff, '30')
-  assert.deepEqual(inherited.dates, [{ date: '2026-10-01', hours_of: '', note: '国庆节' }])
+  assert.deepEqual(inherited.dates, [{ date: '2026-10-01', hours_of: 'closed', note: '国庆节' }])
   assert.deepEqual(hoursBody(inherited), { week: null, issue_cutoff_min: null,
                                            dates: [{ date: '2026-10-01', hours_of: null, note: '国庆节' }] })
   const own = hoursForm(answer(true, 15))

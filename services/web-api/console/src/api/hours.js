@@ -5,6 +5,8 @@
 
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
 export const SESSIONS_MAX = 4
+/** A special date's choice "closed all day" in the form (the API's null). */
+export const CLOSED = 'closed'
 
 /** An editable copy of a week in the API's form (null: every day closed). */
 export function weekCopy (week) {
@@ -23,7 +25,7 @@ export function hoursForm (hours) {
     week: weekCopy(own ? hours.week.value : hours.week.effective),
     ownCutoff: hours.issue_cutoff_min.value !== null,
     cutoff: String(hours.issue_cutoff_min.value ?? hours.issue_cutoff_min.effective),
-    dates: hours.dates.map(d => ({ date: d.date, hours_of: d.hours_of ?? '', note: d.note || '' })),
+    dates: hours.dates.map(d => ({ date: d.date, hours_of: d.hours_of ?? CLOSED, note: d.note || '' })),
   }
 }
 
@@ -37,7 +39,7 @@ export function hoursBody (form) {
     week: form.own ? weekCopy(form.week) : null,
     issue_cutoff_min: form.ownCutoff ? (cutoff !== '' && Number.isInteger(n) ? n : cutoff) : null,
     dates: form.dates.map(d => {
-      const out = { date: d.date.trim(), hours_of: d.hours_of || null }
+      const out = { date: d.date.trim(), hours_of: d.hours_of && d.hours_of !== CLOSED ? d.hours_of : null }
       if (d.note) out.note = d.note
       return out
     }),

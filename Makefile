@@ -15,11 +15,11 @@ Q ?= @
 DEB_PACKAGES := build-essential pkg-config \
 	libczmq-dev libzmq3-dev libjansson-dev libhiredis-dev libpq-dev \
 	libmicrohttpd-dev libicu-dev libcmocka-dev libcurl4-openssl-dev libsodium-dev \
-	zlib1g-dev libxlsxwriter-dev libzip-dev \
+	zlib1g-dev libxlsxwriter-dev libzip-dev libespeak-ng-dev \
 	postgresql postgresql-contrib redis-server kannel kannel-extras \
 	python3-pytest python3-zmq python3-psycopg2 python3-redis python3-requests \
 	python3-jsonschema python3-yaml python3-openpyxl \
-	docker-compose procps iproute2 curl wrk \
+	docker-compose procps iproute2 curl wrk sox \
 	chromium chromium-driver python3-selenium fonts-wqy-microhei \
 	libusb-1.0-0-dev umockdev libumockdev-dev libyajl-dev \
 	gcc-arm-none-eabi libnewlib-arm-none-eabi \
@@ -32,8 +32,9 @@ SVC_PKGS_device-gateway := libusb-1.0
 SVC_PKGS_rating-ingest := yajl
 SVC_PKGS_queue-manager := yajl
 SVC_PKGS_sms-notifier := libcurl
-# common/export's XLSX (an archive member: only binaries that export link it)
-SVC_PKGS_web-api := xlsxwriter libzip
+# common/export's XLSX (an archive member: only binaries that export link it);
+# espeak-ng: the hall display's voice (services/web-api/wa_espeak.c)
+SVC_PKGS_web-api := xlsxwriter libzip espeak-ng
 # common/bkwriter and bkreader (backup archives: web-api writes, eqms-restore reads)
 SVC_PKGS_restore := libzip
 

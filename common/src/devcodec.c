@@ -154,6 +154,7 @@ static int s_cmd_len(uint8_t type)
     case DEVPROTO_CMD_ACK:
         return DEVPROTO_LEN_ACK;
     case DEVPROTO_CMD_SET_TEXT:
+    case DEVPROTO_CMD_SET_LABEL:
         return 0;
     case DEVPROTO_CMD_SET_STARS:
         return DEVPROTO_LEN_STARS;
@@ -406,6 +407,21 @@ devcodec_err_t devcodec_encode_event(const devcodec_event_t *event,
 
 /* --- commands (OUT) ------------------------------------------------------- */
 
+/* The text that ends a command's payload of `plen` bytes: its length byte
+ * at p[at - 1], then that many bytes from p[at] (0..DEVPROTO_LINE_BYTES),
+ * copied into `text` with its length in *len; else the error. */
+static devcodec_err_t s_text_get(const uint8_t *p, uint8_t plen, uint8_t at, uint8_t *len,
+                                 uint8_t text[DEVPROTO_LINE_BYTES])
+{
+    if (plen < at || plen > at + DEVPROTO_LINE_BYTES || p[at - 1] != plen - at)
+        return DEVCODEC_ERR_LENGTH;
+    if (!s_text_ok(p + at, p[at - 1]))
+        return DEVCODEC_ERR_PAYLOAD;
+    *len = p[at - 1];
+    memcpy(text, p + at, *len);
+    return DEVCODEC_OK;
+}
+
 devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_t *cmd)
 {
     if (len != DEVPROTO_REPORT_SIZE)
@@ -431,14 +447,21 @@ devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_
         break;
     case DEVPROTO_CMD_SET_TEXT: {
         devproto_text_t *t = &cmd->u.text;
-        if (plen < 3 || plen > 3 + DEVPROTO_LINE_BYTES || p[2] != plen - 3)
-            return DEVCODEC_ERR_LENGTH;
+        if ((err = s_text_get(p, plen, 3, &t->length, t->text)) != DEVCODEC_OK)
+            return err;
         t->target = p[0];
         t->line = p[1];
-        t->length = p[2];
-        if (t->target > 1 || t->line >= DEVPROTO_LINES || !s_text_ok(p + 3, t->length))
+        if (t->target > 1 || t->line >= DEVPROTO_LINES)
             return DEVCODEC_ERR_PAYLOAD;
-        memcpy(t->text, p + 3, t->length);
+        break;
+    }
+    case DEVPROTO_CMD_SET_LABEL: {
+        devproto_label_t *l = &cmd->u.label;
+        if ((err = s_text_get(p, plen, 2, &l->length, l->text)) != DEVCODEC_OK)
+            return err;
+        l->key = p[0];
+        if (l->key >= DEVPROTO_KEYS_MAX)
+            return DEVCODEC_ERR_PAYLOAD;
         break;
     }
     case DEVPROTO_CMD_SET_STARS:
@@ -529,6 +552,16 @@ devcodec_err_t devcodec_encode_cmd(const devcodec_cmd_t *cmd,
         p[2] = n;
         memcpy(p + 3, cmd->u.text.text, n);
         plen = 3 + n;
+        break;
+    }
+    case DEVPROTO_CMD_SET_LABEL: {
+        uint8_t n = cmd->u.label.length;
+        if (n > DEVPROTO_LINE_BYTES)
+            return DEVCODEC_ERR_LENGTH;
+        p[0] = cmd->u.label.key;
+        p[1] = n;
+        memcpy(p + 2, cmd->u.label.text, n);
+        plen = 2 + n;
         break;
     }
     case DEVPROTO_CMD_SET_STARS:

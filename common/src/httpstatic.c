@@ -22,10 +22,11 @@
 #define S_CACHE_ASSET  "public, max-age=31536000, immutable"
 #define S_CACHE_OTHER  "no-cache"
 /* a page may load only this origin's scripts, styles, images and fonts,
- * talk only to this origin, and be framed by nobody */
-#define S_CSP_PAGE                                                                      \
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; " \
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+ * talk only to this origin, and be framed by nobody; it may play audio it
+ * fetched itself (the hall display's voice, a blob: URL of the page's own) */
+#define S_CSP_PAGE                                                                   \
+    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "             \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct httpstatic_t {
     char root[PATH_MAX];            /* resolved, no trailing "/" */

@@ -15,6 +15,7 @@
 #define S_SECRET_CHARS 43                 /* base64url of 32 bytes, no padding */
 #define S_KEY          "eqms:session:"
 #define S_USER_KEY     "eqms:session:user:"
+#define S_GEN_KEY      "eqms:principals:generation"
 #define S_KEY_SIZE     (sizeof S_KEY + SESSION_HASH_SIZE)
 #define S_NUM_SIZE     24
 
@@ -24,7 +25,8 @@ _Static_assert(SESSION_HASH_SIZE == crypto_hash_sha256_BYTES * 2 + 1, "hash size
 static const char *const s_prefix[] = { [SESSION_LOGIN] = "eqs_", [SESSION_API] = "eqt_" };
 
 /* The fields of a session's hash, in the order the scripts return them. */
-enum { F_KIND, F_USER, F_NODE, F_TOKEN, F_SCOPES, F_CREATED, F_SEEN, F_EXPIRES, F_COUNT };
+enum { F_KIND, F_USER, F_NODE, F_TOKEN, F_SCOPES, F_CREATED, F_SEEN, F_EXPIRES, F_GENERATION,
+       F_COUNT };
 
 /* Writes a session: its hash with an expiry and, for a login session, its
  * hash in the user's set (whose members that ended are pruned, and which
@@ -48,8 +50,9 @@ static const char s_put_lua[] =
 
 /* Finds a session; ends it if it is idle or past its end (by the caller's
  * clock), else notes the use and, for a login session, slides its expiry.
- * Returns the fields as they were, or nil.
- * KEYS: session. ARGV: now, idle ms, user key prefix, hash. */
+ * Returns the fields as they were followed by the principals' generation
+ * (set to `now` when missing: see s_generation_lua), or nil.
+ * KEYS: session, generation. ARGV: now, idle ms, user key prefix, hash. */
 static const char s_lookup_lua[] =
     "local v = redis.call('HMGET', KEYS[1], 'kind', 'user', 'node', 'token', 'scopes',"
     "  'created', 'seen', 'expires')\n"
@@ -63,7 +66,19 @@ static const char s_lookup_lua[] =
     "end\n"
     "redis.call('HSET', KEYS[1], 'seen', ARGV[1])\n"
     "if login then redis.call('PEXPIRE', KEYS[1], math.min(idle, ends - now)) end\n"
+    "local g = redis.call('GET', KEYS[2])\n"
+    "if not g then g = ARGV[1]; redis.call('SET', KEYS[2], g) end\n"
+    "v[9] = g\n"
     "return v\n";
+
+/* Increments the principals' generation. A generation lost with Redis's
+ * data starts again from the time in milliseconds, above any value it had
+ * (it would need more changes than milliseconds passed to reach it), so
+ * that a number cached before the loss is never taken for a later one.
+ * KEYS: generation. ARGV: now. */
+static const char s_generation_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end\n"
+    "return redis.call('INCR', KEYS[1])\n";
 
 /* KEYS: session. ARGV: user key prefix, hash. */
 static const char s_revoke_lua[] =
@@ -232,8 +247,8 @@ int session_lookup_hash(redisstore_t *rs, const session_config_t *config,
     snprintf(now, sizeof now, "%" PRId64, clock_now_ms());
     snprintf(idle, sizeof idle, "%" PRId64,
              (int64_t) s_seconds(config->idle_s, SESSION_IDLE_S_DEFAULT) * 1000);
-    const char *args[] = { key, now, idle, S_USER_KEY, hash };
-    redisReply *reply = s_eval(rs, s_lookup_lua, 1, 5, args);
+    const char *args[] = { key, S_GEN_KEY, now, idle, S_USER_KEY, hash };
+    redisReply *reply = s_eval(rs, s_lookup_lua, 2, 6, args);
     if (!reply)
         return -1;
     int found = 0;
@@ -250,6 +265,7 @@ int session_lookup_hash(redisstore_t *rs, const session_config_t *config,
             .created_ms = s_field(reply, F_CREATED),
             .seen_ms = s_field(reply, F_SEEN),
             .expires_ms = s_field(reply, F_EXPIRES),
+            .generation = s_field(reply, F_GENERATION),
         };
         memcpy(out->hash, hash, SESSION_HASH_SIZE);
         found = 1;
@@ -299,4 +315,17 @@ int session_revoke_user_others(redisstore_t *rs, int64_t user_id, const char *ke
     int n = reply->type == REDIS_REPLY_INTEGER ? (int) reply->integer : -1;
     freeReplyObject(reply);
     return n;
+}
+
+int64_t session_principals_changed(redisstore_t *rs)
+{
+    char now[S_NUM_SIZE];
+    snprintf(now, sizeof now, "%" PRId64, clock_now_ms());
+    const char *args[] = { S_GEN_KEY, now };
+    redisReply *reply = s_eval(rs, s_generation_lua, 1, 2, args);
+    if (!reply)
+        return -1;
+    int64_t generation = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    freeReplyObject(reply);
+    return generation;
 }

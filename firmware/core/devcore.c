@@ -29,11 +29,27 @@ static void s_voice(devcore_t *self, uint8_t prompt)
         self->board.voice(self->board.ctx, prompt);
 }
 
+/* The first key after `after` (cyclic) among those in use that has a
+ * label, or DEVPROTO_KEYS_MAX when none has. */
+static uint8_t s_next_label(const devcore_t *self, uint8_t after)
+{
+    for (uint8_t n = 1; n <= self->key_count; n++) {
+        uint8_t key = (uint8_t) ((after + n) % self->key_count);
+        if (self->labels[key].len)
+            return key;
+    }
+    return DEVPROTO_KEYS_MAX;
+}
+
 static void s_set_state(devcore_t *self, devproto_state_t state)
 {
     self->state = state;
     self->state_since_ms = self->now_ms;
     self->temp_mask = 0;
+    if (state == DEVPROTO_STATE_AWAIT_RATING) {
+        self->label_shown = s_next_label(self, (uint8_t) (self->key_count - 1));
+        self->label_since_ms = self->now_ms;
+    }
     s_draw(self);
 }
 
@@ -139,6 +155,13 @@ static void s_compose(const devcore_t *self, devtext_line_t l[DEVPROTO_LINES])
     case DEVPROTO_STATE_AWAIT_RATING:
         devtext_add(&l[0], DEVTEXT_RATE_1);
         devtext_add(&l[1], DEVTEXT_RATE_2);
+        /* the keys' labels one after the other: "4 不满意" */
+        if (self->label_shown < self->key_count && self->labels[self->label_shown].len) {
+            devtext_add_uint(&l[2], (uint32_t) self->label_shown + 1);
+            devtext_add(&l[2], " ");
+            devtext_add_bytes(&l[2], self->labels[self->label_shown].b,
+                              self->labels[self->label_shown].len);
+        }
         s_add_ticket(&l[3], self->svc_ticket, self->svc_ticket_len);
         break;
     case DEVPROTO_STATE_THANKS:
@@ -660,6 +683,19 @@ static void s_apply(devcore_t *self, const devcodec_cmd_t *cmd)
         s_draw(self);
         break;
     }
+    case DEVPROTO_CMD_SET_LABEL: {
+        const devproto_label_t *t = &cmd->u.label;
+        devtext_clear(&self->labels[t->key]);
+        devtext_add_bytes(&self->labels[t->key], t->text, t->length);
+        if (self->state == DEVPROTO_STATE_AWAIT_RATING
+            && (self->label_shown >= self->key_count
+                || !self->labels[self->label_shown].len)) {
+            self->label_shown = s_next_label(self, (uint8_t) (self->key_count - 1));
+            self->label_since_ms = self->now_ms;
+        }
+        s_draw(self);
+        break;
+    }
     case DEVPROTO_CMD_SET_STARS:
         self->stars = cmd->u.stars;
         if (self->board.stars)
@@ -746,8 +782,15 @@ void devcore_tick(devcore_t *self, uint32_t now_ms)
     switch (self->state) {
     case DEVPROTO_STATE_AWAIT_RATING:
         if (s_elapsed(self, self->state_since_ms) >= self->rating_timeout_ms
-            && s_store_outcome(self, 0))
+            && s_store_outcome(self, 0)) {
             s_to_idle(self);
+        } else if (s_elapsed(self, self->label_since_ms) >= DEVCORE_LABEL_MS) {
+            self->label_shown = s_next_label(self, self->label_shown < self->key_count
+                                                       ? self->label_shown
+                                                       : (uint8_t) (self->key_count - 1));
+            self->label_since_ms = self->now_ms;
+            s_draw(self);
+        }
         break;
     case DEVPROTO_STATE_THANKS:
         if (s_elapsed(self, self->state_since_ms) >= DEVCORE_THANKS_MS)

@@ -28,7 +28,7 @@
 #define DEVCORE_FW_MAJOR 1
 #endif
 #ifndef DEVCORE_FW_MINOR
-#define DEVCORE_FW_MINOR 0
+#define DEVCORE_FW_MINOR 1           /* 1.1: SET_LABEL */
 #endif
 #ifndef DEVCORE_FW_PATCH
 #define DEVCORE_FW_PATCH 0
@@ -68,6 +68,10 @@
 /* Thank-you screen after a rating. */
 #ifndef DEVCORE_THANKS_MS
 #define DEVCORE_THANKS_MS 3000
+#endif
+/* While a rating is awaited, each labelled key's label shows this long. */
+#ifndef DEVCORE_LABEL_MS
+#define DEVCORE_LABEL_MS 1500
 #endif
 /* Messages (login refused, ring full) stay this long. */
 #ifndef DEVCORE_MESSAGE_MS

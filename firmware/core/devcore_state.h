@@ -64,6 +64,9 @@ struct devcore_t {
     devtext_line_t idle_text[DEVPROTO_LINES]; /* SET_TEXT target 1 */
     devtext_line_t temp_text[DEVPROTO_LINES]; /* SET_TEXT target 0, until the state changes */
     uint8_t temp_mask;
+    devtext_line_t labels[DEVPROTO_KEYS_MAX]; /* SET_LABEL: each rating key's, in key order */
+    uint8_t label_shown;                      /* key whose label shows while a rating is awaited */
+    uint32_t label_since_ms;
     devtext_line_t msg[2];                    /* a message over the screen */
     bool msg_active;
     uint32_t msg_since_ms;

@@ -28,6 +28,36 @@ int gw_downlink_send(gw_downlink_t *self, gw_device_t *d, devcodec_cmd_t *cmd)
     return rc;
 }
 
+/* SET_LABEL for every key the device has (firmware 1.1 on): the scale's
+ * label of each of the first `keys`, none for the others. */
+static void s_labels(gw_downlink_t *self, gw_device_t *d, int keys)
+{
+    if (!d->has_hello || d->hello.fw_major < 1
+        || (d->hello.fw_major == 1 && d->hello.fw_minor < GW_DOWNLINK_LABELS_FW_MINOR))
+        return;
+    for (int key = 0; key < d->hello.key_count && key < DEVPROTO_KEYS_MAX; key++) {
+        devcodec_cmd_t cmd;
+        memset(&cmd, 0, sizeof cmd);
+        cmd.type = DEVPROTO_CMD_SET_LABEL;
+        cmd.u.label.key = (uint8_t) key;
+        if (key < keys) {
+            size_t len;
+            int marked, cut;
+            char why[GW_GB2312_REASON_SIZE];
+            if (gw_gb2312_convert(self->gb, d->reg.options[key].label, cmd.u.label.text,
+                                  DEVPROTO_LINE_BYTES, &len, &marked, 1, &cut, why) < 0) {
+                log_warn("label_bad", "serial=%s key=%d reason=\"%s\"", d->serial, key, why);
+                len = 0;
+            }
+            if (marked || cut)
+                log_warn("label_marked", "serial=%s key=%d marked=%d cut=%d", d->serial, key,
+                         marked, cut);
+            cmd.u.label.length = (uint8_t) len;
+        }
+        gw_downlink_send(self, d, &cmd);
+    }
+}
+
 void gw_downlink_config(gw_downlink_t *self, gw_device_t *d)
 {
     devcodec_cmd_t cmd;
@@ -47,6 +77,7 @@ void gw_downlink_config(gw_downlink_t *self, gw_device_t *d)
         for (int i = 0; i < keys; i++)
             cmd.u.config.key_codes[i] = r->options[i].code;
         gw_downlink_send(self, d, &cmd);
+        s_labels(self, d, keys);
         for (int line = 0; line < DEVPROTO_LINES; line++) {
             memset(&cmd, 0, sizeof cmd);
             cmd.type = DEVPROTO_CMD_SET_TEXT;

@@ -3,7 +3,7 @@
  *  Numbers, encodes and queues commands on a device's USB handle (ACKs go
  *  ahead of the queue, gw_usb.h), and builds the ones the gateway sends of
  *  its own accord: the configuration after a hello or a registry change
- *  (SET_CONFIG, the idle text, SET_TIME) and the LOGIN_REPLY to a staff
+ *  (SET_CONFIG, the keys' labels, the idle text, SET_TIME) and the LOGIN_REPLY to a staff
  *  login (docs/protocol.md, "Registry"). Failures are logged; the device
  *  keeps working with what it has.
  *
@@ -28,8 +28,12 @@ typedef struct {
  * cannot be encoded, the device is offline or its queue is full (logged). */
 int gw_downlink_send(gw_downlink_t *self, gw_device_t *dev, devcodec_cmd_t *cmd);
 
-/* SET_CONFIG and the idle text of the device's registry entry (if it has
- * one), then SET_TIME. */
+/* Firmware 1.x understands SET_LABEL from this minor version on. */
+#define GW_DOWNLINK_LABELS_FW_MINOR 1
+
+/* SET_CONFIG, the labels of its keys (firmware that knows SET_LABEL) and
+ * the idle text of the device's registry entry (if it has one), then
+ * SET_TIME. */
 void gw_downlink_config(gw_downlink_t *self, gw_device_t *dev);
 
 /* LOGIN_REPLY to a login of `employee`, when the registry has a staff list:

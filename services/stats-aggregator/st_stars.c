@@ -104,10 +104,23 @@ static const char *s_regrade_sql =
     "WHERE o.subject = 'window' AND o.grade IS DISTINCT FROM o.old_grade "
     "  AND o.start_day = stats_period_start(o.period, (now() AT TIME ZONE n.time_zone)::date)";
 
+/* Whether the flush's cells hold a rating of a window or a teller: the
+ * regrade's statement costs milliseconds to plan, and a flush of ticket
+ * events alone (most of a busy hall's) changes no grade. */
+static const char *s_rated_sql =
+    "SELECT 1 FROM st_cell_in WHERE dim IN (4, 5) AND hour = 0 AND rated <> 0 LIMIT 1";
+
 int st_stars_regrade(void *arg, pgstore_t *pg)
 {
     st_stars_t *self = arg;
-    PGresult *res = pgstore_query(pg, s_regrade_sql, 0, NULL);
+    PGresult *res = pgstore_query(pg, s_rated_sql, 0, NULL);
+    if (!res)
+        return -1;
+    int rated = PQntuples(res);
+    PQclear(res);
+    if (!rated)
+        return 0;
+    res = pgstore_query(pg, s_regrade_sql, 0, NULL);
     if (!res)
         return -1;
     int rc = 0;

@@ -8,6 +8,7 @@
  *                                   makes the first administrator, the
  *                                   password taken from EQMS_ADMIN_PASSWORD
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "wa_http.h"
 #include "wa_jobs.h"
 #include "wa_live.h"
+#include "wa_princache.h"
 #include "webapi_server.h"
 
 typedef struct {
@@ -50,6 +52,10 @@ typedef struct {
     char cors_origins[1024];
     char static_dir[512];
     long state_cache_ms;
+    long principal_cache_ms;
+    long voice_cache_mb;
+    long voice_queue;
+    long voice_wait_ms;
 } s_config_t;
 
 #define S_INT(name, field, fallback, min, max, help) \
@@ -104,6 +110,18 @@ static const config_var_t s_vars[] = {
     S_INT("EQMS_WEBAPI_STATE_CACHE_MS", state_cache_ms, "1000", 0, 60000,
           "a branch's live state (GET /branches/{branch}/state) is kept between its bus "
           "events, this long at most (0 = every read asks queue-manager)"),
+    S_INT("EQMS_WEBAPI_PRINCIPAL_CACHE_MS", principal_cache_ms, "1000", 0, 60000,
+          "a session's user or an API token's node, once read, is kept this long at most "
+          "while no user, role, node or token changes through web-api (a change made "
+          "around web-api, in SQL, is seen after this; 0 = read on every request)"),
+    S_INT("EQMS_WEBAPI_VOICE_CACHE_MB", voice_cache_mb, "16", 0, 1024,
+          "announcement audio kept in memory, least recently used out (about 175 KB a "
+          "call; docs/voice.md)"),
+    S_INT("EQMS_WEBAPI_VOICE_QUEUE", voice_queue, "8", 1, 1000,
+          "announcement syntheses waiting at most; beyond: 503 with Retry-After"),
+    S_INT("EQMS_WEBAPI_VOICE_WAIT_MS", voice_wait_ms, "5000", 100, 60000,
+          "a request waits this long for its synthesis, then 503 (the synthesis goes on "
+          "into the cache)"),
 };
 
 /* A configuration change: every kept hall state is forgotten, and the
@@ -178,19 +196,30 @@ int main(int argc, char **argv)
     session_config_t session = { .idle_s = (int) cfg.session_idle_s,
                                  .max_s = (int) cfg.session_max_s };
     wa_snap_t *snap = wa_snap_new((int) cfg.state_cache_ms);
+    wa_princache_t *principals = wa_princache_new(0, (int) cfg.principal_cache_ms);
     wa_live_t *live = hub && snap ? wa_live_new(hub, cfg.redis_url, &session,
                                                 (int) cfg.live_check_s * 1000, snap)
                                   : NULL;
     webapi_server_t *server = NULL;
     wa_http_t *api = NULL;
     wa_jobs_t *jobs = NULL;
+    wa_voice_t *voice = NULL;
     health_t *health = NULL;
-    if (!metrics || !live || !(jobs = wa_jobs_new(cfg.pg_conninfo, cfg.backup_dir)))
+    if (!metrics || !live || !principals
+        || !(jobs = wa_jobs_new(cfg.pg_conninfo, cfg.backup_dir)))
         goto done;
     server = webapi_server_new(&pg, cfg.bus_pub, cfg.bus_sub, metrics, live, hub);
     if (!server)
         goto done;
     s_changed_t changed = { server, snap };
+    /* the display's voice (docs/voice.md): without it web-api still runs,
+     * its audio route answers 503 and the displays speak with their own */
+    wa_voice_config_t voice_cfg = { .cache_bytes = (size_t) cfg.voice_cache_mb << 20,
+                                    .queue_max = (unsigned) cfg.voice_queue,
+                                    .wait_ms = (int) cfg.voice_wait_ms };
+    if (cfg.api_port != 0 && !(voice = wa_voice_new(&voice_cfg, NULL, metrics)))
+        log_error("voice_unavailable", "reason=\"espeak-ng could not start: announcement "
+                  "audio answers 503\"");
     wa_http_config_t api_cfg = {
         .address = cfg.api_address, .port = (int) cfg.api_port,
         .threads = (unsigned) cfg.api_threads,
@@ -203,7 +232,8 @@ int main(int argc, char **argv)
                  .lockout_s = (int) cfg.lockout_s,
                  .changed = s_changed, .changed_ctx = &changed,
                  .qm_timeout_ms = (int) cfg.qm_timeout_ms, .live = hub,
-                 .backup_dir = cfg.backup_dir, .snap = snap } };
+                 .backup_dir = cfg.backup_dir, .snap = snap,
+                 .principals = principals, .voice = voice } };
     if (cfg.api_port != 0 && !(api = wa_http_new(&api_cfg)))
         goto done;
     health = health_new("web-api", cfg.http_address, (int) cfg.http_port, metrics,
@@ -215,15 +245,20 @@ int main(int argc, char **argv)
              cfg.bus_pub, cfg.bus_sub, cfg.http_address, cfg.http_port, cfg.api_address,
              cfg.api_port, cfg.api_threads);
     int sig = service_wait_signal();
-    log_info("stopping", "signal=%d", sig);
+    uint64_t hits, misses;
+    wa_princache_counts(principals, &hits, &misses);
+    log_info("stopping", "signal=%d principals_kept_hits=%" PRIu64 " misses=%" PRIu64, sig,
+             hits, misses);
     rc = 0;
 done:
     health_destroy(&health);
     wa_http_destroy(&api);
+    wa_voice_destroy(&voice);
     wa_jobs_destroy(&jobs);
     webapi_server_destroy(&server);
     wa_live_destroy(&live);
     wa_snap_destroy(&snap);
+    wa_princache_destroy(&principals);
     sse_hub_destroy(&hub);
     metrics_destroy(&metrics);
     pgstore_destroy(&pg);

@@ -28,6 +28,7 @@
 #include "eqms/session.h"
 #include "eqms/sse.h"
 #include "wa_snap.h"
+#include "wa_voice.h"
 
 #define WA_PATH_SIZE 256          /* an org path as text (ltree, 32 levels at most) */
 #define WA_NAME_SIZE 132          /* a login or a token's name, for the audit log */
@@ -37,6 +38,8 @@
 /* A timestamptz column as RFC 3339 UTC with milliseconds, in SQL (NULL stays
  * NULL). */
 #define WA_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+struct wa_princache;              /* wa_princache.h */
 
 /* What web-api's REST side is configured with (main reads it). */
 typedef struct {
@@ -54,6 +57,9 @@ typedef struct {
     const char *backup_dir;       /* backup archives (wa_backup.h, wa_jobs.h) */
     wa_snap_t *snap;              /* the live hall snapshots kept (wa_snap.h); NULL:
                                      every read asks queue-manager */
+    struct wa_princache *principals; /* the principals kept (wa_princache.h); NULL:
+                                     every request reads its user or token */
+    wa_voice_t *voice;            /* the announcements' voice (wa_voice.h); NULL: 503 */
 } wa_config_t;
 
 /* Who makes a request: a user's login session or an API token. */
@@ -77,6 +83,9 @@ typedef struct {
     const httpd_req_t *req;
     httpd_reply_t *reply;
     wa_principal_t who;           /* filled for routes that need a principal */
+    bool principals_changed;      /* the call changed a user, role, node or token
+                                     (wa_store's audit tells): wa_http raises the
+                                     principals' generation after the handler */
 } wa_call_t;
 
 typedef void (wa_handler_fn)(wa_call_t *call);
@@ -126,6 +135,10 @@ json_t *wa_decode_update(wa_call_t *call, const jsonreq_object_t *spec);
 
 /* 0 when the request has no query arguments; -1 answered (400). */
 int wa_no_args(wa_call_t *call);
+
+/* 0 when every query argument is one of `allowed` (NULL-terminated), none
+ * given twice; -1 answered (400). */
+int wa_only_args(wa_call_t *call, const char *const *allowed);
 
 /* The path parameter {id} as a positive integer; -1 answered (404) when it
  * is not one. Refuses query arguments (400). */

@@ -10,6 +10,7 @@
 
 #include "eqms/log.h"
 #include "eqms/problem.h"
+#include "wa_princache.h"
 
 const char *const wa_perm_names[WA_PERM_COUNT + 1] = {
     [WA_PERM_VIEW_STATISTICS] = "view_statistics",
@@ -228,6 +229,30 @@ static int s_token_details(wa_call_t *call, int64_t token_id)
     return found;
 }
 
+/* The id a session's principal is kept under: its token's, or its user's. */
+static int64_t s_kept_id(const session_t *s)
+{
+    return s->kind == SESSION_API ? s->token_id : s->user_id;
+}
+
+/* Whether the principal of `s` was kept at its generation (wa_princache):
+ * then call->who has what s_load_user or s_token_details would read. */
+static bool s_kept(wa_call_t *call, const session_t *s)
+{
+    wa_princache_t *cache = call->config->principals;
+    return cache && s->generation
+           && wa_princache_get(cache, s->kind, s_kept_id(s), s->generation, &call->who);
+}
+
+/* Keeps the principal just read (a token cached in Redis by this very
+ * request has no generation yet: kept by its next request). */
+static void s_keep(wa_call_t *call, const session_t *s)
+{
+    wa_princache_t *cache = call->config->principals;
+    if (cache && s->generation)
+        wa_princache_put(cache, s->kind, s_kept_id(s), s->generation, &call->who);
+}
+
 /* The bearer token of the request, or NULL. */
 static const char *s_bearer(const httpd_req_t *req)
 {
@@ -253,6 +278,7 @@ int wa_auth_resolve(wa_call_t *call, wa_access_t access, uint64_t perms, bool du
     session_kind_t kind;
     if (session_token_hash(token, &kind, s.hash) != 0)
         return s_unauthorised(call, "invalid_token", "the token is malformed");
+    s.kind = kind;          /* an API token read from its row is cached as one */
     int found = session_lookup(call->rs, &call->config->session, token, &s);
     if (found < 0)
         return wa_unavailable(call, "session store");
@@ -263,8 +289,8 @@ int wa_auth_resolve(wa_call_t *call, wa_access_t access, uint64_t perms, bool du
     if (kind == SESSION_API) {
         if (found == 0)
             found = s_load_token(call, &s);
-        if (found == 1)
-            found = s_token_details(call, s.token_id);
+        if (found == 1 && !s_kept(call, &s) && (found = s_token_details(call, s.token_id)) == 1)
+            s_keep(call, &s);
         if (found < 0)
             return wa_unavailable(call, "token lookup");
         if (found == 0)
@@ -280,7 +306,10 @@ int wa_auth_resolve(wa_call_t *call, wa_access_t access, uint64_t perms, bool du
             return s_unauthorised(call, "invalid_token",
                                   "the session is unknown, ended or revoked: log in again");
         who->user_id = s.user_id;
-        found = s_load_user(call, s.user_id);
+        if (s_kept(call, &s))
+            found = 1;
+        else if ((found = s_load_user(call, s.user_id)) == 1)
+            s_keep(call, &s);
         if (found < 0)
             return wa_unavailable(call, "user lookup");
         if (found == 0) {

@@ -4,9 +4,10 @@
  *  wa_auth_check_schema compares with this build's list at start). A
  *  principal is resolved from the request's "Authorization: Bearer
  *  <token>": a login session (Redis, common/session) whose user is read
- *  from PostgreSQL on every request (so that roles, disabling and a reset
- *  take effect at once), or an API token (cached in Redis, else its row,
- *  whose last_used_at is then written).
+ *  from PostgreSQL, or an API token (cached in Redis, else its row, whose
+ *  last_used_at is then written) whose node is read; what is read is kept
+ *  (wa_princache) until the principals' generation changes, so that roles,
+ *  disabling and a reset take effect at once.
  */
 #ifndef EQMS_WA_AUTH_H
 #define EQMS_WA_AUTH_H

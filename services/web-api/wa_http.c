@@ -12,6 +12,7 @@
 #include "eqms/httpstatic.h"
 #include "eqms/log.h"
 #include "eqms/problem.h"
+#include "wa_announce.h"
 #include "wa_audit.h"
 #include "wa_auth.h"
 #include "wa_backup.h"
@@ -161,6 +162,7 @@ static const s_route_t s_routes[] = {
     { "POST", API "/windows/{id}/call-back", WINDOWS, wa_ops_window_action },
     { "POST", API "/windows/{id}/walk-in", WINDOWS, wa_ops_window_action },
     { "GET", API "/branches/{branch}/devices", LIVE, wa_cfg_devices_of_branch },
+    { "GET", API "/branches/{branch}/announcements/audio", LIVE, wa_announce_audio },
     { "GET", API "/branches/{branch}/services", WA_ACCESS_PERM,
       WA_PERM_BIT(WA_PERM_ISSUE_TICKETS) | WA_PERM_BIT(WA_PERM_OPERATE_WINDOWS)
           | WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false, wa_kiosk_services },
@@ -271,6 +273,11 @@ static void s_handle(void *ctx, const httpd_req_t *req, httpd_reply_t *reply)
                        .reply = reply };
     if (wa_auth_resolve(&call, route->access, route->perms, route->during_change) == 0)
         route->handler(&call);
+    /* after the commit, before the answer: whoever the caller tells next
+     * finds the change (wa_princache.h) */
+    if (call.principals_changed && session_principals_changed(call.rs) < 0)
+        log_warn("principals_generation_failed", "path=%s reason=\"redis\" effect=\"kept "
+                 "principals are used until they age\"", httpd_req_path(req));
     s_release(self, slot);
     log_debug("http_request", "method=%s path=%s status=%u principal=%s ms=%lld",
               httpd_req_method(req), httpd_req_path(req), reply->status,

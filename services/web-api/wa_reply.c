@@ -93,6 +93,11 @@ int wa_no_args(wa_call_t *call)
     return s_args(call, NULL);
 }
 
+int wa_only_args(wa_call_t *call, const char *const *allowed)
+{
+    return s_args(call, allowed);
+}
+
 static json_t *s_decode(wa_call_t *call, const jsonreq_object_t *spec, bool change)
 {
     if (s_args(call, NULL) != 0)

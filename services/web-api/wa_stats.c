@@ -193,11 +193,40 @@ static void s_answer(wa_call_t *call, const s_shape_t *shape, const char *sql, i
 
 #define S_HEAD "'node', $1::text, 'from', $2::date, 'to', $3::date, 'group', $4::text"
 
+/* The query argument `window` of the figures: absent (0), or with group
+ * teller a window of the node's subtree (its id). 0, or -1 answered (400
+ * when given with another grouping, 404 when no such window is under the
+ * node, 503). */
+static int s_window_arg(wa_call_t *call, const s_range_t *r, int64_t *window)
+{
+    if (wa_ops_int_arg(call, "window", 1, INT64_MAX / 2, 0, window) != 0)
+        return -1;
+    if (!*window)
+        return 0;
+    if (!r->group || strcmp(r->group, "teller") != 0)
+        return wa_problem(call, MHD_HTTP_BAD_REQUEST, "query argument \"window\": only with "
+                          "group=teller (the tellers who served at that window)");
+    const char *params[] = { httpd_req_arg(call->req, "window"), r->path };
+    PGresult *res = pgstore_query(call->pg, "SELECT 1 FROM service_window w JOIN org_node b"
+                                  " ON b.id = w.node_id WHERE w.id = $1::bigint"
+                                  " AND b.path <@ $2::ltree", 2, params);
+    if (!res)
+        return wa_unavailable(call, "database");
+    int found = PQntuples(res);
+    PQclear(res);
+    if (!found)
+        return wa_problem(call, MHD_HTTP_NOT_FOUND, "no window %" PRId64 " under %s", *window,
+                          r->path);
+    return 0;
+}
+
 static void s_figures(wa_call_t *call, wa_format_t format)
 {
-    static const char *const allowed[] = { "node", "from", "to", "group", "percentiles", NULL };
+    static const char *const allowed[] = { "node", "from", "to", "group", "percentiles",
+                                           "window", NULL };
     s_range_t r;
-    if (s_range(call, allowed, &r) != 0)
+    int64_t window;
+    if (s_range(call, allowed, &r) != 0 || s_window_arg(call, &r, &window) != 0)
         return;
     const char *pct = httpd_req_arg(call->req, "percentiles");
     if (pct && strcmp(pct, "true") != 0 && strcmp(pct, "false") != 0) {
@@ -206,14 +235,21 @@ static void s_figures(wa_call_t *call, wa_format_t format)
         return;
     }
     const char *params[] = { r.path, r.from, r.to, r.group ? r.group : "none", r.node_text,
-                             pct ? pct : "true" };
+                             pct ? pct : "true", window ? httpd_req_arg(call->req, "window")
+                                                        : NULL };
     s_shape_t shape = { format, &wa_export_figures, r.node_id, r.path, r.from, r.to,
                         r.group ? r.group : "none" };
+    /* with a window: the tellers of its service legs that began in the
+     * period (the window's branch's local days), as /stats/services lists them */
     s_answer(call, &shape,
-             "SELECT json_build_object(" S_HEAD ", 'rows', coalesce((SELECT json_agg("
-             " row_to_json(f)) FROM stats_figures($5::bigint, $2::date, $3::date, $4,"
-             " $6::boolean) f), '[]'))::text",
-             6, params);
+             "SELECT json_build_object(" S_HEAD ", 'window', $7::bigint, 'rows', coalesce(("
+             " SELECT json_agg(row_to_json(f)) FROM stats_figures($5::bigint, $2::date,"
+             " $3::date, $4, $6::boolean) f WHERE $7::bigint IS NULL OR f.member IN ("
+             "   SELECT l.staff_id FROM stats_leg l JOIN service_window w ON w.id = l.window_id"
+             "   JOIN org_node b ON b.id = w.node_id WHERE l.window_id = $7::bigint"
+             "   AND l.start_at >= $2::date::timestamp AT TIME ZONE b.time_zone"
+             "   AND l.start_at < $3::date::timestamp AT TIME ZONE b.time_zone)), '[]'))::text",
+             7, params);
 }
 
 S_FORMATS(figures, s_figures)

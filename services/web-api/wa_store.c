@@ -215,6 +215,18 @@ int wa_store_exec(wa_call_t *call, const char *conflict, const char *sql, int np
     return 0;
 }
 
+/* Whether an audited action changes what principals are made of: a user
+ * (its node, roles, password state, disabling), a role's permissions, a
+ * node's place in the tree, an API token (wa_princache.h). */
+static bool s_changes_principals(const char *action)
+{
+    static const char *const prefixes[] = { "user.", "role.", "node.", "token." };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(action, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
 /* The audit row, with the object's id as text (NULL: none). */
 static int s_audit(wa_call_t *call, int64_t user_id, const char *actor, const char *action,
                    const char *object_type, const char *object, int64_t node_id,
@@ -224,6 +236,8 @@ static int s_audit(wa_call_t *call, int64_t user_id, const char *actor, const ch
     snprintf(user, sizeof user, "%" PRId64, user_id);
     snprintf(token, sizeof token, "%" PRId64, call->who.token_id);
     snprintf(node, sizeof node, "%" PRId64, node_id);
+    if (s_changes_principals(action))
+        call->principals_changed = true;
     char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     const char *peer = httpd_req_peer(call->req);
     const char *params[] = { user_id ? user : NULL, call->who.token_id ? token : NULL, actor,

@@ -40,7 +40,7 @@ Usage: /usr/bin/python3 tests/bench/bench_api.py --bin build/release/bin
        [--seconds 10] [--warmup 2] [--threads 2] [--connections 32]
        [--rate 1000] [--stats-rate 200] [--streams 1000] [--sse-rate 10]
        [--branches 40] [--phases live,stats,sse,issue] [--perf PHASE]
-       [--state-cache-ms MS]
+       [--state-cache-ms MS] [--principal-cache-ms MS]
 Last line: BENCH api live_rps=<n> live_p99_ms=<n> stats_rps=<n>
            stats_p99_ms=<n> issue_rps=<n> sse_p99_ms=<n>
 """
@@ -297,6 +297,9 @@ def main():
     ap.add_argument("--perf", default="", help="perf record web-api during this wrk phase")
     ap.add_argument("--state-cache-ms", default="",
                     help="EQMS_WEBAPI_STATE_CACHE_MS of web-api (default: its own, 1000; 0: off)")
+    ap.add_argument("--principal-cache-ms", default="",
+                    help="EQMS_WEBAPI_PRINCIPAL_CACHE_MS of web-api (default: its own, 1000; "
+                         "0: the session's user read on every request)")
     args = ap.parse_args()
     args.tool = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "bench", "tool_apiload")
     phases = args.phases.split(",")
@@ -306,8 +309,9 @@ def main():
         conninfo, conn = demo_database(servers, "bench_api", args.bin)
         windows, staff = prepare_branch(conn)
         branches = add_branches(conn, args.branches)
-        webapi_env = ({"EQMS_WEBAPI_STATE_CACHE_MS": args.state_cache_ms}
-                      if args.state_cache_ms else {})
+        webapi_env = {name: value for name, value in
+                      (("EQMS_WEBAPI_STATE_CACHE_MS", args.state_cache_ms),
+                       ("EQMS_WEBAPI_PRINCIPAL_CACHE_MS", args.principal_cache_ms)) if value}
         stack = Stack(args.bin, conninfo, servers.redis.url(0), args.streams,
                       os.path.join(servers.root, "logs"), webapi_env)
         api = Api(stack.base)

@@ -6,9 +6,15 @@ stack     queue-manager and web-api on the real bus (test_webapi_live's `live`)
 console   the built console (build/console) served by that web-api itself
           (EQMS_WEBAPI_STATIC_DIR) (Console: .url, .api (webapi.WebApi),
           .restart_webapi())
+hall_devices  console, plus a branch's device side on the same bus:
+          rating-ingest (on web-api's Redis), stats-aggregator, a device
+          gateway and an emulated rating device at window w01 of
+          hq.r01.b0001 (only for the tests that ask for it)
 browser   a headless Chromium at 1280x800 (selenium, Debian's chromium and
           chromium-driver); its console log is checked for errors at teardown
           and every screenshot goes to the test's tmp folder
+At the end of the session the page loads' Navigation Timing is printed and
+written to navigation-timing.txt in the session's output folder.
 """
 import importlib.util
 import os
@@ -80,6 +86,25 @@ def console(stack, bus, start_bin):
 
 
 @pytest.fixture
+def hall_devices(console, demo_db, bus, start_bin, tmp_path):
+    """The device path of tests/system/test_device_path.py beside the console:
+    rating-ingest writing the live state into web-api's Redis,
+    stats-aggregator, the real device gateway (under libumockdev-preload,
+    through real libusb) and eqms-devsim (the firmware core behind an
+    emulated USB device) with the serial of window w01's device, assigned by
+    the registry snapshot of web-api. A Site: .sim(op=...) drives the device
+    and reads its screen, .serial, .window_id, .number, .employee (set it
+    before .login()), .ratings()."""
+    site = system_module("test_device_path").Site(
+        demo_db, bus, start_bin, tmp_path, redis_url=console.api.env["EQMS_REDIS_URL"],
+        web_api=False)
+    system_module("test_stats").start_stats(start_bin, demo_db, bus)
+    site.start_gateway()
+    yield site
+    site.close()
+
+
+@pytest.fixture
 def browser(tmp_path, request):
     from browser import Browser
     b = Browser(str(tmp_path))
@@ -87,3 +112,30 @@ def browser(tmp_path, request):
     errors = b.console_errors()
     b.quit()
     assert not errors, f"errors in the browser's console: {errors}"
+
+
+_OUTPUT = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_output(tmp_path_factory):
+    """The session's output folder (pytest's base temp: every test's folder
+    is in it), where the navigation timing is written at the end."""
+    _OUTPUT["dir"] = tmp_path_factory.getbasetemp()
+    return _OUTPUT["dir"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The page loads' Navigation Timing of the session: a table on stdout
+    and, with every load, in <session output>/navigation-timing.txt."""
+    import browser
+    if not browser.NAVIGATIONS or "dir" not in _OUTPUT:
+        return
+    table = browser.navigation_summary()
+    path = os.path.join(str(_OUTPUT["dir"]), "navigation-timing.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(table + ["", "every load:"] + browser.navigation_details()) + "\n")
+    terminalreporter.write_sep("-", "navigation timing")
+    for line in table:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"(with every load in {path})")

@@ -57,7 +57,6 @@ def test_login_a_wrong_password_and_a_lockout(console, browser):
     b.click(f"[data-test=tree] span[data-path='{BRANCH}']")
     b.wait(lambda: f"node={BRANCH}" in b.driver.current_url, what="the branch picked")
     b.find("[data-test=window-1]")
-    print(f"navigation timing: {b.navigation_ms()} ms")
     token = b.driver.execute_script("return sessionStorage.getItem('eqms.token')")
     assert token and token.startswith("eqs_")
 

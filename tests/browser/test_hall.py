@@ -3,9 +3,10 @@
 branch and an API token in the address. The ticket kiosk issues and prints
 a ticket (window.print stubbed), shows a service's documents before issuing
 and prints them, and greys every service past the issue cut-off with when
-tickets resume; the hall display shows the calls and speaks
-them one at a time (speechSynthesis replaced by a recorder) and follows
-again after a restart of web-api, the teller console drives a window through
+tickets resume; the hall display shows the calls and says
+them one at a time with web-api's voice (its audio fetched for real, the
+playing recorded; speechSynthesis replaced by a recorder that must stay
+unused) and follows again after a restart of web-api, the teller console drives a window through
 every action and shows each refusal with its code. Screenshots are kept in
 each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/screenshots)."""
 import time
@@ -64,6 +65,62 @@ SPEECH_RECORDER = """
   Object.defineProperty(window, 'speechSynthesis', { value: synth, configurable: true });
   window.SpeechSynthesisUtterance = class { constructor (text) { this.text = text; } };
   window.__speech = log;
+})();
+"""
+
+
+# The server's voice as the display plays it: fetch() is the page's own
+# (the audio really comes from web-api), but what it fetched is recorded
+# (ticket, window, lang, status, type, size, the WAV's first bytes), each
+# blob: URL made of such a fetch remembered, and HTMLMediaElement.play()
+# replaced by a recorder that "plays" a clip for 4 s (as slow as the
+# speech recorder, for the same reason) and records its request, start,
+# end, the text the page showed as being said, and whether another clip
+# was still playing
+AUDIO_RECORDER = """
+(() => {
+  const fetched = [], played = [], urls = new Map();
+  const realFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const r = await realFetch(input, init);
+    const url = String(input && input.url ? input.url : input);
+    if (url.includes('/announcements/audio')) {
+      const q = new URL(url, location.href).searchParams;
+      const bytes = new Uint8Array(await r.clone().arrayBuffer());
+      fetched.push({ ticket: q.get('ticket'), window: q.get('window'), lang: q.get('lang'),
+                     status: r.status, type: r.headers.get('Content-Type'), size: bytes.length,
+                     head: String.fromCharCode(...bytes.slice(0, 4)) + String.fromCharCode(...bytes.slice(8, 12)) });
+    }
+    return r;
+  };
+  const realBlob = Response.prototype.blob;
+  Response.prototype.blob = async function () {
+    const b = await realBlob.call(this);
+    if (this.url.includes('/announcements/audio')) b.__request = this.url;
+    return b;
+  };
+  const realURL = URL.createObjectURL;
+  URL.createObjectURL = (b) => { const u = realURL(b); if (b.__request) urls.set(u, b.__request); return u; };
+  let current = null;
+  HTMLMediaElement.prototype.play = function () {
+    const request = urls.get(this.src) || null;
+    const q = request ? new URL(request).searchParams : new URLSearchParams();
+    const entry = { ticket: q.get('ticket'), window: q.get('window'), src: this.src,
+                    start: Date.now(), end: null, shown: null, overlap: current !== null };
+    played.push(entry);
+    current = this;
+    const el = this;
+    setTimeout(() => {
+      const s = document.querySelector('[data-test=speaking]');
+      entry.shown = s ? s.textContent : null;
+      entry.end = Date.now();
+      if (current === el) current = null;
+      el.dispatchEvent(new Event('ended'));
+    }, 4000);
+    return Promise.resolve();
+  };
+  HTMLMediaElement.prototype.pause = function () { if (current === this) current = null; };
+  window.__audio = { fetched, played };
 })();
 """
 
@@ -239,11 +296,45 @@ def spoken(b):
     return [e for e in b.driver.execute_script("return window.__speech") if "text" in e]
 
 
+def played(b):
+    """The clips the display played ({ticket, window, start, end, shown,
+    overlap}) and what it fetched ({ticket, window, lang, status, type,
+    size, head})."""
+    audio = b.driver.execute_script("return window.__audio")
+    return audio["played"], audio["fetched"]
+
+
+def check_played(b, want, timeout):
+    """Waits until the display played the calls `want` ([(number, window)],
+    in order) to their end; checks they were web-api's WAV files, one at a
+    time, shown as said while they played, and that the browser's own
+    voice said nothing. Returns what was played."""
+    b.wait(lambda: len(played(b)[0]) >= len(want) and all(e["end"] for e in played(b)[0][:len(want)]),
+           timeout=timeout, what=f"{len(want)} clips played")
+    log, fetched = played(b)
+    assert [(e["ticket"], int(e["window"])) for e in log] == want, log
+    assert not any(e["overlap"] for e in log), log
+    for a, c in zip(log, log[1:]):
+        assert c["start"] >= a["end"], (a, c)
+    for e in log:
+        assert e["shown"].endswith(f"请{e['ticket']}号到{e['window']}号窗口"), e
+    # each call fetched once (its repeats and a recall played from memory),
+    # each a real WAV file from web-api
+    calls = sorted(set(want))
+    assert sorted((f["ticket"], int(f["window"])) for f in fetched) == calls, fetched
+    for f in fetched:
+        assert (f["status"], f["type"], f["head"], f["lang"]) == (200, "audio/wav", "RIFFWAVE", "zh-CN"), f
+        assert f["size"] > 44 + 22050 * 2, f   # more than a second of sound
+    assert spoken(b) == [], spoken(b)
+    return log
+
+
 def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console, browser):
     b = browser
     api = console.api
     token = token_for(api, ["view_live_hall"], "display-1")
     before_load(b, SPEECH_RECORDER)
+    before_load(b, AUDIO_RECORDER)
     open_device(b, console, "display", token)
     assert "欢迎光临" in b.text("[data-test=courtesy]")
     w1, w2 = hall_call(api, 1), hall_call(api, 2)
@@ -262,18 +353,9 @@ def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console,
     b.wait(lambda: b.text("[data-test=queue-A]").split()[-1] == "2人", what="2 waiting in A")
     assert "个人存取款" in b.text("[data-test=queue-A]")
 
-    # said in order (each twice, queue-manager's default), never two at once
-    def said(n, w):
-        return f"请{n[0]}{''.join('零一二三四五六七八九'[int(d)] for d in n[1:])}号到{w}号窗口"
-    want = [said(first, 1)] * 2 + [said(second, 2)] * 2 + [said(first, 1)] * 2
-    b.wait(lambda: len(spoken(b)) >= 6 and all(e["end"] for e in spoken(b)[:6]), timeout=90,
-           what="the three announcements spoken")
-    log = spoken(b)
-    assert [e["text"] for e in log] == want, [e["text"] for e in log]
-    assert not any(e["overlap"] for e in log), log
-    for a, c in zip(log, log[1:]):
-        assert c["start"] >= a["end"], (a, c)
-    assert all(e["lang"] == "zh-CN" and e["voice"] == "rec-zh" for e in log), log
+    # said with web-api's voice in order (each twice, queue-manager's
+    # default; the recall again), never two at once
+    check_played(b, [(first, 1)] * 2 + [(second, 2)] * 2 + [(first, 1)] * 2, timeout=90)
     shot = b.shot("hall-display")
     keep(shot, "hall-display.png")
 
@@ -288,8 +370,8 @@ def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console,
     third = issue_and_call(api, w2)
     b.wait(lambda: b.text("[data-test=current-number]") == third, timeout=10,
            what=f"{third} after the restart")
-    b.wait(lambda: [e["text"] for e in spoken(b)][6:] == [said(third, 2)] * 2, timeout=40,
-           what="the call after the restart spoken")
+    check_played(b, [(first, 1)] * 2 + [(second, 2)] * 2 + [(first, 1)] * 2
+                 + [(third, 2)] * 2, timeout=40)
     b.shot("hall-display-after-restart")
 
 

@@ -85,6 +85,11 @@ class Operation:
             # a backup archive (docs/backup.md): a zip with its manifest
             assert r.content.startswith(b"PK\x03\x04"), f"{self}: not a zip"
             assert b"manifest.json" in r.content, f"{self}: no manifest"
+        elif ctype.startswith("audio/wav"):
+            # an announcement's voice (docs/voice.md): a WAV file, its length told
+            assert r.content[:4] == b"RIFF" and r.content[8:12] == b"WAVE", f"{self}: not a WAV"
+            assert int(r.headers["Content-Length"]) == len(r.content), self
+            assert r.headers.get("Content-Encoding") is None, f"{self}: WAV compressed"
         elif ctype.startswith("application/vnd.openxmlformats"):
             assert r.content.startswith(b"PK\x03\x04"), f"{self}: not an XLSX (zip)"
             assert r.headers.get("Content-Encoding") is None, f"{self}: XLSX compressed again"

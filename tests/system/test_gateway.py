@@ -335,6 +335,38 @@ def test_text_command_reaches_the_lcd(rig):
     wait_for(lambda: "no such device" in rig.gw.log())
 
 
+def rating_line(sim, device=0):
+    """The LCD's third line, where the keys' labels take turns while a
+    rating is awaited."""
+    return sim(op="state", device=device)["lcd"][2]["text"]
+
+
+def test_the_scale_labels_take_turns_on_the_rating_screen(rig):
+    """The registry's labels reach the device (SET_LABEL) and show, one key
+    after the other, while the customer is asked to rate; a label changed
+    in a later snapshot replaces the old one on the screen."""
+    assign(rig)
+    rig.listener.wait("device.online", serial="EQ-B0001-W01")
+    rig.sim(op="login", device=0, employee="1001")
+    rig.listener.wait("staff.login", serial="EQ-B0001-W01")
+    wait_for(lambda: rig.sim(op="state", device=0)["state"] == "idle", timeout=10)
+    rig.sim(op="keys", device=0, keys=["start", "end"])
+    wait_for(lambda: rig.sim(op="state", device=0)["state"] == "await_rating", timeout=10)
+    labels = [f"{o['code']} {o['label']}" for o in scale()["options"]]
+    seen = set()
+    wait_for(lambda: seen.add(rating_line(rig.sim)) or set(labels) <= seen, timeout=10)
+    assert seen <= set(labels) | {""}, seen
+
+    changed = snapshot(rig.serials)
+    changed["devices"][0]["scale"]["options"][3]["label"] = "很不满意"
+    rig.listener.publish("registry.snapshot", BRANCH, changed)
+    wait_for(lambda: rating_line(rig.sim) == "4 很不满意", timeout=10)
+    rig.sim(op="press", device=0, key="rate4")
+    _, env = rig.listener.wait("rating.submitted", serial="EQ-B0001-W01")[0]
+    assert env["data"]["label"] == "很不满意"
+    assert rig.sim(op="state", device=0)["stats"]["commands_rejected"] == 0
+
+
 def test_shutdown_publishes_offline(rig):
     rig.listener.wait("device.online", serial="EQ-B0001-W01")
     rig.listener.wait("device.online", serial="EQ-B0001-W02")

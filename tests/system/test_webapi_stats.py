@@ -137,3 +137,59 @@ def test_service_details_on_duty_and_a_tellers_sessions(traffic, demo_db):
     problem(user.get("/staff/99999/sessions"), 404)
     stars = user.get("/stats/stars", params={"node": B1})
     assert stars.status_code == 200 and isinstance(stars.json()["items"], list)
+
+
+def test_the_tellers_of_a_window(traffic, demo_db):
+    """group=teller&window=: the rows of the tellers who served at that window
+    in the period, each with all of that teller's figures; the file the same."""
+    api, node, w, s = traffic
+    (w2,), (s2,) = [tuple(r.values()) for r in rows(
+        demo_db, """(SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id
+                     WHERE n.path = %s::ltree ORDER BY w.number OFFSET 1 LIMIT 1)
+                    UNION ALL
+                    (SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id
+                     WHERE n.path = %s::ltree AND s.active ORDER BY s.id OFFSET 1 LIMIT 1)""",
+        B1, B1)]
+    # a second teller serves one of the waiting tickets at a second window
+    for step, body in (("open", None), ("login", {"staff": s2}), ("call-next", None),
+                       ("finish", None)):
+        r = api.admin.post(f"/windows/{w2}/{step}", body)
+        assert r.status_code == 200, r.text
+    today = node["today"].isoformat()
+    tomorrow = (node["today"] + datetime.timedelta(days=1)).isoformat()
+    query = {"node": B1, "from": today, "to": tomorrow, "group": "teller"}
+    user = api.make_user("analyst4", "hq.r01", ["view_statistics", "export"])
+    wait_for(lambda: len(user.get("/stats/figures", params=query).json()["rows"]) == 2,
+             timeout=30)
+    every = user.get("/stats/figures", params=query).json(parse_float=Decimal)["rows"]
+    for window, teller in ((w, s), (w2, s2)):
+        r = user.get("/stats/figures", params=dict(query, window=window))
+        assert r.status_code == 200, r.text
+        body = r.json(parse_float=Decimal)
+        assert body["window"] == window
+        assert body["rows"] == [x for x in every if x["member"] == teller], window
+    assert user.get("/stats/figures", params=query).json()["window"] is None
+    # the region's tellers of the window: the same teller, from above
+    r = user.get("/stats/figures", params=dict(query, node="hq.r01", window=w2))
+    assert [x["member"] for x in r.json()["rows"]] == [s2]
+    # a period without a service at the window: nobody
+    yesterday = (node["today"] - datetime.timedelta(days=1)).isoformat()
+    r = user.get("/stats/figures", params=dict(query, window=w, **{"from": yesterday,
+                                                                    "to": today}))
+    assert r.json()["rows"] == []
+    # the file holds the page's rows
+    r = user.get("/stats/figures.csv", params=dict(query, window=w))
+    assert r.status_code == 200, r.text
+    lines = r.content.decode("utf-8-sig").strip().split("\r\n")
+    assert len(lines) == 2 and lines[1].split(",")[1] == str(s), lines
+    # with another grouping, outside the node, not a window, or no such window
+    p = problem(user.get("/stats/figures", params=dict(query, group="window", window=w)), 400)
+    assert "group=teller" in p["detail"]
+    p = problem(user.get("/stats/figures", params=dict(query, window="x1")), 400)
+    assert "window" in p["detail"]
+    with demo_db.cursor() as cur:
+        cur.execute("""SELECT w.id FROM service_window w JOIN org_node n ON n.id = w.node_id
+                       WHERE n.path = 'hq.r01.b0002' LIMIT 1""")
+        elsewhere = cur.fetchone()[0]
+    problem(user.get("/stats/figures", params=dict(query, window=elsewhere)), 404)
+    problem(user.get("/stats/figures", params=dict(query, window=99999999)), 404)

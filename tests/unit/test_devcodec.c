@@ -91,6 +91,12 @@ static devcodec_cmd_t s_cmd(uint8_t type)
     case DEVPROTO_CMD_SET_TIME:
         c.u.time_ms = 1795000000123ULL;
         break;
+    case DEVPROTO_CMD_SET_LABEL:
+        c.u.label.key = 3;
+        c.u.label.length = 6;
+        /* 不满意 */
+        memcpy(c.u.label.text, "\xb2\xbb\xc2\xfa\xd2\xe2", 6);
+        break;
     default:
         break;
     }
@@ -106,7 +112,7 @@ static const uint8_t s_event_types[] = {
 static const uint8_t s_cmd_types[] = {
     DEVPROTO_CMD_ACK, DEVPROTO_CMD_SET_TEXT, DEVPROTO_CMD_SET_STARS,
     DEVPROTO_CMD_PLAY_PROMPT, DEVPROTO_CMD_SET_CONFIG, DEVPROTO_CMD_SHOW_TICKET,
-    DEVPROTO_CMD_LOGIN_REPLY, DEVPROTO_CMD_SET_TIME
+    DEVPROTO_CMD_LOGIN_REPLY, DEVPROTO_CMD_SET_TIME, DEVPROTO_CMD_SET_LABEL
 };
 #define S_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -296,7 +302,7 @@ static void test_rejects_unknown_or_crossed_types(void **state)
     s_event_bytes(DEVPROTO_EV_HELLO, buf);
     assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_TYPE);
     s_cmd_bytes(DEVPROTO_CMD_SET_TIME, buf);
-    buf[1] = 0x89;
+    buf[1] = 0x8A;
     assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_TYPE);
 
     devcodec_event_t e = s_event(DEVPROTO_EV_RATING);
@@ -305,6 +311,25 @@ static void test_rejects_unknown_or_crossed_types(void **state)
     devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_ACK);
     c.type = DEVPROTO_EV_RATING;
     assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_TYPE);
+}
+
+/* A command ending in a text of `at` - 1 bytes, its length, and the text:
+ * a length byte that disagrees with the header's, a header too short for
+ * the text's length byte, and 17 bytes of text are refused. */
+static void s_text_length_rules(uint8_t type, int at)
+{
+    uint8_t buf[DEVPROTO_REPORT_SIZE];
+    s_cmd_bytes(type, buf);
+    buf[16 + at - 1] = 5;
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    s_cmd_bytes(type, buf);
+    memset(buf + 16, 0, 48);
+    buf[14] = (uint8_t) (at - 1);
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    memset(buf + 16 + at, 'a', 17);
+    buf[16 + at - 1] = 17;
+    buf[14] = (uint8_t) (at + 17);
+    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
 }
 
 static void test_rejects_wrong_length(void **state)
@@ -328,7 +353,7 @@ static void test_rejects_wrong_length(void **state)
     }
     for (size_t i = 0; i < S_N(s_cmd_types); i++) {
         uint8_t t = s_cmd_types[i];
-        if (t == DEVPROTO_CMD_SET_TEXT)
+        if (t == DEVPROTO_CMD_SET_TEXT || t == DEVPROTO_CMD_SET_LABEL)
             continue;
         s_cmd_bytes(t, buf);
         buf[14]++;
@@ -354,19 +379,9 @@ static void test_rejects_wrong_length(void **state)
     buf[16] = 17;
     buf[14] = 18;
     assert_int_equal(s_dec_ev(buf), DEVCODEC_ERR_LENGTH);
-    /* text: header length must be 3 + text length */
-    s_cmd_bytes(DEVPROTO_CMD_SET_TEXT, buf);
-    buf[18] = 5;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    s_cmd_bytes(DEVPROTO_CMD_SET_TEXT, buf);
-    memset(buf + 16, 0, 48);
-    buf[14] = 2;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
-    memset(buf + 19, 'a', 17);
-    buf[16] = 0;
-    buf[18] = 17;
-    buf[14] = 20;
-    assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_LENGTH);
+    /* text and label: header length must be 3 (2) + the text's, at most 16 */
+    s_text_length_rules(DEVPROTO_CMD_SET_TEXT, 3);
+    s_text_length_rules(DEVPROTO_CMD_SET_LABEL, 2);
 
     /* encoders refuse variable lengths over the maximum */
     devcodec_event_t e = s_event(DEVPROTO_EV_STAFF_LOGIN);
@@ -376,6 +391,9 @@ static void test_rejects_wrong_length(void **state)
     assert_int_equal(devcodec_encode_event(&e, buf), DEVCODEC_ERR_LENGTH);
     devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_SET_TEXT);
     c.u.text.length = 17;
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_LENGTH);
+    c = s_cmd(DEVPROTO_CMD_SET_LABEL);
+    c.u.label.length = 17;
     assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_LENGTH);
 }
 
@@ -548,6 +566,14 @@ static void test_rejects_bad_command_payloads(void **state)
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_TEXT, 3, 0xA0), DEVCODEC_ERR_PAYLOAD);
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_TEXT, 8, 0xA1), DEVCODEC_ERR_PAYLOAD); /* lone lead at the end */
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_TEXT, 3, 0xA1), DEVCODEC_OK);
+    /* label: key 0..5, the text's rules */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 0, 6), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 0, 5), DEVCODEC_OK);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 0, 0), DEVCODEC_OK);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 2, 0x0A), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 7, 0x41), DEVCODEC_ERR_PAYLOAD); /* half a pair */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 2, 0x41), DEVCODEC_ERR_PAYLOAD); /* lead left alone */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_LABEL, 8, 0x41), DEVCODEC_ERR_PADDING);
     /* stars 0..5 */
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STARS, 0, 6), DEVCODEC_ERR_PAYLOAD);
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STARS, 0, 0), DEVCODEC_OK);
@@ -606,6 +632,15 @@ static void test_rejects_bad_command_payloads(void **state)
     assert_int_equal(buf[14], 3);
     assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
     assert_int_equal(out.u.text.length, 0);
+    /* so does an empty label */
+    c = s_cmd(DEVPROTO_CMD_SET_LABEL);
+    c.u.label.key = 5;
+    c.u.label.length = 0;
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_OK);
+    assert_int_equal(buf[14], 2);
+    assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
+    assert_int_equal(out.u.label.key, 5);
+    assert_int_equal(out.u.label.length, 0);
 }
 
 /* --- hostile bytes -------------------------------------------------------- */

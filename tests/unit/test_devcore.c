@@ -1042,6 +1042,77 @@ static void test_text_stars_prompt_time_commands(void **state)
     assert_true(s_dev.time_ms == 1795000000000ULL);
 }
 
+static void s_label(uint8_t key, const char *text)
+{
+    devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_SET_LABEL);
+    c.u.label.key = key;
+    c.u.label.length = (uint8_t) strlen(text);
+    memcpy(c.u.label.text, text, strlen(text));
+    s_command(&c);
+}
+
+/* 不满意 and 欢迎光临 twice (16 bytes: a whole line) in GB2312 */
+#define S_UNSATISFIED "\xb2\xbb\xc2\xfa\xd2\xe2"
+
+static void test_labels_shown_one_after_the_other_while_a_rating_is_awaited(void **state)
+{
+    (void) state;
+    s_start(1000, 6);
+    s_login();
+    static const uint8_t four[4] = { 1, 2, 3, 4 };
+    s_config(30, 0, 4, four);
+    uint32_t applied = devcore_stats(&s_dev).commands_applied;
+    s_label(0, "GOOD");
+    s_label(2, "MEH");
+    s_label(3, S_UNSATISFIED);
+    s_label(4, "UNUSED");                            /* a key the scale does not use */
+    assert_int_equal(devcore_stats(&s_dev).commands_applied, applied + 4);
+    assert_true(s_lcd_is(2, DEVTEXT_STAFF_NO "10086"));   /* the idle screen is not touched */
+
+    s_key(DEVCORE_KEY_START);
+    s_key(DEVCORE_KEY_END);
+    assert_true(s_lcd_is(0, DEVTEXT_RATE_1));
+    assert_true(s_lcd_is(2, "1 GOOD"));
+    s_advance(DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(2, "3 MEH"));               /* key 2 has none: skipped */
+    s_advance(DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(2, "4 " S_UNSATISFIED));
+    s_advance(DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(2, "1 GOOD"));              /* key 5 is not in use */
+    /* a label changed meanwhile shows at its turn; the one shown, cleared,
+     * gives way to the next at once */
+    s_label(2, "SO-SO");
+    s_label(0, "");
+    assert_true(s_lcd_is(2, "3 SO-SO"));
+    /* a whole line of label is cut after the key number, at a character */
+    s_label(1, DEVTEXT_WELCOME DEVTEXT_WELCOME);
+    s_advance(DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(2, "4 " S_UNSATISFIED));
+    s_advance(DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(2, "2 " DEVTEXT_WELCOME "\xbb\xb6\xd3\xad\xb9\xe2"));
+    assert_true(s_lcd_is(3, ""));                    /* a walk-in: no ticket */
+
+    s_key(DEVCORE_KEY_RATE1 + 3);
+    assert_int_equal(s_last(DEVPROTO_EV_RATING)->u.rating.option_code, 4);
+    assert_true(s_lcd_is(0, DEVTEXT_THANKS));
+    assert_true(s_lcd_is(2, ""));
+}
+
+static void test_without_labels_the_rating_screen_keeps_its_prompt(void **state)
+{
+    (void) state;
+    s_login();
+    s_key(DEVCORE_KEY_START);
+    s_key(DEVCORE_KEY_END);
+    s_advance(3 * DEVCORE_LABEL_MS);
+    assert_true(s_lcd_is(0, DEVTEXT_RATE_1));
+    assert_true(s_lcd_is(1, DEVTEXT_RATE_2));
+    assert_true(s_lcd_is(2, ""));
+    /* the first label arriving during the rating shows at once */
+    s_label(1, "OK");
+    assert_true(s_lcd_is(2, "2 OK"));
+}
+
 static void test_uptime_wraps_around(void **state)
 {
     (void) state;
@@ -1101,6 +1172,9 @@ int main(void)
         cmocka_unit_test_setup(test_malformed_out_reports_counted_and_ignored, s_setup),
         cmocka_unit_test_setup(test_set_config_six_keys_custom_codes, s_setup),
         cmocka_unit_test_setup(test_text_stars_prompt_time_commands, s_setup),
+        cmocka_unit_test_setup(test_labels_shown_one_after_the_other_while_a_rating_is_awaited,
+                               s_setup),
+        cmocka_unit_test_setup(test_without_labels_the_rating_screen_keeps_its_prompt, s_setup),
         cmocka_unit_test_setup(test_uptime_wraps_around, s_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

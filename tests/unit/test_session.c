@@ -406,6 +406,37 @@ static void test_api_token_expiry(void **state)
     assert_int_equal(session_api_put(s_rs, &s_config, &row), -1);
 }
 
+/* --- the principals' generation ------------------------------------------------------ */
+
+static void test_principals_generation(void **state)
+{
+    (void) state;
+    clock_set_fake(1700000000000);
+    freeReplyObject(cmd("DEL", "eqms:principals:generation", NULL));
+    char token[SESSION_TOKEN_SIZE];
+    session_t s;
+    assert_int_equal(session_create(s_rs, &s_config, 7, 1, token, NULL), 0);
+    /* missing: a lookup starts it at the time in milliseconds */
+    assert_int_equal(session_lookup(s_rs, &s_config, token, &s), 1);
+    assert_int_equal(s.generation, 1700000000000);
+    int64_t g = session_principals_changed(s_rs);
+    assert_int_equal(g, 1700000000001);
+    assert_int_equal(session_lookup(s_rs, &s_config, token, &s), 1);
+    assert_int_equal(s.generation, g);
+    /* lost with Redis's data a second later: it starts again above what it was */
+    freeReplyObject(cmd("DEL", "eqms:principals:generation", NULL));
+    clock_set_fake(1700000001000);
+    int64_t after = session_principals_changed(s_rs);
+    assert_true(after > g);
+    assert_int_equal(after, 1700000001001);
+    assert_int_equal(session_lookup(s_rs, &s_config, token, &s), 1);
+    assert_int_equal(s.generation, after);
+    clock_set_fake(0);
+    redisstore_t *down = redisstore_new("redis://127.0.0.1:1", 200);
+    assert_int_equal(session_principals_changed(down), -1);
+    redisstore_destroy(&down);
+}
+
 /* --- Redis down ----------------------------------------------------------------------- */
 
 static void test_redis_down(void **state)
@@ -438,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_user_set_pruned),
         cmocka_unit_test(test_api_token_cache),
         cmocka_unit_test(test_api_token_expiry),
+        cmocka_unit_test(test_principals_generation),
         cmocka_unit_test(test_redis_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

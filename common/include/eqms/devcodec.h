@@ -56,6 +56,7 @@ typedef struct {
     union {
         devproto_ack_t ack;
         devproto_text_t text;
+        devproto_label_t label;
         uint8_t stars;            /* 0..5 */
         uint8_t prompt;           /* devproto_prompt_t */
         devproto_config_t config;

@@ -137,7 +137,8 @@ typedef enum {
     DEVPROTO_CMD_SET_CONFIG   = 0x85, /* timing and rating keys */
     DEVPROTO_CMD_SHOW_TICKET  = 0x86, /* the ticket being served */
     DEVPROTO_CMD_LOGIN_REPLY  = 0x87, /* staff login accepted or refused */
-    DEVPROTO_CMD_SET_TIME     = 0x88  /* wall clock */
+    DEVPROTO_CMD_SET_TIME     = 0x88, /* wall clock */
+    DEVPROTO_CMD_SET_LABEL    = 0x89  /* a rating key's label (firmware 1.1) */
 } devproto_cmd_t;
 
 /* ACK payload, 8 bytes: every stored event of power-up `boot` with
@@ -157,6 +158,15 @@ typedef struct {
     uint8_t length;
     uint8_t text[DEVPROTO_LINE_BYTES];
 } devproto_text_t;
+
+/* SET_LABEL payload, 2 + n bytes: the label of rating key `key` (0..5,
+ * left to right), n = 0..16 bytes of text as SET_TEXT's (0: no label).
+ * The device shows the labelled keys in use while a rating is awaited. */
+typedef struct {
+    uint8_t key;
+    uint8_t length;
+    uint8_t text[DEVPROTO_LINE_BYTES];
+} devproto_label_t;
 
 /* SET_STARS payload, 1 byte: 0..5. */
 /* PLAY_PROMPT payload, 1 byte: devproto_prompt_t. */
@@ -213,6 +223,7 @@ typedef enum {
 #define DEVPROTO_LEN_SHOW_TICKET    10
 #define DEVPROTO_LEN_LOGIN_REPLY    19
 #define DEVPROTO_LEN_TIME           8
-/* STAFF_*: 2..17 (1 + employee number); SET_TEXT: 3..19 (3 + text). */
+/* STAFF_*: 2..17 (1 + employee number); SET_TEXT: 3..19 (3 + text);
+ * SET_LABEL: 2..18 (2 + text). */
 
 #endif

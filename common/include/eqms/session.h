@@ -12,6 +12,9 @@
  *    eqms:session:<hash>        hash: kind, user, node, token, scopes,
  *                               created, seen, expires (ms since the epoch)
  *    eqms:session:user:<id>     set: the hashes of the user's login sessions
+ *    eqms:principals:generation integer: raised by every change of what a
+ *                               principal is made of (a user, its roles, a
+ *                               role's permissions, a node's place, a token)
  *
  *  A login session ends idle_s after its last use (each lookup renews it:
  *  sliding expiry) and max_s after its creation whatever its use, when it
@@ -65,6 +68,8 @@ typedef struct {
     int64_t seen_ms;              /* the use before this lookup (creation at first) */
     int64_t expires_ms;           /* the absolute end: created + max_s, or the
                                      API token's expires_at */
+    int64_t generation;           /* lookups: the principals' generation at the
+                                     lookup (session_principals_changed) */
 } session_t;
 
 /* A new token of `kind` and its hash. 0, or -1 if no randomness was had. */
@@ -103,6 +108,14 @@ int session_lookup_hash(redisstore_t *rs, const session_config_t *config,
  * expired token is not cached). 0, or -1 if Redis failed or `s` is not an
  * API token's. */
 int session_api_put(redisstore_t *rs, const session_config_t *config, const session_t *s);
+
+/* Tells every reader of principals that one changed: raises the
+ * principals' generation, which each session_lookup returns with the
+ * session (in the same round trip), so that a process keeping principals
+ * it read from the database (web-api's wa_princache) knows them stale
+ * from the next lookup on. Call it after the change is committed. The new
+ * generation, or -1 if Redis failed (logged by redisstore). */
+int64_t session_principals_changed(redisstore_t *rs);
 
 /* Ends one session, or forgets one cached API token, by hash. 1 if it was
  * there, 0 if not, -1 if Redis failed. */

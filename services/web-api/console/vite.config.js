@@ -24,7 +24,7 @@ const proxy = {
 // The pages' Content-Security-Policy of web-api's static files
 // (common/httpstatic.c, S_CSP_PAGE), so that `vite preview` and the browser
 // tests run the console under the policy it gets in production.
-const CSP = "default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; " +
+const CSP = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; object-src 'none'; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 export default defineConfig({

@@ -12,6 +12,7 @@ import adminZh from './locales/admin.zh-CN.js'
 import adminEn from './locales/admin.en.js'
 import journeyZh from './locales/journey.zh-CN.js'
 import journeyEn from './locales/journey.en.js'
+import { zoneTime } from './api/zonetime.js'
 
 const KEY = 'eqms.locale'
 export const LOCALES = [{ code: 'zh-CN', name: '中文' }, { code: 'en', name: 'English' }]
@@ -41,9 +42,8 @@ export function setLocale (code) {
 }
 
 /** A time (RFC 3339) in the current language's form: date and time, or
- *  the time alone with `timeOnly`. */
-export function localTime (iso, timeOnly = false) {
-  const d = new Date(iso)
-  const code = i18n.global.locale.value
-  return timeOnly ? d.toLocaleTimeString(code) : d.toLocaleString(code)
+ *  the time alone with `timeOnly`, on the clock of the IANA zone `zone`
+ *  (a branch's: store.js zoneOf; undefined: the browser's). '' for none. */
+export function localTime (iso, timeOnly = false, zone = undefined) {
+  return zoneTime(iso, zone, i18n.global.locale.value, timeOnly)
 }

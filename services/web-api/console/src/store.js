@@ -2,6 +2,7 @@
 // node picked in it. One reactive object shared by the pages.
 import { reactive } from 'vue'
 import { get, request, session } from './api/client.js'
+import { nodeZone } from './api/zonetime.js'
 
 export const store = reactive({ me: null, tree: null, treeError: null })
 
@@ -11,8 +12,9 @@ export function can (permission) {
   return !!store.me && store.me.permissions.includes(permission)
 }
 
-/** Reads the caller and their tree (GET /nodes/tree needs
- *  manage_configuration: without it the tree is the caller's node alone). */
+/** Reads the caller and their tree (GET /nodes/tree, any principal's own
+ *  subtree with each node's time zone; refused (403) by a web-api older
+ *  than that: the tree is then the caller's node alone, without a zone). */
 export async function loadMe () {
   store.me = await get('/me')
   try {
@@ -37,6 +39,12 @@ export function findNode (path, tree = store.tree) {
     if (n) return n
   }
   return null
+}
+
+/** The IANA time zone of the node at `path` (or of its nearest ancestor in
+ *  the caller's tree); undefined when the tree does not tell. */
+export function zoneOf (path) {
+  return nodeZone(store.tree, path)
 }
 
 /** Every branch at or below `node`, in tree order. */

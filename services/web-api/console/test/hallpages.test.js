@@ -2,7 +2,8 @@
 // served now, the spoken text and the announcer's queue.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Announcer, deviceSettings, profileServices, refusalCode, servedNow, spokenText }
+import { Announcer, ClipCache, deviceSettings, profileServices, refusalCode, servedNow,
+  spokenText }
   from '../src/api/hallpages.js'
 
 function memory () {
@@ -98,7 +99,7 @@ const ann = (seq, number, windowNo, repeat = 1) => ({
 test('announcements are said one at a time, in order, each as often as asked', () => {
   const { synth, log } = fakeSynth()
   const timers = fakeTimers()
-  const a = new Announcer(synth, Utterance, { now: () => NOW, timers })
+  const a = new Announcer({ synth, Utterance, now: () => NOW, timers })
   a.push(ann(1, 'A001', 1, 2))
   a.push(ann(2, 'A002', 3))
   assert.deepEqual(log, [['start', '请A零零一号到1号窗口', 'zh']])
@@ -119,7 +120,7 @@ test('announcements are said one at a time, in order, each as often as asked', (
 test('an announcement seen twice or too old is not said again', () => {
   const { synth, log } = fakeSynth()
   const timers = fakeTimers()
-  const a = new Announcer(synth, Utterance, { now: () => NOW, timers })
+  const a = new Announcer({ synth, Utterance, now: () => NOW, timers })
   assert.equal(a.push(ann(1, 'A001', 1)), true)
   assert.equal(a.push(ann(1, 'A001', 1)), false)
   const old = { ...ann(2, 'A002', 1), called: new Date(NOW - 130000).toISOString() }
@@ -133,7 +134,7 @@ test('an announcement seen twice or too old is not said again', () => {
 test('a voice that never ends does not stop the queue', () => {
   const { synth, log } = fakeSynth()
   const timers = fakeTimers()
-  const a = new Announcer(synth, Utterance, { now: () => NOW, timers })
+  const a = new Announcer({ synth, Utterance, now: () => NOW, timers })
   a.push(ann(1, 'A001', 1))
   a.push(ann(2, 'A002', 2))
   timers.run() // the guard: cancels the stuck one
@@ -146,7 +147,8 @@ test('a refused speech waits for the page to be touched', () => {
   const { synth, log } = fakeSynth()
   const timers = fakeTimers()
   const states = []
-  const a = new Announcer(synth, Utterance, { now: () => NOW, timers, onState: s => states.push(s) })
+  const a = new Announcer({ synth, Utterance, now: () => NOW, timers,
+    onState: s => states.push(s) })
   a.push(ann(1, 'A001', 1))
   const u = synth.current
   synth.current = null
@@ -157,6 +159,184 @@ test('a refused speech waits for the page to be touched', () => {
   a.unblock()
   assert.equal(log.length, 2)
   assert.equal(log[1][1], '请A零零一号到1号窗口')
+})
+
+/** Lets the promise chains run (loads, play()). */
+const flush = () => new Promise(resolve => setImmediate(resolve))
+
+/** A fake server voice: load() resolves a URL per call (or what `how`
+ *  says), make() an audio element that logs what it plays; at most one
+ *  element may play at a time. */
+function fakeAudio (how = () => 'ok') {
+  const log = []
+  const loads = []
+  const els = []
+  let playing = 0
+  const audio = {
+    load (item) {
+      loads.push(`${item.number}|${item.windowNo}`)
+      const h = how(item)
+      if (h === 'never') return new Promise(() => {})
+      if (h === 'fail') return Promise.reject(new Error('503'))
+      if (h === 'none') return Promise.resolve(null)
+      return Promise.resolve(`blob:${item.number}-${item.windowNo}`)
+    },
+    make () {
+      const el = {
+        src: null, duration: NaN, paused: true, onended: null, onerror: null, onloadedmetadata: null,
+        play () {
+          const h = how({ number: this.src })
+          if (h === 'unplayable') return Promise.reject(Object.assign(new Error('x'), { name: 'NotSupportedError' }))
+          if (h === 'refused' && !audio.touched) return Promise.reject(Object.assign(new Error('x'), { name: 'NotAllowedError' }))
+          assert.equal(playing, 0, 'two clips at once')
+          playing++
+          this.paused = false
+          log.push(['play', this.src])
+          return Promise.resolve()
+        },
+        pause () {
+          if (!this.paused) { playing--; log.push(['pause', this.src]) }
+          this.paused = true
+        },
+        end () { this.paused = true; playing--; log.push(['ended', this.src]); this.onended && this.onended() },
+      }
+      els.push(el)
+      return el
+    },
+  }
+  return { audio, log, loads, els, current: () => els.find(e => !e.paused) }
+}
+
+test('the server\'s clips are played one at a time, each after the last one ended', async () => {
+  const { synth, log: said } = fakeSynth()
+  const { audio, log, loads, current } = fakeAudio()
+  const timers = fakeTimers()
+  const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers })
+  a.push(ann(1, 'A001', 1, 2))
+  a.push(ann(2, 'A002', 3))
+  await flush()
+  // both asked for as soon as they were queued
+  assert.deepEqual([...new Set(loads)], ['A001|1', 'A002|3'])
+  assert.deepEqual(log, [['play', 'blob:A001-1']])
+  current().end()
+  await flush()
+  assert.equal(log.length, 2) // nothing before the gap
+  timers.run(1000)
+  await flush()
+  current().end()
+  timers.run(1000)
+  await flush()
+  current().end()
+  timers.run(1000)
+  await flush()
+  assert.deepEqual(log, [
+    ['play', 'blob:A001-1'], ['ended', 'blob:A001-1'], ['play', 'blob:A001-1'],
+    ['ended', 'blob:A001-1'], ['play', 'blob:A002-3'], ['ended', 'blob:A002-3']])
+  assert.deepEqual(said, []) // the browser's voice was not needed
+})
+
+test('a clip that cannot be had or played is said by the browser\'s voice', async () => {
+  for (const how of ['fail', 'none', 'unplayable']) {
+    const { synth, log: said } = fakeSynth()
+    const { audio, log } = fakeAudio(() => how)
+    const timers = fakeTimers()
+    const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers })
+    a.push(ann(1, 'A001', 1))
+    await flush()
+    assert.deepEqual(said, [['start', '请A零零一号到1号窗口', 'zh']], how)
+    assert.deepEqual(log, [], how)
+    synth.end()
+    assert.equal(a.current, null, how)
+  }
+})
+
+test('a clip that takes too long to come is said by the browser\'s voice', async () => {
+  const { synth, log: said } = fakeSynth()
+  const { audio } = fakeAudio(() => 'never')
+  const timers = fakeTimers()
+  const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers })
+  a.push(ann(1, 'A001', 1))
+  await flush()
+  assert.deepEqual(said, [])
+  timers.run(5000) // LOAD_MS
+  assert.deepEqual(said, [['start', '请A零零一号到1号窗口', 'zh']])
+})
+
+test('a clip that never ends does not stop the queue', async () => {
+  const { synth } = fakeSynth()
+  const { audio, log, els } = fakeAudio()
+  const timers = fakeTimers()
+  const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers })
+  a.push(ann(1, 'A001', 1))
+  a.push(ann(2, 'A002', 2))
+  await flush()
+  // its duration known: the guard is the clip's 3 s and a margin
+  els[0].duration = 3
+  els[0].onloadedmetadata()
+  const guard = [...timers.pending.values()].find(t => t.ms === 6000)
+  assert.ok(guard, [...timers.pending.values()].map(t => t.ms))
+  timers.run(6000)
+  timers.run(1000)
+  await flush()
+  assert.deepEqual(log, [['play', 'blob:A001-1'], ['pause', 'blob:A001-1'], ['play', 'blob:A002-2']])
+})
+
+test('a clip refused before the page is touched waits for it', async () => {
+  const { synth, log: said } = fakeSynth()
+  const { audio, log } = fakeAudio(() => 'refused')
+  const states = []
+  const timers = fakeTimers()
+  const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers,
+    onState: s => states.push(s) })
+  a.push(ann(1, 'A001', 1))
+  await flush()
+  timers.run(1000)
+  await flush()
+  assert.equal(states.at(-1).blocked, true)
+  assert.deepEqual(log, [])
+  audio.touched = true
+  a.unblock()
+  await flush()
+  assert.deepEqual(log, [['play', 'blob:A001-1']])
+  assert.deepEqual(said, [])
+})
+
+test('a recall plays the clip again without fetching it again', async () => {
+  const { synth } = fakeSynth()
+  const fetched = []
+  const cache = new ClipCache({ toURL: b => `blob:${b}`, revoke: () => {} })
+  const { audio, log, current } = fakeAudio()
+  audio.load = item => cache.get(`zh-CN|${item.number}|${item.windowNo}`, async () => {
+    fetched.push(item.number)
+    return `${item.number}-${item.windowNo}`
+  })
+  const timers = fakeTimers()
+  const a = new Announcer({ synth, Utterance, audio, now: () => NOW, timers })
+  a.push(ann(1, 'A001', 1))
+  await flush()
+  current().end()
+  timers.run(1000)
+  a.push(ann(2, 'A001', 1)) // recalled: a new seq
+  await flush()
+  current().end()
+  assert.deepEqual(log.filter(x => x[0] === 'play'), [['play', 'blob:A001-1'], ['play', 'blob:A001-1']])
+  assert.deepEqual(fetched, ['A001'])
+})
+
+test('the clip cache keeps the last ones and tries a failed one again', async () => {
+  const revoked = []
+  const cache = new ClipCache({ max: 2, toURL: b => `blob:${b}`, revoke: u => revoked.push(u) })
+  let calls = 0
+  assert.equal(await cache.get('a', async () => { calls++; return 'a' }), 'blob:a')
+  assert.equal(await cache.get('a', async () => { calls++; return 'a' }), 'blob:a')
+  assert.equal(calls, 1)
+  assert.equal(await cache.get('b', async () => { throw new Error('503') }), null)
+  assert.equal(await cache.get('b', async () => 'b'), 'blob:b')
+  assert.equal(await cache.get('c', async () => 'c'), 'blob:c')
+  await flush()
+  // a was the least recently used: out, its URL revoked
+  assert.deepEqual(revoked, ['blob:a'])
+  assert.deepEqual([...cache.clips.keys()], ['b', 'c'])
 })
 
 test('a new work profile of a window changes what it serves', async () => {

@@ -10,7 +10,7 @@ export default {
     title: 'Change password', forced: 'An administrator reset your password: set a new one to go on.',
     current: 'Current password', new: 'New password', confirm: 'Repeat the new password', submit: 'Save',
     mismatch: 'The two new passwords differ', rules: '10 to 128 characters, with 3 of: lowercase, uppercase, digits, others; not the login.',
-    done: 'Password changed',
+    done: 'Password changed', back: 'Back',
   },
   menu: { live: 'Live hall', stats: 'Statistics', tree: 'Organisation' },
   live: {

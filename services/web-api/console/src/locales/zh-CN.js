@@ -10,7 +10,7 @@ export default {
     title: '修改密码', forced: '管理员重置了你的密码：请先设置新密码再继续。',
     current: '当前密码', new: '新密码', confirm: '确认新密码', submit: '保存',
     mismatch: '两次输入的新密码不一致', rules: '10 至 128 个字符，包含小写字母、大写字母、数字、其他符号中的至少 3 类，且不能与用户名相同。',
-    done: '密码已修改',
+    done: '密码已修改', back: '返回',
   },
   menu: { live: '实时大厅', stats: '统计分析', tree: '组织机构' },
   live: {

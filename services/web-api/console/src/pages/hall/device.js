@@ -5,13 +5,15 @@
 // itself after a drop or a restart of web-api).
 import { onBeforeUnmount, ref, shallowRef } from 'vue'
 import { useRoute, useRouter } from 'vue-router'
-import { useDeviceToken } from '../../api/client.js'
+import { get, useDeviceToken } from '../../api/client.js'
 import { LiveHall } from '../../api/live.js'
 import { deviceSettings } from '../../api/hallpages.js'
+import { nodeZone } from '../../api/zonetime.js'
 import './hall.css'
 
 /** `kind`: kiosk, display or teller; `onEvent(event, data)` sees every live
- *  event. Returns {branch, extra, hall, status, error, unauthorized}. */
+ *  event. Returns {branch, extra, hall, status, error, unauthorized, zone
+ *  (the branch's IANA time zone once known)}. */
 export function useHallDevice (kind, { onEvent } = {}) {
   const route = useRoute()
   const router = useRouter()
@@ -24,6 +26,7 @@ export function useHallDevice (kind, { onEvent } = {}) {
   const status = ref('connecting')
   const error = ref(null)
   const unauthorized = ref(false)
+  const zone = ref(undefined)
   let live = null
 
   if (settings.branch && settings.token) {
@@ -42,6 +45,8 @@ export function useHallDevice (kind, { onEvent } = {}) {
       },
       onEvent,
     }).start()
+    // the branch's clock (its node in the token's tree), for its times
+    get('/nodes/tree').then(tree => { zone.value = nodeZone(tree, settings.branch) }).catch(() => {})
   }
 
   onBeforeUnmount(() => {
@@ -55,5 +60,5 @@ export function useHallDevice (kind, { onEvent } = {}) {
   }
 
   return { branch: settings.branch, token: settings.token, extra: settings.extra, hall, status,
-           error, unauthorized, refused }
+           error, unauthorized, refused, zone }
 }

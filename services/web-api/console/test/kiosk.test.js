@@ -3,20 +3,18 @@
 // reads its services again.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { reloadDelay, resumesLine, serviceState, unavailableText, zonedParts }
-  from '../src/api/kiosk.js'
+import { reloadDelay, resumesLine, serviceState, unavailableText } from '../src/api/kiosk.js'
+import { zoneClock } from '../src/api/zonetime.js'
 
 // a t() that shows the key and its values, as vue-i18n would fill them in
 const t = (key, values = {}) => `${key}${Object.keys(values).length ? JSON.stringify(values) : ''}`
 const OPEN = { profile: 'strict;vip=1;ordinary=1;services=3,1' }
 const SH = 'Asia/Shanghai'
 
-test('local date and time in the branch zone, whatever the device zone', () => {
-  assert.deepEqual(zonedParts('2026-11-30T05:30:00.000Z', SH),
-    { date: '2026-11-30', time: '13:30', month: 11, day: 30 })
-  assert.deepEqual(zonedParts('2026-11-30T16:30:00.000Z', SH),
-    { date: '2026-12-01', time: '00:30', month: 12, day: 1 })
-  assert.equal(zonedParts('2026-03-29T01:00:00.000Z', 'Europe/Berlin').time, '03:00')
+test('a wall-clock time on the branch\'s clock, whatever the device\'s', () => {
+  assert.equal(zoneClock('2026-11-30T05:30:00.000Z', SH), '13:30')
+  assert.equal(zoneClock('2026-11-30T16:30:00.000Z', SH), '00:30')
+  assert.equal(zoneClock('2026-03-29T01:00:00.000Z', 'Europe/Berlin'), '03:00')
 })
 
 test('the hours win; else an open window that serves it', () => {
@@ -54,6 +52,10 @@ test('the words for a service that cannot be taken', () => {
   assert.equal(unavailableText({ reason: 'no_window', resumesAt: null }, now, SH, t),
                'hall.kiosk.off.noWindow')
   assert.equal(resumesLine({ reason: 'no_window', resumesAt: null }, now, SH, t), '')
+  // "tomorrow" on the clock: the day after a 23-hour day in Berlin
+  const berlin = Date.parse('2026-03-28T22:30:00.000Z') // 23:30 on 03-28 (CET)
+  assert.equal(resumesLine({ reason: 'closed', resumesAt: '2026-03-29T06:00:00.000Z' }, berlin,
+                           'Europe/Berlin', t), 'hall.kiosk.off.resumesTomorrow{"time":"08:00"}')
   // "today" is the branch's: 23:50 UTC is already tomorrow morning in Shanghai
   const late = Date.parse('2026-11-30T23:50:00.000Z') // 07:50 on 12-01 in Shanghai
   assert.equal(unavailableText({ reason: 'closed', resumesAt: '2026-12-01T00:30:00.000Z' }, late, SH, t),

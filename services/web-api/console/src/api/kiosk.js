@@ -4,19 +4,10 @@
 // 恢复", "今日取号已停止"), in the branch's own time zone, and when to read
 // the services again. No DOM: unit-tested.
 import { servedNow } from './hallpages.js'
+import { zoneClock, zoneDay } from './zonetime.js'
 
 const HOURS_REASONS = ['closed', 'issuing_stopped']
 const RELOAD_MAX_MS = 60000 // the list is read again at least this often
-
-/** The local date (YYYY-MM-DD) and time (HH:MM) of `iso` in `timeZone`. */
-export function zonedParts (iso, timeZone) {
-  const parts = {}
-  const fmt = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit',
-    day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-  for (const p of fmt.formatToParts(new Date(iso))) parts[p.type] = p.value
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`,
-           month: Number(parts.month), day: Number(parts.day) }
-}
 
 /**
  * Whether service `s` (an item of GET /branches/{branch}/services) can be
@@ -42,9 +33,9 @@ export function serviceState (s, windows) {
 export function unavailableText (state, now, timeZone, t) {
   if (state.reason === 'no_window') return t('hall.kiosk.off.noWindow')
   if (!state.resumesAt) return t('hall.kiosk.off.paused')
-  const at = zonedParts(state.resumesAt, timeZone)
-  const today = zonedParts(new Date(now).toISOString(), timeZone)
-  if (at.date === today.date) return t('hall.kiosk.off.resumesToday', { time: at.time })
+  if (s_day(state.resumesAt, timeZone) === zoneDay(timeZone, 0, new Date(now).getTime())) {
+    return t('hall.kiosk.off.resumesToday', { time: zoneClock(state.resumesAt, timeZone) })
+  }
   return t('hall.kiosk.off.stoppedToday')
 }
 
@@ -52,12 +43,18 @@ export function unavailableText (state, now, timeZone, t) {
  *  again if that is another day ("明天 08:30 恢复取号"), else ''. */
 export function resumesLine (state, now, timeZone, t) {
   if (!state.resumesAt || state.reason === 'no_window') return ''
-  const at = zonedParts(state.resumesAt, timeZone)
-  const today = zonedParts(new Date(now).toISOString(), timeZone)
-  if (at.date === today.date) return ''
-  const tomorrow = zonedParts(new Date(new Date(now).getTime() + 86400000).toISOString(), timeZone)
-  if (at.date === tomorrow.date) return t('hall.kiosk.off.resumesTomorrow', { time: at.time })
-  return t('hall.kiosk.off.resumesOn', { month: at.month, day: at.day, time: at.time })
+  const ms = new Date(now).getTime()
+  const day = s_day(state.resumesAt, timeZone)
+  const time = zoneClock(state.resumesAt, timeZone)
+  if (day === zoneDay(timeZone, 0, ms)) return ''
+  if (day === zoneDay(timeZone, 1, ms)) return t('hall.kiosk.off.resumesTomorrow', { time })
+  const [, month, date] = day.split('-').map(Number)
+  return t('hall.kiosk.off.resumesOn', { month, day: date, time })
+}
+
+/** The date (YYYY-MM-DD) of the time `iso` on the clock of `zone`. */
+function s_day (iso, zone) {
+  return zoneDay(zone, 0, Date.parse(iso))
 }
 
 /** Milliseconds until the services should be read again: a moment after

@@ -223,22 +223,28 @@ int clock_local_date(clock_zone_t *self, int64_t ms, clock_date_t *date)
     return U_FAILURE(status) ? -1 : 0;
 }
 
-/* First UTC instant of local day `date`. */
-static int s_day_start(clock_zone_t *self, clock_date_t date, int64_t *start)
+/* The UTC instant of local `date` at `minute` (0..1439) past midnight. */
+static int s_local_at(clock_zone_t *self, clock_date_t date, int minute, int64_t *at_ms)
 {
     UErrorCode status = U_ZERO_ERROR;
     if (date.month < 1 || date.month > 12 || date.day < 1
         || date.day > s_days_in_month(date.year, date.month)
-        || date.year < 1 || date.year > 9999)
+        || date.year < 1 || date.year > 9999 || minute < 0 || minute > 1439)
         return -1;
     ucal_clear(self->cal);
-    ucal_setDateTime(self->cal, date.year, date.month - 1, date.day, 0, 0, 0,
-                     &status);
+    ucal_setDateTime(self->cal, date.year, date.month - 1, date.day, minute / 60,
+                     minute % 60, 0, &status);
     UDate at = ucal_getMillis(self->cal, &status);
     if (U_FAILURE(status))
         return -1;
-    *start = (int64_t) at;
+    *at_ms = (int64_t) at;
     return 0;
+}
+
+/* First UTC instant of local day `date`. */
+static int s_day_start(clock_zone_t *self, clock_date_t date, int64_t *start)
+{
+    return s_local_at(self, date, 0, start);
 }
 
 int clock_day_bounds(clock_zone_t *self, clock_date_t date, int64_t *start,
@@ -260,6 +266,22 @@ int clock_local_hour(clock_zone_t *self, int64_t ms)
     ucal_setMillis(self->cal, (UDate) ms, &status);
     int hour = ucal_get(self->cal, UCAL_HOUR_OF_DAY, &status);
     return U_FAILURE(status) ? -1 : hour;
+}
+
+int clock_local_minute(clock_zone_t *self, int64_t ms)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    ucal_setMillis(self->cal, (UDate) ms, &status);
+    int hour = ucal_get(self->cal, UCAL_HOUR_OF_DAY, &status);
+    int minute = ucal_get(self->cal, UCAL_MINUTE, &status);
+    return U_FAILURE(status) ? -1 : hour * 60 + minute;
+}
+
+int clock_local_instant(clock_zone_t *self, clock_date_t date, int minute, int64_t *ms)
+{
+    if (minute == 1440)
+        return s_day_start(self, clock_date_add_days(date, 1), ms);
+    return s_local_at(self, date, minute, ms);
 }
 
 clock_date_t clock_date_add_days(clock_date_t date, int64_t days)

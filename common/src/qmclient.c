@@ -103,11 +103,21 @@ static int s_decode(json_t **body_p, qmclient_reply_t *reply, char *reason, size
     }
     else {
         const char *error = NULL, *why = NULL;
-        if (json_unpack_ex(body, &err, JSON_STRICT, "{s:i, s:o, s:b, s:s, s:s}", "v", &v,
-                           "id", &id, "ok", &ok, "error", &error, "reason", &why) != 0) {
+        json_t *resumes = NULL;
+        int64_t resumes_ms;
+        if (json_unpack_ex(body, &err, JSON_STRICT, "{s:i, s:o, s:b, s:s, s:s, s?o}", "v", &v,
+                           "id", &id, "ok", &ok, "error", &error, "reason", &why,
+                           "resumes", &resumes) != 0) {
             snprintf(reason, size, "an error reply of another form: %s", err.text);
             goto err;
         }
+        if (resumes && !json_is_null(resumes)
+            && clock_parse_rfc3339(json_string_value(resumes), &resumes_ms) != 0) {
+            snprintf(reason, size, "an error reply whose resumes is no time");
+            goto err;
+        }
+        if (json_is_string(resumes))
+            text_copy(reply->resumes, sizeof reply->resumes, json_string_value(resumes));
         if (!text_copy(reply->error, sizeof reply->error, error)) {
             snprintf(reason, size, "an error code too long");
             goto err;

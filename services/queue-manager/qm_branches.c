@@ -192,6 +192,7 @@ int qm_branches_rebuild(qm_branches_t *self, qm_slot_t *slot)
 {
     s_clear(slot);
     if (qm_store_config(self->store, slot->ref.id, &slot->config) != 0
+        || qm_store_hours(self->store, slot->ref.id, &slot->hours) != 0
         || qm_branches_reload_devices(self, slot) != 0)
         goto err;
     s_replay_t r = { self, slot, 0 };

@@ -29,6 +29,8 @@ typedef struct {
 typedef struct {
     qm_branch_ref_t ref;
     qm_config_t config;         /* owned (qm_store_config) */
+    hours_t hours;              /* when tickets are issued (qm_store_hours), read with
+                                   the configuration */
     qm_branch_t *model;         /* NULL while unavailable (database) */
     qm_hall_t *announcer;       /* what the hall says: the committed calls (the
                                  * server feeds it after each commit); made empty

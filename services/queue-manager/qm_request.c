@@ -605,6 +605,8 @@ static void s_utf8_clean(const char *in, char *out, size_t size)
     out[o] = '\0';
 }
 
+static void s_w_time(jsonw_t *w, const char *key, int64_t ms);
+
 static void s_head(jsonw_t *w, const char *id, bool ok)
 {
     jsonw_reset(w);
@@ -662,7 +664,8 @@ static void s_w_ticket(jsonw_t *w, const qm_ticket_info_t *t)
     jsonw_object_end(w);
 }
 
-int qm_reply_error(jsonw_t *w, const char *id, const char *code, const char *reason)
+/* The members of every error reply, left open for more. */
+static int s_error_head(jsonw_t *w, const char *id, const char *code, const char *reason)
 {
     if (!w || !code)
         return -1;
@@ -671,6 +674,20 @@ int qm_reply_error(jsonw_t *w, const char *id, const char *code, const char *rea
     s_head(w, id, false);
     jsonw_str(w, "error", code);
     jsonw_str(w, "reason", clean);
+    return 0;
+}
+
+int qm_reply_error(jsonw_t *w, const char *id, const char *code, const char *reason)
+{
+    return s_error_head(w, id, code, reason) == 0 ? jsonw_finish(w) : -1;
+}
+
+int qm_reply_not_issuing(jsonw_t *w, const char *id, const char *code, const char *reason,
+                         int64_t resumes_ms)
+{
+    if (!id || s_error_head(w, id, code, reason) != 0)
+        return -1;
+    s_w_time(w, "resumes", resumes_ms);
     return jsonw_finish(w);
 }
 

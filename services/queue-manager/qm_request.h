@@ -150,6 +150,13 @@ void qm_request_action(const qm_request_t *req, qm_action_t *out);
 /* {"v":1,"id":..,"ok":false,"error":code,"reason":reason} */
 int qm_reply_error(jsonw_t *w, const char *id, const char *code, const char *reason);
 
+/* A refusal of ticket.issue by the opening hours (code "closed" or
+ * "issuing_stopped"): qm_reply_error's members and "resumes", the time
+ * issuing starts again (null when resumes_ms is 0: not within the days
+ * looked ahead). */
+int qm_reply_not_issuing(jsonw_t *w, const char *id, const char *code, const char *reason,
+                         int64_t resumes_ms);
+
 /* {"v":1,"id":..,"ok":true,"events":n}: an action that has nothing more to
  * report. */
 int qm_reply_ok(jsonw_t *w, const char *id, size_t events);

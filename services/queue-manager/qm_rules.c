@@ -215,7 +215,8 @@ static const char *s_err_names[] = {
     "ok", "invalid", "unknown_service", "unknown_window", "unknown_ticket",
     "wrong_day", "queue_full", "window_closed", "window_paused", "window_state",
     "no_staff", "staff_state", "no_ticket", "no_current", "ticket_state",
-    "wrong_window", "not_served", "recall_limit", "busy", "sequence", "no_memory"
+    "wrong_window", "not_served", "recall_limit", "busy", "sequence", "no_memory",
+    "closed", "issuing_stopped"
 };
 
 const char *qm_class_name(qm_class_t klass)

@@ -96,7 +96,9 @@ typedef enum {
     QM_ERR_RECALL_LIMIT = 17,    /* recalled the limit: mark no-show instead */
     QM_ERR_BUSY = 18,            /* window has a current ticket (close, logout) */
     QM_ERR_SEQUENCE = 19,        /* qm_apply: event out of order or inconsistent */
-    QM_ERR_NO_MEMORY = 20        /* out of memory; nothing appended */
+    QM_ERR_NO_MEMORY = 20,       /* out of memory; nothing appended */
+    QM_ERR_CLOSED = 21,          /* ticket.issue outside the branch's opening hours */
+    QM_ERR_ISSUING_STOPPED = 22  /* ticket.issue past the cut-off before a session closes */
 } qm_err_t;
 
 /* Fills a profile with no services, STRICT, weights vip:2 ordinary:1. */

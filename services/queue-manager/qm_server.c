@@ -13,6 +13,7 @@
 #include "eqms/bus.h"
 #include "eqms/clock.h"
 #include "eqms/grow.h"
+#include "eqms/hours.h"
 #include "eqms/jsonw.h"
 #include "eqms/log.h"
 #include "eqms/text.h"
@@ -311,6 +312,53 @@ static int s_resolve(qm_server_t *self, const qm_slot_t *slot, qm_request_t *req
     return 0;
 }
 
+/* Writes local time `ms` of the branch as "13:30 on 2026-11-30 (Asia/Shanghai)". */
+static void s_local_text(qm_slot_t *slot, int64_t ms, char *out, size_t size)
+{
+    clock_date_t date;
+    int minute = clock_local_minute(slot->zone, ms);
+    if (minute < 0 || clock_local_date(slot->zone, ms, &date) != 0) {
+        snprintf(out, size, "?");
+        return;
+    }
+    char day[CLOCK_DATE_SIZE], hhmm[6];
+    clock_format_date(date, day);
+    hours_minute_format(minute, hhmm);
+    snprintf(out, size, "%s on %s (%s)", hhmm, day, slot->ref.time_zone);
+}
+
+/* Whether the branch's opening hours let a ticket be issued at `now`: 0,
+ * or -1 with the refusal written (closed / issuing_stopped, with the time
+ * issuing resumes). */
+static int s_issuing(qm_server_t *self, qm_slot_t *slot, const qm_request_t *req, int64_t now)
+{
+    hours_status_t st;
+    if (hours_status(&slot->hours, slot->zone, now, &st) != 0) {
+        log_error("opening_hours_unplaced", "branch=%s zone=%s", slot->ref.path,
+                  slot->ref.time_zone);
+        return s_refuse(self, req->id, QM_REPLY_UNAVAILABLE, "the branch's time zone failed");
+    }
+    if (st.state == HOURS_OPEN)
+        return 0;
+    char resumes[96] = "not within the next days", closes[96], reason[QM_REASON_SIZE];
+    if (st.resumes_ms)
+        s_local_text(slot, st.resumes_ms, resumes, sizeof resumes);
+    if (st.state == HOURS_STOPPED) {
+        s_local_text(slot, st.closes_ms, closes, sizeof closes);
+        snprintf(reason, sizeof reason, "issuing stops %d min before closing at %.40s; it "
+                 "resumes at %.60s", slot->hours.cutoff_min, closes, resumes);
+    } else {
+        snprintf(reason, sizeof reason, "the branch is closed; issuing resumes at %.60s",
+                 resumes);
+    }
+    metrics_add(self->refused, 1);
+    qm_reply_not_issuing(&self->reply, req->id,
+                         qm_err_name(st.state == HOURS_STOPPED ? QM_ERR_ISSUING_STOPPED
+                                                               : QM_ERR_CLOSED),
+                         reason, st.resumes_ms);
+    return -1;
+}
+
 /* Decides one decoded request on its branch; the reply is left in
  * self->reply. */
 static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int64_t now)
@@ -323,6 +371,8 @@ static void s_decide(qm_server_t *self, qm_slot_t *slot, qm_request_t *req, int6
     switch (req->kind) {
     case QM_OP_TICKET_ISSUE: {
         s_check_day(self, slot, now);
+        if (s_issuing(self, slot, req, now) != 0)
+            return;
         qm_issue_req_t issue;
         qm_request_issue(req, &issue);
         err = qm_issue(slot->model, &issue, qm_branch_day(slot->model), now, self->journal,
@@ -888,12 +938,16 @@ static const qm_window_cfg_t *s_window_cfg(const qm_config_t *config, int64_t id
  * profile_set events): a window added since the model was built, and a
  * window whose number, name or work profile the configuration changed since
  * it was last read. A profile set at run time through a request stays until
- * the configuration itself changes. The windows read become the slot's. */
+ * the configuration itself changes. The windows read become the slot's, and
+ * so do the opening hours read with them. */
 static void s_sync_windows(qm_server_t *self, qm_slot_t *slot, int64_t now)
 {
     qm_config_t fresh;
+    hours_t hours;
     if (qm_store_config(self->store, slot->ref.id, &fresh) != 0)
         return;
+    if (qm_store_hours(self->store, slot->ref.id, &hours) == 0)
+        slot->hours = hours;
     qm_branches_reload_devices(self->branches, slot);
     for (size_t i = 0; i < fresh.window_count; i++) {
         const qm_window_cfg_t *window = &fresh.windows[i];

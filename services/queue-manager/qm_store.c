@@ -232,6 +232,28 @@ void qm_store_config_free(qm_config_t *config)
     memset(config, 0, sizeof *config);
 }
 
+int qm_store_hours(qm_store_t *self, int64_t branch_id, hours_t *hours)
+{
+    char branch[24];
+    snprintf(branch, sizeof branch, "%" PRId64, branch_id);
+    const char *params[] = { branch };
+    PGresult *res = pgstore_query(self->pg, "SELECT opening_hours_in_force($1::bigint)::text",
+                                  1, params);
+    if (!res)
+        return -1;
+    json_error_t err;
+    json_t *doc = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)
+                      ? json_loads(PQgetvalue(res, 0, 0), 0, &err) : NULL;
+    PQclear(res);
+    char reason[HOURS_REASON_SIZE] = "no such branch";
+    int rc = doc ? hours_decode(doc, hours, reason) : -1;
+    json_decref(doc);
+    if (rc != 0)
+        log_error("opening_hours_invalid", "branch=%" PRId64 " reason=\"%s\"", branch_id,
+                  reason);
+    return rc;
+}
+
 int qm_store_window_devices(qm_store_t *self, int64_t branch_id,
                             void (*fn)(void *ctx, int64_t window_id, const char *code,
                                        const char *serial),

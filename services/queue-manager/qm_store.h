@@ -2,7 +2,7 @@
  *
  *  Reads the configuration of a branch (queues and services at the branch
  *  or above it, its active windows with their work profiles, the hall
- *  settings in force), reads a branch's events back for a rebuild, and
+ *  settings and the opening hours in force), reads a branch's events back for a rebuild, and
  *  writes events in group commits: every event of a batch, of any branch,
  *  and the tickets they create, in one statement. A qm_store_t is used by
  *  one thread.
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "eqms/envelope.h"
+#include "eqms/hours.h"
 #include "eqms/pgstore.h"
 #include "qm_model.h"
 
@@ -57,6 +58,12 @@ int qm_store_branches(qm_store_t *self, const char *prefixes,
  * error or a stored profile that does not parse, logged). */
 int qm_store_config(qm_store_t *self, int64_t branch_id, qm_config_t *config);
 void qm_store_config_free(qm_config_t *config);
+
+/* Fills *hours with the opening hours in force at the branch
+ * (opening_hours_in_force: its week, the special dates of the days ahead,
+ * the issue cut-off). 0, or -1 (database error, or a document hours_decode
+ * refuses: logged). */
+int qm_store_hours(qm_store_t *self, int64_t branch_id, hours_t *hours);
 
 /* Calls fn for each active window of the branch with its code and the
  * serial of its device (NULL if none). 0 / -1. */

@@ -132,6 +132,22 @@ char *sn_customer_refused_text(const char *branch)
                     "Sorry, no ticket can be issued now.", branch);
 }
 
+char *sn_customer_not_issuing_text(const char *branch, clock_date_t today,
+                                   const clock_date_t *resumes, int resumes_minute)
+{
+    int h = resumes_minute / 60, m = resumes_minute % 60;
+    if (!resumes)
+        return s_format("【%s】抱歉，本网点现在不办理取号，请留意网点公告。"
+                        "No tickets are issued now.", branch);
+    if (clock_date_diff(today, *resumes) == 0)
+        return s_format("【%s】抱歉，现在暂停取号，今天%02d:%02d恢复取号，届时请再发短信取号。"
+                        "Tickets again from %02d:%02d today.", branch, h, m, h, m);
+    return s_format("【%s】抱歉，本网点今日已停止取号，%d月%d日 %02d:%02d恢复取号。"
+                    "No more tickets today; again from %04d-%02d-%02d %02d:%02d.", branch,
+                    resumes->month, resumes->day, h, m, resumes->year, resumes->month,
+                    resumes->day, h, m);
+}
+
 char *sn_customer_near_text(const char *branch, const char *number, int64_t ahead)
 {
     return s_format("【%s】您的号码%s前面还有%lld位，请回到网点等候叫号。"

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "eqms/clock.h"
+
 #define SN_CUSTOMER_KEYWORD_SIZE 65     /* 16 characters of up to 4 bytes, NUL */
 #define SN_CUSTOMER_PHONE_SIZE 17       /* "+" 15 digits NUL */
 
@@ -30,6 +32,11 @@ char *sn_customer_issued_text(const char *branch, const char *number, int64_t po
 char *sn_customer_unknown_text(const char *branch, const char *keywords);
 char *sn_customer_limit_text(const char *branch, int limit);
 char *sn_customer_refused_text(const char *branch);
+/* A ticket refused by the branch's opening hours (queue-manager's
+ * "closed" / "issuing_stopped"): when issuing resumes, in the branch's
+ * local time, today's or another day's (`resumes` NULL: not known). */
+char *sn_customer_not_issuing_text(const char *branch, clock_date_t today,
+                                   const clock_date_t *resumes, int resumes_minute);
 char *sn_customer_near_text(const char *branch, const char *number, int64_t ahead);
 char *sn_customer_called_text(const char *branch, const char *number, const char *window_no);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eqms/clock.h"
 #include "eqms/id.h"
 #include "eqms/log.h"
 #include "eqms/pgstore.h"
@@ -36,7 +37,7 @@ typedef struct {
     const char *message_id, *phone, *to, *text;
     char inbound_id[ID_SIZE];
     char branch_id[TEXT_I64_SIZE], day[TEXT_I64_SIZE];
-    char branch_path[256], branch_name[128];
+    char branch_path[256], branch_name[128], time_zone[64];
     int daily_limit;
     char keyword[SN_CUSTOMER_KEYWORD_SIZE];
     char service_id[TEXT_I64_SIZE], service_code[40];
@@ -70,7 +71,7 @@ static int s_branch(sn_inbound_t *self, s_msg_t *m)
     const char *params[] = { to };
     PGresult *res = pgstore_query(self->pg,
         "SELECT b.id::text, b.path::text, b.name, sb.daily_limit, "
-        "       to_char(now() AT TIME ZONE b.time_zone, 'YYYYMMDD') "
+        "       to_char(now() AT TIME ZONE b.time_zone, 'YYYYMMDD'), b.time_zone "
         "FROM sms_branch sb JOIN org_node b ON b.id = sb.branch_id "
         "WHERE sb.service_number = $1", 1, params);
     if (!res)
@@ -82,6 +83,7 @@ static int s_branch(sn_inbound_t *self, s_msg_t *m)
         text_copy(m->branch_name, sizeof m->branch_name, PQgetvalue(res, 0, 2));
         m->daily_limit = atoi(PQgetvalue(res, 0, 3));
         text_copy(m->day, sizeof m->day, PQgetvalue(res, 0, 4));
+        text_copy(m->time_zone, sizeof m->time_zone, PQgetvalue(res, 0, 5));
     }
     PQclear(res);
     return found;
@@ -253,6 +255,31 @@ static int s_ticket_of_claim(sn_inbound_t *self, s_msg_t *m, qmclient_ticket_rep
     return found;
 }
 
+/* The reply to a ticket queue-manager refused: when issuing resumes, in the
+ * branch's local time, when its opening hours refused it; else the
+ * general apology. NULL when memory ran out. */
+static char *s_refused_text(const s_msg_t *m, const qmclient_reply_t *reply)
+{
+    if (strcmp(reply->error, "closed") != 0 && strcmp(reply->error, "issuing_stopped") != 0)
+        return sn_customer_refused_text(m->branch_name);
+    clock_zone_t *zone = clock_zone_new(m->time_zone);
+    clock_date_t today, resumes;
+    int64_t ms;
+    int minute = -1;
+    char *text;
+    if (zone && clock_local_date(zone, clock_now_ms(), &today) == 0) {
+        bool known = reply->resumes[0] && clock_parse_rfc3339(reply->resumes, &ms) == 0
+                     && clock_local_date(zone, ms, &resumes) == 0
+                     && (minute = clock_local_minute(zone, ms)) >= 0;
+        text = sn_customer_not_issuing_text(m->branch_name, today, known ? &resumes : NULL,
+                                            known ? minute : 0);
+    } else {
+        text = sn_customer_refused_text(m->branch_name);
+    }
+    clock_zone_destroy(&zone);
+    return text;
+}
+
 /* Asks queue-manager for the ticket (or finds the one a left claim got).
  * The HTTP status. */
 static unsigned s_issue(sn_inbound_t *self, s_msg_t *m)
@@ -284,7 +311,7 @@ static unsigned s_issue(sn_inbound_t *self, s_msg_t *m)
             log_info("sms_ticket_refused", "id=%s branch=%s service=%s error=%s reason=\"%s\"",
                      m->inbound_id, m->branch_path, m->service_code, reply.error,
                      reply.reason);
-            char *text = sn_customer_refused_text(m->branch_name);
+            char *text = s_refused_text(m, &reply);
             int frc = text ? s_finish(self, m, "refused", "", "", reply.error, &text) : -1;
             qmclient_reply_clear(&reply);
             return frc == 0 ? 200 : 503;

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "wa_cfg.h"
-#include "wa_ops_common.h"
 #include "wa_store.h"
 
 static const jsonreq_member_t s_queue_create_members[] = {
@@ -21,6 +20,10 @@ static const jsonreq_member_t s_queue_create_members[] = {
 };
 static const jsonreq_object_t s_queue_create_spec = JSONREQ_OBJECT_OF(s_queue_create_members);
 
+/* A document a customer brings (service_documents_valid: none blank) */
+static const jsonreq_member_t s_document = { .type = JSONREQ_STRING, .flags = JSONREQ_LINE,
+                                             .min = 1, .max = 40 };
+
 static const jsonreq_member_t s_service_create_members[] = {
     { "node", JSONREQ_STRING, JSONREQ_REQUIRED | JSONREQ_FIXED | JSONREQ_LINE,
       .min = 1, .max = 255 },
@@ -31,6 +34,7 @@ static const jsonreq_member_t s_service_create_members[] = {
     { "standard_s", JSONREQ_INTEGER, JSONREQ_OPTIONAL | JSONREQ_NULLABLE, .min = 60,
       .max = 86400 },
     { .name = "active", .type = JSONREQ_BOOLEAN },
+    { "documents", JSONREQ_ARRAY, JSONREQ_OPTIONAL, .min = 0, .max = 12, .items = &s_document },
 };
 static const jsonreq_object_t s_service_create_spec =
     JSONREQ_OBJECT_OF(s_service_create_members);
@@ -48,6 +52,7 @@ static const wa_cfg_rule_t s_rules[] = {
     { "service_queue_fk", "queue", 0 },
     { "service_queue_in_scope", "queue", 0 },
     { "service_standard_range", "standard_s", 0 },
+    { "service_documents_valid", "documents", 0 },
     { NULL, NULL, 0 },
 };
 
@@ -60,14 +65,8 @@ static const char s_queue_sql[] =
     "SELECT " S_QUEUE_JSON "::text FROM queue q JOIN org_node n ON n.id = q.node_id"
     " WHERE q.id = $1 AND n.path <@ $2::ltree";
 
-#define S_SERVICE_JSON \
-    "json_build_object('id', s.id, 'node', n.path::text, 'code', s.code, 'name', s.name," \
-    " 'queue', s.queue_id, 'prefix', (SELECT prefix FROM queue WHERE id = s.queue_id)," \
-    " 'standard_s', s.standard_s, 'active', s.active," \
-    " 'created_at', " WA_TS("s.created_at") ")"
-
 static const char s_service_sql[] =
-    "SELECT " S_SERVICE_JSON "::text FROM service s JOIN org_node n ON n.id = s.node_id"
+    "SELECT " WA_SERVICE_JSON "::text FROM service s JOIN org_node n ON n.id = s.node_id"
     " WHERE s.id = $1 AND n.path <@ $2::ltree";
 
 /* --- queues ------------------------------------------------------------------------- */
@@ -124,10 +123,14 @@ void wa_cfg_queues_update(wa_call_t *call)
 
 /* --- services ----------------------------------------------------------------------- */
 
+/* The documents member (a JSON array, as text, or NULL: none) as text[]. */
+#define S_DOCUMENTS(param) \
+    "coalesce(ARRAY(SELECT json_array_elements_text(" param "::json)), '{}')"
+
 void wa_cfg_services_list(wa_call_t *call)
 {
     wa_store_list(call, "services", NULL,
-                  "SELECT s.id, " S_SERVICE_JSON "::text"
+                  "SELECT s.id, " WA_SERVICE_JSON "::text"
                   " FROM service s JOIN org_node n ON n.id = s.node_id"
                   " WHERE n.path <@ $1::ltree AND ($2::bigint IS NULL OR s.id > $2)"
                   " ORDER BY s.id LIMIT $3");
@@ -138,23 +141,15 @@ void wa_cfg_services_get(wa_call_t *call)
     wa_store_get(call, s_service_sql);
 }
 
-void wa_cfg_services_of_branch(wa_call_t *call)
-{
-    wa_ops_branch_object(call,
-                         "SELECT json_build_object('branch', $1::text, 'services',"
-                         " coalesce(json_agg(" S_SERVICE_JSON " ORDER BY s.id), '[]'::json))::text"
-                         " FROM service s JOIN org_node n ON n.id = s.node_id"
-                         " WHERE n.path @> $1::ltree AND s.active");
-}
-
 void wa_cfg_services_create(wa_call_t *call)
 {
     static const char *const fields[] = { "code", "name", "queue", "standard_s", "active",
-                                          NULL };
+                                          "documents", NULL };
     static const wa_cfg_create_t how = {
         .node_member = "node", .fields = fields, .rules = s_rules,
-        .insert_sql = "INSERT INTO service (node_id, code, name, queue_id, standard_s, active)"
-                      " VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, true)) RETURNING id",
+        .insert_sql = "INSERT INTO service (node_id, code, name, queue_id, standard_s, active,"
+                      " documents) VALUES ($1, $2, $3, $4, $5, coalesce($6::boolean, true),"
+                      " " S_DOCUMENTS("$7") ") RETURNING id",
         .collection = "services", .action = "service.create", .object_type = "service",
         .by_id_sql = s_service_sql };
     wa_cfg_create(call, &s_service_create_spec, &how);
@@ -167,20 +162,24 @@ void wa_cfg_services_update(wa_call_t *call)
     if (wa_cfg_update_begin(call, s_service_sql, &s_service_create_spec, &u) == 0
         && wa_cfg_node_of(call, "service", u.id_text, &node_id) == 0) {
         char queue[24], standard[24], active[24];
-        /* standard_s: absent keeps it, null clears it */
+        char *documents = wa_cfg_json_text(u.body, "documents");
+        /* standard_s: absent keeps it, null clears it; documents: replaced whole */
         const char *params[] = { u.id_text, wa_cfg_str(u.body, "name"),
                                  wa_cfg_text(u.body, "queue", queue),
                                  wa_cfg_text(u.body, "standard_s", standard),
                                  json_object_get(u.body, "standard_s") ? "t" : "f",
-                                 wa_cfg_text(u.body, "active", active) };
+                                 wa_cfg_text(u.body, "active", active), documents };
         wa_cfg_update_finish(call, &u, s_rules,
                              "UPDATE service SET name = coalesce($2, name),"
                              " queue_id = coalesce($3::bigint, queue_id),"
                              " standard_s = CASE WHEN $5::boolean THEN $4::int"
                              "                   ELSE standard_s END,"
-                             " active = coalesce($6::boolean, active) WHERE id = $1",
-                             6, params, "service.update", "service", node_id,
+                             " active = coalesce($6::boolean, active),"
+                             " documents = CASE WHEN $7::json IS NULL THEN documents"
+                             "             ELSE " S_DOCUMENTS("$7") " END WHERE id = $1",
+                             7, params, "service.update", "service", node_id,
                              s_service_sql);
+        free(documents);
     }
     wa_cfg_update_end(&u);
 }

@@ -19,12 +19,14 @@
 #include "wa_cfg_alerts.h"
 #include "wa_cfg_nodes.h"
 #include "wa_cfg_devices.h"
+#include "wa_cfg_hours.h"
 #include "wa_cfg_queues.h"
 #include "wa_cfg_scales.h"
 #include "wa_cfg_settings.h"
 #include "wa_cfg_staff.h"
 #include "wa_cfg_stars.h"
 #include "wa_cfg_windows.h"
+#include "wa_kiosk.h"
 #include "wa_live.h"
 #include "wa_ops_alerts.h"
 #include "wa_ops_qm.h"
@@ -101,6 +103,8 @@ static const s_route_t s_routes[] = {
     { "POST", API "/services", QUEUES, wa_cfg_services_create },
     { "GET", API "/services/{id}", QUEUES, wa_cfg_services_get },
     { "PATCH", API "/services/{id}", QUEUES, wa_cfg_services_update },
+    { "GET", API "/nodes/{id}/opening-hours", QUEUES, wa_cfg_hours_get },
+    { "PATCH", API "/nodes/{id}/opening-hours", QUEUES, wa_cfg_hours_update },
     { "GET", API "/rating-scales", CONFIG, wa_cfg_scales_list },
     { "POST", API "/rating-scales", CONFIG, wa_cfg_scales_create },
     { "GET", API "/rating-scales/{id}", CONFIG, wa_cfg_scales_get },
@@ -161,7 +165,7 @@ static const s_route_t s_routes[] = {
     { "GET", API "/branches/{branch}/announcements/audio", LIVE, wa_announce_audio },
     { "GET", API "/branches/{branch}/services", WA_ACCESS_PERM,
       WA_PERM_BIT(WA_PERM_ISSUE_TICKETS) | WA_PERM_BIT(WA_PERM_OPERATE_WINDOWS)
-          | WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false, wa_cfg_services_of_branch },
+          | WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL), false, wa_kiosk_services },
     { "GET", API "/rejected-events", WA_ACCESS_PERM,
       WA_PERM_BIT(WA_PERM_VIEW_LIVE_HALL) | WA_PERM_BIT(WA_PERM_MANAGE_DEVICES), false,
       wa_ops_rejected_list },

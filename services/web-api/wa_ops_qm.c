@@ -122,16 +122,24 @@ static unsigned s_status_of(const char *error)
     return MHD_HTTP_CONFLICT;
 }
 
-static int s_answer_problem(wa_call_t *call, unsigned status, const char *type,
-                            const char *detail, const char *ext_name, const char *ext_value)
+/* Answers a Problem with up to two extension members (a NULL name: none). */
+static int s_answer_problem2(wa_call_t *call, unsigned status, const char *type,
+                             const char *detail, const char *ext_name, const char *ext_value,
+                             const char *ext2_name, const char *ext2_value)
 {
     if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
         httpd_reply_header(call->reply, "Retry-After", "5");
     problem_t p = { .status = status, .type = type, .detail = detail,
                     .instance = httpd_req_path(call->req),
-                    .ext = { { ext_name, ext_value } } };
+                    .ext = { { ext_name, ext_value }, { ext2_name, ext2_value } } };
     problem_reply(call->reply, &p);
     return -1;
+}
+
+static int s_answer_problem(wa_call_t *call, unsigned status, const char *type,
+                            const char *detail, const char *ext_name, const char *ext_value)
+{
+    return s_answer_problem2(call, status, type, detail, ext_name, ext_value, NULL, NULL);
 }
 
 /* Sends `op` for `branch` with *members_p (taken). 0 with an ok reply in
@@ -167,10 +175,13 @@ static int s_call(wa_call_t *call, const char *op, const char *branch, json_t **
         snprintf(detail, sizeof detail, "queue-manager refused %s: %s", op, reply->reason);
         unsigned status = s_status_of(reply->error);
         const char *type = status == MHD_HTTP_SERVICE_UNAVAILABLE ? NULL : S_REFUSED;
-        char error[sizeof reply->error];
+        char error[sizeof reply->error], resumes[sizeof reply->resumes];
         snprintf(error, sizeof error, "%s", reply->error);
+        snprintf(resumes, sizeof resumes, "%s", reply->resumes);
         qmclient_reply_clear(reply);
-        return s_answer_problem(call, status, type, detail, "error", error);
+        /* closed / issuing_stopped: when tickets are issued again */
+        return s_answer_problem2(call, status, type, detail, "error", error,
+                                 *resumes ? "resumes_at" : NULL, resumes);
     }
     bool timeout = rc == QMCLIENT_TIMEOUT;
     unsigned status = timeout ? MHD_HTTP_GATEWAY_TIMEOUT : MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -305,6 +316,39 @@ void wa_ops_ticket_get(wa_call_t *call)
     }
 }
 
+char *wa_ops_state_text(wa_call_t *call, const char *branch, int64_t branch_id)
+{
+    wa_snap_t *snap = call->config->snap;
+    size_t len;
+    char *kept = snap ? wa_snap_get(snap, branch, &len) : NULL;
+    if (kept)
+        return kept;
+    json_t *members = NULL;
+    qmclient_reply_t reply;
+    uint64_t gen = snap ? wa_snap_begin(snap) : 0;
+    /* taken before asking: every event after this state has a larger id */
+    uint64_t live = call->config->live ? sse_last_id(call->config->live) : 0;
+    if (s_call(call, "branch.state", branch, &members, true, NULL, &reply) != 0)
+        return NULL;
+    json_t *answer = s_body(&reply, true);
+    qmclient_reply_clear(&reply);
+    if (wa_ops_names_add(call, branch_id, answer) != 0) {
+        json_decref(answer);
+        wa_unavailable(call, "database");
+        return NULL;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, live);
+    json_object_set_new(answer, "live_event_id", live ? json_string(id) : json_null());
+    char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(answer);
+    if (!text)
+        wa_unavailable(call, "memory");
+    else if (snap)
+        wa_snap_put(snap, branch, gen, text, strlen(text));
+    return text;
+}
+
 void wa_ops_branch_state(wa_call_t *call)
 {
     const char *branch = httpd_req_param(call->req, "branch");
@@ -314,37 +358,12 @@ void wa_ops_branch_state(wa_call_t *call)
         return;
     /* kept: a branch read before, within the subtree (so no database) */
     size_t len;
-    char *kept = snap && wa_ops_path_within(call, branch)
+    char *text = snap && wa_ops_path_within(call, branch)
                      ? wa_snap_get(snap, branch, &len) : NULL;
-    if (kept) {
-        wa_reply_json(call, MHD_HTTP_OK, &kept);
-        return;
-    }
-    if (wa_ops_node(call, branch, true, &branch_id) != 0)
-        return;
-    json_t *members = NULL;
-    qmclient_reply_t reply;
-    uint64_t gen = snap ? wa_snap_begin(snap) : 0;
-    /* taken before asking: every event after this state has a larger id */
-    uint64_t live = call->config->live ? sse_last_id(call->config->live) : 0;
-    if (s_call(call, "branch.state", branch, &members, true, NULL, &reply) == 0) {
-        json_t *answer = s_body(&reply, true);
-        if (wa_ops_names_add(call, branch_id, answer) != 0) {
-            json_decref(answer);
-            qmclient_reply_clear(&reply);
-            wa_unavailable(call, "database");
-            return;
-        }
-        char id[24];
-        snprintf(id, sizeof id, "%" PRIu64, live);
-        json_object_set_new(answer, "live_event_id", live ? json_string(id) : json_null());
-        char *text = json_dumps(answer, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(answer);
-        if (text && snap)
-            wa_snap_put(snap, branch, gen, text, strlen(text));
+    if (!text && wa_ops_node(call, branch, true, &branch_id) == 0)
+        text = wa_ops_state_text(call, branch, branch_id);
+    if (text)
         wa_reply_json(call, MHD_HTTP_OK, &text);
-        qmclient_reply_clear(&reply);
-    }
 }
 
 /* --- window actions ---------------------------------------------------------------- */

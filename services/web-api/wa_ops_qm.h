@@ -27,6 +27,12 @@
 void wa_ops_ticket_issue(wa_call_t *call);
 void wa_ops_ticket_get(wa_call_t *call);
 void wa_ops_branch_state(wa_call_t *call);
+
+/* The live state of `branch` (its id `branch_id`, in the caller's subtree)
+ * as GET /branches/{branch}/state answers it, kept (wa_snap) or read from
+ * queue-manager: JSON text the caller frees; NULL answered (queue-manager's
+ * refusal, 503, 504). */
+char *wa_ops_state_text(wa_call_t *call, const char *branch, int64_t branch_id);
 void wa_ops_window_action(wa_call_t *call);
 
 #endif

@@ -1,7 +1,9 @@
 """The hall pages in a real headless Chromium against the real stack
 (tests/browser/conftest.py), each opened as a device is: once with its
 branch and an API token in the address. The ticket kiosk issues and prints
-a ticket (window.print stubbed), the hall display shows the calls and says
+a ticket (window.print stubbed), shows a service's documents before issuing
+and prints them, and greys every service past the issue cut-off with when
+tickets resume; the hall display shows the calls and says
 them one at a time with web-api's voice (its audio fetched for real, the
 playing recorded; speechSynthesis replaced by a recorder that must stay
 unused) and follows again after a restart of web-api, the teller console drives a window through
@@ -11,6 +13,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
+from openinghours import past_midnight_edge, stopped_week
 from test_console import BRANCH, hall_call, issue_and_call, keep
 
 # window.print replaced before the page loads: what was on the ticket when
@@ -20,6 +23,17 @@ window.__prints = [];
 window.print = () => {
   const n = document.querySelector('[data-test=ticket-number]');
   window.__prints.push(n ? n.textContent.trim() : null);
+};
+"""
+
+# the same, with the documents printed on the ticket too
+PRINT_DOCUMENTS_STUB = """
+window.__printed = [];
+window.print = () => {
+  const n = document.querySelector('[data-test=ticket-number]');
+  const documents = [...document.querySelectorAll('[data-test=ticket-documents] li')]
+    .map(li => li.textContent.trim());
+  window.__printed.push({ number: n ? n.textContent.trim() : null, documents });
 };
 """
 
@@ -212,6 +226,70 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     b.get(console.url + "#/hall/kiosk")
     b.find("[data-test=service-cash]")
     assert "token" not in b.driver.current_url
+
+
+def test_kiosk_shows_and_prints_a_service_s_documents_and_greys_it_past_the_cut_off(console,
+                                                                                     browser):
+    b = browser
+    api = console.api
+    cash = db_one(api, "SELECT id FROM service WHERE code = 'cash'")[0]
+    docs = ["居民身份证原件", "银行卡或存折"]
+    r = api.admin.patch(f"/services/{cash}", {"documents": docs})
+    assert r.status_code == 200, r.text
+    hall_call(api)
+    token = token_for(api, ["issue_tickets", "view_live_hall"], "kiosk-2")
+    before_load(b, PRINT_DOCUMENTS_STUB)
+    open_device(b, console, "kiosk", token)
+    b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-available") == "1",
+           timeout=10, what="cash available")
+
+    # the documents first; back returns to the services, nothing issued
+    b.click("[data-test=service-cash]")
+    b.find("[data-test=documents]")
+    assert b.texts("[data-test=document]") == docs
+    keep(b.shot("kiosk-documents"), "hall-kiosk-documents.png")
+    b.click("[data-test=documents-back]")
+    b.find("[data-test=services]")
+    assert db_one(api, "SELECT count(*) FROM ticket")[0] == 0
+
+    # taken: the ticket lists them, and so does the paper
+    b.click("[data-test=service-cash]")
+    b.click("[data-test=documents-take]")
+    number = b.text("[data-test=ticket-number]")
+    assert b.texts("[data-test=ticket-documents] li") == docs
+    b.wait(lambda: b.driver.execute_script("return window.__printed") == [
+        {"number": number, "documents": docs}], what="the ticket printed with its documents")
+    b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert b.driver.find_element(By.CSS_SELECTOR, "[data-test=ticket-documents]").is_displayed()
+    assert not b.driver.find_element(By.CSS_SELECTOR, ".hall-bar").is_displayed()
+    b.shot("kiosk-documents-print")
+    b.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    b.click("[data-test=done]")
+
+    # past the cut-off (issuing resumes tomorrow at 08:00): every service is
+    # greyed with the reason once the kiosk reads its services (loaded again
+    # here; by itself it reads them when the hours change, at least every minute)
+    week, resumes = stopped_week(past_midnight_edge())
+    branch = db_one(api, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)[0]
+    r = api.admin.patch(f"/nodes/{branch}/opening-hours", {"week": week})
+    assert r.status_code == 200 and r.json()["issuing"]["state"] == "issuing_stopped", r.text
+    b.get("about:blank")
+    b.get(console.url + "#/hall/kiosk")
+    b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-reason")
+           == "issuing_stopped", timeout=10, what="cash stopped")
+    text = b.text("[data-test=service-cash]")
+    assert "今日取号已停止" in text and "明天 08:00 恢复取号" in text, text
+    buttons = b.driver.find_elements(By.CSS_SELECTOR, "[data-test=services] button")
+    assert buttons and all(e.get_attribute("data-available") == "0" and not e.is_enabled()
+                           for e in buttons)
+    keep(b.shot("kiosk-stopped"), "hall-kiosk-stopped.png")
+    # the hours given up: cash again
+    r = api.admin.patch(f"/nodes/{branch}/opening-hours", {"week": None})
+    assert r.status_code == 200, r.text
+    b.get("about:blank")
+    b.get(console.url + "#/hall/kiosk")
+    b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-available") == "1",
+           timeout=10, what="cash available again")
 
 
 def spoken(b):

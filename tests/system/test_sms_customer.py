@@ -5,6 +5,7 @@ gateway retry of the same message issues no second ticket; an unknown
 keyword gets the list of keywords; a phone over its daily limit is refused
 once, then ignored; a ticket with a phone gets "your turn is near" and
 "please go to window N" exactly once, across notifier restarts."""
+import datetime
 import time
 import urllib.error
 import urllib.parse
@@ -12,8 +13,9 @@ import urllib.request
 
 import pytest
 
-from conftest import wait_for
+from conftest import BusClient, wait_for
 from notifier import BRANCH, messages, q, start_notifier
+from openinghours import past_midnight_edge, set_week, stopped_week
 from qm_client import Client, start_qm
 from servers import free_port
 
@@ -161,6 +163,29 @@ def test_over_the_daily_limit_one_refusal_then_silence(world):
     assert "已达2次上限" in texts[2]
     assert [s for (s,) in q(db, "SELECT state FROM sms_inbound ORDER BY received_at")] == [
         "issued", "issued", "over_limit", "over_limit_silent", "over_limit_silent"]
+
+
+def test_a_ticket_asked_for_past_the_cut_off_is_told_when_tickets_resume(world, bus):
+    """queue-manager refuses the ticket (issuing_stopped, resuming tomorrow
+    at 08:00): the customer is told so, in the branch's local time."""
+    db, kannel = world.db, world.kannel
+    now = past_midnight_edge()
+    week, _ = stopped_week(now)
+    set_week(db, BRANCH, week)
+    qm, notify = Client(world.qm_endpoint), BusClient(bus)
+
+    def stopped():
+        notify.publish("registry.snapshot", BRANCH, {"branch": BRANCH})
+        return qm.call("ticket.issue", service_code="cash").get("error") == "issuing_stopped"
+    wait_for(stopped, timeout=10, interval=0.2)
+    kannel.inject(PHONE, NUMBER, "A")
+    texts = wait_for(lambda: sms_to(kannel), timeout=20)
+    (name,), = q(db, "SELECT name FROM org_node WHERE path = %s", BRANCH)
+    tomorrow = now + datetime.timedelta(days=1)
+    assert texts == [f"【{name}】抱歉，本网点今日已停止取号，{tomorrow.month}月{tomorrow.day}日 08:00"
+                     f"恢复取号。No more tickets today; again from {tomorrow.date()} 08:00."]
+    assert sms_tickets(db) == []
+    assert q(db, "SELECT state, reason FROM sms_inbound") == [("refused", "issuing_stopped")]
 
 
 def test_turn_near_and_go_to_window_once_across_restarts(world):

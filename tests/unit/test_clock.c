@@ -194,6 +194,36 @@ static void test_date_arithmetic_and_local_hour(void **state)
     assert_int_equal(clock_parse_rfc3339("2026-03-29T00:59:59.000Z", &ms), 0);
     assert_int_equal(clock_local_hour(z, ms), 1);
     assert_int_equal(clock_local_hour(z, ms + 1000), 3);    /* 02:00 skipped */
+    assert_int_equal(clock_local_minute(z, ms), 119);
+    assert_int_equal(clock_local_minute(z, ms + 1000), 180);
+    clock_zone_destroy(&z);
+}
+
+static void test_local_wall_clock_instants(void **state)
+{
+    (void) state;
+    clock_zone_t *z = clock_zone_new("Europe/Berlin");
+    char buf[CLOCK_RFC3339_SIZE];
+    int64_t ms;
+    const struct {
+        clock_date_t date;
+        int minute;
+        const char *utc;
+    } cases[] = {
+        { { 2026, 3, 28 }, 8 * 60, "2026-03-28T07:00:00.000Z" },    /* CET */
+        { { 2026, 3, 29 }, 8 * 60, "2026-03-29T06:00:00.000Z" },    /* CEST */
+        { { 2026, 3, 29 }, 2 * 60 + 30, "2026-03-29T01:00:00.000Z" }, /* skipped: 03:00 */
+        { { 2026, 10, 25 }, 2 * 60 + 30, "2026-10-25T00:30:00.000Z" }, /* twice: the first */
+        { { 2026, 10, 25 }, 1440, "2026-10-25T23:00:00.000Z" },     /* the 26th's start */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(clock_local_instant(z, cases[i].date, cases[i].minute, &ms), 0);
+        assert_int_equal(clock_format_rfc3339(ms, buf), 0);
+        assert_string_equal(buf, cases[i].utc);
+    }
+    assert_int_equal(clock_local_instant(z, (clock_date_t) { 2026, 2, 30 }, 0, &ms), -1);
+    assert_int_equal(clock_local_instant(z, (clock_date_t) { 2026, 2, 3 }, 1441, &ms), -1);
+    assert_int_equal(clock_local_instant(z, (clock_date_t) { 2026, 2, 3 }, -1, &ms), -1);
     clock_zone_destroy(&z);
 }
 
@@ -211,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_fake_clock),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_date_arithmetic_and_local_hour),
+        cmocka_unit_test(test_local_wall_clock_instants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

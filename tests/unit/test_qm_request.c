@@ -351,6 +351,23 @@ static void test_reply_error_and_ok(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "reason")), "bad ??");
     json_decref(r);
 
+    /* a refusal by the opening hours says when issuing resumes, or null */
+    assert_int_equal(qm_reply_not_issuing(&w, "k3-0003", "issuing_stopped", "stopped",
+                                          1796430600000LL), 0);
+    r = s_reply(&w);
+    const char *resumes = NULL;
+    assert_int_equal(json_unpack(r, "{s:i, s:o, s:b, s:o, s:o, s:s !}", "v", &v, "id", &id,
+                                 "ok", &ok, "error", &error, "reason", &reason, "resumes",
+                                 &resumes), 0);
+    assert_string_equal(json_string_value(error), "issuing_stopped");
+    assert_string_equal(resumes, "2026-12-05T00:30:00.000Z");
+    json_decref(r);
+    assert_int_equal(qm_reply_not_issuing(&w, "k3-0004", "closed", "closed", 0), 0);
+    r = s_reply(&w);
+    assert_true(json_is_null(json_object_get(r, "resumes")));
+    json_decref(r);
+    assert_int_equal(qm_reply_not_issuing(&w, NULL, "closed", "closed", 0), -1);
+
     assert_int_equal(qm_reply_ok(&w, "k3-0002", 3), 0);
     r = s_reply(&w);
     const char *text = NULL;

@@ -150,6 +150,8 @@ static void test_numbers_and_names(void **state)
     assert_string_equal(qm_strategy_name(QM_STRATEGY_LONGEST_WAIT), "longest_wait");
     assert_string_equal(qm_err_name(QM_ERR_RECALL_LIMIT), "recall_limit");
     assert_string_equal(qm_err_name(QM_ERR_NO_MEMORY), "no_memory");
+    assert_string_equal(qm_err_name(QM_ERR_CLOSED), "closed");
+    assert_string_equal(qm_err_name(QM_ERR_ISSUING_STOPPED), "issuing_stopped");
     assert_string_equal(qm_err_name((qm_err_t) 99), "?");
     qm_class_t k;
     assert_int_equal(qm_class_parse("vip", &k), 0);

@@ -20,8 +20,8 @@
     "\"window\":null,\"staff\":null,\"recall\":0,\"called\":null,\"started\":null," \
     "\"finished\":null}"
 
-typedef enum { S_OK, S_LATE_FIRST, S_SILENT, S_ERROR, S_ERROR_EXTRA, S_NOT_JSON,
-               S_BAD_TICKET } s_mode_t;
+typedef enum { S_OK, S_LATE_FIRST, S_SILENT, S_ERROR, S_ERROR_EXTRA, S_STOPPED, S_STOPPED_BAD,
+               S_NOT_JSON, S_BAD_TICKET } s_mode_t;
 
 typedef struct {
     zsock_t *router;
@@ -76,6 +76,15 @@ static void *s_fake_run(void *arg)
         case S_ERROR_EXTRA:
             s_reply(f->router, who, "{\"v\":1,\"id\":\"%s\",\"ok\":false,"
                     "\"error\":\"invalid\",\"reason\":\"x\",\"extra\":1}", id);
+            break;
+        case S_STOPPED:
+            s_reply(f->router, who, "{\"v\":1,\"id\":\"%s\",\"ok\":false,"
+                    "\"error\":\"issuing_stopped\",\"reason\":\"x\","
+                    "\"resumes\":\"2026-12-05T00:30:00.000Z\"}", id);
+            break;
+        case S_STOPPED_BAD:
+            s_reply(f->router, who, "{\"v\":1,\"id\":\"%s\",\"ok\":false,"
+                    "\"error\":\"closed\",\"reason\":\"x\",\"resumes\":\"tomorrow\"}", id);
             break;
         case S_NOT_JSON:
             s_reply(f->router, who, "not json %s", id);
@@ -209,6 +218,7 @@ static void test_error_replies_are_decoded_strictly(void **state)
     assert_false(reply.ok);
     assert_string_equal(reply.error, "unknown_service");
     assert_string_equal(reply.reason, "no service DEP");
+    assert_string_equal(reply.resumes, "");
     assert_false(qmclient_outcome_unknown(&reply));
     qmclient_ticket_reply_t t;
     char reason[256];
@@ -216,6 +226,16 @@ static void test_error_replies_are_decoded_strictly(void **state)
     qmclient_reply_clear(&reply);
 
     atomic_store(&f->mode, S_ERROR_EXTRA);
+    assert_int_equal(qmclient_call(qm, "ticket.issue", "hq.r01.b0001", "sms", NULL, 5000,
+                                   &reply), -1);
+    /* the opening hours' refusals say when issuing resumes: a time or null */
+    atomic_store(&f->mode, S_STOPPED);
+    assert_int_equal(qmclient_call(qm, "ticket.issue", "hq.r01.b0001", "sms", NULL, 5000,
+                                   &reply), 0);
+    assert_string_equal(reply.error, "issuing_stopped");
+    assert_string_equal(reply.resumes, "2026-12-05T00:30:00.000Z");
+    qmclient_reply_clear(&reply);
+    atomic_store(&f->mode, S_STOPPED_BAD);
     assert_int_equal(qmclient_call(qm, "ticket.issue", "hq.r01.b0001", "sms", NULL, 5000,
                                    &reply), -1);
     atomic_store(&f->mode, S_NOT_JSON);

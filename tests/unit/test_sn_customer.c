@@ -107,6 +107,18 @@ static void test_texts_say_what_the_customer_needs(void **state)
     t = sn_customer_refused_text("浦东支行");
     assert_non_null(strstr(t, "无法为您取号"));
     free(t);
+    clock_date_t today = { 2026, 11, 30 }, tomorrow = { 2026, 12, 1 };
+    t = sn_customer_not_issuing_text("浦东支行", today, &today, 13 * 60 + 30);
+    assert_string_equal(t, "【浦东支行】抱歉，现在暂停取号，今天13:30恢复取号，届时请再发短信取号。"
+                           "Tickets again from 13:30 today.");
+    free(t);
+    t = sn_customer_not_issuing_text("浦东支行", today, &tomorrow, 8 * 60 + 30);
+    assert_string_equal(t, "【浦东支行】抱歉，本网点今日已停止取号，12月1日 08:30恢复取号。"
+                           "No more tickets today; again from 2026-12-01 08:30.");
+    free(t);
+    t = sn_customer_not_issuing_text("浦东支行", today, NULL, 0);
+    assert_non_null(strstr(t, "现在不办理取号"));
+    free(t);
 }
 
 int main(void)

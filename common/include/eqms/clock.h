@@ -77,6 +77,17 @@ int clock_day_of(clock_zone_t *self, int64_t ms, int64_t *start, int64_t *end);
 /* The local wall-clock hour (0..23) of instant `ms` in the zone, or -1. */
 int clock_local_hour(clock_zone_t *self, int64_t ms);
 
+/* The local wall-clock minute of the day (0..1439, hour * 60 + minute) of
+ * instant `ms` in the zone, or -1. */
+int clock_local_minute(clock_zone_t *self, int64_t ms);
+
+/* The UTC instant of local wall-clock time `minute` (0..1440: hour * 60 +
+ * minute; 1440 is the next day's start) on local day `date`. A time that
+ * DST skips resolves to the first instant after the gap, a time it
+ * repeats to its first occurrence. Returns 0, or -1 for an invalid date
+ * or minute. */
+int clock_local_instant(clock_zone_t *self, clock_date_t date, int minute, int64_t *ms);
+
 /* Calendar arithmetic (proleptic Gregorian, no zone): `date` moved by `days`
  * (may be negative); the ISO weekday of a date, 1 = Monday .. 7 = Sunday;
  * the days from `a` to `b` (b - a). */

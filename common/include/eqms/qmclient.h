@@ -36,6 +36,8 @@ typedef struct {
     int events;                 /* ok: ticket events produced and committed */
     char error[32];             /* !ok: the error code ("unknown_service", ...) */
     char reason[256];           /* !ok: the server's reason */
+    char resumes[25];           /* !ok, "closed" / "issuing_stopped": when issuing
+                                   starts again (RFC 3339); "" when not said or null */
     json_t *body;
 } qmclient_reply_t;
 

@@ -83,7 +83,7 @@ export function memberError (fields, key) {
 
 /** A form's text as the API wants it: numbers for number fields (a text
  *  that is no number is sent as it is, for the API to name), null for an
- *  empty optional field. */
+ *  empty optional field, the non-blank lines of a lines field. */
 export function fieldValue (type, v) {
   if (type === 'number') {
     if (v === '' || v === null || v === undefined) return null
@@ -91,6 +91,7 @@ export function fieldValue (type, v) {
     return Number.isFinite(n) && String(v).trim() !== '' ? n : v
   }
   if ((type === 'text' || type === 'phone' || type === 'time') && v === '') return null
+  if (type === 'lines') return String(v ?? '').split('\n').map(l => l.trim()).filter(Boolean)
   return v
 }
 

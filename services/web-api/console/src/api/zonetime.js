@@ -92,3 +92,11 @@ export function zoneDay (zone, offset = 0, ms = Date.now()) {
   const d = new Date(Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day) + offset))
   return d.toISOString().slice(0, 10)
 }
+
+/** `iso` as the wall-clock time HH:MM (24-hour) on the clock of `zone`
+ *  ("13:30"); the browser's own clock when the zone is unknown. */
+export function zoneClock (iso, zone) {
+  const opts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
+  if (knownZone(zone)) opts.timeZone = zone
+  return new Intl.DateTimeFormat('en-GB', opts).format(new Date(iso))
+}

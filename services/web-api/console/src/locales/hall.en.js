@@ -14,6 +14,13 @@ export default {
       ticketTitle: 'Queue ticket', ticketNote: 'Please watch the display; a missed call needs a new ticket.', issuedAt: 'Issued',
       phoneInvalid: 'Please enter a valid mobile number (3 to 20 digits, + allowed)',
       none: 'No service is available now', busy: 'Issuing…',
+      off: {
+        noWindow: 'Not available now', paused: 'Tickets paused', resumesToday: 'Tickets paused, again at {time}',
+        stoppedToday: 'No more tickets today', resumesTomorrow: 'Tickets again tomorrow at {time}',
+        resumesOn: 'Tickets again on {month}/{day} at {time}',
+      },
+      documents: 'Please bring:', documentsCheck: 'Please check you have these with you', take: 'Take a ticket',
+      back: 'Back', ticketDocuments: 'Please bring:',
     },
     display: {
       title: 'Now calling', calling: '', toWindow: ' to window {n}', number: 'Number', window: 'Window',

@@ -14,6 +14,13 @@ export default {
       ticketTitle: '排队号票', ticketNote: '请留意叫号，过号需重新取号。', issuedAt: '取号时间',
       phoneInvalid: '请输入正确的手机号码（3 至 20 位数字，可带 +）',
       none: '目前没有可办理的业务', busy: '正在取号…',
+      off: {
+        noWindow: '暂停办理', paused: '暂停取号', resumesToday: '暂停取号，{time} 恢复',
+        stoppedToday: '今日取号已停止', resumesTomorrow: '明天 {time} 恢复取号',
+        resumesOn: '{month}月{day}日 {time} 恢复取号',
+      },
+      documents: '办理此业务请携带：', documentsCheck: '请确认已带齐以下材料', take: '确认取号',
+      back: '返回', ticketDocuments: '请携带：',
     },
     display: {
       title: '叫号', calling: '请', toWindow: '号到 {n} 号窗口', number: '号码', window: '窗口',

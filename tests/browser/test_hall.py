@@ -9,7 +9,9 @@ playing recorded; speechSynthesis replaced by a recorder that must stay
 unused) and follows again after a restart of web-api, the teller console drives a window through
 every action and shows each refusal with its code. Screenshots are kept in
 each test's tmp folder (EQMS_SCREENSHOTS=1 also copies them to docs/screenshots)."""
+import datetime
 import time
+import zoneinfo
 
 from selenium.webdriver.common.by import By
 
@@ -337,6 +339,11 @@ def test_hall_display_shows_and_speaks_calls_one_at_a_time_and_recovers(console,
     before_load(b, AUDIO_RECORDER)
     open_device(b, console, "display", token)
     assert "欢迎光临" in b.text("[data-test=courtesy]")
+    # the clock is the branch's, whatever the browser's zone
+    zone, = db_one(api, "SELECT time_zone FROM org_node WHERE path = %s::ltree", BRANCH)
+    clocks = {(datetime.datetime.now(zoneinfo.ZoneInfo(zone)) + datetime.timedelta(minutes=m))
+              .strftime("%H:%M") for m in (0, 1)}
+    b.wait(lambda: b.text(".display-clock") in clocks, what=f"the clock of {zone}")
     w1, w2 = hall_call(api, 1), hall_call(api, 2)
     for _ in range(2):
         assert api.admin.post(f"/branches/{BRANCH}/tickets", {"service_code": "cash"}).status_code == 201

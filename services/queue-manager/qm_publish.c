@@ -203,20 +203,52 @@ void qm_publish_announcements(qm_publish_t *self, const char *branch_path, qm_ha
     }
 }
 
+/* Starts a device command for `serial` in the writer. */
+static jsonw_t *s_device_command(qm_publish_t *self, const char *serial, const char *command)
+{
+    jsonw_t *w = &self->w;
+    jsonw_reset(w);
+    jsonw_str(w, "serial", serial);
+    jsonw_str(w, "command", command);
+    return w;
+}
+
+/* Sends the command in the writer on cmd.device.<branch path>.<window code>. */
+static void s_device_send(qm_publish_t *self, const char *branch_path, const char *window_code)
+{
+    char path[ENVELOPE_TOPIC_MAX + 1];
+    snprintf(path, sizeof path, "%s.%s", branch_path, window_code);
+    if (jsonw_finish(&self->w) != 0
+        || bus_publish_jsonw(self->bus, "cmd.device", path, &self->w, NULL) != 0)
+        log_warn("device_command_not_sent", "window=%s", path);
+}
+
 void qm_publish_device_ticket(qm_publish_t *self, const char *branch_path,
                               const char *window_code, const char *serial,
                               const char *number, int window_no)
 {
-    char path[ENVELOPE_TOPIC_MAX + 1];
-    snprintf(path, sizeof path, "%s.%s", branch_path, window_code);
-    jsonw_t *w = &self->w;
-    jsonw_reset(w);
-    jsonw_str(w, "serial", serial);
-    jsonw_str(w, "command", "ticket");
+    jsonw_t *w = s_device_command(self, serial, "ticket");
     jsonw_str(w, "ticket", number);
     jsonw_int(w, "window_number", window_no > 255 ? 0 : window_no);
-    if (jsonw_finish(w) != 0 || bus_publish_jsonw(self->bus, "cmd.device", path, w, NULL) != 0)
-        log_warn("device_ticket_not_sent", "serial=%s number=%s", serial, number);
+    s_device_send(self, branch_path, window_code);
+}
+
+void qm_publish_device_staff(qm_publish_t *self, const char *branch_path,
+                             const char *window_code, const char *serial,
+                             const char *employee_no, const char *name)
+{
+    jsonw_t *w = s_device_command(self, serial, "staff");
+    jsonw_str(w, "employee_no", employee_no);
+    jsonw_str(w, "name", name);
+    s_device_send(self, branch_path, window_code);
+}
+
+void qm_publish_device_rate(qm_publish_t *self, const char *branch_path,
+                            const char *window_code, const char *serial, const char *number)
+{
+    jsonw_t *w = s_device_command(self, serial, "rate");
+    jsonw_str(w, "ticket", number);
+    s_device_send(self, branch_path, window_code);
 }
 
 /* --- Redis mirror ------------------------------------------------------------- */

@@ -54,6 +54,18 @@ void qm_publish_device_ticket(qm_publish_t *self, const char *branch_path,
                               const char *window_code, const char *serial,
                               const char *number, int window_no);
 
+/* The window's device is told who is logged in at the window
+ * (`employee_no` "" = nobody): a login or logout made elsewhere than on
+ * the device (the teller console, another window's device, the day end). */
+void qm_publish_device_staff(qm_publish_t *self, const char *branch_path,
+                             const char *window_code, const char *serial,
+                             const char *employee_no, const char *name);
+
+/* The window's device asks the customer of ticket `number` ("" = none) to
+ * rate: the service was finished elsewhere than on the device. */
+void qm_publish_device_rate(qm_publish_t *self, const char *branch_path,
+                            const char *window_code, const char *serial, const char *number);
+
 /* Mirrors a branch into Redis: the windows, queues and tickets the events
  * name and the display just published (everything of today when `full`). `queues` are the
  * branch's configured queues. 0, or -1 (logged; call again with full). */

@@ -643,12 +643,35 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
 
 /* --- after a commit --------------------------------------------------------------- */
 
-/* Shows the called ticket on the window's device, or clears it. */
+/* The window's device is told who logged in there (or that nobody is). */
+static void s_device_staff(qm_server_t *self, qm_slot_t *slot, const qm_window_device_t *d,
+                           const qm_event_t *e)
+{
+    char employee_no[QM_EMPLOYEE_NO_SIZE] = "", name[257] = "";
+    if (e->kind == QM_EV_STAFF_LOGIN
+        && qm_store_staff_card(self->store, e->staff_id, employee_no, sizeof employee_no,
+                               name, sizeof name) != 1) {
+        log_warn("device_staff_not_sent", "serial=%s staff=%" PRId64 " reason=\"staff not "
+                 "read\"", d->serial, e->staff_id);
+        return;
+    }
+    qm_publish_device_staff(self->publish, slot->ref.path, d->code, d->serial, employee_no,
+                            name);
+}
+
+/* The window's device follows what was committed at its window: the called
+ * ticket shown (or cleared), and, when they were done elsewhere than on
+ * the device itself (the teller console, another window's device, the day
+ * end), the teller's login and logout and the finish, after which it asks
+ * the customer to rate (docs/protocol.md, "Device integration"). */
 static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t *e)
 {
     const qm_window_device_t *d = e->window_id ? qm_branches_device(slot, e->window_id) : NULL;
     if (!d || !d->serial[0])
         return;
+    char own[QM_ACTOR_SIZE];
+    snprintf(own, sizeof own, "device:%s", d->serial);
+    bool elsewhere = strcmp(e->actor, own) != 0;
     switch (e->kind) {
     case QM_EV_CALLED:
     case QM_EV_RECALLED:
@@ -662,6 +685,16 @@ static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t
     case QM_EV_RETURNED:
         qm_publish_device_ticket(self->publish, slot->ref.path, d->code, d->serial, "",
                                  e->window_no);
+        break;
+    case QM_EV_FINISHED:
+        if (elsewhere)
+            qm_publish_device_rate(self->publish, slot->ref.path, d->code, d->serial,
+                                   e->number);
+        break;
+    case QM_EV_STAFF_LOGIN:
+    case QM_EV_STAFF_LOGOUT:
+        if (elsewhere)
+            s_device_staff(self, slot, d, e);
         break;
     default:
         break;

@@ -430,6 +430,25 @@ int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_
     return found < 0 ? -1 : found == staff_id;
 }
 
+int qm_store_staff_card(qm_store_t *self, int64_t staff_id, char *employee_no,
+                        size_t employee_no_size, char *name, size_t name_size)
+{
+    char id[TEXT_I64_SIZE];
+    text_i64(id, staff_id);
+    const char *params[] = { id };
+    PGresult *res = pgstore_query(self->pg, "SELECT employee_no, name FROM staff "
+                                            "WHERE id = $1::bigint", 1, params);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found) {
+        text_copy(employee_no, employee_no_size, PQgetvalue(res, 0, 0));
+        text_copy(name, name_size, PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return found;
+}
+
 /* --- writing ----------------------------------------------------------------- */
 
 static void s_time(pgbin_t *b, int64_t ms)

@@ -93,6 +93,11 @@ int64_t qm_store_staff_id(qm_store_t *self, const char *employee_no, int64_t bra
  * not, -1 if the database is unavailable. */
 int qm_store_staff_of_branch(qm_store_t *self, int64_t staff_id, int64_t branch_id);
 
+/* The employee number and name of staff `staff_id` (copied, cut to the
+ * sizes). 1 if found, 0 if not, -1 if the database is unavailable. */
+int qm_store_staff_card(qm_store_t *self, int64_t staff_id, char *employee_no,
+                        size_t employee_no_size, char *name, size_t name_size);
+
 /* --- commits ------------------------------------------------------------------
  * A batch of events (and the tickets ISSUED / WALK_IN create) is written by
  * one statement, eqms_ticket_events_insert (one transaction), sent on the

@@ -11,6 +11,7 @@
 #include "eqms/clock.h"
 #include "eqms/id.h"
 #include "eqms/log.h"
+#include "ri_logins.h"
 #include "ri_tickets.h"
 #include "ri_validate.h"
 
@@ -25,6 +26,10 @@ struct ri_decider_t {
     zhash_t *windows;        /* window id -> ri_window_state_t */
     ri_tickets_t *tickets;   /* finished tickets, caught up from ticket_event */
     int64_t forced_ms;       /* the last catch-up a rating asked for (wall clock) */
+    ri_logins_t *logins;     /* logins at queue-manager, caught up from ticket_event */
+    int64_t logins_forced_ms;
+    ri_item_t *pending;      /* their decided items, [taken, count) not yet taken */
+    size_t pending_count, pending_taken;
 };
 
 ri_decider_t *ri_decider_new(ri_store_t *store, const char *ltree, int max_skew_s,
@@ -38,7 +43,9 @@ ri_decider_t *ri_decider_new(ri_store_t *store, const char *ltree, int max_skew_
     self->max_age_s = max_age_s;
     self->windows = zhash_new();
     self->tickets = ri_tickets_new(ltree);
-    if (!self->windows || !self->tickets)
+    self->logins = ri_logins_new(ltree);
+    self->pending = calloc(RI_LOGINS_MAX, sizeof *self->pending);
+    if (!self->windows || !self->tickets || !self->logins || !self->pending)
         ri_decider_destroy(&self);
     return self;
 }
@@ -49,6 +56,8 @@ void ri_decider_destroy(ri_decider_t **self_p)
         return;
     zhash_destroy(&(*self_p)->windows);
     ri_tickets_destroy(&(*self_p)->tickets);
+    ri_logins_destroy(&(*self_p)->logins);
+    free((*self_p)->pending);
     free(*self_p);
     *self_p = NULL;
 }
@@ -103,7 +112,8 @@ static void s_finished(void *ctx, int64_t window_id, const char *ticket_id,
 int ri_decider_load(ri_decider_t *self)
 {
     if (ri_store_open_sessions(self->store, s_load_session, self) != 0
-        || ri_decider_catch_up_tickets(self) != 0)
+        || ri_logins_load(self->logins, self->store) != 0
+        || ri_decider_catch_up_tickets(self) != 0 || ri_decider_catch_up_logins(self) < 0)
         return -1;
     return 0;
 }
@@ -148,6 +158,84 @@ void ri_decider_ticket_finished(ri_decider_t *self, const envelope_t *envelope)
     s_finished(self, window_id, ticket_id, number, at_ms);
 }
 
+/* A teller logging in at `here` at time t leaves any other window. */
+static void s_leave_others(ri_decider_t *self, ri_item_t *item, int64_t staff_id,
+                           int64_t here, int64_t t)
+{
+    for (ri_window_state_t *s = zhash_first(self->windows); s;
+         s = zhash_next(self->windows)) {
+        int64_t id = strtoll(zhash_cursor(self->windows), NULL, 10);
+        if (id != here && ri_window_state_leave(s, staff_id, t))
+            item->left_window = id;
+    }
+}
+
+/* A login or logout decided (item->event, action, staff_id set): the
+ * window's state follows it, by the same rules whoever made it. */
+static void s_apply_session(ri_decider_t *self, ri_item_t *item, ri_window_state_t *state)
+{
+    const ri_event_t *e = &item->event;
+    if (e->kind == RI_KIND_LOGIN)
+        s_leave_others(self, item, item->staff_id, e->window_id, e->event_ms);
+    item->live = ri_window_state_apply(state, e, item->staff_id);
+}
+
+/* A login or logout at queue-manager becomes a pending item of its
+ * journal, as a device's would be. */
+static void s_login(void *ctx, const ri_login_t *login)
+{
+    ri_decider_t *self = ctx;
+    ri_window_state_t *state = s_window_state(self, login->window_id);
+    if (!state || self->pending_count >= RI_LOGINS_MAX)
+        return;   /* out of memory: the journal's position is not committed past it */
+    ri_item_t *item = &self->pending[self->pending_count++];
+    memset(item, 0, sizeof *item);
+    ri_event_t *e = &item->event;
+    snprintf(e->id, sizeof e->id, "%s", login->id);
+    snprintf(e->gateway, sizeof e->gateway, "%s", login->journal);
+    snprintf(e->incarnation, sizeof e->incarnation, "%s", ID_NIL);
+    e->seq = login->seq;
+    e->kind = login->login ? RI_KIND_LOGIN : RI_KIND_LOGOUT;
+    snprintf(e->type, sizeof e->type, "%s", login->login ? "staff.login" : "staff.logout");
+    e->event_ms = e->received_ms = login->at_ms;
+    e->window_id = login->window_id;
+    snprintf(e->branch, sizeof e->branch, "%s", login->branch);
+    snprintf(e->employee_no, sizeof e->employee_no, "%s", login->employee_no);
+    item->action = login->login ? RI_ACTION_LOGIN : RI_ACTION_LOGOUT;
+    item->staff_id = login->staff_id;
+    s_apply_session(self, item, state);
+}
+
+int ri_decider_catch_up_logins(ri_decider_t *self)
+{
+    if (self->pending_taken < self->pending_count)
+        return 0;   /* the last ones are not taken yet */
+    self->pending_count = self->pending_taken = 0;
+    return ri_logins_catch_up(self->logins, self->store, s_login, self);
+}
+
+bool ri_decider_take_login(ri_decider_t *self, ri_item_t *item)
+{
+    if (self->pending_taken >= self->pending_count)
+        return false;
+    *item = self->pending[self->pending_taken++];
+    return true;
+}
+
+/* A rating finds nobody logged in at its window: if logins at
+ * queue-manager before it may have been committed since the last look,
+ * catch them up now (at most every S_TICKET_CATCH_UP_MS). 0, or -1 if the
+ * database failed. */
+static int s_logins_for(ri_decider_t *self, const ri_event_t *rating)
+{
+    int64_t now = clock_now_ms();
+    if (ri_logins_as_of(self->logins) > rating->event_ms
+        || now - self->logins_forced_ms < S_TICKET_CATCH_UP_MS)
+        return 0;
+    self->logins_forced_ms = now;
+    return ri_decider_catch_up_logins(self) < 0 ? -1 : 0;
+}
+
 static int s_reject(ri_item_t *item, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -160,18 +248,6 @@ static int s_reject(ri_item_t *item, const char *fmt, ...)
     va_end(args);
     item->action = RI_ACTION_REJECT;
     return 0;
-}
-
-/* A teller logging in at `here` at time t leaves any other window. */
-static void s_leave_others(ri_decider_t *self, ri_item_t *item, int64_t staff_id,
-                           int64_t here, int64_t t)
-{
-    for (ri_window_state_t *s = zhash_first(self->windows); s;
-         s = zhash_next(self->windows)) {
-        int64_t id = strtoll(zhash_cursor(self->windows), NULL, 10);
-        if (id != here && ri_window_state_leave(s, staff_id, t))
-            item->left_window = id;
-    }
 }
 
 int ri_decider_decide(ri_decider_t *self, ri_item_t *item)
@@ -212,6 +288,8 @@ int ri_decider_decide(ri_decider_t *self, ri_item_t *item)
     case RI_KIND_RATING: {
         const ri_option_t *option = NULL;
         const ri_session_t *session = NULL;
+        if (!ri_window_session(state, e->event_ms) && s_logins_for(self, e) != 0)
+            return -1;
         if (ri_validate_rating(e, &window, state, &option, &session, item->reason) != 0) {
             item->action = RI_ACTION_REJECT;
             return 0;
@@ -234,14 +312,11 @@ int ri_decider_decide(ri_decider_t *self, ri_item_t *item)
         break;
     }
     case RI_KIND_LOGIN:
-        s_leave_others(self, item, staff_id, e->window_id, e->event_ms);
-        item->action = RI_ACTION_LOGIN;
-        item->staff_id = staff_id;
-        break;
     case RI_KIND_LOGOUT:
-        item->action = RI_ACTION_LOGOUT;
+        item->action = e->kind == RI_KIND_LOGIN ? RI_ACTION_LOGIN : RI_ACTION_LOGOUT;
         item->staff_id = staff_id;
-        break;
+        s_apply_session(self, item, state);
+        return 0;
     default: {   /* service.end */
         const ri_session_t *session = ri_window_session(state, e->event_ms);
         item->action = RI_ACTION_SERVICE_END;

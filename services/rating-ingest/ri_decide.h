@@ -11,6 +11,7 @@
 #ifndef EQMS_RI_DECIDE_H
 #define EQMS_RI_DECIDE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,18 @@ int ri_decider_load(ri_decider_t *self);
  * called periodically, and by a rating that finds no ticket while a finish
  * may have been missed on the bus. 0, or -1 if the database failed. */
 int ri_decider_catch_up_tickets(ri_decider_t *self);
+
+/* Catches the logins and logouts made at queue-manager up from
+ * ticket_event (ri_logins.h): each is decided into an item of its journal
+ * and applied to the window's state at once; the caller takes the items
+ * into its batch with ri_decider_take_login. Nothing is read while items of
+ * the last catch-up wait to be taken. Called periodically, and by a rating
+ * that finds nobody logged in. Returns how many were read, or -1 if the
+ * database failed. */
+int ri_decider_catch_up_logins(ri_decider_t *self);
+
+/* Copies the next decided login or logout into *item; false if none waits. */
+bool ri_decider_take_login(ri_decider_t *self, ri_item_t *item);
 
 /* Decides item->event (decoded) into item: action, staff, option, ticket,
  * window path, or a rejection with its reason; applies it to the window's

@@ -20,6 +20,7 @@
 #include "ri_decide.h"
 #include "ri_inbox.h"
 #include "ri_journal.h"
+#include "ri_logins.h"
 #include "ri_prefixes.h"
 #include "ri_store.h"
 #include "ri_validate.h"
@@ -289,6 +290,20 @@ static void s_accept(ri_server_t *self, ri_inbox_item_t *received)
     }
 }
 
+/* Takes the logins and logouts decided from queue-manager's events into
+ * the open batch, as far as it has room (the rest wait for the next). */
+static void s_take_logins(ri_server_t *self)
+{
+    ri_batch_t *batch = self->open;
+    while (!self->db_down && batch->count < batch->cap
+           && ri_decider_take_login(self->decider, &batch->items[batch->count])) {
+        if (batch->count == 0)
+            batch->started_ms = clock_mono_ms();
+        batch->count++;
+    }
+    metrics_set(self->pending, (int64_t) batch->count);
+}
+
 /* --- committing ---------------------------------------------------------------- */
 
 /* The cursors the open batch gives: for each journal, the highest seq
@@ -309,6 +324,29 @@ static int s_cursors(ri_server_t *self, ri_batch_t *batch)
             cursors[n].upto = upto;
             n++;
         }
+    }
+    /* queue-manager's logins journals: each as far as its last login in
+     * the batch (they come in their journal's order). */
+    for (size_t i = 0; i < batch->count; i++) {
+        const ri_event_t *e = &batch->items[i].event;
+        if (!ri_logins_journal(e->gateway))
+            continue;
+        size_t k = 0;
+        while (k < n && strcmp(cursors[k].gateway, e->gateway) != 0)
+            k++;
+        if (k == n) {
+            ri_cursor_t *grown = realloc(cursors, (n + 1) * sizeof *cursors);
+            if (!grown) {
+                free(cursors);
+                return -1;
+            }
+            cursors = grown;
+            snprintf(cursors[n].gateway, sizeof cursors[n].gateway, "%s", e->gateway);
+            snprintf(cursors[n].incarnation, sizeof cursors[n].incarnation, "%s", ID_NIL);
+            snprintf(cursors[n].branch, sizeof cursors[n].branch, "%s", e->branch);
+            n++;
+        }
+        cursors[k].upto = e->seq;
     }
     free(batch->cursors);
     batch->cursors = cursors;
@@ -543,6 +581,7 @@ static void *s_loop(void *arg)
                 break;
             s_accept(self, item);
             ri_inbox_release(self->inbox, item);
+            s_take_logins(self);
         }
         now = clock_mono_ms();
         s_release_all(self, now);
@@ -570,7 +609,10 @@ static void *s_loop(void *arg)
             self->last_tickets = now;
             if (ri_decider_catch_up_tickets(self->decider) != 0)
                 log_warn("tickets_not_caught_up", "reason=\"database error\"");
+            if (ri_decider_catch_up_logins(self->decider) < 0)
+                log_warn("logins_not_caught_up", "reason=\"database error\"");
         }
+        s_take_logins(self);
         if (now - self->last_reack >= S_REACK_MS) {
             self->last_reack = now;
             s_send_acks(self, true);

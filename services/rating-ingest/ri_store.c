@@ -283,7 +283,9 @@ int ri_store_cursors(ri_store_t *self,
                      void *ctx)
 {
     PGresult *res = pgstore_query(self->pg, "SELECT gateway, incarnation::text, branch, upto "
-                                            "FROM gateway_cursor", 0, NULL);
+                                            "FROM gateway_cursor "
+                                            "WHERE gateway NOT LIKE '" RI_LOGINS_JOURNAL "%'",
+                                  0, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++)
@@ -304,31 +306,36 @@ int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor
                              1, params, fn, arg);
 }
 
-/* The n texts (or numbers) as a PostgreSQL array literal "{a,b}" (malloc'd;
- * NULL out of memory). */
-static char *s_array(size_t n, char *const *texts, const int64_t *numbers)
+/* One member of each range (the stream, after or upto) as a PostgreSQL
+ * array literal "{a,b}" (malloc'd; NULL out of memory). Streams are org
+ * paths or journal names: ltree labels, dots, '/' and digits, no quoting
+ * needed. */
+typedef enum { S_STREAM, S_AFTER, S_UPTO } s_member_t;
+
+static char *s_array(const ri_range_t *ranges, size_t n, s_member_t member)
 {
     size_t size = 3;
     for (size_t i = 0; i < n; i++)
-        size += (texts ? strlen(texts[i]) : 20) + 1;
+        size += (member == S_STREAM ? strlen(ranges[i].stream) : 20) + 1;
     char *out = malloc(size), *p = out;
     if (!out)
         return NULL;
     *p++ = '{';
-    for (size_t i = 0; i < n; i++)
-        p += texts ? sprintf(p, "%s%s", i ? "," : "", texts[i])
-                   : sprintf(p, "%s%" PRId64, i ? "," : "", numbers[i]);
+    for (size_t i = 0; i < n; i++) {
+        const char *sep = i ? "," : "";
+        p += member == S_STREAM ? sprintf(p, "%s%s", sep, ranges[i].stream)
+                                : sprintf(p, "%s%" PRId64, sep, member == S_AFTER
+                                          ? ranges[i].after : ranges[i].upto);
+    }
     strcpy(p, "}");
     return out;
 }
 
-int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
-                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
-                              void *ctx)
+int ri_store_finished_tickets(ri_store_t *self, const ri_range_t *ranges, size_t n,
+                              ri_ticket_fn *fn, void *ctx)
 {
-    /* Org paths are ltree labels ([A-Za-z0-9_] and dots): no quoting needed. */
-    char *paths = s_array(n, branches, NULL), *lo = s_array(n, NULL, after),
-         *hi = s_array(n, NULL, upto);
+    char *paths = s_array(ranges, n, S_STREAM), *lo = s_array(ranges, n, S_AFTER),
+         *hi = s_array(ranges, n, S_UPTO);
     int rc = -1;
     if (!paths || !lo || !hi)
         goto out;
@@ -351,6 +358,77 @@ int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
     rc = 0;
 out:
     free(paths);
+    free(lo);
+    free(hi);
+    return rc;
+}
+
+int ri_store_login_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                   const char *ltree, tailcursor_behind_fn *fn, void *arg)
+{
+    const char *params[] = { ltree };
+    return tailcursor_behind(cursor, self->pg, "ticket_event",
+                             "SELECT '" RI_LOGINS_JOURNAL "' || h.branch_id, h.seq "
+                             "FROM ticket_branch_head h JOIN org_node n ON n.id = h.branch_id "
+                             "WHERE cardinality($1::ltree[]) = 0 OR n.path <@ $1::ltree[]",
+                             1, params, fn, arg);
+}
+
+int ri_store_login_positions(ri_store_t *self, tailcursor_t *cursor)
+{
+    PGresult *res = pgstore_query(self->pg, "SELECT gateway, upto FROM gateway_cursor "
+                                            "WHERE gateway LIKE '" RI_LOGINS_JOURNAL "%'",
+                                  0, NULL);
+    if (!res)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+        rc = tailcursor_set(cursor, "ticket_event", PQgetvalue(res, i, 0),
+                            strtoll(PQgetvalue(res, i, 1), NULL, 10), false);
+    PQclear(res);
+    return rc;
+}
+
+int ri_store_logins(ri_store_t *self, const ri_range_t *ranges, size_t n, int limit,
+                    ri_login_fn *fn, void *ctx)
+{
+    char *names = s_array(ranges, n, S_STREAM), *lo = s_array(ranges, n, S_AFTER),
+         *hi = s_array(ranges, n, S_UPTO), max[24];
+    int rc = -1;
+    snprintf(max, sizeof max, "%d", limit);
+    if (!names || !lo || !hi)
+        goto out;
+    const char *params[] = { names, lo, hi, max };
+    PGresult *res = pgstore_query(self->pg,
+        "SELECT md5(c.journal || '/' || e.seq)::uuid::text, c.journal, n.path::text, e.seq, "
+        "  (extract(epoch FROM e.at) * 1000)::bigint, e.kind = 'staff_login', e.window_id, "
+        "  e.staff_id, s.employee_no "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY "
+        "  AS c(journal, after, upto, ord) "
+        "JOIN ticket_event e ON e.branch_id = split_part(c.journal, '/', 2)::bigint "
+        "  AND e.seq > c.after AND e.seq <= c.upto "
+        "JOIN org_node n ON n.id = e.branch_id JOIN staff s ON s.id = e.staff_id "
+        "WHERE e.kind IN ('staff_login', 'staff_logout') AND e.actor NOT LIKE 'device:%' "
+        "  AND e.window_id IS NOT NULL AND (c.after > 0 OR e.at > now() - interval '1 day') "
+        "ORDER BY c.ord, e.seq LIMIT $4::int", 4, params);
+    if (!res)
+        goto out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        ri_login_t l = { .seq = strtoll(PQgetvalue(res, i, 3), NULL, 10),
+                         .at_ms = strtoll(PQgetvalue(res, i, 4), NULL, 10),
+                         .login = PQgetvalue(res, i, 5)[0] == 't',
+                         .window_id = strtoll(PQgetvalue(res, i, 6), NULL, 10),
+                         .staff_id = strtoll(PQgetvalue(res, i, 7), NULL, 10) };
+        snprintf(l.id, sizeof l.id, "%s", PQgetvalue(res, i, 0));
+        snprintf(l.journal, sizeof l.journal, "%s", PQgetvalue(res, i, 1));
+        snprintf(l.branch, sizeof l.branch, "%s", PQgetvalue(res, i, 2));
+        snprintf(l.employee_no, sizeof l.employee_no, "%s", PQgetvalue(res, i, 8));
+        fn(ctx, &l);
+    }
+    rc = PQntuples(res);
+    PQclear(res);
+out:
+    free(names);
     free(lo);
     free(hi);
     return rc;

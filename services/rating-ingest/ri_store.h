@@ -26,6 +26,7 @@
 
 #include "eqms/pgstore.h"
 #include "eqms/tailcursor.h"
+#include "ri_ranges.h"
 #include "ri_validate.h"
 
 typedef struct ri_store_t ri_store_t;
@@ -112,14 +113,49 @@ int ri_store_ticket_branches_behind(ri_store_t *self, const tailcursor_t *cursor
                                     const char *ltree, tailcursor_behind_fn *fn, void *arg);
 
 /* Calls fn with the ticket last finished (within the last day) at each
- * window among the ticket events of branches[i] numbered in (after[i],
- * upto[i]], for n branches in one query. 0 / -1. */
-int ri_store_finished_tickets(ri_store_t *self, size_t n, char *const *branches,
-                              const int64_t *after, const int64_t *upto, ri_ticket_fn *fn,
-                              void *ctx);
+ * window among the ticket events of the n ranges (stream: the branch's org
+ * path), in one query. 0 / -1. */
+int ri_store_finished_tickets(ri_store_t *self, const ri_range_t *ranges, size_t n,
+                              ri_ticket_fn *fn, void *ctx);
 
-/* Calls fn for each gateway cursor (one per gateway journal incarnation).
- * 0 / -1. */
+/* A teller's login or logout committed by queue-manager elsewhere than on
+ * the window's device (ticket_event staff_login / staff_logout whose actor
+ * is not a device: the teller console, the day end). */
+#define RI_LOGINS_JOURNAL "queue-manager/"
+
+typedef struct {
+    char id[ID_SIZE];                    /* derived from (branch, seq): the same
+                                          * event always has the same id */
+    char journal[ENVELOPE_SRC_MAX + 1];  /* "queue-manager/<branch id>" */
+    char branch[RI_PATH_MAX + 1];        /* the branch's org path */
+    int64_t seq;                         /* the branch's event number */
+    int64_t at_ms;
+    bool login;                          /* else logout */
+    int64_t window_id;
+    int64_t staff_id;
+    char employee_no[RI_EMPLOYEE_MAX + 1];
+} ri_login_t;
+
+typedef void (ri_login_fn)(void *ctx, const ri_login_t *login);
+
+/* As ri_store_ticket_branches_behind, for the journals of queue-manager's
+ * logins (streams "queue-manager/<branch id>", source "ticket_event"). */
+int ri_store_login_branches_behind(ri_store_t *self, const tailcursor_t *cursor,
+                                   const char *ltree, tailcursor_behind_fn *fn, void *arg);
+
+/* Sets in `cursor` the committed position of every logins journal
+ * (gateway_cursor rows named "queue-manager/<branch id>"). 0 / -1. */
+int ri_store_login_positions(ri_store_t *self, tailcursor_t *cursor);
+
+/* Calls fn for the logins and logouts (ri_login_t) among the ticket events
+ * of the n ranges (stream: the journal name; within the last day when
+ * `after` is 0: a branch never read), in one query, in the ranges' then
+ * seq order, at most `limit`. Returns how many, or -1. */
+int ri_store_logins(ri_store_t *self, const ri_range_t *ranges, size_t n, int limit,
+                    ri_login_fn *fn, void *ctx);
+
+/* Calls fn for each gateway cursor (one per gateway journal incarnation;
+ * not queue-manager's logins journals). 0 / -1. */
 int ri_store_cursors(ri_store_t *self,
                      void (*fn)(void *ctx, const char *gateway, const char *incarnation,
                                 const char *branch, int64_t upto),

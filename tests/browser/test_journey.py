@@ -9,8 +9,8 @@ recorders: the audio fetched for real, its playing recorded, the browser's
 own voice unused); a user of the branch, who may watch its hall but not
 read complaints, sees that call in the console's live hall and cannot open
 another branch's (404, as a branch that does not exist). Then the teller
-serves the customer at the rating device, the customer rates 不满意 and the
-rating appears on the administrator's live hall without a reload; the
+serves the customer at the teller console, the device asks for a rating, the
+customer rates 不满意 there and the rating appears on the administrator's live hall without a reload; the
 statistics, opened at head office, are drilled down by clicks to that
 teller, whose figures show the rating once stats-aggregator has placed it;
 the Excel export of that view holds the page's figures cell by cell; and a
@@ -79,9 +79,7 @@ def test_a_ticket_from_the_kiosk_to_its_rating_and_the_statistics_of_its_teller(
     # the teller calls the next customer: the ticket taken at the kiosk
     # (the teller console keeps its device's token and window: its address alone opens it)
     b.driver.switch_to.window(hall_tab)
-    b.get(console.url + "#/hall/teller")
-    b.wait(lambda: b.find("[data-test=hall-status]").get_attribute("data-status") == "live",
-           timeout=15, what="the teller console live again")
+    teller_tab(b, console)
     assert state() == "open"
     b.wait(lambda: b.text("[data-test=waiting]") == "1", what="1 waiting for the window")
     b.click("[data-test=act-call-next]")
@@ -143,17 +141,18 @@ def keep_screen(b, device, what):
 
 
 def rate_at_the_device(b, console, device, employee_no, ticket, number, teller):
-    """The teller logs in at the window's rating device too (ratings are bound
-    to the teller logged in on the device), starts and ends the service
-    there, and the customer presses key 4 (不满意); the administrator's live
+    """The teller never logs in at the rating device: queue-manager told it
+    the teller logged in at the teller console (the device's screen shows
+    the teller, the called ticket too). The teller serves the customer at
+    the teller console (start, finish) and queue-manager asks the device for
+    a rating; the customer presses key 4 (不满意); the administrator's live
     hall of the branch, open meanwhile, shows the rating and the window
-    done, without a reload."""
+    done, without a reload. The rating is the teller's and the ticket's."""
     assert device.number == number, "the device is at the journey's window"
-    device.employee = employee_no
-    device.login()
-    # the called ticket came to the device from queue-manager
+    b.wait(lambda: device.sim(op="state", device=0)["state"] == "idle",
+           what="the device told the teller logged in at the console")
     b.wait(lambda: screen(device)[0] == f"请{ticket}号", what=f"{ticket} on the device")
-    keep_screen(b, device, "the teller logged in, the ticket called")
+    keep_screen(b, device, "the teller logged in at the console, the ticket called")
 
     b.get(console.url + "#/login")
     b.find("#login")
@@ -170,8 +169,23 @@ def rate_at_the_device(b, console, device, employee_no, ticket, number, teller):
     assert not [t for t in b.texts("[data-test=ratings] tbody td") if "满意" in t]
     b.driver.execute_script("window.__sameDocument = true")
     b.shot("journey-live-before-rating")
+    live_tab = b.driver.current_window_handle
 
-    device.sim(op="service", device=0, rate=4, service_ms=600, rate_after_ms=600)
+    # the teller serves the customer at the teller console (its own tab)
+    b.driver.switch_to.new_window("tab")
+    teller_tab(b, console)
+    state = lambda: console.api.admin.get(  # noqa: E731
+        f"/branches/{BRANCH}/tickets/{ticket}").json()["ticket"]["state"]
+    b.click("[data-test=act-start]")
+    b.wait(lambda: state() == "serving", what=f"{ticket} served")
+    b.click("[data-test=act-finish]")
+    b.wait(lambda: state() == "finished", what=f"{ticket} finished")
+    b.wait(lambda: device.sim(op="state", device=0)["state"] == "await_rating",
+           what="the device asking for a rating")
+    keep_screen(b, device, "finished at the console: the device asks for a rating")
+    b.driver.switch_to.window(live_tab)
+
+    device.sim(op="press", device=0, key="rate4")
     b.wait(lambda: device.ratings() == [(4,)], timeout=20, what="the rating stored")
     row = b.wait(lambda: next((r for r in rows_of(b, "ratings") if "不满意" in r), None),
                  timeout=10, what="the rating on the live hall")
@@ -187,18 +201,39 @@ def rate_at_the_device(b, console, device, employee_no, ticket, number, teller):
     assert bound == (teller[0], ticket), bound
 
 
+def teller_tab(b, console):
+    """Opens the teller console in the current tab (its device token and
+    window are kept by the browser) and waits for it to be live."""
+    b.get(console.url + "#/hall/teller")
+    b.wait(lambda: b.find("[data-test=hall-status]").get_attribute("data-status") == "live",
+           timeout=15, what="the teller console live")
+
+
 def end_of_the_shift(b, console, device):
-    """The teller logs out at the device, and stats-aggregator has placed the
-    closed session: an open session's on-duty time grows with the clock
-    (and the measures made of it: customers per hour, busy ratio), so the
-    page and a file read a moment later would differ by that moment."""
-    b.wait(lambda: device.sim(op="state", device=0)["state"] == "idle", what="the device idle")
-    device.sim(op="logout", device=0)
+    """The teller logs out at the teller console: the device is told nobody
+    is logged in, and stats-aggregator has placed the closed session (made
+    from queue-manager's logout): an open session's on-duty time grows with
+    the clock (and the measures made of it: customers per hour, busy
+    ratio), so the page and a file read a moment later would differ by that
+    moment."""
+    b.wait(lambda: device.sim(op="state", device=0)["state"] in ("thanks", "idle"),
+           what="the rating done")
+    live_tab = b.driver.current_window_handle
+    b.driver.switch_to.window(b.driver.window_handles[-1])
+    teller_tab(b, console)
+    b.click("[data-test=logout]")
+    b.wait(lambda: device.sim(op="state", device=0)["state"] == "no_staff",
+           what="the device told nobody is logged in")
+    b.driver.close()
+    b.driver.switch_to.window(live_tab)
     b.wait(lambda: db_one(console.api, """
         SELECT count(*) FROM staff_session s LEFT JOIN stats_open_session o ON o.session_id = s.id
         WHERE s.window_id = %s AND (s.logout_at IS NULL OR o.session_id IS NOT NULL)""",
                           device.window_id) == (0,), timeout=20, what="the session closed and placed")
-    keep_screen(b, device, "the teller logged out")
+    (n,) = db_one(console.api, "SELECT count(*) FROM staff_session WHERE window_id = %s",
+                  device.window_id)
+    assert n == 1, "one session: the console's login, closed by its logout"
+    keep_screen(b, device, "the teller logged out at the console")
 
 
 def into_view(b, css):

@@ -168,8 +168,25 @@ static int s_cmd_len(uint8_t type)
         return DEVPROTO_LEN_LOGIN_REPLY;
     case DEVPROTO_CMD_SET_TIME:
         return DEVPROTO_LEN_TIME;
+    case DEVPROTO_CMD_SET_STAFF:
+        return DEVPROTO_LEN_SET_STAFF;
+    case DEVPROTO_CMD_REQUEST_RATING:
+        return DEVPROTO_LEN_REQUEST_RATING;
     default:
         return -1;
+    }
+}
+
+uint16_t devcodec_cmd_firmware(uint8_t type)
+{
+    switch (type) {
+    case DEVPROTO_CMD_SET_LABEL:
+        return DEVPROTO_FW_LABELS;
+    case DEVPROTO_CMD_SET_STAFF:
+    case DEVPROTO_CMD_REQUEST_RATING:
+        return DEVPROTO_FW_HOST_STAFF;
+    default:
+        return s_cmd_len(type) < 0 ? 0 : 0x0100;
     }
 }
 
@@ -422,6 +439,14 @@ static devcodec_err_t s_text_get(const uint8_t *p, uint8_t plen, uint8_t at, uin
     return DEVCODEC_OK;
 }
 
+/* A fixed-size name field: `n` (0..DEVPROTO_NAME_BYTES) bytes of text at p,
+ * zeros after them up to DEVPROTO_NAME_BYTES. 1 if it keeps the rules. */
+static int s_name_ok(const uint8_t *p, uint8_t n)
+{
+    return n <= DEVPROTO_NAME_BYTES && s_text_ok(p, n)
+           && s_zero(p + n, (size_t) (DEVPROTO_NAME_BYTES - n));
+}
+
 devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_t *cmd)
 {
     if (len != DEVPROTO_REPORT_SIZE)
@@ -510,9 +535,7 @@ devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_
         r->accepted = p[0];
         r->name_length = p[1];
         r->reason = p[18];
-        if (r->accepted > 1 || r->name_length > DEVPROTO_NAME_BYTES
-            || !s_text_ok(p + 2, r->name_length)
-            || !s_zero(p + 2 + r->name_length, (size_t) (DEVPROTO_NAME_BYTES - r->name_length)))
+        if (r->accepted > 1 || !s_name_ok(p + 2, r->name_length))
             return DEVCODEC_ERR_PAYLOAD;
         if (r->accepted ? r->reason != DEVPROTO_REFUSED_NONE
                         : (r->reason < DEVPROTO_REFUSED_UNKNOWN_STAFF
@@ -524,6 +547,29 @@ devcodec_err_t devcodec_decode_cmd(const uint8_t *buf, size_t len, devcodec_cmd_
     case DEVPROTO_CMD_SET_TIME:
         cmd->u.time_ms = (uint64_t) s_get32(p) | ((uint64_t) s_get32(p + 4) << 32);
         break;
+    case DEVPROTO_CMD_SET_STAFF: {
+        devproto_set_staff_t *st = &cmd->u.set_staff;
+        st->employee_length = p[0];
+        st->name_length = p[1 + DEVPROTO_EMPLOYEE_MAX];
+        const uint8_t *name = p + 2 + DEVPROTO_EMPLOYEE_MAX;
+        /* nobody has no name: one encoding per meaning */
+        if (st->employee_length > DEVPROTO_EMPLOYEE_MAX
+            || !s_digits_ok(p + 1, st->employee_length)
+            || !s_zero(p + 1 + st->employee_length,
+                       (size_t) (DEVPROTO_EMPLOYEE_MAX - st->employee_length))
+            || !s_name_ok(name, st->name_length)
+            || (st->employee_length == 0 && st->name_length != 0))
+            return DEVCODEC_ERR_PAYLOAD;
+        memcpy(st->employee_no, p + 1, st->employee_length);
+        memcpy(st->name, name, st->name_length);
+        break;
+    }
+    case DEVPROTO_CMD_REQUEST_RATING: {
+        devproto_request_rating_t *r = &cmd->u.request_rating;
+        if (s_ticket_get(p, &r->ticket_length, r->ticket) != 0)
+            return DEVCODEC_ERR_PAYLOAD;
+        break;
+    }
     default:
         return DEVCODEC_ERR_TYPE;
     }
@@ -594,6 +640,19 @@ devcodec_err_t devcodec_encode_cmd(const devcodec_cmd_t *cmd,
     case DEVPROTO_CMD_SET_TIME:
         s_put32(p, (uint32_t) cmd->u.time_ms);
         s_put32(p + 4, (uint32_t) (cmd->u.time_ms >> 32));
+        break;
+    case DEVPROTO_CMD_SET_STAFF: {
+        const devproto_set_staff_t *st = &cmd->u.set_staff;
+        p[0] = st->employee_length;
+        if (st->employee_length <= DEVPROTO_EMPLOYEE_MAX)
+            memcpy(p + 1, st->employee_no, st->employee_length);
+        p[1 + DEVPROTO_EMPLOYEE_MAX] = st->name_length;
+        if (st->name_length <= DEVPROTO_NAME_BYTES)
+            memcpy(p + 2 + DEVPROTO_EMPLOYEE_MAX, st->name, st->name_length);
+        break;
+    }
+    case DEVPROTO_CMD_REQUEST_RATING:
+        s_ticket_put(p, cmd->u.request_rating.ticket_length, cmd->u.request_rating.ticket);
         break;
     default:
         return DEVCODEC_ERR_TYPE;

@@ -507,6 +507,70 @@ static void s_to_idle(devcore_t *self)
     s_set_state(self, DEVPROTO_STATE_IDLE);
 }
 
+/* --- the host's teller and rating request (firmware 1.2) ------------------ */
+
+/* SET_STAFF: the host says who is logged in at this window. No event is
+ * stored either way: the host made the change and knows it. A teller put
+ * in by the host is shown as after an accepted login; one replacing
+ * another ends what the device was doing for the other (a service, a
+ * rating awaited, the thank-you) without an event. Nobody: the teller is
+ * logged out as by the device's own Login key; with nobody logged in
+ * already it changes nothing (a login typed at the device goes on). */
+static void s_apply_set_staff(devcore_t *self, const devproto_set_staff_t *st)
+{
+    bool logged_in = self->state != DEVPROTO_STATE_NO_STAFF;
+    if (st->employee_length == 0) {
+        if (logged_in)
+            s_logout_local(self);
+        return;
+    }
+    bool same = logged_in && self->staff_len == st->employee_length
+                && memcmp(self->staff_no, st->employee_no, st->employee_length) == 0;
+    memcpy(self->name, st->name, st->name_length);
+    self->name_len = st->name_length;
+    self->login_phase = S_LOGIN_CONFIRMED;   /* a late LOGIN_REPLY is ignored */
+    self->logout_pending = false;            /* the host's word is the latest */
+    if (same) {
+        s_draw(self);                        /* a service or rating goes on */
+        return;
+    }
+    memcpy(self->staff_no, st->employee_no, st->employee_length);
+    self->staff_len = st->employee_length;
+    self->input_len = 0;                     /* a login being typed is abandoned */
+    self->served = 0;
+    self->pause_digit = 0;
+    self->pause_reason = 0;
+    s_set_state(self, DEVPROTO_STATE_IDLE);
+}
+
+/* REQUEST_RATING: the teller finished the service at the PC. Opens the
+ * rating window as End does, for the host's ticket, without SERVICE_END
+ * (the host has the service; a service the device was timing is dropped).
+ * A rating window still open is closed first with NOT_RATED: its customer
+ * did not rate. Returns false, changing nothing, with no teller, while
+ * paused, or when the ring could not keep the outcome(s). */
+static bool s_apply_request_rating(devcore_t *self, const devproto_request_rating_t *r)
+{
+    devproto_state_t st = self->state;
+    if (st == DEVPROTO_STATE_NO_STAFF || st == DEVPROTO_STATE_PAUSED)
+        return false;
+    int outcomes = st == DEVPROTO_STATE_AWAIT_RATING ? 2 : 1;
+    if (devring_used(&self->ring) + outcomes > DEVCORE_RING_CAPACITY)
+        return false;
+    if (st == DEVPROTO_STATE_AWAIT_RATING && !s_store_outcome(self, 0))
+        return false;                        /* cannot happen: checked above */
+    memset(self->svc_ticket, 0, sizeof self->svc_ticket);
+    memcpy(self->svc_ticket, r->ticket, r->ticket_length);
+    self->svc_ticket_len = r->ticket_length;
+    self->svc_ms = 0;                        /* timed by the host, not here */
+    self->served++;
+    self->pause_digit = 0;
+    memset(&self->shown, 0, sizeof self->shown);
+    s_voice(self, DEVPROTO_PROMPT_PLEASE_RATE);
+    s_set_state(self, DEVPROTO_STATE_AWAIT_RATING);
+    return true;
+}
+
 /* --- key presses ---------------------------------------------------------- */
 
 static void s_press_rating(devcore_t *self, uint8_t index)
@@ -727,6 +791,15 @@ static void s_apply(devcore_t *self, const devcodec_cmd_t *cmd)
         self->time_valid = true;
         self->time_ms = cmd->u.time_ms;
         self->time_at_ms = self->now_ms;
+        break;
+    case DEVPROTO_CMD_SET_STAFF:
+        s_apply_set_staff(self, &cmd->u.set_staff);
+        break;
+    case DEVPROTO_CMD_REQUEST_RATING:
+        if (!s_apply_request_rating(self, &cmd->u.request_rating)) {
+            self->stats.commands_rejected++;  /* no teller, paused or ring full */
+            return;
+        }
         break;
     default:
         return;

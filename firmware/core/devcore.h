@@ -51,7 +51,10 @@ typedef struct {
 typedef struct {
     uint32_t reports_sent;
     uint32_t commands_applied;
-    uint32_t commands_rejected;    /* malformed OUT reports, never acted on */
+    uint32_t commands_rejected;    /* malformed OUT reports, and commands refused
+                                    * where they have no meaning (SET_CONFIG with
+                                    * more keys than fitted, REQUEST_RATING with no
+                                    * teller or paused): never acted on */
     uint32_t presses_suppressed;   /* repeat presses inside the interval */
     uint32_t presses_refused;      /* refused because the ring was full */
 } devcore_stats_t;

@@ -28,7 +28,7 @@
 #define DEVCORE_FW_MAJOR 1
 #endif
 #ifndef DEVCORE_FW_MINOR
-#define DEVCORE_FW_MINOR 1           /* 1.1: SET_LABEL */
+#define DEVCORE_FW_MINOR 2           /* 1.1: SET_LABEL; 1.2: SET_STAFF, REQUEST_RATING */
 #endif
 #ifndef DEVCORE_FW_PATCH
 #define DEVCORE_FW_PATCH 0

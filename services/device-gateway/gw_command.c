@@ -10,32 +10,45 @@ static const char *s_prompts[] = { NULL, "welcome", "please_rate", "thanks", "er
 static const char *s_refusals[] = { "none", "unknown_staff", "inactive",
                                     "logged_in_elsewhere" };
 
-static int s_ticket_ok(const char *t)
+/* 1 if `v` is a string of 0..8 of [A-Z0-9] (no NUL inside); *t gets it. */
+static int s_ticket_ok(const json_t *v, const char **t)
 {
-    size_t n = strlen(t);
-    if (n > DEVPROTO_TICKET_MAX)
+    *t = json_string_value(v);
+    if (!*t || strlen(*t) != json_string_length(v) || strlen(*t) > DEVPROTO_TICKET_MAX)
         return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9')))
+    for (const char *c = *t; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
             return 0;
     return 1;
+}
+
+/* A teller's name (UTF-8) into a device's name field: GB2312, cut at a
+ * character's end to DEVPROTO_NAME_BYTES (a name is data, not layout:
+ * never refused for its length; *cut says it was cut). 0, or -1 with a
+ * reason for text that is not UTF-8. */
+static int s_name(gw_gb2312_t *gb, const char *utf8, uint8_t name[DEVPROTO_NAME_BYTES],
+                  uint8_t *len, int *marked, int *cut, char why[GW_GB2312_REASON_SIZE])
+{
+    size_t n = 0;
+    int rc = gw_gb2312_convert(gb, utf8, name, DEVPROTO_NAME_BYTES, &n, marked, 1, cut, why);
+    *len = (uint8_t) n;
+    return rc;
 }
 
 int gw_command_login_reply(gw_gb2312_t *gb, int accepted, const char *name,
                            int reason, devcodec_cmd_t *out, int *marked)
 {
     char why[GW_GB2312_REASON_SIZE];
-    size_t len = 0;
     memset(out, 0, sizeof *out);
     out->type = DEVPROTO_CMD_LOGIN_REPLY;
     out->u.login_reply.accepted = accepted ? 1 : 0;
     out->u.login_reply.reason = accepted ? 0 : (uint8_t) reason;
     *marked = 0;
+    int cut;
     if (accepted && name
-        && gw_gb2312_convert(gb, name, out->u.login_reply.name, DEVPROTO_NAME_BYTES,
-                             &len, marked, 1, NULL, why) < 0)
+        && s_name(gb, name, out->u.login_reply.name, &out->u.login_reply.name_length,
+                  marked, &cut, why) < 0)
         return -1;
-    out->u.login_reply.name_length = (uint8_t) len;
     uint8_t buf[DEVPROTO_REPORT_SIZE];
     return devcodec_encode_cmd(out, buf) == DEVCODEC_OK ? 0 : -1;
 }
@@ -119,6 +132,42 @@ static int s_config(const json_t *data, gw_command_t *out,
     return 0;
 }
 
+/* staff: the teller the host logged in ("" = nobody). The name is cut to
+ * the device's field, not refused; with nobody it is not used. */
+static int s_staff(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
+                   char reason[ENVELOPE_REASON_SIZE])
+{
+    json_error_t err;
+    const char *serial, *command;
+    json_t *jno, *jname;
+    if (json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:o, s:o}",
+                       "serial", &serial, "command", &command, "employee_no", &jno,
+                       "name", &jname) < 0)
+        return envelope_reject(reason, "staff: %s", err.text);
+    const char *no = json_string_value(jno), *name = json_string_value(jname);
+    size_t n = no ? strlen(no) : 0;
+    if (!no || n != json_string_length(jno) || n > DEVPROTO_EMPLOYEE_MAX
+        || strspn(no, "0123456789") != n)
+        return envelope_reject(reason, "staff: employee_no must be \"\" or 1..16 digits");
+    if (!name || strlen(name) != json_string_length(jname))
+        return envelope_reject(reason, "staff: name must be a string");
+    if (strlen(name) > GW_COMMAND_NAME_MAX)
+        return envelope_reject(reason, "staff: name must be at most %d bytes",
+                               GW_COMMAND_NAME_MAX);
+    devcodec_cmd_t *c = &out->cmds[0];
+    c->type = DEVPROTO_CMD_SET_STAFF;
+    c->u.set_staff.employee_length = (uint8_t) n;
+    memcpy(c->u.set_staff.employee_no, no, n);
+    char why[GW_GB2312_REASON_SIZE];
+    int marked = 0;
+    if (n && s_name(gb, name, c->u.set_staff.name, &c->u.set_staff.name_length, &marked,
+                    &out->cut, why) < 0)
+        return envelope_reject(reason, "staff: name: %s", why);
+    out->marked += marked;
+    out->count = 1;
+    return 0;
+}
+
 int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
                       char reason[ENVELOPE_REASON_SIZE])
 {
@@ -176,13 +225,14 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
         out->count = 1;
     } else if (strcmp(command, "ticket") == 0) {
         const char *ticket;
+        json_t *jticket;
         int number;
         rc = json_unpack_ex((json_t *) data, &err, JSON_STRICT,
-                            "{s:s, s:s, s:s, s:i}", "serial", &serial, "command",
-                            &command, "ticket", &ticket, "window_number", &number);
+                            "{s:s, s:s, s:o, s:i}", "serial", &serial, "command",
+                            &command, "ticket", &jticket, "window_number", &number);
         if (rc < 0)
             return envelope_reject(reason, "ticket: %s", err.text);
-        if (!s_ticket_ok(ticket))
+        if (!s_ticket_ok(jticket, &ticket))
             return envelope_reject(reason, "ticket: ticket must be 0..8 of [A-Z0-9]");
         if (number < 0 || number > 255)
             return envelope_reject(reason, "ticket: window_number must be 0..255");
@@ -218,6 +268,21 @@ int gw_command_decode(const json_t *data, gw_gb2312_t *gb, gw_command_t *out,
             return envelope_reject(reason, "login_reply: name: %s", gwhy);
         c->u.login_reply.name_length = (uint8_t) len;
         out->marked += marked;
+        out->count = 1;
+    } else if (strcmp(command, "staff") == 0) {
+        rc = s_staff(data, gb, out, reason);
+    } else if (strcmp(command, "rate") == 0) {
+        const char *ticket;
+        json_t *jticket;
+        rc = json_unpack_ex((json_t *) data, &err, JSON_STRICT, "{s:s, s:s, s:o}",
+                            "serial", &serial, "command", &command, "ticket", &jticket);
+        if (rc < 0)
+            return envelope_reject(reason, "rate: %s", err.text);
+        if (!s_ticket_ok(jticket, &ticket))
+            return envelope_reject(reason, "rate: ticket must be 0..8 of [A-Z0-9]");
+        c->type = DEVPROTO_CMD_REQUEST_RATING;
+        c->u.request_rating.ticket_length = (uint8_t) strlen(ticket);
+        memcpy(c->u.request_rating.ticket, ticket, strlen(ticket));
         out->count = 1;
     } else if (strcmp(command, "time") == 0) {
         const char *ts;

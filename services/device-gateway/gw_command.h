@@ -2,9 +2,11 @@
  *  strictly and turned into devproto OUT commands.
  *
  *  data: {"serial": "...", "command": "text"|"stars"|"prompt"|"config"|
- *  "ticket"|"login_reply"|"time", ...} with exactly the members of its
- *  command (docs/protocol-gateway.md). Text is converted to GB2312; a
- *  character with no GB2312 form becomes "□" and is counted in `marked`.
+ *  "ticket"|"login_reply"|"time"|"staff"|"rate", ...} with exactly the
+ *  members of its command (docs/protocol.md, "Device commands"). Text is
+ *  converted to GB2312; a character with no GB2312 form becomes "□" and is
+ *  counted in `marked`. A text line too long is refused; a teller's name
+ *  (staff) is cut to the device's 16 bytes instead (`cut`).
  */
 #ifndef EQMS_GW_COMMAND_H
 #define EQMS_GW_COMMAND_H
@@ -16,6 +18,7 @@
 #include "gw_gb2312.h"
 
 #define GW_COMMAND_MAX DEVPROTO_LINES   /* OUT reports one command may need */
+#define GW_COMMAND_NAME_MAX 256         /* bytes of UTF-8 in a staff command's name */
 
 typedef struct {
     char serial[DEVPROTO_SERIAL_MAX + 1];
@@ -23,6 +26,7 @@ typedef struct {
     int count;                          /* reports in cmds */
     devcodec_cmd_t cmds[GW_COMMAND_MAX];
     int marked;                         /* characters replaced by the marker */
+    int cut;                            /* staff: the name was cut to fit the device */
 } gw_command_t;
 
 /* Decodes and checks one command; every report in out->cmds encodes. Returns

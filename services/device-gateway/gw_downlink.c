@@ -28,12 +28,21 @@ int gw_downlink_send(gw_downlink_t *self, gw_device_t *d, devcodec_cmd_t *cmd)
     return rc;
 }
 
+bool gw_downlink_understands(const gw_device_t *d, uint8_t type)
+{
+    uint16_t need = devcodec_cmd_firmware(type);
+    if (need == 0)
+        return false;
+    if (need <= 0x0100)
+        return true;
+    return d->has_hello && ((uint16_t) (d->hello.fw_major << 8) | d->hello.fw_minor) >= need;
+}
+
 /* SET_LABEL for every key the device has (firmware 1.1 on): the scale's
  * label of each of the first `keys`, none for the others. */
 static void s_labels(gw_downlink_t *self, gw_device_t *d, int keys)
 {
-    if (!d->has_hello || d->hello.fw_major < 1
-        || (d->hello.fw_major == 1 && d->hello.fw_minor < GW_DOWNLINK_LABELS_FW_MINOR))
+    if (!gw_downlink_understands(d, DEVPROTO_CMD_SET_LABEL))
         return;
     for (int key = 0; key < d->hello.key_count && key < DEVPROTO_KEYS_MAX; key++) {
         devcodec_cmd_t cmd;

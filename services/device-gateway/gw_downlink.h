@@ -12,6 +12,7 @@
 #ifndef EQMS_GW_DOWNLINK_H
 #define EQMS_GW_DOWNLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "eqms/devcodec.h"
@@ -28,8 +29,11 @@ typedef struct {
  * cannot be encoded, the device is offline or its queue is full (logged). */
 int gw_downlink_send(gw_downlink_t *self, gw_device_t *dev, devcodec_cmd_t *cmd);
 
-/* Firmware 1.x understands SET_LABEL from this minor version on. */
-#define GW_DOWNLINK_LABELS_FW_MINOR 1
+/* True if the device's firmware understands OUT reports of `type`
+ * (devcodec_cmd_firmware): the types of firmware 1.0 always; a later one
+ * only once a hello told a firmware that has it (an older device would
+ * reject it as unknown). */
+bool gw_downlink_understands(const gw_device_t *dev, uint8_t type);
 
 /* SET_CONFIG, the labels of its keys (firmware that knows SET_LABEL) and
  * the idle text of the device's registry entry (if it has one), then

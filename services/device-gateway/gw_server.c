@@ -479,6 +479,18 @@ static void s_on_snapshot(gw_server_t *self, const envelope_t *env)
     }
 }
 
+/* The host logged a teller in at the device (SET_STAFF, no STAFF_LOGIN
+ * from the device) or out: the device's events from now on carry that
+ * teller (docs/protocol.md, "Device commands"). */
+static void s_host_staff(gw_server_t *self, gw_device_t *d, const devproto_set_staff_t *st)
+{
+    snprintf(d->employee, sizeof d->employee, "%.*s", (int) st->employee_length,
+             st->employee_no);
+    self->sessions_dirty = true;
+    log_info("staff_set", "serial=%s employee_no=%s", d->serial,
+             d->employee[0] ? d->employee : "-");
+}
+
 static void s_on_command(gw_server_t *self, const envelope_t *env)
 {
     gw_command_t cmd;
@@ -496,15 +508,37 @@ static void s_on_command(gw_server_t *self, const envelope_t *env)
                  d ? "device is offline" : "no such device on this gateway");
         return;
     }
+    for (int i = 0; i < cmd.count; i++)
+        if (!gw_downlink_understands(d, cmd.cmds[i].type)) {
+            /* an older firmware would reject the report as unknown */
+            uint16_t need = devcodec_cmd_firmware(cmd.cmds[i].type);
+            s_count(self->m_cmds_rejected, 1);
+            if (d->has_hello)
+                log_warn("command_rejected", "id=%s serial=%s command=%s firmware=%u.%u.%u "
+                         "reason=\"the device's firmware does not know it (needs %u.%u)\"",
+                         env->id, cmd.serial, cmd.command, d->hello.fw_major,
+                         d->hello.fw_minor, d->hello.fw_patch, need >> 8, need & 0xFF);
+            else
+                log_warn("command_rejected", "id=%s serial=%s command=%s reason=\"the "
+                         "device's firmware is not known yet (no hello)\"", env->id,
+                         cmd.serial, cmd.command);
+            return;
+        }
     if (cmd.marked)
         log_warn("text_marked", "serial=%s command=%s marked=%d reason=\"characters "
                  "without a GB2312 form shown as a marker\"", cmd.serial, cmd.command,
                  cmd.marked);
+    if (cmd.cut)
+        log_warn("name_cut", "serial=%s command=%s bytes=%d reason=\"the name is longer "
+                 "than the device's field: cut at a character\"", cmd.serial, cmd.command,
+                 DEVPROTO_NAME_BYTES);
     for (int i = 0; i < cmd.count; i++)
         if (gw_downlink_send(&self->downlink, d, &cmd.cmds[i]) < 0) {
             s_count(self->m_cmds_rejected, 1);
             return;
         }
+    if (cmd.cmds[0].type == DEVPROTO_CMD_SET_STAFF)
+        s_host_staff(self, d, &cmd.cmds[0].u.set_staff);
     s_count(self->m_cmds, 1);
     log_debug("command_queued", "serial=%s command=%s reports=%d", cmd.serial,
               cmd.command, cmd.count);

@@ -97,6 +97,17 @@ static devcodec_cmd_t s_cmd(uint8_t type)
         /* 不满意 */
         memcpy(c.u.label.text, "\xb2\xbb\xc2\xfa\xd2\xe2", 6);
         break;
+    case DEVPROTO_CMD_SET_STAFF:
+        c.u.set_staff.employee_length = 4;
+        memcpy(c.u.set_staff.employee_no, "1001", 4);
+        c.u.set_staff.name_length = 4;
+        /* 王芳 */
+        memcpy(c.u.set_staff.name, "\xcd\xf5\xb7\xbc", 4);
+        break;
+    case DEVPROTO_CMD_REQUEST_RATING:
+        c.u.request_rating.ticket_length = 4;
+        memcpy(c.u.request_rating.ticket, "A012", 4);
+        break;
     default:
         break;
     }
@@ -112,7 +123,8 @@ static const uint8_t s_event_types[] = {
 static const uint8_t s_cmd_types[] = {
     DEVPROTO_CMD_ACK, DEVPROTO_CMD_SET_TEXT, DEVPROTO_CMD_SET_STARS,
     DEVPROTO_CMD_PLAY_PROMPT, DEVPROTO_CMD_SET_CONFIG, DEVPROTO_CMD_SHOW_TICKET,
-    DEVPROTO_CMD_LOGIN_REPLY, DEVPROTO_CMD_SET_TIME, DEVPROTO_CMD_SET_LABEL
+    DEVPROTO_CMD_LOGIN_REPLY, DEVPROTO_CMD_SET_TIME, DEVPROTO_CMD_SET_LABEL,
+    DEVPROTO_CMD_SET_STAFF, DEVPROTO_CMD_REQUEST_RATING
 };
 #define S_N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -204,6 +216,38 @@ static void test_wire_layout_is_little_endian_and_fixed(void **state)
         t = (t << 8) | buf[16 + i];
     assert_true(t == 1795000000123ULL);
     assert_memory_equal(buf + 10, "\0\0\0\0", 4); /* OUT uptime is 0 */
+
+    /* SET_STAFF: employee length + 16, name length + 16, fixed 34 bytes */
+    s_cmd_bytes(DEVPROTO_CMD_SET_STAFF, buf);
+    static const uint8_t staff[34] = {
+        4, '1', '0', '0', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        4, 0xcd, 0xf5, 0xb7, 0xbc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    };
+    assert_int_equal(buf[1], 0x8A);
+    assert_int_equal(buf[14], 34);
+    assert_memory_equal(buf + 16, staff, sizeof staff);
+    for (size_t i = 16 + sizeof staff; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0);
+    /* REQUEST_RATING: the ticket field, 9 bytes */
+    s_cmd_bytes(DEVPROTO_CMD_REQUEST_RATING, buf);
+    assert_int_equal(buf[1], 0x8B);
+    assert_int_equal(buf[14], 9);
+    assert_memory_equal(buf + 16, "\x04" "A012\0\0\0\0", 9);
+}
+
+/* Which firmware first understands each command (the gateway sends a
+ * later type only to a device that said it has that firmware). */
+static void test_firmware_of_each_command(void **state)
+{
+    (void) state;
+    for (uint8_t t = DEVPROTO_CMD_ACK; t <= DEVPROTO_CMD_SET_TIME; t++)
+        assert_int_equal(devcodec_cmd_firmware(t), 0x0100);
+    assert_int_equal(devcodec_cmd_firmware(DEVPROTO_CMD_SET_LABEL), 0x0101);
+    assert_int_equal(devcodec_cmd_firmware(DEVPROTO_CMD_SET_STAFF), 0x0102);
+    assert_int_equal(devcodec_cmd_firmware(DEVPROTO_CMD_REQUEST_RATING), 0x0102);
+    assert_int_equal(devcodec_cmd_firmware(0x8C), 0);
+    assert_int_equal(devcodec_cmd_firmware(DEVPROTO_EV_RATING), 0);
+    assert_int_equal(devcodec_cmd_firmware(0), 0);
 }
 
 static void test_stored_and_transient_types(void **state)
@@ -302,7 +346,7 @@ static void test_rejects_unknown_or_crossed_types(void **state)
     s_event_bytes(DEVPROTO_EV_HELLO, buf);
     assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_TYPE);
     s_cmd_bytes(DEVPROTO_CMD_SET_TIME, buf);
-    buf[1] = 0x8A;
+    buf[1] = 0x8C;                          /* the first type after firmware 1.2's */
     assert_int_equal(s_dec_cmd(buf), DEVCODEC_ERR_TYPE);
 
     devcodec_event_t e = s_event(DEVPROTO_EV_RATING);
@@ -610,6 +654,24 @@ static void test_rejects_bad_command_payloads(void **state)
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_LOGIN_REPLY, 1, 4), DEVCODEC_ERR_PAYLOAD); /* bytes left over */
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_LOGIN_REPLY, 2, 0x01), DEVCODEC_ERR_PAYLOAD);
     assert_int_equal(s_cmd_poke(DEVPROTO_CMD_LOGIN_REPLY, 17, 'x'), DEVCODEC_ERR_PAYLOAD);
+    /* set staff: 0..16 digits, zero after them; the name's rules; nobody
+     * has no name */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 0, 17), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 0, 5), DEVCODEC_ERR_PAYLOAD);  /* a 0 digit */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 0, 3), DEVCODEC_ERR_PAYLOAD);  /* '1' left */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 2, 'a'), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 16, '9'), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 17, 17), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 17, 3), DEVCODEC_ERR_PAYLOAD); /* splits a pair */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 17, 2), DEVCODEC_ERR_PAYLOAD); /* bytes left over */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 18, 0x0A), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 33, 'x'), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_SET_STAFF, 17, 0), DEVCODEC_ERR_PAYLOAD); /* name bytes left */
+    /* request rating: the ticket's rules */
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_REQUEST_RATING, 0, 9), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_REQUEST_RATING, 1, 'a'), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_REQUEST_RATING, 5, 'B'), DEVCODEC_ERR_PAYLOAD);
+    assert_int_equal(s_cmd_poke(DEVPROTO_CMD_REQUEST_RATING, 0, 0), DEVCODEC_ERR_PAYLOAD); /* 'A012' left */
 
     uint8_t buf[DEVPROTO_REPORT_SIZE];
     devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_LOGIN_REPLY), out;
@@ -641,6 +703,36 @@ static void test_rejects_bad_command_payloads(void **state)
     assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
     assert_int_equal(out.u.label.key, 5);
     assert_int_equal(out.u.label.length, 0);
+    /* nobody (the host logged the teller out): no number, no name */
+    c = s_cmd(DEVPROTO_CMD_SET_STAFF);
+    memset(&c.u.set_staff, 0, sizeof c.u.set_staff);
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_OK);
+    assert_int_equal(buf[14], 34);
+    assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
+    assert_int_equal(out.u.set_staff.employee_length, 0);
+    c.u.set_staff.name_length = 2;
+    memcpy(c.u.set_staff.name, "AB", 2);
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_PAYLOAD);
+    /* 16 digits and a whole name field; no name is fine too */
+    c = s_cmd(DEVPROTO_CMD_SET_STAFF);
+    c.u.set_staff.employee_length = 16;
+    memcpy(c.u.set_staff.employee_no, "1234567890123456", 16);
+    c.u.set_staff.name_length = 16;
+    memcpy(c.u.set_staff.name, "\xc5\xb7\xd1\xf4\xd2\xbb\xb6\xfe\xc8\xfd\xcb\xc4\xce\xe5\xc1\xf9", 16);
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_OK);
+    assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
+    assert_memory_equal(out.u.set_staff.employee_no, "1234567890123456", 16);
+    c.u.set_staff.name_length = 0;
+    memset(c.u.set_staff.name, 0, sizeof c.u.set_staff.name);
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_OK);
+    c.u.set_staff.employee_length = 17;
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_ERR_PAYLOAD);
+    /* a rating asked for no ticket (a walk-in) */
+    c = s_cmd(DEVPROTO_CMD_REQUEST_RATING);
+    memset(&c.u.request_rating, 0, sizeof c.u.request_rating);
+    assert_int_equal(devcodec_encode_cmd(&c, buf), DEVCODEC_OK);
+    assert_int_equal(devcodec_decode_cmd(buf, sizeof buf, &out), DEVCODEC_OK);
+    assert_int_equal(out.u.request_rating.ticket_length, 0);
 }
 
 /* --- hostile bytes -------------------------------------------------------- */
@@ -707,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_every_event_round_trips),
         cmocka_unit_test(test_every_command_round_trips),
         cmocka_unit_test(test_wire_layout_is_little_endian_and_fixed),
+        cmocka_unit_test(test_firmware_of_each_command),
         cmocka_unit_test(test_stored_and_transient_types),
         cmocka_unit_test(test_strerror_names_every_error),
         cmocka_unit_test(test_rejects_wrong_size),

@@ -1142,6 +1142,379 @@ static void test_uptime_wraps_around(void **state)
     assert_int_equal(s_stored_count(), n + 1);
 }
 
+/* --- tests: the host's teller and rating request (firmware 1.2) ------------ */
+
+/* 王芳 in GB2312 */
+#define S_HOST_NAME "\xcd\xf5\xb7\xbc"
+
+/* SET_STAFF from the host: `no` ("" = nobody) and its GB2312 name. */
+static void s_set_staff(const char *no, const char *name)
+{
+    devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_SET_STAFF);
+    c.u.set_staff.employee_length = (uint8_t) strlen(no);
+    memcpy(c.u.set_staff.employee_no, no, strlen(no));
+    c.u.set_staff.name_length = (uint8_t) strlen(name);
+    memcpy(c.u.set_staff.name, name, strlen(name));
+    s_command(&c);
+}
+
+static void s_request_rating(const char *ticket)
+{
+    devcodec_cmd_t c = s_cmd(DEVPROTO_CMD_REQUEST_RATING);
+    c.u.request_rating.ticket_length = (uint8_t) strlen(ticket);
+    memcpy(c.u.request_rating.ticket, ticket, strlen(ticket));
+    s_command(&c);
+}
+
+/* Teller 1001 (王芳) logged in by the host on a connected device. */
+static void s_host_login(void)
+{
+    s_connect();
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+}
+
+static void test_host_login_shows_the_teller_and_stores_nothing(void **state)
+{
+    (void) state;
+    s_connect();
+    uint32_t applied = devcore_stats(&s_dev).commands_applied;
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_int_equal(devcore_stats(&s_dev).commands_applied, applied + 1);
+    /* the screen of an accepted login */
+    assert_true(s_lcd_is(0, DEVTEXT_WELCOME));
+    assert_true(s_lcd_is(1, S_HOST_NAME));
+    assert_true(s_lcd_is(2, DEVTEXT_STAFF_NO "1001"));
+    assert_true(s_lcd_is(3, DEVTEXT_SERVED "0" DEVTEXT_PERSONS));
+    /* no STAFF_LOGIN: the host knows */
+    assert_int_equal(devcore_ring_used(&s_dev), 0);
+    assert_int_equal(s_stored_count(), 0);
+    /* the heartbeat tells a teller is in */
+    s_advance(DEVCORE_HEARTBEAT_MS);
+    assert_int_equal(s_last(DEVPROTO_EV_HEARTBEAT)->u.status.staff_logged_in, 1);
+    /* the teller keys work: events are stored as after a device login */
+    s_show_ticket("A012", 3);
+    s_key(DEVCORE_KEY_START);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_SERVING);
+    assert_memory_equal(s_last(DEVPROTO_EV_SERVICE_START)->u.ticket.ticket, "A012", 4);
+    s_key(DEVCORE_KEY_END);
+    s_key(S_RATE(1));
+    assert_int_equal(s_count(DEVPROTO_EV_RATING), 1);
+    s_advance(DEVCORE_THANKS_MS);
+    /* a logout typed on the device is stored with the host's teller */
+    s_key(DEVCORE_KEY_LOGIN);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_NO_STAFF);
+    const devcodec_event_t *e = s_last(DEVPROTO_EV_STAFF_LOGOUT);
+    assert_int_equal(e->u.staff.length, 4);
+    assert_memory_equal(e->u.staff.employee_no, "1001", 4);
+    assert_int_equal(s_count(DEVPROTO_EV_STAFF_LOGIN), 0);
+    /* a name-less teller shows as 柜员 */
+    s_set_staff("7", "");
+    assert_true(s_lcd_is(1, DEVTEXT_TELLER));
+    assert_true(s_lcd_is(2, DEVTEXT_STAFF_NO "7"));
+}
+
+static void test_host_login_abandons_a_login_typed_or_awaiting_its_reply(void **state)
+{
+    (void) state;
+    s_connect();
+    s_type("42");
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(2, DEVTEXT_STAFF_NO "1001"));
+    s_type("5");                                     /* digits are a pause reason now */
+    assert_true(s_lcd_is(3, DEVTEXT_REASON " 5"));
+    assert_int_equal(devcore_ring_used(&s_dev), 0);
+
+    s_start(1000, 4);
+    s_connect();
+    s_type("42");
+    s_key(DEVCORE_KEY_LOGIN);                        /* STAFF_LOGIN, awaiting the reply */
+    assert_true(s_lcd_is(0, DEVTEXT_LOGGING_IN));
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(1, S_HOST_NAME));
+    assert_int_equal(devcore_ring_used(&s_dev), 1);  /* the device's own login, no more */
+    /* the abandoned login's reply changes nothing, nor does its timeout */
+    s_login_reply(0, DEVPROTO_REFUSED_UNKNOWN_STAFF);
+    s_advance(DEVCORE_LOGIN_REPLY_MS);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(2, DEVTEXT_STAFF_NO "1001"));
+    s_key(DEVCORE_KEY_LOGIN);
+    assert_memory_equal(s_last(DEVPROTO_EV_STAFF_LOGOUT)->u.staff.employee_no, "1001", 4);
+}
+
+static void test_host_login_of_the_same_teller_only_refreshes_the_name(void **state)
+{
+    (void) state;
+    s_login();                                       /* 10086 on the device, as 张三 */
+    s_show_ticket("B007", 3);
+    s_key(DEVCORE_KEY_START);
+    uint16_t used = devcore_ring_used(&s_dev);
+    s_set_staff("10086", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_SERVING);   /* goes on */
+    assert_true(s_lcd_is(2, S_HOST_NAME));
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    s_key(DEVCORE_KEY_END);
+    assert_memory_equal(s_last(DEVPROTO_EV_SERVICE_END)->u.ticket.ticket, "B007", 4);
+    s_set_staff("10086", S_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    s_key(S_RATE(3));
+    assert_int_equal(s_last(DEVPROTO_EV_RATING)->u.rating.option_code, 3);
+    s_advance(DEVCORE_THANKS_MS);
+    assert_true(s_lcd_is(1, S_NAME));
+    assert_true(s_lcd_is(3, DEVTEXT_SERVED "1" DEVTEXT_PERSONS));      /* count kept */
+
+    /* a late refusal waiting for the service's end is overruled by the host */
+    s_start(1000, 4);
+    s_type("42");
+    s_key(DEVCORE_KEY_LOGIN);                        /* standalone */
+    s_key(DEVCORE_KEY_START);
+    s_connect();
+    s_login_reply(0, DEVPROTO_REFUSED_UNKNOWN_STAFF);
+    s_set_staff("42", S_HOST_NAME);
+    s_key(DEVCORE_KEY_END);
+    s_key(S_RATE(1));
+    s_advance(DEVCORE_THANKS_MS);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(1, S_HOST_NAME));
+}
+
+static void test_host_login_replaces_another_teller_without_events(void **state)
+{
+    (void) state;
+    /* serving: the service ends without SERVICE_END */
+    s_login();
+    s_show_ticket("B007", 3);
+    s_key(DEVCORE_KEY_START);
+    uint16_t used = devcore_ring_used(&s_dev);
+    int stored = s_stored_count();
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(2, S_HOST_NAME));           /* B007 still called */
+    assert_true(s_lcd_is(3, DEVTEXT_STAFF_NO "1001"));
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    assert_int_equal(s_stored_count(), stored);
+    s_advance(DEVCORE_ACK_TIMEOUT_MS / 2);
+    assert_int_equal(s_count(DEVPROTO_EV_SERVICE_END), 0);
+    assert_int_equal(s_count(DEVPROTO_EV_STAFF_LOGOUT), 0);
+
+    /* awaiting a rating (and its timeout): ends, no NOT_RATED */
+    s_key(DEVCORE_KEY_START);
+    s_key(DEVCORE_KEY_END);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    used = devcore_ring_used(&s_dev);
+    s_set_staff("10086", S_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(3, DEVTEXT_SERVED "0" DEVTEXT_PERSONS));
+    s_advance(DEVCORE_DEFAULT_RATING_TIMEOUT_S * 1000);
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    assert_int_equal(s_count(DEVPROTO_EV_NOT_RATED), 0);
+    s_key(S_RATE(1));                                /* outside any rating window */
+    assert_int_equal(s_count(DEVPROTO_EV_RATING), 0);
+
+    /* thank-you and paused: ended too */
+    s_key(DEVCORE_KEY_START);
+    s_key(DEVCORE_KEY_END);
+    s_key(S_RATE(2));
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_THANKS);
+    s_set_staff("1001", S_HOST_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    s_type("4");
+    s_key(DEVCORE_KEY_PAUSE);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_PAUSED);
+    used = devcore_ring_used(&s_dev);
+    s_set_staff("10086", S_NAME);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(3, DEVTEXT_SERVED "0" DEVTEXT_PERSONS));   /* no reason left */
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    /* the teller logged out on the device is the new one */
+    s_key(DEVCORE_KEY_LOGIN);
+    assert_memory_equal(s_last(DEVPROTO_EV_STAFF_LOGOUT)->u.staff.employee_no, "10086", 5);
+    assert_int_equal(s_count(DEVPROTO_EV_STAFF_LOGOUT), 1);
+}
+
+static void test_host_logout_stores_no_event(void **state)
+{
+    (void) state;
+    s_host_login();
+    s_set_staff("", "");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_NO_STAFF);
+    assert_true(s_lcd_is(0, DEVTEXT_WELCOME));
+    assert_true(s_lcd_is(1, DEVTEXT_NO_STAFF));
+    assert_int_equal(devcore_ring_used(&s_dev), 0);
+    assert_int_equal(s_stored_count(), 0);
+    s_key(DEVCORE_KEY_START);                        /* nobody to serve */
+    assert_int_equal(s_last_voice(), DEVPROTO_PROMPT_ERROR);
+
+    /* from a device login in the middle of a service: no SERVICE_END, no logout */
+    s_login();
+    s_key(DEVCORE_KEY_START);
+    uint16_t used = devcore_ring_used(&s_dev);
+    s_set_staff("", "");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_NO_STAFF);
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    assert_int_equal(s_count(DEVPROTO_EV_STAFF_LOGOUT), 0);
+    assert_int_equal(s_count(DEVPROTO_EV_SERVICE_END), 0);
+
+    /* nobody logged in: a login being typed goes on */
+    s_type("77");
+    s_set_staff("", "");
+    assert_true(s_lcd_is(1, "77"));
+    s_key(DEVCORE_KEY_LOGIN);
+    assert_memory_equal(s_last(DEVPROTO_EV_STAFF_LOGIN)->u.staff.employee_no, "77", 2);
+}
+
+static void test_rating_requested_by_the_host(void **state)
+{
+    (void) state;
+    s_host_login();
+    s_show_ticket("A012", 3);
+    uint16_t used = devcore_ring_used(&s_dev);
+    s_request_rating("A012");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    assert_int_equal(s_last_voice(), DEVPROTO_PROMPT_PLEASE_RATE);
+    assert_true(s_lcd_is(0, DEVTEXT_RATE_1));
+    assert_true(s_lcd_is(1, DEVTEXT_RATE_2));
+    assert_true(s_lcd_is(3, "A012"));
+    assert_int_equal(devcore_ring_used(&s_dev), used);           /* no SERVICE_END */
+    assert_int_equal(s_count(DEVPROTO_EV_SERVICE_END), 0);
+    s_key(S_RATE(2));
+    const devcodec_event_t *r = s_last(DEVPROTO_EV_RATING);
+    assert_int_equal(r->u.rating.option_code, 2);
+    assert_int_equal(r->u.rating.ticket_length, 4);
+    assert_memory_equal(r->u.rating.ticket, "A012", 4);
+    assert_int_equal(r->u.rating.service_ms, 0);                  /* timed by the host */
+    assert_int_equal(s_last_voice(), DEVPROTO_PROMPT_THANKS);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_THANKS);
+    s_advance(DEVCORE_THANKS_MS);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_true(s_lcd_is(0, DEVTEXT_WELCOME));                    /* A012 no longer called */
+    assert_true(s_lcd_is(3, DEVTEXT_SERVED "1" DEVTEXT_PERSONS));
+    /* the rating is the host teller's: the next STAFF_LOGOUT says who */
+    s_key(DEVCORE_KEY_LOGIN);
+    assert_true(s_last(DEVPROTO_EV_STAFF_LOGOUT)->seq > r->seq);
+    assert_memory_equal(s_last(DEVPROTO_EV_STAFF_LOGOUT)->u.staff.employee_no, "1001", 4);
+    assert_int_equal(s_count(DEVPROTO_EV_STAFF_LOGIN), 0);
+
+    /* not rated within the configured timeout: NOT_RATED with the ticket */
+    s_host_login();
+    static const uint8_t four[4] = { 1, 2, 3, 4 };
+    s_config(5, 0, 4, four);
+    s_request_rating("C3");
+    s_advance(5000 - 5);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    s_advance(5);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    const devcodec_event_t *n = s_last(DEVPROTO_EV_NOT_RATED);
+    assert_memory_equal(n->u.rating.ticket, "C3", 2);
+    /* a walk-in finished at the PC: no ticket */
+    s_request_rating("");
+    s_key(S_RATE(4));
+    assert_int_equal(s_last(DEVPROTO_EV_RATING)->u.rating.ticket_length, 0);
+}
+
+static void test_rating_requested_while_serving_drops_the_device_service(void **state)
+{
+    (void) state;
+    s_host_login();
+    s_show_ticket("B007", 3);
+    s_key(DEVCORE_KEY_START);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_SERVING);
+    uint16_t used = devcore_ring_used(&s_dev);
+    s_request_rating("A012");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    assert_true(s_lcd_is(3, "A012"));
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    assert_int_equal(s_count(DEVPROTO_EV_SERVICE_END), 0);
+    s_key(S_RATE(1));
+    const devcodec_event_t *r = s_last(DEVPROTO_EV_RATING);
+    assert_memory_equal(r->u.rating.ticket, "A012", 4);
+    assert_int_equal(r->u.rating.service_ms, 0);
+    s_advance(DEVCORE_THANKS_MS);
+    s_key(DEVCORE_KEY_END);                          /* the device's service is gone */
+    assert_int_equal(s_last_voice(), DEVPROTO_PROMPT_ERROR);
+    assert_int_equal(s_count(DEVPROTO_EV_SERVICE_END), 0);
+}
+
+static void test_rating_requested_in_the_rating_window_or_thanks(void **state)
+{
+    (void) state;
+    s_host_login();
+    s_show_ticket("A011", 3);
+    s_key(DEVCORE_KEY_START);
+    s_key(DEVCORE_KEY_END);                          /* A011 awaits its rating */
+    s_request_rating("A012");
+    /* A011's customer did not rate: NOT_RATED, then A012's window */
+    const devcodec_event_t *n = s_last(DEVPROTO_EV_NOT_RATED);
+    assert_memory_equal(n->u.rating.ticket, "A011", 4);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    assert_true(s_lcd_is(3, "A012"));
+    s_advance(DEVCORE_DEFAULT_RATING_TIMEOUT_S * 1000 - 100);    /* the timeout restarted */
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    s_key(S_RATE(3));
+    assert_memory_equal(s_last(DEVPROTO_EV_RATING)->u.rating.ticket, "A012", 4);
+    assert_int_equal(s_count(DEVPROTO_EV_NOT_RATED), 1);
+    /* in the thank-you screen: the next rating window opens */
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_THANKS);
+    s_request_rating("A013");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    assert_int_equal(s_count(DEVPROTO_EV_NOT_RATED), 1);
+    s_advance(DEVCORE_DEFAULT_REPEAT_PRESS_S * 1000);             /* one press, one rating */
+    s_key(S_RATE(4));
+    assert_memory_equal(s_last(DEVPROTO_EV_RATING)->u.rating.ticket, "A013", 4);
+    assert_int_equal(s_count(DEVPROTO_EV_RATING), 2);
+}
+
+static void test_rating_request_ignored_without_teller_or_paused(void **state)
+{
+    (void) state;
+    s_connect();
+    uint32_t rejected = devcore_stats(&s_dev).commands_rejected;
+    int voices = s_fake.nvoice;
+    s_request_rating("A012");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_NO_STAFF);
+    assert_int_equal(devcore_stats(&s_dev).commands_rejected, rejected + 1);
+    assert_int_equal(s_fake.nvoice, voices);
+    assert_true(s_lcd_is(1, DEVTEXT_NO_STAFF));
+    s_set_staff("1001", S_HOST_NAME);
+    s_key(DEVCORE_KEY_PAUSE);
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_PAUSED);
+    uint16_t used = devcore_ring_used(&s_dev);
+    voices = s_fake.nvoice;
+    s_request_rating("A012");
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_PAUSED);
+    assert_int_equal(devcore_stats(&s_dev).commands_rejected, rejected + 2);
+    assert_int_equal(s_fake.nvoice, voices);
+    assert_int_equal(devcore_ring_used(&s_dev), used);
+    s_key(S_RATE(1));
+    assert_int_equal(s_count(DEVPROTO_EV_RATING), 0);
+}
+
+static void test_rating_request_refused_when_its_outcome_would_not_fit(void **state)
+{
+    (void) state;
+    s_type("10086");
+    s_key(DEVCORE_KEY_LOGIN);                        /* offline: nothing is acked */
+    s_fill(DEVCORE_RING_CAPACITY - DEVCORE_RING_RESERVED);
+    s_key(DEVCORE_KEY_START);                        /* refused: no ordinary slot */
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    s_advance(DEVCORE_MESSAGE_MS);                   /* 缓存已满 goes */
+    s_request_rating("A012");                        /* the reserved slot takes its outcome */
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_AWAIT_RATING);
+    uint32_t rejected = devcore_stats(&s_dev).commands_rejected;
+    s_request_rating("A013");                        /* A012's NOT_RATED and A013's: no room */
+    assert_int_equal(devcore_stats(&s_dev).commands_rejected, rejected + 1);
+    assert_true(s_lcd_is(3, "A012"));
+    s_key(S_RATE(1));
+    assert_int_equal(devcore_ring_used(&s_dev), DEVCORE_RING_CAPACITY);
+    s_advance(DEVCORE_THANKS_MS);
+    s_request_rating("A013");                        /* the ring is full */
+    assert_int_equal(devcore_state(&s_dev), DEVPROTO_STATE_IDLE);
+    assert_int_equal(devcore_stats(&s_dev).commands_rejected, rejected + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1176,6 +1549,20 @@ int main(void)
                                s_setup),
         cmocka_unit_test_setup(test_without_labels_the_rating_screen_keeps_its_prompt, s_setup),
         cmocka_unit_test_setup(test_uptime_wraps_around, s_setup),
+        cmocka_unit_test_setup(test_host_login_shows_the_teller_and_stores_nothing, s_setup),
+        cmocka_unit_test_setup(test_host_login_abandons_a_login_typed_or_awaiting_its_reply,
+                               s_setup),
+        cmocka_unit_test_setup(test_host_login_of_the_same_teller_only_refreshes_the_name,
+                               s_setup),
+        cmocka_unit_test_setup(test_host_login_replaces_another_teller_without_events, s_setup),
+        cmocka_unit_test_setup(test_host_logout_stores_no_event, s_setup),
+        cmocka_unit_test_setup(test_rating_requested_by_the_host, s_setup),
+        cmocka_unit_test_setup(test_rating_requested_while_serving_drops_the_device_service,
+                               s_setup),
+        cmocka_unit_test_setup(test_rating_requested_in_the_rating_window_or_thanks, s_setup),
+        cmocka_unit_test_setup(test_rating_request_ignored_without_teller_or_paused, s_setup),
+        cmocka_unit_test_setup(test_rating_request_refused_when_its_outcome_would_not_fit,
+                               s_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,11 +63,18 @@ typedef struct {
         devproto_show_ticket_t show_ticket;
         devproto_login_reply_t login_reply;
         uint64_t time_ms;
+        devproto_set_staff_t set_staff;
+        devproto_request_rating_t request_rating;
     } u;
 } devcodec_cmd_t;
 
 /* A short English reason for an error code (static string). */
 const char *devcodec_strerror(devcodec_err_t err);
+
+/* The first firmware version that understands command type `type`, as
+ * (major << 8 | minor): 0x0100 for the types of 1.0, DEVPROTO_FW_LABELS,
+ * DEVPROTO_FW_HOST_STAFF; 0 for a type this codec does not know. */
+uint16_t devcodec_cmd_firmware(uint8_t type);
 
 /* True for the event types kept in the ring until acknowledged. */
 int devcodec_event_is_stored(uint8_t type);

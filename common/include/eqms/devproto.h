@@ -130,16 +130,25 @@ typedef struct {
 
 /* --- OUT: commands to the device ------------------------------------------ */
 typedef enum {
-    DEVPROTO_CMD_ACK          = 0x81, /* events up to seq are safe */
-    DEVPROTO_CMD_SET_TEXT     = 0x82, /* a line of the LCD */
-    DEVPROTO_CMD_SET_STARS    = 0x83, /* star grade 0..5 */
-    DEVPROTO_CMD_PLAY_PROMPT  = 0x84, /* a voice prompt */
-    DEVPROTO_CMD_SET_CONFIG   = 0x85, /* timing and rating keys */
-    DEVPROTO_CMD_SHOW_TICKET  = 0x86, /* the ticket being served */
-    DEVPROTO_CMD_LOGIN_REPLY  = 0x87, /* staff login accepted or refused */
-    DEVPROTO_CMD_SET_TIME     = 0x88, /* wall clock */
-    DEVPROTO_CMD_SET_LABEL    = 0x89  /* a rating key's label (firmware 1.1) */
+    DEVPROTO_CMD_ACK            = 0x81, /* events up to seq are safe */
+    DEVPROTO_CMD_SET_TEXT       = 0x82, /* a line of the LCD */
+    DEVPROTO_CMD_SET_STARS      = 0x83, /* star grade 0..5 */
+    DEVPROTO_CMD_PLAY_PROMPT    = 0x84, /* a voice prompt */
+    DEVPROTO_CMD_SET_CONFIG     = 0x85, /* timing and rating keys */
+    DEVPROTO_CMD_SHOW_TICKET    = 0x86, /* the ticket being served */
+    DEVPROTO_CMD_LOGIN_REPLY    = 0x87, /* staff login accepted or refused */
+    DEVPROTO_CMD_SET_TIME       = 0x88, /* wall clock */
+    DEVPROTO_CMD_SET_LABEL      = 0x89, /* a rating key's label (firmware 1.1) */
+    DEVPROTO_CMD_SET_STAFF      = 0x8A, /* the teller the host logged in (firmware 1.2) */
+    DEVPROTO_CMD_REQUEST_RATING = 0x8B  /* the host ended a service: ask for a rating (1.2) */
 } devproto_cmd_t;
+
+/* The firmware version that first understands each command type (an older
+ * device rejects the type as unknown, so the host must not send it there):
+ * 1.0 every type up to SET_TIME, 1.1 SET_LABEL, 1.2 SET_STAFF and
+ * REQUEST_RATING. devcodec_cmd_firmware() gives it as (major << 8 | minor). */
+#define DEVPROTO_FW_LABELS     0x0101
+#define DEVPROTO_FW_HOST_STAFF 0x0102
 
 /* ACK payload, 8 bytes: every stored event of power-up `boot` with
  * seq <= upto may leave the ring. An ACK for another boot is ignored. */
@@ -167,6 +176,25 @@ typedef struct {
     uint8_t length;
     uint8_t text[DEVPROTO_LINE_BYTES];
 } devproto_label_t;
+
+/* SET_STAFF payload, 34 bytes: the teller the host logged in at this
+ * window (employee_length 1..16 digits, zero after them, and the name as
+ * LOGIN_REPLY's: 0..16 bytes of text, zero after it), or nobody: the host
+ * logged the teller out (employee_length 0; the name is then empty too).
+ * Offsets: 0 employee_length, 1 employee_no, 17 name_length, 18 name. */
+typedef struct {
+    uint8_t employee_length;        /* 0 = nobody */
+    char employee_no[DEVPROTO_EMPLOYEE_MAX];
+    uint8_t name_length;            /* GB2312 bytes, 0..16 */
+    uint8_t name[DEVPROTO_NAME_BYTES];
+} devproto_set_staff_t;
+
+/* REQUEST_RATING payload, 9 bytes: the ticket of the service the host
+ * ended (the ticket field's rules; length 0 = none). */
+typedef struct {
+    uint8_t ticket_length;
+    char ticket[DEVPROTO_TICKET_MAX];
+} devproto_request_rating_t;
 
 /* SET_STARS payload, 1 byte: 0..5. */
 /* PLAY_PROMPT payload, 1 byte: devproto_prompt_t. */
@@ -223,6 +251,8 @@ typedef enum {
 #define DEVPROTO_LEN_SHOW_TICKET    10
 #define DEVPROTO_LEN_LOGIN_REPLY    19
 #define DEVPROTO_LEN_TIME           8
+#define DEVPROTO_LEN_SET_STAFF      34
+#define DEVPROTO_LEN_REQUEST_RATING 9
 /* STAFF_*: 2..17 (1 + employee number); SET_TEXT: 3..19 (3 + text);
  * SET_LABEL: 2..18 (2 + text). */
 

@@ -103,6 +103,16 @@ static int s_usb_send(void *ctx, const uint8_t report[DEVPROTO_REPORT_SIZE])
 {
     simdev_t *d = ctx;
     uint32_t seq = s_seq_of(report);
+    uint16_t fw = d->sim->cfg.firmware;
+    if (fw && report[1] == DEVPROTO_EV_HELLO) {
+        /* an older firmware: its version in the hello (fw_major, _minor, _patch) */
+        uint8_t out[DEVPROTO_REPORT_SIZE];
+        memcpy(out, report, sizeof out);
+        out[DEVPROTO_HEADER_SIZE] = (uint8_t) (fw >> 8);
+        out[DEVPROTO_HEADER_SIZE + 1] = (uint8_t) fw;
+        out[DEVPROTO_HEADER_SIZE + 2] = 0;
+        return usbemu_send_in(d->sim->emu, d->index, out, sizeof out);
+    }
     if (d->mutate_match && seq >= 1
         && (d->mutate_seq ? seq == d->mutate_seq : report[1] == d->mutate_match)) {
         /* a newer firmware's event: the same seq, a type or version unknown */
@@ -127,6 +137,16 @@ static int s_usb_send(void *ctx, const uint8_t report[DEVPROTO_REPORT_SIZE])
 static void s_out_report(void *ctx, const uint8_t *report, size_t len)
 {
     simdev_t *d = ctx;
+    uint16_t fw = d->sim->cfg.firmware;
+    if (fw && len == DEVPROTO_REPORT_SIZE && devcodec_cmd_firmware(report[1]) > fw) {
+        /* a type the emulated firmware did not know: rejected as unknown,
+         * counted where that firmware counts it */
+        uint8_t older[DEVPROTO_REPORT_SIZE];
+        memcpy(older, report, sizeof older);
+        older[1] = 0xFF;
+        devcore_usb_out(&d->core, older, sizeof older, devsim_now_ms());
+        return;
+    }
     devcore_usb_out(&d->core, report, (uint32_t) len, devsim_now_ms());
 }
 

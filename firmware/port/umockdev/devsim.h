@@ -27,6 +27,10 @@ typedef struct {
     bool plug;                    /* plug every device in at start */
     uint32_t uptime_start_ms;     /* every device's uptime at start (0 = just
                                    * powered up; near 2^32 to test the wrap) */
+    uint16_t firmware;            /* an older firmware to emulate, (major << 8 |
+                                   * minor), 0 = the core's own: the hello says
+                                   * it, and OUT reports of a type that firmware
+                                   * did not know are rejected as unknown */
 } devsim_config_t;
 
 #define DEVSIM_MAX 512

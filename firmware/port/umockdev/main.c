@@ -42,6 +42,7 @@ typedef struct {
     long hold_ms, gap_ms;
     long tick_ms;
     long uptime_start_ms;
+    char firmware[16];
 } devsim_cfg_t;
 
 #define VAR_S(name, field, def, help) \
@@ -89,6 +90,10 @@ static const config_var_t s_vars[] = {
     VAR_I("EQMS_DEVSIM_UPTIME_START_MS", uptime_start_ms, "0", 0, 4294967295L,
           "every device's uptime at start, ms: 4294967295 is 1 ms before its 32-bit "
           "uptime wraps (--uptime-start-ms)"),
+    VAR_S("EQMS_DEVSIM_FIRMWARE", firmware, "",
+          "an older firmware to emulate, MAJOR.MINOR (e.g. 1.1): the hello says it and OUT "
+          "reports of types it did not know are rejected as unknown; empty = the core's own "
+          "(--firmware)"),
 };
 
 /* Flags are another way to set the variables: they become the environment. */
@@ -113,6 +118,7 @@ static const struct { const char *flag; const char *var; const char *value; } s_
     { "--gap-ms", "EQMS_DEVSIM_GAP_MS", NULL },
     { "--tick-ms", "EQMS_DEVSIM_TICK_MS", NULL },
     { "--uptime-start-ms", "EQMS_DEVSIM_UPTIME_START_MS", NULL },
+    { "--firmware", "EQMS_DEVSIM_FIRMWARE", NULL },
     { "--log-level", "EQMS_LOG_LEVEL", NULL },
 };
 
@@ -242,6 +248,16 @@ int main(int argc, char **argv)
                 cfg.mix);
         return SERVICE_EXIT_CONFIG;
     }
+    unsigned fw_major = 0, fw_minor = 0;
+    char fw_end = 0;
+    if (cfg.firmware[0]
+        && (sscanf(cfg.firmware, "%3u.%3u%c", &fw_major, &fw_minor, &fw_end) != 2
+            || fw_major < 1 || fw_minor > 255
+            || ((fw_major << 8) | fw_minor) > ((DEVCORE_FW_MAJOR << 8) | DEVCORE_FW_MINOR))) {
+        fprintf(stderr, "eqms-devsim: EQMS_DEVSIM_FIRMWARE: '%s' is not MAJOR.MINOR from 1.0 "
+                "to %d.%d\n", cfg.firmware, DEVCORE_FW_MAJOR, DEVCORE_FW_MINOR);
+        return SERVICE_EXIT_CONFIG;
+    }
     char *emp_file = NULL;
     if (cfg.employees_file[0]) {
         emp_file = s_read_employees(cfg.employees_file);
@@ -262,6 +278,7 @@ int main(int argc, char **argv)
         .gap_ms = (uint32_t) cfg.gap_ms,
         .plug = cfg.plug != 0,
         .uptime_start_ms = (uint32_t) cfg.uptime_start_ms,
+        .firmware = (uint16_t) ((fw_major << 8) | fw_minor),
     };
     app_t app = { 0 };
     int rc = 0;

@@ -33,7 +33,7 @@
  * that tell of a configuration change (s_on_registry). */
 static const char *s_bus_types[] = {
     "call.request", "call.recall", "call.pause", "service.start", "service.end",
-    "staff.login", "staff.logout", "registry.snapshot",
+    "staff.login", "staff.logout", "registry.snapshot", "device.online", "device.assigned",
 };
 #define S_REGISTRY_TOPIC "registry.snapshot."
 
@@ -50,12 +50,23 @@ typedef struct {
     size_t len;
 } s_reply_t;
 
+/* A device that came to its window (online, or assigned there) is shown
+ * the window's teller and called ticket as they were when it came, once
+ * what was decided until then is committed (s_on_device_online). */
+typedef struct {
+    int64_t branch_id, window_id, staff_id;
+    char number[QM_NUMBER_SIZE];       /* "" = none called */
+    int window_no;
+} s_restore_t;
+
 typedef struct {
     qm_stored_event_t *events;
     qm_hall_view_t **views;      /* per event: what the hall showed after it, or NULL */
     size_t count, cap;
     s_reply_t *replies;
     size_t nreplies, rcap;
+    s_restore_t *restores;
+    size_t nrestores, scap;
     int outcome;                 /* committing: S_ON_ITS_WAY, then 0 committed, -1 not,
                                   * or QM_STORE_IN_DOUBT */
 } s_batch_t;
@@ -109,6 +120,7 @@ static void s_batch_clear(s_batch_t *batch)
     for (size_t i = 0; i < batch->count; i++)
         qm_hall_view_destroy(&batch->views[i]);
     batch->nreplies = 0;
+    batch->nrestores = 0;
     batch->count = 0;
 }
 
@@ -118,6 +130,7 @@ static void s_batch_free(s_batch_t *batch)
     free(batch->events);
     free(batch->views);
     free(batch->replies);
+    free(batch->restores);
 }
 
 static int s_batch_event(s_batch_t *batch, int64_t branch_id, const qm_event_t *event,
@@ -573,6 +586,37 @@ static void s_device_prune(qm_server_t *self, int64_t now)
     zlistx_destroy(&old);
 }
 
+/* A device came online at its window or was assigned to one: it is shown
+ * the window's teller and called ticket (a device that lost power has
+ * forgotten a teller logged in at the console), after the commit of what
+ * was decided until now (s_restore_devices). */
+static void s_on_device_online(qm_server_t *self, const envelope_t *env)
+{
+    json_t *window = json_object_get(env->data, "window");
+    const char *branch = json_string_value(json_object_get(env->data, "branch"));
+    json_int_t window_id = json_integer_value(json_object_get(window, "id"));
+    qm_slot_t *slot = branch && window_id > 0 ? qm_branches_by_path(self->branches, branch)
+                                              : NULL;
+    qm_window_info_t info;
+    if (!slot || !slot->model || s_frozen(self)
+        || qm_window_find(slot->model, window_id, &info) != 0)
+        return;
+    s_restore_t r = { .branch_id = slot->ref.id, .window_id = window_id,
+                      .staff_id = info.staff_id, .window_no = info.number };
+    qm_ticket_info_t t;
+    if (info.current_id[0] && qm_ticket_find(slot->model, info.current_id, &t) == 0)
+        text_copy(r.number, sizeof r.number, t.number);
+    if (!r.staff_id && !r.number[0])
+        return;   /* nothing to show: the device starts with nobody and no ticket */
+    s_batch_t *batch = self->open;
+    s_restore_t *grown = grow_room(batch->restores, batch->nrestores, &batch->scap,
+                                   sizeof *grown, 8);
+    if (!grown)
+        return;
+    batch->restores = grown;
+    batch->restores[batch->nrestores++] = r;
+}
+
 /* Acts on a device key event (docs/protocol.md, "Device gateway messages"). */
 static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
 {
@@ -643,16 +687,15 @@ static void s_on_device(qm_server_t *self, const envelope_t *env, int64_t now)
 
 /* --- after a commit --------------------------------------------------------------- */
 
-/* The window's device is told who logged in there (or that nobody is). */
+/* The window's device is told who is logged in there (staff_id 0: nobody). */
 static void s_device_staff(qm_server_t *self, qm_slot_t *slot, const qm_window_device_t *d,
-                           const qm_event_t *e)
+                           int64_t staff_id)
 {
     char employee_no[QM_EMPLOYEE_NO_SIZE] = "", name[257] = "";
-    if (e->kind == QM_EV_STAFF_LOGIN
-        && qm_store_staff_card(self->store, e->staff_id, employee_no, sizeof employee_no,
-                               name, sizeof name) != 1) {
+    if (staff_id && qm_store_staff_card(self->store, staff_id, employee_no,
+                                        sizeof employee_no, name, sizeof name) != 1) {
         log_warn("device_staff_not_sent", "serial=%s staff=%" PRId64 " reason=\"staff not "
-                 "read\"", d->serial, e->staff_id);
+                 "read\"", d->serial, staff_id);
         return;
     }
     qm_publish_device_staff(self->publish, slot->ref.path, d->code, d->serial, employee_no,
@@ -694,10 +737,27 @@ static void s_device_screen(qm_server_t *self, qm_slot_t *slot, const qm_event_t
     case QM_EV_STAFF_LOGIN:
     case QM_EV_STAFF_LOGOUT:
         if (elsewhere)
-            s_device_staff(self, slot, d, e);
+            s_device_staff(self, slot, d, e->kind == QM_EV_STAFF_LOGIN ? e->staff_id : 0);
         break;
     default:
         break;
+    }
+}
+
+/* The devices that came to their windows while the batch was decided. */
+static void s_restore_devices(qm_server_t *self, const s_batch_t *batch)
+{
+    for (size_t i = 0; i < batch->nrestores; i++) {
+        const s_restore_t *r = &batch->restores[i];
+        qm_slot_t *slot = qm_branches_by_id(self->branches, r->branch_id);
+        const qm_window_device_t *d = slot ? qm_branches_device(slot, r->window_id) : NULL;
+        if (!d || !d->serial[0])
+            continue;
+        if (r->staff_id)
+            s_device_staff(self, slot, d, r->staff_id);
+        if (r->number[0])
+            qm_publish_device_ticket(self->publish, slot->ref.path, d->code, d->serial,
+                                     r->number, r->window_no);
     }
 }
 
@@ -845,6 +905,7 @@ static void s_commit_turn(qm_server_t *self, int64_t now, bool results)
         }
         for (size_t i = 0; i < done->nreplies; i++)   /* the clients wait for these */
             s_send_reply(self, &done->replies[i]);
+        s_restore_devices(self, done);
         s_submit(self);
         s_committed(self, done, now);   /* the rest while the next batch commits */
         s_batch_clear(done);
@@ -873,13 +934,14 @@ static s_batch_t *s_free_batch(qm_server_t *self)
 static void s_submit(qm_server_t *self)
 {
     s_batch_t *batch = self->open;
-    if (self->failing || (batch->count == 0 && batch->nreplies == 0))
+    if (self->failing || (batch->count == 0 && batch->nreplies == 0 && batch->nrestores == 0))
         return;
     if (batch->count == 0 && self->nflight == 0) {
         /* Only answers (reads, refusals) and nothing committing: nothing to
          * wait for. */
         for (size_t i = 0; i < batch->nreplies; i++)
             s_send_reply(self, &batch->replies[i]);
+        s_restore_devices(self, batch);
         s_batch_clear(batch);
         return;
     }
@@ -1081,6 +1143,9 @@ static void *s_loop(void *arg)
                 break;
             if (strncmp(topic, S_REGISTRY_TOPIC, strlen(S_REGISTRY_TOPIC)) == 0)
                 s_on_registry(self, topic);
+            else if (strcmp(env->type, "device.online") == 0
+                     || strcmp(env->type, "device.assigned") == 0)
+                s_on_device_online(self, env);
             else
                 s_on_device(self, env, now);
             free(topic);

@@ -160,3 +160,41 @@ def test_a_device_login_is_the_device_session_alone(demo_db, bus, start_bin):
     finally:
         listener.close()
         c.close()
+
+
+def test_a_device_that_comes_back_is_shown_the_teller_and_the_ticket(demo_db, bus, start_bin):
+    """A device that lost power forgets the teller logged in at the console
+    and the ticket called: when it comes online again (its gateway's
+    device.online), queue-manager tells it both again, after a commit; a
+    window with nobody and nothing called tells it nothing."""
+    w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
+    staff_id, employee_no, name = teller(demo_db)
+    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    listener = Listener(bus, ("cmd.device.",))
+    c = Client(endpoint, actor="web:admin")
+    gw = Gateway(bus)
+    try:
+        ok(c.call("window.open", window=w1.id))
+        ok(c.call("window.login", window=w1.id, staff=staff_id))
+        ok(c.call("ticket.issue", service=q(demo_db, "SELECT id FROM service "
+                                                    "WHERE code = 'cash'")[0][0]))
+        called = ok(c.call("window.call_next", window=w1.id))["ticket"]["number"]
+        listener.wait("cmd.device", serial=w1.serial, command="ticket", ticket=called)
+        staff_cmd = dict(serial=w1.serial, command="staff", employee_no=employee_no, name=name)
+        assert len(listener.of("cmd.device", **staff_cmd)) == 1
+
+        def online(window):
+            # re-sent until queue-manager's subscription has joined
+            gw.event("device.online", window)
+            return len(listener.of("cmd.device", **staff_cmd)) >= 2
+        wait_for(lambda: online(w1), timeout=10)
+        listener.wait("cmd.device", serial=w1.serial, command="ticket", ticket=called,
+                      window_number=w1.number)
+        assert len(listener.of("cmd.device", serial=w1.serial, command="ticket",
+                               ticket=called)) >= 2
+        gw.event("device.online", w2)
+        time.sleep(1)
+        assert listener.of("cmd.device", serial=w2.serial) == []
+    finally:
+        listener.close()
+        c.close()

@@ -51,6 +51,7 @@ static int s_range(wa_call_t *call, const char *const *allowed, s_range_t *r)
                           "of none, child, service, class, option, window, teller, "
                           "hour_of_day, day, week, month, hour");
     if (wa_ops_time_arg(call, "from", true) != 0 || wa_ops_time_arg(call, "to", true) != 0
+        || wa_ops_time_arg(call, "as_of", false) != 0
         || wa_ops_node_arg(call, "node", &r->node_id, r->path) != 0)
         return -1;
     snprintf(r->node_text, sizeof r->node_text, "%" PRId64, r->node_id);
@@ -139,15 +140,44 @@ static void s_file(wa_call_t *call, const s_shape_t *shape, json_t *json)
         export_table_destroy(&tables[i]);
 }
 
+/* Runs `sql`; with the query argument as_of (a view read before: its
+ * answer's as_of), as of that instant: open staff sessions counted up to
+ * it (stats_as_of, schema 34), in a transaction of its own. NULL on
+ * failure, with the statement's SQL state in `state`. */
+static PGresult *s_query(wa_call_t *call, const char *sql, int nparams,
+                         const char *const *params, char state[6])
+{
+    const char *as_of = httpd_req_arg(call->req, "as_of");
+    PGresult *res = NULL;
+    if (!as_of) {
+        res = pgstore_query(call->pg, sql, nparams, params);
+    } else if (pgstore_begin(call->pg) == 0) {
+        const char *p[] = { as_of };
+        PGresult *set = pgstore_query(call->pg, "SELECT set_config('eqms.as_of',"
+                                      " $1::timestamptz::text, true)", 1, p);
+        res = set ? pgstore_query(call->pg, sql, nparams, params) : NULL;
+        PQclear(set);
+    }
+    snprintf(state, 6, "%s", pgstore_last_sqlstate(call->pg));
+    if (as_of && res && pgstore_commit(call->pg) != 0) {
+        PQclear(res);
+        res = NULL;
+    }
+    if (as_of && !res)
+        pgstore_rollback(call->pg);
+    return res;
+}
+
 /* Answers the one JSON text `sql` yields, as JSON or as the file `shape`
  * says; a value the SQL refuses (class 22: an empty range, an unknown
  * grouping or measure) answers 400. */
 static void s_answer(wa_call_t *call, const s_shape_t *shape, const char *sql, int nparams,
                      const char *const *params)
 {
-    PGresult *res = pgstore_query(call->pg, sql, nparams, params);
+    char state[6];
+    PGresult *res = s_query(call, sql, nparams, params, state);
     if (!res) {
-        if (strncmp(pgstore_last_sqlstate(call->pg), "22", 2) == 0)
+        if (strncmp(state, "22", 2) == 0)
             wa_problem(call, MHD_HTTP_BAD_REQUEST, "the statistics refuse these arguments: "
                        "from must be before to, and the grouping and measure must be "
                        "among those documented");
@@ -191,7 +221,8 @@ static void s_answer(wa_call_t *call, const s_shape_t *shape, const char *sql, i
             fn(call, WA_FORMAT_XLSX);                                           \
     }
 
-#define S_HEAD "'node', $1::text, 'from', $2::date, 'to', $3::date, 'group', $4::text"
+#define S_HEAD "'node', $1::text, 'from', $2::date, 'to', $3::date, 'group', $4::text," \
+    " 'as_of', " WA_TS("stats_as_of()")
 
 /* The query argument `window` of the figures: absent (0), or with group
  * teller a window of the node's subtree (its id). 0, or -1 answered (400
@@ -223,7 +254,7 @@ static int s_window_arg(wa_call_t *call, const s_range_t *r, int64_t *window)
 static void s_figures(wa_call_t *call, wa_format_t format)
 {
     static const char *const allowed[] = { "node", "from", "to", "group", "percentiles",
-                                           "window", NULL };
+                                           "window", "as_of", NULL };
     s_range_t r;
     int64_t window;
     if (s_range(call, allowed, &r) != 0 || s_window_arg(call, &r, &window) != 0)
@@ -256,7 +287,7 @@ S_FORMATS(figures, s_figures)
 
 static void s_compare(wa_call_t *call, wa_format_t format)
 {
-    static const char *const allowed[] = { "node", "from", "to", "group", NULL };
+    static const char *const allowed[] = { "node", "from", "to", "group", "as_of", NULL };
     s_range_t r;
     if (s_range(call, allowed, &r) != 0)
         return;
@@ -280,7 +311,7 @@ S_FORMATS(compare, s_compare)
 static void s_rank(wa_call_t *call, wa_format_t format)
 {
     static const char *const allowed[] = { "node", "from", "to", "group", "measure", "n",
-                                           "min_sample", "order", NULL };
+                                           "min_sample", "order", "as_of", NULL };
     s_range_t r;
     int64_t n, min_sample;
     if (s_range(call, allowed, &r) != 0

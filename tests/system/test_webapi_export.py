@@ -8,6 +8,7 @@ import datetime
 import io
 import os
 import re
+import time
 import urllib.parse
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -158,6 +159,56 @@ def test_every_view_as_files_is_its_json_cell_by_cell(traffic, demo_db):  # noqa
         check_sheet(book[name], "compare",
                     [dict(x, period=p["period"], **{"from": p["from"], "to": p["to"]})
                      for x in p["rows"]])
+
+
+def test_a_file_holds_its_page_s_figures_as_of_the_page_s_instant(traffic, demo_db):  # noqa: F811
+    """A teller still logged in is on duty up to now: read a second later,
+    the on-duty time (and the measures made of it) has grown. Each figures
+    answer says the instant it counted open sessions up to (as_of), and a
+    file asked with it holds the page's figures however much later it is
+    made; without it a file is of its own instant. A bad as_of is refused."""
+    api, node, w, s = traffic
+    user = api.make_user("asof", "hq.r01", ["view_statistics", "export"])
+    today = node["today"].isoformat()
+    tomorrow = (node["today"] + datetime.timedelta(days=1)).isoformat()
+    with demo_db.cursor() as cur:
+        cur.execute("""INSERT INTO staff_session (id, staff_id, window_id, login_at, gateway,
+                       gateway_incarnation, gateway_seq)
+                       VALUES (gen_random_uuid(), %s, %s, now() - interval '10 minutes',
+                               'gw-asof', gen_random_uuid(), 1) RETURNING id""", (s, w))
+        (session,), = cur.fetchall()
+        # as stats-aggregator keeps a session it saw open
+        cur.execute("INSERT INTO stats_open_session (session_id, branch_id) VALUES (%s, %s)",
+                    (session, node["id"]))
+    demo_db.commit()
+    period = {"node": B1, "from": today, "to": tomorrow, "group": "teller"}
+
+    def duty(body):
+        return next(r for r in body["rows"] if r["member"] == s)["on_duty_s"]
+    page = user.get("/stats/figures", params=period).json()
+    as_of = page["as_of"]
+    assert duty(page) >= 600
+    time.sleep(1.2)
+    later = user.get("/stats/figures", params=period).json()
+    assert later["as_of"] > as_of and duty(later) >= duty(page) + 1
+    again = user.get("/stats/figures", params=dict(period, as_of=as_of)).json()
+    assert again == page, [(k, page[k], again[k]) for k in page if page[k] != again[k]]
+    check_csv(user.get("/stats/figures.csv", params=dict(period, as_of=as_of)), "figures",
+              page["rows"])
+    check_sheet(xlsx(user.get("/stats/figures.xlsx", params=dict(period, as_of=as_of)))["teller"],
+                "figures", page["rows"])
+    with pytest.raises(AssertionError):
+        check_csv(user.get("/stats/figures.csv", params=period), "figures", page["rows"])
+    # the comparison and the ranking take it too
+    whole = dict(period, group="none")
+    cmp = user.get("/stats/compare", params=whole).json()
+    time.sleep(1.2)
+    assert user.get("/stats/compare", params=dict(whole, as_of=cmp["as_of"])).json() == cmp
+    rank = dict(period, measure="on_duty_s", min_sample="0")
+    ranked = user.get("/stats/rank", params=rank).json()
+    time.sleep(1.2)
+    assert user.get("/stats/rank", params=dict(rank, as_of=ranked["as_of"])).json() == ranked
+    problem(user.get("/stats/figures", params=dict(period, as_of="an hour ago")), 400)
 
 
 def test_names_permissions_audit_and_refusals(traffic, demo_db):  # noqa: F811

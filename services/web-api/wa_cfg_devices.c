@@ -70,23 +70,31 @@ static const char s_by_id_sql[] =
 
 void wa_cfg_devices_list(wa_call_t *call)
 {
-    static const char *const more[] = { "unassigned", NULL };
+    static const char *const more[] = { "unassigned", "node", NULL };
     const char *unassigned = httpd_req_arg(call->req, "unassigned");
     if (unassigned && strcmp(unassigned, "true") != 0 && strcmp(unassigned, "false") != 0) {
         wa_problem(call, MHD_HTTP_BAD_REQUEST, "query argument \"unassigned\": must be true "
                    "or false");
         return;
     }
+    /* a node of the caller's subtree (else 404): the devices it and the
+     * nodes below it hold */
+    char path[WA_PATH_SIZE];
+    int64_t node_id;
+    if (httpd_req_arg(call->req, "node") && wa_ops_node_arg(call, "node", &node_id, path) != 0)
+        return;
     wa_store_list_key(call, "devices", more,
                       "SELECT x.serial, x.obj FROM ("
                       "  SELECT d.serial, " S_DEVICE_JSON "::text AS obj,"
-                      "         d.window_id IS NULL AS unassigned" S_DEVICE_FROM
+                      "         d.window_id IS NULL AS unassigned, n.path" S_DEVICE_FROM
                       "  WHERE n.path <@ $1::ltree"
                       "  UNION ALL"
-                      "  SELECT ds.serial, " S_UNKNOWN_JSON "::text, true FROM device_status ds"
+                      "  SELECT ds.serial, " S_UNKNOWN_JSON "::text, true, ds.branch_path"
+                      "  FROM device_status ds"
                       "  WHERE ds.branch_path <@ $1::ltree AND" S_UNKNOWN_WHERE ") x"
                       " WHERE ($2::text IS NULL OR x.serial COLLATE \"C\" > $2)"
                       "   AND ($4::boolean IS NULL OR x.unassigned = $4::boolean)"
+                      "   AND ($5::ltree IS NULL OR x.path <@ $5::ltree)"
                       " ORDER BY x.serial COLLATE \"C\" LIMIT $3");
 }
 

@@ -252,6 +252,19 @@ def test_devices_of_another_subtree_answer_404_and_stay(webapi):
         if not (cursor := page["next_cursor"]):
             break
     assert seen == [d["serial"] for d in listed] == sorted(seen)
+    # a node of the subtree: the devices it and the nodes below it hold
+    b1 = devs.get("/devices", params={"node": "hq.r01.b0001", "limit": "200"}).json()["items"]
+    assert b1 and {d["node"] for d in b1} == {"hq.r01.b0001"}
+    assert [d["serial"] for d in b1] == [d["serial"] for d in listed
+                                         if d["node"] == "hq.r01.b0001"]
+    stock = devs.get("/devices", params={"node": "hq.r01.b0001", "unassigned": "false",
+                                         "limit": "200"}).json()["items"]
+    assert stock and all(d["window"] for d in stock)
+    assert devs.get("/devices", params={"node": "hq.r01", "limit": "200"}).json()["items"] \
+        == listed
+    # a node outside it, or none such, is not found
+    problem(devs.get("/devices", params={"node": "hq.r02.b0003"}), 404)
+    problem(devs.get("/devices", params={"node": "hq.r01.nope"}), 404)
 
 
 def test_a_branch_devices_with_their_live_state(webapi):

@@ -24,7 +24,7 @@
 
 const char *const wa_live_topics[] = {
     "ticket.", "display.", "announce.", "rating.stored.", "device.online.",
-    "device.offline.", NULL
+    "device.offline.", "registry.snapshot.", NULL
 };
 
 /* The ticket events after which a queue's waiting count may have changed. */
@@ -188,6 +188,16 @@ int wa_live_bus(wa_live_t *self, const char *topic, const envelope_t *envelope)
     char branch[WA_PATH_SIZE];
     snprintf(branch, sizeof branch, "%s", path);
     bool ticket = strncmp(envelope->type, "ticket.", 7) == 0;
+    if (strcmp(envelope->type, "registry.snapshot") == 0) {
+        /* the branch's configuration changed (hours, services, windows):
+         * only that, never the snapshot (it lists the staff) */
+        if (self->snap)
+            wa_snap_forget(self->snap, branch);
+        json_t *changed = json_pack("{s:s}", "branch", branch);
+        int published = changed ? s_publish(self, branch, "config", changed) : 0;
+        json_decref(changed);
+        return published;
+    }
     if (strcmp(envelope->type, "rating.stored") == 0) {
         /* a window's path: the branch is the path above it */
         char *dot = strrchr(branch, '.');

@@ -9,7 +9,9 @@
  *  event that may change the queues it also publishes a `queues` event with
  *  the branch's absolute counts from queue-manager's Redis mirror, so that
  *  an event seen twice (between a snapshot and the stream) never counts
- *  twice. queue-manager writes that mirror just after it publishes the
+ *  twice. A branch's registry snapshot (web-api pushes one after every
+ *  change of its configuration) becomes a `config` event that names the
+ *  branch and nothing else (the snapshot lists the staff). queue-manager writes that mirror just after it publishes the
  *  events, so the counts are read 50 ms after the event (once for a burst
  *  of events of one branch; wa_live_tick).
  *

@@ -269,14 +269,13 @@ def test_kiosk_shows_and_prints_a_service_s_documents_and_greys_it_past_the_cut_
     b.click("[data-test=done]")
 
     # past the cut-off (issuing resumes tomorrow at 08:00): every service is
-    # greyed with the reason once the kiosk reads its services (loaded again
-    # here; by itself it reads them when the hours change, at least every minute)
+    # greyed with the reason, without a reload (the kiosk is told the
+    # branch's configuration changed and reads its services again)
+    b.driver.execute_script("window.__sameDocument = true")
     week, resumes = stopped_week(past_midnight_edge())
     branch = db_one(api, "SELECT id FROM org_node WHERE path = %s::ltree", BRANCH)[0]
     r = api.admin.patch(f"/nodes/{branch}/opening-hours", {"week": week})
     assert r.status_code == 200 and r.json()["issuing"]["state"] == "issuing_stopped", r.text
-    b.get("about:blank")
-    b.get(console.url + "#/hall/kiosk")
     b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-reason")
            == "issuing_stopped", timeout=10, what="cash stopped")
     text = b.text("[data-test=service-cash]")
@@ -288,10 +287,9 @@ def test_kiosk_shows_and_prints_a_service_s_documents_and_greys_it_past_the_cut_
     # the hours given up: cash again
     r = api.admin.patch(f"/nodes/{branch}/opening-hours", {"week": None})
     assert r.status_code == 200, r.text
-    b.get("about:blank")
-    b.get(console.url + "#/hall/kiosk")
     b.wait(lambda: b.find("[data-test=service-cash]").get_attribute("data-available") == "1",
            timeout=10, what="cash available again")
+    assert b.driver.execute_script("return window.__sameDocument === true"), "the page reloaded"
 
 
 def spoken(b):

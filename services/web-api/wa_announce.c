@@ -13,15 +13,17 @@
 
 #define S_RETRY_AFTER "2"
 
-/* Whether the branch has the active window `window_no` and a queue of the
- * ticket's prefix (at the branch or above it). 0, or -1 answered (422,
- * 503). */
+/* Whether the branch has the active window `window_no`, a queue of the
+ * ticket's prefix (at the branch or above it), and a committed call (or
+ * recall) of that ticket to that window within the last day: nothing is
+ * said that the hall was not told (docs/voice.md). 0, or -1 answered (422
+ * naming the member the branch lacks, 404 without such a call, 503). */
 static int s_known(wa_call_t *call, const char *branch, const char *number, int window_no)
 {
     char window[16], prefix[4];
     snprintf(window, sizeof window, "%d", window_no);
     snprintf(prefix, sizeof prefix, "%.*s", (int) wa_voicetext_prefix_len(number), number);
-    const char *params[] = { branch, window, prefix };
+    const char *params[] = { branch, window, prefix, number };
     PGresult *res = pgstore_query(call->pg,
                                   "SELECT EXISTS (SELECT 1 FROM service_window w"
                                   "   JOIN org_node n ON n.id = w.node_id"
@@ -29,17 +31,26 @@ static int s_known(wa_call_t *call, const char *branch, const char *number, int 
                                   "     AND w.active),"
                                   " EXISTS (SELECT 1 FROM queue q"
                                   "   JOIN org_node n ON n.id = q.node_id"
-                                  "   WHERE n.path @> $1::ltree AND q.prefix = $3)",
-                                  3, params);
+                                  "   WHERE n.path @> $1::ltree AND q.prefix = $3),"
+                                  " EXISTS (SELECT 1 FROM ticket_event e"
+                                  "   JOIN org_node b ON b.id = e.branch_id"
+                                  "   WHERE b.path = $1::ltree AND e.at > now() - interval '1 day'"
+                                  "     AND e.kind IN ('called', 'recalled')"
+                                  "     AND e.number = $4 AND e.window_no = $2::int)",
+                                  4, params);
     if (!res)
         return wa_unavailable(call, "database");
     bool has_window = PQgetvalue(res, 0, 0)[0] == 't';
     bool has_queue = PQgetvalue(res, 0, 1)[0] == 't';
+    bool called = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
     if (!has_window)
         return wa_cfg_unprocessable(call, "window", "the branch has no window %d", window_no);
     if (!has_queue)
         return wa_cfg_unprocessable(call, "ticket", "the branch has no queue %s", prefix);
+    if (!called)
+        return wa_problem(call, MHD_HTTP_NOT_FOUND, "no call of %s to window %d in the "
+                          "last day", number, window_no);
     return 0;
 }
 

@@ -24,6 +24,7 @@ class Objects:
     def __init__(self, webapi):
         self.webapi = webapi
         self.n = 0
+        self.calls = {}
 
     def _first(self, sql, branch):
         with self.webapi.db.cursor() as cur:
@@ -45,6 +46,28 @@ class Objects:
                                    {"service_code": "cash"})
         assert r.status_code == 201, r.text
         return r.json()["ticket"]["number"]
+
+    def called(self, inside):
+        """(number, window number) of a ticket called in the branch, at its
+        second window by its second teller (the window actions use the first)."""
+        branch = INSIDE if inside else OUTSIDE
+        if branch not in self.calls:
+            admin = self.webapi.admin
+            window = self._first("""SELECT w.id FROM service_window w JOIN org_node n
+                                    ON n.id = w.node_id WHERE n.path = %s::ltree AND w.active
+                                    ORDER BY w.number LIMIT 1 OFFSET 1""", branch)
+            teller = self._first("""SELECT s.id FROM staff s JOIN org_node n ON n.id = s.node_id
+                                    WHERE n.path = %s::ltree AND s.active
+                                    ORDER BY s.id LIMIT 1 OFFSET 1""", branch)
+            self.ticket(inside)
+            for step, body in (("open", None), ("login", {"staff": teller}),
+                               ("call-next", None)):
+                r = admin.post(f"/windows/{window}/{step}", body)
+                assert r.status_code == 200, r.text
+            at = next(w for w in admin.get(f"/branches/{branch}/state").json()["windows"]
+                      if w["id"] == window)
+            self.calls[branch] = (at["current"], at["number"])
+        return self.calls[branch]
 
     def make(self, kind, inside):
         admin = self.webapi.admin
@@ -135,7 +158,12 @@ def call(op, client, objects, inside, role_id):
         body = dict(body, window=config_make(objects.webapi.admin, "windows", INSIDE, objects.n))
     if isinstance(body, dict) and "staff" in body and op.kind == "windows":
         body = dict(body, staff=objects.teller(inside))
-    return client.request(op.method, path, json=body, params=op.example_query()), path
+    query = op.example_query()
+    if path.endswith("/announcements/audio"):
+        # the voice of a call the branch made
+        number, window_no = objects.called(inside)
+        query = dict(query, ticket=number, window=str(window_no))
+    return client.request(op.method, path, json=body, params=query), path
 
 
 def allowed(op, r):
@@ -156,6 +184,8 @@ def test_every_route_for_every_kind_of_principal(webapi_qm):
     assert len(ops) >= 19
     admin = webapi.admin
     objects = Objects(webapi)
+    for inside in (True, False):
+        objects.called(inside)   # before any state is compared
     role_in = webapi.make_role("grantable", "hq.r01.b0001", ["view_statistics"])["id"]
     # an administrator of r01 with every permission, and an API token like it
     r01 = webapi.make_user("r01admin", "hq.r01", PERMS)

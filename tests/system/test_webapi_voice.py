@@ -167,8 +167,11 @@ def test_what_the_branch_does_not_have_or_the_caller_may_not_hear(live):  # noqa
     assert "no such branch" in problem(other.get(AUDIO, params={"ticket": "A012",
                                                                 "window": "3"}), 404)["detail"]
     assert fetch(other, "A012", 3).status_code == 404
-    assert other.get(f"/branches/{OTHER}/announcements/audio",
-                     params={"ticket": "A012", "window": "3"}).status_code == 200
+    # well formed and of the branch, but never called there: nothing is said
+    # that the hall was not told
+    assert "no call of A012 to window 3" in problem(
+        other.get(f"/branches/{OTHER}/announcements/audio",
+                  params={"ticket": "A012", "window": "3"}), 404)["detail"]
     # a kiosk's token without view_live_hall
     kiosk = display_token(live, BRANCH, scopes=("issue_tickets",))
     assert "view_live_hall" in problem(fetch(kiosk, "A012", 3), 403)["detail"]

@@ -186,8 +186,12 @@ static void s_login(void *ctx, const ri_login_t *login)
 {
     ri_decider_t *self = ctx;
     ri_window_state_t *state = s_window_state(self, login->window_id);
-    if (!state || self->pending_count >= RI_LOGINS_MAX)
-        return;   /* out of memory: the journal's position is not committed past it */
+    if (!state || self->pending_count >= RI_LOGINS_MAX) {
+        /* out of memory (a read gives at most RI_LOGINS_MAX): not taken */
+        log_error("login_not_taken", "journal=%s seq=%" PRId64 " reason=\"out of memory\"",
+                  login->journal, login->seq);
+        return;
+    }
     ri_item_t *item = &self->pending[self->pending_count++];
     memset(item, 0, sizeof *item);
     ri_event_t *e = &item->event;

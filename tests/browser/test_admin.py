@@ -203,9 +203,13 @@ def test_organisation_windows_staff_scales_and_device_settings(console, browser)
     submit(b)
     dialog_gone(b)
     b.wait(lambda: "41 (" in row_with(b, "devices", "A0-ADMIN-0001"), what="at window 41")
-    # more devices than a page: the next page with the API's cursor, and back
+    # below a branch, the list is its branch's devices
+    assert all(f"\n{BRANCH}\n" in r for r in rows(b, "devices")), rows(b, "devices")
+    # head office's: more devices than a page; the next page with the API's
+    # cursor, and back
+    b.get(console.url + "#/admin/devices?node=hq&tab=devices")
+    b.wait(lambda: len(rows(b, "devices")) == 20, what="a page of head office's devices")
     first = rows(b, "devices")
-    assert len(first) == 20
     b.click("[data-test=devices-next]")
     b.wait(lambda: rows(b, "devices") and rows(b, "devices")[0] != first[0], what="the next page")
     assert "第 2 页" in b.text("[data-test=devices]")

@@ -41,9 +41,6 @@ int backoff_retry(backoff_t *self, int wait_ms, int (*attempt)(void *ctx), void 
         if (now >= deadline)
             return -1;
         int64_t wake = self->retry_at < deadline ? self->retry_at : deadline;
-        if (wake > now) {
-            struct timespec ts = { (wake - now) / 1000, (wake - now) % 1000 * 1000000 };
-            nanosleep(&ts, NULL);
-        }
+        clock_sleep_ms(wake - now);
     }
 }

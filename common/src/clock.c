@@ -30,6 +30,14 @@ int64_t clock_now_ms(void)
            + atomic_load_explicit(&s_offset_ms, memory_order_relaxed);
 }
 
+void clock_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
 void clock_deadline(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_REALTIME, ts);

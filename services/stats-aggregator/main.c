@@ -15,6 +15,7 @@ typedef struct {
     char http_address[64];
     long http_port;
     long poll_ms;
+    long flush_ms;
     long batch;
     long tree_s;
     long report_delay_s;
@@ -30,6 +31,9 @@ static const config_var_t s_vars[] = {
     SERVICE_VAR_HTTP_PORT(s_config_t, http_port, "9556"),
     { "EQMS_STATS_POLL_MS", CONFIG_INT, "1000", offsetof(s_config_t, poll_ms), 0, 10,
       60000, NULL, "how often (ms) the streams' heads are read when the bus is quiet" },
+    { "EQMS_STATS_FLUSH_MS", CONFIG_INT, "500", offsetof(s_config_t, flush_ms), 0, 0, 5000,
+      NULL, "while facts keep coming, a transaction of figures at most this often (ms): "
+      "the facts of the meantime go into one (0 = one after every pass)" },
     { "EQMS_STATS_BATCH", CONFIG_INT, "20000", offsetof(s_config_t, batch), 0, 1, 1000000,
       NULL, "facts turned into figures per transaction, at most" },
     { "EQMS_STATS_TREE_S", CONFIG_INT, "30", offsetof(s_config_t, tree_s), 0, 1, 3600,
@@ -62,6 +66,7 @@ int main(int argc, char **argv)
     st_server_config_t scfg = { .pg_conninfo = cfg.pg_conninfo,
                                 .bus_pub = cfg.bus_pub, .bus_sub = cfg.bus_sub,
                                 .poll_ms = (int) cfg.poll_ms,
+                                .flush_ms = (int) cfg.flush_ms,
                                 .batch = (int) cfg.batch, .tree_s = (int) cfg.tree_s,
                                 .report_delay_s = (int) cfg.report_delay_s,
                                 .report_every_s = (int) cfg.report_every_s,

@@ -45,6 +45,8 @@ struct st_server_t {
     looper_t *loop;
     health_liveness_t liveness;
     int64_t next_tree_ms, next_sessions_ms, next_devices_ms;
+    int64_t pass_ms;            /* when the last pass began (monotonic) */
+    bool busy;                  /* the last pass found work */
     bool moved;                 /* a cursor or a session changed since the flush */
     metrics_counter_t *facts, *unplaced, *flushes, *flush_failures;
     metrics_gauge_t *cells;
@@ -210,7 +212,17 @@ static int s_refresh(st_server_t *self)
 static int s_pass(void *arg)
 {
     st_server_t *self = arg;
+    /* While facts keep coming (the last pass found some), the next pass
+     * waits until flush_ms after the last began, so that what comes
+     * meanwhile is placed in one transaction: the cells a burst touches
+     * are written once per flush, not once per fact (a hall issuing 1,000
+     * tickets a second cost PostgreSQL twice the tickets' own commits). A
+     * pass after an idle one runs at once. */
+    int64_t wait = self->busy ? self->pass_ms + self->cfg.flush_ms - clock_mono_ms() : 0;
+    if (wait > 0)
+        clock_sleep_ms(wait);
     int64_t now = clock_mono_ms();
+    self->pass_ms = now;
     if (now >= self->next_tree_ms) {
         if (s_refresh(self) != 0)
             return LOOPER_FAILED;
@@ -231,6 +243,7 @@ static int s_pass(void *arg)
     }
     if (!filled)            /* caught up: the figures of what came before `now` are complete */
         st_reports_caught_up(self->reports, now);
+    self->busy = found && !filled;   /* a full batch: the next one at once */
     return found ? LOOPER_MORE : LOOPER_IDLE;
 }
 

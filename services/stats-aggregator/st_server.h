@@ -27,6 +27,7 @@ typedef struct {
     const char *bus_pub;        /* forwarder XSUB endpoint, "" = star grades not published */
     const char *bus_sub;        /* forwarder XPUB endpoint, "" = no wake-ups */
     int poll_ms;                /* look at the heads this often when idle */
+    int flush_ms;               /* while busy, a flush at most this often (0: every pass) */
     int batch;                  /* facts placed per flush, at most */
     int tree_s;                 /* re-read org_node and the configuration */
     int report_delay_s;         /* reports of a period are made this long after it closed */

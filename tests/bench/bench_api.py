@@ -58,11 +58,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 import servers as srvmod  # noqa: E402
 from bench_queue import BRANCH, prepare_branch, q  # noqa: E402
-from benchproc import cpu_seconds, demo_database, stop_all  # noqa: E402
+from benchproc import cpu_by_name, cpu_seconds, demo_database, stop_all  # noqa: E402
 
 LUA = os.path.join(ROOT, "tests", "bench", "bench_api.lua")
 API = "/api/v1"
 ADMIN, PASSWORD = "admin", "Bench-Admin-2026!"
+
+
+# The processes whose CPU the issue phase counts (/proc comm, cut at 15 bytes).
+CPU_NAMES = ("postgres", "eqms-web-api", "eqms-queue-mana", "eqms-stats-aggr", "eqms-bus",
+             "redis-server")
 
 
 def say(text):
@@ -326,7 +331,7 @@ def main():
         day, next_day = today(conn)
         figures = f"/stats/figures?node={BRANCH}&from={day}&to={next_day}"
         deadline = time.monotonic() + 30
-        while api.call("GET", figures)["rows"][0]["issued"] < len(windows) + args.waiting:
+        while (api.call("GET", figures)["rows"][0]["issued"] or 0) < len(windows) + args.waiting:
             if time.monotonic() > deadline:
                 raise SystemExit("bench_api: stats-aggregator placed nothing within 30 s")
             time.sleep(0.2)
@@ -392,8 +397,11 @@ def main():
                 f"{s['cpu_cores']:.2f} core")
         if "issue" in phases:
             perf = perf_for("issue")
+            before_cpu = cpu_by_name(CPU_NAMES)
+            before_issued = q(conn, "SELECT count(*) FROM ticket_event WHERE kind = 'issued'")[0][0]
             iss = wrk(args, stack, token, [f"/branches/{b}/tickets" for b in branches],
                       method="POST", body={"service_code": "cash"}, warmup=False)
+            after_cpu = cpu_by_name(CPU_NAMES)
             if perf:
                 perf[0].wait()
                 perf_report(perf[1])
@@ -403,6 +411,9 @@ def main():
                 f"p50 {iss['p50_us'] / 1000:.2f} ms p99 {iss['p99_ms']:.2f} ms, errors "
                 f"{iss['errors']} (non-2xx {iss['non2xx']}), web-api CPU "
                 f"{iss['cpu_us']:.0f} us/request; {issued} tickets issued in all")
+            per = max(1, issued - before_issued)
+            say("CPU per ticket issued in the phase: " + ", ".join(
+                f"{n} {(after_cpu[n] - before_cpu[n]) / per * 1e6:.0f} us" for n in CPU_NAMES))
         loads.append(load_average())
         conn.close()
         say(f"machine load average (1 min) at the start and end of the phases: "

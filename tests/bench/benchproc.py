@@ -34,6 +34,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_by_name(names):
+    """User + system CPU seconds of the live processes named (/proc's comm,
+    e.g. "postgres", "eqms-stats-aggr" as the kernel cuts it at 15 bytes),
+    summed per name: {name: seconds}. Children that exited are not counted."""
+    out = {n: 0.0 for n in names}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm in out:
+            out[comm] += cpu_seconds(pid)
+    return out
+
+
 def stop_all(procs):
     """Terminates the processes, last started first; kills what does not
     stop within 10 s."""

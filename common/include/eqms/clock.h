@@ -28,6 +28,9 @@ int64_t clock_now_ms(void);
 /* Monotonic ms for measuring intervals; never jumps. */
 int64_t clock_mono_ms(void);
 
+/* Sleeps `ms` milliseconds (<= 0: not at all; a signal cuts it short). */
+void clock_sleep_ms(int64_t ms);
+
 /* Writes into *ts the CLOCK_REALTIME instant `ms` from now: the absolute
  * deadline pthread_cond_timedwait takes. */
 void clock_deadline(struct timespec *ts, int ms);

@@ -29,8 +29,9 @@
 #define S_PARTITIONS_MS    (24 * 3600 * 1000)
 #define S_DEVICE_MAX_AGE_MS 60000  /* older device key events are not acted on */
 
-/* What it follows on the bus: the device keys, and the registry snapshots
- * that tell of a configuration change (s_on_registry). */
+/* What it follows on the bus: the device keys, the devices that come to a
+ * window (s_on_device_online), and the registry snapshots that tell of a
+ * configuration change (s_on_registry). */
 static const char *s_bus_types[] = {
     "call.request", "call.recall", "call.pause", "service.start", "service.end",
     "staff.login", "staff.logout", "registry.snapshot", "device.online", "device.assigned",

@@ -97,8 +97,10 @@ def expected_text(db, rating_id, details=True):
 
 def messages(kannel):
     """(receiver, text) of every message the fake SMSC got, the parts of a
-    concatenated one joined, in arrival order of their first part."""
-    whole, parts = [], {}
+    concatenated one joined, in arrival order of their first part; a
+    concatenated message whose parts have not all arrived yet is left out
+    (a phone would not show it either), so a wait on it sees it whole."""
+    whole, parts, totals = [], {}, {}
     for sms in kannel.received():
         text = sms.text if sms.text is not None else sms.data.decode("utf-16-be")
         if not sms.concat:
@@ -109,10 +111,13 @@ def messages(kannel):
         if not got:
             whole.append(((sms.receiver, ref), None))
         got[index] = text
+        totals[(sms.receiver, ref)] = total
     out = []
     for key, text in whole:
         if text is None:
             got = parts[key]
+            if len(got) < totals[key]:
+                continue
             text = "".join(got[i] for i in sorted(got))
             key = key[0]
         out.append((key, text))

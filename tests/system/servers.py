@@ -297,9 +297,11 @@ class Kannel:
             raise
         return self
 
-    def start_gateway(self):
+    def start_gateway(self, smsc=True):
         """Starts whichever of bearerbox, smsbox and the receiving fakesmsc is
-        not running; returns when smsbox is connected and the MT SMSC online."""
+        not running; returns when smsbox is connected and the MT SMSC online.
+        smsc=False: the fakesmsc stays away (the operator link is down from
+        the start: Kannel accepts and keeps what it is given)."""
         new_bearerbox = not _alive(self.bearerbox)
         if new_bearerbox:
             self.bearerbox = self._spawn("bearerbox", [BEARERBOX, "-v", "3", self.conf])
@@ -324,7 +326,8 @@ class Kannel:
                 if attempt == 2 or _alive(self.smsbox) or not _alive(self.bearerbox):
                     raise
         wait_port(self.sendsms_port, proc=self.smsbox)
-        self.start_smsc()
+        if smsc:
+            self.start_smsc()
 
     def stop_gateway(self, crash=False):
         """Stops bearerbox and smsbox; the receiving fakesmsc loses its link

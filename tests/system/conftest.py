@@ -223,13 +223,21 @@ class Bus:
 
 @pytest.fixture
 def bus(start_bin):
-    ports = [srvmod.free_port() for _ in range(3)]
-    proc = start_bin("bus", {"EQMS_BUS_XSUB_BIND": f"tcp://127.0.0.1:{ports[0]}",
-                             "EQMS_BUS_XPUB_BIND": f"tcp://127.0.0.1:{ports[1]}",
-                             "EQMS_HTTP_ADDRESS": "127.0.0.1",
-                             "EQMS_HTTP_PORT": str(ports[2])})
-    srvmod.wait_port(ports[2], proc=proc.proc)
-    return Bus(proc, *ports)
+    # A free port can be taken by another process before the bus binds it
+    # (seen once in a full run): the bus then exits, and is started again
+    # on other ports.
+    for attempt in range(3):
+        ports = [srvmod.free_port() for _ in range(3)]
+        proc = start_bin("bus", {"EQMS_BUS_XSUB_BIND": f"tcp://127.0.0.1:{ports[0]}",
+                                 "EQMS_BUS_XPUB_BIND": f"tcp://127.0.0.1:{ports[1]}",
+                                 "EQMS_HTTP_ADDRESS": "127.0.0.1",
+                                 "EQMS_HTTP_PORT": str(ports[2])})
+        try:
+            srvmod.wait_port(ports[2], proc=proc.proc)
+            return Bus(proc, *ports)
+        except RuntimeError:
+            if attempt == 2 or proc.proc.poll() is None:
+                raise
 
 
 def wait_for(predicate, timeout=10.0, interval=0.05):

@@ -213,9 +213,10 @@ static json_t *s_body(qmclient_reply_t *reply, bool drop_events)
 }
 
 /* Audits a change that was done (`after`, borrowed) or whose outcome is
- * unknown (`after` NULL), before the answer is given. A failure is logged
- * and leaves no answer behind: the change stands, and the answer that
- * follows says what happened to it. */
+ * unknown (`after` NULL), before the answer is given: one INSERT in a
+ * transaction of its own (no BEGIN and COMMIT round trips). A failure
+ * is logged and leaves no answer behind: the change stands, and the answer
+ * that follows says what happened to it. */
 static void s_audit(wa_call_t *call, const char *action, const char *object_type,
                     const char *object, int64_t node_id, const json_t *request,
                     const json_t *after)
@@ -225,10 +226,7 @@ static void s_audit(wa_call_t *call, const char *action, const char *object_type
     if (after)
         json_object_set(detail, "after", (json_t *) after);
     size_t headers = call->reply->nheaders;
-    if (pgstore_begin(call->pg) != 0
-        || wa_store_audit_key(call, action, object_type, object, node_id, detail) != 0
-        || pgstore_commit(call->pg) != 0) {
-        pgstore_rollback(call->pg);
+    if (wa_store_audit_key(call, action, object_type, object, node_id, detail) != 0) {
         call->reply->nheaders = headers;
         log_error("audit_failed", "action=%s object=%s", action, object ? object : "-");
     }

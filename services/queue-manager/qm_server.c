@@ -596,8 +596,14 @@ static void s_on_device_online(qm_server_t *self, const envelope_t *env)
     json_t *window = json_object_get(env->data, "window");
     const char *branch = json_string_value(json_object_get(env->data, "branch"));
     json_int_t window_id = json_integer_value(json_object_get(window, "id"));
-    qm_slot_t *slot = branch && window_id > 0 ? qm_branches_by_path(self->branches, branch)
-                                              : NULL;
+    if (!branch || !(json_is_null(window) || window_id > 0)) {
+        log_warn("device_event_ignored", "id=%s type=%s reason=\"missing or malformed "
+                 "branch or window\"", env->id, env->type);
+        return;
+    }
+    if (!window_id)
+        return;   /* an unassigned device: no window to show */
+    qm_slot_t *slot = qm_branches_by_path(self->branches, branch);
     qm_window_info_t info;
     if (!slot || !slot->model || s_frozen(self)
         || qm_window_find(slot->model, window_id, &info) != 0)

@@ -35,11 +35,13 @@ Phases, each --warmup s unmeasured then --seconds s measured, wrk with
             wrk's requests/s, errors (non-2xx) counted.
 CPU per request: user + system CPU seconds of the eqms-web-api process
 (/proc/<pid>/stat) over each measured phase divided by its requests.
+--pg-statements: PostgreSQL's statements of the issue phase by time
+(pg_stat_statements, nested ones too), per ticket issued.
 
 Usage: /usr/bin/python3 tests/bench/bench_api.py --bin build/release/bin
        [--seconds 10] [--warmup 2] [--threads 2] [--connections 32]
        [--rate 1000] [--stats-rate 200] [--streams 1000] [--sse-rate 10]
-       [--branches 40] [--phases live,stats,sse,issue] [--perf PHASE]
+       [--branches 40] [--phases live,stats,sse,issue] [--perf PHASE] [--pg-statements]
        [--state-cache-ms MS] [--principal-cache-ms MS]
 Last line: BENCH api live_rps=<n> live_p99_ms=<n> stats_rps=<n>
            stats_p99_ms=<n> issue_rps=<n> sse_p99_ms=<n>
@@ -300,6 +302,8 @@ def main():
     ap.add_argument("--waiting", type=int, default=20, help="tickets waiting in the hall")
     ap.add_argument("--phases", default="live,stats,sse,issue")
     ap.add_argument("--perf", default="", help="perf record web-api during this wrk phase")
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="PostgreSQL's statements of the issue phase, per ticket")
     ap.add_argument("--state-cache-ms", default="",
                     help="EQMS_WEBAPI_STATE_CACHE_MS of web-api (default: its own, 1000; 0: off)")
     ap.add_argument("--principal-cache-ms", default="",
@@ -308,7 +312,9 @@ def main():
     args = ap.parse_args()
     args.tool = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "bench", "tool_apiload")
     phases = args.phases.split(",")
-    servers = srvmod.Servers().start()
+    servers = srvmod.Servers().start(
+        ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+        if args.pg_statements else ())
     stack = None
     try:
         conninfo, conn = demo_database(servers, "bench_api", args.bin)
@@ -397,6 +403,9 @@ def main():
                 f"{s['cpu_cores']:.2f} core")
         if "issue" in phases:
             perf = perf_for("issue")
+            if args.pg_statements:
+                q(conn, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                q(conn, "SELECT pg_stat_statements_reset()")
             before_cpu = cpu_by_name(CPU_NAMES)
             before_issued = q(conn, "SELECT count(*) FROM ticket_event WHERE kind = 'issued'")[0][0]
             iss = wrk(args, stack, token, [f"/branches/{b}/tickets" for b in branches],
@@ -412,6 +421,15 @@ def main():
                 f"{iss['errors']} (non-2xx {iss['non2xx']}), web-api CPU "
                 f"{iss['cpu_us']:.0f} us/request; {issued} tickets issued in all")
             per = max(1, issued - before_issued)
+            if args.pg_statements:
+                say("PostgreSQL's statements in the phase (wall time, nested ones counted "
+                    "in their callers too): calls, ms, us per ticket, statement")
+                for row in q(conn, """SELECT calls, round(total_exec_time::numeric),
+                                 round((total_exec_time * 1000 / %s)::numeric, 1),
+                                 left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 100)
+                                 FROM pg_stat_statements
+                                 ORDER BY total_exec_time DESC LIMIT 20""", per):
+                    say("  " + " | ".join(str(x) for x in row))
             say("CPU per ticket issued in the phase: " + ", ".join(
                 f"{n} {(after_cpu[n] - before_cpu[n]) / per * 1e6:.0f} us" for n in CPU_NAMES))
         loads.append(load_average())

@@ -67,12 +67,13 @@ class Postgres:
         subprocess.run(self.as_user + list(args), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
 
-    def start(self):
+    def start(self, settings=()):
+        """settings: more "name=value" server settings (-c)."""
         self._run(f"{PG_BIN}/initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=200")
+                "-c max_connections=200" + "".join(f" -c {s}" for s in settings))
         self._run(f"{PG_BIN}/pg_ctl", "-D", self.data, "-o", opts, "-w", "-t", "60",
                   "-l", os.path.join(self.dir, "log"), "start")
         return self
@@ -499,9 +500,9 @@ class Servers:
         self._stopped = False
         atexit.register(self.stop)
 
-    def start(self):
+    def start(self, pg_settings=()):
         try:
-            self.pg.start()
+            self.pg.start(pg_settings)
             self.redis.start()
         except BaseException:
             self.stop()

@@ -9,9 +9,10 @@ ratings are bound to that teller and the teller's on-duty time exists
 (docs/protocol.md, "Logins at queue-manager"). A login made on the device
 itself is the device's session only, never a second one.
 """
+import json
 import time
 
-from conftest import wait_for
+from conftest import make_envelope, wait_for
 from qm_client import BRANCH, Client, start_qm
 from test_gateway import Listener
 from test_rating_ingest import Gateway, Window, q, start_ingest
@@ -166,10 +167,11 @@ def test_a_device_that_comes_back_is_shown_the_teller_and_the_ticket(demo_db, bu
     """A device that lost power forgets the teller logged in at the console
     and the ticket called: when it comes online again (its gateway's
     device.online), queue-manager tells it both again, after a commit; a
-    window with nobody and nothing called tells it nothing."""
+    window with nobody and nothing called tells it nothing; one whose window
+    is malformed is logged and ignored."""
     w1, w2 = Window(demo_db, "w01"), Window(demo_db, "w02")
     staff_id, employee_no, name = teller(demo_db)
-    _, endpoint, _ = start_qm(start_bin, demo_db, bus)
+    qm, endpoint, _ = start_qm(start_bin, demo_db, bus)
     listener = Listener(bus, ("cmd.device.",))
     c = Client(endpoint, actor="web:admin")
     gw = Gateway(bus)
@@ -193,8 +195,14 @@ def test_a_device_that_comes_back_is_shown_the_teller_and_the_ticket(demo_db, bu
         assert len(listener.of("cmd.device", serial=w1.serial, command="ticket",
                                ticket=called)) >= 2
         gw.event("device.online", w2)
+        bad = gw.event("device.online", w1, publish=False)["data"]
+        bad["window"] = {"number": w1.number}           # no id
+        bad = make_envelope("device.online", bad, src=gw.src, seq=gw.seq)
+        gw.client.pub.send_multipart([f"device.online.{w1.path}".encode(), bad])
         time.sleep(1)
         assert listener.of("cmd.device", serial=w2.serial) == []
+        assert (f'id={json.loads(bad)["id"]} type=device.online reason="missing or '
+                f'malformed branch or window"') in qm.log()
     finally:
         listener.close()
         c.close()

@@ -32,11 +32,22 @@ static int s_known(wa_call_t *call, const char *branch, const char *number, int 
                                   " EXISTS (SELECT 1 FROM queue q"
                                   "   JOIN org_node n ON n.id = q.node_id"
                                   "   WHERE n.path @> $1::ltree AND q.prefix = $3),"
-                                  " EXISTS (SELECT 1 FROM ticket_event e"
-                                  "   JOIN org_node b ON b.id = e.branch_id"
-                                  "   WHERE b.path = $1::ltree AND e.at > now() - interval '1 day'"
+                                  /* the call's ticket by number among the branch's
+                                     last local days (ticket_branch_day_idx), its
+                                     events by ticket (ticket_event_ticket_idx): a
+                                     ticket called within the day was issued within
+                                     two (a day's tickets end with it), and the
+                                     branch's other events are never read */
+                                  " EXISTS (SELECT 1 FROM org_node b"
+                                  "   JOIN ticket t ON t.branch_id = b.id"
+                                  "   JOIN ticket_event e ON e.ticket_id = t.id"
+                                  "   WHERE b.path = $1::ltree AND t.number = $4"
+                                  "     AND t.day >= to_char((now() - interval '2 days')"
+                                  "                  AT TIME ZONE b.time_zone, 'YYYYMMDD')::int"
+                                  "     AND t.issued_at > now() - interval '2 days'"
+                                  "     AND e.at > now() - interval '1 day'"
                                   "     AND e.kind IN ('called', 'recalled')"
-                                  "     AND e.number = $4 AND e.window_no = $2::int)",
+                                  "     AND e.window_no = $2::int)",
                                   4, params);
     if (!res)
         return wa_unavailable(call, "database");

@@ -103,6 +103,10 @@ def test_the_display_fetches_the_voice_of_a_real_call(live, tmp_path):  # noqa: 
     # a device that kept it asks whether it changed: it did not
     assert display.get(AUDIO, params={"ticket": number, "window": str(window_no)},
                        headers={"If-None-Match": etag}).status_code == 304
+    # the same ticket at another window of the branch: never called there
+    elsewhere = 1 if window_no != 1 else 2
+    assert f"no call of {number} to window {elsewhere}" in problem(
+        fetch(display, number, elsewhere), 404)["detail"]
 
     # a recall is announced again (once the first one's time is over:
     # queue-manager spaces them), and said from the cache

@@ -11,6 +11,7 @@
 #include <zip.h>
 
 #include "eqms/bkcatalog.h"
+#include "eqms/migrations.h"
 
 #define S_MANIFEST_MAX (4 * 1024 * 1024)
 
@@ -106,6 +107,16 @@ static zip_t *s_open(const char *path, json_t **manifest, char *error, size_t si
     }
     if (json_integer_value(json_object_get(*manifest, "format")) != BKCATALOG_FORMAT) {
         s_fail(error, size, "manifest.json: format is not %d", BKCATALOG_FORMAT);
+        goto err;
+    }
+    json_t *schema = json_object_get(*manifest, "schema");
+    if (schema && (!json_is_integer(schema) || json_integer_value(schema) < 1)) {
+        s_fail(error, size, "manifest.json: schema is not a schema version");
+        goto err;
+    }
+    if (schema && json_integer_value(schema) > migrations_schema_version()) {
+        s_fail(error, size, "manifest.json: made at schema %lld, newer than this build's %d",
+               (long long) json_integer_value(schema), migrations_schema_version());
         goto err;
     }
     const char *name;
@@ -269,6 +280,36 @@ static const char s_sequences_sql[] =
     "     c.table_name, c.column_name, c.column_name, c.table_name);"
     " END LOOP; END $$";
 
+/* What an archive of an older schema holds otherwise, made as this schema
+ * holds it once the table is loaded: for archives made before `schema` (an
+ * archive without "schema" was made before 35). */
+static const struct {
+    int schema;
+    const char *table;
+    const char *sql;
+} s_upgrades[] = {
+    /* schema 35: a stats cell's histograms are running counts */
+    { 35, "stats_cell",
+      "UPDATE stats_cell SET wait_hist = stats_hist_cumulative(wait_hist),"
+      " svc_hist = stats_hist_cumulative(svc_hist)"
+      " WHERE cardinality(wait_hist) > 0 OR cardinality(svc_hist) > 0" },
+};
+
+static int s_upgrade(PGconn *conn, json_t *manifest, char *error, size_t size)
+{
+    json_t *schema = json_object_get(manifest, "schema");
+    json_int_t made_at = schema ? json_integer_value(schema) : 34;
+    json_t *files = json_object_get(manifest, "files");
+    for (size_t i = 0; i < sizeof s_upgrades / sizeof s_upgrades[0]; i++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s.csv", s_upgrades[i].table);
+        if (made_at < s_upgrades[i].schema && json_object_get(files, name)
+            && s_exec(conn, s_upgrades[i].sql, error, size) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int bkreader_load(PGconn *conn, const char *path, long long *rows, char *error, size_t size)
 {
     *rows = 0;
@@ -304,6 +345,8 @@ int bkreader_load(PGconn *conn, const char *path, long long *rows, char *error, 
         if (rc == 0)
             rc = s_load_table(conn, zip, name, tables[i].table, rows, error, size);
     }
+    if (rc == 0)
+        rc = s_upgrade(conn, manifest, error, size);
     if (rc == 0)
         rc = s_exec(conn, s_sequences_sql, error, size);
     if (rc == 0)

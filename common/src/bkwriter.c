@@ -77,12 +77,14 @@ static int s_prepare(s_run_t *run)
     if (s_exec(run, "BEGIN ISOLATION LEVEL REPEATABLE READ") != 0)
         return -1;
     PGresult *res = PQexec(run->conn, "SELECT to_char(now() AT TIME ZONE 'UTC',"
-                                      " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+                                      " 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+                                      " (SELECT max(version) FROM schema_migrations)");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         PQclear(res);
         return s_fail(run, "database: %s", PQerrorMessage(run->conn));
     }
     snprintf(run->out->snapshot_at, sizeof run->out->snapshot_at, "%s", PQgetvalue(res, 0, 0));
+    run->out->schema = atoi(PQgetvalue(res, 0, 1));
     PQclear(res);
     return s_exec(run, sql);
 }
@@ -266,6 +268,7 @@ int bkwriter_write(PGconn *conn, const bkwriter_config_t *config, const char *pa
     if (s_prepare(&run) != 0 || s_count(&run, range) != 0)
         goto done;
     json_object_set_new(manifest, "created_at", json_string(out->snapshot_at));
+    json_object_set_new(manifest, "schema", json_integer(out->schema));
     json_object_set(manifest, "time_range", range);
     size_t n;
     const bkcatalog_table_t *tables = bkcatalog_tables(&n);

@@ -87,3 +87,17 @@ int64_t st_hist_between(const int64_t counts[ST_HIST_BUCKETS], int32_t from_s,
             n += counts[b];
     return n;
 }
+
+int st_hist_cumulative(const int32_t counts[ST_HIST_BUCKETS],
+                       int32_t upto[ST_HIST_BUCKETS])
+{
+    int32_t sum = 0;
+    for (int b = 0; b < ST_HIST_BUCKETS; b++) {
+        sum += counts[b];
+        upto[b] = sum;
+    }
+    int n = ST_HIST_BUCKETS;
+    while (n > 1 && upto[n - 1] == upto[n - 2])
+        n--;
+    return n == 1 && upto[0] == 0 ? 0 : n;
+}

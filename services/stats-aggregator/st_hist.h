@@ -42,4 +42,13 @@ int64_t st_exact_percentile(int64_t *values, long n, double p);
 int64_t st_hist_between(const int64_t counts[ST_HIST_BUCKETS], int32_t from_s,
                         int32_t to_s);
 
+/* The running counts of `counts` into `upto` (upto[b]: the values in buckets
+ * 0..b), as stats_cell keeps its histograms (schema 35), and how many of
+ * them to store: the trailing elements equal to the one before them are left
+ * out (a reader takes the last stored element for every later bucket); 0
+ * when every running count is 0. Counts may be negative (a correction's
+ * delta); running counts add as the counts do. */
+int st_hist_cumulative(const int32_t counts[ST_HIST_BUCKETS],
+                       int32_t upto[ST_HIST_BUCKETS]);
+
 #endif

@@ -1,6 +1,7 @@
 /*  st_store: stats-aggregator's reads and its one-transaction flush (st_store.h). */
 #include "st_store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include "eqms/clock.h"
 #include "eqms/log.h"
 #include "eqms/text.h"
+
+#include "st_hist.h"
 
 /* A timestamptz column as ms since the epoch, NULL staying NULL. */
 #define S_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
@@ -580,12 +583,9 @@ int st_store_closed_sessions(st_store_t *self, st_engine_t *engine, st_sessions_
 
 /* --- the flush -------------------------------------------------------------- */
 
-/* Text of an int array "{1,-2,0}" with trailing zeros cut, or NULL (no
- * value) when every element is 0. */
-static const char *s_array32(char *buf, size_t size, const int32_t *v, int n)
+/* Text of the int array v[0..n) "{1,-2,0}", or NULL (no value) if n is 0. */
+static const char *s_array_text(char *buf, size_t size, const int32_t *v, int n)
 {
-    while (n > 0 && v[n - 1] == 0)
-        n--;
     if (n == 0)
         return NULL;
     size_t len = 0;
@@ -598,6 +598,23 @@ static const char *s_array32(char *buf, size_t size, const int32_t *v, int n)
     buf[len++] = '}';
     buf[len] = '\0';
     return buf;
+}
+
+/* Text of an int array with trailing zeros cut, or NULL (no value) when
+ * every element is 0. */
+static const char *s_array32(char *buf, size_t size, const int32_t *v, int n)
+{
+    while (n > 0 && v[n - 1] == 0)
+        n--;
+    return s_array_text(buf, size, v, n);
+}
+
+/* Text of a histogram as stats_cell keeps it (running counts, st_hist.h), or
+ * NULL (no value) when it counts nothing. */
+static const char *s_hist(char *buf, size_t size, const int32_t counts[ST_HIST_BUCKETS])
+{
+    int32_t upto[ST_HIST_BUCKETS];
+    return s_array_text(buf, size, upto, st_hist_cumulative(counts, upto));
 }
 
 static const char *s_array64(char *buf, size_t size, const int64_t *v, int n)
@@ -653,8 +670,8 @@ static int s_copy_cell(void *arg, const st_cell_key_t *key, const st_measures_t 
     values[n++] = text[KEYS + ncounters];
     values[n++] = text[KEYS + ncounters + 1];
     values[n++] = s_array64(cats, sizeof cats, m->cat, ST_CATEGORIES);
-    values[n++] = s_array32(wait, sizeof wait, m->wait_hist, ST_HIST_BUCKETS);
-    values[n++] = s_array32(svc, sizeof svc, m->svc_hist, ST_HIST_BUCKETS);
+    values[n++] = s_hist(wait, sizeof wait, m->wait_hist);
+    values[n++] = s_hist(svc, sizeof svc, m->svc_hist);
     c->rows++;
     return pgstore_copy_row(c->copy, n, values);
 }
@@ -669,7 +686,9 @@ static void s_cell_columns(char *out, size_t size)
 }
 
 /* The upsert from the temporary table: counters add, maxima take the greater,
- * arrays add element by element. */
+ * arrays add element by element. An array that ends early counts 0 in the
+ * later elements (categories) or its last element (histograms: running
+ * counts, st_hist.h). */
 static void s_cell_upsert(char *out, size_t size, const char *columns)
 {
     size_t len = (size_t) snprintf(out, size,
@@ -680,13 +699,23 @@ static void s_cell_upsert(char *out, size_t size, const char *columns)
         len += (size_t) snprintf(out + len, size - len, "%s = stats_cell.%s + excluded.%s, ",
                                  c, c, c);
     }
-    const char *arrays[] = { "categories", "wait_hist", "svc_hist" };
-    for (int i = 0; i < 3 && len < size; i++)
+    static const struct {
+        const char *name;
+        bool running;
+    } arrays[] = { { "categories", false }, { "wait_hist", true }, { "svc_hist", true } };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0] && len < size; i++) {
+        const char *a = arrays[i].name;
+        char pad_old[96] = "", pad_new[96] = "";
+        if (arrays[i].running) {
+            snprintf(pad_old, sizeof pad_old, "stats_cell.%s[cardinality(stats_cell.%s)], ",
+                     a, a);
+            snprintf(pad_new, sizeof pad_new, "excluded.%s[cardinality(excluded.%s)], ", a, a);
+        }
         len += (size_t) snprintf(out + len, size - len,
             "%s = CASE WHEN excluded.%s IS NULL THEN stats_cell.%s ELSE (SELECT "
-            "array_agg(coalesce(x, 0) + coalesce(y, 0)) FROM unnest(stats_cell.%s, "
-            "excluded.%s) AS u(x, y)) END, ", arrays[i], arrays[i], arrays[i], arrays[i],
-            arrays[i]);
+            "array_agg(coalesce(x, %s0) + coalesce(y, %s0)) FROM unnest(stats_cell.%s, "
+            "excluded.%s) AS u(x, y)) END, ", a, a, a, pad_old, pad_new, a, a);
+    }
     snprintf(out + len, size - len, "wait_max_ms = greatest(stats_cell.wait_max_ms, "
              "excluded.wait_max_ms), svc_max_ms = greatest(stats_cell.svc_max_ms, "
              "excluded.svc_max_ms)");

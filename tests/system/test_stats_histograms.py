@@ -1,8 +1,10 @@
 """The distribution buckets and 90th percentiles of stats_figures, read from
 histograms written straight into stats_cell (as stats-aggregator keeps
-them), against the definition of docs/statistics.md ("Percentiles",
-"distributions") computed here: one cell alone, several summed, empty and
-absent histograms, the top bucket, a rank that falls exactly on a bucket."""
+them: running counts, the trailing repeats left out), against the
+definition of docs/statistics.md ("Percentiles", "distributions") computed
+here from the plain counts: one cell alone, several summed (arrays of
+different lengths), empty and absent histograms, the top bucket, a rank that
+falls exactly on a bucket."""
 import pytest
 
 from qm_client import BRANCH
@@ -25,6 +27,20 @@ def lower_s(b):
     if b <= 98:
         return 7200 + (b - 79) * 1800
     return 43200
+
+
+def running(h):
+    """Histogram h (plain counts) as a stats cell keeps it (st_hist_cumulative):
+    running counts without the trailing elements equal to the one before."""
+    if h is None:
+        return None
+    upto, total = [], 0
+    for n in h:
+        total += n
+        upto.append(total)
+    while len(upto) > 1 and upto[-1] == upto[-2]:
+        upto.pop()
+    return upto
 
 
 EDGES = [(0, 180), (180, 360), (360, 540), (540, 720), (720, 900), (900, None)]
@@ -76,7 +92,7 @@ def cells(demo_db):
             cur.execute("""INSERT INTO stats_cell (node_id, period, start_day, hour, dim, member,
                                                    issued, served, wait_hist, svc_hist)
                            VALUES (%s, 1, %s, 0, 0, 0, 1, 1, %s::int[], %s::int[])""",
-                        (branch, f"2020-01-{day:02d}", wait, svc))
+                        (branch, f"2020-01-{day:02d}", running(wait), running(svc)))
     demo_db.commit()
     return branch
 
@@ -120,3 +136,11 @@ def test_without_percentiles_no_bucket_is_shown(demo_db, cells):
         for row in figures(demo_db, cells, "2020-01-01", "2020-01-08", group, False):
             assert seen(row, "wait") == (None, None) and seen(row, "svc") == (None, None)
             assert row["served"] is not None
+
+
+def test_the_migration_keeps_running_counts(demo_db):
+    """stats_hist_cumulative, which schema 35 turned the cells' plain counts
+    into running counts with."""
+    rows = q(demo_db, """SELECT stats_hist_cumulative('{3,0,5,-1,0}'), stats_hist_cumulative('{}'),
+                                stats_hist_cumulative(NULL)""")
+    assert rows == [([3, 3, 8, 7, 7], [], None)]

@@ -7,6 +7,7 @@ tampered archive refused naming the file; purges refused without a covering
 backup, without the confirmation, without the permission, and another
 subtree's jobs answering 404; a purge deleting raw data while the totals stay
 and the service list says where its data starts."""
+import csv
 import datetime
 import hashlib
 import io
@@ -147,6 +148,91 @@ def test_a_tampered_archive_is_refused_naming_the_file(data, run_bin, tmp_path):
         dst.writestr("app_user.csv", "id\n1\n")
     res = run_bin("restore", ["--check", str(extra)])
     assert res.returncode == 1 and "app_user.csv" in res.stderr, res.stderr
+
+
+def plain(upto):
+    """Running counts (a cell's histogram since schema 35) as plain counts."""
+    return [n - (upto[i - 1] if i else 0) for i, n in enumerate(upto)]
+
+
+def as_made_before_schema_35(archive, old):
+    """`archive` as a build before schema 35 made it: no "schema" in the
+    manifest, a stats cell's histograms as plain counts per bucket."""
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(old, "w") as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        del manifest["schema"]
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "stats_cell.csv":
+                table = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+                for col in (table[0].index("wait_hist"), table[0].index("svc_hist")):
+                    for row in table[1:]:
+                        if row[col] not in ("", "{}"):
+                            upto = [int(n) for n in row[col].strip("{}").split(",")]
+                            row[col] = "{" + ",".join(map(str, plain(upto))) + "}"
+                out = io.StringIO()
+                csv.writer(out, lineterminator="\n").writerows(table)
+                body = out.getvalue().encode("utf-8")
+                manifest["files"][item.filename]["sha256"] = hashlib.sha256(body).hexdigest()
+            if item.filename != "manifest.json":
+                dst.writestr(item, body)
+        dst.writestr("manifest.json", json.dumps(manifest))
+
+
+def test_an_archive_of_an_older_schema_is_restored_as_this_schema_keeps_it(
+        data, demo_db, run_bin, servers, tmp_path):
+    """An archive made before schema 35 holds plain bucket counts: restored,
+    its cells' histograms are running counts and every figure is the same;
+    an archive of a schema newer than the build is refused."""
+    api, _ = data
+    with demo_db.cursor() as cur:        # a day of several buckets, besides the traffic's
+        cur.execute("""INSERT INTO stats_cell (node_id, period, start_day, hour, dim, member,
+                                               issued, served, wait_hist, svc_hist)
+                       SELECT id, 1, '2020-01-02', 0, 0, 0, 7, 7, '{1,1,3,3,3,4}', '{0,2,2,7}'
+                       FROM org_node WHERE path = %s::ltree""", (B1,))
+        cur.execute("SELECT max(version) FROM schema_migrations")
+        (schema,), = cur.fetchall()
+    demo_db.commit()
+    archive = tmp_path / "now.zip"
+    archive.write_bytes(api.admin.get(f"/backups/{backup(api.admin, None)['id']}/archive").content)
+    with zipfile.ZipFile(archive) as z:
+        assert json.loads(z.read("manifest.json"))["schema"] == schema
+    old = tmp_path / "old.zip"
+    as_made_before_schema_35(archive, old)
+    res = run_bin("restore", ["--check", str(old)])
+    assert res.returncode == 0, res.stderr
+    conninfo = servers.pg.create_database(f"old{os.getpid()}")
+    db2 = _migrated(conninfo)
+    res = run_bin("restore", [str(old)], env={"EQMS_PG_CONNINFO": conninfo})
+    assert res.returncode == 0, res.stderr
+    cells = """SELECT node_id, period, start_day, hour, dim, member, wait_hist, svc_hist
+               FROM stats_cell ORDER BY 1, 2, 3, 4, 5, 6"""
+    day = """SELECT f.* FROM org_node n, stats_figures(n.id, '2020-01-01', '2020-01-08', 'day') f
+             WHERE n.path = %s::ltree"""
+    with demo_db.cursor() as a, db2.cursor() as b:
+        a.execute(cells)
+        b.execute(cells)
+        assert b.fetchall() == a.fetchall()
+        a.execute(day, (B1,))
+        b.execute(day, (B1,))
+        (row,) = b.fetchall()
+        assert [row] == a.fetchall()
+    names = [d[0] for d in a.description]
+    got = dict(zip(names, row))
+    assert [got[f"wait_{e}"] for e in ("0_3", "3_6", "6_9", "9_12", "12_15", "15_plus")] \
+        == [4, 0, 0, 0, 0, 0]
+    assert got["wait_p90_s"] == 90 and got["svc_p90_s"] == 60   # buckets 6 and 4
+    db2.close()
+    # a newer schema than this build's
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tmp_path / "new.zip", "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "manifest.json":
+                body = json.dumps(dict(json.loads(body), schema=schema + 1)).encode()
+            dst.writestr(item, body)
+    res = run_bin("restore", ["--check", str(tmp_path / "new.zip")])
+    assert res.returncode == 1
+    assert f"made at schema {schema + 1}, newer than this build's {schema}" in res.stderr
 
 
 def test_purge_refusals_and_a_purge_that_keeps_the_totals(data, demo_db):

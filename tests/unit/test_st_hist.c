@@ -88,12 +88,50 @@ static void test_qmatic_buckets_sum(void **state)
     assert_int_equal(st_hist_between(counts, 900, -1), 3);
 }
 
+/* Running counts: what they store, and that they add as the counts do. */
+static void test_cumulative(void **state)
+{
+    (void) state;
+    int32_t counts[ST_HIST_BUCKETS] = { 0 }, upto[ST_HIST_BUCKETS];
+    assert_int_equal(st_hist_cumulative(counts, upto), 0);          /* nothing */
+    counts[0] = 2;
+    assert_int_equal(st_hist_cumulative(counts, upto), 1);
+    assert_int_equal(upto[0], 2);
+    counts[3] = 1;
+    counts[7] = 4;
+    assert_int_equal(st_hist_cumulative(counts, upto), 8);
+    int32_t want[] = { 2, 2, 2, 3, 3, 3, 3, 7 };
+    for (int b = 0; b < 8; b++)
+        assert_int_equal(upto[b], want[b]);
+    assert_int_equal(upto[ST_HIST_BUCKETS - 1], 7);
+    /* a correction's delta: one value moved from bucket 3 to bucket 20 */
+    int32_t moved[ST_HIST_BUCKETS] = { 0 }, delta[ST_HIST_BUCKETS];
+    moved[3] = -1;
+    moved[20] = 1;
+    assert_int_equal(st_hist_cumulative(moved, delta), 21);
+    assert_int_equal(delta[2], 0);
+    assert_int_equal(delta[3], -1);
+    assert_int_equal(delta[19], -1);
+    assert_int_equal(delta[20], 0);
+    for (int b = 0; b < ST_HIST_BUCKETS; b++)
+        counts[b] += moved[b];
+    int32_t after[ST_HIST_BUCKETS];
+    st_hist_cumulative(counts, after);
+    for (int b = 0; b < ST_HIST_BUCKETS; b++)
+        assert_int_equal(after[b], upto[b] + delta[b]);
+    /* only the last bucket: nothing left out */
+    int32_t last[ST_HIST_BUCKETS] = { 0 };
+    last[ST_HIST_BUCKETS - 1] = 5;
+    assert_int_equal(st_hist_cumulative(last, upto), ST_HIST_BUCKETS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_percentile_error_bound),
         cmocka_unit_test(test_qmatic_buckets_sum),
+        cmocka_unit_test(test_cumulative),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

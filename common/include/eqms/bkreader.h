@@ -2,8 +2,10 @@
  *  empty, migrated database (eqms-restore).
  *
  *  An archive is accepted only when manifest.json is of a format this build
- *  reads, names only tables of bkcatalog, and every member it lists is there
- *  with the SHA-256 it states (and nothing else is). Refusals name the member.
+ *  reads and of a schema no newer than its own, names only tables of
+ *  bkcatalog, and every member it lists is there with the SHA-256 it states
+ *  (and nothing else is). Refusals name the member. An archive of an older
+ *  schema is loaded as this schema keeps the data (docs/backup.md).
  */
 #ifndef EQMS_BKREADER_H
 #define EQMS_BKREADER_H

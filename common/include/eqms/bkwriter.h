@@ -25,6 +25,7 @@ typedef struct {
 
 typedef struct {
     char snapshot_at[40];         /* RFC 3339 UTC: every row committed before it */
+    int schema;                   /* the database's schema version in that snapshot */
     long long rows;               /* in all files */
     long long size;               /* of the archive, bytes */
     char sha256[65];              /* of the archive, hex */

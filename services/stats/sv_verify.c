@@ -13,6 +13,7 @@
 
 #define S_MS(x) "(extract(epoch FROM " x ") * 1000)::bigint"
 #define S_EVENTS_MAX 512         /* events of one ticket */
+#define S_BANDS 6                /* the Qmatic distribution: 0-3 ... 12-15, 15+ min */
 
 typedef struct {
     int64_t *v;
@@ -26,6 +27,7 @@ typedef struct {
     int64_t svc_n, svc_sum, svc_max;
     int64_t rated, satisfied, unsatisfied, score_x10;
     int64_t services, serving_ms, on_duty_ms;
+    int64_t wait_bands[S_BANDS], svc_bands[S_BANDS];
     s_list_t waits, svcs;
 } s_day_t;
 
@@ -87,6 +89,14 @@ static int64_t s_p90(s_list_t *l)
     return l->v[rank > 0 ? rank - 1 : 0];
 }
 
+/* The Qmatic band of a duration: 3 minutes each, 15 minutes and more in
+ * the last. */
+static int s_band(int64_t ms)
+{
+    int64_t band = ms < 0 ? 0 : ms / 180000;
+    return band < S_BANDS - 1 ? (int) band : S_BANDS - 1;
+}
+
 static int32_t s_target(const s_verify_t *v, int64_t service_id)
 {
     for (size_t i = 0; i < v->ntargets; i++)
@@ -95,7 +105,9 @@ static int32_t s_target(const s_verify_t *v, int64_t service_id)
     return 600;                 /* queue.target_wait_s's default */
 }
 
-static void s_add_counts(s_day_t *to, const s_day_t *from)
+/* Adds the counts of `from` to `to`, and its waits and service times (for
+ * the percentiles' bound). 0 / -1 (out of memory). */
+static int s_add_counts(s_day_t *to, const s_day_t *from)
 {
     to->issued += from->issued;
     to->walk_ins += from->walk_ins;
@@ -108,6 +120,17 @@ static void s_add_counts(s_day_t *to, const s_day_t *from)
     to->satisfied += from->satisfied;
     to->unsatisfied += from->unsatisfied;
     to->services += from->services;
+    for (int b = 0; b < S_BANDS; b++) {
+        to->wait_bands[b] += from->wait_bands[b];
+        to->svc_bands[b] += from->svc_bands[b];
+    }
+    for (size_t i = 0; i < from->waits.n; i++)
+        if (s_push(&to->waits, from->waits.v[i]) != 0)
+            return -1;
+    for (size_t i = 0; i < from->svcs.n; i++)
+        if (s_push(&to->svcs, from->svcs.v[i]) != 0)
+            return -1;
+    return 0;
 }
 
 /* --- comparing ------------------------------------------------------------------ */
@@ -116,7 +139,9 @@ typedef enum {
     S_COUNT,                    /* exact; no cells (null) is 0 */
     S_RATIO,                    /* 4 decimals; null when the denominator is 0 */
     S_SECONDS,                  /* ms as seconds, 3 decimals; null when none */
-    S_TIME                      /* a length of time summed over pieces; null is 0 */
+    S_TIME,                     /* a length of time summed over pieces; null is 0 */
+    S_ABOVE                     /* a percentile from a histogram: seconds, at or above the
+                                   exact value by less than its bucket's width (s_width) */
 } s_kind_t;
 
 typedef struct {
@@ -125,7 +150,24 @@ typedef struct {
     s_kind_t kind;
 } s_expect_t;
 
-static const double s_tolerance[] = { 0, 0.0001, 0.001, 0.002 };
+static const double s_tolerance[] = { 0, 0.0001, 0.001, 0.002, 0 };
+
+/* The width in seconds of the histogram bucket holding `s` seconds
+ * (docs/statistics.md, "Percentiles"); 0 from 12 h, reported as 12 h. */
+static double s_width(double s)
+{
+    return s < 600 ? 15 : s < 1800 ? 60 : s < 7200 ? 300 : s < 43200 ? 1800 : 0;
+}
+
+/* Whether `got` is what kind `kind` allows for `expected` (not null). */
+static bool s_agrees(s_kind_t kind, double expected, double got)
+{
+    if (kind != S_ABOVE)
+        return fabs(got - expected) <= s_tolerance[kind] + 1e-9;
+    if (expected >= 43200)
+        return fabs(got - 43200) <= 1e-9;
+    return got >= expected - 1e-9 && got <= expected + s_width(expected) + 1e-9;
+}
 
 static double s_ratio(int64_t n, int64_t d, int decimals)
 {
@@ -159,7 +201,7 @@ static void s_compare(s_verify_t *v, const char *node, const char *when,
         if (null && (ex[i].kind == S_COUNT || ex[i].kind == S_TIME))
             got = 0, null = false;
         bool same = isnan(ex[i].expected) ? null
-                    : !null && fabs(got - ex[i].expected) <= s_tolerance[ex[i].kind] + 1e-9;
+                    : !null && s_agrees(ex[i].kind, ex[i].expected, got);
         if (same)
             continue;
         v->differences++;
@@ -180,13 +222,16 @@ static void s_compare(s_verify_t *v, const char *node, const char *when,
 static const char *s_figures_sql =
     "SELECT * FROM stats_figures($1::bigint, $2::date, $3::date)";
 
-#define S_MEASURES 22
+#define S_MEASURES 36
 
 /* What stats_figures must say of `d`: every measure, or (counts_only, for
- * a range read from coarser cells) the counts that add up. Returns how
- * many of ex[S_MEASURES] it filled. */
+ * a range read from coarser cells) the counts that add up and the 90th
+ * percentiles within their bound. Returns how many of ex[S_MEASURES] it
+ * filled. */
 static size_t s_expectations(s_day_t *d, bool counts_only, s_expect_t ex[S_MEASURES])
 {
+    static const char *const bands[S_BANDS] = { "0_3", "3_6", "6_9", "9_12", "12_15",
+                                                "15_plus" };
     size_t n = 0;
     const struct { const char *measure; int64_t value; } counts[] = {
         { "issued", d->issued }, { "walk_ins", d->walk_ins },
@@ -198,9 +243,19 @@ static size_t s_expectations(s_day_t *d, bool counts_only, s_expect_t ex[S_MEASU
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         ex[n++] = (s_expect_t) { counts[i].measure, (double) counts[i].value, S_COUNT };
-    if (counts_only)
-        return n;
+    static char names[2][S_BANDS][24];
+    for (int b = 0; b < S_BANDS; b++) {
+        snprintf(names[0][b], sizeof names[0][b], "wait_%s", bands[b]);
+        snprintf(names[1][b], sizeof names[1][b], "svc_%s", bands[b]);
+        ex[n++] = (s_expect_t) { names[0][b], (double) d->wait_bands[b], S_COUNT };
+        ex[n++] = (s_expect_t) { names[1][b], (double) d->svc_bands[b], S_COUNT };
+    }
     int64_t wp = s_p90(&d->waits), sp = s_p90(&d->svcs);
+    if (counts_only) {
+        ex[n++] = (s_expect_t) { "wait_p90_s", s_seconds(wp, wp >= 0), S_ABOVE };
+        ex[n++] = (s_expect_t) { "svc_p90_s", s_seconds(sp, sp >= 0), S_ABOVE };
+        return n;
+    }
     const s_expect_t more[] = {
         { "wait_avg_s", s_ratio(d->wait_sum, d->wait_n * 1000, 4), S_RATIO },
         { "wait_max_s", s_seconds(d->wait_max, d->wait_n > 0), S_SECONDS },
@@ -267,6 +322,7 @@ static void s_leg_into(s_verify_t *v, const sv_leg_t *leg, s_day_t *d)
         if (leg->wait_ms > d->wait_max)
             d->wait_max = leg->wait_ms;
         s_push(&d->waits, leg->wait_ms);
+        d->wait_bands[s_band(leg->wait_ms)]++;
     }
     switch (leg->outcome) {
     case SV_SERVED:
@@ -280,6 +336,7 @@ static void s_leg_into(s_verify_t *v, const sv_leg_t *leg, s_day_t *d)
         if (leg->serve_ms > d->svc_max)
             d->svc_max = leg->serve_ms;
         s_push(&d->svcs, leg->serve_ms);
+        d->svc_bands[s_band(leg->serve_ms)]++;
         break;
     case SV_NO_SHOW:
         d->no_show++;
@@ -451,8 +508,9 @@ static int s_branch_in(s_verify_t *v, const s_node_t *b, const char *zone)
         if (own && s_check_day(v, b, i, &v->days[i]) != 0)
             return -1;
         for (size_t k = 0; k < v->nnodes; k++)
-            if (strcmp(v->nodes[k].zone, zone) == 0 && s_under(b->path, v->nodes[k].path))
-                s_add_counts(&v->totals[k], &v->days[i]);
+            if (strcmp(v->nodes[k].zone, zone) == 0 && s_under(b->path, v->nodes[k].path)
+                && s_add_counts(&v->totals[k], &v->days[i]) != 0)
+                return -1;
     }
     return 0;
 }
@@ -567,6 +625,10 @@ static void s_free(s_verify_t *v)
     for (int i = 0; v->days && i < v->ndays; i++) {
         free(v->days[i].waits.v);
         free(v->days[i].svcs.v);
+    }
+    for (size_t i = 0; v->totals && i < v->nnodes; i++) {
+        free(v->totals[i].waits.v);
+        free(v->totals[i].svcs.v);
     }
     free(v->days);
     free(v->day_text);

@@ -8,7 +8,9 @@
  *  rest), the day's counts, waits, service times, service levels, ratings
  *  and duty times, and compares them with stats_figures(branch, day, day +
  *  1). Then, for the node, every node below it and every branch, the range's
- *  counts with stats_figures(node, from, to), which reads the coarser cells
+ *  counts (with the waits and service times in each Qmatic band) and its
+ *  90th percentiles within their documented bound (from the histograms)
+ *  with stats_figures(node, from, to), which reads the coarser cells
  *  (weeks, months, years). Everything is read in one REPEATABLE READ
  *  transaction. Each difference is printed on `out` as one line
  *  (`difference node=... day=... measure=... expected=... figures=...`).

@@ -24,9 +24,11 @@
    writes the cells, so a query started then sees the fact), and about once
    a second stats_figures(branch, days around today) confirms that the
    figure of one such sample includes it (stats_figures takes ~200 ms, too
-   slow to poll). Run twice: as the aggregator is (the headline), and once more with
-   the due reports already in stats_report (placeholders the bench inserts
-   and removes), which shows the placement lag without the report stalls.
+   slow to poll). Run twice: as the aggregator is (the headline; with
+   --remake-reports the due reports are deleted first, so that it makes
+   them during the run, as a kept database has made them already), and once
+   more with the due reports already in stats_report (placeholders the bench
+   inserts and removes), which shows the placement lag without the reports.
 
 Scale: --rows ratings (default 100,000,000), --days of history (730) ending
 today, --branches (2,000) in regions of up to 100 (at least two, one per
@@ -46,6 +48,7 @@ Usage: /usr/bin/python3 tests/bench/bench_stats.py --bin build/release/bin
        [--rows N] [--days 730] [--branches 2000] [--per-day 70]
        [--query-runs 200] [--query-budget-s 120] [--lag-seconds 60]
        [--rate 10000] [--keep DIR [--rebuild]] [--seed 1] [--verify-days 2]
+       [--remake-reports] [--no-placeholder-lag]
 Last line: BENCH stats rows=<n> query_p99_ms=<worst p99> lag_p99_ms=<n> build_s=<n>
 """
 import argparse
@@ -1026,15 +1029,9 @@ def live_branches(conn):
     return [LiveBranch(r, day_index) for r in rows]
 
 
-def placeholders(conn, add):
-    """Adds (or removes) a placeholder stats_report row for every report
-    stats_make_reports would find due from now until a day ahead, so that
-    the aggregator finds none to make."""
-    if not add:
-        return q1(conn, """WITH d AS (DELETE FROM stats_report
-                                       WHERE figures ? 'bench_placeholder' RETURNING 1)
-                           SELECT count(*) FROM d""")
-    return q1(conn, """WITH local AS (
+# The reports stats_make_reports finds due from now until a day ahead, by
+# node: the last three local days and the last month.
+DUE_REPORTS = """local AS (
             SELECT n.id, ((now() - x.delay) AT TIME ZONE n.time_zone)::date AS today
             FROM org_node n, (VALUES (interval '10 minutes'), (interval '-1 day')) x (delay)
         ), due AS (
@@ -1042,11 +1039,33 @@ def placeholders(conn, add):
             FROM local l, generate_series(1, 3) AS k
             UNION SELECT l.id, 'month', (date_trunc('month', l.today) - interval '1 month')::date
             FROM local l
-        ), ins AS (
+        )"""
+
+
+def placeholders(conn, add):
+    """Adds (or removes) a placeholder stats_report row for every due report
+    (DUE_REPORTS), so that the aggregator finds none to make."""
+    if not add:
+        return q1(conn, """WITH d AS (DELETE FROM stats_report
+                                       WHERE figures ? 'bench_placeholder' RETURNING 1)
+                           SELECT count(*) FROM d""")
+    return q1(conn, "WITH " + DUE_REPORTS + """, ins AS (
             INSERT INTO stats_report (node_id, kind, start_day, figures)
             SELECT id, kind, start_day, '{"bench_placeholder": true}' FROM due
             ON CONFLICT DO NOTHING RETURNING 1)
         SELECT count(*) FROM ins""")
+
+
+def remake_reports(conn):
+    """Deletes every due report (DUE_REPORTS) made already, so that the
+    aggregator makes them again during the next lag run: the reports of all
+    nodes for three days and a month at once, as after an outage over a
+    month's end (a day's end brings one day's)."""
+    return q1(conn, "WITH " + DUE_REPORTS + """, del AS (
+            DELETE FROM stats_report r USING due
+            WHERE r.node_id = due.id AND r.kind = due.kind AND r.start_day = due.start_day
+            RETURNING 1)
+        SELECT count(*) FROM del""")
 
 
 def lag_run(conn, conninfo, bindir, logdir, pg, args, name, seed):
@@ -1111,6 +1130,9 @@ def main():
                     help="stop a query after this much time (at least 3 runs)")
     ap.add_argument("--lag-seconds", type=int, default=60)
     ap.add_argument("--rate", type=int, default=10000, help="live events/s")
+    ap.add_argument("--remake-reports", action="store_true",
+                    help="delete the due reports before the first lag run, so that they "
+                         "are made during it (a kept database has made them already)")
     ap.add_argument("--no-placeholder-lag", action="store_true",
                     help="skip the second lag run (due reports as placeholders)")
     ap.add_argument("--verify-days", type=int, default=2)
@@ -1182,7 +1204,13 @@ def main():
         results = run_queries(conn, cat, args.query_runs, args.query_budget_s, args.seed)
 
         placeholders(conn, False)
+        if args.remake_reports:
+            say(f"lag: {remake_reports(conn)} due reports deleted, to be made again during "
+                "the run")
+        started = q1(conn, "SELECT now()")
         lag = lag_run(conn, conninfo, args.bin, root, pg, args, "as is", args.seed)
+        say(f"lag (as is): {q1(conn, 'SELECT count(*) FROM stats_report WHERE made_at >= %s', started)} "
+            "reports made during the run")
         lag2 = None
         if not args.no_placeholder_lag:
             n = placeholders(conn, True)

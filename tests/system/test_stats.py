@@ -274,6 +274,27 @@ def test_verify_finds_no_difference_after_randomised_traffic(demo_db, bus, start
                                "measure=served "), lines
     fields = dict(f.split("=", 1) for f in lines[1].split()[1:])
     assert float(fields["figures"]) == float(fields["expected"]) + 1
+    # one corrupted histogram of the region instead: its day's waits all
+    # moved to the last bucket (12 h and more), as running counts
+    q(demo_db, """UPDATE stats_cell SET served = served - 1 WHERE node_id = %s AND period = 1
+                  AND dim = 0 AND start_day = '2026-12-01' RETURNING node_id""",
+      branches[1].id)
+    (moved,), = q(demo_db, """UPDATE stats_cell
+                              SET wait_hist = array_fill(0, ARRAY[98]) || wait_hist[cardinality(wait_hist)]
+                              WHERE node_id = (SELECT id FROM org_node WHERE path = 'hq.r02')
+                                AND period = 1 AND dim = 0 AND start_day = '2026-12-01'
+                              RETURNING wait_hist[99]""")
+    demo_db.commit()
+    assert moved > 0
+    got = verify(demo_db, "--from", "2026-11-29", "--to", "2026-12-03", "--node", "hq.r02")
+    assert got.returncode == 1, got.stdout + got.stderr
+    lines = [l for l in got.stdout.splitlines() if l.startswith("difference")]
+    assert all(l.startswith("difference node=hq.r02 range=2026-11-29..2026-12-03 ")
+               for l in lines), lines
+    wrong = {dict(f.split("=", 1) for f in l.split()[1:])["measure"]: l for l in lines}
+    assert "wait_15_plus" in wrong and "wait_p90_s" in wrong, lines
+    assert wrong["wait_p90_s"].endswith("figures=43200.0000"), lines
+    assert not {"served", "svc_p90_s", "svc_15_plus"} & set(wrong), lines
     # bad arguments are refused with a reason
     bad = verify(demo_db, "--from", "2026-12-03", "--to", "2026-11-29")
     assert bad.returncode == 2 and "from before to" in bad.stderr

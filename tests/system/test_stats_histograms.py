@@ -144,3 +144,23 @@ def test_the_migration_keeps_running_counts(demo_db):
     rows = q(demo_db, """SELECT stats_hist_cumulative('{3,0,5,-1,0}'), stats_hist_cumulative('{}'),
                                 stats_hist_cumulative(NULL)""")
     assert rows == [([3, 3, 8, 7, 7], [], None)]
+
+
+def test_wilson_lower_bound_keeps_the_values_of_its_numeric_formula(demo_db):
+    """stats_wilson_lower, computed in float8 since schema 35, against the
+    numeric formula of schema 10 (z = 1.96, 4 decimals): every k <= n <= 120
+    and pairs up to n = 10^9."""
+    rows = q(demo_db, """
+        WITH p AS (SELECT k, n FROM generate_series(1, 120) n, generate_series(0, 120) k
+                   WHERE k <= n
+                   UNION ALL SELECT (n * f)::bigint, n
+                   FROM unnest('{999,65536,1000003,123456789,1000000000}'::bigint[]) n,
+                        unnest('{0,0.0001,0.3,0.5,0.977,0.99999,1}'::numeric[]) f)
+        SELECT count(*), count(*) FILTER (WHERE stats_wilson_lower(k, n) IS DISTINCT FROM
+            round(((k::numeric / n) + 1.9208 / n - 1.96 * sqrt((k::numeric / n)
+                   * (1 - k::numeric / n) / n + 0.9604 / (n::numeric * n)))
+                  / (1 + 3.8416 / n), 4))
+        FROM p""")
+    assert rows[0][0] > 7000 and rows[0][1] == 0, rows
+    assert q(demo_db, "SELECT stats_wilson_lower(0, 0), stats_wilson_lower(3, NULL)") \
+        == [(None, None)]

@@ -233,6 +233,16 @@ def test_an_archive_of_an_older_schema_is_restored_as_this_schema_keeps_it(
     res = run_bin("restore", ["--check", str(tmp_path / "new.zip")])
     assert res.returncode == 1
     assert f"made at schema {schema + 1}, newer than this build's {schema}" in res.stderr
+    # a schema that is not a version
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "manifest.json":
+                body = json.dumps(dict(json.loads(body), schema="35")).encode()
+            dst.writestr(item, body)
+    res = run_bin("restore", ["--check", str(tmp_path / "bad.zip")])
+    assert res.returncode == 1
+    assert "manifest.json: schema is not a schema version" in res.stderr, res.stderr
 
 
 def test_purge_refusals_and_a_purge_that_keeps_the_totals(data, demo_db):

@@ -34,6 +34,7 @@ _spec.loader.exec_module(system)
 # the system tests' fixtures this folder uses
 servers, fresh_db, demo_db, bus, start_bin, run_bin = (
     system.servers, system.fresh_db, system.demo_db, system.bus, system.start_bin, system.run_bin)
+pytest_configure = system.pytest_configure      # the real_zones marker
 
 from servers import wait_port  # noqa: E402
 

@@ -13,6 +13,7 @@ import datetime
 import json
 import uuid
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -384,6 +385,7 @@ def test_star_rules_set_inherited_and_cleared(console, browser):
     b.shot("star-cleared")
 
 
+@pytest.mark.real_zones
 def test_times_on_the_clock_of_their_branch(console, browser):
     """A user in New York reads an alert, a rejected device event and the
     audit entry of a branch in Urumqi (UTC+6) at the branch's time."""

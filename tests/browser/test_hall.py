@@ -13,6 +13,7 @@ import datetime
 import time
 import zoneinfo
 
+import pytest
 from selenium.webdriver.common.by import By
 
 from openinghours import past_midnight_edge, stopped_week
@@ -230,6 +231,7 @@ def test_kiosk_issues_and_prints_a_ticket(console, browser):
     assert "token" not in b.driver.current_url
 
 
+@pytest.mark.real_zones
 def test_kiosk_shows_and_prints_a_service_s_documents_and_greys_it_past_the_cut_off(console,
                                                                                      browser):
     b = browser

@@ -4,7 +4,10 @@ servers   one PostgreSQL and one Redis for the whole session (servers.py)
 fresh_db  conninfo of a new, empty database
 db        psycopg2 connection (autocommit) to a new database with every
           migration applied by the real eqms-migrate
-demo_db   like db, with docker/local/demo.sql loaded as `make run` loads it
+demo_db   like db, with docker/local/demo.sql loaded as `make run` loads it,
+          its zones moved so that head office's local time is 13:00-14:00
+          whenever the test runs (a test marked real_zones keeps Asia/Shanghai
+          and Asia/Urumqi)
 bus       a running eqms-bus on free ports: .xsub, .xpub, .http_port
 netns     a network namespace on a veth link whose traffic a test can drop
 run_bin   runs an EQMS binary to completion: run_bin("migrate", env={...})
@@ -18,6 +21,7 @@ webapi_qm the same with a real eqms-queue-manager behind it (tickets, windows)
 http_recorder  an HTTP server that records the requests it gets
           (httprecorder.py): Kannel's delivery reports and inbound messages
 """
+import datetime
 import itertools
 import os
 import signal
@@ -144,12 +148,40 @@ def http_recorder():
     recorder.close()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_zones: demo_db keeps the demo's own zones "
+                                       "(Asia/Shanghai, Asia/Urumqi)")
+
+
+def _zones_at_midday(conn):
+    """Gives every node of the demo a fixed-offset zone (Etc/GMT-K, an IANA
+    zone) so that head office's local time is now between 13:00 and 14:00,
+    the other zones keeping their distance to it (Urumqi 2 hours behind).
+    "Today" then holds the minutes before and after any test, whatever the
+    hour the suite runs at: a test that puts facts a few minutes or hours
+    ago into today's figures does not see them fall into yesterday at a
+    local midnight."""
+    from zoneinfo import ZoneInfo
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with conn.cursor() as cur:
+        cur.execute("SELECT time_zone FROM org_node WHERE path = 'hq'")
+        (hq,), = cur.fetchall()
+        cur.execute("SELECT DISTINCT time_zone FROM org_node WHERE time_zone IS NOT NULL")
+        for (zone,) in cur.fetchall():
+            apart = ZoneInfo(zone).utcoffset(now) - ZoneInfo(hq).utcoffset(now)
+            hours = 13 - now.hour + round(apart.total_seconds() / 3600)
+            fixed = f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT"   # POSIX signs: GMT-8 is UTC+8
+            cur.execute("UPDATE org_node SET time_zone = %s WHERE time_zone = %s", (fixed, zone))
+
+
 @pytest.fixture
-def demo_db(fresh_db):
+def demo_db(fresh_db, request):
     conn = _migrated(fresh_db)
     with open(os.path.join(ROOT, "docker", "local", "demo.sql"), encoding="utf-8") as f:
         with conn.cursor() as cur:
             cur.execute(f.read())
+    if request.node.get_closest_marker("real_zones") is None:
+        _zones_at_midday(conn)
     yield conn
     conn.close()
 

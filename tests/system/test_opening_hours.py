@@ -16,6 +16,9 @@ from openinghours import (CLOSED_WEEK, DAYS, HALL, SH, in_force, next_monday, no
 from qm_client import BRANCH, Client, start_qm
 from webapi import WebApi, audit_of, members, problem
 
+# the weeks and the times here are Shanghai's (openinghours.SH): the demo's own zones
+pytestmark = pytest.mark.real_zones
+
 
 # --- the schema ------------------------------------------------------------------------
 

@@ -481,6 +481,7 @@ def ms_of(rfc3339):
         tzinfo=datetime.timezone.utc).timestamp() * 1000)
 
 
+@pytest.mark.real_zones
 def test_day_end_across_midnight_per_time_zone(demo_db, bus, start_bin):
     (zone,), = q(demo_db, "SELECT time_zone FROM org_node WHERE path = %s::ltree", BRANCH)
     assert zone == "Asia/Shanghai"

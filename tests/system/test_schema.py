@@ -486,6 +486,7 @@ def table_snapshot(conn):
             for t, c in cols.items()}
 
 
+@pytest.mark.real_zones      # the demo as make run loads it
 def test_demo_data_is_what_make_run_shows(demo_db):
     db = demo_db
     kinds = dict(q(db, "SELECT kind, count(*) FROM org_node WHERE path <@ 'hq' GROUP BY kind"))
@@ -512,6 +513,7 @@ def test_demo_data_is_what_make_run_shows(demo_db):
     assert eff("hq.r02.b0003") == (30, 10, "std6")
 
 
+@pytest.mark.real_zones      # the demo as make run loads it
 def test_demo_data_loads_twice_to_the_same_data(demo_db):
     before = table_snapshot(demo_db)
     with open(DEMO_SQL, encoding="utf-8") as f:
@@ -522,6 +524,7 @@ def test_demo_data_loads_twice_to_the_same_data(demo_db):
     assert after == before
 
 
+@pytest.mark.real_zones      # the demo as make run loads it
 def test_demo_data_repairs_edits_when_loaded_again(demo_db):
     db = demo_db
     before = table_snapshot(db)

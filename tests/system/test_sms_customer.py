@@ -165,6 +165,7 @@ def test_over_the_daily_limit_one_refusal_then_silence(world):
         "issued", "issued", "over_limit", "over_limit_silent", "over_limit_silent"]
 
 
+@pytest.mark.real_zones
 def test_a_ticket_asked_for_past_the_cut_off_is_told_when_tickets_resume(world, bus):
     """queue-manager refuses the ticket (issuing_stopped, resuming tomorrow
     at 08:00): the customer is told so, in the branch's local time."""

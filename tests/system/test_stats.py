@@ -2,6 +2,7 @@
 and the aggregator; figures read back from its tables and functions
 (docs/statistics.md)."""
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -216,6 +217,7 @@ def verify(db, *args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.real_zones
 def test_verify_finds_no_difference_after_randomised_traffic(demo_db, bus, start_bin):
     """Two branches in two zones (Shanghai, Urumqi), tickets of every flow,
     ratings, device services and staff sessions from 21:00 on 30 November
@@ -311,10 +313,7 @@ def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, 
     import stats_traffic as tr
     rng = random.Random(7)
     b = tr.Branch(demo_db, "hq.r01.b0001")
-    (yesterday,), = q(demo_db, """SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1)
-                                  FROM org_node LIMIT 1""")
-    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
-                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    yesterday, start = yesterday_at_nine(demo_db, b)
     tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 20))
     tr.device_facts(rng, demo_db, b, start, 6, 30, 10, 2, False)
     start_stats(start_bin, demo_db, bus, EQMS_STATS_REPORT_DELAY_S=0)
@@ -351,6 +350,14 @@ def test_reports_keep_what_they_showed_and_say_when_late_facts_changed(demo_db, 
                       "AND kind = 'day' AND start_day = %s::date", b.id, day) == [(1,)]
 
 
+def yesterday_at_nine(db, branch):
+    """Yesterday in the branch's zone, and 09:00 of it there."""
+    import datetime
+    (yesterday,), = q(db, "SELECT (now() AT TIME ZONE %s)::date - 1", branch.zone)
+    return yesterday, datetime.datetime.combine(yesterday, datetime.time(9, 0),
+                                                tzinfo=ZoneInfo(branch.zone))
+
+
 def blocked_report(db):
     """The aggregator's report statement while it waits for a lock, if any."""
     rows = q(db, """SELECT query FROM pg_stat_activity WHERE wait_event_type = 'Lock'
@@ -370,10 +377,8 @@ def reports_with_a_slow_one(demo_db, bus, start_bin, **extra):
     import stats_traffic as tr
     rng = random.Random(5)
     b = tr.Branch(demo_db, "hq.r01.b0001")
-    (yesterday, hq), = q(demo_db, """SELECT ((now() AT TIME ZONE time_zone)::date - 1), id
-                                     FROM org_node WHERE path = 'hq'""")
-    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
-                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    (hq,), = q(demo_db, "SELECT id FROM org_node WHERE path = 'hq'")
+    yesterday, start = yesterday_at_nine(demo_db, b)
     tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 20))
     blocker = psycopg2.connect(demo_db.conninfo)
     with blocker.cursor() as cur:
@@ -489,8 +494,7 @@ def test_staffing_advice_follows_erlang_c(demo_db, bus, start_bin):
     import stats_traffic as tr
     rng = random.Random(11)
     b = tr.Branch(demo_db, "hq.r01.b0001")
-    start = datetime.datetime(2026, 11, 25, 9, 0,
-                              tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    start = datetime.datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo(b.zone))
     tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 3, 80))
     tr.device_facts(rng, demo_db, b, start, 3, 0, 0, 4, False)
     start_stats(start_bin, demo_db, bus)
@@ -521,10 +525,7 @@ def test_the_estimate_told_at_issue_is_measured_against_the_wait(demo_db, bus, s
     import stats_traffic as tr
     rng = random.Random(11)
     b = tr.Branch(demo_db, "hq.r01.b0001")
-    (yesterday,), = q(demo_db, """SELECT ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1)
-                                  FROM org_node LIMIT 1""")
-    start = datetime.datetime.combine(yesterday, datetime.time(9, 0),
-                                      tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    yesterday, start = yesterday_at_nine(demo_db, b)
     tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 6, 40))
     # what queue-manager would have told: any wait, some tickets told none
     with demo_db.cursor() as cur:
@@ -536,10 +537,11 @@ def test_the_estimate_told_at_issue_is_measured_against_the_wait(demo_db, bus, s
                                              %s, 'day', %s::date) r""", b.id, day), 30)
     estimate = got[0][0]["estimate"]
     # the same, computed here from the tickets and their first legs
-    rows = q(demo_db, """SELECT extract(hour FROM t.issued_at AT TIME ZONE 'Asia/Shanghai'),
+    rows = q(demo_db, """SELECT extract(hour FROM t.issued_at AT TIME ZONE %s),
                                 t.est_wait_s, extract(epoch FROM l.call_at - l.start_at)
                          FROM ticket t JOIN stats_leg l ON l.ticket_id = t.id AND l.leg = 0
-                         WHERE t.est_wait_s IS NOT NULL AND l.call_at IS NOT NULL""")
+                         WHERE t.est_wait_s IS NOT NULL AND l.call_at IS NOT NULL""",
+             b.zone)
     assert len(rows) >= 10
     by_hour = {}
     for hour, told, waited in rows:

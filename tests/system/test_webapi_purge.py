@@ -24,6 +24,8 @@ from test_webapi_backup import backup, finished
 from test_webapi_stats import rows
 from webapi import WebApi
 
+pytestmark = pytest.mark.real_zones     # the days are Shanghai's (ZONE)
+
 B1 = "hq.r01.b0001"               # purged
 B2 = "hq.r01.b0002"               # the larger data set of the progress test
 OTHER = "hq.r02.b0003"            # another region: never touched

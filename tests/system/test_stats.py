@@ -149,6 +149,69 @@ def test_rankings_need_a_sample_and_rank_proportions_by_their_bound(demo_db, bus
     assert compared[0][3] == 43 and compared[1][3] in (None, 0)
 
 
+LEAN_MEASURES = ["satisfaction", "unsatisfied_ratio", "issued", "walk_ins", "served", "no_show",
+                 "abandoned", "transferred", "rated", "satisfied", "unsatisfied", "services"]
+
+
+def ranked_from_figures(db, node, lo, hi, group, measure, n, min_sample, top):
+    """stats_rank's rows as schema 10 made them for every measure: the
+    ranking of stats_figures' rows (the reference of the lean path)."""
+    key = {("satisfaction", True): "stats_wilson_lower(f.satisfied, f.rated)",
+           ("satisfaction", False): "1 - stats_wilson_lower(f.rated - f.satisfied, f.rated)",
+           ("unsatisfied_ratio", True): "stats_wilson_lower(f.unsatisfied, f.rated)",
+           ("unsatisfied_ratio", False):
+               "1 - stats_wilson_lower(f.rated - f.unsatisfied, f.rated)"}.get(
+        (measure, top), f"f.{measure}::numeric")
+    (sample,), = q(db, "SELECT stats_sample_of(%s)", measure)
+    return q(db, f"""SELECT (row_number() OVER (ORDER BY k {'DESC' if top else 'ASC'},
+                                                 f.grp))::int,
+                            f.grp, f.member, f.{measure}::numeric, f.{sample}, k
+                     FROM stats_figures(%s, %s, %s, %s, false) f
+                     CROSS JOIN LATERAL (SELECT {key} AS k) r
+                     WHERE f.{sample} >= %s AND k IS NOT NULL ORDER BY 1 LIMIT %s""",
+             node, lo, hi, group, min_sample, n)
+
+
+def test_a_ranking_by_a_count_or_a_rating_proportion_is_the_ranking_of_the_figures(
+        demo_db, bus, start_bin):
+    """Schema 36: stats_rank ranks satisfaction, the unsatisfied ratio and
+    the counts from the cells' sums alone (no stats_figures). Its rows are
+    those of the ranking of stats_figures' rows, for each such measure, every
+    grouping a manager ranks by, both ends and two minimum samples, over four
+    branches of random traffic on four days."""
+    import datetime
+    import random
+    import stats_traffic as tr
+    rng = random.Random(36)
+    for day, path in enumerate(("hq.r01.b0001", "hq.r01.b0002", "hq.r02.b0003",
+                                "hq.r02.b0004")):
+        b = tr.Branch(demo_db, path)
+        start = datetime.datetime(2026, 11, 10 + day, 9, 0, tzinfo=ZoneInfo(b.zone))
+        tr.write_ticket_events(demo_db, b, tr.ticket_events(rng, b, start, 8, 120))
+        tr.device_facts(rng, demo_db, b, start, 8, 160, 60, 3, False)
+    start_stats(start_bin, demo_db, bus)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    nodes = dict(q(demo_db, "SELECT path::text, id FROM org_node WHERE kind <> 'branch'"))
+    longest = {}
+    for path, group in (("hq", "child"), ("hq.r01", "teller"), ("hq.r02", "window"),
+                        ("hq", "service"), ("hq", "class"), ("hq.r01", "hour_of_day"),
+                        ("hq", "day"), ("hq.r02", "option")):
+        longest[group] = 0
+        for measure in LEAN_MEASURES:
+            for top in (True, False):
+                for min_sample in (0, 12):
+                    got = q(demo_db, "SELECT * FROM stats_rank(%s, '2026-11-01', "
+                                     "'2026-12-01', %s, %s, 1000, %s, %s)",
+                            nodes[path], group, measure, min_sample, top)
+                    want = ranked_from_figures(demo_db, nodes[path], "2026-11-01",
+                                               "2026-12-01", group, measure, 1000,
+                                               min_sample, top)
+                    assert got == want, (path, group, measure, top, min_sample)
+                    longest[group] = max(longest[group], len(got))
+    # every grouping ranked several members (its order was compared)
+    assert min(longest.values()) >= 2 and longest["teller"] >= 8, longest
+
+
 def next_message(client, topic, timeout=20.0):
     """The data of the next message on `topic` (exactly), skipping others."""
     import time

@@ -24,9 +24,9 @@ struct ri_decider_t {
     ri_store_t *store;       /* borrowed */
     int max_skew_s, max_age_s;
     zhash_t *windows;        /* window id -> ri_window_state_t */
-    ri_tickets_t *tickets;   /* finished tickets, caught up from ticket_event */
+    ri_follow_t *tickets;    /* finished tickets, caught up from ticket_event */
     int64_t forced_ms;       /* the last catch-up a rating asked for (wall clock) */
-    ri_logins_t *logins;     /* logins at queue-manager, caught up from ticket_event */
+    ri_follow_t *logins;     /* logins at queue-manager, caught up from ticket_event */
     int64_t logins_forced_ms;
     ri_item_t *pending;      /* their decided items, [taken, count) not yet taken */
     size_t pending_count, pending_taken;
@@ -42,8 +42,8 @@ ri_decider_t *ri_decider_new(ri_store_t *store, const char *ltree, int max_skew_
     self->max_skew_s = max_skew_s;
     self->max_age_s = max_age_s;
     self->windows = zhash_new();
-    self->tickets = ri_tickets_new(ltree);
-    self->logins = ri_logins_new(ltree);
+    self->tickets = ri_follow_new(ltree);
+    self->logins = ri_follow_new(ltree);
     self->pending = calloc(RI_LOGINS_MAX, sizeof *self->pending);
     if (!self->windows || !self->tickets || !self->logins || !self->pending)
         ri_decider_destroy(&self);
@@ -55,8 +55,8 @@ void ri_decider_destroy(ri_decider_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhash_destroy(&(*self_p)->windows);
-    ri_tickets_destroy(&(*self_p)->tickets);
-    ri_logins_destroy(&(*self_p)->logins);
+    ri_follow_destroy(&(*self_p)->tickets);
+    ri_follow_destroy(&(*self_p)->logins);
     free((*self_p)->pending);
     free(*self_p);
     *self_p = NULL;
@@ -132,7 +132,7 @@ static int s_catch_up_for(ri_decider_t *self, const ri_event_t *rating,
 {
     int64_t now = clock_now_ms();
     if (!ri_tickets_branch_known(self->tickets, window->branch)
-        || ri_tickets_as_of(self->tickets) > rating->event_ms
+        || ri_follow_as_of(self->tickets) > rating->event_ms
         || now - self->forced_ms < S_TICKET_CATCH_UP_MS)
         return 0;
     self->forced_ms = now;
@@ -233,7 +233,7 @@ bool ri_decider_take_login(ri_decider_t *self, ri_item_t *item)
 static int s_logins_for(ri_decider_t *self, const ri_event_t *rating)
 {
     int64_t now = clock_now_ms();
-    if (ri_logins_as_of(self->logins) > rating->event_ms
+    if (ri_follow_as_of(self->logins) > rating->event_ms
         || now - self->logins_forced_ms < S_TICKET_CATCH_UP_MS)
         return 0;
     self->logins_forced_ms = now;

@@ -23,29 +23,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ri_follow.h"
 #include "ri_store.h"
 
 /* Events read by one catch-up at most. */
 #define RI_LOGINS_MAX 256
 
-typedef struct ri_logins_t ri_logins_t;
-
-/* For the share `ltree` (an ltree[] literal, "{}" = everything; copied).
- * NULL on allocation failure. */
-ri_logins_t *ri_logins_new(const char *ltree);
-void ri_logins_destroy(ri_logins_t **self_p);
+/* The positions are a ri_follow_t (ri_follow.h), whose as_of is when the
+ * last catch-up that read everything began: every login committed before
+ * then is known. */
 
 /* Reads the committed positions through `store` (borrowed). 0 / -1. */
-int ri_logins_load(ri_logins_t *self, ri_store_t *store);
+int ri_logins_load(ri_follow_t *logins, ri_store_t *store);
 
 /* Calls fn, in each branch's order, for the logins and logouts committed
  * since the last catch-up (at most RI_LOGINS_MAX). Returns how many, or -1
  * if the database failed (positions unchanged: read again next time). */
-int ri_logins_catch_up(ri_logins_t *self, ri_store_t *store, ri_login_fn *fn, void *ctx);
-
-/* The wall clock (ms) when the last catch-up that read everything began:
- * every login committed before then is known. 0 before the first. */
-int64_t ri_logins_as_of(const ri_logins_t *self);
+int ri_logins_catch_up(ri_follow_t *logins, ri_store_t *store, ri_login_fn *fn, void *ctx);
 
 /* True if `gateway` names a logins journal (not a device gateway's). */
 bool ri_logins_journal(const char *gateway);

@@ -16,27 +16,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ri_follow.h"
 #include "ri_store.h"
 
-typedef struct ri_tickets_t ri_tickets_t;
-
-/* For the share `ltree` (an ltree[] literal, "{}" = everything; copied).
- * NULL on allocation failure. */
-ri_tickets_t *ri_tickets_new(const char *ltree);
-void ri_tickets_destroy(ri_tickets_t **self_p);
+/* The positions are a ri_follow_t (ri_follow.h), whose as_of is when the
+ * last successful catch-up began: every finish committed before then is
+ * known. */
 
 /* Reads what the branches' ticket events added since the last catch-up
  * through `store` (borrowed) and calls fn for the ticket last finished at
  * each window there. Returns 0, or -1 if the database failed (positions
  * unchanged: the next catch-up reads it again). */
-int ri_tickets_catch_up(ri_tickets_t *self, ri_store_t *store, ri_ticket_fn *fn, void *ctx);
-
-/* The wall clock (ms) when the last successful catch-up began: every
- * finish committed before then is known. 0 before the first. */
-int64_t ri_tickets_as_of(const ri_tickets_t *self);
+int ri_tickets_catch_up(ri_follow_t *tickets, ri_store_t *store, ri_ticket_fn *fn, void *ctx);
 
 /* True if branch `path` had ticket events at the last catch-up (it uses
  * queue-manager). */
-bool ri_tickets_branch_known(const ri_tickets_t *self, const char *path);
+bool ri_tickets_branch_known(const ri_follow_t *tickets, const char *path);
 
 #endif

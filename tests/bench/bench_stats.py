@@ -29,6 +29,7 @@
    them during the run, as a kept database has made them already), and once
    more with the due reports already in stats_report (placeholders the bench
    inserts and removes), which shows the placement lag without the reports.
+   Each run also says which tables autovacuum worked on, and when.
 
 Scale: --rows ratings (default 100,000,000), --days of history (730) ending
 today, --branches (2,000) in regions of up to 100 (at least two, one per
@@ -1068,6 +1069,37 @@ def remake_reports(conn):
         SELECT count(*) FROM del""")
 
 
+class Autovacuum(threading.Thread):
+    """The tables autovacuum vacuumed or analysed during a lag run, and in
+    which seconds of it (pg_stat_progress_vacuum and _analyze, sampled every
+    second on a connection of its own): a run right after the build shares
+    PostgreSQL with the vacuum of the tables the build wrote."""
+
+    def __init__(self, conninfo):
+        super().__init__(daemon=True)
+        self.conn = connect(conninfo)
+        self.stopping = threading.Event()
+        self.seen = {}              # "table (vacuum)": [first s, last s]
+        self.t0 = time.monotonic()
+
+    def run(self):
+        while not self.stopping.wait(1.0):
+            t = int(time.monotonic() - self.t0)
+            for (what,) in q(self.conn, """
+                    SELECT relid::regclass::text || ' (vacuum)' FROM pg_stat_progress_vacuum
+                    UNION ALL
+                    SELECT relid::regclass::text || ' (analyze)' FROM pg_stat_progress_analyze"""):
+                self.seen.setdefault(what, [t, t])[1] = t
+
+    def finish(self):
+        """'table (vacuum) from-to s, ...' or 'none'."""
+        self.stopping.set()
+        self.join()
+        self.conn.close()
+        return ", ".join(f"{what} {a}-{b} s" for what, (a, b) in sorted(
+            self.seen.items(), key=lambda kv: kv[1])) or "none"
+
+
 def lag_run(conn, conninfo, bindir, logdir, pg, args, name, seed):
     branches = live_branches(conn)
     services = q(conn, """SELECT s.id, q.id, q.prefix FROM service s
@@ -1091,7 +1123,10 @@ def lag_run(conn, conninfo, bindir, logdir, pg, args, name, seed):
               seed)
     lag.base(conn)
     q(conn, "SELECT pg_stat_statements_reset()")
+    vacuum = Autovacuum(conninfo)
+    vacuum.start()
     r = lag.run(lambda: (agg.cpu(), cpu_of(pg.pids())))
+    r["autovacuum"] = vacuum.finish()
     seconds = r["seconds"]
     r["agg_cores"], r["pg_cores"] = r["cores"]
     r["statements"] = top_statements(conn)
@@ -1109,6 +1144,7 @@ def lag_run(conn, conninfo, bindir, logdir, pg, args, name, seed):
         f"aggregator's log" + (f"; ERRORS {r['errors']}" if r["errors"] else ""))
     say(f"lag ({name}): worst lag (s) of the transactions committed in each 10 s: "
         + " ".join(str(x) for x in r["max_by_10s"]))
+    say(f"lag ({name}): autovacuum at work during the run: {r['autovacuum']}")
     say(f"lag ({name}): heaviest statements:")
     for line in r["statements"]:
         say(line)

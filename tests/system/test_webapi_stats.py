@@ -105,6 +105,41 @@ def test_figures_compare_and_rank_are_the_sql_s(traffic, demo_db):
         "/stats/figures", params={"from": today, "to": tomorrow}), 403)
 
 
+def test_a_ranking_is_the_figures_ranked_as_the_api_documents(traffic, demo_db):
+    """As an integrator reads docs/openapi.yaml, through the API alone: the
+    tellers of a region ranked by satisfaction (by its Wilson bound, the
+    figures' satisfaction_lower) and, worst first, by unsatisfied ratings,
+    among those with 5 ratings or more, ties by the group's key, are
+    /stats/figures' rows of the same range ranked so by the client."""
+    import random
+    import stats_traffic as tr
+    api, node, w, s = traffic
+    rng = random.Random(12)
+    since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=2)
+    for path in (B1, "hq.r01.b0002"):
+        tr.device_facts(rng, demo_db, tr.Branch(demo_db, path), since, 1.5, 150, 0, 0, False)
+    wait_for(lambda: tr.caught_up(demo_db), 30)
+    user = api.make_user("analyst4", "hq.r01", ["view_statistics"])
+    span = {"node": "hq.r01", "from": node["today"].isoformat(),
+            "to": (node["today"] + datetime.timedelta(days=1)).isoformat(), "group": "teller"}
+    r = user.get("/stats/figures", params=span)
+    assert r.status_code == 200, r.text
+    figures = r.json(parse_float=Decimal)["rows"]
+    assert len([f for f in figures if (f["rated"] or 0) >= 5]) > 5   # more than are kept
+    for measure, order, key in (("satisfaction", "top", "satisfaction_lower"),
+                                ("unsatisfied", "bottom", "unsatisfied")):
+        r = user.get("/stats/rank", params=dict(span, measure=measure, order=order,
+                                                 min_sample=5, n=5))
+        assert r.status_code == 200, r.text
+        got = [(x["rank"], x["member"], x["value"], x["sample"], x["rank_key"])
+               for x in r.json(parse_float=Decimal)["items"]]
+        ranked = sorted((f for f in figures if (f["rated"] or 0) >= 5 and f[key] is not None),
+                        key=lambda f: ((-1 if order == "top" else 1) * f[key], f["grp"]))
+        want = [(i + 1, f["member"], f[measure], f["rated"], f[key])
+                for i, f in enumerate(ranked[:5])]
+        assert got == want, measure
+
+
 def test_service_details_on_duty_and_a_tellers_sessions(traffic, demo_db):
     api, node, w, s = traffic
     user = api.make_user("analyst2", "hq.r01", ["view_statistics"])

@@ -179,6 +179,18 @@ def as_made_before_schema_35(archive, old):
         dst.writestr("manifest.json", json.dumps(manifest))
 
 
+def with_schema(archive, out, schema):
+    """`archive` copied to `out` with its manifest's "schema" set to `schema`
+    (any JSON value); returns out's path."""
+    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            body = src.read(item)
+            if item.filename == "manifest.json":
+                body = json.dumps(dict(json.loads(body), schema=schema)).encode()
+            dst.writestr(item, body)
+    return str(out)
+
+
 def test_an_archive_of_an_older_schema_is_restored_as_this_schema_keeps_it(
         data, demo_db, run_bin, servers, tmp_path):
     """An archive made before schema 35 holds plain bucket counts: restored,
@@ -224,23 +236,11 @@ def test_an_archive_of_an_older_schema_is_restored_as_this_schema_keeps_it(
     assert got["wait_p90_s"] == 90 and got["svc_p90_s"] == 60   # buckets 6 and 4
     db2.close()
     # a newer schema than this build's
-    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tmp_path / "new.zip", "w") as dst:
-        for item in src.infolist():
-            body = src.read(item)
-            if item.filename == "manifest.json":
-                body = json.dumps(dict(json.loads(body), schema=schema + 1)).encode()
-            dst.writestr(item, body)
-    res = run_bin("restore", ["--check", str(tmp_path / "new.zip")])
+    res = run_bin("restore", ["--check", with_schema(archive, tmp_path / "new.zip", schema + 1)])
     assert res.returncode == 1
     assert f"made at schema {schema + 1}, newer than this build's {schema}" in res.stderr
     # a schema that is not a version
-    with zipfile.ZipFile(archive) as src, zipfile.ZipFile(tmp_path / "bad.zip", "w") as dst:
-        for item in src.infolist():
-            body = src.read(item)
-            if item.filename == "manifest.json":
-                body = json.dumps(dict(json.loads(body), schema="35")).encode()
-            dst.writestr(item, body)
-    res = run_bin("restore", ["--check", str(tmp_path / "bad.zip")])
+    res = run_bin("restore", ["--check", with_schema(archive, tmp_path / "bad.zip", "35")])
     assert res.returncode == 1
     assert "manifest.json: schema is not a schema version" in res.stderr, res.stderr
 

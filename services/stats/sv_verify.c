@@ -53,6 +53,7 @@ typedef struct {
     size_t ntargets;
     sv_event_t events[S_EVENTS_MAX];   /* one ticket's, and the day of each */
     int event_day[S_EVENTS_MAX];
+    bool out_of_memory;         /* a wait or service time could not be kept */
 } s_verify_t;
 
 /* --- small helpers ------------------------------------------------------------- */
@@ -321,7 +322,8 @@ static void s_leg_into(s_verify_t *v, const sv_leg_t *leg, s_day_t *d)
         d->wait_sum += leg->wait_ms;
         if (leg->wait_ms > d->wait_max)
             d->wait_max = leg->wait_ms;
-        s_push(&d->waits, leg->wait_ms);
+        if (s_push(&d->waits, leg->wait_ms) != 0)
+            v->out_of_memory = true;
         d->wait_bands[s_band(leg->wait_ms)]++;
     }
     switch (leg->outcome) {
@@ -335,7 +337,8 @@ static void s_leg_into(s_verify_t *v, const sv_leg_t *leg, s_day_t *d)
         d->svc_sum += leg->serve_ms;
         if (leg->serve_ms > d->svc_max)
             d->svc_max = leg->serve_ms;
-        s_push(&d->svcs, leg->serve_ms);
+        if (s_push(&d->svcs, leg->serve_ms) != 0)
+            v->out_of_memory = true;
         d->svc_bands[s_band(leg->serve_ms)]++;
         break;
     case SV_NO_SHOW:
@@ -398,6 +401,11 @@ static int s_tickets(s_verify_t *v, const char *const *params)
             first = r;
         }
     PQclear(res);
+    if (v->out_of_memory) {
+        log_error("verify_failed", "reason=\"out of memory keeping the waits and service "
+                  "times of branch %s\"", params[0]);
+        return -1;
+    }
     return 0;
 }
 
@@ -509,8 +517,11 @@ static int s_branch_in(s_verify_t *v, const s_node_t *b, const char *zone)
             return -1;
         for (size_t k = 0; k < v->nnodes; k++)
             if (strcmp(v->nodes[k].zone, zone) == 0 && s_under(b->path, v->nodes[k].path)
-                && s_add_counts(&v->totals[k], &v->days[i]) != 0)
+                && s_add_counts(&v->totals[k], &v->days[i]) != 0) {
+                log_error("verify_failed", "reason=\"out of memory keeping the range's waits "
+                          "and service times of %s\"", v->nodes[k].path);
                 return -1;
+            }
     }
     return 0;
 }
